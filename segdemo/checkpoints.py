@@ -1,0 +1,153 @@
+"""The one checkpoint format: a folder with ``config.json`` and ``model.safetensors``.
+
+``config.json`` says what to build (the model name and its arguments) and
+what the outputs mean (class names, palette, void index), plus the input
+normalisation and working resolution the weights were trained for.
+``model.safetensors`` holds the state dict. Safetensors cannot carry code, so
+loading a checkpoint never executes anything; ``torch.load`` is never used.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from .classes import CAMVID_CLASSES, CAMVID_MEAN, CAMVID_PALETTE, CAMVID_STD, VOID_INDEX
+from .models import MODELS, build, model_kwargs
+
+CONFIG_NAME = "config.json"
+WEIGHTS_NAME = "model.safetensors"
+FORMAT = "segdemo-checkpoint"
+FORMAT_VERSION = 1
+
+
+class CheckpointError(Exception):
+    """A checkpoint that cannot be used; the message says why in plain words."""
+
+
+@dataclass
+class Checkpoint:
+    model: nn.Module
+    config: dict[str, Any]
+    path: Path
+
+    @property
+    def name(self) -> str:
+        return str(self.config["architecture"])
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        h, w = self.config["input_size"]
+        return int(h), int(w)
+
+
+def make_config(
+    architecture: str,
+    model: nn.Module,
+    input_size: tuple[int, int],
+    *,
+    class_names: tuple[str, ...] = CAMVID_CLASSES,
+    palette: tuple[tuple[int, int, int], ...] = CAMVID_PALETTE,
+    mean: tuple[float, ...] = CAMVID_MEAN,
+    std: tuple[float, ...] = CAMVID_STD,
+    overrides: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The config.json contents for ``model`` built as ``architecture`` with ``overrides``."""
+    config: dict[str, Any] = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": architecture,
+        "model_kwargs": model_kwargs(architecture, **(overrides or {})),
+        "num_classes": int(model.num_classes),
+        "class_names": list(class_names),
+        "palette": [list(c) for c in palette],
+        "void_index": VOID_INDEX,
+        "input_size": [int(input_size[0]), int(input_size[1])],
+        "mean": list(mean),
+        "std": list(std),
+        "dataset": "CamVid",
+    }
+    config.update(extra or {})
+    return config
+
+
+def save_checkpoint(model: nn.Module, config: dict[str, Any], directory: str | Path) -> Path:
+    """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed)."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt", "architecture": config["architecture"]})
+    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    return directory
+
+
+def validate_config(config: Any) -> dict[str, Any]:
+    """Check that a parsed config.json describes a model this code can build and explain."""
+    if not isinstance(config, dict):
+        raise CheckpointError("config.json is not a JSON object")
+    arch = config.get("architecture")
+    if arch not in MODELS:
+        raise CheckpointError(f"config.json names an unknown architecture {arch!r}")
+    num_classes = config.get("num_classes")
+    names = config.get("class_names")
+    palette = config.get("palette")
+    if not isinstance(num_classes, int) or num_classes < 1:
+        raise CheckpointError("config.json has no valid num_classes")
+    if not isinstance(names, list) or len(names) != num_classes or not all(isinstance(n, str) for n in names):
+        raise CheckpointError(f"config.json must list {num_classes} class names")
+    if (
+        not isinstance(palette, list)
+        or len(palette) != num_classes
+        or not all(isinstance(c, list) and len(c) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in c) for c in palette)
+    ):
+        raise CheckpointError(f"config.json must give an RGB colour for each of the {num_classes} classes")
+    size = config.get("input_size")
+    if not (isinstance(size, list) and len(size) == 2 and all(isinstance(v, int) and v >= 16 for v in size)):
+        raise CheckpointError("config.json has no valid input_size [height, width]")
+    for key in ("mean", "std"):
+        values = config.get(key)
+        if not (isinstance(values, list) and len(values) == 3 and all(isinstance(v, (int, float)) for v in values)):
+            raise CheckpointError(f"config.json has no valid {key}")
+    if not isinstance(config.get("model_kwargs", {}), dict):
+        raise CheckpointError("config.json model_kwargs must be an object")
+    return config
+
+
+def read_config(directory: str | Path) -> dict[str, Any]:
+    path = Path(directory) / CONFIG_NAME
+    try:
+        config = json.loads(path.read_text())
+    except FileNotFoundError as error:
+        raise CheckpointError(f"{CONFIG_NAME} is missing in {directory}") from error
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise CheckpointError(f"{CONFIG_NAME} in {directory} is not valid JSON") from error
+    return validate_config(config)
+
+
+def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
+    """Build the model a checkpoint folder describes and load its weights (strictly)."""
+    directory = Path(directory)
+    config = read_config(directory)
+    weights = directory / WEIGHTS_NAME
+    if not weights.is_file():
+        raise CheckpointError(f"{WEIGHTS_NAME} is missing in {directory}")
+    try:
+        state = load_file(str(weights), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as error:
+        raise CheckpointError(f"{WEIGHTS_NAME} in {directory} is not a readable safetensors file ({error})") from error
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in config.get("model_kwargs", {}).items()}
+    try:
+        model = build(config["architecture"], num_classes=config["num_classes"], **kwargs)
+        model.load_state_dict(state, strict=True)
+    except (TypeError, RuntimeError) as error:
+        raise CheckpointError(f"the weights in {directory} do not fit a {config['architecture']} model ({error})") from error
+    model.to(device).eval()
+    return Checkpoint(model=model, config=config, path=directory)

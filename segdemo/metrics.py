@@ -1,0 +1,175 @@
+"""Segmentation metrics as the SegNet paper reports them.
+
+- global accuracy: correctly labelled pixels / all labelled pixels;
+- class average accuracy: the mean over classes of per-class recall;
+- mIoU: the mean over classes of TP / (TP + FP + FN), from one confusion
+  matrix accumulated over the whole split (classes never seen nor predicted
+  are left out of the mean);
+- BF (boundary F1): per image and class, precision and recall of predicted vs
+  true class-boundary pixels, a boundary pixel counting as matched when one
+  of the other set lies within 0.75% of the image diagonal; the F1 is averaged
+  over the classes present in that image's ground truth, then over images.
+
+Void pixels (label 11) take no part in any of them.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import torch
+import torch.nn.functional as F
+
+BF_TOLERANCE = 0.0075  # fraction of the image diagonal
+
+
+def confusion_matrix(pred: torch.Tensor, target: torch.Tensor, num_classes: int, ignore_index: int = 11) -> torch.Tensor:
+    """``cm[t, p]`` counts pixels of true class t predicted as p (void targets skipped)."""
+    valid = (target != ignore_index) & (target >= 0) & (target < num_classes)
+    index = target[valid].long() * num_classes + pred[valid].long()
+    return torch.bincount(index, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
+
+
+@dataclass
+class Scores:
+    global_accuracy: float
+    class_accuracy: float
+    mean_iou: float
+    per_class_iou: list[float]
+    per_class_accuracy: list[float]
+
+
+def scores_from_confusion(cm: torch.Tensor) -> Scores:
+    """Global accuracy, class-average accuracy, mIoU and per-class IoU/accuracy (NaN where undefined)."""
+    cm = cm.double()
+    tp = cm.diag()
+    support = cm.sum(dim=1)
+    predicted = cm.sum(dim=0)
+    union = support + predicted - tp
+    iou = torch.where(union > 0, tp / union.clamp(min=1), torch.full_like(tp, float("nan")))
+    acc = torch.where(support > 0, tp / support.clamp(min=1), torch.full_like(tp, float("nan")))
+    total = cm.sum()
+    return Scores(
+        global_accuracy=float(tp.sum() / total) if total > 0 else float("nan"),
+        class_accuracy=_nanmean(acc),
+        mean_iou=_nanmean(iou),
+        per_class_iou=iou.tolist(),
+        per_class_accuracy=acc.tolist(),
+    )
+
+
+def _nanmean(values: torch.Tensor) -> float:
+    kept = values[~values.isnan()]
+    return float(kept.mean()) if kept.numel() else float("nan")
+
+
+def class_boundaries(label: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(C,H,W) bool: pixels of class c with a 4-neighbour of another label (image edges are no boundary)."""
+    label = label.long()
+    edge = torch.zeros_like(label, dtype=torch.bool)
+    vertical = label[1:, :] != label[:-1, :]
+    horizontal = label[:, 1:] != label[:, :-1]
+    edge[1:, :] |= vertical
+    edge[:-1, :] |= vertical
+    edge[:, 1:] |= horizontal
+    edge[:, :-1] |= horizontal
+    classes = torch.arange(num_classes, device=label.device).view(-1, 1, 1)
+    return (label.unsqueeze(0) == classes) & edge.unsqueeze(0)
+
+
+def disk_dilate(masks: torch.Tensor, radius: float) -> torch.Tensor:
+    """Dilate (C,H,W) boolean masks by a disk of ``radius`` pixels (Euclidean distance <= radius).
+
+    The disk is the union of centred rectangles (one per distinct row
+    half-width), so the dilation is a few separable max-pools, exact and fast.
+    """
+    r = int(math.floor(radius))
+    if r < 1:
+        return masks
+    widest: dict[int, int] = {}  # half-width -> the tallest half-height with it
+    for dy in range(r + 1):
+        half_width = int(math.floor(math.sqrt(radius**2 - dy**2)))
+        widest[half_width] = dy
+    out = torch.zeros_like(masks, dtype=torch.bool)
+    for half_width, half_height in widest.items():
+        out |= _box_dilate(_box_dilate(masks, half_height, dim=-2), half_width, dim=-1)
+    return out
+
+
+def _box_dilate(masks: torch.Tensor, half: int, dim: int) -> torch.Tensor:
+    """True where any of the 2*half+1 neighbours along ``dim`` is True (windowed sums of a cumsum)."""
+    if half == 0:
+        return masks
+    length = masks.shape[dim]
+    padded = F.pad(masks.to(torch.int32), (half + 1, half) if dim == -1 else (0, 0, half + 1, half))
+    cumulative = padded.cumsum(dim=dim)
+    upper = cumulative.narrow(dim, 2 * half + 1, length)
+    lower = cumulative.narrow(dim, 0, length)
+    return (upper - lower) > 0
+
+
+def boundary_f1(
+    pred: torch.Tensor,
+    target: torch.Tensor,
+    num_classes: int,
+    ignore_index: int = 11,
+    tolerance: float = BF_TOLERANCE,
+) -> float:
+    """The BF score of one image (H,W): mean F1 over the classes present in ``target``."""
+    h, w = target.shape
+    radius = tolerance * math.hypot(h, w)
+    void = target == ignore_index
+    true_b = class_boundaries(target, num_classes) & ~void
+    pred_b = class_boundaries(pred, num_classes) & ~void
+    true_near = disk_dilate(true_b, radius)
+    pred_near = disk_dilate(pred_b, radius)
+    present = torch.bincount(target[~void].flatten().long(), minlength=num_classes)[:num_classes] > 0
+    f1s = []
+    for c in torch.nonzero(present).flatten().tolist():
+        n_pred, n_true = int(pred_b[c].sum()), int(true_b[c].sum())
+        if n_pred == 0 and n_true == 0:
+            f1s.append(1.0)
+            continue
+        if n_pred == 0 or n_true == 0:
+            f1s.append(0.0)
+            continue
+        precision = float((pred_b[c] & true_near[c]).sum()) / n_pred
+        recall = float((true_b[c] & pred_near[c]).sum()) / n_true
+        f1s.append(0.0 if precision + recall == 0 else 2 * precision * recall / (precision + recall))
+    return sum(f1s) / len(f1s) if f1s else float("nan")
+
+
+@dataclass
+class SegmentationMeter:
+    """Accumulates the confusion matrix and per-image BF over a split."""
+
+    num_classes: int
+    ignore_index: int = 11
+    with_boundary_f1: bool = True
+    cm: torch.Tensor = field(init=False)
+    bf_scores: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.cm = torch.zeros(self.num_classes, self.num_classes, dtype=torch.long)
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        """Add a batch (N,H,W) or one image (H,W) of predicted and true labels."""
+        pred, target = pred.cpu(), target.cpu()
+        self.cm += confusion_matrix(pred, target, self.num_classes, self.ignore_index)
+        if self.with_boundary_f1:
+            for p, t in zip(pred.reshape(-1, *pred.shape[-2:]), target.reshape(-1, *target.shape[-2:])):
+                bf = boundary_f1(p, t, self.num_classes, self.ignore_index)
+                if not math.isnan(bf):
+                    self.bf_scores.append(bf)
+
+    def summary(self) -> dict[str, float | list[float]]:
+        scores = scores_from_confusion(self.cm)
+        return {
+            "global_accuracy": scores.global_accuracy,
+            "class_accuracy": scores.class_accuracy,
+            "mean_iou": scores.mean_iou,
+            "boundary_f1": sum(self.bf_scores) / len(self.bf_scores) if self.bf_scores else float("nan"),
+            "per_class_iou": scores.per_class_iou,
+            "per_class_accuracy": scores.per_class_accuracy,
+        }

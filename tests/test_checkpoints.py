@@ -1,0 +1,105 @@
+"""The checkpoint format: config.json + model.safetensors, loaded strictly and safely."""
+
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from segdemo.checkpoints import CheckpointError, load_checkpoint, make_config, save_checkpoint
+from segdemo.models import build
+
+
+def trained_like(name: str) -> torch.nn.Module:
+    """A model whose BN statistics are not the defaults, so that buffers must round-trip too."""
+    torch.manual_seed(0)
+    model = build(name)
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(2, 3, 48, 64) * 2 + 0.5)
+    return model.eval()
+
+
+@pytest.mark.parametrize("name", ["fcn_basic", "fcn8s_lite", "bayesian_segnet_basic", "segnet_lite"])
+def test_save_and_load_give_identical_outputs(tmp_path, name):
+    model = trained_like(name)
+    save_checkpoint(model, make_config(name, model, (48, 64)), tmp_path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = load_checkpoint(tmp_path)
+    x = torch.randn(1, 3, 50, 70)
+    with torch.no_grad():
+        assert torch.equal(model(x), loaded.model(x))
+    assert loaded.input_size == (48, 64)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["architecture"] == name and len(config["class_names"]) == 11 and len(config["palette"]) == 11
+
+
+def test_frozen_upsampling_stays_frozen_after_loading(tmp_path):
+    model = trained_like("fcn8s_lite")
+    save_checkpoint(model, make_config("fcn8s_lite", model, (48, 64)), tmp_path)
+    assert not load_checkpoint(tmp_path).model.upscore8.weight.requires_grad
+
+
+@pytest.fixture
+def saved(tmp_path):
+    model = trained_like("segnet_lite")
+    save_checkpoint(model, make_config("segnet_lite", model, (48, 64)), tmp_path)
+    return tmp_path
+
+
+def test_a_pickle_named_model_safetensors_is_refused(saved):
+    (saved / "model.safetensors").write_bytes(pickle.dumps({"weights": [1, 2, 3]}))
+    with pytest.raises(CheckpointError, match="not a readable safetensors"):
+        load_checkpoint(saved)
+
+
+def test_a_truncated_weights_file_is_refused(saved):
+    data = (saved / "model.safetensors").read_bytes()
+    (saved / "model.safetensors").write_bytes(data[: len(data) // 2])
+    with pytest.raises(CheckpointError):
+        load_checkpoint(saved)
+
+
+def test_missing_files_are_named(saved):
+    (saved / "model.safetensors").unlink()
+    with pytest.raises(CheckpointError, match="model.safetensors is missing"):
+        load_checkpoint(saved)
+    (saved / "config.json").unlink()
+    with pytest.raises(CheckpointError, match="config.json is missing"):
+        load_checkpoint(saved)
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        ({"architecture": "resnet9000"}, "unknown architecture"),
+        ({"num_classes": 12}, "class names"),
+        ({"class_names": ["Sky"]}, "class names"),
+        ({"palette": [[0, 0, 0]] * 10}, "RGB colour"),
+        ({"input_size": [0, 10]}, "input_size"),
+        ({"mean": "x"}, "mean"),
+    ],
+)
+def test_invalid_configs_are_refused(saved, change, message):
+    config = json.loads((saved / "config.json").read_text())
+    config.update(change)
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(saved)
+
+
+def test_weights_of_another_architecture_are_refused(saved):
+    config = json.loads((saved / "config.json").read_text())
+    config["architecture"] = "fcn_basic"
+    config["model_kwargs"] = {}
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_checkpoint(saved)
+
+
+def test_config_json_that_is_not_json_is_refused(saved):
+    (saved / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(saved)

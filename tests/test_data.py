@@ -1,0 +1,57 @@
+"""CamVid reading and joint augmentation."""
+
+from __future__ import annotations
+
+import torch
+
+from segdemo.classes import VOID_INDEX
+from segdemo.data.camvid import CamVid, read_split, train_transform
+
+
+def test_reads_the_layout_and_keeps_void(tiny_camvid):
+    assert len(read_split(tiny_camvid, "train")) == 8
+    data = CamVid(root=tiny_camvid, split="val")
+    image, label = data[0]
+    assert image.shape == (3, 48, 64) and image.dtype == torch.uint8
+    assert label.shape == (48, 64) and label.dtype == torch.int64
+    assert VOID_INDEX in label.unique().tolist()
+
+
+def test_resizing_at_load_keeps_labels_discrete(tiny_camvid):
+    data = CamVid(root=tiny_camvid, split="train", size=(24, 32))
+    _, label = data[0]
+    assert label.shape == (24, 32)
+    assert set(label.unique().tolist()) <= {0, 1, 3, 5, 8, 9, 11}
+
+
+def test_augmentation_moves_image_and_mask_together(tiny_camvid):
+    """Without colour jitter, each pixel's colour must still match its (moved) label's colour."""
+    data = CamVid(root=tiny_camvid, split="train", transform=train_transform((40, 56), scale=(0.6, 1.6), colour_jitter=False))
+    plain = CamVid(root=tiny_camvid, split="train")
+    torch.manual_seed(0)
+    for index in range(len(data)):
+        image, label = data[index]
+        assert image.shape == (3, 40, 56) and label.shape == (40, 56)
+        assert set(label.unique().tolist()) <= {0, 1, 3, 5, 8, 9, VOID_INDEX}
+        reference_image, reference_label = plain[index]
+        for cls in label.unique().tolist():
+            if cls == VOID_INDEX:
+                continue
+            # interior pixels of class cls: far from any other class after the transform
+            mask = label == cls
+            inner = mask.clone()
+            inner[1:] &= mask[:-1]
+            inner[:-1] &= mask[1:]
+            inner[:, 1:] &= mask[:, :-1]
+            inner[:, :-1] &= mask[:, 1:]
+            if inner.sum() == 0:
+                continue
+            mean_colour = image[:, inner].float().mean(dim=1)
+            expected = reference_image[:, reference_label == cls].float().mean(dim=1)
+            assert torch.allclose(mean_colour, expected, atol=25), (cls, mean_colour, expected)
+
+
+def test_padding_is_void(tiny_camvid):
+    data = CamVid(root=tiny_camvid, split="train", transform=train_transform((48, 64), scale=(0.5, 0.5), colour_jitter=False))
+    _, label = data[0]
+    assert (label == VOID_INDEX).float().mean() > 0.5  # half-size content inside a full-size crop
