@@ -22,7 +22,9 @@ from tqdm import tqdm
 
 from .checkpoints import load_checkpoint
 from .data.camvid import DEFAULT_ROOT, CamVid, normalize
+from .inference import class_probabilities
 from .metrics import SegmentationMeter
+from .models import is_bayesian
 
 
 @torch.no_grad()
@@ -33,17 +35,23 @@ def predict_scores(
     mean: tuple[float, ...],
     std: tuple[float, ...],
     out_size: tuple[int, int] | None = None,
+    samples: int = 1,
+    seed: int | None = 0,
 ) -> torch.Tensor:
-    """Class scores (N,C,H,W) for uint8 images (N,3,h,w), run at ``input_size``, resized to ``out_size``."""
+    """Class probabilities (N,C,H,W) for uint8 images (N,3,h,w), run at ``input_size``, resized to ``out_size``.
+
+    Bayesian models with ``samples > 1`` average that many Monte-Carlo
+    dropout samples (the Bayesian SegNet paper's evaluation).
+    """
     device = next(model.parameters()).device
     x = normalize(images.to(device), mean, std)
     if tuple(x.shape[-2:]) != tuple(input_size):
         x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False, antialias=True)
-    logits = model(x).float()
+    probs, _ = class_probabilities(model, x, samples=samples, seed=seed)
     out_size = out_size or tuple(images.shape[-2:])
-    if tuple(logits.shape[-2:]) != tuple(out_size):
-        logits = F.interpolate(logits, size=out_size, mode="bilinear", align_corners=False)
-    return logits
+    if tuple(probs.shape[-2:]) != tuple(out_size):
+        probs = F.interpolate(probs, size=out_size, mode="bilinear", align_corners=False)
+    return probs
 
 
 def evaluate_model(
@@ -55,6 +63,7 @@ def evaluate_model(
     batch_size: int = 4,
     boundary_f1: bool = True,
     progress: bool = False,
+    samples: int = 1,
 ) -> dict[str, Any]:
     """Metrics of ``model`` (put in eval mode) over every frame of ``dataset``."""
     was_training = model.training
@@ -65,7 +74,8 @@ def evaluate_model(
         batch = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
         images = torch.stack([image for image, _ in batch])
         labels = torch.stack([label for _, label in batch])
-        pred = predict_scores(model, images, input_size, mean, std, tuple(labels.shape[-2:])).argmax(dim=1)
+        scores = predict_scores(model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples)
+        pred = scores.argmax(dim=1)
         meter.update(pred, labels)
     model.train(was_training)
     return meter.summary()
@@ -106,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--split", default="val", help="split file to read: val, train, test, ...")
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="override the working resolution")
     parser.add_argument("--batch-size", type=int, default=4)
+    parser.add_argument("--samples", type=int, default=8, help="Monte-Carlo samples for Bayesian models (1: dropout off)")
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, help="JSON to write (default: CHECKPOINT/eval.json for val, eval-SPLIT.json otherwise)")
     args = parser.parse_args(argv)
@@ -118,11 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     input_size = tuple(args.input_size) if args.input_size else checkpoint.input_size
     dataset = CamVid(root=args.data, split=args.split)
     started = time.perf_counter()
+    samples = args.samples if is_bayesian(checkpoint.model) else 1
     summary = evaluate_model(
-        checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True
+        checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True, samples=samples
     )
     elapsed = time.perf_counter() - started
-    print(f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input {input_size[0]}x{input_size[1]}")
+    print(
+        f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input "
+        f"{input_size[0]}x{input_size[1]}" + (f", {samples} MC samples" if samples > 1 else "")
+    )
     print(format_table(summary, config["class_names"]))
     result = {
         "architecture": config["architecture"],
@@ -130,6 +145,7 @@ def main(argv: list[str] | None = None) -> int:
         "images": len(dataset),
         "data": str(args.data),
         "input_size": list(input_size),
+        "samples": samples,
         "label_size": list(dataset.labels[0].shape),
         "class_names": config["class_names"],
         **summary,

@@ -64,18 +64,23 @@ def _nanmean(values: torch.Tensor) -> float:
     return float(kept.mean()) if kept.numel() else float("nan")
 
 
-def class_boundaries(label: torch.Tensor, num_classes: int) -> torch.Tensor:
-    """(C,H,W) bool: pixels of class c with a 4-neighbour of another label (image edges are no boundary)."""
-    label = label.long()
-    edge = torch.zeros_like(label, dtype=torch.bool)
+def label_edges(label: torch.Tensor) -> torch.Tensor:
+    """(H,W) bool: pixels with a 4-neighbour of another label (the image border is no edge)."""
+    edge = torch.zeros(label.shape, dtype=torch.bool, device=label.device)
     vertical = label[1:, :] != label[:-1, :]
     horizontal = label[:, 1:] != label[:, :-1]
     edge[1:, :] |= vertical
     edge[:-1, :] |= vertical
     edge[:, 1:] |= horizontal
     edge[:, :-1] |= horizontal
+    return edge
+
+
+def class_boundaries(label: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """(C,H,W) bool: the edge pixels of each class's own region."""
+    label = label.long()
     classes = torch.arange(num_classes, device=label.device).view(-1, 1, 1)
-    return (label.unsqueeze(0) == classes) & edge.unsqueeze(0)
+    return (label.unsqueeze(0) == classes) & label_edges(label).unsqueeze(0)
 
 
 def disk_dilate(masks: torch.Tensor, radius: float) -> torch.Tensor:

@@ -40,3 +40,73 @@ def write_camvid_layout(root: Path, counts: dict[str, int], size: tuple[int, int
 @pytest.fixture(scope="session")
 def tiny_camvid(tmp_path_factory) -> Path:
     return write_camvid_layout(tmp_path_factory.mktemp("camvid"), {"train": 8, "val": 3, "test": 2})
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
+    """Start ``python app.py`` on a free loopback port; returns (process, url, log path)."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+    import time
+    import urllib.request
+
+    port = free_port()
+    env = {
+        **os.environ,
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "HF_HUB_OFFLINE": "1",
+        **(env_extra or {}),
+    }
+    log = Path(tempfile.mkstemp(prefix="segdemo-app-", suffix=".log")[1])
+    process = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"app.py exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
+                if response.status == 200:
+                    return process, url, log
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise RuntimeError(f"app.py did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+
+
+def stop_app(process) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except Exception:
+        process.kill()
+
+
+@pytest.fixture(scope="session")
+def app_url():
+    process, url, _ = start_app()
+    yield url
+    stop_app(process)
+
+
+@pytest.fixture(scope="session")
+def client(app_url):
+    from gradio_client import Client
+
+    return Client(app_url, verbose=False)

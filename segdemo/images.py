@@ -1,0 +1,380 @@
+"""Decode an uploaded image safely and turn it into an RGB PIL image.
+
+Everything a visitor uploads goes through :func:`load_image`. Uploads are
+untrusted, so the rules are:
+
+* Only the formats in :data:`FORMATS` are opened. Pillow knows dozens more,
+  some of them obscure and one (EPS) that runs Ghostscript; none is needed here.
+* Size is checked twice before any pixel is decoded: the file against
+  :data:`MAX_FILE_BYTES`, and the width x height that the header claims
+  against ``max_pixels``, because a few kilobytes of PNG can claim gigapixels
+  (a decompression bomb). Large JPEGs are decoded at 1/2, 1/4 or 1/8 scale
+  instead of being refused, which libjpeg does without the full-size buffer.
+* Every failure is an :class:`ImageError` whose message can be shown to the
+  visitor as it is; Pillow's own exceptions never escape.
+
+The result is always a new ``"RGB"`` image, upright, with plain-English notes
+on whatever was changed on the way (transparency, bit depth, frames...).
+"""
+
+from __future__ import annotations
+
+import io
+import math
+import os
+import re
+import stat
+import warnings
+from dataclasses import dataclass, field
+from typing import IO, Union
+
+import numpy as np
+from PIL import Image, ImageOps
+
+MAX_PIXELS = 60_000_000
+"""The default pixel cap, 60 megapixels (e.g. 12000x5000).
+
+Decoded as RGB that is 180 MB, plus working copies: as much as a small Space
+should spend on one upload. Phone photos above it (a 108 MP 12000x9000) are
+JPEGs and get decoded at a reduced scale; any other image above it is refused.
+Pillow's own bomb check refuses anything over ``2 * Image.MAX_IMAGE_PIXELS``
+(about 179 MP) before we see its size, so a larger ``max_pixels`` stops there.
+"""
+
+MAX_FILE_BYTES: int = 50 * 1024 * 1024
+"""Files larger than this are refused before they are opened."""
+
+FORMATS: tuple[str, ...] = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF")
+"""Pillow format names we agree to open; MPO is what many phone JPEGs are."""
+
+NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, WebP, BMP, GIF, TIFF)."
+CORRUPT = "The image file is truncated or corrupt."
+
+Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image, np.ndarray]
+
+_ORIENTATION_TAG = 0x0112
+_ORIENTATIONS = {
+    2: "mirrored left to right",
+    3: "rotated 180°",
+    4: "flipped upside down",
+    5: "mirrored and rotated 90°",
+    6: "rotated 90° clockwise",
+    7: "mirrored and rotated 90°",
+    8: "rotated 90° counter-clockwise",
+}
+_ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
+_PLAIN_MODES = ("1", "L", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
+_HIGH_BIT_NOTES = {"I": "32-bit integer image scaled to 8 bits", "F": "floating-point image scaled to 8 bits"}
+
+
+class ImageError(ValueError):
+    """An upload that cannot be used; str(error) is a clear message for a visitor (no traceback text)."""
+
+
+@dataclass
+class LoadedImage:
+    image: Image.Image  # mode "RGB", EXIF orientation applied
+    original_mode: str  # the upload's Pillow mode ("RGBA", "I;16", "CMYK", "P"...), or e.g. "uint16 array"
+    original_size: tuple[int, int]  # (width, height) as displayed, before any downscaling
+    notes: list[str] = field(default_factory=list)  # what was changed, in words a visitor understands
+
+
+def load_image(source: Source, max_pixels: int = MAX_PIXELS) -> LoadedImage:
+    """Decode a path, bytes, PIL image or numpy array into an upright RGB image, or raise ImageError."""
+    if isinstance(source, Image.Image):
+        return _from_pil(source, max_pixels, ours=False)
+    if isinstance(source, np.ndarray):
+        return _from_array(source, max_pixels)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data = bytes(source)
+        _check_file_size(len(data))
+        return _decode(io.BytesIO(data), max_pixels)
+    if isinstance(source, (str, os.PathLike)):
+        return _from_path(os.fspath(source), max_pixels)
+    raise TypeError(f"load_image() takes a path, bytes, a PIL image or a numpy array, not {type(source).__name__}")
+
+
+def to_rgb(image: Image.Image) -> tuple[Image.Image, list[str]]:
+    """Convert any Pillow mode to a new "RGB" image; the notes say what the visitor would not expect."""
+    mode = image.mode
+    if mode in _ALPHA_MODES or mode == "P" or (mode in ("L", "RGB") and "transparency" in image.info):
+        # P always goes through RGBA: its palette may carry alpha even without info["transparency"];
+        # L and RGB carry a transparent colour key there (PNG tRNS).
+        if mode == "La":  # premultiplied; Pillow converts it only to LA
+            image = image.convert("LA")
+        return _on_white(image.convert("RGBA"))
+    if mode == "RGB":
+        return image.copy(), []
+    if mode in _PLAIN_MODES:
+        notes = ["CMYK colours converted to RGB (they may look slightly different)"] if mode == "CMYK" else []
+        return image.convert("RGB"), notes
+    if mode.startswith("I;16") or mode in _HIGH_BIT_NOTES:
+        grey, notes = _scale_to_uint8(np.asarray(image))
+        notes.insert(0, _HIGH_BIT_NOTES.get(mode, "16-bit image scaled to 8 bits"))
+        return Image.fromarray(grey).convert("RGB"), notes
+    try:
+        return image.convert("RGB"), []
+    except (ValueError, OSError) as exc:
+        raise ImageError(f"Images in colour mode {mode} are not supported.") from exc
+
+
+def _from_path(path: str, max_pixels: int) -> LoadedImage:
+    """Check that the path is a regular file of a sensible size before Pillow reads a byte of it."""
+    try:
+        info = os.stat(path)
+    except OSError as exc:
+        raise ImageError("The uploaded file could not be found.") from exc
+    if not stat.S_ISREG(info.st_mode):  # a directory, or a FIFO that would block open()
+        raise ImageError("The upload is not a file.")
+    _check_file_size(info.st_size)
+    try:
+        fp = open(path, "rb")
+    except OSError as exc:
+        raise ImageError("The uploaded file could not be opened.") from exc
+    with fp:
+        return _decode(fp, max_pixels)
+
+
+def _check_file_size(size: int) -> None:
+    if size == 0:
+        raise ImageError("The file is empty.")
+    if size > MAX_FILE_BYTES:  # read at call time so that tests and apps can lower it
+        raise ImageError(f"The file is {_format_bytes(size)}; the limit is {_format_bytes(MAX_FILE_BYTES)}.")
+
+
+def _decode(fp: IO[bytes], max_pixels: int) -> LoadedImage:
+    """Open lazily (header only), then hand over to _from_pil, which checks the size before decoding."""
+    # Pillow warns between MAX_IMAGE_PIXELS and twice that; we make our own decision on size, and a
+    # warning turned into an error (python -W error) must not bypass it. Only this category is ignored,
+    # so the usual non-thread-safety of catch_warnings can at worst silence this one warning elsewhere.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            image = Image.open(fp, formats=_readable_formats())
+        except Image.DecompressionBombError as exc:
+            raise ImageError(_too_large_from_pillow(exc, max_pixels)) from exc
+        except Image.UnidentifiedImageError as exc:
+            raise ImageError(NOT_AN_IMAGE) from exc
+        except MemoryError as exc:
+            raise ImageError("The image is too large to decode on this server.") from exc
+        except Exception as exc:  # plugins raise SyntaxError, struct.error, ValueError... on bad headers
+            raise ImageError(CORRUPT) from exc
+        with image:
+            return _from_pil(image, max_pixels, ours=True)
+
+
+def _readable_formats() -> tuple[str, ...]:
+    """FORMATS that this Pillow build can open: naming an absent plugin makes Image.open raise KeyError."""
+    Image.init()
+    return tuple(name for name in FORMATS if name in Image.OPEN)
+
+
+def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
+    """Check the size, decode, turn upright, convert; ``ours`` says whether we opened it (and may draft it)."""
+    original_mode = image.mode
+    width, height = image.size
+    if width <= 0 or height <= 0:
+        raise ImageError(f"The image is empty ({width}x{height} pixels).")
+    notes = _frame_notes(image)
+
+    if width * height > max_pixels:
+        if not (ours and _draft_to_fit(image, max_pixels)):
+            raise ImageError(_too_large(width, height, max_pixels))
+        notes.append(
+            f"downscaled from {width}x{height} to {image.width}x{image.height} while decoding "
+            f"(the limit is {max_pixels:,} pixels)"
+        )
+
+    try:
+        image.load()  # force full decoding here, so that truncation is caught here
+    except Image.DecompressionBombError as exc:
+        raise ImageError(_too_large_from_pillow(exc, max_pixels)) from exc
+    except MemoryError as exc:
+        raise ImageError("The image is too large to decode on this server.") from exc
+    except Exception as exc:  # OSError("image file is truncated"), SyntaxError, zlib errors, EOFError...
+        raise ImageError(CORRUPT) from exc
+    if image.width * image.height > max_pixels:  # a plugin that grew the image while loading
+        raise ImageError(_too_large(image.width, image.height, max_pixels))
+
+    upright, orientation = _apply_orientation(image)
+    if orientation in _ORIENTATIONS:
+        notes.append(f"rotated upright from its EXIF orientation ({_ORIENTATIONS[orientation]})")
+    elif orientation == -1:
+        notes.append("its EXIF data could not be read, so it is shown as stored")
+
+    try:
+        rgb, mode_notes = to_rgb(upright)
+    except ImageError:
+        raise
+    except MemoryError as exc:
+        raise ImageError("The image is too large to decode on this server.") from exc
+    except Exception as exc:  # a decoded image with inconsistent internals (a broken palette...)
+        raise ImageError(CORRUPT) from exc
+    swapped = orientation in (5, 6, 7, 8)
+    return LoadedImage(
+        image=rgb,
+        original_mode=original_mode,
+        original_size=(height, width) if swapped else (width, height),
+        notes=notes + mode_notes,
+    )
+
+
+def _frame_notes(image: Image.Image) -> list[str]:
+    """Say that only one frame of an animation or multi-page file is used (MPO extras are previews: silent)."""
+    position = image.tell()
+    try:
+        frames = int(getattr(image, "n_frames", 1))
+    except Exception:  # a broken later frame: the current one may still be fine
+        frames = 1
+        try:
+            image.seek(position)  # n_frames does not seek back when it fails
+        except Exception as exc:
+            raise ImageError(CORRUPT) from exc
+    if frames <= 1 or image.format == "MPO":
+        return []
+    kind, unit = {
+        "GIF": ("animated GIF", "frames"),
+        "PNG": ("animated PNG", "frames"),
+        "WEBP": ("animated WebP", "frames"),
+        "TIFF": ("multi-page TIFF", "pages"),
+    }.get(image.format or "", ("multi-frame image", "frames"))
+    which = f"the first of {frames} {unit}" if position == 0 else f"{unit[:-1]} {position + 1} of {frames}"
+    return [f"{kind}: {which} was used"]
+
+
+def _draft_to_fit(image: Image.Image, max_pixels: int) -> bool:
+    """Ask libjpeg for a 1/2, 1/4 or 1/8 scale decode that fits; False for other formats or if none fits."""
+    if image.format not in ("JPEG", "MPO"):
+        return False
+    width, height = image.size
+    for scale in (2, 4, 8):
+        if math.ceil(width / scale) * math.ceil(height / scale) <= max_pixels:
+            break
+    else:
+        return False
+    try:
+        # draft() picks the scale from size[i] // requested[i], so ask for the floor, not the ceiling.
+        image.draft(image.mode, (max(1, width // scale), max(1, height // scale)))
+    except Exception:
+        return False
+    return image.width * image.height <= max_pixels
+
+
+def _apply_orientation(image: Image.Image) -> tuple[Image.Image, int | None]:
+    """ImageOps.exif_transpose, plus which orientation it applied (None: none; -1: unreadable EXIF)."""
+    try:
+        orientation = image.getexif().get(_ORIENTATION_TAG)  # also reads XMP, like exif_transpose
+        if orientation not in _ORIENTATIONS:
+            return image, None  # 1, absent or nonsense: nothing to do, and no copy
+        upright = ImageOps.exif_transpose(image)
+    except Exception:  # malformed EXIF must not cost the visitor the whole image
+        return image, -1
+    return upright, orientation
+
+
+def _on_white(rgba: Image.Image) -> tuple[Image.Image, list[str]]:
+    """Composite on white: the network has never seen transparency, and black would read as shadow."""
+    alpha = rgba.getchannel("A")
+    rgb = rgba.convert("RGB")
+    if alpha.getextrema()[0] == 255:
+        return rgb, []
+    background = Image.new("RGB", rgba.size, (255, 255, 255))
+    background.paste(rgb, mask=alpha)
+    return background, ["transparent areas were composited on white"]
+
+
+def _scale_to_uint8(values: np.ndarray) -> tuple[np.ndarray, list[str]]:
+    """Map any numeric array to uint8; the notes mention replaced NaN/inf.
+
+    Integers are stretched from their actual min..max (a 16-bit depth map rarely
+    spans 0..65535). Floats already within 0..1 are read as 0..1, the usual
+    convention, and are stretched from min..max otherwise. A constant image has
+    no range: zero stays black, anything else becomes mid-grey. NaN becomes the
+    bottom of the range and +/-inf the ends.
+    """
+    is_float = values.dtype.kind == "f"
+    data = values.astype(np.float64 if values.dtype == np.float64 else np.float32)  # a copy we may modify
+    notes: list[str] = []
+    finite = np.isfinite(data)
+    all_finite = bool(finite.all())
+    if not all_finite:
+        notes.append("NaN or infinite pixel values were replaced")
+        if not finite.any():
+            return np.zeros(data.shape, np.uint8), notes
+    lo = float(data.min(where=finite, initial=np.inf))
+    hi = float(data.max(where=finite, initial=-np.inf))
+    if is_float and lo >= 0.0 and hi <= 1.0:
+        lo, hi = 0.0, 1.0
+    if not all_finite:
+        data[np.isnan(data)] = lo
+        np.clip(data, lo, hi, out=data)
+    if hi == lo:
+        return np.full(data.shape, 0 if lo == 0 else 128, np.uint8), notes
+    data -= lo
+    data *= 255.0 / (hi - lo)
+    np.rint(data, out=data)
+    np.clip(data, 0, 255, out=data)
+    return data.astype(np.uint8), notes
+
+
+def _alpha_to_uint8(alpha: np.ndarray) -> np.ndarray:
+    """Alpha is a fraction of full scale (0..1 for floats, 0..max for integers), never stretched."""
+    if alpha.dtype.kind == "f":
+        scaled = np.nan_to_num(alpha.astype(np.float64), nan=0.0)
+    else:
+        scaled = alpha.astype(np.float64) / np.iinfo(alpha.dtype).max
+    return np.rint(np.clip(scaled, 0.0, 1.0) * 255).astype(np.uint8)
+
+
+def _from_array(array: np.ndarray, max_pixels: int) -> LoadedImage:
+    """HxW, HxWx1, HxWx3 or HxWx4 of bool, integers or floats; colour is scaled as in _scale_to_uint8."""
+    if array.ndim == 3 and array.shape[2] == 1:
+        array = array[:, :, 0]
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[2] not in (3, 4)):
+        raise ImageError(f"An image array must be HxW, HxWx3 or HxWx4, not {'x'.join(map(str, array.shape))}.")
+    height, width = array.shape[:2]
+    if height == 0 or width == 0:
+        raise ImageError(f"The image is empty ({width}x{height} pixels).")
+    if width * height > max_pixels:
+        raise ImageError(_too_large(width, height, max_pixels))
+    channels = 1 if array.ndim == 2 else array.shape[2]
+    original_mode = f"{array.dtype.name} array" + ("" if channels == 1 else f" with {channels} channels")
+
+    notes: list[str] = []
+    kind = array.dtype.kind
+    if kind == "b":
+        array = array.astype(np.uint8) * 255
+    elif array.dtype != np.uint8:
+        if kind not in "uif":
+            raise ImageError(f"Image arrays of type {array.dtype.name} are not supported.")
+        colour, notes = _scale_to_uint8(array if channels == 1 else array[:, :, :3])
+        if kind == "f":
+            notes.insert(0, "floating-point image scaled to 8 bits")
+        else:
+            notes.insert(0, f"{array.dtype.itemsize * 8}-bit image scaled to 8 bits")
+        if channels == 4:
+            colour = np.dstack([colour, _alpha_to_uint8(array[:, :, 3])])
+        array = colour
+    rgb, mode_notes = to_rgb(Image.fromarray(np.ascontiguousarray(array)))
+    return LoadedImage(image=rgb, original_mode=original_mode, original_size=(width, height), notes=notes + mode_notes)
+
+
+def _too_large(width: int, height: int, max_pixels: int) -> str:
+    return (
+        f"The image is too large: {width}x{height} is {width * height:,} pixels, "
+        f"and the limit is {max_pixels:,} pixels. Please upload a smaller image."
+    )
+
+
+def _too_large_from_pillow(exc: Exception, max_pixels: int) -> str:
+    """Pillow refused before telling us the size; its message has the pixel count, if not the shape."""
+    found = re.search(r"\((\d+) pixels\)", str(exc))
+    size = f" ({int(found.group(1)):,} pixels)" if found else ""
+    return f"The image is too large{size}; the limit is {max_pixels:,} pixels. Please upload a smaller image."
+
+
+def _format_bytes(size: int) -> str:
+    for unit, scale in (("MB", 1024**2), ("KB", 1024)):
+        if size >= scale:
+            return f"{size / scale:.1f}".removesuffix(".0") + f" {unit}"
+    return f"{size} bytes"

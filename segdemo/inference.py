@@ -1,0 +1,218 @@
+"""One call from a picture to everything the demo shows: ``predict(image, checkpoint)``.
+
+The image is brought upright and to RGB (``segdemo.images``), resized to the
+network's working resolution keeping its aspect ratio (same pixel count as
+the checkpoint's ``input_size``), segmented, and the class probabilities are
+resized back to the picture's own size (capped at ``MAX_OUTPUT_SIDE``), so
+that labels, overlays and maps line up pixel for pixel with what was uploaded.
+
+Bayesian models are sampled T times with their dropout on. The encoder part
+before the first dropout cannot change between samples, so it runs once and
+only the rest runs, batched over the T samples.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+import weakref
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import nn
+
+from .checkpoints import Checkpoint
+from .data.camvid import normalize
+from .models import is_bayesian
+from .uncertainty import BoundaryUncertainty, boundary_uncertainty, confidence, entropy, mutual_information
+
+MAX_OUTPUT_SIDE = 2048  # results for larger pictures are returned at this long side
+DEFAULT_SAMPLES = 8
+MAX_SAMPLES = 32
+
+_locks: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
+_locks_guard = threading.Lock()
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def describe_device(device: torch.device) -> str:
+    if device.type == "cuda":
+        return f"GPU ({torch.cuda.get_device_name(device)})"
+    return f"CPU ({torch.get_num_threads()} threads)"
+
+
+def _model_lock(model: nn.Module) -> threading.Lock:
+    """Sampling switches dropout on inside a shared model: one request at a time per model."""
+    with _locks_guard:
+        if model not in _locks:
+            _locks[model] = threading.Lock()
+        return _locks[model]
+
+
+def working_size(height: int, width: int, input_size: tuple[int, int], min_side: int = 16) -> tuple[int, int]:
+    """The (h, w) with the picture's aspect ratio and about the pixel count of ``input_size``.
+
+    Extreme aspect ratios are clamped so that neither side falls under
+    ``min_side`` nor grows beyond four times the working resolution's long side.
+    """
+    area = input_size[0] * input_size[1]
+    scale = math.sqrt(area / (height * width))
+    max_side = 4 * max(input_size)
+    h = int(min(max(round(height * scale), min_side), max_side))
+    w = int(min(max(round(width * scale), min_side), max_side))
+    return h, w
+
+
+def output_size(height: int, width: int, max_side: int = MAX_OUTPUT_SIDE) -> tuple[int, int]:
+    """The picture's own size, or scaled down so that its long side is ``max_side``."""
+    longest = max(height, width)
+    if longest <= max_side:
+        return height, width
+    scale = max_side / longest
+    return max(1, round(height * scale)), max(1, round(width * scale))
+
+
+def set_mc_dropout(model: nn.Module, active: bool) -> None:
+    """Dropout layers on (sampling) or off (weight averaging); everything else stays in eval mode."""
+    model.eval()
+    for module in model.modules():
+        if isinstance(module, (nn.Dropout, nn.Dropout2d)):
+            module.train(active)
+
+
+@torch.no_grad()
+def class_probabilities(
+    model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Mean softmax (N,C,H,W) of a normalised batch, and the (N,T,C,H,W) samples for Bayesian models.
+
+    Bayesian models with ``samples >= 2`` are sampled with dropout on, seeded
+    so that the same image and seed give the same answer; otherwise dropout is
+    off and a single pass is made.
+    """
+    if not is_bayesian(model) or samples < 2:
+        set_mc_dropout(model, False)
+        return F.softmax(model(x).float(), dim=1), None
+    with _model_lock(model):
+        set_mc_dropout(model, True)
+        try:
+            devices = [x.device] if x.device.type == "cuda" else []
+            with torch.random.fork_rng(devices=devices):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                logits = model.forward_head(model.forward_stem(x), samples=samples)
+        finally:
+            set_mc_dropout(model, False)
+    sample_probs = F.softmax(logits.float(), dim=1)
+    sample_probs = sample_probs.view(x.shape[0], samples, *sample_probs.shape[1:])
+    return sample_probs.mean(dim=1), sample_probs
+
+
+@dataclass
+class Prediction:
+    """Everything about one picture, at the returned size (``labels.shape``)."""
+
+    image: Image.Image  # the RGB picture at the returned size
+    labels: torch.Tensor  # (H,W) int64 class index
+    probabilities: torch.Tensor  # (C,H,W) mean class probabilities
+    confidence: torch.Tensor  # (H,W) max probability
+    entropy: torch.Tensor  # (H,W) predictive entropy, nats
+    mutual_information: torch.Tensor | None  # (H,W) nats, Bayesian models only
+    boundary: BoundaryUncertainty  # on normalised entropy (entropy / log C)
+    samples: int  # Monte-Carlo samples taken (1 = deterministic pass)
+    working_size: tuple[int, int]
+    original_size: tuple[int, int]  # (H, W) of the upright upload
+    seconds: float  # whole call
+    forward_seconds: float  # network only
+    device: str
+    notes: list[str]
+
+    @property
+    def num_classes(self) -> int:
+        return int(self.probabilities.shape[0])
+
+    def class_shares(self) -> list[tuple[int, float]]:
+        """(class, share of pixels) for the classes present, largest first."""
+        counts = torch.bincount(self.labels.flatten(), minlength=self.num_classes).double()
+        shares = counts / counts.sum()
+        return [(int(c), float(shares[c])) for c in torch.argsort(shares, descending=True) if shares[c] > 0]
+
+    def summary(self) -> dict[str, Any]:
+        out = {
+            "mean_confidence": float(self.confidence.mean()),
+            "mean_entropy": float(self.entropy.mean()),
+            "boundary_band_uncertainty": self.boundary.band_mean,
+            "interior_uncertainty": self.boundary.interior_mean,
+            "band_to_interior_ratio": self.boundary.ratio,
+            "band_share": float(self.boundary.band.float().mean()),
+            "samples": self.samples,
+        }
+        if self.mutual_information is not None:
+            out["mean_mutual_information"] = float(self.mutual_information.mean())
+        return out
+
+
+def predict(
+    image: Image.Image,
+    checkpoint: Checkpoint,
+    samples: int = DEFAULT_SAMPLES,
+    seed: int | None = 0,
+    max_output_side: int = MAX_OUTPUT_SIDE,
+    notes: list[str] | None = None,
+) -> Prediction:
+    """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``)."""
+    started = time.perf_counter()
+    if image.mode != "RGB":
+        image = image.convert("RGB")
+    notes = list(notes or [])
+    model, config = checkpoint.model, checkpoint.config
+    device = next(model.parameters()).device
+    width, height = image.size
+    out_h, out_w = output_size(height, width, max_output_side)
+    work_h, work_w = working_size(height, width, checkpoint.input_size)
+    samples = max(1, min(int(samples), MAX_SAMPLES)) if is_bayesian(model) else 1
+
+    small = image.resize((work_w, work_h), Image.BILINEAR, reducing_gap=3.0)
+    x = torch.from_numpy(np.asarray(small).copy()).permute(2, 0, 1).unsqueeze(0).to(device)
+    x = normalize(x, config["mean"], config["std"])
+    forward_started = time.perf_counter()
+    mean_probs, sample_probs = class_probabilities(model, x, samples=samples, seed=seed)
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    forward_seconds = time.perf_counter() - forward_started
+
+    mi = mutual_information(sample_probs[0]) if sample_probs is not None else None
+    probs = F.interpolate(mean_probs, size=(out_h, out_w), mode="bilinear", align_corners=False)[0].cpu()
+    probs = probs / probs.sum(dim=0, keepdim=True).clamp(min=1e-12)
+    if mi is not None:
+        mi = F.interpolate(mi[None, None], size=(out_h, out_w), mode="bilinear", align_corners=False)[0, 0].cpu().clamp(min=0)
+    labels = probs.argmax(dim=0)
+    ent = entropy(probs, dim=0)
+    normalised = ent / math.log(probs.shape[0])
+    shown = image if (out_w, out_h) == (width, height) else image.resize((out_w, out_h), Image.BILINEAR, reducing_gap=3.0)
+    if (out_w, out_h) != (width, height):
+        notes.append(f"results shown at {out_w}x{out_h} (the upload is {width}x{height})")
+    return Prediction(
+        image=shown,
+        labels=labels,
+        probabilities=probs,
+        confidence=confidence(probs, dim=0),
+        entropy=ent,
+        mutual_information=mi,
+        boundary=boundary_uncertainty(normalised, labels),
+        samples=samples if sample_probs is not None else 1,
+        working_size=(work_h, work_w),
+        original_size=(height, width),
+        seconds=time.perf_counter() - started,
+        forward_seconds=forward_seconds,
+        device=describe_device(device),
+        notes=notes,
+    )

@@ -1,0 +1,141 @@
+"""Pictures from predictions: colour overlays, class legends and heatmaps with colour bars.
+
+Heatmaps use matplotlib's perceptually uniform colormaps (viridis, magma,
+cividis); only their lookup tables are used, so no figure is rendered per
+request. Pixels without a value (NaN, e.g. outside the boundary band) show
+the picture itself in dimmed grey, so the map stays readable in context.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from PIL import Image, ImageDraw, ImageFont
+
+from .metrics import label_edges
+
+Palette = Sequence[Sequence[int]]
+
+
+def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
+    return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
+
+
+def colorize(labels: torch.Tensor | np.ndarray, palette: Palette, void_color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
+    """(H,W) class indices to an (H,W,3) uint8 colour image; indices past the palette get ``void_color``."""
+    table = np.array(list(palette) + [list(void_color)], dtype=np.uint8)
+    index = np.clip(_numpy(labels).astype(np.int64), 0, len(palette))
+    return table[index]
+
+
+def overlay(
+    image: Image.Image,
+    labels: torch.Tensor | np.ndarray,
+    palette: Palette,
+    opacity: float = 0.55,
+    boundaries: bool = True,
+) -> Image.Image:
+    """The picture with its class colours blended in at ``opacity`` and thin white class boundaries."""
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    colours = colorize(labels, palette).astype(np.float32)
+    opacity = float(np.clip(opacity, 0.0, 1.0))
+    blended = (1 - opacity) * base + opacity * colours
+    if boundaries:
+        labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
+        edges = label_edges(labels_t).numpy()
+        blended[edges] = 255.0
+    return Image.fromarray(blended.round().astype(np.uint8))
+
+
+def _font(size: int) -> ImageFont.ImageFont:
+    try:
+        return ImageFont.load_default(size=size)
+    except TypeError:  # Pillow < 10.1 has no sized default font
+        return ImageFont.load_default()
+
+
+def heatmap(
+    values: torch.Tensor | np.ndarray,
+    vmin: float,
+    vmax: float,
+    cmap: str = "viridis",
+    label: str = "",
+    background: Image.Image | None = None,
+) -> Image.Image:
+    """Colour-map an (H,W) array into [vmin, vmax] and append a labelled colour bar on the right."""
+    data = _numpy(values).astype(np.float32)
+    h, w = data.shape
+    lut = (colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+    missing = ~np.isfinite(data)
+    scaled = np.clip((np.nan_to_num(data, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
+    rgb = lut[(scaled * 255).round().astype(np.int64)]
+    if missing.any():
+        if background is not None:
+            grey = np.asarray(background.convert("L").resize((w, h)), dtype=np.float32)
+            rgb[missing] = (0.35 * grey[missing] + 20).astype(np.uint8)[:, None]
+        else:
+            rgb[missing] = 40
+    body = Image.fromarray(rgb)
+    return _with_colour_bar(body, lut, vmin, vmax, label)
+
+
+def _with_colour_bar(body: Image.Image, lut: np.ndarray, vmin: float, vmax: float, label: str) -> Image.Image:
+    w, h = body.size
+    font_size = int(np.clip(h / 24, 10, 28))
+    font = _font(font_size)
+    bar_w = max(10, font_size)
+    label_w = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(label, font=font)) if label else 0
+    panel_w = max(bar_w + 4 * font_size + 12, label_w + 10)
+    canvas = Image.new("RGB", (w + panel_w, h), (255, 255, 255))
+    canvas.paste(body, (0, 0))
+    top = font_size + 10 if label else 6
+    bottom = h - 6
+    length = max(2, bottom - top)
+    gradient = lut[np.linspace(255, 0, length).round().astype(np.int64)]
+    strip = np.repeat(gradient[:, None, :], bar_w, axis=1)
+    x0 = w + 8
+    canvas.paste(Image.fromarray(strip), (x0, top))
+    draw = ImageDraw.Draw(canvas)
+    if label:
+        draw.text((w + 4, 2), label, fill=(20, 20, 20), font=font)
+    for fraction in (0.0, 0.5, 1.0):
+        y = bottom - fraction * (length - 1)
+        value = vmin + fraction * (vmax - vmin)
+        draw.line([(x0 + bar_w, y), (x0 + bar_w + 4, y)], fill=(20, 20, 20))
+        text_y = min(max(y - font_size / 2, top - font_size / 2), h - font_size - 1)
+        draw.text((x0 + bar_w + 6, text_y), f"{value:.2g}", fill=(20, 20, 20), font=font)
+    return canvas
+
+
+def disagreement(image: Image.Image, labels_a: torch.Tensor, labels_b: torch.Tensor) -> Image.Image:
+    """The picture in grey with the pixels where two label maps differ in magenta."""
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    rgb = np.repeat((0.5 * grey + 40)[..., None], 3, axis=2)
+    differ = (_numpy(labels_a) != _numpy(labels_b))
+    rgb[differ] = (230, 30, 200)
+    return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
+
+
+def legend_html(shares: list[tuple[int, float]], class_names: Sequence[str], palette: Palette) -> str:
+    """An HTML legend of the classes present: colour swatch, name and pixel share."""
+    items = []
+    for index, share in shares:
+        r, g, b = palette[index]
+        name = html.escape(class_names[index])
+        items.append(
+            f'<span class="segdemo-legend-item"><span class="segdemo-swatch" style="background:rgb({r},{g},{b})">'
+            f"</span>{name} <b>{100 * share:.1f}%</b></span>"
+        )
+    return '<div class="segdemo-legend">' + "".join(items) + "</div>"
+
+
+def class_table(shares: list[tuple[int, float]], class_names: Sequence[str], mean_confidence: dict[int, float]) -> list[list]:
+    """Rows of (class, pixel share %, mean confidence %) for a table component."""
+    return [
+        [class_names[index], round(100 * share, 2), round(100 * mean_confidence.get(index, float("nan")), 1)]
+        for index, share in shares
+    ]

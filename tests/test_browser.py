@@ -1,0 +1,87 @@
+"""A real browser (Debian's chromium, driven by Playwright) uses the app like a visitor."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SCREENSHOTS = ROOT / "artifacts"
+EXAMPLE = ROOT / "examples" / "camvid_0016E5_08121.jpg"
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is not installed: .ci/run must install Debian's chromium")
+        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_text("FCN and SegNet, side by side").wait_for(timeout=30_000)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.get_by_text("Monte-Carlo dropout samples").wait_for(timeout=60_000)
+
+    # slider (picture + overlay), confidence, boundary uncertainty and mutual information appear
+    for label in ("Confidence (max class probability)", "Boundary uncertainty", "Mutual information"):
+        page.get_by_text(label).first.wait_for(timeout=10_000)
+    images = page.locator("img[src*='gradio_api/file']")
+    images.nth(4).wait_for(timeout=20_000)
+    assert images.count() >= 5
+    for index in range(images.count()):
+        loaded = images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
+        assert loaded, f"image {index} did not load"
+    assert page.locator(".segdemo-legend-item").count() >= 3
+    assert page.get_by_text("ms on CPU").count() + page.get_by_text("ms on GPU").count() >= 1
+
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)
+    page.close()
+
+
+def test_the_compare_tab_shows_both_networks(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1700})
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("disagree on").wait_for(timeout=60_000)
+    page.get_by_text("mIoU on this frame (ground truth)").wait_for(timeout=10_000)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+    page.close()
+
+
+def test_the_models_tab_lists_the_shipped_models(browser, app_url):
+    page = browser.new_page()
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("parameters").first.wait_for(timeout=10_000)
+    page.get_by_text("Per-class IoU on CamVid val").wait_for(timeout=10_000)
+    page.close()
