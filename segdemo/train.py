@@ -26,7 +26,9 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from .checkpoints import make_config, save_checkpoint
+from safetensors.torch import load_file
+
+from .checkpoints import WEIGHTS_NAME, make_config, save_checkpoint
 from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES, VOID_INDEX
 from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, median_frequency_weights, normalize, train_transform
 from .evaluate import evaluate_model
@@ -112,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/MODEL)")
     parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (smoke tests)")
+    parser.add_argument(
+        "--init", type=Path, help="start from this checkpoint's weights (e.g. fine-tune a Bayesian model from its plain twin)"
+    )
     args = parser.parse_args(argv)
 
     seed_everything(args.seed)
@@ -132,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loaded {len(train_set)} train / {len(val_set)} val frames in {time.perf_counter() - started:.1f}s")
     print("median-frequency weights:", [round(w, 3) for w in class_weights.tolist()])
 
-    model = build(args.model, num_classes=NUM_CLASSES).to(device)
+    model = build(args.model, num_classes=NUM_CLASSES)
+    if args.init:
+        # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
+        model.load_state_dict(load_file(str(args.init / WEIGHTS_NAME)), strict=True)
+        print(f"initialised from {args.init}")
+    model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
     print(f"{args.model}: {count_parameters(model):,} parameters, device {device}, {torch.get_num_threads()} threads")
@@ -163,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed": args.seed,
             "device": str(device),
             "class_weights": [round(w, 4) for w in class_weights.tolist()],
+            "init": str(args.init) if args.init else None,
         }
     }
 

@@ -18,7 +18,7 @@ from . import visualize
 from .analysis import compare_predictions, example_ground_truth, prediction_figures
 from .images import ImageError, load_image
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
-from .models import MODELS, count_parameters, is_bayesian
+from .models import MODELS, count_macs, count_parameters, is_bayesian
 from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -137,7 +137,7 @@ class SegmentationService:
         confidences = {c: float(prediction.confidence[prediction.labels == c].mean()) for c, _ in shares}
         table = visualize.class_table(shares, names, confidences)
         legend = visualize.legend_html(shares, names, palette)
-        figures = prediction_figures(prediction, model.entry.name, model.source)
+        figures = prediction_figures(prediction, model.entry.name, model.describe())
         info = _info_markdown(prediction, model, figures)
         return (prediction.image, overlay), confidence, band, gr.update(value=mi, visible=mi is not None), table, legend, info, figures
 
@@ -175,7 +175,7 @@ def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str
         f"**{model.entry.label}** · {prediction.seconds * 1000:.0f} ms on {prediction.device} "
         f"(network {prediction.forward_seconds * 1000:.0f} ms at {prediction.working_size[1]}x{prediction.working_size[0]}) "
         f"· picture {w}x{h}",
-        f"Weights: {model.source}.",
+        f"Weights: {model.describe()}.",
     ]
     if prediction.samples > 1:
         lines.append(
@@ -204,6 +204,7 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
             continue
         config = model.checkpoint.config
         params = count_parameters(model.checkpoint.model)
+        macs = count_macs(model.checkpoint.model, tuple(config["input_size"]))
         evaluation = _read_eval(model)
         figures = ""
         if evaluation:
@@ -217,10 +218,15 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
         training = config.get("training", {})
         size = config["input_size"]
         parts.append(
-            f"### {model.entry.label}\n\n{spec.description}. **{params:,} parameters**; works at "
-            f"{size[1]}x{size[0]}; trained from scratch on CamVid train"
-            + (f" for {config.get('best_epoch', '?')} epochs on {training.get('device', '?')}" if training else "")
-            + f".\n\n{figures}\n\nWeights: {model.source}."
+            f"### {model.entry.label}\n\n{spec.description}. **{params:,} parameters**, {macs / 1e9:.2f} GMAC per "
+            f"pass at its working resolution {size[1]}x{size[0]}; trained from scratch on CamVid train"
+            + (
+                f" ({training.get('epochs', '?')} epochs planned at {training['size'][1]}x{training['size'][0]} on "
+                f"{training.get('device', '?')}; best val mIoU at epoch {config.get('best_epoch', '?')})"
+                if training
+                else ""
+            )
+            + f".\n\n{figures}\n\nWeights: {model.describe()}."
         )
     parts.append(
         "### The papers' figures beside ours\n\n"

@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from segdemo.models import MODELS, build, count_parameters, is_bayesian
+from segdemo.models import MODELS, build, count_macs, count_parameters, is_bayesian
 from segdemo.models.fcn import upsampling
 from segdemo.models.segnet import VGG16_STAGES, _max_pool, _max_unpool
 
@@ -189,3 +189,14 @@ def test_only_bayesian_names_carry_dropout():
     for name in MODELS:
         model = on_meta(name)
         assert is_bayesian(model) == name.startswith("bayesian"), name
+
+
+def test_mac_count_by_hand():
+    # SegNet-Basic at 32x32: enc1 at 32x32, enc2 16x16, enc3 8x8, enc4 4x4; decoders mirror; 1x1 classifier.
+    model = build("segnet_basic")
+    k = 7 * 7
+    expected = 32 * 32 * 64 * 3 * k  # enc1
+    expected += sum(s * s * 64 * 64 * k for s in (16, 8, 4))  # enc2-4
+    expected += sum(s * s * 64 * 64 * k for s in (4, 8, 16, 32))  # dec4-1
+    expected += 32 * 32 * 11 * 64  # classifier
+    assert count_macs(model, (32, 32)) == expected

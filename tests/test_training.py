@@ -64,3 +64,27 @@ def test_seeded_training_is_repeatable(tiny_camvid, tmp_path):
     a = load_checkpoint(tmp_path / "a" / "best").model.state_dict()
     b = load_checkpoint(tmp_path / "b" / "best").model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_a_bayesian_model_can_start_from_its_plain_twin(tiny_camvid, tmp_path):
+    common = ["--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "1", "--batch-size", "4", "--steps", "1"]
+    train.main(["--model", "segnet_lite", "--out", str(tmp_path / "plain"), *common])
+    plain = load_checkpoint(tmp_path / "plain" / "best").model.state_dict()
+    # zero learning rate: the Bayesian twin keeps the plain weights exactly (BN statistics aside)
+    train.main(["--model", "bayesian_segnet_lite", "--init", str(tmp_path / "plain" / "best"), "--lr", "0",
+                "--out", str(tmp_path / "bayes"), *common])
+    bayes = load_checkpoint(tmp_path / "bayes" / "best")
+    assert bayes.config["training"]["init"].endswith("best")
+    for key, value in plain.items():
+        if "running" not in key and "num_batches" not in key:
+            assert torch.equal(bayes.model.state_dict()[key], value), key
+
+
+def test_evaluate_samples_bayesian_models_and_says_so(tiny_camvid, tmp_path):
+    train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "1",
+                "--batch-size", "4", "--steps", "1", "--out", str(tmp_path / "run")])
+    for samples in (1, 4):
+        report = tmp_path / f"eval{samples}.json"
+        evaluate.main(["--checkpoint", str(tmp_path / "run" / "best"), "--data", str(tiny_camvid), "--samples",
+                       str(samples), "--out", str(report)])
+        assert json.loads(report.read_text())["samples"] == samples

@@ -89,4 +89,32 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters())
 
 
-__all__ = ["FCN", "FCNBasic", "MODELS", "SegNet", "SegNetBasic", "build", "count_parameters", "is_bayesian", "model_names"]
+def count_macs(model: nn.Module, input_size: tuple[int, int]) -> int:
+    """Multiply-accumulates of one forward pass at ``input_size`` (convolutions and deconvolutions)."""
+    import torch
+
+    total = 0
+
+    def hook(module: nn.Module, inputs: tuple, output: "torch.Tensor") -> None:
+        nonlocal total
+        if isinstance(module, nn.Conv2d):
+            per_output = module.in_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += output[0].numel() * per_output
+        elif isinstance(module, nn.ConvTranspose2d):
+            per_input = module.out_channels // module.groups * module.kernel_size[0] * module.kernel_size[1]
+            total += inputs[0][0].numel() * per_input
+
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+    was_training = model.training
+    try:
+        device = next(model.parameters()).device
+        with torch.no_grad():
+            model.eval()(torch.zeros(1, 3, *input_size, device=device))
+    finally:
+        for handle in handles:
+            handle.remove()
+        model.train(was_training)
+    return total
+
+
+__all__ = ["FCN", "FCNBasic", "MODELS", "SegNet", "SegNetBasic", "build", "count_macs", "count_parameters", "is_bayesian", "model_names"]

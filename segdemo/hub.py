@@ -1,0 +1,138 @@
+"""Fetch a pinned checkpoint from the Hugging Face Hub, failing fast and explaining why.
+
+huggingface_hub retries an unreachable or failing server for about 20 s
+before giving up, and never checks a download's sha256. So this module:
+
+- asks the local Hub cache first (a pinned commit sha needs no request at all);
+- probes the file's metadata once (no retries, short timeout) before
+  downloading, so "not found", "bad revision", "server error" and
+  "unreachable" come back at once with their reason;
+- bounds the whole download with an overall deadline;
+- checks the sha256 of ``model.safetensors`` itself.
+
+Every failure is a :class:`HubError` whose message is written for a visitor.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import hashlib
+from pathlib import Path
+
+from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, is_offline_mode
+from huggingface_hub.errors import (
+    EntryNotFoundError,
+    HfHubHTTPError,
+    LocalEntryNotFoundError,
+    OfflineModeIsEnabled,
+    RepositoryNotFoundError,
+    RevisionNotFoundError,
+)
+
+from .checkpoints import CONFIG_NAME, WEIGHTS_NAME
+
+try:  # huggingface_hub 2.x talks HTTP through httpx2; its errors are what we classify
+    import httpx2 as httpx
+except ImportError:  # pragma: no cover - older huggingface_hub
+    import httpx  # type: ignore[no-redef]
+
+PROBE_TIMEOUT = 5.0  # seconds for the metadata request
+DOWNLOAD_DEADLINE = 60.0  # seconds for both files, all retries included
+
+_executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="hub-download")
+
+
+class HubError(Exception):
+    """The Hub copy could not be used; the message says why in plain words."""
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_sha256(folder: Path, expected: str | None) -> None:
+    """Refuse weights whose sha256 is not the pinned one."""
+    if not expected:
+        return
+    actual = sha256_of(folder / WEIGHTS_NAME)
+    if actual != expected.lower():
+        raise HubError(f"{WEIGHTS_NAME} failed its integrity check (sha256 {actual[:12]}..., expected {expected[:12]}...)")
+
+
+def cached_folder(repo_id: str, revision: str, cache_dir: str | Path | None = None) -> Path | None:
+    """The snapshot folder holding both files of ``repo_id@revision`` in the local cache, else None."""
+    try:
+        paths = [
+            hf_hub_download(repo_id, name, revision=revision, cache_dir=cache_dir, local_files_only=True)
+            for name in (CONFIG_NAME, WEIGHTS_NAME)
+        ]
+    except (LocalEntryNotFoundError, EntryNotFoundError, OfflineModeIsEnabled, ValueError):
+        return None
+    return Path(paths[0]).parent
+
+
+def _describe(error: BaseException, repo_id: str, revision: str) -> str:
+    if isinstance(error, RepositoryNotFoundError):
+        return f"the Hub has no model repo {repo_id} (or it is private)"
+    if isinstance(error, RevisionNotFoundError):
+        return f"{repo_id} has no revision {revision[:12]}"
+    if isinstance(error, EntryNotFoundError):
+        return f"{repo_id}@{revision[:12]} lacks {CONFIG_NAME} or {WEIGHTS_NAME}"
+    if isinstance(error, OfflineModeIsEnabled):
+        return "Hub downloads are switched off (HF_HUB_OFFLINE=1)"
+    if isinstance(error, HfHubHTTPError):
+        status = getattr(getattr(error, "response", None), "status_code", None)
+        return f"the Hub answered with an error ({status or 'HTTP error'})"
+    if isinstance(error, (httpx.TimeoutException, concurrent.futures.TimeoutError, TimeoutError)):
+        return "the Hub did not answer in time"
+    if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
+        return "the download was cut off before the end"
+    if isinstance(error, (httpx.TransportError, ConnectionError, OSError)):
+        return "the Hub could not be reached"
+    return f"the Hub download failed ({type(error).__name__})"
+
+
+def download(
+    repo_id: str,
+    revision: str,
+    *,
+    cache_dir: str | Path | None = None,
+    endpoint: str | None = None,
+    force: bool = False,
+    probe_timeout: float = PROBE_TIMEOUT,
+    deadline: float = DOWNLOAD_DEADLINE,
+) -> Path:
+    """Download both files of ``repo_id@revision`` into the cache; the snapshot folder, or HubError."""
+    if is_offline_mode():
+        raise HubError("Hub downloads are switched off (HF_HUB_OFFLINE=1)")
+    try:
+        for name in (CONFIG_NAME, WEIGHTS_NAME):
+            url = hf_hub_url(repo_id, name, revision=revision, endpoint=endpoint)
+            get_hf_file_metadata(url, timeout=probe_timeout, endpoint=endpoint)
+    except Exception as error:  # noqa: BLE001 - every failure becomes a reason for the visitor
+        raise HubError(_describe(error, repo_id, revision)) from error
+
+    def fetch() -> Path:
+        paths = [
+            hf_hub_download(
+                repo_id,
+                name,
+                revision=revision,
+                cache_dir=cache_dir,
+                endpoint=endpoint,
+                force_download=force,
+                etag_timeout=probe_timeout,
+            )
+            for name in (CONFIG_NAME, WEIGHTS_NAME)
+        ]
+        return Path(paths[0]).parent
+
+    future = _executor.submit(fetch)
+    try:
+        return future.result(timeout=deadline)
+    except Exception as error:  # noqa: BLE001
+        raise HubError(_describe(error, repo_id, revision)) from error

@@ -1,0 +1,172 @@
+"""Publish a trained checkpoint to the Hugging Face Hub, with a model card.
+
+    python -m segdemo.publish --model bayesian_segnet_lite --repo OWNER/bayesian-segnet-lite-camvid
+    python -m segdemo.publish --model fcn8s_lite --repo OWNER/fcn8s-lite-camvid --dry-run out/fcn8s_lite
+
+Uploads ``config.json``, ``model.safetensors`` and a generated ``README.md``
+(YAML metadata: library, tags, dataset, licence, and a model-index block with
+the measured CamVid val figures from ``eval.json``), then prints the commit
+to pin in ``segdemo/zoo.py``. ``--dry-run DIR`` writes the exact folder it
+would upload and uploads nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
+
+from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint
+from .hub import sha256_of
+from .models import MODELS, count_parameters
+from .zoo import WEIGHTS_DIR
+
+LICENSE = "mit"
+CARD_TEMPLATE = """
+# {title}
+
+{description}, trained from scratch on CamVid (11 road-scene classes, 360x480)
+by the segdemo project, a Gradio Space that compares FCN and SegNet.
+
+- **Parameters:** {parameters:,}
+- **Working resolution:** {width}x{height} (pictures are resized keeping their aspect; results map back to the original size)
+- **Classes:** {classes}
+- **Format:** `config.json` + `model.safetensors` (no pickles). Load with `segdemo.checkpoints.load_checkpoint(folder)`.
+{bayesian}
+## CamVid val figures
+
+Measured with `python -m segdemo.evaluate --checkpoint weights/{name}` against the full-resolution val labels
+({images} images; void pixels ignored).
+
+| global accuracy | class accuracy | mIoU | BF score |
+|---|---|---|---|
+| {global_accuracy:.1f} | {class_accuracy:.1f} | {mean_iou:.1f} | {boundary_f1:.1f} |
+
+| class | IoU |
+|---|---|
+{per_class}
+
+## Training
+
+`python -m segdemo.train --model {name} ...` with median-frequency class balancing, AdamW and joint
+image/mask augmentation; see `training` in `config.json` for the exact settings.
+
+CamVid: Brostow, Fauqueur, Cipolla, "Semantic object classes in video: A high-definition ground truth
+database", Pattern Recognition Letters 2009 (research use).
+"""
+
+
+def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
+    """The README.md of a published checkpoint: YAML metadata plus a human summary."""
+    checkpoint = load_checkpoint(folder)
+    config = checkpoint.config
+    evaluation: dict[str, Any] = json.loads((folder / "eval.json").read_text())
+    metrics = {
+        "mean_iou": ("mean_iou", "mIoU"),
+        "global_accuracy": ("accuracy", "global accuracy"),
+        "class_accuracy": ("mean_accuracy", "class average accuracy"),
+        "boundary_f1": ("bf_score", "BF score"),
+    }
+    eval_results = [
+        EvalResult(
+            task_type="image-segmentation",
+            task_name="Semantic Segmentation",
+            dataset_type="camvid",
+            dataset_name="CamVid (11 classes, 360x480)",
+            dataset_split="val",
+            metric_type=metric_type,
+            metric_name=metric_name,
+            metric_value=round(100 * float(evaluation[key]), 2),
+        )
+        for key, (metric_type, metric_name) in metrics.items()
+    ]
+    data = ModelCardData(
+        library_name="segdemo",
+        license=LICENSE,
+        tags=["semantic-segmentation", "image-segmentation", "camvid", MODELS[name].family.lower(), "safetensors"],
+        datasets=["camvid"],
+        pipeline_tag="image-segmentation",
+        metrics=["mean_iou", "accuracy", "mean_accuracy", "bf_score"],
+        model_name=repo_id.split("/")[-1],
+        eval_results=eval_results,
+    )
+    per_class = "\n".join(
+        f"| {cls} | {'n/a' if iou is None else f'{100 * iou:.1f}'} |"
+        for cls, iou in zip(evaluation["class_names"], evaluation["per_class_iou"])
+    )
+    bayesian = ""
+    if config["model_kwargs"].get("dropout"):
+        bayesian = (
+            f"- **Bayesian:** dropout p={config['model_kwargs']['dropout']} stays on at test time; average several "
+            f"forward passes (Monte-Carlo dropout) for the prediction and its mutual information. The figures below use "
+            f"{evaluation.get('samples', 1)} samples.\n"
+        )
+    h, w = config["input_size"]
+    text = CARD_TEMPLATE.format(
+        title=repo_id.split("/")[-1],
+        description=MODELS[name].description,
+        parameters=count_parameters(checkpoint.model),
+        width=w,
+        height=h,
+        classes=", ".join(config["class_names"]),
+        bayesian=bayesian,
+        name=name,
+        images=evaluation["images"],
+        global_accuracy=100 * evaluation["global_accuracy"],
+        class_accuracy=100 * evaluation["class_accuracy"],
+        mean_iou=100 * evaluation["mean_iou"],
+        boundary_f1=100 * evaluation["boundary_f1"],
+        per_class=per_class,
+    )
+    return ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + text)
+
+
+def prepare_folder(name: str, repo_id: str, out: Path, weights: Path | None = None) -> Path:
+    """Write exactly what would be uploaded: config.json, model.safetensors, README.md."""
+    source = weights or WEIGHTS_DIR / name
+    out.mkdir(parents=True, exist_ok=True)
+    for filename in (CONFIG_NAME, WEIGHTS_NAME):
+        shutil.copyfile(source / filename, out / filename)
+    model_card(name, source, repo_id).save(out / "README.md")
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", required=True, help="a folder name in weights/ (e.g. bayesian_segnet_lite)")
+    parser.add_argument("--repo", required=True, help="Hub model repo, OWNER/NAME (created if missing)")
+    parser.add_argument("--weights", type=Path, help="checkpoint folder (default: weights/MODEL)")
+    parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the folder to DIR and upload nothing")
+    parser.add_argument("--private", action="store_true")
+    parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
+    parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    args = parser.parse_args(argv)
+
+    if args.dry_run:
+        folder = prepare_folder(args.model, args.repo, args.dry_run, args.weights)
+        print(f"wrote {folder}: " + ", ".join(sorted(p.name for p in folder.iterdir())))
+        print(f"sha256 of {WEIGHTS_NAME}: {sha256_of(folder / WEIGHTS_NAME)}")
+        return 0
+
+    import tempfile
+
+    api = HfApi(endpoint=args.endpoint, token=args.token)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = prepare_folder(args.model, args.repo, Path(tmp), args.weights)
+        api.create_repo(args.repo, repo_type="model", private=args.private, exist_ok=True)
+        commit = api.upload_folder(
+            repo_id=args.repo, folder_path=folder, commit_message=f"Publish {args.model} from segdemo"
+        )
+        digest = sha256_of(folder / WEIGHTS_NAME)
+    print(f"published {args.model} to {args.repo} at commit {commit.oid}")
+    print("pin it in segdemo/zoo.py (or your SEGDEMO_ZOO file):")
+    print(json.dumps({args.model: {"repo_id": args.repo, "revision": commit.oid, "sha256": digest}}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

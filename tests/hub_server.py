@@ -1,0 +1,667 @@
+"""A local HTTP server that speaks the Hugging Face Hub's download protocol, for tests.
+
+``huggingface_hub`` (unmodified, no mocking) downloads from it when pointed at it with
+``endpoint=server.url`` or ``HF_ENDPOINT=server.url``::
+
+    with HubServer() as server:
+        sha = server.add_commit("acme/tiny", {"config.json": b"{}", "model.safetensors": weights})
+        path = hf_hub_download("acme/tiny", "model.safetensors", endpoint=server.url, cache_dir=tmp)
+
+Endpoints (what huggingface_hub 2.4 really requests and reads):
+
+* ``HEAD``/``GET /{repo_id}/resolve/{revision}/{path}``. ``revision`` is a branch, a tag or a full
+  40-hex commit sha, URL-quoted as one path segment (``refs%2Fpr%2F1``). On success the answer carries
+  ``X-Repo-Commit``; a regular file answers 200 with ``ETag: "<git blob sha1>"`` and its bytes; an LFS
+  file (``*.safetensors`` by default) answers ``302`` with ``X-Linked-Etag: "<sha256>"``,
+  ``X-Linked-Size`` and an *absolute* ``Location`` on a second port of this server, the "CDN"
+  (``{cdn_url}/lfs-objects/<sha256>?filename=...``).
+
+  Why a second port: for ``HEAD`` the client follows redirects only while they stay on the same origin
+  (scheme, host, port) or a known Hub host, and reads the metadata (``X-Repo-Commit``, ``X-Linked-*``)
+  from the *last* response. A same-origin redirect would therefore be followed, and the object
+  response would have to carry ``X-Repo-Commit`` itself, which a real CDN never does. With a
+  different origin the client stops at the 302, as with huggingface.co and its CDN, keeps the metadata
+  of the 302, and ``GET``s the ``Location`` directly (without the Authorization header).
+* ``HEAD``/``GET /lfs-objects/<sha256>`` on the CDN port, with ``Range`` support (206, 416).
+* ``GET /api/models/{repo_id}`` and ``/api/models/{repo_id}/revision/{revision}``: model info JSON
+  (``id``, ``sha``, ``siblings``...), enough for ``HfApi.model_info`` / ``repo_info``.
+* ``GET /api/models/{repo_id}/tree/{revision}[/{path}]``: enough for ``list_repo_tree`` and
+  ``snapshot_download``.
+* ``GET /api/models/{repo_id}/refs``: enough for ``HfApi.list_repo_refs``.
+
+Errors use the Hub's headers: unknown repo -> 404 ``X-Error-Code: RepoNotFound``; unknown revision ->
+404 ``RevisionNotFound``; unknown file -> 404 ``EntryNotFound`` (with ``X-Repo-Commit``, so the client
+caches the non-existence under ``.no_exist``).
+
+Fault injection (``fail``, ``hang``, ``truncate``, ``corrupt``) applies to subsequent requests until
+``reset()``, or only to the next ``times`` matching requests when ``times`` is given.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import socket
+import socketserver
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, quote, unquote, urlsplit
+
+__all__ = ["HubServer"]
+
+_API_KEYWORDS = ("revision", "tree", "refs")
+_INVERT = bytes(255 - b for b in range(256))  # corrupt(): every byte XOR 0xFF
+
+
+def _git_blob_sha1(content: bytes) -> str:
+    return hashlib.sha1(b"blob %d\0" % len(content) + content).hexdigest()
+
+
+def _lfs_pointer(sha256: str, size: int) -> bytes:
+    return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass(frozen=True)
+class _Blob:
+    content: bytes
+    sha256: str
+    git_sha1: str
+
+    @classmethod
+    def of(cls, content: bytes) -> "_Blob":
+        return cls(content, hashlib.sha256(content).hexdigest(), _git_blob_sha1(content))
+
+
+@dataclass
+class _Commit:
+    sha: str
+    files: dict[str, _Blob]
+    parent: str | None
+    title: str
+    date: str
+
+
+@dataclass
+class _Repo:
+    commits: dict[str, _Commit] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class _Fault:
+    kind: str  # "fail" | "hang" | "truncate" | "corrupt"
+    match: str  # substring of the request path (fail/hang) or a repo filename (truncate/corrupt)
+    value: float = 0  # status, seconds or keep_bytes
+    times: int | None = None  # None: until reset()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+    request_queue_size = 64
+
+    def __init__(self, address, hub: "HubServer", role: str):
+        self.hub = hub
+        self.role = role  # "hub" or "cdn"
+        self.open_connections: set[socket.socket] = set()
+        self.connections_lock = threading.Lock()
+        super().__init__(address, _Handler)
+
+    def server_bind(self) -> None:
+        # HTTPServer.server_bind calls socket.getfqdn(), a DNS lookup that can stall without a network.
+        socketserver.TCPServer.server_bind(self)
+        self.server_name, self.server_port = self.server_address[:2]
+
+    def process_request(self, request, client_address) -> None:
+        with self.connections_lock:
+            self.open_connections.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request) -> None:
+        with self.connections_lock:
+            self.open_connections.discard(request)
+        super().shutdown_request(request)
+
+    def drop_connections(self) -> None:
+        """Close every open (keep-alive or hanging) connection so that a stopped server answers nothing."""
+        with self.connections_lock:
+            connections = list(self.open_connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like the Hub
+    server_version = "HubServer/1.0"
+    server: _Server
+
+    def log_message(self, format, *args) -> None:  # noqa: A002 - silence stderr logging
+        pass
+
+    def do_HEAD(self) -> None:
+        self.server.hub._handle(self, "HEAD", self.server.role)
+
+    def do_GET(self) -> None:
+        self.server.hub._handle(self, "GET", self.server.role)
+
+
+class _Abort(Exception):
+    """Stop handling the request and close the connection without an answer."""
+
+
+class HubServer:
+    """A threaded Hub-protocol server on 127.0.0.1 (see the module docstring)."""
+
+    def __init__(self, port: int = 0, *, lfs_suffixes: tuple[str, ...] = (".safetensors",)):
+        self.port = port or _free_port()
+        self.cdn_port = _free_port()
+        self.lfs_suffixes = tuple(lfs_suffixes)
+        self.requests: list[tuple[str, str]] = []  # (method, raw request path incl. query)
+        self.request_headers: list[dict[str, str]] = []  # headers (lower-case names) of each logged request
+        self._repos: dict[str, _Repo] = {}
+        self._lfs_objects: dict[str, tuple[bytes, set[str]]] = {}  # sha256 -> (content, repo paths)
+        self._faults: list[_Fault] = []
+        self._lock = threading.RLock()
+        self._wake = threading.Event()  # set to wake up hanging handlers (reset/stop)
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
+        self._commit_counter = 0
+
+    # ------------------------------------------------------------------ lifecycle
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def cdn_url(self) -> str:
+        return f"http://127.0.0.1:{self.cdn_port}"
+
+    @property
+    def running(self) -> bool:
+        return bool(self._servers)
+
+    def start(self) -> "HubServer":
+        """Start serving (again, after ``stop()``, on the same ports)."""
+        if self._servers:
+            return self
+        self._wake = threading.Event()
+        servers = []
+        try:
+            for port, role in ((self.port, "hub"), (self.cdn_port, "cdn")):
+                servers.append(_Server(("127.0.0.1", port), self, role))
+        except OSError:
+            for server in servers:
+                server.server_close()
+            raise
+        self._servers = servers
+        self._threads = []
+        for server in servers:
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"HubServer-{server.role}",
+                daemon=True,
+            )
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving: the ports refuse connections and open connections are closed."""
+        servers, self._servers = self._servers, []
+        self._wake.set()
+        for server in servers:
+            server.shutdown()
+        for server in servers:
+            server.drop_connections()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+    def __enter__(self) -> "HubServer":
+        return self.start()
+
+    def __exit__(self, *exc_info) -> None:
+        self.stop()
+
+    # ------------------------------------------------------------------ content
+    def add_commit(
+        self,
+        repo_id: str,
+        files: dict[str, bytes | None],
+        branch: str = "main",
+        tag: str | None = None,
+        message: str | None = None,
+    ) -> str:
+        """Commit ``files`` on top of ``branch`` (created if missing); returns the new 40-hex commit sha.
+
+        Files of the parent commit are kept unless overwritten; a ``None`` value deletes a file. The
+        branch moves to the new commit; older commits stay addressable by sha. ``branch`` may be any ref
+        name, e.g. ``"refs/pr/1"``. ``tag``, if given, is (re)pointed at the new commit.
+        """
+        with self._lock:
+            repo = self._repos.setdefault(repo_id, _Repo())
+            parent = repo.branches.get(branch)
+            snapshot = dict(repo.commits[parent].files) if parent else {}
+            for path, content in files.items():
+                path = path.strip("/")
+                if content is None:
+                    snapshot.pop(path, None)
+                else:
+                    blob = _Blob.of(bytes(content))
+                    snapshot[path] = blob
+                    if self._is_lfs(path):
+                        self._lfs_objects.setdefault(blob.sha256, (blob.content, set()))[1].add(path)
+            self._commit_counter += 1
+            digest = hashlib.sha1()
+            digest.update(f"{repo_id}\0{parent}\0{self._commit_counter}\0{time.time_ns()}".encode())
+            for path in sorted(snapshot):
+                digest.update(f"\0{path}\0{snapshot[path].git_sha1}".encode())
+            sha = digest.hexdigest()
+            date = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+            repo.commits[sha] = _Commit(sha, snapshot, parent, message or f"Commit {self._commit_counter}", date)
+            repo.branches[branch] = sha
+            if tag is not None:
+                repo.tags[tag] = sha
+            return sha
+
+    # ------------------------------------------------------------------ faults
+    def fail(self, status: int, path_contains: str = "", *, times: int | None = None) -> None:
+        """Answer ``status`` (JSON error body, no ``X-Error-Code``) to matching requests."""
+        self._add_fault(_Fault("fail", path_contains, status, times))
+
+    def hang(self, seconds: float, path_contains: str = "", *, times: int | None = None) -> None:
+        """Sleep ``seconds`` before answering matching requests (woken early by ``reset``/``stop``)."""
+        self._add_fault(_Fault("hang", path_contains, seconds, times))
+
+    def truncate(self, filename: str, keep_bytes: int, *, times: int | None = None) -> None:
+        """Torn download: GETs of ``filename`` advertise the full size but the connection is closed after
+        byte ``keep_bytes`` of the file (a resumed ``Range`` request starting at or after it gets no byte)."""
+        self._add_fault(_Fault("truncate", filename, keep_bytes, times))
+
+    def corrupt(self, filename: str, *, times: int | None = None) -> None:
+        """GETs of ``filename`` return different bytes of the same length (every byte XOR 0xFF);
+        advertised size and etag are unchanged."""
+        self._add_fault(_Fault("corrupt", filename, 0, times))
+
+    def reset(self) -> None:
+        """Remove every fault (and wake up hanging requests, which then answer normally)."""
+        with self._lock:
+            self._faults.clear()
+            wake, self._wake = self._wake, threading.Event()
+        wake.set()
+
+    def _add_fault(self, fault: _Fault) -> None:
+        with self._lock:
+            self._faults.append(fault)
+
+    def _take_fault(self, kind: str, predicate) -> _Fault | None:
+        with self._lock:
+            for fault in self._faults:
+                if fault.kind == kind and predicate(fault.match):
+                    if fault.times is not None:
+                        fault.times -= 1
+                        if fault.times <= 0:
+                            self._faults.remove(fault)
+                    return fault
+        return None
+
+    # ------------------------------------------------------------------ request handling
+    def _handle(self, handler: _Handler, method: str, role: str) -> None:
+        raw_path = handler.path
+        with self._lock:
+            self.requests.append((method, raw_path))
+            self.request_headers.append({k.lower(): v for k, v in handler.headers.items()})
+            wake = self._wake
+        try:
+            hang = self._take_fault("hang", lambda match: match in raw_path)
+            if hang is not None:
+                wake.wait(hang.value)
+                if not self._servers:
+                    raise _Abort
+            failure = self._take_fault("fail", lambda match: match in raw_path)
+            if failure is not None:
+                status = int(failure.value)
+                self._send_json(handler, method, status, {"error": f"Injected failure ({status})"})
+                return
+            if role == "cdn":
+                self._handle_cdn(handler, method, raw_path)
+            else:
+                self._handle_hub(handler, method, raw_path)
+        except _Abort:
+            handler.close_connection = True
+        except (BrokenPipeError, ConnectionResetError):
+            handler.close_connection = True
+
+    def _handle_hub(self, handler: _Handler, method: str, raw_path: str) -> None:
+        path = urlsplit(raw_path).path
+        query = parse_qs(urlsplit(raw_path).query)
+        segments = path.lstrip("/").split("/")
+        if segments[0] == "api":
+            if method != "GET" or len(segments) < 3 or segments[1] != "models":
+                self._send_json(handler, method, 404, {"error": "Not found"})
+                return
+            self._handle_api(handler, method, segments[2:], query)
+            return
+        for n in (2, 1):  # "namespace/name/resolve/..." or legacy "name/resolve/..."
+            if len(segments) >= n + 3 and segments[n] == "resolve":
+                repo_id = "/".join(unquote(s) for s in segments[:n])
+                revision = unquote(segments[n + 1])
+                filename = unquote("/".join(segments[n + 2 :]))
+                self._handle_resolve(handler, method, repo_id, revision, filename)
+                return
+        self._send_json(handler, method, 404, {"error": "Not found"})
+
+    def _lookup(self, handler: _Handler, method: str, repo_id: str, revision: str | None) -> _Commit | None:
+        """The commit for ``revision`` (default branch if None), or None after answering the 404."""
+        with self._lock:
+            repo = self._repos.get(repo_id)
+            if repo is None:
+                self._send_json(handler, method, 404, {"error": "Repository not found"}, error_code="RepoNotFound")
+                return None
+            revision = revision or "main"
+            sha = repo.branches.get(revision) or repo.tags.get(revision)
+            if sha is None and revision in repo.commits:
+                sha = revision
+            if sha is None:
+                self._send_json(
+                    handler, method, 404, {"error": f"Invalid rev id: {revision}"}, error_code="RevisionNotFound"
+                )
+                return None
+            return repo.commits[sha]
+
+    def _is_lfs(self, filename: str) -> bool:
+        return filename.endswith(self.lfs_suffixes)
+
+    def _handle_resolve(self, handler: _Handler, method: str, repo_id: str, revision: str, filename: str) -> None:
+        commit = self._lookup(handler, method, repo_id, revision)
+        if commit is None:
+            return
+        blob = commit.files.get(filename)
+        if blob is None:
+            self._send_json(
+                handler,
+                method,
+                404,
+                {"error": "Entry not found"},
+                error_code="EntryNotFound",
+                extra={"X-Repo-Commit": commit.sha},
+            )
+            return
+        if self._is_lfs(filename):
+            size = len(blob.content)
+            location = f"{self.cdn_url}/lfs-objects/{blob.sha256}?filename={quote(filename, safe='')}"
+            headers = {
+                "X-Repo-Commit": commit.sha,
+                "ETag": f'"{_git_blob_sha1(_lfs_pointer(blob.sha256, size))}"',
+                "X-Linked-Etag": f'"{blob.sha256}"',
+                "X-Linked-Size": str(size),
+                "Location": location,
+            }
+            self._send(handler, method, 302, headers, b"")
+            return
+        headers = {"X-Repo-Commit": commit.sha, "ETag": f'"{blob.git_sha1}"'}
+        self._send_file(handler, method, headers, blob.content, filename)
+
+    def _handle_cdn(self, handler: _Handler, method: str, raw_path: str) -> None:
+        parts = urlsplit(raw_path)
+        segments = parts.path.lstrip("/").split("/")
+        if len(segments) != 2 or segments[0] != "lfs-objects":
+            self._send_json(handler, method, 404, {"error": "Not found"})
+            return
+        sha256 = segments[1]
+        filename = parse_qs(parts.query).get("filename", [None])[0]
+        with self._lock:
+            content, names = self._lfs_objects.get(sha256, (None, set()))
+            names = {filename} if filename else set(names)
+        if content is None:
+            self._send(handler, method, 404, {"Content-Type": "text/plain"}, b"NoSuchKey")
+            return
+        headers = {"ETag": f'"{sha256}"'}
+        self._send_file(handler, method, headers, content, filename or sorted(names)[0], names)
+
+    def _send_file(
+        self,
+        handler: _Handler,
+        method: str,
+        headers: dict[str, str],
+        content: bytes,
+        filename: str,
+        names: set[str] | None = None,
+    ) -> None:
+        names = names or {filename}
+        total = len(content)
+        start, end, status = 0, total - 1, 200
+        range_header = handler.headers.get("Range")
+        if range_header:
+            parsed = self._parse_range(range_header, total)
+            if parsed is None:
+                self._send(handler, method, 416, {**headers, "Content-Range": f"bytes */{total}"}, b"")
+                return
+            start, end = parsed
+            status = 206
+            headers = {**headers, "Content-Range": f"bytes {start}-{end}/{total}"}
+        headers = {
+            **headers,
+            "Accept-Ranges": "bytes",
+            "Content-Type": "application/octet-stream",
+            "Content-Disposition": f'attachment; filename="{filename.rsplit("/", 1)[-1]}";',
+        }
+        if method == "HEAD":
+            self._send(handler, method, status, headers, b"", content_length=end - start + 1)
+            return
+
+        def matches(match: str) -> bool:
+            return any(match == name or match == name.rsplit("/", 1)[-1] for name in names)
+
+        body = content
+        if self._take_fault("corrupt", matches) is not None:
+            body = bytes(content).translate(_INVERT)
+        body = body[start : end + 1]
+        truncate = self._take_fault("truncate", matches)
+        if truncate is not None:
+            keep = int(truncate.value)
+            sent = body[: max(0, keep - start)]
+            self._send(handler, method, status, headers, sent, content_length=len(body), close=True)
+            return
+        self._send(handler, method, status, headers, body)
+
+    @staticmethod
+    def _parse_range(value: str, total: int) -> tuple[int, int] | None:
+        unit, _, spec = value.partition("=")
+        if unit.strip().lower() != "bytes" or "," in spec:
+            return None
+        first, _, last = spec.strip().partition("-")
+        try:
+            if first == "":  # suffix range: the last N bytes
+                length = int(last)
+                if length <= 0:
+                    return None
+                return max(0, total - length), total - 1
+            start = int(first)
+            end = int(last) if last else total - 1
+        except ValueError:
+            return None
+        if start >= total or end < start:
+            return None
+        return start, min(end, total - 1)
+
+    # ------------------------------------------------------------------ API
+    def _handle_api(self, handler: _Handler, method: str, rest: list[str], query: dict[str, list[str]]) -> None:
+        if len(rest) > 2 and rest[2] in _API_KEYWORDS:
+            n = 2
+        elif len(rest) > 1 and rest[1] in _API_KEYWORDS:
+            n = 1
+        else:
+            n = len(rest)
+        repo_id = "/".join(unquote(s) for s in rest[:n])
+        action = rest[n] if len(rest) > n else None
+        args = [unquote(s) for s in rest[n + 1 :]]
+        if action is None or action == "revision":
+            commit = self._lookup(handler, method, repo_id, args[0] if args else None)
+            if commit is not None:
+                blobs = query.get("blobs", ["false"])[0].lower() in ("1", "true")
+                self._send_json(handler, method, 200, self._model_info(repo_id, commit, blobs))
+            return
+        if action == "refs":
+            self._handle_refs(handler, method, repo_id)
+            return
+        if action == "tree":
+            commit = self._lookup(handler, method, repo_id, args[0] if args else None)
+            if commit is None:
+                return
+            folder = "/".join(args[1:]).strip("/")
+            recursive = query.get("recursive", ["false"])[0].lower() in ("1", "true")
+            entries = self._tree(commit, folder, recursive)
+            if entries is None:
+                self._send_json(
+                    handler,
+                    method,
+                    404,
+                    {"error": "Entry not found"},
+                    error_code="EntryNotFound",
+                    extra={"X-Repo-Commit": commit.sha},
+                )
+                return
+            self._send_json(handler, method, 200, entries)
+            return
+        self._send_json(handler, method, 404, {"error": "Not found"})
+
+    def _file_entry(self, path: str, blob: _Blob) -> dict:
+        size = len(blob.content)
+        if self._is_lfs(path):
+            pointer = _lfs_pointer(blob.sha256, size)
+            return {
+                "type": "file",
+                "oid": _git_blob_sha1(pointer),
+                "size": size,
+                "lfs": {"oid": blob.sha256, "size": size, "pointerSize": len(pointer)},
+                "path": path,
+            }
+        return {"type": "file", "oid": blob.git_sha1, "size": size, "path": path}
+
+    def _model_info(self, repo_id: str, commit: _Commit, blobs: bool) -> dict:
+        siblings = []
+        for path in sorted(commit.files):
+            sibling: dict = {"rfilename": path}
+            if blobs:
+                entry = self._file_entry(path, commit.files[path])
+                sibling.update(size=entry["size"], blobId=entry["oid"])
+                if "lfs" in entry:
+                    lfs = entry["lfs"]
+                    sibling["lfs"] = {"sha256": lfs["oid"], "size": lfs["size"], "pointerSize": lfs["pointerSize"]}
+            siblings.append(sibling)
+        return {
+            "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
+            "id": repo_id,
+            "modelId": repo_id,
+            "author": repo_id.split("/")[0] if "/" in repo_id else None,
+            "sha": commit.sha,
+            "lastModified": commit.date,
+            "createdAt": commit.date,
+            "private": False,
+            "disabled": False,
+            "gated": False,
+            "downloads": 0,
+            "likes": 0,
+            "tags": [],
+            "siblings": siblings,
+        }
+
+    def _tree(self, commit: _Commit, folder: str, recursive: bool) -> list[dict] | None:
+        prefix = f"{folder}/" if folder else ""
+        if folder and not any(path.startswith(prefix) for path in commit.files):
+            return None
+        entries: dict[str, dict] = {}
+        for path in sorted(commit.files):
+            if not path.startswith(prefix):
+                continue
+            parts = path[len(prefix) :].split("/")
+            for depth in range(1, len(parts)):
+                directory = prefix + "/".join(parts[:depth])
+                if directory not in entries:
+                    entries[directory] = {
+                        "type": "directory",
+                        "oid": hashlib.sha1(f"{commit.sha}\0{directory}".encode()).hexdigest(),
+                        "size": 0,
+                        "path": directory,
+                    }
+                if not recursive:
+                    break
+            if recursive or len(parts) == 1:
+                entries[path] = self._file_entry(path, commit.files[path])
+        return list(entries.values())
+
+    def _handle_refs(self, handler: _Handler, method: str, repo_id: str) -> None:
+        with self._lock:
+            repo = self._repos.get(repo_id)
+            if repo is None:
+                self._send_json(handler, method, 404, {"error": "Repository not found"}, error_code="RepoNotFound")
+                return
+            branches = [
+                {"name": name, "ref": f"refs/heads/{name}", "targetCommit": sha}
+                for name, sha in repo.branches.items()
+                if not name.startswith("refs/")
+            ]
+            pulls = [
+                {"name": name, "ref": name, "targetCommit": sha}
+                for name, sha in repo.branches.items()
+                if name.startswith("refs/")
+            ]
+            tags = [{"name": name, "ref": f"refs/tags/{name}", "targetCommit": sha} for name, sha in repo.tags.items()]
+        self._send_json(
+            handler, method, 200, {"branches": branches, "converts": [], "tags": tags, "pullRequests": pulls}
+        )
+
+    # ------------------------------------------------------------------ low-level writing
+    def _send_json(
+        self,
+        handler: _Handler,
+        method: str,
+        status: int,
+        payload,
+        *,
+        error_code: str | None = None,
+        extra: dict[str, str] | None = None,
+    ) -> None:
+        headers = {"Content-Type": "application/json; charset=utf-8", **(extra or {})}
+        if error_code is not None:
+            headers["X-Error-Code"] = error_code
+            headers["X-Error-Message"] = payload.get("error", error_code)
+        self._send(handler, method, status, headers, json.dumps(payload).encode())
+
+    @staticmethod
+    def _send(
+        handler: _Handler,
+        method: str,
+        status: int,
+        headers: dict[str, str],
+        body: bytes,
+        *,
+        content_length: int | None = None,
+        close: bool = False,
+    ) -> None:
+        handler.send_response(status)
+        for key, value in headers.items():
+            handler.send_header(key, value)
+        handler.send_header("Content-Length", str(len(body) if content_length is None else content_length))
+        if close:
+            handler.send_header("Connection", "close")
+            handler.close_connection = True
+        handler.end_headers()
+        if method != "HEAD" and body:
+            handler.wfile.write(body)
+        handler.wfile.flush()

@@ -1,0 +1,223 @@
+"""Loading checkpoints from a real HTTP server speaking the Hub's protocol (tests/hub_server.py).
+
+No mocking of huggingface_hub: it downloads over HTTP from 127.0.0.1. Each
+case checks the reason a visitor is given and that the loaded model still
+answers (a prediction runs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import time
+
+import huggingface_hub.constants
+import numpy as np
+import pytest
+import torch
+from hub_server import HubServer
+from PIL import Image
+
+from segdemo.checkpoints import make_config, save_checkpoint
+from segdemo.inference import predict
+from segdemo.models import build
+from segdemo.zoo import ZooEntry, load_model
+
+REPO = "tester/fcn8s-lite-camvid"
+
+
+def checkpoint_files(tmp_path, seed: int) -> dict[str, bytes]:
+    torch.manual_seed(seed)
+    model = build("fcn8s_lite")
+    folder = tmp_path / f"ckpt{seed}"
+    save_checkpoint(model, make_config("fcn8s_lite", model, (90, 120)), folder)
+    return {name: (folder / name).read_bytes() for name in ("config.json", "model.safetensors")}
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def online(monkeypatch):
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
+
+
+@pytest.fixture
+def hub(tmp_path):
+    server = HubServer().start()
+    old, new = checkpoint_files(tmp_path, 1), checkpoint_files(tmp_path, 2)
+    server.old_sha = server.add_commit(REPO, old)
+    server.new_sha = server.add_commit(REPO, new)  # main moves on; the zoo stays pinned to old_sha
+    server.old, server.new = old, new
+    yield server
+    server.stop()
+
+
+def entry(hub, **changes) -> ZooEntry:
+    fields = {"repo_id": REPO, "revision": hub.old_sha, "sha256": sha256(hub.old["model.safetensors"])}
+    fields.update(changes)
+    return ZooEntry("fcn8s_lite", "FCN-8s (lite)", "FCN", **fields)
+
+
+def load(hub, tmp_path, probe_timeout=2.0, deadline=20.0, **changes):
+    return load_model(
+        entry(hub, **changes),
+        torch.device("cpu"),
+        cache_dir=tmp_path / "cache",
+        endpoint=hub.url,
+        probe_timeout=probe_timeout,
+        deadline=deadline,
+    )
+
+
+def weights_of(files: dict[str, bytes]) -> torch.Tensor:
+    from safetensors.torch import load
+
+    return load(files["model.safetensors"])["block1.conv1_1.weight"]
+
+
+def answers(model) -> bool:
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 255, (60, 80, 3), dtype=np.uint8))
+    return predict(picture, model.checkpoint).labels.shape == (60, 80)
+
+
+def is_bundled(model) -> bool:
+    return model.source.startswith("bundled copy")
+
+
+def test_first_download_lands_in_the_cache_at_the_pinned_revision(hub, tmp_path):
+    model = load(hub, tmp_path)
+    assert model.source == f"Hub {REPO}@{hub.old_sha[:7]}, downloaded" and not model.fallbacks
+    assert torch.equal(model.checkpoint.model.state_dict()["block1.conv1_1.weight"], weights_of(hub.old))
+    assert not torch.equal(weights_of(hub.old), weights_of(hub.new))  # the newest commit is not the one loaded
+    assert list((tmp_path / "cache").rglob("model.safetensors"))
+    assert answers(model)
+
+
+def test_a_second_start_with_the_server_stopped_loads_from_the_cache(hub, tmp_path):
+    load(hub, tmp_path)
+    hub.stop()
+    hub.requests.clear()
+    started = time.monotonic()
+    model = load(hub, tmp_path)
+    assert time.monotonic() - started < 5
+    assert model.source.endswith("from the local cache") and not model.fallbacks
+    assert hub.requests == []
+    assert answers(model)
+
+
+def test_the_newest_revision_can_be_pinned_instead(hub, tmp_path):
+    model = load(hub, tmp_path, revision=hub.new_sha, sha256=sha256(hub.new["model.safetensors"]))
+    assert torch.equal(model.checkpoint.model.state_dict()["block1.conv1_1.weight"], weights_of(hub.new))
+
+
+@pytest.mark.parametrize(
+    "changes,reason",
+    [
+        ({"repo_id": "tester/nothing-here"}, "has no model repo tester/nothing-here"),
+        ({"revision": "0" * 40}, "has no revision 000000000000"),
+    ],
+)
+def test_not_found_falls_back_to_the_bundled_copy(hub, tmp_path, changes, reason):
+    model = load(hub, tmp_path, **changes)
+    assert is_bundled(model) and reason in model.describe()
+    assert answers(model)
+
+
+def test_a_server_error_falls_back_at_once(hub, tmp_path):
+    hub.fail(500)
+    started = time.monotonic()
+    model = load(hub, tmp_path)
+    assert time.monotonic() - started < 5
+    assert is_bundled(model) and "answered with an error (500)" in model.describe()
+    assert answers(model)
+
+
+def test_a_hanging_server_times_out_within_a_bound(hub, tmp_path):
+    hub.hang(30)
+    started = time.monotonic()
+    model = load(hub, tmp_path, probe_timeout=1.0)
+    elapsed = time.monotonic() - started
+    hub.reset()
+    assert elapsed < 6, elapsed
+    assert is_bundled(model) and "did not answer in time" in model.describe()
+    assert answers(model)
+
+
+def test_a_download_cut_off_every_time_falls_back(hub, tmp_path):
+    hub.truncate("model.safetensors", keep_bytes=1000)
+    model = load(hub, tmp_path)
+    assert is_bundled(model) and "cut off" in model.describe()
+    assert not list((tmp_path / "cache").rglob("model.safetensors"))
+    assert answers(model)
+
+
+def test_a_download_cut_off_once_is_retried(hub, tmp_path):
+    hub.truncate("model.safetensors", keep_bytes=1000, times=1)
+    model = load(hub, tmp_path)
+    assert model.source.endswith("downloaded")
+
+
+def test_a_corrupt_download_fails_its_sha256_and_the_cache_heals(hub, tmp_path):
+    hub.corrupt("model.safetensors", times=1)
+    model = load(hub, tmp_path)
+    assert is_bundled(model) and "failed its integrity check" in model.describe()
+    assert answers(model)
+    # huggingface_hub keeps the corrupt blob; the next start notices and downloads it again
+    model = load(hub, tmp_path)
+    assert model.source.endswith("downloaded")
+    assert "the cached copy is unusable" in model.describe()
+
+
+def test_a_wrong_pinned_sha256_is_refused(hub, tmp_path):
+    model = load(hub, tmp_path, sha256="ab" * 32)
+    assert is_bundled(model) and "failed its integrity check" in model.describe()
+
+
+def test_a_checkpoint_of_another_architecture_is_refused(hub, tmp_path):
+    torch.manual_seed(3)
+    other = build("segnet_lite")
+    folder = tmp_path / "other"
+    save_checkpoint(other, make_config("segnet_lite", other, (90, 120)), folder)
+    files = {n: (folder / n).read_bytes() for n in ("config.json", "model.safetensors")}
+    sha = hub.add_commit(REPO, files, branch="other")
+    model = load(hub, tmp_path, revision=sha, sha256=sha256(files["model.safetensors"]))
+    assert is_bundled(model) and "not the expected fcn8s_lite" in model.describe()
+
+
+def test_a_pickle_on_the_hub_is_never_loaded(hub, tmp_path):
+    import pickle
+
+    payload = pickle.dumps({"score_fr.weight": [1.0]})
+    config = json.loads(hub.old["config.json"])
+    sha = hub.add_commit(REPO, {"config.json": json.dumps(config).encode(), "model.safetensors": payload}, branch="evil")
+    model = load(hub, tmp_path, revision=sha, sha256=sha256(payload))
+    assert is_bundled(model) and "not a readable safetensors file" in model.describe()
+
+
+def test_server_down_from_the_start_gives_the_bundled_copy_quickly(hub, tmp_path):
+    hub.stop()
+    started = time.monotonic()
+    model = load(hub, tmp_path)
+    assert time.monotonic() - started < 5
+    assert is_bundled(model) and "could not be reached" in model.describe()
+    assert answers(model)
+
+
+def test_offline_switches(hub, tmp_path, monkeypatch):
+    monkeypatch.setenv("SEGDEMO_OFFLINE", "1")
+    model = load(hub, tmp_path)
+    assert is_bundled(model) and "SEGDEMO_OFFLINE=1" in model.describe() and hub.requests == []
+    monkeypatch.delenv("SEGDEMO_OFFLINE")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    model = load(hub, tmp_path)
+    assert is_bundled(model) and "HF_HUB_OFFLINE=1" in model.describe()
+
+
+def test_unpublished_entries_use_the_bundled_copy(hub, tmp_path):
+    model = load(hub, tmp_path, revision=None)
+    assert is_bundled(model) and "not published on the Hub yet" in model.describe()
+    assert hub.requests == []
