@@ -50,5 +50,29 @@ def models_table(weights: Path = WEIGHTS_DIR) -> str:
     return "\n".join(lines)
 
 
+BEGIN, END = "<!-- models-table: python -m segdemo.report --readme README.md -->", "<!-- /models-table -->"
+
+
+def update_readme(path: Path) -> None:
+    """Replace the table between the README's markers with the freshly measured one."""
+    text = path.read_text()
+    start, stop = text.index(BEGIN) + len(BEGIN), text.index(END)
+    path.write_text(text[:start] + "\n" + models_table() + "\n" + text[stop:])
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readme", type=Path, help="rewrite the table inside this README's markers")
+    args = parser.parse_args(argv)
+    if args.readme:
+        update_readme(args.readme)
+        print(f"updated {args.readme}")
+    else:
+        print(models_table())
+    return 0
+
+
 if __name__ == "__main__":
-    print(models_table())
+    raise SystemExit(main())

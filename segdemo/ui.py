@@ -24,6 +24,7 @@ from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 QUEUE_SIZE = 16  # visitors waiting beyond this are told to come back
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
+MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 
 CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
@@ -265,6 +266,23 @@ def _per_class_table(models: dict[str, LoadedModel]) -> tuple[list[str], list[li
     return headers, rows
 
 
+def _examples(rows: list[list[Any]], inputs: list, outputs: list, fn: Any, label: str) -> None:
+    """Bundled frames, cached on first use (lazily, so that start-up stays fast), pictures only shown."""
+    if rows:
+        gr.Examples(
+            examples=rows,
+            inputs=inputs,
+            outputs=outputs,
+            fn=fn,
+            cache_examples=True,
+            cache_mode="lazy",
+            label=label,
+            visible_columns=[0],
+            examples_per_page=6,
+            api_visibility="private",
+        )
+
+
 def build_demo(service: SegmentationService) -> gr.Blocks:
     """The whole UI; launch it with ``launch(demo)``."""
     choices = service.labels()
@@ -314,20 +332,14 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures]
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(service.segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
-            if examples:
-                with segment_controls:
-                    gr.Examples(
-                        examples=[[path, default_model, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
-                        inputs=segment_inputs,
-                        outputs=segment_outputs,
-                        fn=service.segment,
-                        cache_examples=True,
-                        cache_mode="lazy",
-                        label="CamVid val frames (click one)",
-                        visible_columns=[0],
-                        examples_per_page=6,
-                        api_visibility="private",
-                    )
+            with segment_controls:
+                _examples(
+                    [[path, default_model, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
+                    segment_inputs,
+                    segment_outputs,
+                    service.segment,
+                    "CamVid val frames (click one)",
+                )
 
         with gr.Tab("Compare"):
             gr.Markdown(
@@ -361,20 +373,14 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
             compare_outputs = [fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline]
             c_run.click(service.compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
-            if examples:
-                with compare_controls:
-                    gr.Examples(
-                        examples=[[path, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
-                        inputs=compare_inputs,
-                        outputs=compare_outputs,
-                        fn=service.compare,
-                        cache_examples=True,
-                        cache_mode="lazy",
-                        label="CamVid val frames (ground truth known: per-image mIoU and BF)",
-                        visible_columns=[0],
-                        examples_per_page=6,
-                        api_visibility="private",
-                    )
+            with compare_controls:
+                _examples(
+                    [[path, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
+                    compare_inputs,
+                    compare_outputs,
+                    service.compare,
+                    "CamVid val frames (ground truth known: per-image mIoU and BF)",
+                )
 
         with gr.Tab("Models"):
             gr.Markdown(service.models_markdown())
@@ -386,4 +392,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
 def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     """Queue with a bounded size and one inference at a time, then serve."""
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
-    demo.launch(theme=gr.themes.Soft(primary_hue="indigo"), css=CSS, footer_links=["api", "gradio"], **kwargs)
+    demo.launch(
+        theme=gr.themes.Soft(primary_hue="indigo"),
+        css=CSS,
+        footer_links=["api", "gradio"],
+        max_file_size=MAX_UPLOAD,
+        **kwargs,
+    )

@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .segnet import VGG16_STAGES, _init_weights
+from .segnet import VGG16_STAGES, _init_weights, basic_unit
 
 
 def bilinear_kernel(channels: int, kernel_size: int) -> torch.Tensor:
@@ -164,27 +164,17 @@ class FCNBasic(nn.Module):
         super().__init__()
         self.num_classes = num_classes
         self.num_units = 4
-        padding = kernel_size // 2
-        in_channels = 3
         for unit in range(1, self.num_units + 1):
-            layers = [
-                (f"conv{unit}", nn.Conv2d(in_channels, features, kernel_size, padding=padding, bias=False)),
-                (f"conv{unit}_bn", nn.BatchNorm2d(features)),
-                (f"conv{unit}_relu", nn.ReLU(inplace=True)),
-            ]
-            setattr(self, f"enc{unit}", nn.Sequential(OrderedDict(layers)))
-            in_channels = features
+            in_channels = 3 if unit == 1 else features
+            setattr(self, f"enc{unit}", basic_unit(f"conv{unit}", in_channels, features, kernel_size))
         self.score_pool4 = nn.Conv2d(features, num_classes, 1)
         for unit in range(self.num_units, 0, -1):
             # score_conv{u}: the dimensionality reduction of encoder u's map
             # (before its pool); upscore{u}: the learned 2x deconvolution.
             setattr(self, f"score_conv{unit}", nn.Conv2d(features, num_classes, 1))
             setattr(self, f"upscore{unit}", upsampling(num_classes, 2, learned=True))
-            decoder = [
-                (f"conv_decode{unit}", nn.Conv2d(num_classes, num_classes, kernel_size, padding=padding, bias=False)),
-                (f"conv_decode{unit}_bn", nn.BatchNorm2d(num_classes)),
-            ]
-            setattr(self, f"dec{unit}", nn.Sequential(OrderedDict(decoder)))
+            decoder = basic_unit(f"conv_decode{unit}", num_classes, num_classes, kernel_size, relu=False)
+            setattr(self, f"dec{unit}", decoder)
         _init_weights(self)  # leaves the bilinear deconvolutions as they are
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -48,6 +48,17 @@ def _conv_bn_relu(prefix: str, in_channels: int, out_channels: int, relu: bool =
     return layers
 
 
+def basic_unit(name: str, in_channels: int, out_channels: int, kernel_size: int, relu: bool = True) -> nn.Sequential:
+    """One SegNet-Basic / FCN-Basic layer: a bias-free kxk convolution, BN and (in encoders) ReLU."""
+    layers: list[tuple[str, nn.Module]] = [
+        (name, nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False)),
+        (f"{name}_bn", nn.BatchNorm2d(out_channels)),
+    ]
+    if relu:
+        layers.append((f"{name}_relu", nn.ReLU(inplace=True)))
+    return nn.Sequential(OrderedDict(layers))
+
+
 def _max_pool(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
     """2x2 max-pool that also returns the argmax indices and the size to unpool back to."""
     size = x.shape
@@ -186,24 +197,13 @@ class SegNetBasic(nn.Module):
         self.num_units = 4
         self.dropout = dropout
         self.dropout_units = tuple(dropout_units) if dropout > 0 else ()
-        padding = kernel_size // 2
-        in_channels = 3
         for unit in range(1, self.num_units + 1):
-            layers = [
-                (f"conv{unit}", nn.Conv2d(in_channels, features, kernel_size, padding=padding, bias=False)),
-                (f"conv{unit}_bn", nn.BatchNorm2d(features)),
-                (f"conv{unit}_relu", nn.ReLU(inplace=True)),
-            ]
-            setattr(self, f"enc{unit}", nn.Sequential(OrderedDict(layers)))
+            in_channels = 3 if unit == 1 else features
+            setattr(self, f"enc{unit}", basic_unit(f"conv{unit}", in_channels, features, kernel_size))
             if unit in self.dropout_units:
                 setattr(self, f"encdrop{unit}", nn.Dropout(dropout))
-            in_channels = features
         for unit in range(self.num_units, 0, -1):
-            layers = [
-                (f"conv_decode{unit}", nn.Conv2d(features, features, kernel_size, padding=padding, bias=False)),
-                (f"conv_decode{unit}_bn", nn.BatchNorm2d(features)),
-            ]
-            setattr(self, f"dec{unit}", nn.Sequential(OrderedDict(layers)))
+            setattr(self, f"dec{unit}", basic_unit(f"conv_decode{unit}", features, features, kernel_size, relu=False))
             if unit in self.dropout_units:
                 setattr(self, f"decdrop{unit}", nn.Dropout(dropout))
         self.conv_classifier = nn.Conv2d(features, num_classes, 1)
