@@ -14,8 +14,11 @@ if ! command -v chromium >/dev/null 2>&1; then
 fi
 
 python3 -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -r requirements-dev.txt
+echo "installing requirements-dev.txt into .venv (log: .venv/pip.log)"
+if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -r requirements-dev.txt; } >.venv/pip.log 2>&1; then
+  tail -n 40 .venv/pip.log
+  exit 1
+fi
 
 export GRADIO_ANALYTICS_ENABLED=False HF_HUB_DISABLE_TELEMETRY=1
 exec .venv/bin/python -m pytest "$@"

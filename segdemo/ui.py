@@ -227,6 +227,7 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
                 if training
                 else ""
             )
+            + (", continuing from the weights of its plain (dropout-free) twin" if training.get("init") else "")
             + f".\n\n{figures}\n\nWeights: {model.describe()}."
         )
     parts.append(

@@ -42,7 +42,7 @@ class ZooEntry:
     family: str  # "FCN" or "SegNet"
     repo_id: str | None = None  # Hub model repo
     revision: str | None = None  # the pinned commit (40 hex); None: not published yet
-    sha256: str | None = None  # of the Hub's model.safetensors
+    sha256: str | None = None  # of the Hub's model.safetensors (published from the bundled copy, so equal)
 
     @property
     def bundled(self) -> Path:
@@ -60,7 +60,13 @@ ZOO: dict[str, ZooEntry] = {
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
         ),
-        ZooEntry("fcn8s_lite", "FCN-8s (lite)", "FCN", repo_id="segdemo/fcn8s-lite-camvid"),
+        ZooEntry(
+            "fcn8s_lite",
+            "FCN-8s (lite)",
+            "FCN",
+            repo_id="segdemo/fcn8s-lite-camvid",
+            sha256="4d08361670f6666bb2227aaa52985a22f1cc36c796c206c78708c3014512dd29",
+        ),
     )
 }
 DEFAULT_SEGNET = "bayesian_segnet_lite"
@@ -159,7 +165,7 @@ def load_model(
         except (HubError, CheckpointError) as error:
             reasons.append(str(error))
     try:
-        checkpoint = _load_verified(entry.bundled, entry, device, None)
+        checkpoint = _load_verified(entry.bundled, entry, device, None)  # git is its integrity check
         return LoadedModel(entry, checkpoint, source=f"bundled copy in weights/{entry.name}", fallbacks=reasons)
     except CheckpointError as error:
         reasons.append(f"the bundled copy is unusable: {error}")

@@ -12,7 +12,7 @@ from PIL import Image
 from segdemo.images import ImageError, load_image
 
 MODES = ["1", "L", "P", "RGB", "RGBA", "LA", "CMYK", "I", "F", "I;16", "YCbCr"]
-FORMATS = {"PNG": ("1", "L", "P", "RGB", "RGBA", "LA", "I", "I;16"), "TIFF": tuple(MODES), "JPEG": ("L", "RGB", "CMYK")}
+FORMATS = {"PNG": ("1", "L", "P", "RGB", "RGBA", "LA", "I;16"), "TIFF": tuple(MODES), "JPEG": ("L", "RGB", "CMYK")}
 
 
 def _check(source) -> None:

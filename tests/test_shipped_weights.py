@@ -47,3 +47,10 @@ def test_the_readme_shows_exactly_the_measured_table():
     from conftest import ROOT
 
     assert models_table() in (ROOT / "README.md").read_text(), "run python -m segdemo.report and paste into README.md"
+
+
+def test_the_zoo_pins_the_sha256_of_each_bundled_file():
+    from segdemo.hub import sha256_of
+
+    for name, entry in ZOO.items():
+        assert entry.sha256 == sha256_of(WEIGHTS_DIR / name / "model.safetensors"), name
