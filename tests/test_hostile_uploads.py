@@ -1,0 +1,190 @@
+"""Hostile and odd uploads through the real server: a clear message or a correct answer, and the server lives on."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import handle_file
+from PIL import Image
+
+GOOD_SIZE = (96, 72)
+
+
+def good_picture(folder: Path) -> str:
+    path = folder / "good.png"
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 255, (GOOD_SIZE[1], GOOD_SIZE[0], 3), dtype=np.uint8)).save(path)
+    return str(path)
+
+
+def segment(client, path: str):
+    return client.predict(handle_file(path), "fcn8s_lite", 0.5, 1, 0, api_name="/segment")
+
+
+def still_answers(client, folder: Path) -> None:
+    figures = segment(client, good_picture(folder))[7]
+    assert figures["output_size"] == list(GOOD_SIZE)
+
+
+def bomb_png(width: int, height: int) -> bytes:
+    """A valid PNG header claiming width x height, with a tiny IDAT: decoding it would need gigabytes."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00" * 64)) + chunk(b"IEND", b"")
+
+
+def write(folder: Path, name: str, data: bytes) -> str:
+    path = folder / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def encoded(image: Image.Image, fmt: str, **kwargs) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format=fmt, **kwargs)
+    return buffer.getvalue()
+
+
+def photo(width: int = 64, height: int = 48, mode: str = "RGB", seed: int = 1) -> Image.Image:
+    rng = np.random.default_rng(seed)
+    return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).convert(mode)
+
+
+def refused_cases(folder: Path) -> dict[str, tuple[str, str]]:
+    png = encoded(photo(), "PNG")
+    jpeg = encoded(photo(), "JPEG")
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("a.txt", "hello")
+    return {
+        "text": (write(folder, "notes.png", b"just some text\n" * 20), "not an image"),
+        "pdf": (write(folder, "paper.png", b"%PDF-1.4\n1 0 obj\n<<>>\nendobj\n%%EOF"), "not an image"),
+        "zip renamed": (write(folder, "archive.png", archive.getvalue()), "not an image"),
+        "empty": (write(folder, "empty.png", b""), "empty"),
+        "truncated png": (write(folder, "cut.png", png[: len(png) // 2]), "truncated or corrupt"),
+        "truncated jpeg": (write(folder, "cut.jpg", jpeg[: len(jpeg) // 2]), "truncated or corrupt"),
+        "bomb": (write(folder, "bomb.png", bomb_png(50_000, 50_000)), "too large"),
+    }
+
+
+@pytest.mark.parametrize("case", ["text", "pdf", "zip renamed", "empty", "truncated png", "truncated jpeg", "bomb"])
+def test_unusable_files_get_a_clear_message(client, tmp_path, case):
+    path, message = refused_cases(tmp_path)[case]
+    with pytest.raises(Exception) as error:
+        segment(client, path)
+    text = str(error.value)
+    assert message in text.lower() or message in text, text
+    assert "Traceback" not in text and "/tmp/" not in text
+    still_answers(client, tmp_path)
+
+
+def accepted_cases(folder: Path) -> dict[str, tuple[str, tuple[int, int], str | None]]:
+    """name -> (path, expected output size, a word the notes must contain)."""
+    frames = [photo(40, 30, seed=seed).convert("P") for seed in range(3)]
+    gif = io.BytesIO()
+    frames[0].save(gif, format="GIF", save_all=True, append_images=frames[1:], duration=50, loop=0)
+    tiff = io.BytesIO()
+    pages = [photo(40, 30) for _ in range(2)]
+    pages[0].save(tiff, format="TIFF", save_all=True, append_images=pages[1:])
+    sixteen = Image.fromarray((np.linspace(0, 65535, 48 * 64).reshape(48, 64)).astype(np.uint16))
+    floats = Image.fromarray(np.linspace(-3.0, 7.0, 48 * 64, dtype=np.float32).reshape(48, 64), mode="F")
+    palette = photo().convert("P")
+    see_through = {}
+    for mode in ("LA", "RGBA"):
+        image = photo(mode=mode)
+        alpha = np.full((48, 64), 255, dtype=np.uint8)
+        alpha[:, :20] = 0  # a transparent band
+        image.putalpha(Image.fromarray(alpha))
+        see_through[mode] = encoded(image, "PNG")
+    palette.info["transparency"] = 0
+    return {
+        "animated gif": (write(folder, "anim.gif", gif.getvalue()), (40, 30), "frame"),
+        "multi-page tiff": (write(folder, "pages.tif", tiff.getvalue()), (40, 30), "page"),
+        "16-bit png": (write(folder, "deep.png", encoded(sixteen, "PNG")), (64, 48), "16-bit"),
+        "float tiff": (write(folder, "float.tif", encoded(floats, "TIFF")), (64, 48), "floating"),
+        "cmyk jpeg": (write(folder, "cmyk.jpg", encoded(photo(mode="CMYK"), "JPEG")), (64, 48), None),
+        "palette+transparency": (write(folder, "pal.png", encoded(palette, "PNG", transparency=0)), (64, 48), None),
+        "LA": (write(folder, "la.png", see_through["LA"]), (64, 48), "transparen"),
+        "RGBA": (write(folder, "rgba.png", see_through["RGBA"]), (64, 48), "transparen"),
+        "1-bit": (write(folder, "bw.png", encoded(photo(mode="1"), "PNG")), (64, 48), None),
+        "1x1": (write(folder, "dot.png", encoded(photo(1, 1), "PNG")), (1, 1), None),
+        "7x5": (write(folder, "tiny.png", encoded(photo(7, 5), "PNG")), (7, 5), None),
+        "10000x10": (write(folder, "strip.png", encoded(photo(10_000, 10), "PNG")), (2048, 2), None),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["animated gif", "multi-page tiff", "16-bit png", "float tiff", "cmyk jpeg", "palette+transparency", "LA", "RGBA",
+     "1-bit", "1x1", "7x5", "10000x10"],
+)
+def test_odd_but_valid_pictures_are_answered(client, tmp_path, case):
+    path, size, note = accepted_cases(tmp_path)[case]
+    slider, confidence, *_, info, figures = segment(client, path)
+    assert figures["output_size"] == list(size)
+    with Image.open(slider[1]) as overlay:
+        assert overlay.size == size
+    if note:
+        assert note in " ".join(figures["notes"]).lower() + info.lower(), (figures["notes"], info)
+    still_answers(client, tmp_path)
+
+
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_exif_orientation_lines_up_with_the_displayed_picture(client, tmp_path, orientation):
+    """A wide picture with a red left half; after EXIF rotation the overlay must match PIL's upright view."""
+    array = np.zeros((40, 80, 3), dtype=np.uint8)
+    array[:, :40] = (255, 0, 0)
+    image = Image.fromarray(array)
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    path = write(tmp_path, f"o{orientation}.jpg", encoded(image, "JPEG", exif=exif, quality=95))
+    from PIL import ImageOps
+
+    with Image.open(path) as raw:
+        upright = np.asarray(ImageOps.exif_transpose(raw).convert("RGB")).astype(int)
+    slider = segment(client, path)[0]
+    with Image.open(slider[0]) as shown:
+        before = np.asarray(shown.convert("RGB")).astype(int)
+    assert before.shape == upright.shape
+    assert np.abs(before - upright).mean() < 3  # the picture the overlay is drawn on is the upright one
+
+
+def test_a_12_megapixel_photo_is_processed_downscaled(client, tmp_path):
+    rng = np.random.default_rng(2)
+    small = rng.integers(0, 255, (90, 120, 3), dtype=np.uint8)
+    big = Image.fromarray(small).resize((4000, 3000), Image.NEAREST)
+    path = write(tmp_path, "big.jpg", encoded(big, "JPEG", quality=80))
+    figures = segment(client, path)[7]
+    assert figures["original_size"] == [4000, 3000]
+    assert figures["output_size"] == [2048, 1536]
+    still_answers(client, tmp_path)
+
+
+def test_an_upload_over_the_size_cap_is_refused_by_the_server(client, tmp_path):
+    path = tmp_path / "huge.png"
+    with open(path, "wb") as handle:
+        handle.write(encoded(photo(), "PNG"))
+        handle.write(b"\0" * (51 * 1024 * 1024))
+    with pytest.raises(Exception) as error:
+        segment(client, str(path))
+    assert "large" in str(error.value).lower() or "size" in str(error.value).lower() or "413" in str(error.value)
+    still_answers(client, tmp_path)
+
+
+@pytest.mark.parametrize("endpoint", ["/segment", "/compare"])
+def test_the_api_cannot_be_made_to_read_server_files(client, tmp_path, endpoint):
+    target = {"path": "/etc/passwd", "meta": {"_type": "gradio.FileData"}}
+    args = (target, "fcn8s_lite", 0.5, 1, 0) if endpoint == "/segment" else (target, 0.5, 1, 0)
+    with pytest.raises(Exception) as error:
+        client.predict(*args, api_name=endpoint)
+    assert "root:" not in str(error.value)
+    still_answers(client, tmp_path)
