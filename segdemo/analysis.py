@@ -107,6 +107,13 @@ def _fmt(value: float | None, percent: bool = False, digits: int = 1) -> str:
     return f"{100 * value:.{digits}f}%" if percent else f"{value:.{digits}f}"
 
 
+def _frame_scores(prediction: Prediction, truth: torch.Tensor, num_classes: int) -> dict[str, float]:
+    """mIoU, pixel accuracy and BF of one prediction against one ground-truth frame."""
+    scores = scores_from_confusion(confusion_matrix(prediction.labels, truth, num_classes, VOID_INDEX))
+    bf = boundary_f1(prediction.labels, truth, num_classes, VOID_INDEX)
+    return {"miou": scores.mean_iou, "acc": scores.global_accuracy, "bf": bf}
+
+
 def compare_predictions(
     fcn: Prediction, segnet: Prediction, class_names: list[str], truth: torch.Tensor | None
 ) -> tuple[list[dict[str, str]], str]:
@@ -159,15 +166,7 @@ def compare_predictions(
             }
         )
     if truth is not None:
-        for name, prediction in (("fcn", fcn), ("segnet", segnet)):
-            cm = confusion_matrix(prediction.labels, truth, len(class_names), VOID_INDEX)
-            scores = scores_from_confusion(cm)
-            bf = boundary_f1(prediction.labels, truth, len(class_names), VOID_INDEX)
-            prediction_scores = {"miou": scores.mean_iou, "acc": scores.global_accuracy, "bf": bf}
-            if name == "fcn":
-                fcn_scores = prediction_scores
-            else:
-                segnet_scores = prediction_scores
+        fcn_scores, segnet_scores = (_frame_scores(p, truth, len(class_names)) for p in (fcn, segnet))
         rows += [
             {
                 "figure": "mIoU on this frame (ground truth)",

@@ -7,6 +7,7 @@ the tests all go through the same code.
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 from pathlib import Path
@@ -48,8 +49,6 @@ class UploadImage(gr.Image):
         if payload is None:
             return None
         if payload.path is None and payload.url and payload.url.startswith("data:"):
-            import base64
-
             return base64.b64decode(payload.url.split(",", 1)[-1])
         return payload.path
 
@@ -104,6 +103,14 @@ class SegmentationService:
         return value
 
     @staticmethod
+    def _opacity(opacity: Any) -> float:
+        try:
+            value = float(opacity)
+        except (TypeError, ValueError):
+            raise gr.Error("The overlay opacity must be a number between 0 and 1.") from None
+        return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.55
+
+    @staticmethod
     def _seed(seed: Any) -> int:
         try:
             return int(seed) if seed is not None and not (isinstance(seed, float) and math.isnan(seed)) else 0
@@ -121,11 +128,11 @@ class SegmentationService:
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures."""
         model = self._model(model_name)
         loaded = self._load(image)
-        samples, seed = self._samples(samples), self._seed(seed)
+        samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         prediction = self._predict(loaded, model, samples, seed)
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
-        overlay = visualize.overlay(prediction.image, prediction.labels, palette, float(opacity))
+        overlay = visualize.overlay(prediction.image, prediction.labels, palette, opacity)
         confidence = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
         band = visualize.heatmap(
             prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image
@@ -145,7 +152,7 @@ class SegmentationService:
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
         """FCN and SegNet side by side, where they disagree, and figures for the seed's claims."""
         loaded = self._load(image)
-        samples, seed = self._samples(samples), self._seed(seed)
+        samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
         p_fcn = self._predict(loaded, fcn, samples, seed)
         p_segnet = self._predict(loaded, segnet, samples, seed)
@@ -153,8 +160,8 @@ class SegmentationService:
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
         rows, headline = compare_predictions(p_fcn, p_segnet, names, truth)
-        fcn_overlay = visualize.overlay(p_fcn.image, p_fcn.labels, palette, float(opacity))
-        segnet_overlay = visualize.overlay(p_segnet.image, p_segnet.labels, palette, float(opacity))
+        fcn_overlay = visualize.overlay(p_fcn.image, p_fcn.labels, palette, opacity)
+        segnet_overlay = visualize.overlay(p_segnet.image, p_segnet.labels, palette, opacity)
         fcn_band = visualize.heatmap(p_fcn.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_fcn.image)
         segnet_band = visualize.heatmap(
             p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
