@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +24,7 @@ from .models import MODELS, count_macs, count_parameters, is_bayesian
 from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-QUEUE_SIZE = 16  # visitors waiting beyond this are told to come back
+QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 

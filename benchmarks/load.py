@@ -1,0 +1,130 @@
+"""Many visitors at once against the real app on loopback: every answer correct for its own picture.
+
+    python benchmarks/load.py                       # starts app.py itself on a free port
+    python benchmarks/load.py --url http://127.0.0.1:7860/ --clients 16 --requests 5
+
+Each client uploads its own picture (a different size per client), so an
+answer that went to the wrong visitor would come back at the wrong size.
+Prints p50/p95 latency, throughput and the server's resident memory before
+and after; exits non-zero if any request was lost or wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+from gradio_client import Client, handle_file
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+
+
+def resident_mb(pid: int) -> float | None:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def pictures(count: int, folder: Path) -> list[tuple[str, tuple[int, int]]]:
+    """One picture per client, each of its own size, made from a bundled example."""
+    source = Image.open(next((ROOT / "examples").glob("*.jpg"))).convert("RGB")
+    made = []
+    for index in range(count):
+        size = (320 + 8 * index, 240 + 6 * index)
+        path = folder / f"client{index}.png"
+        source.resize(size).save(path)
+        made.append((str(path), size))
+    return made
+
+
+def run(url: str, clients: int, requests: int, model: str, samples: int) -> dict:
+    folder = Path(tempfile.mkdtemp(prefix="segdemo-load-"))
+    work = pictures(clients, folder)
+    latencies: list[float] = []
+    failures: list[str] = []
+    lock = threading.Lock()
+
+    def visitor(index: int) -> None:
+        path, size = work[index]
+        client = Client(url, verbose=False)
+        for _ in range(requests):
+            started = time.perf_counter()
+            try:
+                figures = client.predict(handle_file(path), model, 0.5, samples, index, api_name="/segment")[7]
+                ok = figures["output_size"] == list(size)
+                problem = None if ok else f"client {index} got an answer of size {figures['output_size']}, sent {size}"
+            except Exception as error:  # noqa: BLE001 - every failure is counted
+                problem = f"client {index}: {type(error).__name__}: {error}"
+            with lock:
+                latencies.append(time.perf_counter() - started)
+                if problem:
+                    failures.append(problem)
+
+    started = time.perf_counter()
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    wall = time.perf_counter() - started
+    ordered = sorted(latencies)
+    return {
+        "requests": len(latencies),
+        "failures": failures,
+        "p50": statistics.median(ordered),
+        "p95": ordered[max(0, int(round(0.95 * len(ordered))) - 1)],
+        "throughput": len(latencies) / wall,
+        "wall": wall,
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--url", help="a running app (default: start app.py on a free port)")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--requests", type=int, default=5, help="per client")
+    parser.add_argument("--model", default="fcn8s_lite")
+    parser.add_argument("--samples", type=int, default=8)
+    args = parser.parse_args(argv)
+
+    process = None
+    url = args.url
+    if url is None:
+        from conftest import start_app
+
+        process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": str(max(16, args.clients * 2))})
+    try:
+        before = resident_mb(process.pid) if process else None
+        result = run(url, args.clients, args.requests, args.model, args.samples)
+        after = resident_mb(process.pid) if process else None
+    finally:
+        if process:
+            process.terminate()
+            process.wait(timeout=15)
+    print(f"{args.clients} clients x {args.requests} requests of /segment ({args.model}, {args.samples} samples)")
+    print(f"answered {result['requests'] - len(result['failures'])}/{args.clients * args.requests}, "
+          f"p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s, {result['throughput']:.2f} requests/s "
+          f"over {result['wall']:.1f} s")
+    if before is not None and after is not None:
+        print(f"server resident memory: {before:.0f} MB before, {after:.0f} MB after")
+    for failure in result["failures"][:10]:
+        print("FAILED:", failure)
+    lost = args.clients * args.requests - result["requests"]
+    return 1 if result["failures"] or lost else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

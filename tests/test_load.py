@@ -1,0 +1,53 @@
+"""Heavy use on loopback, bounded in count and time: no lost or crossed answers, a bounded queue."""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+
+from conftest import ROOT, start_app, stop_app
+from gradio_client import Client, handle_file
+
+sys.path.insert(0, str(ROOT / "benchmarks"))
+import load  # noqa: E402
+
+
+def test_concurrent_visitors_each_get_their_own_answer(app_url):
+    result = load.run(app_url, clients=16, requests=2, model="fcn8s_lite", samples=1)
+    assert result["requests"] == 32
+    assert result["failures"] == []
+
+
+def test_a_full_queue_says_busy_quickly_instead_of_hanging():
+    process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": "1"})
+    try:
+        picture = str(next((ROOT / "examples").glob("*.jpg")))
+        outcomes: list[tuple[str, float]] = []
+        lock = threading.Lock()
+
+        def visitor() -> None:
+            client = Client(url, verbose=False)
+            started = time.perf_counter()
+            try:
+                client.predict(handle_file(picture), "bayesian_segnet_lite", 0.5, 32, 0, api_name="/segment")
+                outcome = "answered"
+            except Exception as error:  # noqa: BLE001
+                outcome = str(error)
+            with lock:
+                outcomes.append((outcome, time.perf_counter() - started))
+
+        threads = [threading.Thread(target=visitor) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        busy = [(o, t) for o, t in outcomes if "Queue is full" in o]
+        answered = [o for o, _ in outcomes if o == "answered"]
+        assert len(outcomes) == 6
+        assert busy, outcomes
+        assert answered, outcomes
+        assert all(t < 5 for _, t in busy), busy  # told at once, not after waiting
+        assert set(o for o, _ in outcomes) <= {"answered"} | {o for o, _ in busy}
+    finally:
+        stop_app(process)
