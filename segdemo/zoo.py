@@ -6,7 +6,7 @@ in order: the local Hub cache, the Hub at the pinned revision, the bundled
 copy; each step that fails adds a reason in plain words, and the UI and the
 logs show where the weights came from and why.
 
-- ``SEGDEMO_OFFLINE=1`` forces the bundled copies.
+- ``SEGDEMO_OFFLINE=1`` forces the bundled copies; ``SEGDEMO_WEIGHTS=DIR`` bundles from another folder.
 - ``HF_HUB_OFFLINE=1`` and ``HF_ENDPOINT`` are honoured (huggingface_hub reads them).
 - ``SEGDEMO_ZOO=path/to/zoo.json`` points the Space at other repos without a code change:
   ``{"fcn8s_lite": {"repo_id": "you/fcn8s-lite-camvid", "revision": "<40-hex commit>", "sha256": "<hex>"}}``.
@@ -32,7 +32,7 @@ from .inference import default_device
 
 log = logging.getLogger(__name__)
 
-WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
+WEIGHTS_DIR = Path(os.environ.get("SEGDEMO_WEIGHTS") or Path(__file__).resolve().parent.parent / "weights")
 
 
 @dataclass(frozen=True)
