@@ -59,6 +59,7 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
+            sha256="47991ed0a27cd43ec294d3f320556d3ce21218a749b70a54e90fce00dd8d3cb4",
         ),
         ZooEntry(
             "fcn8s_lite",
