@@ -92,8 +92,9 @@ def _with_colour_bar(body: Image.Image, lut: np.ndarray, vmin: float, vmax: floa
     panel_w = max(bar_w + 4 * font_size + 12, label_w + 10)
     canvas = Image.new("RGB", (w + panel_w, h), (255, 255, 255))
     canvas.paste(body, (0, 0))
-    top = font_size + 10 if label else 6
-    bottom = h - 6
+    # the label goes under the bar: web UIs tend to overlay their buttons on an image's top corner
+    top = font_size // 2 + 6
+    bottom = h - (font_size + 10 if label else 6)
     length = max(2, bottom - top)
     gradient = lut[np.linspace(255, 0, length).round().astype(np.int64)]
     strip = np.repeat(gradient[:, None, :], bar_w, axis=1)
@@ -101,12 +102,12 @@ def _with_colour_bar(body: Image.Image, lut: np.ndarray, vmin: float, vmax: floa
     canvas.paste(Image.fromarray(strip), (x0, top))
     draw = ImageDraw.Draw(canvas)
     if label:
-        draw.text((w + 4, 2), label, fill=(20, 20, 20), font=font)
+        draw.text((w + 4, h - font_size - 4), label, fill=(20, 20, 20), font=font)
     for fraction in (0.0, 0.5, 1.0):
         y = bottom - fraction * (length - 1)
         value = vmin + fraction * (vmax - vmin)
         draw.line([(x0 + bar_w, y), (x0 + bar_w + 4, y)], fill=(20, 20, 20))
-        text_y = min(max(y - font_size / 2, top - font_size / 2), h - font_size - 1)
+        text_y = min(max(y - font_size / 2, 0), bottom - font_size / 2)
         draw.text((x0 + bar_w + 6, text_y), f"{value:.2g}", fill=(20, 20, 20), font=font)
     return canvas
 
