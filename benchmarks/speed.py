@@ -2,21 +2,31 @@
 
 For each shipped model, on a 480x360 picture and a 12-megapixel photo:
 - the bare forward pass (median of repeated runs after warm-up) at the
-  model's working resolution, with its multiply-accumulate count;
-- the whole request through the real Gradio server with gradio_client, and
-  its ratio to the bare forward;
-- for the Bayesian model, the cost of each extra Monte-Carlo sample as a
-  fraction of a full pass.
-Peers measured in the same run at the same input: torchvision's
-``fcn_resnet50`` (random weights: timing only) and the paper-size SegNet and
-FCN-8s. Also the server's peak resident memory and its cold start.
+  model's working resolution, plain and as served (batch norm folded,
+  channels-last), with its multiply-accumulate count;
+- for the Bayesian model, T=8 Monte-Carlo samples and the cost of each
+  extra sample as a fraction of a full pass (the stem before the first
+  dropout runs once);
+- the whole request through the real Gradio server: the handler alone,
+  Gradio's HTTP API as a browser or curl uses it (upload, call, events,
+  download every picture), and gradio_client; each against the bare forward.
+Peers measured in the same run at the same network input: torchvision's
+``fcn_resnet50`` (random weights: timing only), the paper-size SegNet and
+FCN-8s, and every other network we trained. Also the server's cold start
+(process start until the first answer) and its peak resident memory.
+
+``--json FILE`` keeps the figures; ``benchmarks/tradeoff.py`` plots them.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
+import json
+import os
 import platform
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -28,11 +38,15 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from segdemo.checkpoints import load_checkpoint  # noqa: E402
-from segdemo.inference import class_probabilities, working_size  # noqa: E402
+from segdemo.inference import class_probabilities, prepare_for_inference, working_size  # noqa: E402
 from segdemo.models import build, count_macs, is_bayesian  # noqa: E402
-from segdemo.zoo import WEIGHTS_DIR, ZOO  # noqa: E402
+from segdemo.zoo import DEFAULT_SEGNET, WEIGHTS_DIR, ZOO  # noqa: E402
+
+PICTURES = {"480x360": (360, 480), "12MP 4000x3000": (3000, 4000)}
+SAMPLES = 8
 
 
 def median_seconds(fn, repeats: int, warmup: int = 2) -> float:
@@ -47,8 +61,10 @@ def median_seconds(fn, repeats: int, warmup: int = 2) -> float:
 
 
 @torch.no_grad()
-def forward_seconds(model: torch.nn.Module, size: tuple[int, int], repeats: int, samples: int = 1) -> float:
+def forward_seconds(model: torch.nn.Module, size: tuple[int, int], repeats: int, samples: int = 1, served: bool = False) -> float:
     x = torch.randn(1, 3, *size)
+    if served:
+        x = x.contiguous(memory_format=torch.channels_last)
     model.eval()
     return median_seconds(lambda: class_probabilities(model, x, samples=samples, seed=0), repeats)
 
@@ -64,104 +80,196 @@ class TorchvisionOut(torch.nn.Module):
         return self.model(x)["out"]
 
 
-def peak_rss_mb(pid: int) -> float | None:
+def proc_status_mb(pid: int, field: str) -> float | None:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
     except OSError:
         return None
     return None
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--repeats", type=int, default=7)
-    parser.add_argument("--skip-server", action="store_true")
-    args = parser.parse_args(argv)
-    torch.set_num_threads(args.threads)
-    print(f"torch {torch.__version__}, {platform.processor() or platform.machine()}, {args.threads} threads, "
-          f"{'CUDA ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'CPU only'}")
+def environment(threads: int) -> dict[str, str]:
+    import gradio
+    import gradio_client
 
-    photo_sizes = {"480x360": (360, 480), "12MP 4000x3000": (3000, 4000)}
-    rows = []
-    forwards: dict[str, float] = {}
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() else platform.machine()
+    return {
+        "device": f"CUDA {torch.cuda.get_device_name()}" if torch.cuda.is_available() else f"CPU: {cpu}, {os.cpu_count()} cores",
+        "threads": str(threads),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "gradio": gradio.__version__,
+        "gradio_client": gradio_client.__version__,
+    }
+
+
+def measure_networks(repeats: int) -> dict:
+    """Bare forward passes of the shipped models, the networks we trained and the peers."""
+    out: dict = {"shipped": [], "peers": [], "mc": {}}
     for name in ZOO:
         checkpoint = load_checkpoint(WEIGHTS_DIR / name)
-        model = checkpoint.model
-        for label, (h, w) in photo_sizes.items():
+        plain = checkpoint.model
+        served = prepare_for_inference(copy.deepcopy(plain))
+        for label, (h, w) in PICTURES.items():
             size = working_size(h, w, checkpoint.input_size)
-            seconds = forward_seconds(model, size, args.repeats)
-            forwards[f"{name}@{label}"] = seconds
-            rows.append((name, label, f"{size[1]}x{size[0]}", count_macs(model, size) / 1e9, seconds))
-        if is_bayesian(model):
-            for label, (h, w) in photo_sizes.items():
-                size = working_size(h, w, checkpoint.input_size)
-                forwards[f"{name}@{label}@T8"] = forward_seconds(model, size, args.repeats, samples=8)
+            row = {
+                "model": name, "picture": label, "input": f"{size[1]}x{size[0]}",
+                "gmac": count_macs(plain, size) / 1e9,
+                "plain_ms": 1000 * forward_seconds(plain, size, repeats),
+                "served_ms": 1000 * forward_seconds(served, size, repeats, served=True),
+                "samples": 1,
+            }
+            out["shipped"].append(row)
+            if is_bayesian(plain):
+                out["shipped"].append({
+                    **row, "samples": SAMPLES,
+                    "plain_ms": 1000 * forward_seconds(plain, size, repeats, samples=SAMPLES),
+                    "served_ms": 1000 * forward_seconds(served, size, repeats, samples=SAMPLES, served=True),
+                })
+        if is_bayesian(plain):
             size = working_size(360, 480, checkpoint.input_size)
-            one = forward_seconds(model, size, args.repeats, samples=2)
-            eight = forwards[f"{name}@480x360@T8"]
-            per_sample = (eight - one) / 6
-            print(f"{name}: T=8 Monte-Carlo pass {eight * 1000:.0f} ms; each extra sample costs "
-                  f"{per_sample * 1000:.1f} ms = {per_sample / forwards[f'{name}@480x360']:.2f} of a full pass "
-                  f"(the encoder before the first dropout runs once)")
+            two = forward_seconds(served, size, repeats, samples=2, served=True)
+            eight = forward_seconds(served, size, repeats, samples=SAMPLES, served=True)
+            one = forward_seconds(served, size, repeats, served=True)
+            out["mc"] = {"model": name, "one_pass_ms": 1000 * one, "t8_ms": 1000 * eight,
+                         "extra_sample_ms": 1000 * (eight - two) / (SAMPLES - 2),
+                         "extra_sample_fraction": (eight - two) / (SAMPLES - 2) / one,
+                         "naive_t8_ms": 1000 * SAMPLES * one}
 
     from torchvision.models.segmentation import fcn_resnet50
 
+    size = (180, 240)  # what every shipped model sees of a 480x360 picture
     peers = {
-        "torchvision fcn_resnet50": TorchvisionOut(
-            fcn_resnet50(weights=None, weights_backbone=None, num_classes=11, aux_loss=False)
-        ),
+        "segnet_lite (plain twin of the shipped Bayesian model)": build("segnet_lite"),
+        "torchvision fcn_resnet50": TorchvisionOut(fcn_resnet50(weights=None, weights_backbone=None, num_classes=11, aux_loss=False)),
         "SegNet (paper size)": build("segnet"),
         "FCN-8s (paper size)": build("fcn8s"),
     }
     for name, model in peers.items():
-        size = (180, 240)
-        seconds = forward_seconds(model, size, max(3, args.repeats // 2))
-        rows.append((name, "480x360", "240x180", count_macs(model, size) / 1e9, seconds))
-        forwards[f"{name}@480x360"] = seconds
+        row = {"model": name, "picture": "480x360", "input": "240x180", "gmac": count_macs(model, size) / 1e9}
+        row["plain_ms"] = 1000 * forward_seconds(model, size, max(3, repeats // 2))
+        if not name.startswith("torchvision"):
+            row["served_ms"] = 1000 * forward_seconds(prepare_for_inference(model), size, max(3, repeats // 2), served=True)
+        out["peers"].append(row)
+    return out
 
-    print("\n| model | picture | network input | GMAC | forward (ms, median) |")
-    print("|---|---|---|---|---|")
-    for name, label, size, gmac, seconds in rows:
-        print(f"| {name} | {label} | {size} | {gmac:.2f} | {seconds * 1000:.0f} |")
-    default = forwards["bayesian_segnet_lite@480x360"]
-    print(f"\ntorchvision fcn_resnet50 / SegNet-lite forward at the same input: "
-          f"{forwards['torchvision fcn_resnet50@480x360'] / default:.1f}x")
 
-    if args.skip_server:
-        return 0
-    from conftest import start_app, stop_app
-    from gradio_client import Client, handle_file
-
-    folder = Path(tempfile.mkdtemp(prefix="segdemo-speed-"))
-    source = Image.open(next((ROOT / "examples").glob("*.jpg"))).convert("RGB")
+def pictures(folder: Path) -> dict[str, Path]:
+    source = Image.open(sorted((ROOT / "examples").glob("*.jpg"))[0]).convert("RGB")
     files = {"480x360": folder / "small.png", "12MP 4000x3000": folder / "big.jpg"}
     source.save(files["480x360"])
-    source.resize((4000, 3000)).save(files["12MP 4000x3000"], quality=90)
+    source.resize((4000, 3000), Image.BICUBIC).save(files["12MP 4000x3000"], quality=90)
+    return files
+
+
+def measure_server(repeats: int, files: dict[str, Path]) -> dict:
+    """Cold start, then every shipped model on both pictures through the real server."""
+    from conftest import free_port
+    from gradio_client import Client, handle_file
+    from http_api import GradioHTTP
+
+    port = free_port()
+    env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+    log = open(tempfile.mkstemp(prefix="segdemo-speed-", suffix=".log")[1], "w")
     started = time.perf_counter()
-    process, url, _ = start_app()
-    client = Client(url, verbose=False)
-    client.predict(handle_file(str(files["480x360"])), "fcn8s_lite", 0.5, 1, 0, api_name="/segment")
-    cold = time.perf_counter() - started
-    print(f"\ncold start (process start until the first answer): {cold:.1f} s")
-    print("\n| model | picture | request (ms, median) | request / bare forward |")
-    print("|---|---|---|---|")
+    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    http = GradioHTTP(url)
+    while True:  # the first answer a visitor could get: default model, default settings
+        if process.poll() is not None or time.perf_counter() - started > 120:
+            raise RuntimeError(f"app.py did not start; see {log.name}")
+        try:
+            http.call("segment", [http.upload(files["480x360"]), DEFAULT_SEGNET, 0.55, SAMPLES, 0])
+            break
+        except Exception:  # noqa: BLE001 - not up yet
+            time.sleep(0.05)
+    result: dict = {"cold_start_s": time.perf_counter() - started, "requests": []}
     try:
+        client = Client(url, verbose=False)
         for name in ZOO:
+            samples = SAMPLES if is_bayesian(load_checkpoint(WEIGHTS_DIR / name).model) else 1
             for label, path in files.items():
-                samples = 8 if is_bayesian(load_checkpoint(WEIGHTS_DIR / name).model) else 1
-                seconds = median_seconds(
-                    lambda: client.predict(handle_file(str(path)), name, 0.5, samples, 0, api_name="/segment"),
-                    max(3, args.repeats // 2),
-                    warmup=1,
+                handler: list[float] = []
+
+                def by_http() -> None:
+                    outputs = http.call("segment", [http.upload(path), name, 0.55, samples, 0])
+                    handler.append(outputs[7]["handler_seconds"])
+
+                http_s = median_seconds(by_http, repeats, warmup=1)
+                client_s = median_seconds(
+                    lambda: client.predict(handle_file(str(path)), name, 0.55, samples, 0, api_name="/segment"),
+                    repeats, warmup=1,
                 )
-                bare = forwards[f"{name}@{label}" + ("@T8" if samples > 1 else "")]
-                print(f"| {name}{' (T=8)' if samples > 1 else ''} | {label} | {seconds * 1000:.0f} | {seconds / bare:.1f} |")
-        print(f"\nserver peak resident memory: {peak_rss_mb(process.pid):.0f} MB")
+                result["requests"].append({"model": name, "picture": label, "samples": samples,
+                                           "handler_ms": 1000 * statistics.median(handler),
+                                           "http_ms": 1000 * http_s, "client_ms": 1000 * client_s})
+        result["peak_rss_mb"] = proc_status_mb(process.pid, "VmHWM")
     finally:
-        stop_app(process)
+        http.close()
+        process.terminate()
+        process.wait(timeout=15)
+        log.close()
+    return result
+
+
+def report(env: dict, nets: dict, server: dict | None) -> None:
+    print("| " + " | ".join(env) + " |\n|" + "---|" * len(env) + "\n| " + " | ".join(env.values()) + " |")
+    print("\nBare forward pass (median), at the model's working resolution:\n")
+    print("| model | picture | network input | GMAC | plain (ms) | as served (ms) |")
+    print("|---|---|---|---|---|---|")
+    for row in nets["shipped"]:
+        name = row["model"] + (f" (T={row['samples']})" if row["samples"] > 1 else "")
+        print(f"| {name} | {row['picture']} | {row['input']} | {row['gmac']:.2f} | {row['plain_ms']:.0f} | {row['served_ms']:.0f} |")
+    for row in nets["peers"]:
+        served = f"{row['served_ms']:.0f}" if "served_ms" in row else "-"
+        print(f"| {row['model']} | {row['picture']} | {row['input']} | {row['gmac']:.2f} | {row['plain_ms']:.0f} | {served} |")
+    mc = nets["mc"]
+    if mc:
+        print(f"\n{mc['model']}: one pass {mc['one_pass_ms']:.0f} ms; T={SAMPLES} {mc['t8_ms']:.0f} ms "
+              f"(T separate passes would take {mc['naive_t8_ms']:.0f} ms); each extra sample "
+              f"{mc['extra_sample_ms']:.1f} ms = {mc['extra_sample_fraction']:.2f} of a pass")
+    default = next(r for r in nets["shipped"] if r["model"] == DEFAULT_SEGNET and r["picture"] == "480x360" and r["samples"] == 1)
+    resnet = next(r for r in nets["peers"] if r["model"].startswith("torchvision"))
+    print(f"torchvision fcn_resnet50 / {DEFAULT_SEGNET} (one pass, as served) at the same input: "
+          f"{resnet['plain_ms'] / default['served_ms']:.1f}x")
+    if not server:
+        return
+    print(f"\ncold start (process start until the first answer of the default model, T={SAMPLES}): {server['cold_start_s']:.1f} s")
+    print("\nWhole request through the real server (median); ratios are to the served bare forward:\n")
+    print("| model | picture | handler (ms) | HTTP API (ms) | gradio_client (ms) | HTTP / forward | client / forward |")
+    print("|---|---|---|---|---|---|---|")
+    for row in server["requests"]:
+        forward = next(r for r in nets["shipped"] if r["model"] == row["model"] and r["picture"] == row["picture"]
+                       and r["samples"] == row["samples"])["served_ms"]
+        name = row["model"] + (f" (T={row['samples']})" if row["samples"] > 1 else "")
+        print(f"| {name} | {row['picture']} | {row['handler_ms']:.0f} | {row['http_ms']:.0f} | {row['client_ms']:.0f} "
+              f"| {row['http_ms'] / forward:.1f} | {row['client_ms'] / forward:.1f} |")
+    print(f"\nserver peak resident memory: {server['peak_rss_mb']:.0f} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--json", type=Path, help="write the figures here")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    env = environment(args.threads)
+    nets = measure_networks(args.repeats)
+    server = None
+    if not args.skip_server:
+        with tempfile.TemporaryDirectory(prefix="segdemo-speed-") as folder:
+            server = measure_server(max(5, args.repeats), pictures(Path(folder)))
+    report(env, nets, server)
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"environment": env, "networks": nets, "server": server}, indent=2) + "\n")
+        print(f"\nwrote {args.json}")
     return 0
 
 

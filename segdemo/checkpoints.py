@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from .classes import CAMVID_CLASSES, CAMVID_MEAN, CAMVID_PALETTE, CAMVID_STD, VOID_INDEX
-from .models import MODELS, build, model_kwargs
+from .models import MODELS, build, count_parameters, model_kwargs
 
 CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
@@ -37,6 +37,7 @@ class Checkpoint:
     model: nn.Module
     config: dict[str, Any]
     path: Path
+    parameters: int = 0  # counted at load: a model prepared for serving has its batch norms folded away
 
     @property
     def name(self) -> str:
@@ -150,4 +151,4 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     except (TypeError, RuntimeError) as error:
         raise CheckpointError(f"the weights in {directory} do not fit a {config['architecture']} model ({error})") from error
     model.to(device).eval()
-    return Checkpoint(model=model, config=config, path=directory)
+    return Checkpoint(model=model, config=config, path=directory, parameters=count_parameters(model))

@@ -11,6 +11,7 @@ import base64
 import json
 import math
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +19,10 @@ import gradio as gr
 
 from . import visualize
 from .analysis import compare_predictions, example_ground_truth, prediction_figures
+from .imagefiles import ImageWriter, write_images
 from .images import ImageError, load_image
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
-from .models import MODELS, count_macs, count_parameters, is_bayesian
+from .models import MODELS, count_macs, is_bayesian
 from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -127,28 +129,43 @@ class SegmentationService:
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures."""
+        started = time.perf_counter()
         model = self._model(model_name)
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         prediction = self._predict(loaded, model, samples, seed)
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
-        overlay = visualize.overlay(prediction.image, prediction.labels, palette, opacity)
-        confidence = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
-        band = visualize.heatmap(
-            prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image
+        files = ImageWriter()  # each picture is encoded while the next one is drawn
+        files.add("picture", prediction.image)
+        files.add("overlay", visualize.overlay(prediction.image, prediction.labels, palette, opacity))
+        files.add("confidence", visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence"))
+        files.add(
+            "band",
+            visualize.heatmap(prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image),
         )
         mi = None
         if prediction.mutual_information is not None:
             top = max(float(prediction.mutual_information.max()), 1e-3)
             mi = visualize.heatmap(prediction.mutual_information, 0.0, top, "cividis", "mutual info. (nats)")
+        files.add("mutual_information", mi)
         shares = prediction.class_shares()
-        confidences = {c: float(prediction.confidence[prediction.labels == c].mean()) for c, _ in shares}
-        table = visualize.class_table(shares, names, confidences)
+        table = visualize.class_table(shares, names, prediction.class_confidences())
         legend = visualize.legend_html(shares, names, palette)
         figures = prediction_figures(prediction, model.entry.name, model.describe())
         info = _info_markdown(prediction, model, figures)
-        return (prediction.image, overlay), confidence, band, gr.update(value=mi, visible=mi is not None), table, legend, info, figures
+        paths = files.paths()
+        figures["handler_seconds"] = round(time.perf_counter() - started, 4)  # decoding to written files
+        return (
+            (paths["picture"], paths["overlay"]),
+            paths["confidence"],
+            paths["band"],
+            gr.update(value=paths["mutual_information"], visible=mi is not None),
+            table,
+            legend,
+            info,
+            figures,
+        )
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
         """FCN and SegNet side by side, where they disagree, and figures for the seed's claims."""
@@ -168,8 +185,13 @@ class SegmentationService:
             p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
         )
         differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels)
+        files = write_images(
+            {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
+             "segnet_band": segnet_band, "disagreement": differ}
+        )
         table = [[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows]
-        return fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, table, headline
+        return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
+                files["disagreement"], table, headline)
 
     def models_markdown(self) -> str:
         return _models_markdown(self.models)
@@ -212,7 +234,7 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
             parts.append(f"### {model.entry.label}\n\nNot available: {model.error}")
             continue
         config = model.checkpoint.config
-        params = count_parameters(model.checkpoint.model)
+        params = model.checkpoint.parameters
         macs = count_macs(model.checkpoint.model, tuple(config["input_size"]))
         evaluation = _read_eval(model)
         figures = ""

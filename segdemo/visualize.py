@@ -9,6 +9,7 @@ the picture itself in dimmed grey, so the map stays readable in context.
 from __future__ import annotations
 
 import html
+from functools import lru_cache
 from collections.abc import Sequence
 
 import numpy as np
@@ -58,6 +59,12 @@ def _font(size: int) -> ImageFont.ImageFont:
         return ImageFont.load_default()
 
 
+@lru_cache(maxsize=None)
+def _lut(cmap: str) -> np.ndarray:
+    """A matplotlib colormap as a (256, 3) uint8 lookup table."""
+    return (colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
+
+
 def heatmap(
     values: torch.Tensor | np.ndarray,
     vmin: float,
@@ -67,49 +74,54 @@ def heatmap(
     background: Image.Image | None = None,
 ) -> Image.Image:
     """Colour-map an (H,W) array into [vmin, vmax] and append a labelled colour bar on the right."""
-    data = _numpy(values).astype(np.float32)
+    data = _numpy(values).astype(np.float32, copy=False)
     h, w = data.shape
-    lut = (colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
-    missing = ~np.isfinite(data)
-    scaled = np.clip((np.nan_to_num(data, nan=vmin) - vmin) / max(vmax - vmin, 1e-12), 0, 1)
-    rgb = lut[(scaled * 255).round().astype(np.int64)]
+    lut = _lut(cmap)
+    missing = np.isnan(data)
+    index = (data - vmin) * (255.0 / max(vmax - vmin, 1e-12)) + 0.5  # rounds to the nearest of 256 colours
+    np.clip(np.nan_to_num(index, nan=0.0, posinf=255.0, neginf=0.0), 0, 255, out=index)
+    rgb = lut[index.astype(np.uint8)]
     if missing.any():
         if background is not None:
             grey = np.asarray(background.convert("L").resize((w, h)), dtype=np.float32)
             rgb[missing] = (0.35 * grey[missing] + 20).astype(np.uint8)[:, None]
         else:
             rgb[missing] = 40
-    body = Image.fromarray(rgb)
-    return _with_colour_bar(body, lut, vmin, vmax, label)
+    panel = _colour_bar(h, cmap, float(vmin), float(vmax), label)
+    canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb), (0, 0))
+    canvas.paste(panel, (w, 0))
+    return canvas
 
 
-def _with_colour_bar(body: Image.Image, lut: np.ndarray, vmin: float, vmax: float, label: str) -> Image.Image:
-    w, h = body.size
+@lru_cache(maxsize=64)
+def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Image.Image:
+    """The white panel right of a heatmap: the colour bar, three ticks and the label under it (cached)."""
+    lut = _lut(cmap)
     font_size = int(np.clip(h / 24, 10, 28))
     font = _font(font_size)
     bar_w = max(10, font_size)
     label_w = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(label, font=font)) if label else 0
     panel_w = max(bar_w + 4 * font_size + 12, label_w + 10)
-    canvas = Image.new("RGB", (w + panel_w, h), (255, 255, 255))
-    canvas.paste(body, (0, 0))
+    panel = Image.new("RGB", (panel_w, h), (255, 255, 255))
     # the label goes under the bar: web UIs tend to overlay their buttons on an image's top corner
     top = font_size // 2 + 6
     bottom = h - (font_size + 10 if label else 6)
     length = max(2, bottom - top)
     gradient = lut[np.linspace(255, 0, length).round().astype(np.int64)]
     strip = np.repeat(gradient[:, None, :], bar_w, axis=1)
-    x0 = w + 8
-    canvas.paste(Image.fromarray(strip), (x0, top))
-    draw = ImageDraw.Draw(canvas)
+    x0 = 8
+    panel.paste(Image.fromarray(strip), (x0, top))
+    draw = ImageDraw.Draw(panel)
     if label:
-        draw.text((w + 4, h - font_size - 4), label, fill=(20, 20, 20), font=font)
+        draw.text((4, h - font_size - 4), label, fill=(20, 20, 20), font=font)
     for fraction in (0.0, 0.5, 1.0):
         y = bottom - fraction * (length - 1)
         value = vmin + fraction * (vmax - vmin)
         draw.line([(x0 + bar_w, y), (x0 + bar_w + 4, y)], fill=(20, 20, 20))
         text_y = min(max(y - font_size / 2, 0), bottom - font_size / 2)
         draw.text((x0 + bar_w + 6, text_y), f"{value:.2g}", fill=(20, 20, 20), font=font)
-    return canvas
+    return panel
 
 
 def disagreement(image: Image.Image, labels_a: torch.Tensor, labels_b: torch.Tensor) -> Image.Image:

@@ -28,7 +28,7 @@ import torch
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from .classes import CAMVID_CLASSES
 from .hub import HubError, cached_folder, download, verify_sha256
-from .inference import default_device
+from .inference import default_device, prepare_for_inference
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +122,7 @@ class LoadedModel:
 def _load_verified(folder: Path, entry: ZooEntry, device: torch.device, sha256: str | None) -> Checkpoint:
     verify_sha256(folder, sha256)
     checkpoint = load_checkpoint(folder, device=device)
+    prepare_for_inference(checkpoint.model)
     if checkpoint.config["architecture"] != entry.name:
         raise CheckpointError(f"the checkpoint is a {checkpoint.config['architecture']}, not the expected {entry.name}")
     if tuple(checkpoint.config["class_names"]) != CAMVID_CLASSES:

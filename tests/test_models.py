@@ -136,6 +136,9 @@ def test_max_unpooling_puts_values_back_at_the_pooled_positions():
     nonzero = restored != 0
     assert int(nonzero.sum()) == pooled.numel()
     assert torch.equal(restored[nonzero], x[nonzero])
+    # the aten call skips F.max_unpool2d's checks, not its result
+    reference = F.max_unpool2d(pooled, indices, kernel_size=2, stride=2, output_size=size[-2:])
+    assert torch.equal(restored, reference)
 
 
 def test_learned_upsampling_starts_as_centre_aligned_bilinear():

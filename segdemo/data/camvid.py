@@ -22,7 +22,8 @@ from torch.utils.data import Dataset
 from torchvision import tv_tensors
 from torchvision.transforms import v2
 
-from ..classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES, VOID_INDEX
+from ..classes import NUM_CLASSES, VOID_INDEX
+from . import normalize  # noqa: F401  (re-exported: training and evaluation import it from here)
 
 DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "camvid"
 FULL_SIZE = (360, 480)
@@ -63,15 +64,6 @@ def load_pair(image_path: Path, label_path: Path, size: tuple[int, int] | None) 
     label_t = torch.from_numpy(np.asarray(label).astype(np.int64))
     label_t[label_t > VOID_INDEX] = VOID_INDEX
     return image_t, label_t
-
-
-def normalize(images: torch.Tensor, mean=CAMVID_MEAN, std=CAMVID_STD) -> torch.Tensor:
-    """uint8 or 0..1 float images (N,3,H,W) to the normalised float input the networks take."""
-    if images.dtype == torch.uint8:
-        images = images.float() / 255.0
-    mean_t = torch.tensor(mean, dtype=images.dtype, device=images.device).view(-1, 1, 1)
-    std_t = torch.tensor(std, dtype=images.dtype, device=images.device).view(-1, 1, 1)
-    return (images - mean_t) / std_t
 
 
 def train_transform(

@@ -38,6 +38,24 @@ BAYESIAN_SEGNET_DROPOUT_UNITS: tuple[int, ...] = (3, 4, 5)
 BAYESIAN_SEGNET_BASIC_DROPOUT_UNITS: tuple[int, ...] = (3, 4)
 
 
+class Dropout(nn.Dropout):
+    """Dropout whose keep mask is drawn as ``uniform >= p``: the same Bernoulli(1 - p) mask.
+
+    torch's CPU ``bernoulli_`` is three times slower than ``rand``, and
+    Bayesian SegNet draws a mask at every dropout of every Monte-Carlo sample.
+    The uniforms are drawn in logical (N,C,H,W) order whatever the memory
+    layout, so a seed gives the same masks to a channels-last model.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0:
+            return x
+        if self.p >= 1:
+            return torch.zeros_like(x)
+        keep = (torch.rand(x.shape, dtype=x.dtype, device=x.device) >= self.p).to(x.dtype).mul_(1.0 / (1.0 - self.p))
+        return x.mul_(keep) if self.inplace else x * keep
+
+
 def _conv_bn_relu(prefix: str, in_channels: int, out_channels: int, relu: bool = True) -> list[tuple[str, nn.Module]]:
     layers: list[tuple[str, nn.Module]] = [
         (prefix, nn.Conv2d(in_channels, out_channels, 3, padding=1)),
@@ -67,8 +85,13 @@ def _max_pool(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
 
 
 def _max_unpool(x: torch.Tensor, indices: torch.Tensor, size: torch.Size) -> torch.Tensor:
-    """Place each value back where its encoder maximum was; zeros elsewhere (odd sizes kept)."""
-    return F.max_unpool2d(x, indices, kernel_size=2, stride=2, output_size=size[-2:])
+    """Place each value back where its encoder maximum was; zeros elsewhere (odd sizes kept).
+
+    The aten op is what ``F.max_unpool2d`` calls after validating the size;
+    here the size is the encoder's own, and that check's lazy imports cost
+    0.35 s on a cold start.
+    """
+    return torch.ops.aten.max_unpool2d(x, indices, [int(size[-2]), int(size[-1])])
 
 
 def _pad_to_min_size(x: torch.Tensor, minimum: int) -> torch.Tensor:
@@ -104,7 +127,7 @@ class SegNet(nn.Module):
                 in_channels = out_channels
             setattr(self, f"enc{unit}", nn.Sequential(OrderedDict(layers)))
             if unit in self.dropout_units:
-                setattr(self, f"encdrop{unit}", nn.Dropout(dropout))
+                setattr(self, f"encdrop{unit}", Dropout(dropout))
 
         # The decoder mirrors the encoder: conv{u}_{k}_D runs from the last
         # convolution of unit u back to its first; the very last one is the
@@ -129,7 +152,7 @@ class SegNet(nn.Module):
                 channels_in = channels_out
             setattr(self, f"dec{unit}", nn.Sequential(OrderedDict(layers)))
             if unit in self.dropout_units:
-                setattr(self, f"decdrop{unit}", nn.Dropout(dropout))
+                setattr(self, f"decdrop{unit}", Dropout(dropout))
         self.num_units = len(stages)
         _init_weights(self)
 
@@ -201,11 +224,11 @@ class SegNetBasic(nn.Module):
             in_channels = 3 if unit == 1 else features
             setattr(self, f"enc{unit}", basic_unit(f"conv{unit}", in_channels, features, kernel_size))
             if unit in self.dropout_units:
-                setattr(self, f"encdrop{unit}", nn.Dropout(dropout))
+                setattr(self, f"encdrop{unit}", Dropout(dropout))
         for unit in range(self.num_units, 0, -1):
             setattr(self, f"dec{unit}", basic_unit(f"conv_decode{unit}", features, features, kernel_size, relu=False))
             if unit in self.dropout_units:
-                setattr(self, f"decdrop{unit}", nn.Dropout(dropout))
+                setattr(self, f"decdrop{unit}", Dropout(dropout))
         self.conv_classifier = nn.Conv2d(features, num_classes, 1)
         _init_weights(self)
 
