@@ -8,6 +8,8 @@ the tests all go through the same code.
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
+from contextlib import contextmanager
 import json
 import math
 import os
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import torch
 
 from . import visualize
 from .analysis import compare_predictions, example_ground_truth, prediction_figures
@@ -28,7 +31,11 @@ from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
-MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
+MAX_UPLOAD = "50mb"
+OUT_OF_MEMORY = (
+    "The server ran out of memory on this picture; nothing else was affected. "
+    "Please try a smaller picture, or again in a moment."
+)  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 
 CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
@@ -121,14 +128,20 @@ class SegmentationService:
             raise gr.Error("The seed must be a whole number.") from None
 
     def _predict(self, loaded, model: LoadedModel, samples: int, seed: int) -> Prediction:
-        try:
-            return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes)
-        except (RuntimeError, MemoryError) as error:  # e.g. out of memory: this request fails, the server lives
-            raise gr.Error(f"The model could not process this picture ({type(error).__name__}). Try a smaller one.") from None
+        return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes)
 
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures."""
+        with failures_explained():
+            return self._segment(image, model_name, opacity, samples, seed)
+
+    def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
+        """FCN and SegNet side by side, where they disagree, and figures for the seed's claims."""
+        with failures_explained():
+            return self._compare(image, opacity, samples, seed)
+
+    def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
         started = time.perf_counter()
         model = self._model(model_name)
         loaded = self._load(image)
@@ -167,8 +180,7 @@ class SegmentationService:
             figures,
         )
 
-    def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
-        """FCN and SegNet side by side, where they disagree, and figures for the seed's claims."""
+    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
@@ -198,6 +210,29 @@ class SegmentationService:
 
     def per_class_table(self) -> tuple[list[str], list[list[Any]]]:
         return _per_class_table(self.models)
+
+
+@contextmanager
+def failures_explained() -> Iterator[None]:
+    """A request that fails half-way (out of memory on a huge picture) gets a plain message.
+
+    Only that request fails: its tensors are freed as the exception unwinds,
+    and the server, the loaded models and the other visitors' requests carry
+    on (tests/test_faults.py caps the server's memory to show it).
+    """
+    try:
+        yield
+    except gr.Error:
+        raise
+    except MemoryError:
+        raise gr.Error(OUT_OF_MEMORY) from None
+    except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) as RuntimeErrors
+        if "memory" in str(error).lower():
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+            raise gr.Error(OUT_OF_MEMORY) from None
+        first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise gr.Error(f"The model could not process this picture: {first_line}") from None
 
 
 def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str, Any]) -> str:

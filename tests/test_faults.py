@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import pickle
+import resource
 import shutil
+import threading
+import time
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, start_app, stop_app
 from gradio_client import Client, handle_file
+from PIL import Image
 
 EXAMPLE = str(ROOT / "examples" / "camvid_0016E5_07959.jpg")
 
@@ -66,5 +71,57 @@ def test_a_pickle_planted_as_model_safetensors_is_refused_at_start(weights):
             segment(client, "bayesian_segnet_lite")
         assert "not a readable safetensors file" in str(error.value)
         assert segment(client, "fcn8s_lite")[7]["output_size"] == [480, 360]
+    finally:
+        stop_app(process)
+
+
+def proc_bytes(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(field)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists() or not hasattr(resource, "prlimit"), reason="needs Linux prlimit")
+def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
+    """The server's address space is capped 200 MB above what it uses, then a 12-megapixel photo is sent.
+
+    The photo needs more than that half-way through (its class probabilities
+    alone are 138 MB at the 2048-pixel output size): that request gets a plain
+    message, a visitor queued behind it gets a correct answer, and once the
+    cap is lifted the same photo is processed by the same server.
+    """
+    huge = tmp_path / "huge.jpg"
+    Image.open(EXAMPLE).convert("RGB").resize((4000, 3000)).save(huge, quality=90)
+    process, url, _ = start_app()
+    try:
+        client = Client(url, verbose=False)
+        for model in ("fcn8s_lite", "bayesian_segnet_lite"):  # warm: thread pools and allocator arenas exist
+            segment(client, model)
+        cap = proc_bytes(process.pid, "VmSize") + 200 * 2**20
+        _, hard = resource.prlimit(process.pid, resource.RLIMIT_AS)
+        resource.prlimit(process.pid, resource.RLIMIT_AS, (cap, hard))
+        answers: dict[str, object] = {}
+
+        def other_visitor() -> None:
+            time.sleep(0.5)  # queued behind the huge request
+            try:
+                answers["small"] = segment(Client(url, verbose=False), "fcn8s_lite")[7]["output_size"]
+            except Exception as error:  # noqa: BLE001 - reported below
+                answers["small"] = error
+
+        visitor = threading.Thread(target=other_visitor)
+        visitor.start()
+        try:
+            with pytest.raises(Exception) as error:
+                client.predict(handle_file(str(huge)), "bayesian_segnet_lite", 0.5, 8, 0, api_name="/segment")
+            assert "ran out of memory on this picture" in str(error.value)
+            visitor.join(timeout=120)
+            assert answers["small"] == [480, 360]
+        finally:
+            resource.prlimit(process.pid, resource.RLIMIT_AS, (hard, hard))
+        assert process.poll() is None
+        figures = client.predict(handle_file(str(huge)), "bayesian_segnet_lite", 0.5, 8, 0, api_name="/segment")[7]
+        assert figures["output_size"] == [2048, 1536] and figures["original_size"] == [4000, 3000]
     finally:
         stop_app(process)
