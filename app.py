@@ -2,8 +2,12 @@
 
 import logging
 
-from segdemo.ui import SegmentationService, build_demo, launch
-from segdemo.zoo import load_zoo
+from segdemo.memory import limit_malloc_arenas
+
+limit_malloc_arenas()  # before torch and Gradio start their threads: keeps memory flat under load
+
+from segdemo.ui import SegmentationService, build_demo, launch  # noqa: E402
+from segdemo.zoo import load_zoo  # noqa: E402
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

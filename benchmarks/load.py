@@ -2,11 +2,13 @@
 
     python benchmarks/load.py                       # starts app.py itself on a free port
     python benchmarks/load.py --url http://127.0.0.1:7860/ --clients 16 --requests 5
+    python benchmarks/load.py --clients 10 --requests 20 --rounds 4 --model both   # memory over 800 requests
 
 Each client uploads its own picture (a different size per client), so an
 answer that went to the wrong visitor would come back at the wrong size.
 Prints p50/p95 latency, throughput and the server's resident memory before
-and after; exits non-zero if any request was lost or wrong.
+and after each round (``--rounds``: the same load again, to tell a leak from
+a plateau); exits non-zero if any request was lost or wrong.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def pictures(count: int, folder: Path) -> list[tuple[str, tuple[int, int]]]:
 
 
 def run(url: str, clients: int, requests: int, model: str, samples: int) -> dict:
+    """``model`` may be ``both``: even clients ask FCN-8s-lite, odd ones Bayesian SegNet-lite."""
     folder = Path(tempfile.mkdtemp(prefix="segdemo-load-"))
     work = pictures(clients, folder)
     latencies: list[float] = []
@@ -61,10 +64,11 @@ def run(url: str, clients: int, requests: int, model: str, samples: int) -> dict
     def visitor(index: int) -> None:
         path, size = work[index]
         client = Client(url, verbose=False)
+        chosen = model if model != "both" else ("fcn8s_lite", "bayesian_segnet_lite")[index % 2]
         for _ in range(requests):
             started = time.perf_counter()
             try:
-                figures = client.predict(handle_file(path), model, 0.5, samples, index, api_name="/segment")[7]
+                figures = client.predict(handle_file(path), chosen, 0.5, samples, index, api_name="/segment")[7]
                 ok = figures["output_size"] == list(size)
                 problem = None if ok else f"client {index} got an answer of size {figures['output_size']}, sent {size}"
             except Exception as error:  # noqa: BLE001 - every failure is counted
@@ -99,6 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=5, help="per client")
     parser.add_argument("--model", default="fcn8s_lite")
     parser.add_argument("--samples", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=1, help="repeat the whole load, printing memory after each")
     args = parser.parse_args(argv)
 
     process = None
@@ -107,26 +112,34 @@ def main(argv: list[str] | None = None) -> int:
         from conftest import start_app
 
         process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": str(max(16, args.clients * 2))})
+    results = []
+    memory = []
     try:
         if process:  # one request first, so that lazy start-up allocations are not counted as growth
-            run(url, 1, 1, args.model, args.samples)
-        before = resident_mb(process.pid) if process else None
-        result = run(url, args.clients, args.requests, args.model, args.samples)
-        after = resident_mb(process.pid) if process else None
+            run(url, 1, 1, "fcn8s_lite" if args.model == "both" else args.model, args.samples)
+            memory.append((1, resident_mb(process.pid)))
+        for _ in range(args.rounds):
+            results.append(run(url, args.clients, args.requests, args.model, args.samples))
+            if process:
+                memory.append((memory[-1][0] + results[-1]["requests"], resident_mb(process.pid)))
     finally:
         if process:
             process.terminate()
             process.wait(timeout=15)
-    print(f"{args.clients} clients x {args.requests} requests of /segment ({args.model}, {args.samples} samples)")
-    print(f"answered {result['requests'] - len(result['failures'])}/{args.clients * args.requests}, "
-          f"p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s, {result['throughput']:.2f} requests/s "
-          f"over {result['wall']:.1f} s")
-    if before is not None and after is not None:
-        print(f"server resident memory: {before:.0f} MB after one request, {after:.0f} MB after {result['requests']} more")
-    for failure in result["failures"][:10]:
+    print(f"{args.clients} clients x {args.requests} requests of /segment ({args.model}, {args.samples} samples)"
+          + (f", {args.rounds} rounds" if args.rounds > 1 else ""))
+    failures = []
+    for index, result in enumerate(results, start=1):
+        print(f"round {index}: answered {result['requests'] - len(result['failures'])}/{args.clients * args.requests}, "
+              f"p50 {result['p50']:.2f} s, p95 {result['p95']:.2f} s, {result['throughput']:.2f} requests/s "
+              f"over {result['wall']:.1f} s")
+        failures += result["failures"]
+    if memory:
+        print("server resident memory: " + ", ".join(f"{mb:.0f} MB after {count} requests" for count, mb in memory))
+    for failure in failures[:10]:
         print("FAILED:", failure)
-    lost = args.clients * args.requests - result["requests"]
-    return 1 if result["failures"] or lost else 0
+    lost = args.rounds * args.clients * args.requests - sum(r["requests"] for r in results)
+    return 1 if failures or lost else 0
 
 
 if __name__ == "__main__":

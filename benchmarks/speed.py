@@ -43,7 +43,7 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from segdemo.checkpoints import load_checkpoint  # noqa: E402
 from segdemo.inference import class_probabilities, prepare_for_inference, working_size  # noqa: E402
 from segdemo.models import build, count_macs, is_bayesian  # noqa: E402
-from segdemo.zoo import DEFAULT_SEGNET, WEIGHTS_DIR, ZOO  # noqa: E402
+from segdemo.zoo import DEFAULT_MODEL, DEFAULT_SEGNET, WEIGHTS_DIR, ZOO  # noqa: E402
 
 PICTURES = {"480x360": (360, 480), "12MP 4000x3000": (3000, 4000)}
 SAMPLES = 8
@@ -183,7 +183,7 @@ def measure_server(repeats: int, files: dict[str, Path]) -> dict:
         if process.poll() is not None or time.perf_counter() - started > 120:
             raise RuntimeError(f"app.py did not start; see {log.name}")
         try:
-            http.call("segment", [http.upload(files["480x360"]), DEFAULT_SEGNET, 0.55, SAMPLES, 0])
+            http.call("segment", [http.upload(files["480x360"]), DEFAULT_MODEL, 0.55, SAMPLES, 0])
             break
         except Exception:  # noqa: BLE001 - not up yet
             time.sleep(0.05)
@@ -238,7 +238,7 @@ def report(env: dict, nets: dict, server: dict | None) -> None:
           f"{resnet['plain_ms'] / default['served_ms']:.1f}x")
     if not server:
         return
-    print(f"\ncold start (process start until the first answer of the default model, T={SAMPLES}): {server['cold_start_s']:.1f} s")
+    print(f"\ncold start (process start until the first answer of the default model, {DEFAULT_MODEL}): {server['cold_start_s']:.1f} s")
     print("\nWhole request through the real server (median); ratios are to the served bare forward:\n")
     print("| model | picture | handler (ms) | HTTP API (ms) | gradio_client (ms) | HTTP / forward | client / forward |")
     print("|---|---|---|---|---|---|---|")

@@ -24,9 +24,10 @@ from . import visualize
 from .analysis import compare_predictions, example_ground_truth, prediction_figures
 from .imagefiles import ImageWriter, write_images
 from .images import ImageError, load_image
+from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
 from .models import MODELS, count_macs, is_bayesian
-from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
+from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
@@ -216,6 +217,9 @@ class SegmentationService:
 def failures_explained() -> Iterator[None]:
     """A request that fails half-way (out of memory on a huge picture) gets a plain message.
 
+    Every request, failed or not, ends by handing freed memory back to the
+    system, which keeps the server's resident memory flat under load.
+
     Only that request fails: its tensors are freed as the exception unwinds,
     and the server, the loaded models and the other visitors' requests carry
     on (tests/test_faults.py caps the server's memory to show it).
@@ -233,6 +237,8 @@ def failures_explained() -> Iterator[None]:
             raise gr.Error(OUT_OF_MEMORY) from None
         first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise gr.Error(f"The model could not process this picture: {first_line}") from None
+    finally:
+        release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 
 
 def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str, Any]) -> str:
@@ -352,7 +358,7 @@ def _examples(rows: list[list[Any]], inputs: list, outputs: list, fn: Any, label
 def build_demo(service: SegmentationService) -> gr.Blocks:
     """The whole UI; launch it with ``launch(demo)``."""
     choices = service.labels()
-    default_model = DEFAULT_SEGNET if DEFAULT_SEGNET in service.models else (choices[0][1] if choices else None)
+    default_model = DEFAULT_MODEL if DEFAULT_MODEL in service.models else (choices[0][1] if choices else None)
     examples = [str(p) for p in example_images()]
 
     with gr.Blocks(title="segdemo: FCN vs SegNet") as demo:

@@ -46,6 +46,14 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     page.get_by_text("FCN and SegNet, side by side").wait_for(timeout=30_000)
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Segment", exact=True).click()
+    page.get_by_text("FCN-8s (lite)** ·").or_(page.get_by_text("FCN-8s (lite) ·")).first.wait_for(timeout=60_000)
+    # the default model (FCN) has no Monte-Carlo samples, so no mutual-information map
+    assert page.get_by_text("Monte-Carlo dropout samples").count() == 0
+
+    # the visitor switches to the Bayesian SegNet: its mutual information appears too
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Bayesian SegNet (lite, MC dropout)").click()
+    page.get_by_role("button", name="Segment", exact=True).click()
     page.get_by_text("Monte-Carlo dropout samples").wait_for(timeout=60_000)
 
     # slider (picture + overlay), confidence, boundary uncertainty and mutual information appear

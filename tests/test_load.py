@@ -13,10 +13,29 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 import load  # noqa: E402
 
 
+# Resident memory may grow this much from its level after the first request, over 200 more (README,
+# "What the server accepts, refuses and withstands"); segdemo/memory.py trims it at 192 MB of growth.
+MEMORY_GROWTH_BOUND_MB = 300
+
+
 def test_concurrent_visitors_each_get_their_own_answer(app_url):
-    result = load.run(app_url, clients=16, requests=2, model="fcn8s_lite", samples=1)
-    assert result["requests"] == 32
+    result = load.run(app_url, clients=16, requests=5, model="fcn8s_lite", samples=1)
+    assert result["requests"] == 80
     assert result["failures"] == []
+
+
+def test_memory_stays_within_its_bound_over_200_requests():
+    """Both models, ten visitors of different picture sizes: no leak and no allocator creep past the bound."""
+    process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": "32"})
+    try:
+        load.run(url, clients=1, requests=1, model="fcn8s_lite", samples=1)
+        first = load.resident_mb(process.pid)
+        result = load.run(url, clients=10, requests=20, model="both", samples=4)
+        after = load.resident_mb(process.pid)
+        assert result["requests"] == 200 and result["failures"] == []
+        assert after - first <= MEMORY_GROWTH_BOUND_MB, f"{first:.0f} MB after one request, {after:.0f} MB after 200 more"
+    finally:
+        stop_app(process)
 
 
 def test_a_full_queue_says_busy_quickly_instead_of_hanging():

@@ -1,0 +1,96 @@
+"""CamVid val mIoU against CPU latency for every network we trained, peers' latency marked: ``docs/accuracy_latency.png``.
+
+    python benchmarks/speed.py --json benchmarks/results/speed-cpu.json
+    python benchmarks/tradeoff.py
+
+Accuracy comes from each checkpoint's ``eval.json`` (``python -m
+segdemo.evaluate``); for networks we trained but do not ship, from the copy
+kept in ``benchmarks/results/``. Latency is the bare forward pass as served
+for a 480x360 picture (``speed.py``), and the whole request over Gradio's
+HTTP API where it was measured. The peers (torchvision's fcn_resnet50 and the
+paper-size SegNet and FCN-8s) were not trained here, so only their latency is
+drawn, as vertical lines.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def points(speed: dict) -> list[dict]:
+    """(name, mIoU, forward ms, request ms or None) for every trained network and sampling setting."""
+    shipped = {(r["model"], r["samples"]): r for r in speed["networks"]["shipped"] if r["picture"] == "480x360"}
+    requests = {(r["model"], r["samples"]): r for r in (speed.get("server") or {}).get("requests", []) if r["picture"] == "480x360"}
+    out = []
+    for (model, samples), row in sorted(shipped.items()):
+        evaluation = json.loads((ROOT / "weights" / model / "eval.json").read_text())
+        if evaluation.get("samples", 1) != samples:
+            extra = RESULTS / f"{model}_eval_T{samples}.json"
+            if not extra.is_file():
+                continue
+            evaluation = json.loads(extra.read_text())
+        request = requests.get((model, samples))
+        out.append({
+            "name": model + (f", T={samples}" if samples > 1 else (", dropout off" if "bayesian" in model else "")),
+            "miou": 100 * evaluation["mean_iou"], "forward_ms": row["served_ms"],
+            "request_ms": request["http_ms"] if request else None, "shipped": True,
+        })
+    for row in speed["networks"]["peers"]:
+        name = row["model"].split(" ")[0]
+        extra = RESULTS / f"{name}_eval.json"
+        if extra.is_file():
+            out.append({"name": f"{name} (trained, not shipped)", "miou": 100 * json.loads(extra.read_text())["mean_iou"],
+                        "forward_ms": row.get("served_ms", row["plain_ms"]), "request_ms": None, "shipped": False})
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--speed", type=Path, default=RESULTS / "speed-cpu.json")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "accuracy_latency.png")
+    args = parser.parse_args(argv)
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    speed = json.loads(args.speed.read_text())
+    trained = points(speed)
+    peers = [r for r in speed["networks"]["peers"] if not (RESULTS / f"{r['model'].split(' ')[0]}_eval.json").is_file()]
+    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
+    for point in trained:
+        colour = "tab:blue" if point["name"].startswith("fcn") else "tab:orange"
+        ax.scatter(point["forward_ms"], point["miou"], s=60, color=colour, marker="o" if point["shipped"] else "s", zorder=3)
+        ax.annotate(point["name"], (point["forward_ms"], point["miou"]), textcoords="offset points", xytext=(7, 4), fontsize=8)
+        if point["request_ms"]:
+            ax.scatter(point["request_ms"], point["miou"], s=60, facecolors="none", edgecolors=colour, zorder=3)
+            ax.plot([point["forward_ms"], point["request_ms"]], [point["miou"]] * 2, color=colour, lw=0.8, ls=":")
+    for row in peers:
+        ax.axvline(row["plain_ms"], color="grey", lw=1, ls="--")
+        ax.text(row["plain_ms"] * 1.03, ax.get_ylim()[0] + 0.3, row["model"] + " (latency only)", rotation=90,
+                fontsize=7, color="dimgrey", va="bottom")
+    ax.axhline(55, color="tab:red", lw=0.8, ls="-.")
+    ax.text(ax.get_xlim()[0] * 1.05, 55.15, "SegNet bar (55)", fontsize=7, color="tab:red")
+    ax.set_xscale("log")
+    ax.set_xlabel(f"CPU latency, ms ({speed['environment']['threads']} threads, 480x360 picture): "
+                  "filled = network, hollow = whole request (HTTP)")
+    ax.set_ylabel("CamVid val mIoU (%)")
+    ax.set_title("Accuracy against latency: the networks trained here and their peers", fontsize=10)
+    ax.grid(True, which="both", alpha=0.3)
+    fig.tight_layout()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(args.out)
+    print(f"wrote {args.out}")
+    for point in trained:
+        request = f", request {point['request_ms']:.0f} ms" if point["request_ms"] else ""
+        print(f"{point['name']}: mIoU {point['miou']:.1f}, forward {point['forward_ms']:.0f} ms{request}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
