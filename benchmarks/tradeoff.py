@@ -16,9 +16,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from segdemo.zoo import DEFAULT_MODEL  # noqa: E402
+
 RESULTS = ROOT / "benchmarks" / "results"
 
 
@@ -58,30 +62,39 @@ def main(argv: list[str] | None = None) -> int:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker  # noqa: F401
 
     speed = json.loads(args.speed.read_text())
     trained = points(speed)
     peers = [r for r in speed["networks"]["peers"] if not (RESULTS / f"{r['model'].split(' ')[0]}_eval.json").is_file()]
-    fig, ax = plt.subplots(figsize=(8, 4.8), dpi=120)
-    for point in trained:
+    fig, ax = plt.subplots(figsize=(8.5, 5), dpi=120)
+    ax.set_xscale("log")
+    ax.set_xlim(8, 800)
+    low = min(p["miou"] for p in trained)
+    ax.set_ylim(low - 2.5, max(57.5, max(p["miou"] for p in trained) + 1.5))
+    for index, point in enumerate(sorted(trained, key=lambda p: p["forward_ms"])):
         colour = "tab:blue" if point["name"].startswith("fcn") else "tab:orange"
         ax.scatter(point["forward_ms"], point["miou"], s=60, color=colour, marker="o" if point["shipped"] else "s", zorder=3)
-        ax.annotate(point["name"], (point["forward_ms"], point["miou"]), textcoords="offset points", xytext=(7, 4), fontsize=8)
+        label = point["name"] + (" (the default)" if point["name"] == DEFAULT_MODEL else "")
+        ax.annotate(label, (point["forward_ms"], point["miou"]), textcoords="offset points",
+                    xytext=(6, 8 if index % 2 == 0 else -14), fontsize=8)
         if point["request_ms"]:
             ax.scatter(point["request_ms"], point["miou"], s=60, facecolors="none", edgecolors=colour, zorder=3)
             ax.plot([point["forward_ms"], point["request_ms"]], [point["miou"]] * 2, color=colour, lw=0.8, ls=":")
+    top = ax.get_ylim()[1]
     for row in peers:
         ax.axvline(row["plain_ms"], color="grey", lw=1, ls="--")
-        ax.text(row["plain_ms"] * 1.03, ax.get_ylim()[0] + 0.3, row["model"] + " (latency only)", rotation=90,
-                fontsize=7, color="dimgrey", va="bottom")
+        ax.text(row["plain_ms"] * 1.04, top - 0.2, f"{row['model']}: {row['plain_ms']:.0f} ms (latency only)",
+                rotation=90, fontsize=7, color="dimgrey", va="top")
     ax.axhline(55, color="tab:red", lw=0.8, ls="-.")
-    ax.text(ax.get_xlim()[0] * 1.05, 55.15, "SegNet bar (55)", fontsize=7, color="tab:red")
-    ax.set_xscale("log")
+    ax.text(9, 55.15, "the compact SegNet's bar (55)", fontsize=7, color="tab:red")
+    ax.set_xticks([10, 20, 50, 100, 200, 500])
+    ax.get_xaxis().set_major_formatter(matplotlib.ticker.ScalarFormatter())
     ax.set_xlabel(f"CPU latency, ms ({speed['environment']['threads']} threads, 480x360 picture): "
                   "filled = network, hollow = whole request (HTTP)")
     ax.set_ylabel("CamVid val mIoU (%)")
-    ax.set_title("Accuracy against latency: the networks trained here and their peers", fontsize=10)
-    ax.grid(True, which="both", alpha=0.3)
+    ax.set_title("Accuracy against latency: the networks trained here, and their peers", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
     fig.tight_layout()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out)
