@@ -96,6 +96,33 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+ENCODER_PREFIXES = ("block", "enc")  # FCN's VGG blocks and SegNet's encoder units share layer names inside
+
+
+def load_vgg_encoder(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> int:
+    """Copy the 13 VGG convolutions (and their batch norms) of an FCN or SegNet state dict into ``model``.
+
+    FCN names them ``block{i}.conv{i}_{j}``, SegNet ``enc{i}.conv{i}_{j}``;
+    the shapes must match exactly. Returns how many tensors were copied.
+    """
+    own = model.state_dict()
+    target_prefix = next((p for p in ENCODER_PREFIXES if any(k.startswith(f"{p}1.") for k in own)), None)
+    if target_prefix is None:
+        raise ValueError("this model has no VGG encoder to initialise")
+    copied = {}
+    for key, value in state.items():
+        for prefix in ENCODER_PREFIXES:
+            if key.startswith(prefix) and key[len(prefix)].isdigit() and ".conv" in key:
+                target = target_prefix + key[len(prefix):]
+                if target not in own or own[target].shape != value.shape:
+                    raise ValueError(f"{key} does not fit this model's encoder ({target})")
+                copied[target] = value
+    if len(copied) == 0:
+        raise ValueError("the checkpoint has no VGG encoder")
+    model.load_state_dict(copied, strict=False)
+    return len(copied)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, choices=model_names())
@@ -116,6 +143,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (smoke tests)")
     parser.add_argument(
         "--init", type=Path, help="start from this checkpoint's weights (e.g. fine-tune a Bayesian model from its plain twin)"
+    )
+    parser.add_argument(
+        "--init-encoder",
+        type=Path,
+        help="start the VGG encoder (conv1_1 to conv5_3) from this FCN or SegNet checkpoint's, as the papers start "
+        "theirs from ImageNet's VGG16; the rest stays freshly initialised",
     )
     args = parser.parse_args(argv)
 
@@ -142,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
         # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
         model.load_state_dict(load_file(str(args.init / WEIGHTS_NAME)), strict=True)
         print(f"initialised from {args.init}")
+    if args.init_encoder:
+        copied = load_vgg_encoder(model, load_file(str(args.init_encoder / WEIGHTS_NAME)))
+        print(f"encoder initialised from {args.init_encoder} ({copied} tensors)")
     model = model.to(device)
     if device.type == "cuda":
         model = model.to(memory_format=torch.channels_last)
@@ -174,6 +210,7 @@ def main(argv: list[str] | None = None) -> int:
             "device": str(device),
             "class_weights": [round(w, 4) for w in class_weights.tolist()],
             "init": str(args.init) if args.init else None,
+            "init_encoder": str(args.init_encoder) if args.init_encoder else None,
         }
     }
 

@@ -88,3 +88,22 @@ def test_evaluate_samples_bayesian_models_and_says_so(tiny_camvid, tmp_path):
         evaluate.main(["--checkpoint", str(tmp_path / "run" / "best"), "--data", str(tiny_camvid), "--samples",
                        str(samples), "--out", str(report)])
         assert json.loads(report.read_text())["samples"] == samples
+
+
+def test_a_segnet_encoder_can_start_from_an_fcn_encoder():
+    fcn, segnet = build("fcn8s_lite"), build("bayesian_segnet_lite")
+    before = {k: v.clone() for k, v in segnet.state_dict().items()}
+    copied = train.load_vgg_encoder(segnet, fcn.state_dict())
+    assert copied == 13 * 2 + 13 * 5  # 13 convolutions (weight, bias) and their batch norms
+    after = segnet.state_dict()
+    for key, value in fcn.state_dict().items():
+        if key.startswith("block") and ".conv" in key:
+            assert torch.equal(after["enc" + key[len("block"):]], value)
+    decoder = [k for k in after if k.startswith("dec") or k.startswith("conv_classifier")]
+    assert decoder and all(torch.equal(after[k], before[k]) for k in decoder)  # the decoder keeps its own init
+    try:
+        train.load_vgg_encoder(build("segnet_basic"), fcn.state_dict())
+    except ValueError as error:
+        assert "does not fit" in str(error) or "no VGG encoder" in str(error)
+    else:
+        raise AssertionError("a SegNet-Basic encoder cannot take VGG16 weights")
