@@ -86,8 +86,9 @@ def prepare_for_inference(model: nn.Module) -> nn.Module:
 
     In eval mode a BatchNorm after a convolution is an affine map, so it folds
     into that convolution's weights (torch's ``fuse_conv_bn_eval``), saving a
-    pass over every feature map; oneDNN's convolutions run 20-35% faster on
-    CPUs with channels-last tensors. ``predict`` hands such a model a
+    pass over every feature map, and oneDNN's convolutions run faster on
+    channels-last tensors: together 25-50% off a CPU pass of the shipped
+    models (``benchmarks/speed.py``). ``predict`` hands such a model a
     channels-last input too. Outputs equal the plain model's within float
     rounding (tested). Dropout layers are kept, so Monte-Carlo sampling works
     as before. Not for training: the folded model has no batch norm left.
