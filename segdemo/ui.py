@@ -8,12 +8,12 @@ the tests all go through the same code.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from contextlib import contextmanager
 import json
 import math
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +32,11 @@ from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
-MAX_UPLOAD = "50mb"
+MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 OUT_OF_MEMORY = (
     "The server ran out of memory on this picture; nothing else was affected. "
     "Please try a smaller picture, or again in a moment."
-)  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
+)
 
 CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
@@ -217,12 +217,11 @@ class SegmentationService:
 def failures_explained() -> Iterator[None]:
     """A request that fails half-way (out of memory on a huge picture) gets a plain message.
 
-    Every request, failed or not, ends by handing freed memory back to the
-    system, which keeps the server's resident memory flat under load.
-
     Only that request fails: its tensors are freed as the exception unwinds,
     and the server, the loaded models and the other visitors' requests carry
-    on (tests/test_faults.py caps the server's memory to show it).
+    on (tests/test_faults.py caps the server's memory to show it). Every
+    request, failed or not, ends with ``release_free_memory``, which hands
+    freed pages back once the server has grown past its headroom.
     """
     try:
         yield
