@@ -1,17 +1,31 @@
-"""Train a network on CamVid: ``python -m segdemo.train --model bayesian_segnet_lite --size 180 240``.
+"""Train a network on CamVid: ``python -m segdemo.train --model fcn8s_lite --budget-minutes 90``.
 
 Cross-entropy with SegNet's median-frequency class balancing (void ignored),
-AdamW with a linear warm-up and cosine decay, joint image/mask augmentation,
-validation on the val split after every ``--val-every`` epochs against the
-full-resolution labels, and the best-mIoU weights kept in the checkpoint
-format. Writes ``OUT/best/`` (config.json + model.safetensors), ``OUT/log.csv``,
-``OUT/log.json`` and ``OUT/curves.png``. Uses CUDA with bf16 autocast when
-present, the CPU otherwise.
+AdamW with a linear warm-up and a cosine decay over a number of epochs or over
+a budget of training minutes, crops cut from frames held in memory at full
+resolution with scale, flip and light augmentation (``segdemo.data.augment``),
+optional auxiliary decoder heads and a weight average (``segdemo.training_aids``).
+
+Speed on a CPU: bf16 autocast with channels-last tensors where the CPU has
+bf16 instructions (``--precision``; fp32 master weights either way), which
+halves a step on this project's 2-core build machine. CUDA gets the same.
+
+Validation: ``--holdout 0006R0`` keeps a whole sequence out of training and
+validates on it, the way CamVid's test split is a street the network never
+saw; without it, the val split is used. Figures are measured against the
+full-resolution labels at the serving size (``--serve-size``).
+
+Interruption: the run saves ``OUT/state/`` every ``--save-minutes``; ``--resume
+OUT`` continues the same schedule (step, learning rate, seconds trained).
+Writes ``OUT/best/`` and ``OUT/last/`` (config.json + model.safetensors, the
+averaged weights when ``--ema`` is on), ``OUT/log.csv``, ``OUT/log.json`` and
+``OUT/curves.png``.
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
 import json
 import math
@@ -22,17 +36,17 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader
-from tqdm import tqdm
 
 from safetensors.torch import load_file
 
 from .checkpoints import WEIGHTS_NAME, make_config, save_checkpoint
-from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES, VOID_INDEX
-from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, median_frequency_weights, normalize, train_transform
+from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
+from .data.augment import Augmentation, make_batch
+from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, median_frequency_weights, normalize, read_split, sequence_of
 from .evaluate import evaluate_model
 from .models import build, count_parameters, model_names
+from .run_state import load_run_state, read_progress, save_run_state
+from .training_aids import AuxiliaryHeads, WeightAverage, segmentation_loss
 
 
 def seed_everything(seed: int) -> None:
@@ -41,12 +55,32 @@ def seed_everything(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def learning_rate(step: int, progress: float, warmup: int, base_lr: float) -> float:
+    """Linear warm-up over ``warmup`` steps, times a cosine decay to 1% of ``base_lr`` as ``progress`` goes 0 to 1."""
+    warm = min(1.0, (step + 1) / max(1, warmup))
+    return base_lr * warm * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress)))))
+
+
 def lr_at(step: int, total: int, warmup: int, base_lr: float) -> float:
-    """Linear warm-up then cosine decay to 1% of ``base_lr``."""
-    if step < warmup:
-        return base_lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return base_lr * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+    """Linear warm-up then cosine decay to 1% of ``base_lr`` over ``total`` steps."""
+    return learning_rate(step, (step - warmup) / max(1, total - warmup), warmup, base_lr)
+
+
+def cpu_has_bf16() -> bool:
+    """True when oneDNN can run bf16 convolutions natively (avx512_bf16 / AMX); emulated bf16 is slower than fp32."""
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):
+        return False
+
+
+def use_bf16(device: torch.device, precision: str) -> bool:
+    """``--precision auto`` picks bf16 autocast on CUDA and on CPUs with native bf16, fp32 elsewhere."""
+    if precision == "fp32":
+        return False
+    if precision == "bf16":
+        return True
+    return device.type == "cuda" or cpu_has_bf16()
 
 
 def train_step(
@@ -58,14 +92,24 @@ def train_step(
     mean: tuple[float, ...] = CAMVID_MEAN,
     std: tuple[float, ...] = CAMVID_STD,
     autocast: bool = False,
+    auxiliary: AuxiliaryHeads | None = None,
+    auxiliary_weight: float = 0.4,
+    channels_last: bool = False,
 ) -> float:
-    """One optimisation step on a batch of uint8 images and int64 labels; returns the loss."""
+    """One optimisation step on a batch of images (uint8, or float in 0..1) and int64 labels; returns the loss.
+
+    With ``autocast`` the forward pass runs in bf16 (the weights and the
+    optimiser stay fp32); the loss is always computed in fp32.
+    """
     device = class_weights.device
     x = normalize(images.to(device, non_blocking=True), mean, std)
+    if channels_last:
+        x = x.contiguous(memory_format=torch.channels_last)
     y = labels.to(device, non_blocking=True)
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = model(x)
-    loss = F.cross_entropy(logits.float(), y, weight=class_weights, ignore_index=VOID_INDEX)
+        extra = auxiliary(tuple(y.shape[-2:])) if auxiliary is not None else []
+    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -123,26 +167,44 @@ def load_vgg_encoder(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> 
     return len(copied)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", required=True, choices=model_names())
+    parser.add_argument("--model", choices=model_names(), help="required unless --resume")
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="CamVid-layout folder")
-    parser.add_argument("--size", type=int, nargs=2, default=list(FULL_SIZE), metavar=("H", "W"), help="training resolution")
-    parser.add_argument("--epochs", type=int, default=100)
+    parser.add_argument("--splits", nargs="+", default=["train"], help="splits to train on (train val: every labelled frame)")
+    parser.add_argument("--holdout", nargs="+", default=[], metavar="SEQ",
+                        help="keep these sequences out of training and validate on them (e.g. 0006R0)")
+    parser.add_argument("--size", type=int, nargs=2, default=[180, 240], metavar=("H", "W"), help="training crop")
+    parser.add_argument("--frame-size", type=int, nargs=2, default=list(FULL_SIZE), metavar=("H", "W"),
+                        help="resolution the frames are held at; --scale is relative to it")
+    parser.add_argument("--scale", type=float, nargs=2, default=[0.5, 1.0], help="random resize range of the frames")
+    parser.add_argument("--serve-size", type=int, nargs=2, metavar=("H", "W"),
+                        help="working resolution written to config.json and used to validate (default: --size)")
+    parser.add_argument("--no-light", action="store_true", help="no brightness/contrast/saturation/gamma jitter")
+    parser.add_argument("--epochs", type=int, default=100, help="schedule length, unless --budget-minutes")
+    parser.add_argument("--budget-minutes", type=float, default=0,
+                        help="schedule length in minutes of training (the cosine decays over them; evaluation not counted)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-epochs", type=float, default=2.0)
-    parser.add_argument("--scale", type=float, nargs=2, default=[0.75, 1.5], help="random scale range")
+    parser.add_argument("--aux-weight", type=float, default=0.0,
+                        help="weight of auxiliary 1x1 heads on SegNet decoder units 5-2 (0: none; 0.4 in our recipe)")
+    parser.add_argument("--ema", type=float, default=0.0, help="decay of the weight average that is validated and saved (0: off)")
+    parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
+                        help="auto: bf16 autocast + channels-last where the hardware has bf16")
     parser.add_argument("--val-every", type=int, default=2, help="validate every N epochs (and at the end)")
-    parser.add_argument("--time-limit", type=float, default=0, help="minutes; stop early, keeping the best weights")
+    parser.add_argument("--save-minutes", type=float, default=5.0, help="write OUT/state/ this often")
+    parser.add_argument("--time-limit", type=float, default=0, help="wall-clock minutes; stop early, keeping the best weights")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
-    parser.add_argument("--workers", type=int, default=0, help="data loader worker processes")
     parser.add_argument("--out", type=Path, help="output folder (default: runs/MODEL)")
-    parser.add_argument("--steps", type=int, default=0, help="stop after this many steps (smoke tests)")
+    parser.add_argument("--steps", type=int, default=0, help="schedule length in steps (smoke tests)")
+    parser.add_argument("--stop-after-steps", type=int, default=0,
+                        help="stop at this step as if interrupted, leaving OUT/state/ to --resume (tests)")
+    parser.add_argument("--resume", type=Path, help="continue the run saved in this folder, with its own arguments")
     parser.add_argument(
-        "--init", type=Path, help="start from this checkpoint's weights (e.g. fine-tune a Bayesian model from its plain twin)"
+        "--init", type=Path, help="start from this checkpoint's weights (e.g. continue from the committed weights)"
     )
     parser.add_argument(
         "--init-encoder",
@@ -151,110 +213,237 @@ def main(argv: list[str] | None = None) -> int:
         "theirs from ImageNet's VGG16; the rest stays freshly initialised",
     )
     args = parser.parse_args(argv)
+    if args.resume:
+        saved = read_progress(args.resume)["args"]
+        for key in ("resume", "stop_after_steps", "threads"):
+            saved[key] = getattr(args, key)
+        args = argparse.Namespace(**saved)
+        args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
+        args.out = Path(args.out)
+        args.resume = Path(args.resume)
+        args.init = args.init_encoder = None  # the state holds the weights
+    elif not args.model:
+        parser.error("--model is required (or --resume RUN)")
+    return args
 
+
+def _json_args(args: argparse.Namespace) -> dict[str, Any]:
+    return {k: str(v) if isinstance(v, Path) else v for k, v in vars(args).items()}
+
+
+def _portable(path: Path | None) -> str | None:
+    """A path as it may be written into a shipped config: relative to the repo, or just its name."""
+    if path is None:
+        return None
+    resolved = Path(path).resolve()
+    try:
+        return str(resolved.relative_to(Path(__file__).resolve().parents[1]))
+    except ValueError:
+        return resolved.name
+
+
+def load_frames(
+    root: Path, splits: list[str], exclude: tuple[str, ...], frame_size: tuple[int, int]
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Every frame of ``splits`` except the ``exclude`` sequences, as uint8 images (N,3,H,W), uint8 labels (N,H,W)."""
+    images, labels, sequences = [], [], []
+    for split in splits:
+        data = CamVid(root=root, split=split, size=frame_size, exclude=exclude)
+        images += data.images
+        labels += [label.to(torch.uint8) for label in data.labels]
+        sequences += [sequence_of(image) for image, _ in data.pairs]
+    return torch.stack(images), torch.stack(labels), sequences
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     seed_everything(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    autocast = device.type == "cuda"
+    bf16 = use_bf16(device, args.precision)
+    channels_last = bf16 or device.type == "cuda"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    out = args.out or Path("runs") / args.model
+    out = args.out = Path(args.out or Path("runs") / args.model)
     out.mkdir(parents=True, exist_ok=True)
     size = (args.size[0], args.size[1])
+    serve_size = tuple(args.serve_size) if args.serve_size else size
 
     started = time.perf_counter()
-    train_set = CamVid(root=args.data, split="train", size=size, transform=train_transform(size, tuple(args.scale)))
-    val_set = CamVid(root=args.data, split="val")
-    class_weights = median_frequency_weights(train_set.labels, NUM_CLASSES).to(device)
-    print(f"loaded {len(train_set)} train / {len(val_set)} val frames in {time.perf_counter() - started:.1f}s")
+    holdout = tuple(args.holdout)
+    images, labels, sequences = load_frames(args.data, list(args.splits), holdout, tuple(args.frame_size))
+    if holdout:
+        val_split = next(s for s in ("val", "train", "test") if _has_frames(args.data, s, holdout))
+        val_set = CamVid(root=args.data, split=val_split, sequences=holdout)
+    else:
+        val_set = CamVid(root=args.data, split="val")
+    val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
+    class_weights = median_frequency_weights(list(labels.long()), NUM_CLASSES).to(device)
+    counts = {s: sequences.count(s) for s in sorted(set(sequences))}
+    print(f"loaded {len(images)} training frames {counts} and {len(val_set)} {val_name} frames "
+          f"in {time.perf_counter() - started:.1f}s")
     print("median-frequency weights:", [round(w, 3) for w in class_weights.tolist()])
 
     model = build(args.model, num_classes=NUM_CLASSES)
     if args.init:
         # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
-        model.load_state_dict(load_file(str(args.init / WEIGHTS_NAME)), strict=True)
+        model.load_state_dict(load_file(str(Path(args.init) / WEIGHTS_NAME)), strict=True)
         print(f"initialised from {args.init}")
     if args.init_encoder:
-        copied = load_vgg_encoder(model, load_file(str(args.init_encoder / WEIGHTS_NAME)))
+        copied = load_vgg_encoder(model, load_file(str(Path(args.init_encoder) / WEIGHTS_NAME)))
         print(f"encoder initialised from {args.init_encoder} ({copied} tensors)")
-    model = model.to(device)
-    if device.type == "cuda":
-        model = model.to(memory_format=torch.channels_last)
-    print(f"{args.model}: {count_parameters(model):,} parameters, device {device}, {torch.get_num_threads()} threads")
-    trainable = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=args.lr, weight_decay=args.weight_decay)
+    evaluated = copy.deepcopy(model)  # validation runs on a copy (before any hook is attached): the average, or the live weights
+    auxiliary = AuxiliaryHeads(model) if args.aux_weight > 0 else None
+    modules: dict[str, torch.nn.Module] = {"model": model}
+    if auxiliary is not None:
+        modules["auxiliary"] = auxiliary
+    for module in modules.values():
+        module.to(device)
+        if channels_last:
+            module.to(memory_format=torch.channels_last)
+    parameters = [p for module in modules.values() for p in module.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(parameters, lr=args.lr, weight_decay=args.weight_decay)
+    average = WeightAverage(model, args.ema) if args.ema > 0 else None
     generator = torch.Generator().manual_seed(args.seed)
-    loader = DataLoader(
-        train_set,
-        batch_size=args.batch_size,
-        shuffle=True,
-        drop_last=True,
-        num_workers=args.workers,
-        generator=generator,
-        pin_memory=device.type == "cuda",
-        persistent_workers=args.workers > 0,
-    )
-    steps_per_epoch = len(loader)
+    print(f"{args.model}: {count_parameters(model):,} parameters, device {device}, {torch.get_num_threads()} threads, "
+          f"{'bf16 autocast + channels-last' if bf16 else 'fp32'}"
+          + (f", auxiliary heads on {', '.join(auxiliary.heads)}" if auxiliary else "")
+          + (f", weight average {args.ema}" if average else ""))
+
+    steps_per_epoch = len(images) // args.batch_size
     total_steps = args.steps or args.epochs * steps_per_epoch
+    budget = args.budget_minutes * 60
     warmup = max(1, int(args.warmup_epochs * steps_per_epoch))
+    augmentation = Augmentation(crop=size, scale=tuple(args.scale), light=not args.no_light)
+    history: list[dict[str, Any]] = []
+    best_miou, step, epoch, trained_seconds = -1.0, 0, 0, 0.0
+    if args.resume:
+        averages, generators, progress = load_run_state(args.resume, modules=modules, optimizer=optimizer)
+        if average is not None:
+            average.state, average.updates = averages["average"], progress["average_updates"]
+        generator.set_state(generators["data"])
+        torch.set_rng_state(generators["torch"])
+        step, epoch, trained_seconds = progress["step"], progress["epoch"], progress["trained_seconds"]
+        best_miou, history = progress["best_miou"], progress["history"]
+        print(f"resumed {args.resume} at step {step}, epoch {epoch}, {trained_seconds / 60:.1f} min trained")
+
     config_extra = {
         "training": {
-            "epochs": args.epochs,
+            "splits": list(args.splits),
+            "held_out": list(holdout),
+            "frames": counts,
+            "epochs": args.epochs if not budget else None,
+            "budget_minutes": args.budget_minutes or None,
             "batch_size": args.batch_size,
             "lr": args.lr,
             "weight_decay": args.weight_decay,
             "size": list(size),
             "scale": list(args.scale),
+            "light_jitter": not args.no_light,
+            "auxiliary_weight": args.aux_weight,
+            "ema": args.ema,
+            "precision": "bf16" if bf16 else "fp32",
             "seed": args.seed,
-            "device": str(device),
+            "device": device.type,
             "class_weights": [round(w, 4) for w in class_weights.tolist()],
-            "init": str(args.init) if args.init else None,
-            "init_encoder": str(args.init_encoder) if args.init_encoder else None,
+            "init": _portable(args.init),
+            "init_encoder": _portable(args.init_encoder),
+            "validated_on": val_name,
         }
     }
 
-    history: list[dict[str, Any]] = []
-    best_miou, step, stop = -1.0, 0, False
-    for epoch in range(1, args.epochs + 1):
+    def progress_now() -> float:
+        return trained_seconds / budget if budget else (step - warmup) / max(1, total_steps - warmup)
+
+    def finished() -> bool:
+        return trained_seconds >= budget if budget else step >= total_steps
+
+    def save_state() -> None:
+        save_run_state(
+            out,
+            modules=modules,
+            averages={"average": average.state} if average is not None else {},
+            optimizer=optimizer,
+            generators={"data": generator.get_state(), "torch": torch.get_rng_state()},
+            progress={"args": _json_args(args), "step": step, "epoch": epoch, "trained_seconds": trained_seconds,
+                      "best_miou": best_miou, "history": history,
+                      "average_updates": average.updates if average is not None else 0},
+        )
+
+    def weights_to_ship() -> torch.nn.Module:
+        if average is not None:
+            return average.copy_to(evaluated)
+        evaluated.load_state_dict(model.state_dict())
+        return evaluated
+
+    last_save, typical_step = time.perf_counter(), None
+    interrupted = False
+    while not finished() and not interrupted:
+        epoch += 1
         model.train()
         losses = []
-        bar = tqdm(loader, desc=f"epoch {epoch}/{args.epochs}", leave=False, dynamic_ncols=True)
-        for images, labels in bar:
+        order = torch.randperm(len(images), generator=generator).tolist()
+        for first in range(0, steps_per_epoch * args.batch_size, args.batch_size):
+            lr = learning_rate(step, progress_now(), warmup, args.lr)
             for group in optimizer.param_groups:
-                group["lr"] = lr_at(step, total_steps, warmup, args.lr)
-            losses.append(train_step(model, optimizer, images, labels, class_weights, autocast=autocast))
-            bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                group["lr"] = lr
+            tick = time.perf_counter()
+            x, y = make_batch(images, labels, order[first:first + args.batch_size], augmentation, generator)
+            losses.append(train_step(model, optimizer, x, y, class_weights, autocast=bf16, auxiliary=auxiliary,
+                                     auxiliary_weight=args.aux_weight, channels_last=channels_last))
+            if average is not None:
+                average.update(model)
+            seconds = time.perf_counter() - tick
+            # A step that spans a pause (a stopped process, a suspended VM) counts as a typical one.
+            typical_step = seconds if typical_step is None else 0.95 * typical_step + 0.05 * min(seconds, 3 * typical_step)
+            trained_seconds += min(seconds, 3 * typical_step)
             step += 1
-            minutes = (time.perf_counter() - started) / 60
-            if (args.steps and step >= args.steps) or (args.time_limit and minutes >= args.time_limit):
-                stop = True
+            wall = (time.perf_counter() - started) / 60
+            interrupted = bool(args.stop_after_steps and step >= args.stop_after_steps) or bool(
+                args.time_limit and wall >= args.time_limit)
+            if finished() or interrupted:
                 break
         row: dict[str, Any] = {
             "epoch": epoch,
             "step": step,
-            "lr": optimizer.param_groups[0]["lr"],
+            "lr": lr,
             "train_loss": sum(losses) / max(1, len(losses)),
-            "minutes": round((time.perf_counter() - started) / 60, 2),
+            "minutes": round(trained_seconds / 60, 2),
+            "wall_minutes": round((time.perf_counter() - started) / 60, 2),
         }
-        if epoch % args.val_every == 0 or epoch == args.epochs or stop:
-            summary = evaluate_model(model, val_set, size, CAMVID_MEAN, CAMVID_STD)
+        if epoch % args.val_every == 0 or finished() or interrupted:
+            summary = evaluate_model(weights_to_ship(), val_set, serve_size, CAMVID_MEAN, CAMVID_STD)
             row.update({f"val_{k}": v for k, v in summary.items() if not isinstance(v, list)})
+            row["val_per_class_iou"] = [None if math.isnan(v) else round(v, 4) for v in summary["per_class_iou"]]
             if summary["mean_iou"] > best_miou:
                 best_miou = summary["mean_iou"]
-                config = make_config(args.model, model, size, extra={**config_extra, "best_epoch": epoch})
-                save_checkpoint(model, config, out / "best")
+                config = make_config(args.model, model, serve_size, extra={**config_extra, "best_epoch": epoch})
+                save_checkpoint(evaluated, config, out / "best")
                 row["saved"] = True
         history.append(row)
-        shown = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items())
+        shown = ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in row.items()
+                          if not isinstance(v, list))
         print(shown, flush=True)
         _write_logs(history, out)
-        if stop:
-            break
+        if interrupted or finished() or time.perf_counter() - last_save >= 60 * args.save_minutes:
+            save_state()
+            last_save = time.perf_counter()
+    if finished():
+        config = make_config(args.model, model, serve_size, extra={**config_extra, "last_epoch": epoch})
+        save_checkpoint(weights_to_ship(), config, out / "last")
     plot_curves(history, out / "curves.png")
-    print(f"best val mIoU {100 * best_miou:.2f}; checkpoint in {out / 'best'}")
+    state = "finished" if finished() else f"stopped at step {step}; continue with --resume {out}"
+    print(f"{state}; best {val_name} mIoU {100 * best_miou:.2f}; checkpoints in {out}")
     return 0
 
+
+def _has_frames(root: Path, split: str, sequences: tuple[str, ...]) -> bool:
+    """Whether ``split`` lists frames of ``sequences`` (reads only the split file)."""
+    try:
+        return bool(read_split(Path(root), split, sequences))
+    except (FileNotFoundError, ValueError):
+        return False
 
 def _write_logs(history: list[dict[str, Any]], out: Path) -> None:
     (out / "log.json").write_text(json.dumps(history, indent=2) + "\n")

@@ -34,7 +34,7 @@ def test_learning_rate_warms_up_then_decays():
 def test_train_then_evaluate_end_to_end(tiny_camvid, tmp_path):
     out = tmp_path / "run"
     code = train.main(
-        ["--model", "segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "2",
+        ["--model", "segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "2",
          "--batch-size", "4", "--val-every", "1", "--out", str(out), "--seed", "1"]
     )
     assert code == 0
@@ -57,7 +57,7 @@ def test_train_then_evaluate_end_to_end(tiny_camvid, tmp_path):
 
 
 def test_seeded_training_is_repeatable(tiny_camvid, tmp_path):
-    args = ["--model", "fcn_basic", "--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "1",
+    args = ["--model", "fcn_basic", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1",
             "--batch-size", "4", "--steps", "2", "--seed", "3"]
     train.main(args + ["--out", str(tmp_path / "a")])
     train.main(args + ["--out", str(tmp_path / "b")])
@@ -67,7 +67,7 @@ def test_seeded_training_is_repeatable(tiny_camvid, tmp_path):
 
 
 def test_a_bayesian_model_can_start_from_its_plain_twin(tiny_camvid, tmp_path):
-    common = ["--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "1", "--batch-size", "4", "--steps", "1"]
+    common = ["--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1", "--batch-size", "4", "--steps", "1"]
     train.main(["--model", "segnet_lite", "--out", str(tmp_path / "plain"), *common])
     plain = load_checkpoint(tmp_path / "plain" / "best").model.state_dict()
     # zero learning rate: the Bayesian twin keeps the plain weights exactly (BN statistics aside)
@@ -81,7 +81,7 @@ def test_a_bayesian_model_can_start_from_its_plain_twin(tiny_camvid, tmp_path):
 
 
 def test_evaluate_samples_bayesian_models_and_says_so(tiny_camvid, tmp_path):
-    train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "1",
+    train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1",
                 "--batch-size", "4", "--steps", "1", "--out", str(tmp_path / "run")])
     for samples in (1, 4):
         report = tmp_path / f"eval{samples}.json"
@@ -107,3 +107,94 @@ def test_a_segnet_encoder_can_start_from_an_fcn_encoder():
         assert "does not fit" in str(error) or "no VGG encoder" in str(error)
     else:
         raise AssertionError("a SegNet-Basic encoder cannot take VGG16 weights")
+
+
+def test_a_few_bf16_channels_last_cpu_steps_reduce_the_loss(tiny_camvid):
+    train.seed_everything(0)
+    data = CamVid(root=tiny_camvid, split="train")
+    images = torch.stack([data[i][0] for i in range(4)])
+    labels = torch.stack([data[i][1] for i in range(4)])
+    weights = median_frequency_weights(data.labels)
+    for name in ("bayesian_segnet_lite", "fcn8s_lite"):
+        model = build(name).train().to(memory_format=torch.channels_last)
+        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+        losses = [train.train_step(model, optimizer, images, labels, weights, autocast=True, channels_last=True)
+                  for _ in range(12)]
+        assert losses[-1] < 0.7 * losses[0], (name, losses)
+        assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
+
+
+def test_precision_choice_follows_the_switch():
+    cpu = torch.device("cpu")
+    assert train.use_bf16(cpu, "fp32") is False
+    assert train.use_bf16(cpu, "bf16") is True
+    assert train.use_bf16(cpu, "auto") is train.cpu_has_bf16()
+    assert train.use_bf16(torch.device("cuda"), "auto") is True
+
+
+def test_budget_schedule_decays_over_the_trained_minutes():
+    base = 1.0
+    assert train.learning_rate(0, 0.0, 10, base) == 0.1  # warming up
+    assert train.learning_rate(50, 0.0, 10, base) == base
+    assert abs(train.learning_rate(50, 0.5, 10, base) - (0.01 + 0.99 * 0.5)) < 1e-9
+    assert abs(train.learning_rate(50, 1.0, 10, base) - 0.01) < 1e-9
+    assert train.learning_rate(50, 3.0, 10, base) == train.learning_rate(50, 1.0, 10, base)  # clamped past the end
+
+
+RESUME_ARGS = ["--model", "bayesian_segnet_lite", "--size", "32", "48", "--frame-size", "48", "64", "--epochs", "3",
+               "--batch-size", "4", "--val-every", "1", "--seed", "5", "--lr", "3e-3", "--aux-weight", "0.4",
+               "--ema", "0.9", "--precision", "bf16"]
+
+
+def test_an_interrupted_run_resumes_the_same_schedule(tiny_camvid, tmp_path):
+    """8 frames in batches of 4: 2 steps an epoch, 6 in all; the interrupted run stops after epoch 2."""
+    args = [*RESUME_ARGS, "--data", str(tiny_camvid)]
+    assert train.main(args + ["--out", str(tmp_path / "whole")]) == 0
+    assert train.main(args + ["--out", str(tmp_path / "cut"), "--stop-after-steps", "4"]) == 0
+    cut = tmp_path / "cut"
+    assert (cut / "state" / "state.safetensors").is_file() and not (cut / "last").exists()
+    assert json.loads((cut / "state" / "state.json").read_text())["progress"]["step"] == 4
+
+    assert train.main(["--resume", str(cut)]) == 0
+    whole = json.loads((tmp_path / "whole" / "log.json").read_text())
+    resumed = json.loads((cut / "log.json").read_text())
+    assert [(r["epoch"], r["step"], r["lr"]) for r in resumed] == [(r["epoch"], r["step"], r["lr"]) for r in whole]
+    assert resumed[-1]["step"] == 6
+    # The data order, the dropout masks and the weight average continue where they were: the same weights.
+    a = load_checkpoint(tmp_path / "whole" / "last").model.state_dict()
+    b = load_checkpoint(cut / "last").model.state_dict()
+    assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_resume_without_a_saved_state_says_so(tmp_path):
+    import pytest
+
+    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+        train.main(["--resume", str(tmp_path)])
+
+
+def test_a_held_out_sequence_is_validated_on_and_never_trained_on(tmp_path):
+    from conftest import write_camvid_layout
+
+    root = write_camvid_layout(tmp_path / "camvid", {"train": 6})
+    listing = (root / "train.txt").read_text().splitlines()
+    # frames 0-3 become sequence "0001TP", frames 4-5 "0006R0"
+    renamed = []
+    for index, line in enumerate(listing):
+        sequence = "0001TP" if index < 4 else "0006R0"
+        image, label = line.split()
+        for old in (image, label):
+            new = old.replace("train_", f"{sequence}_")
+            (root / old).rename(root / new)
+        renamed.append(f"{image.replace('train_', f'{sequence}_')} {label.replace('train_', f'{sequence}_')}")
+    (root / "train.txt").write_text("\n".join(renamed) + "\n")
+
+    images, _, sequences = train.load_frames(root, ["train"], ("0006R0",), (48, 64))
+    assert len(images) == 4 and set(sequences) == {"0001TP"}
+    out = tmp_path / "run"
+    train.main(["--model", "fcn8s_lite", "--data", str(root), "--holdout", "0006R0", "--size", "32", "48",
+                "--frame-size", "48", "64", "--batch-size", "2", "--steps", "2", "--out", str(out)])
+    config = load_checkpoint(out / "best").config["training"]
+    assert config["held_out"] == ["0006R0"] and config["frames"] == {"0001TP": 4}
+    assert config["validated_on"] == "0006R0 (held out)"
+    assert not any(isinstance(v, str) and v.startswith("/") for v in config.values())  # no build-machine paths

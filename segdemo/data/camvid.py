@@ -29,8 +29,19 @@ DEFAULT_ROOT = Path(__file__).resolve().parents[2].parent / "shared" / "data" / 
 FULL_SIZE = (360, 480)
 
 
-def read_split(root: Path, split: str) -> list[tuple[Path, Path]]:
-    """The (image, label) paths a split file lists, resolved against ``root``."""
+def sequence_of(image_path: Path) -> str:
+    """CamVid's sequence of a frame: the part of its file name before the first underscore (``0006R0``)."""
+    return Path(image_path).name.split("_")[0]
+
+
+def read_split(
+    root: Path, split: str, sequences: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+) -> list[tuple[Path, Path]]:
+    """The (image, label) paths a split file lists, resolved against ``root``.
+
+    ``sequences`` keeps only frames of those sequences, ``exclude`` drops them:
+    how a sequence is held out of training and used as unseen-street validation.
+    """
     listing = Path(root) / f"{split}.txt"
     if not listing.is_file():
         raise FileNotFoundError(f"no split file {listing}: expected the CamVid layout with {split}.txt")
@@ -39,7 +50,12 @@ def read_split(root: Path, split: str) -> list[tuple[Path, Path]]:
         if not line.strip():
             continue
         image, label = line.split()[:2]
+        sequence = sequence_of(Path(image))
+        if (sequences and sequence not in sequences) or sequence in exclude:
+            continue
         pairs.append((_resolve(root, image), _resolve(root, label)))
+    if not pairs:
+        raise ValueError(f"{listing} lists no frames of sequences {sequences or 'any'} (excluding {exclude or 'none'})")
     return pairs
 
 
@@ -89,9 +105,11 @@ class CamVid(Dataset):
     split: str = "train"
     size: tuple[int, int] | None = None
     transform: v2.Transform | None = None
+    sequences: tuple[str, ...] = ()  # keep only these sequences (empty: all)
+    exclude: tuple[str, ...] = ()  # drop these sequences
 
     def __post_init__(self) -> None:
-        self.pairs = read_split(Path(self.root), self.split)
+        self.pairs = read_split(Path(self.root), self.split, tuple(self.sequences), tuple(self.exclude))
         decoded = [load_pair(image, label, self.size) for image, label in self.pairs]
         self.images = [image for image, _ in decoded]
         self.labels = [label for _, label in decoded]

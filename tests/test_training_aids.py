@@ -1,0 +1,106 @@
+"""Batches cut from frames in memory, auxiliary heads, the weight average and the saved run state."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from segdemo.classes import NUM_CLASSES, VOID_INDEX
+from segdemo.data.augment import Augmentation, jitter_light, make_batch, scale_and_crop
+from segdemo.models import build
+from segdemo.run_state import load_run_state, save_run_state
+from segdemo.training_aids import AuxiliaryHeads, WeightAverage, segmentation_loss
+
+
+def _frames(n: int = 4, size: tuple[int, int] = (36, 48)) -> tuple[torch.Tensor, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (n, 3, *size), generator=g, dtype=torch.uint8)
+    labels = torch.randint(0, NUM_CLASSES, (n, *size), generator=g).to(torch.uint8)
+    return images, labels
+
+
+def test_batches_have_the_crop_size_valid_labels_and_repeat_with_the_seed():
+    images, labels = _frames()
+    aug = Augmentation(crop=(24, 32), scale=(0.5, 1.5))
+    x, y = make_batch(images, labels, [0, 1, 2, 3], aug, torch.Generator().manual_seed(1))
+    assert x.shape == (4, 3, 24, 32) and y.shape == (4, 24, 32) and y.dtype == torch.int64
+    assert 0.0 <= float(x.min()) and float(x.max()) <= 1.0
+    assert set(y.unique().tolist()) <= set(range(NUM_CLASSES + 1))
+    x2, y2 = make_batch(images, labels, [0, 1, 2, 3], aug, torch.Generator().manual_seed(1))
+    assert torch.equal(x, x2) and torch.equal(y, y2)
+
+
+def test_a_crop_larger_than_the_shrunk_frame_is_padded_with_void():
+    images, labels = _frames(1)
+    x, y = scale_and_crop(images[0], labels[0], 0.5, (30, 40), torch.Generator().manual_seed(0))
+    assert x.shape == (3, 30, 40) and y.shape == (30, 40)
+    assert (y == VOID_INDEX).sum() == 30 * 40 - 18 * 24  # the frame shrank to 18x24
+    assert float(x[:, y == VOID_INDEX].abs().max()) == 0.0
+
+
+def test_scale_one_without_light_or_flip_keeps_pixels_and_labels():
+    images, labels = _frames(1)
+    aug = Augmentation(crop=(36, 48), scale=(1.0, 1.0), flip=False, light=False)
+    x, y = make_batch(images, labels, [0], aug, torch.Generator().manual_seed(0))
+    assert torch.equal((x[0] * 255).round().to(torch.uint8), images[0])
+    assert torch.equal(y[0], labels[0].long())
+
+
+def test_light_jitter_stays_in_range_and_gamma_darkens():
+    images = torch.full((2, 3, 4, 4), 0.5)
+    aug = Augmentation(crop=(4, 4), brightness=(1, 1), contrast=(1, 1), saturation=(1, 1), gamma=(1.5, 1.5))
+    out = jitter_light(images.clone(), aug, torch.Generator().manual_seed(0))
+    assert torch.allclose(out, torch.full_like(out, 0.5**1.5))
+
+
+def test_auxiliary_heads_score_each_decoder_unit_and_leave_the_model_alone():
+    model = build("bayesian_segnet_lite")
+    keys = set(model.state_dict())
+    heads = AuxiliaryHeads(model)
+    assert heads.units == (5, 4, 3, 2)
+    logits = model(torch.zeros(2, 3, 64, 96))
+    scores = heads((64, 96))
+    assert len(scores) == 4 and all(s.shape == logits.shape for s in scores)
+    assert set(model.state_dict()) == keys  # nothing saved with the model
+    labels = torch.randint(0, NUM_CLASSES, (2, 64, 96))
+    weights = torch.ones(NUM_CLASSES)
+    plain = segmentation_loss(logits, labels, weights)
+    assert float(segmentation_loss(logits, labels, weights, scores, 0.4).detach()) > float(plain.detach())
+    heads.remove()
+    model(torch.zeros(1, 3, 32, 32))
+    assert heads._features == {}
+
+
+def test_weight_average_follows_the_ema_formula():
+    model = nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1))
+    average = WeightAverage(model, decay=0.5)
+    start = model[0].weight.detach().clone()
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    average.update(model)  # first update: decay min(0.5, 2/11)
+    expected = start + (1 - 2 / 11) * 1.0
+    assert torch.allclose(average.state["0.weight"], expected)
+    copy = average.copy_to(nn.Sequential(nn.Conv2d(1, 1, 1), nn.BatchNorm2d(1)))
+    assert torch.allclose(copy[0].weight, expected)
+
+
+def test_run_state_round_trips_weights_optimizer_and_generators(tmp_path):
+    model = nn.Linear(3, 2)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=0.1)
+    model(torch.randn(4, 3)).sum().backward()
+    optimizer.step()
+    generator = torch.Generator().manual_seed(7)
+    torch.rand(3, generator=generator)
+    save_run_state(tmp_path, modules={"model": model}, averages={"average": {"weight": torch.ones(2, 3)}},
+                   optimizer=optimizer, generators={"data": generator.get_state()}, progress={"step": 1})
+    restored = nn.Linear(3, 2)
+    restored_optimizer = torch.optim.AdamW(restored.parameters(), lr=0.1)
+    averages, generators, progress = load_run_state(tmp_path, modules={"model": restored}, optimizer=restored_optimizer)
+    assert progress == {"step": 1} and torch.equal(averages["average"]["weight"], torch.ones(2, 3))
+    assert all(torch.equal(a, b) for a, b in zip(model.state_dict().values(), restored.state_dict().values()))
+    for a, b in zip(optimizer.state.values(), restored_optimizer.state.values()):
+        assert all(torch.equal(torch.as_tensor(a[k]), torch.as_tensor(b[k])) for k in a)
+    again = torch.Generator()
+    again.set_state(generators["data"])
+    assert torch.equal(torch.rand(3, generator=again), torch.rand(3, generator=generator))
+    assert not (tmp_path / "state.partial").exists()
