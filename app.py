@@ -2,9 +2,11 @@
 
 import logging
 
+from segdemo.gpu import import_spaces_first
 from segdemo.memory import limit_malloc_arenas
 
 limit_malloc_arenas()  # before torch and Gradio start their threads: keeps memory flat under load
+import_spaces_first()  # on a ZeroGPU Space, before torch touches CUDA; elsewhere nothing
 
 from segdemo.ui import SegmentationService, build_demo, launch  # noqa: E402
 from segdemo.zoo import load_zoo  # noqa: E402
