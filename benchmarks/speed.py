@@ -16,11 +16,19 @@ FCN-8s, and every other network we trained. Also the server's cold start
 (process start until the first answer) and its peak resident memory.
 
 ``--json FILE`` keeps the figures; ``benchmarks/tradeoff.py`` plots them.
+
+``--device cuda`` measures the same on a GPU, in the same run against
+torchvision's ``fcn_resnet50`` on that GPU: "as served" is then what the
+server does there (half-precision autocast, channels-last; ``segdemo.devices``),
+the peer is timed both plain and that way, throughput (pictures per second
+at batch 1, 8 and 32) is added, and the server is started with
+``SEGDEMO_DEVICE=cuda``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -41,32 +49,55 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from segdemo.checkpoints import load_checkpoint  # noqa: E402
+from segdemo.devices import describe_device, serving_autocast  # noqa: E402
 from segdemo.inference import class_probabilities, prepare_for_inference, working_size  # noqa: E402
 from segdemo.models import build, count_macs, is_bayesian  # noqa: E402
 from segdemo.zoo import DEFAULT_MODEL, DEFAULT_SEGNET, WEIGHTS_DIR, ZOO  # noqa: E402
 
 PICTURES = {"480x360": (360, 480), "12MP 4000x3000": (3000, 4000)}
 SAMPLES = 8
+BATCHES = (1, 8, 32)  # throughput on a GPU
 
 
-def median_seconds(fn, repeats: int, warmup: int = 2) -> float:
-    for _ in range(warmup):
+def median_seconds(fn, repeats: int, warmup: int = 2, device: torch.device | None = None) -> float:
+    """Median wall time of ``fn``; on a GPU each call is waited for, so the time is the work's, not its launch."""
+    def run() -> None:
         fn()
+        if device is not None and device.type == "cuda":
+            torch.cuda.synchronize(device)
+
+    for _ in range(warmup):
+        run()
     times = []
     for _ in range(repeats):
         started = time.perf_counter()
-        fn()
+        run()
         times.append(time.perf_counter() - started)
     return statistics.median(times)
 
 
 @torch.no_grad()
-def forward_seconds(model: torch.nn.Module, size: tuple[int, int], repeats: int, samples: int = 1, served: bool = False) -> float:
-    x = torch.randn(1, 3, *size)
+def forward_seconds(
+    model: torch.nn.Module,
+    size: tuple[int, int],
+    repeats: int,
+    samples: int = 1,
+    served: bool = False,
+    batch: int = 1,
+) -> float:
+    """Class probabilities of a random batch; ``served``: channels-last input, and on a GPU the server's autocast."""
+    device = next(model.parameters()).device
+    x = torch.randn(batch, 3, *size, device=device)
     if served:
         x = x.contiguous(memory_format=torch.channels_last)
     model.eval()
-    return median_seconds(lambda: class_probabilities(model, x, samples=samples, seed=0), repeats)
+    precision = serving_autocast(device) if served else contextlib.nullcontext()
+
+    def run() -> None:
+        with precision:
+            class_probabilities(model, x, samples=samples, seed=0)
+
+    return median_seconds(run, repeats, device=device)
 
 
 class TorchvisionOut(torch.nn.Module):
@@ -90,14 +121,14 @@ def proc_status_mb(pid: int, field: str) -> float | None:
     return None
 
 
-def environment(threads: int) -> dict[str, str]:
+def environment(threads: int, device: torch.device) -> dict[str, str]:
     import gradio
     import gradio_client
 
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.machine()) if Path("/proc/cpuinfo").exists() else platform.machine()
     return {
-        "device": f"CUDA {torch.cuda.get_device_name()}" if torch.cuda.is_available() else f"CPU: {cpu}, {os.cpu_count()} cores",
+        "device": describe_device(device) if device.type == "cuda" else f"CPU: {cpu}, {os.cpu_count()} cores",
         "threads": str(threads),
         "python": platform.python_version(),
         "torch": torch.__version__,
@@ -106,13 +137,14 @@ def environment(threads: int) -> dict[str, str]:
     }
 
 
-def measure_networks(repeats: int) -> dict:
-    """Bare forward passes of the shipped models, the networks we trained and the peers."""
+def measure_networks(repeats: int, device: torch.device) -> dict:
+    """Bare forward passes of the shipped models, the networks we trained and the peers, on ``device``."""
     out: dict = {"shipped": [], "peers": [], "mc": {}}
     for name in ZOO:
         checkpoint = load_checkpoint(WEIGHTS_DIR / name)
         plain = checkpoint.model
-        served = prepare_for_inference(copy.deepcopy(plain))
+        served = prepare_for_inference(copy.deepcopy(plain)).to(device)  # as segdemo.zoo serves it
+        plain.to(device)
         for label, (h, w) in PICTURES.items():
             size = working_size(h, w, checkpoint.input_size)
             row = {
@@ -141,7 +173,8 @@ def measure_networks(repeats: int) -> dict:
 
     from torchvision.models.segmentation import fcn_resnet50
 
-    size = (180, 240)  # what every shipped model sees of a 480x360 picture
+    # the input the shipped Bayesian SegNet sees of a 480x360 picture: peers are timed at exactly that
+    size = working_size(360, 480, load_checkpoint(WEIGHTS_DIR / DEFAULT_SEGNET).input_size)
     peers = {
         "segnet_lite (plain twin of the shipped Bayesian model)": build("segnet_lite"),
         "torchvision fcn_resnet50": TorchvisionOut(fcn_resnet50(weights=None, weights_backbone=None, num_classes=11, aux_loss=False)),
@@ -149,12 +182,35 @@ def measure_networks(repeats: int) -> dict:
         "FCN-8s (paper size)": build("fcn8s"),
     }
     for name, model in peers.items():
-        row = {"model": name, "picture": "480x360", "input": "240x180", "gmac": count_macs(model, size) / 1e9}
+        model.to(device)
+        row = {"model": name, "picture": "480x360", "input": f"{size[1]}x{size[0]}", "gmac": count_macs(model, size) / 1e9}
         row["plain_ms"] = 1000 * forward_seconds(model, size, max(3, repeats // 2))
         if not name.startswith("torchvision"):
             row["served_ms"] = 1000 * forward_seconds(prepare_for_inference(model), size, max(3, repeats // 2), served=True)
+        elif device.type == "cuda":  # on a GPU, also the peer at the server's precision and layout
+            row["served_ms"] = 1000 * forward_seconds(model.to(memory_format=torch.channels_last), size,
+                                                      max(3, repeats // 2), served=True)
         out["peers"].append(row)
+        model.cpu()
+    if device.type == "cuda":
+        out["throughput"] = measure_throughput(repeats, device, peers["torchvision fcn_resnet50"])
     return out
+
+
+def measure_throughput(repeats: int, device: torch.device, resnet: torch.nn.Module) -> list[dict]:
+    """Pictures per second through the network alone, batched, as served on ``device`` (480x360 pictures)."""
+    rows = []
+    size = working_size(360, 480, load_checkpoint(WEIGHTS_DIR / DEFAULT_SEGNET).input_size)
+    models = {name: prepare_for_inference(load_checkpoint(WEIGHTS_DIR / name).model).to(device) for name in ZOO}
+    models["torchvision fcn_resnet50"] = resnet.to(device).to(memory_format=torch.channels_last)
+    for name, model in models.items():
+        for batch in BATCHES:
+            samples = SAMPLES if is_bayesian(model) else 1
+            seconds = forward_seconds(model, size, repeats, samples=samples, served=True, batch=batch)
+            rows.append({"model": name, "batch": batch, "samples": samples, "ms": 1000 * seconds,
+                         "pictures_per_s": batch / seconds})
+    resnet.cpu()
+    return rows
 
 
 def pictures(folder: Path) -> dict[str, Path]:
@@ -165,15 +221,14 @@ def pictures(folder: Path) -> dict[str, Path]:
     return files
 
 
-def measure_server(repeats: int, files: dict[str, Path]) -> dict:
-    """Cold start, then every shipped model on both pictures through the real server."""
+def start_server(files: dict[str, Path], device: torch.device):
+    """``python app.py`` on ``device``, timed until its first answer: (process, url, http, log, seconds, served on)."""
     from conftest import free_port
-    from gradio_client import Client, handle_file
     from http_api import GradioHTTP
 
     port = free_port()
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
+           "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "SEGDEMO_DEVICE": device.type}
     log = open(tempfile.mkstemp(prefix="segdemo-speed-", suffix=".log")[1], "w")
     started = time.perf_counter()
     process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
@@ -181,13 +236,36 @@ def measure_server(repeats: int, files: dict[str, Path]) -> dict:
     http = GradioHTTP(url)
     while True:  # the first answer a visitor could get: default model, default settings
         if process.poll() is not None or time.perf_counter() - started > 120:
+            process.kill()
             raise RuntimeError(f"app.py did not start; see {log.name}")
         try:
-            http.call("segment", [http.upload(files["480x360"]), DEFAULT_MODEL, 0.55, SAMPLES, 0])
+            outputs = http.call("segment", [http.upload(files["480x360"]), DEFAULT_MODEL, 0.55, SAMPLES, 0])
             break
         except Exception:  # noqa: BLE001 - not up yet
             time.sleep(0.05)
-    result: dict = {"cold_start_s": time.perf_counter() - started, "requests": []}
+    return process, url, http, log, time.perf_counter() - started, outputs[7]["device"]
+
+
+def stop_server(process: subprocess.Popen, http, log) -> None:
+    http.close()
+    process.terminate()
+    process.wait(timeout=15)
+    log.close()
+
+
+def measure_server(repeats: int, files: dict[str, Path], device: torch.device, cold_starts: int = 1) -> dict:
+    """Cold start (median of ``cold_starts``), then every shipped model on both pictures through the real server."""
+    from gradio_client import Client, handle_file
+
+    starts = []
+    for _ in range(cold_starts - 1):  # the extra starts only time the first answer
+        process, _, http, log, seconds, _ = start_server(files, device)
+        stop_server(process, http, log)
+        starts.append(seconds)
+    process, url, http, log, seconds, served_on = start_server(files, device)
+    starts.append(seconds)
+    result: dict = {"cold_start_s": statistics.median(starts), "cold_starts_s": starts, "served_on": served_on,
+                    "requests": []}
     try:
         client = Client(url, verbose=False)
         for name in ZOO:
@@ -199,7 +277,7 @@ def measure_server(repeats: int, files: dict[str, Path]) -> dict:
                     outputs = http.call("segment", [http.upload(path), name, 0.55, samples, 0])
                     handler.append(outputs[7]["handler_seconds"])
 
-                http_s = median_seconds(by_http, repeats, warmup=1)
+                http_s = median_seconds(by_http, repeats, warmup=1)  # the server synchronises its GPU itself
                 client_s = median_seconds(
                     lambda: client.predict(handle_file(str(path)), name, 0.55, samples, 0, api_name="/segment"),
                     repeats, warmup=1,
@@ -209,10 +287,7 @@ def measure_server(repeats: int, files: dict[str, Path]) -> dict:
                                            "http_ms": 1000 * http_s, "client_ms": 1000 * client_s})
         result["peak_rss_mb"] = proc_status_mb(process.pid, "VmHWM")
     finally:
-        http.close()
-        process.terminate()
-        process.wait(timeout=15)
-        log.close()
+        stop_server(process, http, log)
     return result
 
 
@@ -235,10 +310,22 @@ def report(env: dict, nets: dict, server: dict | None) -> None:
     default = next(r for r in nets["shipped"] if r["model"] == DEFAULT_SEGNET and r["picture"] == "480x360" and r["samples"] == 1)
     resnet = next(r for r in nets["peers"] if r["model"].startswith("torchvision"))
     print(f"torchvision fcn_resnet50 / {DEFAULT_SEGNET} (one pass, as served) at the same input: "
-          f"{resnet['plain_ms'] / default['served_ms']:.1f}x")
+          f"{resnet['plain_ms'] / default['served_ms']:.1f}x"
+          + (f" ({resnet['served_ms'] / default['served_ms']:.1f}x with the peer at the server's precision too)"
+             if "served_ms" in resnet else ""))
+    if nets.get("throughput"):
+        print("\nThroughput of the network alone, as served, 480x360 pictures, at the SegNet's network input:\n")
+        print("| model | batch | ms per batch | pictures/s |")
+        print("|---|---|---|---|")
+        for row in nets["throughput"]:
+            name = row["model"] + (f" (T={row['samples']})" if row["samples"] > 1 else "")
+            print(f"| {name} | {row['batch']} | {row['ms']:.1f} | {row['pictures_per_s']:.0f} |")
     if not server:
         return
-    print(f"\ncold start (process start until the first answer of the default model, {DEFAULT_MODEL}): {server['cold_start_s']:.1f} s")
+    starts = ", ".join(f"{s:.1f}" for s in server.get("cold_starts_s", []))
+    print(f"\ncold start (process start until the first answer of the default model, {DEFAULT_MODEL}): "
+          f"{server['cold_start_s']:.1f} s" + (f" (median of {starts})" if len(server.get("cold_starts_s", [])) > 1 else ""))
+    print(f"the server answered on: {server.get('served_on', '?')}")
     print("\nWhole request through the real server (median); ratios are to the served bare forward:\n")
     print("| model | picture | handler (ms) | HTTP API (ms) | gradio_client (ms) | HTTP / forward | client / forward |")
     print("|---|---|---|---|---|---|---|")
@@ -255,16 +342,23 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=9)
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="where the networks and the server run")
     parser.add_argument("--skip-server", action="store_true")
+    parser.add_argument("--server-repeats", type=int, help="requests per figure through the server (default: max(5, --repeats))")
+    parser.add_argument("--cold-starts", type=int, default=1, help="start the server this many times; the median is kept")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args(argv)
+    if args.device == "cuda" and not torch.cuda.is_available():
+        parser.error("--device cuda: no CUDA GPU is available here")
+    device = torch.device(args.device)
     torch.set_num_threads(args.threads)
-    env = environment(args.threads)
-    nets = measure_networks(args.repeats)
+    env = environment(args.threads, device)
+    nets = measure_networks(args.repeats, device)
     server = None
     if not args.skip_server:
         with tempfile.TemporaryDirectory(prefix="segdemo-speed-") as folder:
-            server = measure_server(max(5, args.repeats), pictures(Path(folder)))
+            server = measure_server(args.server_repeats or max(5, args.repeats), pictures(Path(folder)), device,
+                                    cold_starts=max(1, args.cold_starts))
     report(env, nets, server)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)

@@ -24,6 +24,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from segdemo.classes import NUM_CLASSES  # noqa: E402
+from segdemo.data.augment import Augmentation, make_batch  # noqa: E402
 from segdemo.models import build  # noqa: E402
 from segdemo.train import cpu_has_bf16, train_step  # noqa: E402
 from segdemo.training_aids import AuxiliaryHeads  # noqa: E402
@@ -51,6 +52,20 @@ def time_steps(name: str, size: tuple[int, int], batch: int, bf16: bool, auxilia
     return statistics.median(times)
 
 
+def time_batches(crop: tuple[int, int], batch: int, repeats: int = 20) -> float:
+    """Median seconds to cut one augmented batch from frames held at 360x480 (``segdemo.data.augment``)."""
+    frames = torch.randint(0, 256, (32, 3, 360, 480), dtype=torch.uint8)
+    labels = torch.randint(0, NUM_CLASSES, (32, 360, 480)).to(torch.uint8)
+    augmentation = Augmentation(crop=crop, scale=(0.5, 1.5))
+    generator = torch.Generator().manual_seed(0)
+    times = []
+    for _ in range(repeats):
+        tick = time.perf_counter()
+        make_batch(frames, labels, list(range(batch)), augmentation, generator)
+        times.append(time.perf_counter() - tick)
+    return statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--models", nargs="+", default=["bayesian_segnet_lite", "fcn8s_lite"])
@@ -75,6 +90,10 @@ def main() -> int:
                              "speedup": round(fp32 / bf16, 2)})
                 print(f"{name:22s} {size[0]}x{size[1]} {threads} thr{' +aux' if auxiliary else ''}: "
                       f"fp32 {fp32:.3f} s, bf16+channels-last {bf16:.3f} s, {fp32 / bf16:.2f}x", flush=True)
+        for size in sizes:
+            seconds = time_batches(size, args.batch_size)
+            rows.append({"data_batch": list(size), "threads": threads, "seconds": round(seconds, 4)})
+            print(f"one augmented batch of {args.batch_size} at {size[0]}x{size[1]}, {threads} thr: {1000 * seconds:.1f} ms")
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0

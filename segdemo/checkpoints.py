@@ -48,6 +48,12 @@ class Checkpoint:
         h, w = self.config["input_size"]
         return int(h), int(w)
 
+    @property
+    def temperature(self) -> float:
+        """The softmax temperature fitted by ``segdemo.calibrate`` (1.0, i.e. none, when config.json has none)."""
+        value = self.config.get("temperature")
+        return 1.0 if value is None else float(value)
+
 
 def make_config(
     architecture: str,
@@ -119,6 +125,11 @@ def validate_config(config: Any) -> dict[str, Any]:
             raise CheckpointError(f"config.json has no valid {key}")
     if not isinstance(config.get("model_kwargs", {}), dict):
         raise CheckpointError("config.json model_kwargs must be an object")
+    temperature = config.get("temperature")
+    if temperature is not None and not (
+        isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and 0 < temperature < float("inf")
+    ):
+        raise CheckpointError("config.json temperature must be a positive number (or absent)")
     return config
 
 
@@ -131,6 +142,25 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise CheckpointError(f"{CONFIG_NAME} in {directory} is not valid JSON") from error
     return validate_config(config)
+
+
+def write_temperature(directory: str | Path, temperature: float | None, fitted_on: dict[str, Any] | None = None) -> Path:
+    """Store (or, with None, remove) the fitted temperature in config.json; every other key stays as it was.
+
+    Only config.json changes: the zoo pins the sha256 of model.safetensors, so
+    calibrating a checkpoint never breaks its pin.
+    """
+    path = Path(directory) / CONFIG_NAME
+    config = read_config(directory)
+    config.pop("temperature", None)
+    config.pop("temperature_fitted_on", None)
+    if temperature is not None:
+        config["temperature"] = round(float(temperature), 4)
+        if fitted_on is not None:
+            config["temperature_fitted_on"] = fitted_on
+    validate_config(config)
+    path.write_text(json.dumps(config, indent=2) + "\n")
+    return path
 
 
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
@@ -152,3 +182,14 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         raise CheckpointError(f"the weights in {directory} do not fit a {config['architecture']} model ({error})") from error
     model.to(device).eval()
     return Checkpoint(model=model, config=config, path=directory, parameters=count_parameters(model))
+
+
+def measured_frames(evaluation: dict[str, Any], config: dict[str, Any]) -> str:
+    """Which frames a checkpoint's ``eval.json`` figures come from, and whether its training held them out.
+
+    Every figure segdemo shows (README, Models tab, model card) says this.
+    """
+    sequences = evaluation.get("sequences") or []
+    held_out = set(config.get("training", {}).get("held_out") or [])
+    frames = f"{evaluation['split']} {'+'.join(sequences)}".strip() + f", {evaluation['images']} frames"
+    return frames + (", held out of training" if sequences and set(sequences) <= held_out else "")

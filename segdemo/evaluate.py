@@ -21,10 +21,11 @@ from torch import nn
 from tqdm import tqdm
 
 from .checkpoints import load_checkpoint
-from .data.camvid import DEFAULT_ROOT, CamVid, normalize
-from .inference import class_probabilities
+from .data.camvid import DEFAULT_ROOT, CamVid, normalize, sequence_of
+from .inference import class_logits, class_probabilities
 from .metrics import SegmentationMeter
 from .models import is_bayesian
+from .trust import TrustMeter
 
 
 @torch.no_grad()
@@ -37,21 +38,31 @@ def predict_scores(
     out_size: tuple[int, int] | None = None,
     samples: int = 1,
     seed: int | None = 0,
+    temperature: float = 1.0,
 ) -> torch.Tensor:
     """Class probabilities (N,C,H,W) for uint8 images (N,3,h,w), run at ``input_size``, resized to ``out_size``.
 
     Bayesian models with ``samples > 1`` average that many Monte-Carlo
-    dropout samples (the Bayesian SegNet paper's evaluation).
+    dropout samples (the Bayesian SegNet paper's evaluation). ``temperature``
+    scales the logits as ``predict`` does with a calibrated checkpoint.
     """
-    device = next(model.parameters()).device
-    x = normalize(images.to(device), mean, std)
-    if tuple(x.shape[-2:]) != tuple(input_size):
-        x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False, antialias=True)
-    probs, _ = class_probabilities(model, x, samples=samples, seed=seed)
+    x = network_input(model, images, input_size, mean, std)
+    probs, _ = class_probabilities(model, x, samples=samples, seed=seed, temperature=temperature)
     out_size = out_size or tuple(images.shape[-2:])
     if tuple(probs.shape[-2:]) != tuple(out_size):
         probs = F.interpolate(probs, size=out_size, mode="bilinear", align_corners=False)
     return probs
+
+
+def network_input(
+    model: nn.Module, images: torch.Tensor, input_size: tuple[int, int], mean: tuple[float, ...], std: tuple[float, ...]
+) -> torch.Tensor:
+    """uint8 images (N,3,h,w) normalised and resized (antialiased) to the working resolution, on the model's device."""
+    device = next(model.parameters()).device
+    x = normalize(images.to(device), mean, std)
+    if tuple(x.shape[-2:]) != tuple(input_size):
+        x = F.interpolate(x, size=input_size, mode="bilinear", align_corners=False, antialias=True)
+    return x
 
 
 def evaluate_model(
@@ -64,8 +75,15 @@ def evaluate_model(
     boundary_f1: bool = True,
     progress: bool = False,
     samples: int = 1,
+    temperature: float = 1.0,
+    trust: TrustMeter | None = None,
 ) -> dict[str, Any]:
-    """Metrics of ``model`` (put in eval mode) over every frame of ``dataset``."""
+    """Metrics of ``model`` (put in eval mode) over every frame of ``dataset``.
+
+    The label maps come from the probabilities at ``temperature`` (as served).
+    With a ``trust`` meter the same pass also feeds its calibration and
+    error-detection figures (``meter.summary()`` after the call).
+    """
     was_training = model.training
     model.eval()
     meter = SegmentationMeter(num_classes=model.num_classes, with_boundary_f1=boundary_f1)
@@ -74,7 +92,14 @@ def evaluate_model(
         batch = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
         images = torch.stack([image for image, _ in batch])
         labels = torch.stack([label for _, label in batch])
-        scores = predict_scores(model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples)
+        if trust is None:
+            scores = predict_scores(
+                model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples, temperature=temperature
+            )
+        else:
+            x = network_input(model, images, input_size, mean, std)
+            single = class_logits(model, x, samples=1) if trust.wants_single_pass else None
+            scores = trust.update(class_logits(model, x, samples=samples), labels, single)
         pred = scores.argmax(dim=1)
         meter.update(pred, labels)
     model.train(was_training)
@@ -98,6 +123,27 @@ def format_table(summary: dict[str, Any], class_names: list[str]) -> str:
     return "\n".join(lines)
 
 
+def format_trust(confidence: dict[str, Any]) -> str:
+    """Calibration before/after temperature scaling and the error-detection AUROCs, as plain text."""
+    calibration, errors = confidence["calibration"], confidence["error_detection"]
+    lines = [f"temperature      {calibration['temperature']:.3f}"]
+    for name, block in (("T=1", calibration["uncalibrated"]), ("as served", calibration["calibrated"])):
+        lines.append(
+            f"{name:<16} ECE {100 * block['ece']:5.2f}%  NLL {block['nll']:.4f}  Brier {block['brier']:.4f}"
+        )
+    for count, blocks in calibration.get("by_samples", {}).items():
+        lines.append(
+            f"{count} sample(s)      ECE {100 * blocks['uncalibrated']['ece']:5.2f}% at T=1, "
+            f"{100 * blocks['calibrated']['ece']:5.2f}% with the temperature"
+        )
+    for region in ("all", "band"):
+        aurocs = ", ".join(
+            f"{score} {errors[region][score]['auroc']:.3f}" for score in errors["scores"] if errors[region][score]["auroc"] is not None
+        )
+        lines.append(f"AUROC ({region:<4})     {aurocs}  (error rate {100 * (errors[region]['error_rate'] or 0):.1f}%)")
+    return "\n".join(lines)
+
+
 def _json_safe(value: Any) -> Any:
     """NaN (a class absent from the split) becomes null, which JSON allows."""
     if isinstance(value, float) and math.isnan(value):
@@ -114,6 +160,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--checkpoint", required=True, type=Path, help="folder with config.json + model.safetensors")
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="CamVid-layout folder (default: shared/data/camvid)")
     parser.add_argument("--split", default="val", help="split file to read: val, train, test, ...")
+    parser.add_argument(
+        "--sequence", nargs="+", default=[], help="only frames of these sequences (e.g. --split train --sequence 0006R0)"
+    )
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="override the working resolution")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--samples", type=int, default=8, help="Monte-Carlo samples for Bayesian models (1: dropout off)")
@@ -127,32 +176,45 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = load_checkpoint(args.checkpoint, device=device)
     config = checkpoint.config
     input_size = tuple(args.input_size) if args.input_size else checkpoint.input_size
-    dataset = CamVid(root=args.data, split=args.split)
+    dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
     started = time.perf_counter()
     samples = args.samples if is_bayesian(checkpoint.model) else 1
+    trust = TrustMeter(temperature=checkpoint.temperature, samples=samples, ignore_index=config.get("void_index", 11))
     summary = evaluate_model(
-        checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True, samples=samples
+        checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True,
+        samples=samples, temperature=checkpoint.temperature, trust=trust,
     )
     elapsed = time.perf_counter() - started
+    sequences = sorted({sequence_of(image) for image, _ in dataset.pairs})
+    confidence = trust.summary()
+    fitted_on = config.get("temperature_fitted_on")
+    confidence["calibration"]["temperature_fitted_on"] = fitted_on
+    confidence["calibration"]["fitted_on_these_frames"] = bool(
+        fitted_on and fitted_on.get("split") == args.split and set(fitted_on.get("sequences") or sequences) & set(sequences)
+    )
     print(
         f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input "
         f"{input_size[0]}x{input_size[1]}" + (f", {samples} MC samples" if samples > 1 else "")
     )
     print(format_table(summary, config["class_names"]))
+    print(format_trust(confidence))
     result = {
         "architecture": config["architecture"],
         "split": args.split,
+        "sequences": sequences,
         "images": len(dataset),
-        "data": str(args.data),
+        "data": args.data.name,
         "input_size": list(input_size),
         "samples": samples,
         "label_size": list(dataset.labels[0].shape),
         "class_names": config["class_names"],
         **summary,
+        **confidence,
         "seconds": round(elapsed, 1),
         "device": device,
     }
-    out = args.out or args.checkpoint / ("eval.json" if args.split == "val" else f"eval-{args.split}.json")
+    suffix = "" if args.split == "val" and not args.sequence else "-" + "-".join([args.split, *args.sequence])
+    out = args.out or args.checkpoint / f"eval{suffix}.json"
     out.write_text(json.dumps(_json_safe(result), indent=2) + "\n")
     print(f"wrote {out}")
     return 0

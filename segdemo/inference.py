@@ -9,6 +9,11 @@ that labels, overlays and maps line up pixel for pixel with what was uploaded.
 Bayesian models are sampled T times with their dropout on. The encoder part
 before the first dropout cannot change between samples, so it runs once and
 only the rest runs, batched over the T samples.
+
+On a GPU (``segdemo.devices``) the same code runs the network in half
+precision (bf16, or fp16 where bf16 is not native) on channels-last tensors,
+makes the maps on the GPU and brings them back in one copy; on the CPU the
+network runs in fp32 and nothing is copied.
 """
 
 from __future__ import annotations
@@ -27,8 +32,10 @@ from PIL import Image
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
+from .calibration import scale_logits
 from .checkpoints import Checkpoint
 from .data import normalize
+from .devices import choose_device, describe_device, serving_autocast, to_host
 from .models import is_bayesian
 from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mutual_information
 
@@ -41,13 +48,8 @@ _locks_guard = threading.Lock()
 
 
 def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
-def describe_device(device: torch.device) -> str:
-    if device.type == "cuda":
-        return f"GPU ({torch.cuda.get_device_name(device)})"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    """Where the models serve (``SEGDEMO_DEVICE``, else CUDA when there is one): see ``segdemo.devices``."""
+    return choose_device()
 
 
 def _model_lock(model: nn.Module) -> threading.Lock:
@@ -121,17 +123,44 @@ def set_mc_dropout(model: nn.Module, active: bool) -> None:
 
 @torch.no_grad()
 def class_probabilities(
-    model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0
+    model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0, temperature: float = 1.0
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Mean softmax (N,C,H,W) of a normalised batch, and the (N,T,C,H,W) samples for Bayesian models.
 
     Bayesian models with ``samples >= 2`` are sampled with dropout on, seeded
     so that the same image and seed give the same answer; otherwise dropout is
     off and a single pass is made.
+
+    ``temperature`` (the checkpoint's, see ``segdemo.calibrate``) divides the
+    logits before the softmax; 1.0 leaves them untouched. A Bayesian model's
+    samples are each scaled before they are averaged, so that the entropy and
+    the mutual information shown come from the same calibrated samples.
     """
     if not is_bayesian(model) or samples < 2:
         set_mc_dropout(model, False)
-        return F.softmax(model(x).float(), dim=1), None
+        return F.softmax(scale_logits(model(x).float(), temperature), dim=1), None
+    logits = _sampled_logits(model, x, samples, seed)
+    sample_probs = F.softmax(scale_logits(logits.float(), temperature), dim=1)
+    sample_probs = sample_probs.view(x.shape[0], samples, *sample_probs.shape[1:])
+    return sample_probs.mean(dim=1), sample_probs
+
+
+@torch.no_grad()
+def class_logits(model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0) -> torch.Tensor:
+    """Raw class scores (N,S,C,H,W) in float32: S=1 for a single pass with dropout off, else S dropout samples.
+
+    The same passes as ``class_probabilities``, before any softmax or
+    temperature: what calibration is fitted and measured on.
+    """
+    if not is_bayesian(model) or samples < 2:
+        set_mc_dropout(model, False)
+        return model(x).float().unsqueeze(1)
+    logits = _sampled_logits(model, x, samples, seed).float()
+    return logits.view(x.shape[0], samples, *logits.shape[1:])
+
+
+def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int | None) -> torch.Tensor:
+    """(N*T,C,H,W) logits of T seeded dropout samples per image (image-major), the stem run once."""
     with _model_lock(model):
         set_mc_dropout(model, True)
         try:
@@ -142,9 +171,7 @@ def class_probabilities(
                 logits = model.forward_head(model.forward_stem(x), samples=samples)
         finally:
             set_mc_dropout(model, False)
-    sample_probs = F.softmax(logits.float(), dim=1)
-    sample_probs = sample_probs.view(x.shape[0], samples, *sample_probs.shape[1:])
-    return sample_probs.mean(dim=1), sample_probs
+    return logits
 
 
 @dataclass
@@ -165,6 +192,7 @@ class Prediction:
     forward_seconds: float  # network only
     device: str
     notes: list[str]
+    temperature: float = 1.0  # the checkpoint's softmax temperature (1.0: not calibrated)
 
     @property
     def num_classes(self) -> int:
@@ -223,18 +251,21 @@ def predict(
     if _wants_channels_last(model):
         x = x.contiguous(memory_format=torch.channels_last)
     forward_started = time.perf_counter()
-    mean_probs, sample_probs = class_probabilities(model, x, samples=samples, seed=seed)
+    with serving_autocast(device):  # half precision on a GPU, fp32 on the CPU; probabilities come out in fp32
+        mean_probs, sample_probs = class_probabilities(model, x, samples=samples, seed=seed, temperature=checkpoint.temperature)
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     forward_seconds = time.perf_counter() - forward_started
 
+    # The maps are made where the network ran and brought back in one copy (on the CPU, nothing moves).
     mi = mutual_information(sample_probs[0]) if sample_probs is not None else None
-    probs = F.interpolate(mean_probs, size=(out_h, out_w), mode="bilinear", align_corners=False)[0].cpu()
+    probs = F.interpolate(mean_probs, size=(out_h, out_w), mode="bilinear", align_corners=False)[0]
     probs = probs / probs.sum(dim=0, keepdim=True).clamp(min=1e-12)
     if mi is not None:
-        mi = F.interpolate(mi[None, None], size=(out_h, out_w), mode="bilinear", align_corners=False)[0, 0].cpu().clamp(min=0)
+        mi = F.interpolate(mi[None, None], size=(out_h, out_w), mode="bilinear", align_corners=False)[0, 0].clamp(min=0)
     top, labels = probs.max(dim=0)  # one pass; torch's CPU argmax over dim 0 is 30x slower
     ent = entropy(probs, dim=0)
+    probs, top, labels, ent, mi = to_host(probs, top, labels, ent, mi)
     normalised = ent / math.log(probs.shape[0])
     shown = image if (out_w, out_h) == (width, height) else image.resize((out_w, out_h), Image.BILINEAR, reducing_gap=3.0)
     if (out_w, out_h) != (width, height):
@@ -254,4 +285,5 @@ def predict(
         forward_seconds=forward_seconds,
         device=describe_device(device),
         notes=notes,
+        temperature=checkpoint.temperature,
     )

@@ -5,7 +5,7 @@
 
 Uploads ``config.json``, ``model.safetensors`` and a generated ``README.md``
 (YAML metadata: library, tags, dataset, licence, and a model-index block with
-the measured CamVid val figures from ``eval.json``), then prints the commit
+the measured CamVid figures from ``eval.json``, with the frames they were measured on), then prints the commit
 to pin in ``segdemo/zoo.py``. ``--dry-run DIR`` writes the exact folder it
 would upload and uploads nothing.
 """
@@ -20,7 +20,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
-from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint
+from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, measured_frames
 from .hub import sha256_of
 from .models import MODELS, count_parameters
 from .zoo import WEIGHTS_DIR
@@ -37,10 +37,10 @@ by the segdemo project, a Gradio Space that compares FCN and SegNet.
 - **Classes:** {classes}
 - **Format:** `config.json` + `model.safetensors` (no pickles). Load with `segdemo.checkpoints.load_checkpoint(folder)`.
 {bayesian}
-## CamVid val figures
+## CamVid figures
 
-Measured with `python -m segdemo.evaluate --checkpoint weights/{name}` against the full-resolution val labels
-({images} images; void pixels ignored).
+Measured with `python -m segdemo.evaluate --checkpoint weights/{name}` against the full-resolution labels of
+CamVid {frames} (void pixels ignored).
 
 | global accuracy | class accuracy | mIoU | BF score |
 |---|---|---|---|
@@ -60,6 +60,13 @@ database", Pattern Recognition Letters 2009 (research use).
 """
 
 
+def _split_measured(evaluation: dict[str, Any], config: dict[str, Any]) -> str:
+    """The split named in the model-index: the held-out sequence when the figures come from one, else the split."""
+    sequences = evaluation.get("sequences") or []
+    held_out = set(config.get("training", {}).get("held_out") or [])
+    return "+".join(sequences) if sequences and set(sequences) <= held_out else evaluation["split"]
+
+
 def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
     """The README.md of a published checkpoint: YAML metadata plus a human summary."""
     checkpoint = load_checkpoint(folder)
@@ -77,7 +84,7 @@ def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
             task_name="Semantic Segmentation",
             dataset_type="camvid",
             dataset_name="CamVid (11 classes, 360x480)",
-            dataset_split="val",
+            dataset_split=_split_measured(evaluation, config),
             metric_type=metric_type,
             metric_name=metric_name,
             metric_value=round(100 * float(evaluation[key]), 2),
@@ -115,7 +122,7 @@ def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
         classes=", ".join(config["class_names"]),
         bayesian=bayesian,
         name=name,
-        images=evaluation["images"],
+        frames=measured_frames(evaluation, config),
         global_accuracy=100 * evaluation["global_accuracy"],
         class_accuracy=100 * evaluation["class_accuracy"],
         mean_iou=100 * evaluation["mean_iou"],

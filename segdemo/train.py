@@ -202,7 +202,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--steps", type=int, default=0, help="schedule length in steps (smoke tests)")
     parser.add_argument("--stop-after-steps", type=int, default=0,
                         help="stop at this step as if interrupted, leaving OUT/state/ to --resume (tests)")
-    parser.add_argument("--resume", type=Path, help="continue the run saved in this folder, with its own arguments")
+    parser.add_argument("--resume", type=Path,
+                        help="continue the run saved in this folder, with its own arguments (--threads, "
+                        "--stop-after-steps and a longer --budget-minutes may be given again)")
     parser.add_argument(
         "--init", type=Path, help="start from this checkpoint's weights (e.g. continue from the committed weights)"
     )
@@ -217,6 +219,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved = read_progress(args.resume)["args"]
         for key in ("resume", "stop_after_steps", "threads"):
             saved[key] = getattr(args, key)
+        if args.budget_minutes and saved.get("budget_minutes"):
+            # Lengthening a budget stretches the rest of the cosine: the learning rate moves up a little, no restart.
+            saved["budget_minutes"] = max(args.budget_minutes, saved["budget_minutes"])
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)

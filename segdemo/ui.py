@@ -21,15 +21,27 @@ import gradio as gr
 import torch
 
 from . import visualize
-from .analysis import compare_predictions, example_ground_truth, prediction_figures
+from .devices import describe_device
+from .gpu import duration_for, gpu_task
+from .checkpoints import measured_frames
+from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import ImageWriter, write_images
 from .images import ImageError, load_image
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
 from .models import MODELS, count_macs, is_bayesian
+from .trustplots import current_plots
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
+DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"  # the README's plots, reused by the Models tab when current
+TRUST_PLOTS_INTRO = (
+    "### Can you trust the confidence map?\n\n"
+    "Left: of the pixels shown at a given confidence, the share that is right; bars on the diagonal are perfectly "
+    "calibrated, before (grey) and after (blue) temperature scaling. Right: keep only the most certain pixels (by "
+    "entropy, or mutual information for the Bayesian SegNet) and measure how accurate they are; the higher the curve, "
+    "the better the uncertainty finds the mistakes. Both are drawn from each model's eval.json."
+)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
@@ -66,6 +78,11 @@ class UploadImage(gr.Image):
 
 def example_images() -> list[Path]:
     return sorted(p for p in EXAMPLES_DIR.glob("*.jpg"))
+
+
+def example_sequences() -> str:
+    """The CamVid sequences the bundled frames come from (``camvid_<sequence>_<frame>.jpg``)."""
+    return "+".join(sorted({p.stem.split("_")[1] for p in example_images() if p.stem.count("_") >= 2})) or "?"
 
 
 class SegmentationService:
@@ -131,14 +148,33 @@ class SegmentationService:
     def _predict(self, loaded, model: LoadedModel, samples: int, seed: int) -> Prediction:
         return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes)
 
+    def _passes(self, model_name: Any, samples: Any) -> int:
+        """Network passes a request will make: its Monte-Carlo samples for a Bayesian model, else 1."""
+        try:
+            samples = min(max(int(samples), 1), MAX_SAMPLES)
+        except (TypeError, ValueError, OverflowError):
+            samples = 1  # the handler refuses it at once
+        model = self.models.get(model_name) if isinstance(model_name, str) else None
+        if model is not None and model.ready and not is_bayesian(model.checkpoint.model):
+            return 1
+        return samples
+
+    # -- GPU time each endpoint asks ZeroGPU for (same arguments as the endpoint; segdemo.gpu) --
+    def segment_gpu_seconds(self, image: Any, model_name: Any, opacity: Any, samples: Any, seed: Any) -> int:
+        return duration_for(self._passes(model_name, samples))
+
+    def compare_gpu_seconds(self, image: Any, opacity: Any, samples: Any, seed: Any) -> int:
+        return duration_for(1 + self._passes(DEFAULT_SEGNET, samples))  # FCN once, the Bayesian SegNet T times
+
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
-        """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures."""
+        """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
+        then the error map (bundled CamVid frames only) and the caption saying how the confidence is calibrated."""
         with failures_explained():
             return self._segment(image, model_name, opacity, samples, seed)
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
-        """FCN and SegNet side by side, where they disagree, and figures for the seed's claims."""
+        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, then both error maps."""
         with failures_explained():
             return self._compare(image, opacity, samples, seed)
 
@@ -148,12 +184,20 @@ class SegmentationService:
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         prediction = self._predict(loaded, model, samples, seed)
+        truth = truth_at(example_ground_truth(loaded.image), prediction)  # labels known: a bundled CamVid frame
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
         files = ImageWriter()  # each picture is encoded while the next one is drawn
         files.add("picture", prediction.image)
         files.add("overlay", visualize.overlay(prediction.image, prediction.labels, palette, opacity))
-        files.add("confidence", visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence"))
+        confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
+        files.add("confidence", confidence_map)
+        errors = None
+        if truth is not None:  # drawn with the confidence map's geometry, so the two can be read side by side
+            errors = visualize.error_map(
+                prediction.image, prediction.labels, truth, config.get("void_index", 11), width=confidence_map.width
+            )
+        files.add("errors", errors)
         files.add(
             "band",
             visualize.heatmap(prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image),
@@ -167,7 +211,9 @@ class SegmentationService:
         table = visualize.class_table(shares, names, prediction.class_confidences())
         legend = visualize.legend_html(shares, names, palette)
         figures = prediction_figures(prediction, model.entry.name, model.describe())
+        figures["errors"] = error_figures(prediction, truth) if truth is not None else {"ground_truth": False}
         info = _info_markdown(prediction, model, figures)
+        caption = _maps_caption(model, figures["errors"])
         paths = files.paths()
         figures["handler_seconds"] = round(time.perf_counter() - started, 4)  # decoding to written files
         return (
@@ -179,6 +225,8 @@ class SegmentationService:
             legend,
             info,
             figures,
+            gr.update(value=paths["errors"], visible=errors is not None),
+            caption,
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
@@ -187,7 +235,7 @@ class SegmentationService:
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
         p_fcn = self._predict(loaded, fcn, samples, seed)
         p_segnet = self._predict(loaded, segnet, samples, seed)
-        truth = example_ground_truth(loaded.image)
+        truth = truth_at(example_ground_truth(loaded.image), p_fcn)  # both results have the same size
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
         rows, headline = compare_predictions(p_fcn, p_segnet, names, truth)
@@ -198,19 +246,39 @@ class SegmentationService:
             p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
         )
         differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels)
+        fcn_errors = segnet_errors = None
+        if truth is not None:  # under each network's boundary-uncertainty map, with its geometry
+            void = segnet.checkpoint.config.get("void_index", 11)
+            fcn_errors = visualize.error_map(p_fcn.image, p_fcn.labels, truth, void, width=fcn_band.width)
+            segnet_errors = visualize.error_map(p_segnet.image, p_segnet.labels, truth, void, width=segnet_band.width)
         files = write_images(
             {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
-             "segnet_band": segnet_band, "disagreement": differ}
+             "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors, "segnet_errors": segnet_errors}
         )
         table = [[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows]
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
-                files["disagreement"], table, headline)
+                files["disagreement"], table, headline,
+                gr.update(value=files["fcn_errors"], visible=truth is not None),
+                gr.update(value=files["segnet_errors"], visible=truth is not None))
 
     def models_markdown(self) -> str:
         return _models_markdown(self.models)
 
+    def trust_plots(self) -> dict[str, Any]:
+        """The reliability and kept-pixels plots of the served models' eval.json (docs/ PNGs when current)."""
+        evaluations = {m.entry.label: e for m in self.models.values() if m.ready and (e := _read_eval(m)) and "calibration" in e}
+        return current_plots(evaluations, DOCS_DIR) if evaluations else {}
+
     def per_class_table(self) -> tuple[list[str], list[list[Any]]]:
         return _per_class_table(self.models)
+
+    def frames_measured(self) -> str:
+        """The frames the Models tab's figures come from (the first model's eval.json says; they share them)."""
+        for model in self.models.values():
+            evaluation = _read_eval(model) if model.checkpoint else None
+            if evaluation:
+                return measured_frames(evaluation, model.checkpoint.config)
+        return "(not measured)"
 
 
 @contextmanager
@@ -229,15 +297,29 @@ def failures_explained() -> Iterator[None]:
         raise
     except MemoryError:
         raise gr.Error(OUT_OF_MEMORY) from None
-    except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) as RuntimeErrors
-        if "memory" in str(error).lower():
-            if torch.cuda.is_available():
-                torch.cuda.empty_cache()
+    except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
+        if _out_of_memory(error):
+            _release_gpu_cache()
             raise gr.Error(OUT_OF_MEMORY) from None
         first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
         raise gr.Error(f"The model could not process this picture: {first_line}") from None
     finally:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    """The CPU or the GPU ran out: torch.cuda.OutOfMemoryError, or cuDNN/cuBLAS failing to allocate."""
+    text = str(error).lower()
+    return isinstance(error, torch.cuda.OutOfMemoryError) or "memory" in text or "alloc_failed" in text
+
+
+def _release_gpu_cache() -> None:
+    """Hand the failed request's cached GPU blocks back; never raises (after a CUDA error it may not work)."""
+    try:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
+    except RuntimeError:
+        pass
 
 
 def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str, Any]) -> str:
@@ -266,8 +348,76 @@ def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str
     return "\n\n".join(lines)
 
 
+def _temperature_note(config: dict[str, Any]) -> str:
+    """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it)."""
+    temperature = config.get("temperature")
+    if temperature is None:
+        return "not calibrated: no temperature was fitted for these weights, so it is the network's raw softmax"
+    fitted = config.get("temperature_fitted_on") or {}
+    frames = f"CamVid {fitted.get('split', '?')}"
+    if fitted.get("sequences"):
+        frames += f" (sequence {', '.join(fitted['sequences'])})"
+    if fitted.get("images"):
+        frames += f", {fitted['images']} frames"
+    return f"calibrated: the logits are divided by a temperature of {temperature:.2f}, fitted on {frames} by minimising NLL"
+
+
+def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None) -> str:
+    """The Models tab's calibration figures for one model (from eval.json), or what is known without them."""
+    line = f"Confidence {_temperature_note(config)}."
+    if not evaluation or "calibration" not in evaluation:
+        return line
+    calibration, errors = evaluation["calibration"], evaluation["error_detection"]
+    before, after = calibration["uncalibrated"], calibration["calibrated"]
+    line += (
+        f" On CamVid {evaluation['split']} ({evaluation['images']} frames): **ECE {100 * before['ece']:.1f}% → "
+        f"{100 * after['ece']:.1f}%** with the temperature, NLL {before['nll']:.3f} → {after['nll']:.3f}, "
+        f"Brier {before['brier']:.3f} → {after['brier']:.3f}."
+    )
+    single = calibration.get("by_samples", {}).get("1")
+    if single:
+        line += f" With dropout off (one pass) the ECE is {100 * single['uncalibrated']['ece']:.1f}% at T = 1."
+    aurocs = [f"{score.replace('_', ' ')} {errors['all'][score]['auroc']:.3f}" for score in errors["scores"]
+              if errors["all"][score]["auroc"] is not None]
+    if aurocs:
+        line += f" Uncertainty as an error detector, AUROC: {', '.join(aurocs)} (boundary band: " + ", ".join(
+            f"{errors['band'][score]['auroc']:.3f}" for score in errors["scores"] if errors["band"][score]["auroc"] is not None
+        ) + ")."
+    return line
+
+
+def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
+    """Under the maps: whether the confidence is calibrated and on which frames, and what the error map shows."""
+    config = model.checkpoint.config
+    lines = [f"**Confidence** is {_temperature_note(config)}."]
+    evaluation = _read_eval(model)
+    if config.get("temperature") is not None and evaluation and "calibration" in evaluation:
+        c = evaluation["calibration"]
+        lines[0] += (
+            f" The aim: pixels shown at 80% are right 80% of the time. On CamVid {evaluation['split']} the gap between "
+            f"confidence and accuracy (expected calibration error) is {100 * c['calibrated']['ece']:.1f}% "
+            f"({100 * c['uncalibrated']['ece']:.1f}% without the temperature)."
+        )
+    if errors.get("ground_truth"):
+        auroc = errors.get("entropy_auroc")
+        lines.append(
+            f"**Errors** against this CamVid frame's labels (red): {100 * (errors['error_rate'] or 0):.1f}% of the "
+            "labelled pixels are wrong"
+            + (f"; ranked by entropy, the errors come out less certain than the right pixels with AUROC {auroc:.2f} "
+               "(1: every error less certain than every right pixel, 0.5: chance)" if auroc is not None else "")
+            + "."
+        )
+    else:
+        lines.append(
+            "No ground truth for this picture, so no error map: only the bundled CamVid frames (or the very same "
+            "pixels uploaded again) come with labels."
+        )
+    return "\n\n".join(lines)
+
+
 def _models_markdown(models: dict[str, LoadedModel]) -> str:
-    parts = []
+    devices = sorted({describe_device(next(m.checkpoint.model.parameters()).device) for m in models.values() if m.ready})
+    parts = [f"**Served on:** {', '.join(devices)} (`SEGDEMO_DEVICE=cpu|cuda` overrides the choice)."] if devices else []
     for name, model in models.items():
         spec = MODELS[name]
         if not model.ready:
@@ -280,7 +430,7 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
         figures = ""
         if evaluation:
             figures = (
-                f"CamVid val ({evaluation['images']} images, labels at {evaluation['label_size'][1]}x{evaluation['label_size'][0]}): "
+                f"CamVid {measured_frames(evaluation, config)} (labels at {evaluation['label_size'][1]}x{evaluation['label_size'][0]}): "
                 f"**mIoU {100 * evaluation['mean_iou']:.1f}**, global accuracy {100 * evaluation['global_accuracy']:.1f}, "
                 f"class accuracy {100 * evaluation['class_accuracy']:.1f}, BF {100 * evaluation['boundary_f1']:.1f}"
                 + (f" ({evaluation['samples']} MC samples)" if evaluation.get("samples", 1) > 1 else "")
@@ -290,23 +440,32 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
         size = config["input_size"]
         parts.append(
             f"### {model.entry.label}\n\n{spec.description}. **{params:,} parameters**, {macs / 1e9:.2f} GMAC per "
-            f"pass at its working resolution {size[1]}x{size[0]}; trained from scratch on CamVid train"
-            + (
-                f" ({training.get('epochs', '?')} epochs planned at {training['size'][1]}x{training['size'][0]} on "
-                f"{training.get('device', '?')}; best val mIoU at epoch {config.get('best_epoch', '?')})"
-                if training
-                else ""
-            )
-            + (", continuing from the weights of its plain (dropout-free) twin" if training.get("init") else "")
-            + f".\n\n{figures}\n\nWeights: {model.describe()}."
+            f"pass at its working resolution {size[1]}x{size[0]}; {_training_line(training)}"
+            + f".\n\n{figures}\n\n{_calibration_line(config, evaluation)}\n\nWeights: {model.describe()}."
         )
     parts.append(
         "### The papers' figures beside ours\n\n"
         "The SegNet paper trained its compact Basic variants from scratch to about **47 mIoU** on CamVid; "
-        "ENet reached **51 mIoU** with 0.37M parameters. Those are test-set figures at 360x480; ours are on the "
-        "val split (the test split is held out), measured by `python -m segdemo.evaluate`."
+        "ENet reached **51 mIoU** with 0.37M parameters. Those are test-set figures at 360x480; ours are measured "
+        "by `python -m segdemo.evaluate` on the frames named above (CamVid's test split is withheld from this project)."
     )
     return "\n\n".join(parts)
+
+
+def _training_line(training: dict[str, Any]) -> str:
+    """How a checkpoint was trained, in one clause, from its config's ``training`` block."""
+    if not training:
+        return "trained from scratch on CamVid"
+    frames = training.get("frames")
+    where = f"{sum(frames.values())} CamVid frames of {', '.join(frames)}" if frames else "CamVid train"
+    held_out = training.get("held_out") or []
+    length = f"{training['budget_minutes']:g} minutes" if training.get("budget_minutes") else f"{training.get('epochs', '?')} epochs"
+    crop = f"{training['size'][1]}x{training['size'][0]}"
+    return (
+        f"trained from scratch on {where}" + (f" ({'+'.join(held_out)} held out)" if held_out else "")
+        + f", last phase {length} on {crop} crops on the {training.get('device', '?').upper()}"
+        + (f", continuing from `{training['init']}`" if training.get("init") else "")
+    )
 
 
 def _read_eval(model: LoadedModel) -> dict[str, Any] | None:
@@ -359,6 +518,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     choices = service.labels()
     default_model = DEFAULT_MODEL if DEFAULT_MODEL in service.models else (choices[0][1] if choices else None)
     examples = [str(p) for p in example_images()]
+    # The two handlers that run a network for a visitor ask ZeroGPU for a GPU (segdemo.gpu); nothing else does.
+    segment = gpu_task(service.segment_gpu_seconds)(service.segment)
+    compare = gpu_task(service.compare_gpu_seconds)(service.compare)
 
     with gr.Blocks(title="segdemo: FCN vs SegNet") as demo:
         gr.Markdown(
@@ -392,24 +554,28 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     info = gr.Markdown()
             with gr.Row():
                 confidence = gr.Image(label="Confidence (max class probability)", format="png", type="pil")
+                errors = gr.Image(
+                    label="Errors against the CamVid labels (red: wrong, grey: void)", format="png", type="pil", visible=False
+                )
                 band = gr.Image(label="Boundary uncertainty (band around predicted boundaries)", format="png", type="pil")
                 mutual = gr.Image(label="Mutual information (model uncertainty)", format="png", type="pil", visible=False)
+            maps_caption = gr.Markdown(elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(
                     headers=["Class", "Pixels %", "Mean confidence %"], label="Classes found", interactive=False
                 )
             with gr.Accordion("Figures (JSON)", open=False):
                 figures = gr.JSON()
-            segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures]
+            segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption]
             segment_inputs = [image, model, opacity, samples, seed]
-            run.click(service.segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
+            run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
             with segment_controls:
                 _examples(
                     [[path, default_model, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
                     segment_inputs,
                     segment_outputs,
-                    service.segment,
-                    "CamVid val frames (click one)",
+                    segment,
+                    f"CamVid frames of sequence {example_sequences()}, which the shipped networks never trained on (click one)",
                 )
 
         with gr.Tab("Compare"):
@@ -440,23 +606,38 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             with gr.Row():
                 fcn_band = gr.Image(label="FCN boundary uncertainty", format="png", type="pil")
                 segnet_band = gr.Image(label="SegNet boundary uncertainty", format="png", type="pil")
+            with gr.Row():
+                fcn_errors = gr.Image(label="FCN errors (red: wrong, grey: void)", format="png", type="pil", visible=False)
+                segnet_errors = gr.Image(
+                    label="SegNet errors (red: wrong, grey: void)", format="png", type="pil", visible=False
+                )
             differ = gr.Image(label="Where they disagree (magenta)", format="png", type="pil")
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
-            compare_outputs = [fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline]
-            c_run.click(service.compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
+            compare_outputs = [
+                fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors
+            ]
+            c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
             with compare_controls:
                 _examples(
                     [[path, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
                     compare_inputs,
                     compare_outputs,
-                    service.compare,
-                    "CamVid val frames (ground truth known: per-image mIoU and BF)",
+                    compare,
+                    f"CamVid frames of sequence {example_sequences()}, never trained on (ground truth known: per-image mIoU and BF)",
                 )
 
         with gr.Tab("Models"):
             gr.Markdown(service.models_markdown())
+            plots = service.trust_plots()
+            if plots:
+                gr.Markdown(TRUST_PLOTS_INTRO)
+                with gr.Row():
+                    gr.Image(value=plots["reliability"], label="Reliability before and after temperature scaling",
+                             type="filepath" if isinstance(plots["reliability"], Path) else "pil", interactive=False)
+                    gr.Image(value=plots["kept"], label="Accuracy of the most certain pixels (uncertainty as an error detector)",
+                             type="filepath" if isinstance(plots["kept"], Path) else "pil", interactive=False)
             headers, rows = service.per_class_table()
-            gr.Dataframe(value=rows, headers=headers, label="Per-class IoU on CamVid val (%)", interactive=False)
+            gr.Dataframe(value=rows, headers=headers, label=f"Per-class IoU on CamVid {service.frames_measured()} (%)", interactive=False)
     return demo
 
 

@@ -152,3 +152,57 @@ def class_table(shares: list[tuple[int, float]], class_names: Sequence[str], mea
         [class_names[index], round(100 * share, 2), round(100 * mean_confidence.get(index, float("nan")), 1)]
         for index, share in shares
     ]
+
+
+ERROR_COLOUR = (235, 40, 40)
+VOID_GREY = (175, 175, 175)
+
+
+def error_map(
+    image: Image.Image,
+    labels: torch.Tensor | np.ndarray,
+    truth: torch.Tensor | np.ndarray,
+    void_index: int = 11,
+    width: int | None = None,
+) -> Image.Image:
+    """Wrong pixels in red on the dimmed picture, void (unlabelled) pixels flat grey, and a key on the right.
+
+    ``width`` is the whole picture's width: pass the width of the heatmap shown
+    beside it so that both have the same geometry (the key takes the place
+    of its colour bar).
+    """
+    grey = np.asarray(image.convert("L"), dtype=np.float32)
+    h, w = grey.shape
+    predicted, true = _numpy(labels), _numpy(truth)
+    void = true == void_index
+    wrong = (predicted != true) & ~void
+    rgb = np.repeat((0.35 * grey + 20)[..., None], 3, axis=2)
+    rgb[void] = VOID_GREY
+    rgb[wrong] = ERROR_COLOUR
+    labelled = int((~void).sum())
+    share = float(wrong.sum()) / labelled if labelled else 0.0
+    panel = _error_key(h, (width or 0) - w, share)
+    canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb.clip(0, 255).astype(np.uint8)), (0, 0))
+    canvas.paste(panel, (w, 0))
+    return canvas
+
+
+def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
+    """The white panel right of an error map: swatches for wrong, right and void, and the share of wrong pixels."""
+    font_size = int(np.clip(h / 24, 10, 28))
+    font = _font(font_size)
+    rows = [(ERROR_COLOUR, "wrong"), ((90, 90, 90), "right"), (VOID_GREY, "void")]
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    natural = 8 + font_size + 6 + max(int(measure.textlength(text, font=font)) for _, text in rows) + 8
+    panel = Image.new("RGB", (max(width, natural), h), (255, 255, 255))
+    draw = ImageDraw.Draw(panel)
+    y = font_size // 2 + 6
+    for colour, text in rows:
+        draw.rectangle([8, y, 8 + font_size, y + font_size], fill=colour, outline=(60, 60, 60))
+        draw.text((8 + font_size + 6, y), text, fill=(20, 20, 20), font=font)
+        y += int(1.8 * font_size)
+    # two short lines, so that the key fits the colour-bar panel whose place it takes
+    draw.text((4, h - 2 * font_size - 8), f"{100 * wrong_share:.1f}%", fill=(20, 20, 20), font=font)
+    draw.text((4, h - font_size - 4), "wrong", fill=(20, 20, 20), font=font)
+    return panel

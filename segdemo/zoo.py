@@ -8,6 +8,8 @@ logs show where the weights came from and why.
 
 - ``SEGDEMO_OFFLINE=1`` forces the bundled copies; ``SEGDEMO_WEIGHTS=DIR`` bundles from another folder.
 - ``HF_HUB_OFFLINE=1`` and ``HF_ENDPOINT`` are honoured (huggingface_hub reads them).
+- The models are placed once on the serving device, CUDA when there is one, or as
+  ``SEGDEMO_DEVICE=cpu|cuda`` says (``segdemo.devices``); requests never move them.
 - ``SEGDEMO_ZOO=path/to/zoo.json`` points the Space at other repos without a code change:
   ``{"fcn8s_lite": {"repo_id": "you/fcn8s-lite-camvid", "revision": "<40-hex commit>", "sha256": "<hex>"}}``.
 
@@ -59,14 +61,14 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="47991ed0a27cd43ec294d3f320556d3ce21218a749b70a54e90fce00dd8d3cb4",
+            sha256="3f6859cbc2650078146f8021fe26de6f2e8987ff2529354c7c6c5aa9eac2f2a2",
         ),
         ZooEntry(
             "fcn8s_lite",
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="4d08361670f6666bb2227aaa52985a22f1cc36c796c206c78708c3014512dd29",
+            sha256="38c562694add21f3dfc101ae16ff0ce0d84dc5dd9cb3b504780ec08923ca4ace",
         ),
     )
 }
@@ -124,8 +126,8 @@ class LoadedModel:
 
 def _load_verified(folder: Path, entry: ZooEntry, device: torch.device, sha256: str | None) -> Checkpoint:
     verify_sha256(folder, sha256)
-    checkpoint = load_checkpoint(folder, device=device)
-    prepare_for_inference(checkpoint.model)
+    checkpoint = load_checkpoint(folder)  # on the CPU: batch norm is folded there, then the model moves once
+    prepare_for_inference(checkpoint.model).to(device)
     if checkpoint.config["architecture"] != entry.name:
         raise CheckpointError(f"the checkpoint is a {checkpoint.config['architecture']}, not the expected {entry.name}")
     if tuple(checkpoint.config["class_names"]) != CAMVID_CLASSES:
@@ -188,6 +190,7 @@ def load_zoo(
 ) -> dict[str, LoadedModel]:
     """Load every (or the named) zoo model once, logging where each came from."""
     entries = zoo_entries()
+    device = device or default_device()  # chosen once (SEGDEMO_DEVICE is read and logged once)
     loaded: dict[str, LoadedModel] = {}
     for name in names or list(entries):
         model = load_model(

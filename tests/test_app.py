@@ -11,7 +11,7 @@ from PIL import Image
 
 from conftest import ROOT
 
-EXAMPLE = ROOT / "examples" / "camvid_0016E5_08121.jpg"
+EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
 MODELS = ["bayesian_segnet_lite", "fcn8s_lite"]
 
 
@@ -45,7 +45,7 @@ def test_the_api_names_both_endpoints(client):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_segment_outputs_have_the_inputs_size_and_sane_values(client, odd_picture, model):
-    slider, confidence, band, mutual, table, legend, info, figures = segment(client, odd_picture, model, samples=4)
+    slider, confidence, band, mutual, table, legend, info, figures, errors, caption = segment(client, odd_picture, model, samples=4)
     before, after = slider
     assert size_of(before) == size_of(after) == (479, 361)
     # heatmaps: the picture's size plus a colour-bar panel on the right
@@ -94,10 +94,14 @@ def test_the_overlay_keeps_the_picture_at_zero_opacity(client, odd_picture):
 
 
 def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
-    fcn, segnet, fcn_band, segnet_band, differ, table, headline = client.predict(
+    fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors = client.predict(
         handle_file(str(EXAMPLE)), 0.55, 4, 0, api_name="/compare"
     )
     assert size_of(fcn) == size_of(segnet) == size_of(differ) == (480, 360)
+    # each network's error map sits under its boundary-uncertainty map, with the same geometry
+    assert fcn_errors["visible"] is True and segnet_errors["visible"] is True
+    assert size_of(fcn_errors["value"]) == size_of(fcn_band) and size_of(segnet_errors["value"]) == size_of(segnet_band)
+    assert red_share(fcn_errors["value"]) > 0.005 and red_share(segnet_errors["value"]) > 0.005
     figures = [row[0] for row in table["data"]]
     assert "Boundary pixels per 1000" in figures and "Pedestrian/Bicyclist mixing" in figures
     assert "mIoU on this frame (ground truth)" in figures and "BF score on this frame" in figures
@@ -109,9 +113,50 @@ def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
 
 
 def test_compare_on_an_unknown_picture_has_no_ground_truth_rows(client, odd_picture):
-    table, headline = client.predict(handle_file(odd_picture), 0.55, 2, 0, api_name="/compare")[5:]
+    table, headline, fcn_errors, segnet_errors = client.predict(handle_file(odd_picture), 0.55, 2, 0, api_name="/compare")[5:]
     assert not any(row[0].startswith("mIoU on") for row in table["data"])
-    assert "ground truth" not in headline
+    assert "ground truth is known" not in headline and "No ground truth for this picture" in headline
+    assert fcn_errors["visible"] is False and segnet_errors["visible"] is False and not fcn_errors.get("value")
+
+
+def red_share(path: str) -> float:
+    """Share of an error map's pixels drawn in the error colour (wrong pixels)."""
+    rgb = pixels(path).astype(int)
+    return float(((rgb[..., 0] == 235) & (rgb[..., 1] == 40) & (rgb[..., 2] == 40)).mean())
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_a_bundled_frame_gets_an_error_map_beside_the_confidence(client, model):
+    result = segment(client, str(EXAMPLE), model, samples=2)
+    confidence, figures, errors, caption = result[1], result[7], result[8], result[9]
+    assert errors["visible"] is True and errors["value"]
+    assert size_of(errors["value"]) == size_of(confidence)  # same geometry: picture plus the colour-bar panel
+    errors_figures = figures["errors"]
+    assert errors_figures["ground_truth"] is True and 0 < errors_figures["error_rate"] < 0.5
+    assert 0.5 < errors_figures["entropy_auroc"] <= 1  # uncertainty points at the mistakes better than chance
+    # the red pixels are the wrong ones: their share of the map's picture part matches the figure
+    width, height = size_of(errors["value"])
+    labelled = errors_figures["labelled_share"]
+    assert red_share(errors["value"]) * width / 480 == pytest.approx(errors_figures["error_rate"] * labelled, abs=0.01)
+    fitted_on = json.loads((ROOT / "weights" / model / "config.json").read_text())["temperature_fitted_on"]
+    assert "Errors" in caption and "calibrated" in caption
+    assert all(sequence in caption for sequence in fitted_on["sequences"])  # says on which frames
+
+
+def test_the_same_pixels_under_another_name_and_format_are_recognised(client, tmp_path):
+    renamed = tmp_path / "my holiday picture.png"
+    with Image.open(EXAMPLE) as image:
+        image.save(renamed)  # lossless: the very same decoded pixels
+    errors = segment(client, str(renamed), "fcn8s_lite")[8]
+    assert errors["visible"] is True
+
+
+def test_an_arbitrary_upload_gets_no_error_map_and_says_why(client, odd_picture):
+    result = segment(client, odd_picture, "fcn8s_lite")
+    figures, errors, caption = result[7], result[8], result[9]
+    assert errors["visible"] is False and not errors.get("value")
+    assert figures["errors"] == {"ground_truth": False}
+    assert "No ground truth for this picture" in caption and "calibrated" in caption
 
 
 def test_a_non_image_gets_a_clear_message_and_the_server_keeps_answering(client, tmp_path, odd_picture):
@@ -133,3 +178,16 @@ def test_an_unknown_model_is_refused_clearly(client, odd_picture):
 def test_figures_json_is_plain_json(client, odd_picture):
     figures = segment(client, odd_picture, "fcn8s_lite")[7]
     json.dumps(figures, allow_nan=False)
+
+
+def test_the_models_tab_shows_the_calibration_plots_and_figures(app_url):
+    import urllib.request
+
+    with urllib.request.urlopen(app_url + "config", timeout=10) as response:
+        config = json.loads(response.read())
+    by_label = {c.get("props", {}).get("label"): c.get("props", {}) for c in config["components"]}
+    for label in ("Reliability before and after temperature scaling",
+                  "Accuracy of the most certain pixels (uncertainty as an error detector)"):
+        assert by_label[label].get("value"), label
+    markdown = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"] if c.get("type") == "markdown")
+    assert "ECE" in markdown and "temperature of" in markdown and "AUROC" in markdown

@@ -11,7 +11,7 @@ from hub_server import HubServer
 
 from segdemo.hub import sha256_of
 
-EXAMPLE = str(ROOT / "examples" / "camvid_0016E5_07959.jpg")
+EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01290.jpg")
 NAMES = ("bayesian_segnet_lite", "fcn8s_lite")
 
 

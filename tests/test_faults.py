@@ -14,7 +14,7 @@ from conftest import ROOT, start_app, stop_app
 from gradio_client import Client, handle_file
 from PIL import Image
 
-EXAMPLE = str(ROOT / "examples" / "camvid_0016E5_07959.jpg")
+EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01290.jpg")
 
 
 def segment(client, model):

@@ -129,7 +129,7 @@ def accepted_cases(folder: Path) -> dict[str, tuple[str, tuple[int, int], str | 
 )
 def test_odd_but_valid_pictures_are_answered(client, tmp_path, case):
     path, size, note = accepted_cases(tmp_path)[case]
-    slider, confidence, *_, info, figures = segment(client, path)
+    slider, confidence, *_, info, figures = segment(client, path)[:8]
     assert figures["output_size"] == list(size)
     with Image.open(slider[1]) as overlay:
         assert overlay.size == size

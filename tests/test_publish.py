@@ -13,7 +13,7 @@ from segdemo.checkpoints import load_checkpoint
 
 def test_dry_run_folder_has_a_valid_card_and_loadable_files(tiny_camvid, tmp_path):
     run = tmp_path / "run"
-    train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--epochs", "1",
+    train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1",
                 "--batch-size", "4", "--steps", "1", "--out", str(run)])
     evaluate.main(["--checkpoint", str(run / "best"), "--data", str(tiny_camvid), "--samples", "2"])
     out = tmp_path / "upload"

@@ -1,4 +1,4 @@
-"""The bundled weights: loadable, small enough for git, evaluated on the full val split, reported as measured."""
+"""The bundled weights: loadable, small enough for git, measured on frames they never trained on, reported as measured."""
 
 from __future__ import annotations
 
@@ -27,8 +27,15 @@ def test_each_bundled_checkpoint_is_complete_and_measured(name):
     checkpoint = load_checkpoint(folder)
     assert checkpoint.config["architecture"] == name
     evaluation = json.loads((folder / "eval.json").read_text())
-    assert evaluation["architecture"] == name and evaluation["split"] == "val"
+    assert evaluation["architecture"] == name
+    held_out = checkpoint.config.get("training", {}).get("held_out")
+    if held_out:  # measured on a sequence kept out of training, never on frames the weights were fitted to
+        assert evaluation["sequences"] and set(evaluation["sequences"]) <= set(held_out)
+        assert not set(evaluation["sequences"]) & set(checkpoint.config["training"]["frames"])
+    else:
+        assert evaluation["split"] == "val"
     assert evaluation["images"] == 101 and evaluation["label_size"] == [360, 480]
+    assert "/" not in evaluation["data"]  # no build-machine paths in shipped files
     assert evaluation["input_size"] == checkpoint.config["input_size"]
     assert 0 < evaluation["mean_iou"] < 1 and len(evaluation["per_class_iou"]) == 11
     if is_bayesian(checkpoint.model):
@@ -54,3 +61,54 @@ def test_the_zoo_pins_the_sha256_of_each_bundled_file():
 
     for name, entry in ZOO.items():
         assert entry.sha256 == sha256_of(WEIGHTS_DIR / name / "model.safetensors"), name
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_each_bundled_checkpoint_is_calibrated_and_measured_with_its_temperature(name):
+    folder = WEIGHTS_DIR / name
+    config = load_checkpoint(folder).config
+    fitted = config.get("temperature_fitted_on")
+    assert config.get("temperature", 0) > 0 and fitted and fitted["images"] > 0 and fitted["sequences"]
+    held_out = config.get("training", {}).get("held_out")
+    if held_out:  # fitted on frames the network never trained on
+        assert set(fitted["sequences"]) <= set(held_out)
+    evaluation = json.loads((folder / "eval.json").read_text())
+    calibration = evaluation["calibration"]
+    assert calibration["temperature"] == config["temperature"], "run scripts/refresh_eval.sh after calibrating"
+    assert calibration["temperature_fitted_on"] == fitted
+    for block in (calibration["uncalibrated"], calibration["calibrated"]):
+        assert 0 <= block["ece"] <= 1 and len(block["reliability"]["count"]) == 15
+    assert calibration["calibrated"]["nll"] <= calibration["uncalibrated"]["nll"] + 1e-3
+    errors = evaluation["error_detection"]
+    assert 0.5 < errors["all"]["entropy"]["auroc"] <= 1 and 0.5 < errors["band"]["entropy"]["auroc"] <= 1
+    if is_bayesian(load_checkpoint(folder).model):
+        assert set(calibration["by_samples"]) == {"1", str(evaluation["samples"])}
+        assert errors["all"]["mutual_information"]["auroc"] is not None
+
+
+def test_the_readme_shows_exactly_the_measured_calibration_table():
+    from conftest import ROOT
+    from segdemo.report import trust_table
+
+    assert trust_table() in (ROOT / "README.md").read_text(), "run python -m segdemo.report --readme README.md"
+
+
+def test_the_docs_plots_show_the_current_eval_json():
+    from conftest import ROOT
+    from segdemo.report import plot_evaluations
+    from segdemo.trustplots import PLOT_FILES, digest, stamped_source
+
+    source = digest(plot_evaluations())
+    for name in PLOT_FILES.values():
+        assert stamped_source(ROOT / "docs" / name) == source, "run python -m segdemo.report --plots docs"
+
+
+def test_the_bundled_examples_come_from_a_sequence_every_shipped_network_held_out():
+    """The error maps and per-frame scores the app shows for them are then on frames never trained on."""
+    from segdemo.ui import example_images
+
+    sequences = {p.stem.split("_")[1] for p in example_images()}
+    assert sequences and all((p.with_name(p.stem + "_label.png")).is_file() for p in example_images())
+    for name in SHIPPED:
+        held_out = set(load_checkpoint(WEIGHTS_DIR / name).config.get("training", {}).get("held_out") or [])
+        assert sequences <= held_out, f"{name} trained on the bundled examples' sequence {sequences - held_out}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 import torch
 
 from segdemo import evaluate, train
@@ -12,7 +13,8 @@ from segdemo.data.camvid import CamVid, median_frequency_weights
 from segdemo.models import build
 
 
-def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid):
+@pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-channels-last"])
+def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid, bf16):
     train.seed_everything(0)
     data = CamVid(root=tiny_camvid, split="train")
     images = torch.stack([data[i][0] for i in range(4)])
@@ -20,9 +22,13 @@ def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid):
     weights = median_frequency_weights(data.labels)
     for name in ("bayesian_segnet_lite", "fcn8s_lite"):
         model = build(name).train()
+        if bf16:
+            model = model.to(memory_format=torch.channels_last)
         optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-        losses = [train.train_step(model, optimizer, images, labels, weights) for _ in range(12)]
+        losses = [train.train_step(model, optimizer, images, labels, weights, autocast=bf16, channels_last=bf16)
+                  for _ in range(12)]
         assert losses[-1] < 0.7 * losses[0], (name, losses)
+        assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
 
 
 def test_learning_rate_warms_up_then_decays():
@@ -109,21 +115,6 @@ def test_a_segnet_encoder_can_start_from_an_fcn_encoder():
         raise AssertionError("a SegNet-Basic encoder cannot take VGG16 weights")
 
 
-def test_a_few_bf16_channels_last_cpu_steps_reduce_the_loss(tiny_camvid):
-    train.seed_everything(0)
-    data = CamVid(root=tiny_camvid, split="train")
-    images = torch.stack([data[i][0] for i in range(4)])
-    labels = torch.stack([data[i][1] for i in range(4)])
-    weights = median_frequency_weights(data.labels)
-    for name in ("bayesian_segnet_lite", "fcn8s_lite"):
-        model = build(name).train().to(memory_format=torch.channels_last)
-        optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
-        losses = [train.train_step(model, optimizer, images, labels, weights, autocast=True, channels_last=True)
-                  for _ in range(12)]
-        assert losses[-1] < 0.7 * losses[0], (name, losses)
-        assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
-
-
 def test_precision_choice_follows_the_switch():
     cpu = torch.device("cpu")
     assert train.use_bf16(cpu, "fp32") is False
@@ -167,8 +158,6 @@ def test_an_interrupted_run_resumes_the_same_schedule(tiny_camvid, tmp_path):
 
 
 def test_resume_without_a_saved_state_says_so(tmp_path):
-    import pytest
-
     with pytest.raises(FileNotFoundError, match="nothing to resume"):
         train.main(["--resume", str(tmp_path)])
 

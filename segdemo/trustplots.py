@@ -1,0 +1,160 @@
+"""The two plots of "Can you trust the confidence map?", drawn from eval.json with matplotlib.
+
+- ``reliability_figure``: each model's reliability diagram (accuracy per
+  confidence bin against the diagonal of perfect calibration), before and
+  after temperature scaling, with its ECE;
+- ``kept_pixels_figure``: accuracy of the most-certain fraction of pixels,
+  over all labelled pixels and over the ground-truth boundary band, for every
+  model and uncertainty score, with each curve's AUROC; the dotted line is
+  the best any score could do (every error ranked last).
+
+Only matplotlib's object API and its Agg canvas are used (no pyplot, no
+global state), so the app can draw them in its own process. Every number
+comes from the eval.json given; nothing is typed by hand.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from PIL import Image
+
+PLOT_FILES = {"reliability": "reliability.png", "kept": "uncertainty_errors.png"}  # in docs/
+SOURCE_KEY = "segdemo-source"  # PNG text chunk: the digest of the figures drawn
+BEFORE, AFTER = "#9aa0a6", "#3f51b5"
+MODEL_COLOURS = ("#3f51b5", "#e8710a", "#12b5cb", "#d01884")
+Evaluations = Mapping[str, dict[str, Any]]  # label -> parsed eval.json
+
+
+def _frames(evaluation: dict[str, Any]) -> str:
+    sequences = ", ".join(evaluation.get("sequences") or [])
+    return f"CamVid {evaluation.get('split', '?')}" + (f" ({sequences})" if sequences else "") + f", {evaluation.get('images', '?')} frames"
+
+
+def reliability_figure(evaluations: Evaluations) -> Figure:
+    """One reliability diagram per model: accuracy per confidence bin at T = 1 and with the fitted temperature."""
+    shown = {label: e for label, e in evaluations.items() if "calibration" in e}
+    figure = Figure(figsize=(4.2 * max(len(shown), 1), 4.4), dpi=110, layout="constrained")
+    axes = figure.subplots(1, max(len(shown), 1), squeeze=False)[0]
+    for ax, (label, evaluation) in zip(axes, shown.items()):
+        calibration = evaluation["calibration"]
+        before, after = calibration["uncalibrated"], calibration["calibrated"]
+        bins = before["reliability"]
+        width = bins["upper"][0] - bins["lower"][0]
+        centres = [(lo + hi) / 2 for lo, hi in zip(bins["lower"], bins["upper"])]
+        ax.plot([0, 1], [0, 1], ls="--", lw=1, color="#444", label="perfect calibration")
+        for block, colour, offset, name in (
+            (before, BEFORE, -width / 4, f"T = 1: ECE {100 * before['ece']:.1f}%"),
+            (after, AFTER, width / 4, f"T = {calibration['temperature']:.2f}: ECE {100 * after['ece']:.1f}%"),
+        ):
+            accuracy = block["reliability"]["accuracy"]
+            xs = [c + offset for c, a in zip(centres, accuracy) if a is not None]
+            ys = [a for a in accuracy if a is not None]
+            ax.bar(xs, ys, width=width / 2, color=colour, alpha=0.9, label=name)
+        ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (max class probability)", ylabel="accuracy")
+        samples = calibration.get("samples", 1)
+        top = after["reliability"]["count"][-1] / max(after["pixels"], 1)
+        ax.set_title(
+            f"{label}" + (f", {samples} MC samples" if samples > 1 else "")
+            + f"\n{100 * top:.0f}% of the pixels in the last bin (> {100 * bins['lower'][-1]:.0f}%) after scaling",
+            fontsize=9,
+        )
+        ax.legend(loc="upper left", fontsize=8, frameon=False)
+    if shown:
+        figure.suptitle(f"Reliability on {_frames(next(iter(shown.values())))}; void excluded", fontsize=10)
+    return figure
+
+
+def kept_pixels_figure(evaluations: Evaluations) -> Figure:
+    """Accuracy against the fraction of most-certain pixels kept, all pixels and the boundary band, all models."""
+    shown = {label: e for label, e in evaluations.items() if "error_detection" in e}
+    figure = Figure(figsize=(10, 5.6), dpi=110, layout="constrained")
+    axes = figure.subplots(1, 2, sharey=False)
+    for ax, region, title in zip(axes, ("all", "band"), ("all labelled pixels", "boundary band (ground truth)")):
+        for colour, (label, evaluation) in zip(MODEL_COLOURS, shown.items()):
+            errors = evaluation["error_detection"]
+            block = errors[region]
+            for score, style in zip(errors["scores"], ("-", "--")):
+                curve = block[score]["kept"]
+                points = [(f, a) for f, a in zip(curve["fraction"], curve["accuracy"]) if a is not None]
+                name = "entropy" if score == "entropy" else "mutual information"
+                auroc = block[score]["auroc"]
+                ax.plot([100 * f for f, _ in points], [100 * a for _, a in points], ls=style, color=colour, lw=1.6,
+                        label=f"{label}, {name}" + (f" (AUROC {auroc:.3f})" if auroc is not None else ""))
+            rate = block["error_rate"] or 0.0
+            fractions = [f for f in block["entropy"]["kept"]["fraction"]]
+            ax.plot([100 * f for f in fractions], [100 * min(1.0, (1 - rate) / f) for f in fractions], ls=":",
+                    color=colour, lw=1, label=f"{label}, best possible")
+        ax.set(xlabel="most certain pixels kept (%)", ylabel="accuracy of the kept pixels (%)", xlim=(0, 100))
+        ax.set_title(title, fontsize=10)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7.5, frameon=False)
+    if shown:
+        figure.suptitle(f"Does uncertainty find the mistakes? {_frames(next(iter(shown.values())))}", fontsize=10)
+    return figure
+
+
+def to_png(figure: Figure, source: str = "") -> bytes:
+    """The figure as PNG bytes, with ``source`` (see ``digest``) in its metadata and no software stamp."""
+    buffer = io.BytesIO()
+    FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None, SOURCE_KEY: source})
+    return buffer.getvalue()
+
+
+def to_image(figure: Figure) -> Image.Image:
+    """The figure as a PIL image, for the app."""
+    with Image.open(io.BytesIO(to_png(figure))) as image:
+        return image.convert("RGB")
+
+
+def digest(evaluations: Evaluations) -> str:
+    """sha256 of everything the plots show: a PNG carrying it is up to date with these eval.json files."""
+    keys = ("split", "sequences", "images", "calibration", "error_detection")
+    shown = {label: {k: e.get(k) for k in keys} for label, e in evaluations.items()}
+    return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
+
+
+def figures(evaluations: Evaluations) -> dict[str, Figure]:
+    return {"reliability": reliability_figure(evaluations), "kept": kept_pixels_figure(evaluations)}
+
+
+def write_plots(evaluations: Evaluations, directory: Path) -> list[Path]:
+    """Draw both plots into ``directory`` (``PLOT_FILES``), stamped with the evaluations' digest."""
+    directory.mkdir(parents=True, exist_ok=True)
+    source, written = digest(evaluations), []
+    for key, figure in figures(evaluations).items():
+        path = directory / PLOT_FILES[key]
+        path.write_bytes(to_png(figure, source))
+        written.append(path)
+    return written
+
+
+def stamped_source(path: Path) -> str | None:
+    """The digest a PNG written by ``write_plots`` carries (None when missing or unreadable)."""
+    try:
+        with Image.open(path) as image:
+            return image.text.get(SOURCE_KEY)  # type: ignore[attr-defined]
+    except (OSError, AttributeError):
+        return None
+
+
+def current_plots(evaluations: Evaluations, directory: Path) -> dict[str, Path | Image.Image]:
+    """Each plot: the PNG in ``directory`` when it shows exactly these evaluations, else drawn afresh (slower)."""
+    source = digest(evaluations)
+    out: dict[str, Path | Image.Image] = {}
+    for key in PLOT_FILES:
+        path = directory / PLOT_FILES[key]
+        if stamped_source(path) == source:
+            out[key] = path
+    missing = [key for key in PLOT_FILES if key not in out]
+    if missing:
+        drawn = figures(evaluations)
+        out.update({key: to_image(drawn[key]) for key in missing})
+    return out

@@ -1,0 +1,76 @@
+"""Error maps: which uploads have known labels (by their pixels, never their name), and how errors are drawn."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from segdemo import visualize
+from segdemo.analysis import content_hash, example_ground_truth
+from segdemo.images import load_image
+
+from conftest import ROOT
+
+EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
+LABEL = ROOT / "examples" / "camvid_0006R0_f03570_label.png"
+
+
+@pytest.fixture(scope="module")
+def frame() -> Image.Image:
+    return load_image(EXAMPLE).image
+
+
+def reencoded(image: Image.Image, fmt: str, **options) -> Image.Image:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return load_image(buffer.getvalue()).image
+
+
+def test_a_bundled_frame_is_recognised_by_its_pixels(frame):
+    with Image.open(LABEL) as label:
+        expected = torch.from_numpy(np.asarray(label).astype(np.int64))
+    assert torch.equal(example_ground_truth(frame), expected)
+    same_pixels = reencoded(frame, "PNG")  # another container and, in the app, another file name
+    assert content_hash(same_pixels) == content_hash(frame)
+    assert torch.equal(example_ground_truth(same_pixels), expected)
+
+
+@pytest.mark.parametrize("variant", ["jpeg quality 75", "half size", "double size"])
+def test_a_reencoded_or_rescaled_copy_still_counts(frame, variant):
+    copy = {
+        "jpeg quality 75": lambda: reencoded(frame, "JPEG", quality=75),
+        "half size": lambda: frame.resize((240, 180), Image.BILINEAR),
+        "double size": lambda: frame.resize((960, 720), Image.BILINEAR),
+    }[variant]()
+    truth = example_ground_truth(copy)
+    assert truth is not None and tuple(truth.shape) == (copy.height, copy.width)
+
+
+@pytest.mark.parametrize("variant", ["shifted one pixel", "rotated crop", "another frame", "noise"])
+def test_other_pictures_have_no_ground_truth(frame, variant):
+    pixels = np.asarray(frame)
+    other = {
+        "shifted one pixel": lambda: Image.fromarray(np.roll(pixels, 1, axis=1)),  # labels would be off by one
+        "rotated crop": lambda: frame.resize((479, 361)).rotate(3),
+        "another frame": lambda: load_image(ROOT / "examples" / "camvid_0006R0_f02610.jpg").image.transpose(Image.FLIP_LEFT_RIGHT),
+        "noise": lambda: Image.fromarray(np.random.default_rng(0).integers(0, 256, (360, 480, 3), dtype=np.uint8)),
+    }[variant]()
+    assert example_ground_truth(other) is None
+
+
+def test_the_error_map_marks_wrong_pixels_greys_void_and_matches_the_heatmap_geometry():
+    picture = Image.new("RGB", (8, 4), (200, 200, 200))
+    truth = torch.tensor([[0, 0, 1, 1, 11, 11, 2, 2]] * 4)
+    predicted = torch.tensor([[0, 1, 1, 1, 3, 11, 2, 0]] * 4)
+    heat = visualize.heatmap(torch.rand(4, 8), 0, 1, "viridis", "confidence")
+    drawn = visualize.error_map(picture, predicted, truth, void_index=11, width=heat.width)
+    assert drawn.size == heat.size
+    rgb = np.asarray(drawn)[:, :8]
+    assert (rgb[:, 1] == visualize.ERROR_COLOUR).all() and (rgb[:, 7] == visualize.ERROR_COLOUR).all()
+    assert (rgb[:, 4] == visualize.VOID_GREY).all() and (rgb[:, 5] == visualize.VOID_GREY).all()  # void, right or not
+    right = rgb[:, [0, 2, 3, 6]]
+    assert (right != visualize.ERROR_COLOUR).any(axis=-1).all() and (right != visualize.VOID_GREY).any(axis=-1).all()
