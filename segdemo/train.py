@@ -44,7 +44,7 @@ from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
 from .data.augment import Augmentation, make_batch
 from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, median_frequency_weights, normalize, read_split, sequence_of
 from .evaluate import evaluate_model
-from .models import build, count_parameters, model_names
+from .models import build, count_parameters, model_kwargs, model_names
 from .run_state import load_run_state, read_progress, save_run_state
 from .training_aids import AuxiliaryHeads, WeightAverage, segmentation_loss
 
@@ -188,6 +188,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
     parser.add_argument("--warmup-epochs", type=float, default=2.0)
+    parser.add_argument("--dropout", type=float,
+                        help="Bayesian SegNet's dropout rate (default: the model's 0.5); its placement stays Kendall et al.'s")
     parser.add_argument("--aux-weight", type=float, default=0.0,
                         help="weight of auxiliary 1x1 heads on SegNet decoder units 5-2 (0: none; 0.4 in our recipe)")
     parser.add_argument("--ema", type=float, default=0.0, help="decay of the weight average that is validated and saved (0: off)")
@@ -290,7 +292,10 @@ def main(argv: list[str] | None = None) -> int:
           f"in {time.perf_counter() - started:.1f}s")
     print("median-frequency weights:", [round(w, 3) for w in class_weights.tolist()])
 
-    model = build(args.model, num_classes=NUM_CLASSES)
+    overrides = {"dropout": args.dropout} if getattr(args, "dropout", None) is not None else {}
+    if overrides and "dropout" not in model_kwargs(args.model):
+        raise SystemExit(f"--dropout: {args.model} has no Monte-Carlo dropout")
+    model = build(args.model, num_classes=NUM_CLASSES, **overrides)
     if args.init:
         # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
         model.load_state_dict(load_file(str(Path(args.init) / WEIGHTS_NAME)), strict=True)
@@ -423,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
             row["val_per_class_iou"] = [None if math.isnan(v) else round(v, 4) for v in summary["per_class_iou"]]
             if summary["mean_iou"] > best_miou:
                 best_miou = summary["mean_iou"]
-                config = make_config(args.model, model, serve_size, extra={**config_extra, "best_epoch": epoch})
+                config = make_config(args.model, model, serve_size, overrides=overrides, extra={**config_extra, "best_epoch": epoch})
                 save_checkpoint(evaluated, config, out / "best")
                 row["saved"] = True
         history.append(row)
@@ -435,7 +440,7 @@ def main(argv: list[str] | None = None) -> int:
             save_state()
             last_save = time.perf_counter()
     if finished():
-        config = make_config(args.model, model, serve_size, extra={**config_extra, "last_epoch": epoch})
+        config = make_config(args.model, model, serve_size, overrides=overrides, extra={**config_extra, "last_epoch": epoch})
         save_checkpoint(weights_to_ship(), config, out / "last")
     plot_curves(history, out / "curves.png")
     state = "finished" if finished() else f"stopped at step {step}; continue with --resume {out}"

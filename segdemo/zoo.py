@@ -61,7 +61,7 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="3f6859cbc2650078146f8021fe26de6f2e8987ff2529354c7c6c5aa9eac2f2a2",
+            sha256="b3ade1a05791144cc81e7184e66bd4af3d7727d6a0f4f058abcebcc7b8cce0c8",
         ),
         ZooEntry(
             "fcn8s_lite",

@@ -86,6 +86,17 @@ def test_a_bayesian_model_can_start_from_its_plain_twin(tiny_camvid, tmp_path):
             assert torch.equal(bayes.model.state_dict()[key], value), key
 
 
+def test_a_lower_dropout_rate_is_built_saved_and_loaded_back(tiny_camvid, tmp_path):
+    common = ["--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1", "--batch-size", "4", "--steps", "1"]
+    train.main(["--model", "bayesian_segnet_lite", "--dropout", "0.2", "--out", str(tmp_path / "run"), *common])
+    loaded = load_checkpoint(tmp_path / "run" / "best")
+    assert loaded.config["model_kwargs"]["dropout"] == 0.2
+    rates = {m.p for m in loaded.model.modules() if hasattr(m, "p") and isinstance(m.p, float)}
+    assert rates == {0.2}
+    with pytest.raises(SystemExit, match="no Monte-Carlo dropout"):
+        train.main(["--model", "fcn8s_lite", "--dropout", "0.2", "--out", str(tmp_path / "fcn"), *common])
+
+
 def test_evaluate_samples_bayesian_models_and_says_so(tiny_camvid, tmp_path):
     train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1",
                 "--batch-size", "4", "--steps", "1", "--out", str(tmp_path / "run")])
