@@ -18,6 +18,12 @@
 # trained on: if val was part of training, pass e.g. --measure-split train --measure-sequence 0006R0
 # (eval.json then says so in its "split" and "sequences", and the shipped-weights test, which
 # expects the val split, has to follow).
+# Weights trained on every frame (all but the bundled examples) have no unseen sequence left:
+# pass --twin-dir DIR, where DIR/NAME is their twin run (same start and schedule, 0006R0 held
+# out). The twin is calibrated and measured, and segdemo.twin copies its temperature and
+# eval.json onto weights/NAME, marked as the twin's:
+#       bash scripts/refresh_eval.sh --twin-dir runs/twins --fit-split train --fit-sequence 0006R0 \
+#            --measure-split train --measure-sequence 0006R0
 # Only config.json and eval.json change in weights/: model.safetensors, which the zoo pins by
 # sha256, is never written.
 set -euo pipefail
@@ -29,6 +35,7 @@ FIT_SEQUENCES=()
 MEASURE_SPLIT=val
 MEASURE_SEQUENCES=()
 MODELS=""
+TWIN_DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --fit-split) FIT_SPLIT=$2; shift 2 ;;
@@ -36,7 +43,8 @@ while [ $# -gt 0 ]; do
     --measure-split) MEASURE_SPLIT=$2; shift 2 ;;
     --measure-sequence) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do MEASURE_SEQUENCES+=("$1"); shift; done ;;
     --models) MODELS=$2; shift 2 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    --twin-dir) TWIN_DIR=$2; shift 2 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -50,10 +58,15 @@ measure_args=(--split "$MEASURE_SPLIT")
 [ ${#MEASURE_SEQUENCES[@]} -gt 0 ] && measure_args+=(--sequence "${MEASURE_SEQUENCES[@]}")
 
 for model in $MODELS; do
-  echo "== $model: fitting the temperature on ${fit_args[*]}"
-  "$PY" -m segdemo.calibrate --checkpoint "weights/$model" "${fit_args[@]}"
-  echo "== $model: measuring on ${measure_args[*]}"
-  "$PY" -m segdemo.evaluate --checkpoint "weights/$model" "${measure_args[@]}" --out "weights/$model/eval.json"
+  measured="weights/$model"
+  [ -n "$TWIN_DIR" ] && [ -d "$TWIN_DIR/$model" ] && measured="$TWIN_DIR/$model"
+  echo "== $measured: fitting the temperature on ${fit_args[*]}"
+  "$PY" -m segdemo.calibrate --checkpoint "$measured" "${fit_args[@]}"
+  echo "== $measured: measuring on ${measure_args[*]}"
+  "$PY" -m segdemo.evaluate --checkpoint "$measured" "${measure_args[@]}" --out "$measured/eval.json"
+  if [ "$measured" != "weights/$model" ]; then
+    "$PY" -m segdemo.twin "$measured" "weights/$model"
+  fi
 done
 
 echo "== README tables and docs/ plots"

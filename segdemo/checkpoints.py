@@ -184,12 +184,29 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     return Checkpoint(model=model, config=config, path=directory, parameters=count_parameters(model))
 
 
+def measured_training(evaluation: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    """The ``training`` block of the network that ``eval.json`` measured: the checkpoint's own, or its twin's.
+
+    The final shipped weights train on every labelled frame except the app's
+    bundled examples, which leaves no unseen sequence to measure them on. Their
+    figures and temperature come from a twin run (same starting weights, same
+    schedule) that held sequence 0006R0 out; ``eval.json`` then says
+    ``"measured_on": "twin"`` and the config's ``training.twin`` says what it held out.
+    """
+    training = config.get("training", {})
+    return training.get("twin", {}) if evaluation.get("measured_on") == "twin" else training
+
+
 def measured_frames(evaluation: dict[str, Any], config: dict[str, Any]) -> str:
     """Which frames a checkpoint's ``eval.json`` figures come from, and whether its training held them out.
 
     Every figure segdemo shows (README, Models tab, model card) says this.
     """
     sequences = evaluation.get("sequences") or []
-    held_out = set(config.get("training", {}).get("held_out") or [])
+    held_out = set(measured_training(evaluation, config).get("held_out") or [])
     frames = f"{evaluation['split']} {'+'.join(sequences)}".strip() + f", {evaluation['images']} frames"
-    return frames + (", held out of training" if sequences and set(sequences) <= held_out else "")
+    if not (sequences and set(sequences) <= held_out):
+        return frames
+    if evaluation.get("measured_on") == "twin":
+        return frames + ", held out of a twin run with the same schedule"
+    return frames + ", held out of training"

@@ -20,7 +20,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
-from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, measured_frames
+from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, measured_frames, measured_training
 from .hub import sha256_of
 from .models import MODELS, count_parameters
 from .zoo import WEIGHTS_DIR
@@ -63,7 +63,7 @@ database", Pattern Recognition Letters 2009 (research use).
 def _split_measured(evaluation: dict[str, Any], config: dict[str, Any]) -> str:
     """The split named in the model-index: the held-out sequence when the figures come from one, else the split."""
     sequences = evaluation.get("sequences") or []
-    held_out = set(config.get("training", {}).get("held_out") or [])
+    held_out = set(measured_training(evaluation, config).get("held_out") or [])
     return "+".join(sequences) if sequences and set(sequences) <= held_out else evaluation["split"]
 
 

@@ -71,7 +71,8 @@ def _fitted_on(calibration: dict) -> str:
     if not fitted:
         return "none fitted"
     where = f"{fitted['split']}" + (f" {'+'.join(fitted['sequences'])}" if fitted.get("sequences") else "")
-    return f"{where}, {fitted['images']} frames" + ("; the frames measured here" if calibration.get("fitted_on_these_frames") else "")
+    twin = " by the twin run that held them out" if fitted.get("twin") else ""
+    return f"{where}, {fitted['images']} frames{twin}" + ("; the frames measured here" if calibration.get("fitted_on_these_frames") else "")
 
 
 def trust_table(weights: Path = WEIGHTS_DIR) -> str:

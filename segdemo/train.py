@@ -174,6 +174,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--splits", nargs="+", default=["train"], help="splits to train on (train val: every labelled frame)")
     parser.add_argument("--holdout", nargs="+", default=[], metavar="SEQ",
                         help="keep these sequences out of training and validate on them (e.g. 0006R0)")
+    parser.add_argument("--exclude-frames", nargs="+", default=[], metavar="STEM",
+                        help="single frames kept out of training, by image stem (0006R0_f01290): the app's bundled examples")
     parser.add_argument("--size", type=int, nargs=2, default=[180, 240], metavar=("H", "W"), help="training crop")
     parser.add_argument("--frame-size", type=int, nargs=2, default=list(FULL_SIZE), metavar=("H", "W"),
                         help="resolution the frames are held at; --scale is relative to it")
@@ -224,6 +226,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         if args.budget_minutes and saved.get("budget_minutes"):
             # Lengthening a budget stretches the rest of the cosine: the learning rate moves up a little, no restart.
             saved["budget_minutes"] = max(args.budget_minutes, saved["budget_minutes"])
+        saved.setdefault("exclude_frames", [])  # states written before --exclude-frames existed
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -250,12 +253,16 @@ def _portable(path: Path | None) -> str | None:
 
 
 def load_frames(
-    root: Path, splits: list[str], exclude: tuple[str, ...], frame_size: tuple[int, int]
+    root: Path,
+    splits: list[str],
+    exclude: tuple[str, ...],
+    frame_size: tuple[int, int],
+    exclude_frames: tuple[str, ...] = (),
 ) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Every frame of ``splits`` except the ``exclude`` sequences, as uint8 images (N,3,H,W), uint8 labels (N,H,W)."""
+    """Every frame of ``splits`` except the ``exclude`` sequences and ``exclude_frames``, as uint8 images (N,3,H,W), uint8 labels (N,H,W)."""
     images, labels, sequences = [], [], []
     for split in splits:
-        data = CamVid(root=root, split=split, size=frame_size, exclude=exclude)
+        data = CamVid(root=root, split=split, size=frame_size, exclude=exclude, exclude_frames=exclude_frames)
         images += data.images
         labels += [label.to(torch.uint8) for label in data.labels]
         sequences += [sequence_of(image) for image, _ in data.pairs]
@@ -279,7 +286,10 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     holdout = tuple(args.holdout)
-    images, labels, sequences = load_frames(args.data, list(args.splits), holdout, tuple(args.frame_size))
+    excluded_frames = tuple(sorted(set(args.exclude_frames)))
+    images, labels, sequences = load_frames(
+        args.data, list(args.splits), holdout, tuple(args.frame_size), excluded_frames
+    )
     if holdout:
         val_split = next(s for s in ("val", "train", "test") if _has_frames(args.data, s, holdout))
         val_set = CamVid(root=args.data, split=val_split, sequences=holdout)
@@ -342,6 +352,7 @@ def main(argv: list[str] | None = None) -> int:
         "training": {
             "splits": list(args.splits),
             "held_out": list(holdout),
+            "excluded_frames": list(excluded_frames),
             "frames": counts,
             "epochs": args.epochs if not budget else None,
             "budget_minutes": args.budget_minutes or None,

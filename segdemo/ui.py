@@ -359,6 +359,8 @@ def _temperature_note(config: dict[str, Any]) -> str:
         frames += f" (sequence {', '.join(fitted['sequences'])})"
     if fitted.get("images"):
         frames += f", {fitted['images']} frames"
+    if fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
+        frames += " by a twin run (same schedule) that never trained on them"
     return f"calibrated: the logits are divided by a temperature of {temperature:.2f}, fitted on {frames} by minimising NLL"
 
 
@@ -370,7 +372,7 @@ def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None)
     calibration, errors = evaluation["calibration"], evaluation["error_detection"]
     before, after = calibration["uncalibrated"], calibration["calibrated"]
     line += (
-        f" On CamVid {evaluation['split']} ({evaluation['images']} frames): **ECE {100 * before['ece']:.1f}% → "
+        f" On CamVid {measured_frames(evaluation, config)}: **ECE {100 * before['ece']:.1f}% → "
         f"{100 * after['ece']:.1f}%** with the temperature, NLL {before['nll']:.3f} → {after['nll']:.3f}, "
         f"Brier {before['brier']:.3f} → {after['brier']:.3f}."
     )
@@ -394,7 +396,7 @@ def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
     if config.get("temperature") is not None and evaluation and "calibration" in evaluation:
         c = evaluation["calibration"]
         lines[0] += (
-            f" The aim: pixels shown at 80% are right 80% of the time. On CamVid {evaluation['split']} the gap between "
+            f" The aim: pixels shown at 80% are right 80% of the time. On CamVid {measured_frames(evaluation, config)} the gap between "
             f"confidence and accuracy (expected calibration error) is {100 * c['calibrated']['ece']:.1f}% "
             f"({100 * c['uncalibrated']['ece']:.1f}% without the temperature)."
         )
@@ -458,6 +460,8 @@ def _training_line(training: dict[str, Any]) -> str:
         return "trained from scratch on CamVid"
     frames = training.get("frames")
     where = f"{sum(frames.values())} CamVid frames of {', '.join(frames)}" if frames else "CamVid train"
+    if training.get("excluded_frames"):
+        where += f" (all but the {len(training['excluded_frames'])} bundled examples)"
     held_out = training.get("held_out") or []
     length = f"{training['budget_minutes']:g} minutes" if training.get("budget_minutes") else f"{training.get('epochs', '?')} epochs"
     crop = f"{training['size'][1]}x{training['size'][0]}"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from segdemo.checkpoints import load_checkpoint
+from segdemo.checkpoints import load_checkpoint, measured_training
 from segdemo.models import is_bayesian
 from segdemo.report import models_table
 from segdemo.zoo import WEIGHTS_DIR, ZOO
@@ -28,10 +28,13 @@ def test_each_bundled_checkpoint_is_complete_and_measured(name):
     assert checkpoint.config["architecture"] == name
     evaluation = json.loads((folder / "eval.json").read_text())
     assert evaluation["architecture"] == name
-    held_out = checkpoint.config.get("training", {}).get("held_out")
+    measured = measured_training(evaluation, checkpoint.config)  # the weights' own training, or their twin's
+    held_out = measured.get("held_out")
+    if evaluation.get("measured_on") == "twin":  # weights trained on every frame, measured through their twin
+        assert held_out and evaluation["twin_sha256"] == measured["sha256"]
     if held_out:  # measured on a sequence kept out of training, never on frames the weights were fitted to
         assert evaluation["sequences"] and set(evaluation["sequences"]) <= set(held_out)
-        assert not set(evaluation["sequences"]) & set(checkpoint.config["training"]["frames"])
+        assert not set(evaluation["sequences"]) & set(measured["frames"])
     else:
         assert evaluation["split"] == "val"
     assert evaluation["images"] == 101 and evaluation["label_size"] == [360, 480]
@@ -69,10 +72,11 @@ def test_each_bundled_checkpoint_is_calibrated_and_measured_with_its_temperature
     config = load_checkpoint(folder).config
     fitted = config.get("temperature_fitted_on")
     assert config.get("temperature", 0) > 0 and fitted and fitted["images"] > 0 and fitted["sequences"]
-    held_out = config.get("training", {}).get("held_out")
-    if held_out:  # fitted on frames the network never trained on
-        assert set(fitted["sequences"]) <= set(held_out)
     evaluation = json.loads((folder / "eval.json").read_text())
+    assert bool(fitted.get("twin")) == (evaluation.get("measured_on") == "twin")
+    held_out = measured_training(evaluation, config).get("held_out")
+    if held_out:  # fitted on frames the network (or its twin) never trained on
+        assert set(fitted["sequences"]) <= set(held_out)
     calibration = evaluation["calibration"]
     assert calibration["temperature"] == config["temperature"], "run scripts/refresh_eval.sh after calibrating"
     assert calibration["temperature_fitted_on"] == fitted
@@ -103,12 +107,17 @@ def test_the_docs_plots_show_the_current_eval_json():
         assert stamped_source(ROOT / "docs" / name) == source, "run python -m segdemo.report --plots docs"
 
 
-def test_the_bundled_examples_come_from_a_sequence_every_shipped_network_held_out():
-    """The error maps and per-frame scores the app shows for them are then on frames never trained on."""
+def test_no_shipped_network_trained_on_the_bundled_examples():
+    """The error maps and per-frame scores the app shows for them are then on frames never trained on.
+
+    Each example is either in a sequence the weights held out or one of the frames they excluded by name.
+    """
     from segdemo.ui import example_images
 
-    sequences = {p.stem.split("_")[1] for p in example_images()}
-    assert sequences and all((p.with_name(p.stem + "_label.png")).is_file() for p in example_images())
+    examples = {p.stem.removeprefix("camvid_") for p in example_images()}
+    assert examples and all((p.with_name(p.stem + "_label.png")).is_file() for p in example_images())
     for name in SHIPPED:
-        held_out = set(load_checkpoint(WEIGHTS_DIR / name).config.get("training", {}).get("held_out") or [])
-        assert sequences <= held_out, f"{name} trained on the bundled examples' sequence {sequences - held_out}"
+        training = load_checkpoint(WEIGHTS_DIR / name).config.get("training", {})
+        held_out = set(training.get("held_out") or [])
+        unseen = {e for e in examples if e.split("_")[0] in held_out} | (examples & set(training.get("excluded_frames") or []))
+        assert unseen == examples, f"{name} trained on the bundled examples {sorted(examples - unseen)}"

@@ -173,10 +173,10 @@ def test_resume_without_a_saved_state_says_so(tmp_path):
         train.main(["--resume", str(tmp_path)])
 
 
-def test_a_held_out_sequence_is_validated_on_and_never_trained_on(tmp_path):
+def test_held_out_sequences_and_excluded_frames_are_never_trained_on(tmp_path):
     from conftest import write_camvid_layout
 
-    root = write_camvid_layout(tmp_path / "camvid", {"train": 6})
+    root = write_camvid_layout(tmp_path / "camvid", {"train": 6, "val": 2})
     listing = (root / "train.txt").read_text().splitlines()
     # frames 0-3 become sequence "0001TP", frames 4-5 "0006R0"
     renamed = []
@@ -198,3 +198,14 @@ def test_a_held_out_sequence_is_validated_on_and_never_trained_on(tmp_path):
     assert config["held_out"] == ["0006R0"] and config["frames"] == {"0001TP": 4}
     assert config["validated_on"] == "0006R0 (held out)"
     assert not any(isinstance(v, str) and v.startswith("/") for v in config.values())  # no build-machine paths
+
+    # The shipped weights train on every frame but the app's bundled examples: single frames kept out by stem.
+    images, _, sequences = train.load_frames(root, ["train"], (), (48, 64), ("0006R0_004",))
+    assert len(images) == 5 and sequences.count("0006R0") == 1
+    out = tmp_path / "every-frame"
+    train.main(["--model", "fcn8s_lite", "--data", str(root), "--exclude-frames", "0006R0_005", "0006R0_004",
+                "--size", "32", "48", "--frame-size", "48", "64", "--batch-size", "2", "--steps", "2",
+                "--out", str(out)])
+    config = load_checkpoint(out / "last").config["training"]
+    assert config["held_out"] == [] and config["excluded_frames"] == ["0006R0_004", "0006R0_005"]
+    assert config["frames"] == {"0001TP": 4}

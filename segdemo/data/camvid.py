@@ -35,12 +35,18 @@ def sequence_of(image_path: Path) -> str:
 
 
 def read_split(
-    root: Path, split: str, sequences: tuple[str, ...] = (), exclude: tuple[str, ...] = ()
+    root: Path,
+    split: str,
+    sequences: tuple[str, ...] = (),
+    exclude: tuple[str, ...] = (),
+    exclude_frames: tuple[str, ...] = (),
 ) -> list[tuple[Path, Path]]:
     """The (image, label) paths a split file lists, resolved against ``root``.
 
     ``sequences`` keeps only frames of those sequences, ``exclude`` drops them:
     how a sequence is held out of training and used as unseen-street validation.
+    ``exclude_frames`` drops single frames by image stem (``0006R0_f01290``): how
+    the app's bundled examples stay unseen when every other frame is trained on.
     """
     listing = Path(root) / f"{split}.txt"
     if not listing.is_file():
@@ -52,6 +58,8 @@ def read_split(
         image, label = line.split()[:2]
         sequence = sequence_of(Path(image))
         if (sequences and sequence not in sequences) or sequence in exclude:
+            continue
+        if Path(image).stem in exclude_frames:
             continue
         pairs.append((_resolve(root, image), _resolve(root, label)))
     if not pairs:
@@ -107,9 +115,12 @@ class CamVid(Dataset):
     transform: v2.Transform | None = None
     sequences: tuple[str, ...] = ()  # keep only these sequences (empty: all)
     exclude: tuple[str, ...] = ()  # drop these sequences
+    exclude_frames: tuple[str, ...] = ()  # drop these frames (image stems)
 
     def __post_init__(self) -> None:
-        self.pairs = read_split(Path(self.root), self.split, tuple(self.sequences), tuple(self.exclude))
+        self.pairs = read_split(
+            Path(self.root), self.split, tuple(self.sequences), tuple(self.exclude), tuple(self.exclude_frames)
+        )
         decoded = [load_pair(image, label, self.size) for image, label in self.pairs]
         self.images = [image for image, _ in decoded]
         self.labels = [label for _, label in decoded]

@@ -1,0 +1,132 @@
+"""Would a richer calibrator than one temperature do better on an unseen street? Measured, not served.
+
+    python benchmarks/calibrators.py --checkpoint runs/twins/bayesian_segnet_lite --sequence 0006R0
+
+Compares, on labelled pixels of frames the network never trained on
+(``segdemo.calibrate.collect_pixels``: 1024 a frame, the probabilities exactly
+as served):
+
+- **scalar**: one temperature, what segdemo serves (Guo et al. 2017);
+- **per class**: a temperature per *predicted* class (11 scalars). Dividing a
+  pixel's logits by one positive number never changes its argmax, so the
+  label map stays exactly the network's; it can undo what median-frequency
+  class weights do to the probabilities (rare classes over-confident, Road
+  and Sky under-confident).
+
+For a Bayesian model both are tried on each sample's logits (served) and on
+the averaged probabilities. Each is fitted by NLL and measured twice: on the
+pixels it was fitted on, and **cross-fitted** between the first and second
+half of the sequence (fit on one, measure ECE on the other), which is what a
+calibrator fitted on one street meets on the next. Prints a table; writes
+JSON with ``--json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from segdemo.calibrate import collect_pixels  # noqa: E402
+from segdemo.calibration import PROB_FLOOR, expected_calibration_error  # noqa: E402
+from segdemo.checkpoints import load_checkpoint  # noqa: E402
+from segdemo.data.camvid import DEFAULT_ROOT, CamVid  # noqa: E402
+from segdemo.inference import DEFAULT_SAMPLES  # noqa: E402
+from segdemo.models import is_bayesian  # noqa: E402
+
+
+def per_sample(z: torch.Tensor, w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """(P,C) served probabilities with each sample's logits divided by T[class predicted at that source]."""
+    predicted = z.softmax(3).mean(2).argmax(2)
+    p = (z / t[predicted][..., None, None]).softmax(3).mean(2)
+    return (p * w[..., None]).sum(1)
+
+
+def after_averaging(z: torch.Tensor, w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """(P,C) softmax(log p / T[argmax p]) of the averaged, resized probabilities p."""
+    p = (z.softmax(3).mean(2) * w[..., None]).sum(1)
+    return (p.clamp(min=PROB_FLOOR).log() / t[p.argmax(1)][:, None]).softmax(1)
+
+
+def fit(served, z, w, y, classes: int) -> torch.Tensor:
+    """Temperatures (one, or one per class, broadcast to C) minimising the NLL, by L-BFGS on log T."""
+    log_t = torch.zeros(classes, dtype=torch.float64, requires_grad=True)
+    optimizer = torch.optim.LBFGS([log_t], lr=0.5, max_iter=100, line_search_fn="strong_wolfe")
+    size = z.shape[-1]
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        p_true = served(z, w, log_t.exp().expand(size)).gather(1, y[:, None])[:, 0]
+        loss = -p_true.clamp(min=PROB_FLOOR).log().mean()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return log_t.detach().exp().expand(size).clone()
+
+
+@torch.no_grad()
+def measure(served, z, w, y, t) -> tuple[float, float]:
+    p = served(z, w, t)
+    top, predicted = p.max(1)
+    return expected_calibration_error(top, predicted == y), float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--sequence", nargs="+", default=["0006R0"], help="frames the checkpoint never trained on")
+    parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES)
+    parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    checkpoint = load_checkpoint(args.checkpoint)
+    dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
+    samples = args.samples if is_bayesian(checkpoint.model) else 1
+    started = time.perf_counter()
+    per_image = 1024
+    z, w, y = collect_pixels(checkpoint.model, dataset, checkpoint.input_size, checkpoint.config["mean"],
+                             checkpoint.config["std"], samples, per_image)
+    z, w, y = z.double(), w.double(), y.long()
+    first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)  # frames are listed in sequence order
+    print(f"{checkpoint.config['architecture']}: {len(y)} pixels of {len(dataset)} frames "
+          f"({'+'.join(args.sequence)}), {samples} sample(s), collected in {time.perf_counter() - started:.0f} s")
+    ways = {"per sample (served)": per_sample} if samples > 1 else {"single pass": per_sample}
+    if samples > 1:
+        ways["after averaging"] = after_averaging
+    raw_ece, raw_nll = measure(per_sample, z, w, y, torch.ones(z.shape[-1], dtype=torch.float64))
+    rows = [{"calibrator": "none", "applied": "-", "ece": raw_ece, "nll": raw_nll, "cross_fit_ece": [raw_ece, raw_ece]}]
+    for applied, served in ways.items():
+        for name, classes in (("scalar", 1), ("per predicted class", z.shape[-1])):
+            t = fit(served, z, w, y, classes)
+            ece, nll = measure(served, z, w, y, t)
+            cross = []
+            for fitted_on in (first_half, ~first_half):
+                t_half = fit(served, z[fitted_on], w[fitted_on], y[fitted_on], classes)
+                cross.append(measure(served, z[~fitted_on], w[~fitted_on], y[~fitted_on], t_half)[0])
+            rows.append({"calibrator": name, "applied": applied, "ece": ece, "nll": nll, "cross_fit_ece": cross,
+                         "temperatures": [round(float(v), 3) for v in (t if classes > 1 else t[:1])]})
+    print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  cross-fitted ECE (2nd half, 1st half)")
+    for row in rows:
+        print(f"{row['calibrator']:22s} {row['applied']:20s} {100 * row['ece']:6.2f}% {row['nll']:7.4f}  "
+              f"{100 * row['cross_fit_ece'][0]:.2f}%, {100 * row['cross_fit_ece'][1]:.2f}%")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"checkpoint": args.checkpoint.name, "sequences": args.sequence,
+                                         "frames": len(dataset), "pixels": len(y), "samples": samples,
+                                         "rows": rows}, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
