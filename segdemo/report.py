@@ -114,7 +114,10 @@ def trust_table(weights: Path = WEIGHTS_DIR) -> str:
     lines = [
         f"Measured on CamVid {first['split']}"
         + (f" ({', '.join(first.get('sequences') or [])})" if first.get("sequences") else "")
-        + f", {first['images']} frames at {first['label_size'][1]}x{first['label_size'][0]}, void excluded; "
+        + f", {first['images']} frames at {first['label_size'][1]}x{first['label_size'][0]}"
+        + (" by the twin runs that held them out (the shipped weights trained on every frame)"
+           if any(e.get("measured_on") == "twin" for e in evaluations.values()) else "")
+        + ", void excluded; "
         "ECE over 15 equal-width confidence bins; the band is the labelled pixels within 0.75% of the diagonal "
         "(4.5 pixels) of a ground-truth class boundary.",
         "",

@@ -61,14 +61,14 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="b3ade1a05791144cc81e7184e66bd4af3d7727d6a0f4f058abcebcc7b8cce0c8",
+            sha256="f752edf4b09d375f1d6ee6ed07e333484053387cebdfa4daa1346dc84ccae862",
         ),
         ZooEntry(
             "fcn8s_lite",
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="38c562694add21f3dfc101ae16ff0ce0d84dc5dd9cb3b504780ec08923ca4ace",
+            sha256="6f00200a8f2239e3b0c1e9ce8bc1d72a6ce1c4081dbe2683eb0ae27d5530706e",
         ),
     )
 }
