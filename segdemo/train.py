@@ -42,7 +42,7 @@ from safetensors.torch import load_file
 from .checkpoints import WEIGHTS_NAME, make_config, save_checkpoint
 from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
 from .data.augment import Augmentation, make_batch
-from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, median_frequency_weights, normalize, read_split, sequence_of
+from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, enet_weights, median_frequency_weights, normalize, read_split, sequence_of
 from .evaluate import evaluate_model
 from .models import build, count_parameters, model_kwargs, model_names
 from .run_state import load_run_state, read_progress, save_run_state
@@ -186,6 +186,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=100, help="schedule length, unless --budget-minutes")
     parser.add_argument("--budget-minutes", type=float, default=0,
                         help="schedule length in minutes of training (the cosine decays over them; evaluation not counted)")
+    parser.add_argument("--class-weighting", choices=["median-frequency", "enet"], default="median-frequency",
+                        help="SegNet's median-frequency balancing, or ENet's softer 1/ln(1.02+p)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
@@ -227,6 +229,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             # Lengthening a budget stretches the rest of the cosine: the learning rate moves up a little, no restart.
             saved["budget_minutes"] = max(args.budget_minutes, saved["budget_minutes"])
         saved.setdefault("exclude_frames", [])  # states written before --exclude-frames existed
+        saved.setdefault("class_weighting", "median-frequency")
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -296,11 +299,12 @@ def main(argv: list[str] | None = None) -> int:
     else:
         val_set = CamVid(root=args.data, split="val")
     val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
-    class_weights = median_frequency_weights(list(labels.long()), NUM_CLASSES).to(device)
+    weighting = enet_weights if args.class_weighting == "enet" else median_frequency_weights
+    class_weights = weighting(list(labels.long()), NUM_CLASSES).to(device)
     counts = {s: sequences.count(s) for s in sorted(set(sequences))}
     print(f"loaded {len(images)} training frames {counts} and {len(val_set)} {val_name} frames "
           f"in {time.perf_counter() - started:.1f}s")
-    print("median-frequency weights:", [round(w, 3) for w in class_weights.tolist()])
+    print(f"{args.class_weighting} class weights:", [round(w, 3) for w in class_weights.tolist()])
 
     overrides = {"dropout": args.dropout} if getattr(args, "dropout", None) is not None else {}
     if overrides and "dropout" not in model_kwargs(args.model):
@@ -367,6 +371,7 @@ def main(argv: list[str] | None = None) -> int:
             "precision": "bf16" if bf16 else "fp32",
             "seed": args.seed,
             "device": device.type,
+            "class_weighting": args.class_weighting,
             "class_weights": [round(w, 4) for w in class_weights.tolist()],
             "init": _portable(args.init),
             "init_encoder": _portable(args.init_encoder),

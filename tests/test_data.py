@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from segdemo.classes import VOID_INDEX
@@ -55,3 +57,20 @@ def test_padding_is_void(tiny_camvid):
     data = CamVid(root=tiny_camvid, split="train", transform=train_transform((48, 64), scale=(0.5, 0.5), colour_jitter=False))
     _, label = data[0]
     assert (label == VOID_INDEX).float().mean() > 0.5  # half-size content inside a full-size crop
+
+
+def test_enet_weights_boost_rare_classes_less_steeply_than_median_frequency():
+    from segdemo.data.camvid import enet_weights, median_frequency_weights
+
+    label = torch.full((100, 100), 3, dtype=torch.long)  # Road everywhere
+    label[:40] = 0  # Sky
+    label[50:60, :50] = 8  # Car
+    label[70:72, :10] = 2  # a thin Pole
+    label[-5:, -5:] = VOID_INDEX
+    enet, median = enet_weights([label]), median_frequency_weights([label])
+    p_pole = 20 / (100 * 100 - 25)
+    assert enet[8] == 1 and abs(float(enet[2] / enet[8]) - math.log(1.02 + 0.05 * 1) / math.log(1.02 + p_pole)) < 0.05
+    assert enet[2] > enet[8] > enet[3] and enet[5] == 0  # rarer weighs more; absent classes weigh nothing
+    every = torch.cat([torch.full((2 ** c, 10), c, dtype=torch.long) for c in range(11)])  # 11 classes, sizes 1:1024
+    enet, median = enet_weights([every]), median_frequency_weights([every])
+    assert float(enet[0] / enet[10]) < float(median[0] / median[10])  # the softer of the two

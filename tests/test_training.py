@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import json
 
 import pytest
@@ -204,8 +206,10 @@ def test_held_out_sequences_and_excluded_frames_are_never_trained_on(tmp_path):
     assert len(images) == 5 and sequences.count("0006R0") == 1
     out = tmp_path / "every-frame"
     train.main(["--model", "fcn8s_lite", "--data", str(root), "--exclude-frames", "0006R0_005", "0006R0_004",
+                "--class-weighting", "enet",
                 "--size", "32", "48", "--frame-size", "48", "64", "--batch-size", "2", "--steps", "2",
                 "--out", str(out)])
     config = load_checkpoint(out / "last").config["training"]
     assert config["held_out"] == [] and config["excluded_frames"] == ["0006R0_004", "0006R0_005"]
     assert config["frames"] == {"0001TP": 4}
+    assert config["class_weighting"] == "enet" and max(config["class_weights"]) < 1 / math.log(1.02) + 1e-6
