@@ -12,6 +12,7 @@ import json
 import math
 import os
 import time
+import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -285,7 +286,7 @@ class SegmentationService:
 def failures_explained() -> Iterator[None]:
     """A request that fails half-way (out of memory on a huge picture) gets a plain message.
 
-    Only that request fails: its tensors are freed as the exception unwinds,
+    Only that request fails: its tensors are freed here (its frames cleared),
     and the server, the loaded models and the other visitors' requests carry
     on (tests/test_faults.py caps the server's memory to show it). Every
     request, failed or not, ends with ``release_free_memory``, which hands
@@ -295,9 +296,13 @@ def failures_explained() -> Iterator[None]:
         yield
     except gr.Error:
         raise
-    except MemoryError:
+    except MemoryError as error:
+        traceback.clear_frames(error.__traceback__)
         raise gr.Error(OUT_OF_MEMORY) from None
     except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
+        # The failed request's frames hold its tensors, and the message below keeps its traceback alive
+        # (as __context__) for as long as Gradio keeps the message: free them now, before the next visitor.
+        traceback.clear_frames(error.__traceback__)
         if _out_of_memory(error):
             _release_gpu_cache()
             raise gr.Error(OUT_OF_MEMORY) from None
