@@ -365,8 +365,8 @@ def _temperature_note(config: dict[str, Any]) -> str:
     if fitted.get("images"):
         frames += f", {fitted['images']} frames"
     if fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
-        frames += " by a twin run (same schedule) that never trained on them"
-    return f"calibrated: the logits are divided by a temperature of {temperature:.2f}, fitted on {frames} by minimising NLL"
+        frames += ", for a twin run (same schedule) that never trained on them"
+    return f"calibrated: the logits are divided by a temperature of {temperature:.2f}, fitted by minimising NLL on {frames}"
 
 
 def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None) -> str:
