@@ -78,6 +78,35 @@ def measure(served, z, w, y, t) -> tuple[float, float]:
     return expected_calibration_error(top, predicted == y), float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean())
 
 
+def fit_with_bias(z, w, y, bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """One temperature after a per-class bias on each sample's logits: the given bias, or one fitted with it."""
+    classes = z.shape[-1]
+    log_t = torch.zeros(1, dtype=torch.float64, requires_grad=True)
+    learned = torch.zeros(classes, dtype=torch.float64, requires_grad=bias is None)
+    params = [log_t] + ([learned] if bias is None else [])
+    optimizer = torch.optim.LBFGS(params, lr=0.5, max_iter=200, line_search_fn="strong_wolfe")
+
+    def closure() -> torch.Tensor:
+        optimizer.zero_grad()
+        b = learned if bias is None else bias
+        p_true = per_sample(z + b, w, log_t.exp().expand(classes)).gather(1, y[:, None])[:, 0]
+        loss = -p_true.clamp(min=PROB_FLOOR).log().mean()
+        loss.backward()
+        return loss
+
+    optimizer.step(closure)
+    return log_t.detach().exp().expand(classes).clone(), (learned if bias is None else bias).detach().clone()
+
+
+@torch.no_grad()
+def measure_keeping_labels(z, w, y, t, b) -> tuple[float, float]:
+    """ECE of the calibrated probability of the network's own label, and the NLL of the calibrated distribution."""
+    label = per_sample(z, w, torch.ones_like(t)).argmax(1)
+    p = per_sample(z + b, w, t)
+    return (expected_calibration_error(p.gather(1, label[:, None])[:, 0], label == y),
+            float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean()))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", type=Path, required=True)
@@ -116,6 +145,18 @@ def main(argv: list[str] | None = None) -> int:
                 cross.append(measure(served, z[~fitted_on], w[~fitted_on], y[~fitted_on], t_half)[0])
             rows.append({"calibrator": name, "applied": applied, "ece": ece, "nll": nll, "cross_fit_ece": cross,
                          "temperatures": [round(float(v), 3) for v in (t if classes > 1 else t[:1])]})
+    prior = -torch.tensor(checkpoint.config.get("training", {}).get("class_weights") or [1.0] * z.shape[-1],
+                          dtype=torch.float64).log()
+    for name, bias in (("prior correction", prior), ("bias per class", None)):
+        t, b = fit_with_bias(z, w, y, bias)
+        ece, nll = measure_keeping_labels(z, w, y, t, b)
+        cross = []
+        for fitted_on in (first_half, ~first_half):
+            t_half, b_half = fit_with_bias(z[fitted_on], w[fitted_on], y[fitted_on], bias)
+            cross.append(measure_keeping_labels(z[~fitted_on], w[~fitted_on], y[~fitted_on], t_half, b_half)[0])
+        rows.append({"calibrator": name, "applied": "per sample, label kept", "ece": ece, "nll": nll,
+                     "cross_fit_ece": cross, "temperatures": [round(float(t[0]), 3)],
+                     "biases": [round(float(v - b.mean()), 3) for v in b]})
     print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  cross-fitted ECE (2nd half, 1st half)")
     for row in rows:
         print(f"{row['calibrator']:22s} {row['applied']:20s} {100 * row['ece']:6.2f}% {row['nll']:7.4f}  "

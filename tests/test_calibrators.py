@@ -33,6 +33,25 @@ def test_a_temperature_per_predicted_class_never_changes_the_label_and_recovers_
         calibrators.measure(calibrators.per_sample, z, w, labels, scalar)[1]
 
 
+def test_prior_correction_undoes_what_class_weights_do_to_the_probabilities():
+    calibrators = load_benchmark()
+    torch.manual_seed(0)
+    class_weights = torch.tensor([0.2, 1.0, 5.0], dtype=torch.float64)
+    truth = torch.randn(20000, 3, dtype=torch.float64) * 2
+    labels = torch.distributions.Categorical(logits=truth).sample()
+    # what weighted cross-entropy learns at best: probabilities proportional to w_c p_c
+    z = (truth + class_weights.log())[:, None, None, :]
+    w = torch.ones(20000, 1, dtype=torch.float64)
+    t, b = calibrators.fit_with_bias(z, w, labels, -class_weights.log())
+    assert abs(float(t[0]) - 1.0) < 0.05
+    corrected_ece, corrected_nll = calibrators.measure_keeping_labels(z, w, labels, t, b)
+    raw_ece, raw_nll = calibrators.measure_keeping_labels(z, w, labels, torch.ones(3, dtype=torch.float64),
+                                                          torch.zeros(3, dtype=torch.float64))
+    assert corrected_ece < 0.02 < raw_ece and corrected_nll < raw_nll
+    t_free, b_free = calibrators.fit_with_bias(z, w, labels, None)  # the biases found from the labels alone
+    assert torch.allclose(b_free - b_free.mean(), b - b.mean(), atol=0.1)
+
+
 def test_the_command_line_measures_a_bayesian_checkpoint(tmp_path, tiny_camvid):
     from segdemo.checkpoints import make_config, save_checkpoint
     from segdemo.models import build
@@ -46,5 +65,6 @@ def test_the_command_line_measures_a_bayesian_checkpoint(tmp_path, tiny_camvid):
     rows = json.loads(out.read_text())["rows"]
     assert [(r["calibrator"], r["applied"]) for r in rows][1:] == [
         ("scalar", "per sample (served)"), ("per predicted class", "per sample (served)"),
-        ("scalar", "after averaging"), ("per predicted class", "after averaging")]
+        ("scalar", "after averaging"), ("per predicted class", "after averaging"),
+        ("prior correction", "per sample, label kept"), ("bias per class", "per sample, label kept")]
     assert all(r["nll"] <= rows[0]["nll"] + 1e-6 for r in rows)  # fitted by NLL on these very pixels
