@@ -61,7 +61,7 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="f752edf4b09d375f1d6ee6ed07e333484053387cebdfa4daa1346dc84ccae862",
+            sha256="61c38bc4922dbb648ca4ff416e8b4ff9d5833cd208f83270b9f1959e79a8ee2f",
         ),
         ZooEntry(
             "fcn8s_lite",
