@@ -68,7 +68,7 @@ ZOO: dict[str, ZooEntry] = {
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="6f00200a8f2239e3b0c1e9ce8bc1d72a6ce1c4081dbe2683eb0ae27d5530706e",
+            sha256="2668b0a63fb4af5a7600b94ccadec72736ec0675b7bf9e13fb9c26daa80fe87c",
         ),
     )
 }
