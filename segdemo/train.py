@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import copy
 import csv
+import functools
 import json
 import math
 import random
@@ -140,6 +141,12 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
     plt.close(fig)
 
 
+# Class weightings of the loss, from the steepest to the softest (ratio rarest/commonest on CamVid about 35, 10, 3).
+CLASS_WEIGHTINGS = {
+    "median-frequency": median_frequency_weights,  # SegNet's
+    "enet": enet_weights,  # 1/ln(1.02+p), ENet's
+    "espnet": functools.partial(enet_weights, c=1.10),  # 1/ln(1.10+p), ESPNet's
+}
 ENCODER_PREFIXES = ("block", "enc")  # FCN's VGG blocks and SegNet's encoder units share layer names inside
 
 
@@ -186,8 +193,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, default=100, help="schedule length, unless --budget-minutes")
     parser.add_argument("--budget-minutes", type=float, default=0,
                         help="schedule length in minutes of training (the cosine decays over them; evaluation not counted)")
-    parser.add_argument("--class-weighting", choices=["median-frequency", "enet"], default="median-frequency",
-                        help="SegNet's median-frequency balancing, or ENet's softer 1/ln(1.02+p)")
+    parser.add_argument("--class-weighting", choices=list(CLASS_WEIGHTINGS), default="median-frequency",
+                        help="SegNet's median-frequency balancing, ENet's softer 1/ln(1.02+p), or ESPNet's softer still 1/ln(1.10+p)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)
@@ -299,8 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         val_set = CamVid(root=args.data, split="val")
     val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
-    weighting = enet_weights if args.class_weighting == "enet" else median_frequency_weights
-    class_weights = weighting(list(labels.long()), NUM_CLASSES).to(device)
+    class_weights = CLASS_WEIGHTINGS[args.class_weighting](list(labels.long()), NUM_CLASSES).to(device)
     counts = {s: sequences.count(s) for s in sorted(set(sequences))}
     print(f"loaded {len(images)} training frames {counts} and {len(val_set)} {val_name} frames "
           f"in {time.perf_counter() - started:.1f}s")

@@ -74,3 +74,15 @@ def test_enet_weights_boost_rare_classes_less_steeply_than_median_frequency():
     every = torch.cat([torch.full((2 ** c, 10), c, dtype=torch.long) for c in range(11)])  # 11 classes, sizes 1:1024
     enet, median = enet_weights([every]), median_frequency_weights([every])
     assert float(enet[0] / enet[10]) < float(median[0] / median[10])  # the softer of the two
+
+
+def test_training_class_weightings_go_from_steepest_to_softest():
+    from segdemo.train import CLASS_WEIGHTINGS
+
+    every = torch.cat([torch.full((2 ** c, 10), c, dtype=torch.long) for c in range(11)])  # class 0 rarest, 10 commonest
+    ratios = [float(w[0] / w[10]) for w in (weighting([every]) for weighting in CLASS_WEIGHTINGS.values())]
+    assert list(CLASS_WEIGHTINGS) == ["median-frequency", "enet", "espnet"]
+    assert ratios[0] > ratios[1] > ratios[2] > 1  # every one boosts the rare class, each less steeply than the last
+    espnet = CLASS_WEIGHTINGS["espnet"]([every])
+    p = 2 ** torch.arange(11, dtype=torch.float64) / (2 ** 11 - 1)
+    assert torch.allclose(espnet.double(), (1 / torch.log(1.10 + p)) / (1 / math.log(1.10 + p[8])), rtol=1e-5)
