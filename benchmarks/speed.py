@@ -4,9 +4,10 @@ For each shipped model, on a 480x360 picture and a 12-megapixel photo:
 - the bare forward pass (median of repeated runs after warm-up) at the
   model's working resolution, plain and as served (batch norm folded,
   channels-last), with its multiply-accumulate count;
-- for the Bayesian model, T=8 Monte-Carlo samples and the cost of each
-  extra sample as a fraction of a full pass (the stem before the first
-  dropout runs once);
+- for the Bayesian model, T=8 Monte-Carlo samples (half of them on the
+  mirror image, as served, and all on the picture, for the cost of the
+  second stem pass) and the cost of each extra sample as a fraction of a
+  full pass (the stem before the first dropout runs once per view);
 - the whole request through the real Gradio server: the handler alone,
   Gradio's HTTP API as a browser or curl uses it (upload, call, events,
   download every picture), and gradio_client; each against the bare forward.
@@ -84,6 +85,7 @@ def forward_seconds(
     samples: int = 1,
     served: bool = False,
     batch: int = 1,
+    mirror: bool = True,
 ) -> float:
     """Class probabilities of a random batch; ``served``: channels-last input, and on a GPU the server's autocast."""
     device = next(model.parameters()).device
@@ -95,7 +97,7 @@ def forward_seconds(
 
     def run() -> None:
         with precision:
-            class_probabilities(model, x, samples=samples, seed=0)
+            class_probabilities(model, x, samples=samples, seed=0, mirror=mirror)
 
     return median_seconds(run, repeats, device=device)
 
@@ -166,7 +168,9 @@ def measure_networks(repeats: int, device: torch.device) -> dict:
             two = forward_seconds(served, size, repeats, samples=2, served=True)
             eight = forward_seconds(served, size, repeats, samples=SAMPLES, served=True)
             one = forward_seconds(served, size, repeats, served=True)
+            unmirrored = forward_seconds(served, size, repeats, samples=SAMPLES, served=True, mirror=False)
             out["mc"] = {"model": name, "one_pass_ms": 1000 * one, "t8_ms": 1000 * eight,
+                         "t8_unmirrored_ms": 1000 * unmirrored,
                          "extra_sample_ms": 1000 * (eight - two) / (SAMPLES - 2),
                          "extra_sample_fraction": (eight - two) / (SAMPLES - 2) / one,
                          "naive_t8_ms": 1000 * SAMPLES * one}
@@ -305,6 +309,7 @@ def report(env: dict, nets: dict, server: dict | None) -> None:
     mc = nets["mc"]
     if mc:
         print(f"\n{mc['model']}: one pass {mc['one_pass_ms']:.0f} ms; T={SAMPLES} {mc['t8_ms']:.0f} ms "
+              f"(half on the mirror image; {mc['t8_unmirrored_ms']:.0f} ms all on the picture) "
               f"(T separate passes would take {mc['naive_t8_ms']:.0f} ms); each extra sample "
               f"{mc['extra_sample_ms']:.1f} ms = {mc['extra_sample_fraction']:.2f} of a pass")
     default = next(r for r in nets["shipped"] if r["model"] == DEFAULT_SEGNET and r["picture"] == "480x360" and r["samples"] == 1)

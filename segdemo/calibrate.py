@@ -26,7 +26,8 @@ pass; and the entropy and mutual information the app shows then come from
 the same calibrated samples, keeping mutual information = entropy of the
 mean - mean entropy exact. Averaging samples already softens the
 probabilities, so T is fitted at the number of samples served by default
-(8) and that number is stored with it. The alternative (one T applied to
+(8), half of them on the mirrored frames as ``predict`` samples them, and
+that number is stored with it. The alternative (one T applied to
 the averaged probabilities) is fitted and measured as well and stored under
 ``scaled_after_averaging``: on the shipped Bayesian SegNet it calibrates a
 little better (README), which is the price of the consistency above.
@@ -58,7 +59,7 @@ from .calibration import (
 from .checkpoints import CheckpointError, load_checkpoint, write_temperature
 from .data.camvid import DEFAULT_ROOT, CamVid, sequence_of
 from .evaluate import network_input
-from .inference import DEFAULT_SAMPLES, class_logits
+from .inference import DEFAULT_SAMPLES, MIRROR_SAMPLES, class_logits
 from .models import is_bayesian
 
 LOW, HIGH = 0.05, 20.0  # the temperatures searched
@@ -194,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": args.data.name,
         "pixels": int(labels.numel()),
         "samples": samples,
+        "mirrored_samples": samples // 2 if samples > 1 and MIRROR_SAMPLES else 0,
         **{k: round(v, 5) for k, v in figures.items() if isinstance(v, float) and k != "temperature" and math.isfinite(v)},
         **({"scaled_after_averaging": figures["scaled_after_averaging"]} if "scaled_after_averaging" in figures else {}),
     }

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .checkpoints import load_checkpoint
 from .data.camvid import DEFAULT_ROOT, CamVid, normalize, sequence_of
-from .inference import class_logits, class_probabilities
+from .inference import MIRROR_SAMPLES, class_logits, class_probabilities
 from .metrics import SegmentationMeter
 from .models import is_bayesian
 from .trust import TrustMeter
@@ -39,15 +39,17 @@ def predict_scores(
     samples: int = 1,
     seed: int | None = 0,
     temperature: float = 1.0,
+    mirror: bool = MIRROR_SAMPLES,
 ) -> torch.Tensor:
     """Class probabilities (N,C,H,W) for uint8 images (N,3,h,w), run at ``input_size``, resized to ``out_size``.
 
     Bayesian models with ``samples > 1`` average that many Monte-Carlo
-    dropout samples (the Bayesian SegNet paper's evaluation). ``temperature``
+    dropout samples (the Bayesian SegNet paper's evaluation), half of them on
+    the mirrored images unless ``mirror`` is off, as ``predict`` does. ``temperature``
     scales the logits as ``predict`` does with a calibrated checkpoint.
     """
     x = network_input(model, images, input_size, mean, std)
-    probs, _ = class_probabilities(model, x, samples=samples, seed=seed, temperature=temperature)
+    probs, _ = class_probabilities(model, x, samples=samples, seed=seed, temperature=temperature, mirror=mirror)
     out_size = out_size or tuple(images.shape[-2:])
     if tuple(probs.shape[-2:]) != tuple(out_size):
         probs = F.interpolate(probs, size=out_size, mode="bilinear", align_corners=False)
@@ -77,6 +79,7 @@ def evaluate_model(
     samples: int = 1,
     temperature: float = 1.0,
     trust: TrustMeter | None = None,
+    mirror: bool = MIRROR_SAMPLES,
 ) -> dict[str, Any]:
     """Metrics of ``model`` (put in eval mode) over every frame of ``dataset``.
 
@@ -94,12 +97,13 @@ def evaluate_model(
         labels = torch.stack([label for _, label in batch])
         if trust is None:
             scores = predict_scores(
-                model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples, temperature=temperature
+                model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples,
+                temperature=temperature, mirror=mirror,
             )
         else:
             x = network_input(model, images, input_size, mean, std)
             single = class_logits(model, x, samples=1) if trust.wants_single_pass else None
-            scores = trust.update(class_logits(model, x, samples=samples), labels, single)
+            scores = trust.update(class_logits(model, x, samples=samples, mirror=mirror), labels, single)
         pred = scores.argmax(dim=1)
         meter.update(pred, labels)
     model.train(was_training)
@@ -166,6 +170,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--input-size", type=int, nargs=2, metavar=("H", "W"), help="override the working resolution")
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--samples", type=int, default=8, help="Monte-Carlo samples for Bayesian models (1: dropout off)")
+    parser.add_argument(
+        "--no-mirror", action="store_true", help="sample every Monte-Carlo pass on the picture itself, none on its mirror image"
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, help="JSON to write (default: CHECKPOINT/eval.json for val, eval-SPLIT.json otherwise)")
     args = parser.parse_args(argv)
@@ -182,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     trust = TrustMeter(temperature=checkpoint.temperature, samples=samples, ignore_index=config.get("void_index", 11))
     summary = evaluate_model(
         checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True,
-        samples=samples, temperature=checkpoint.temperature, trust=trust,
+        samples=samples, temperature=checkpoint.temperature, trust=trust, mirror=not args.no_mirror,
     )
     elapsed = time.perf_counter() - started
     sequences = sorted({sequence_of(image) for image, _ in dataset.pairs})
@@ -194,7 +201,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(
         f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input "
-        f"{input_size[0]}x{input_size[1]}" + (f", {samples} MC samples" if samples > 1 else "")
+        f"{input_size[0]}x{input_size[1]}"
+        + (f", {samples} MC samples" + ("" if args.no_mirror else f" ({samples // 2} on the mirror image)") if samples > 1 else "")
     )
     print(format_table(summary, config["class_names"]))
     print(format_trust(confidence))
@@ -206,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": args.data.name,
         "input_size": list(input_size),
         "samples": samples,
+        "mirrored_samples": samples // 2 if samples > 1 and not args.no_mirror else 0,
         "label_size": list(dataset.labels[0].shape),
         "class_names": config["class_names"],
         **summary,

@@ -6,9 +6,13 @@ the checkpoint's ``input_size``), segmented, and the class probabilities are
 resized back to the picture's own size (capped at ``MAX_OUTPUT_SIDE``), so
 that labels, overlays and maps line up pixel for pixel with what was uploaded.
 
-Bayesian models are sampled T times with their dropout on. The encoder part
-before the first dropout cannot change between samples, so it runs once and
-only the rest runs, batched over the T samples.
+Bayesian models are sampled T times with their dropout on, half of the
+samples on the picture's mirror image (flipped back before averaging): the
+two views' dropout samples average into better labels and better-calibrated
+probabilities than T samples of one view, at almost the same cost
+(``MIRROR_SAMPLES``; measured in the README). The encoder part before the
+first dropout cannot change between samples, so it runs once per view and
+only the rest runs, batched over the samples.
 
 On a GPU (``segdemo.devices``) the same code runs the network in half
 precision (bf16, or fp16 where bf16 is not native) on channels-last tensors,
@@ -42,6 +46,11 @@ from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mut
 MAX_OUTPUT_SIDE = 2048  # results for larger pictures are returned at this long side
 DEFAULT_SAMPLES = 8
 MAX_SAMPLES = 32
+# Half of a Bayesian model's Monte-Carlo samples see the mirrored picture. On the
+# held-out 0006R0 frames this took the Bayesian SegNet-lite twin (T=8) from 38.6 to
+# 39.3 mIoU and its ECE from 3.2% to 2.6% at the same temperature (README), for one
+# more stem pass.
+MIRROR_SAMPLES = True
 
 _locks: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
@@ -123,13 +132,19 @@ def set_mc_dropout(model: nn.Module, active: bool) -> None:
 
 @torch.no_grad()
 def class_probabilities(
-    model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0, temperature: float = 1.0
+    model: nn.Module,
+    x: torch.Tensor,
+    samples: int = 1,
+    seed: int | None = 0,
+    temperature: float = 1.0,
+    mirror: bool = MIRROR_SAMPLES,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Mean softmax (N,C,H,W) of a normalised batch, and the (N,T,C,H,W) samples for Bayesian models.
 
     Bayesian models with ``samples >= 2`` are sampled with dropout on, seeded
     so that the same image and seed give the same answer; otherwise dropout is
-    off and a single pass is made.
+    off and a single pass is made. With ``mirror`` the second half of the
+    samples runs on the horizontally flipped batch and is flipped back.
 
     ``temperature`` (the checkpoint's, see ``segdemo.calibrate``) divides the
     logits before the softmax; 1.0 leaves them untouched. A Bayesian model's
@@ -139,14 +154,16 @@ def class_probabilities(
     if not is_bayesian(model) or samples < 2:
         set_mc_dropout(model, False)
         return F.softmax(scale_logits(model(x).float(), temperature), dim=1), None
-    logits = _sampled_logits(model, x, samples, seed)
+    logits = _sampled_logits(model, x, samples, seed, mirror)
     sample_probs = F.softmax(scale_logits(logits.float(), temperature), dim=1)
     sample_probs = sample_probs.view(x.shape[0], samples, *sample_probs.shape[1:])
     return sample_probs.mean(dim=1), sample_probs
 
 
 @torch.no_grad()
-def class_logits(model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0) -> torch.Tensor:
+def class_logits(
+    model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0, mirror: bool = MIRROR_SAMPLES
+) -> torch.Tensor:
     """Raw class scores (N,S,C,H,W) in float32: S=1 for a single pass with dropout off, else S dropout samples.
 
     The same passes as ``class_probabilities``, before any softmax or
@@ -155,12 +172,17 @@ def class_logits(model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int 
     if not is_bayesian(model) or samples < 2:
         set_mc_dropout(model, False)
         return model(x).float().unsqueeze(1)
-    logits = _sampled_logits(model, x, samples, seed).float()
+    logits = _sampled_logits(model, x, samples, seed, mirror).float()
     return logits.view(x.shape[0], samples, *logits.shape[1:])
 
 
-def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int | None) -> torch.Tensor:
-    """(N*T,C,H,W) logits of T seeded dropout samples per image (image-major), the stem run once."""
+def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int | None, mirror: bool = False) -> torch.Tensor:
+    """(N*T,C,H,W) logits of T seeded dropout samples per image (image-major), the stem run once per view.
+
+    With ``mirror`` the last T//2 samples of each image come from its
+    horizontal mirror image, flipped back so that every sample lines up with
+    the picture.
+    """
     with _model_lock(model):
         set_mc_dropout(model, True)
         try:
@@ -168,7 +190,12 @@ def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int |
             with torch.random.fork_rng(devices=devices):
                 if seed is not None:
                     torch.manual_seed(seed)
-                logits = model.forward_head(model.forward_stem(x), samples=samples)
+                mirrored = samples // 2 if mirror else 0
+                logits = model.forward_head(model.forward_stem(x), samples=samples - mirrored)
+                if mirrored:
+                    flipped = model.forward_head(model.forward_stem(x.flip(-1)), samples=mirrored).flip(-1)
+                    views = (logits.unflatten(0, (x.shape[0], -1)), flipped.unflatten(0, (x.shape[0], -1)))
+                    logits = torch.cat(views, dim=1).flatten(0, 1)
         finally:
             set_mc_dropout(model, False)
     return logits
@@ -193,6 +220,7 @@ class Prediction:
     device: str
     notes: list[str]
     temperature: float = 1.0  # the checkpoint's softmax temperature (1.0: not calibrated)
+    mirrored_samples: int = 0  # of ``samples``, how many ran on the mirror image
 
     @property
     def num_classes(self) -> int:
@@ -219,6 +247,7 @@ class Prediction:
             "band_to_interior_ratio": self.boundary.ratio,
             "band_share": float(self.boundary.band.float().mean()),
             "samples": self.samples,
+            "mirrored_samples": self.mirrored_samples,
         }
         if self.mutual_information is not None:
             out["mean_mutual_information"] = float(self.mutual_information.mean())
@@ -232,6 +261,7 @@ def predict(
     seed: int | None = 0,
     max_output_side: int = MAX_OUTPUT_SIDE,
     notes: list[str] | None = None,
+    mirror: bool = MIRROR_SAMPLES,
 ) -> Prediction:
     """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``)."""
     started = time.perf_counter()
@@ -252,7 +282,9 @@ def predict(
         x = x.contiguous(memory_format=torch.channels_last)
     forward_started = time.perf_counter()
     with serving_autocast(device):  # half precision on a GPU, fp32 on the CPU; probabilities come out in fp32
-        mean_probs, sample_probs = class_probabilities(model, x, samples=samples, seed=seed, temperature=checkpoint.temperature)
+        mean_probs, sample_probs = class_probabilities(
+            model, x, samples=samples, seed=seed, temperature=checkpoint.temperature, mirror=mirror
+        )
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     forward_seconds = time.perf_counter() - forward_started
@@ -286,4 +318,5 @@ def predict(
         device=describe_device(device),
         notes=notes,
         temperature=checkpoint.temperature,
+        mirrored_samples=samples // 2 if mirror and sample_probs is not None else 0,
     )

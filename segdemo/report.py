@@ -12,6 +12,7 @@ import json
 import math
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from .checkpoints import load_checkpoint, measured_frames
 from .models import MODELS, count_macs, count_parameters
@@ -22,6 +23,15 @@ def _pct(value: float | None) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{100 * value:.1f}"
 
 
+def samples_served(evaluation: dict[str, Any]) -> str:
+    """"8 (4 mirrored)": the Monte-Carlo samples behind the figures, and how many saw the mirror image."""
+    samples = evaluation.get("samples", 1)
+    if samples <= 1:
+        return "–"
+    mirrored = evaluation.get("mirrored_samples", 0)
+    return f"{samples} ({mirrored} mirrored)" if mirrored else str(samples)
+
+
 def models_table(weights: Path = WEIGHTS_DIR) -> str:
     """Headline figures per shipped model, then per-class IoU, as Markdown."""
     rows, per_class, names, header = [], {}, [], None
@@ -30,13 +40,12 @@ def models_table(weights: Path = WEIGHTS_DIR) -> str:
         evaluation = json.loads((folder / "eval.json").read_text())
         h, w = checkpoint.input_size
         training = checkpoint.config.get("training", {})
-        samples = evaluation.get("samples", 1)
         rows.append(
             f"| `{folder.name}` | {MODELS[folder.name].description} | {count_parameters(checkpoint.model) / 1e6:.2f}M "
             f"| {count_macs(checkpoint.model, (h, w)) / 1e9:.2f} | {w}x{h} "
             f"| {_pct(evaluation['global_accuracy'])} | {_pct(evaluation['class_accuracy'])} "
             f"| **{_pct(evaluation['mean_iou'])}** | {_pct(evaluation['boundary_f1'])} "
-            f"| {samples if samples > 1 else '–'} | {measured_frames(evaluation, checkpoint.config)} |"
+            f"| {samples_served(evaluation)} | {measured_frames(evaluation, checkpoint.config)} |"
         )
         per_class[folder.name] = evaluation["per_class_iou"]
         names.append(folder.name)
@@ -124,7 +133,7 @@ def trust_table(weights: Path = WEIGHTS_DIR) -> str:
         "| | " + " | ".join(f"`{n}`" for n in names) + " |",
         "|---" * (len(names) + 1) + "|",
         row("temperature T (fitted on)", lambda e: f"{e['calibration']['temperature']:.3f} ({_fitted_on(e['calibration'])})"),
-        row("MC samples served", lambda e: str(e["calibration"].get("samples", 1))),
+        row("MC samples served", lambda e: samples_served(e).replace("–", "1")),
         row("ECE, T = 1 → calibrated", change("ece", 100, 1, "%")),
         row("NLL (nats/pixel), T = 1 → calibrated", change("nll")),
         row("Brier score, T = 1 → calibrated", change("brier")),

@@ -337,7 +337,9 @@ def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str
     ]
     if prediction.samples > 1:
         lines.append(
-            f"{prediction.samples} Monte-Carlo dropout samples; mean mutual information "
+            f"{prediction.samples} Monte-Carlo dropout samples"
+            + (f" ({prediction.mirrored_samples} of them on the mirrored picture)" if prediction.mirrored_samples else "")
+            + "; mean mutual information "
             f"{figures['mean_mutual_information']:.3f} nats (the model's own uncertainty)."
         )
     elif is_bayesian(model.checkpoint.model):
@@ -440,7 +442,12 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
                 f"CamVid {measured_frames(evaluation, config)} (labels at {evaluation['label_size'][1]}x{evaluation['label_size'][0]}): "
                 f"**mIoU {100 * evaluation['mean_iou']:.1f}**, global accuracy {100 * evaluation['global_accuracy']:.1f}, "
                 f"class accuracy {100 * evaluation['class_accuracy']:.1f}, BF {100 * evaluation['boundary_f1']:.1f}"
-                + (f" ({evaluation['samples']} MC samples)" if evaluation.get("samples", 1) > 1 else "")
+                + (
+                    f" ({evaluation['samples']} MC samples"
+                    + (f", {evaluation['mirrored_samples']} on the mirror image)" if evaluation.get("mirrored_samples") else ")")
+                    if evaluation.get("samples", 1) > 1
+                    else ""
+                )
                 + "."
             )
         training = config.get("training", {})

@@ -161,3 +161,38 @@ def test_huge_pictures_come_back_at_the_capped_size(checkpoints):
     p = predict(picture(3000, 2000), checkpoints["fcn8s_lite"], max_output_side=600)
     assert p.labels.shape == (400, 600) and p.image.size == (600, 400)
     assert any("600x400" in note for note in p.notes)
+
+
+@pytest.mark.parametrize("name", ["bayesian_segnet_basic", "bayesian_segnet_lite"])
+def test_mirrored_samples_are_the_flipped_pictures_passes_flipped_back(name):
+    """With dropout at rate 0 every sample is a plain pass: the first half of the picture, the rest of its mirror."""
+    from segdemo.inference import class_logits
+
+    torch.manual_seed(0)
+    model = build(name).eval()
+    for module in model.modules():
+        if isinstance(module, torch.nn.Dropout):
+            module.p = 0.0
+    x = torch.randn(2, 3, 40, 56)
+    with torch.no_grad():
+        plain, mirrored = model(x), model(x.flip(-1)).flip(-1)
+        samples = class_logits(model, x, samples=5, seed=0, mirror=True)
+        unmirrored = class_logits(model, x, samples=5, seed=0, mirror=False)
+    assert samples.shape == (2, 5, 11, 40, 56)
+    assert not torch.allclose(plain, mirrored, atol=1e-3)  # the network is not mirror-symmetric
+    for image in range(2):
+        for sample in range(5):
+            expected = plain if sample < 3 else mirrored  # 5 samples: 3 of the picture, 2 of its mirror
+            assert torch.allclose(samples[image, sample], expected[image], atol=1e-5)
+            assert torch.allclose(unmirrored[image, sample], plain[image], atol=1e-5)
+
+
+def test_mirroring_changes_only_bayesian_sampling(checkpoints):
+    fcn = checkpoints["fcn8s_lite"]
+    assert torch.equal(predict(picture(64, 48), fcn, mirror=True).probabilities, predict(picture(64, 48), fcn, mirror=False).probabilities)
+    bayes = checkpoints["bayesian_segnet_lite"]
+    one = predict(picture(64, 48), bayes, samples=1)
+    assert torch.equal(one.probabilities, predict(picture(64, 48), bayes, samples=1, mirror=False).probabilities)
+    assert not torch.equal(
+        predict(picture(64, 48), bayes, samples=4).probabilities, predict(picture(64, 48), bayes, samples=4, mirror=False).probabilities
+    )
