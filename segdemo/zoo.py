@@ -61,14 +61,14 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="61c38bc4922dbb648ca4ff416e8b4ff9d5833cd208f83270b9f1959e79a8ee2f",
+            sha256="b8078f5f68cf2edd7e2790b54a33fda529580e5fe63d4f9a4a33115170bddc88",
         ),
         ZooEntry(
             "fcn8s_lite",
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="2668b0a63fb4af5a7600b94ccadec72736ec0675b7bf9e13fb9c26daa80fe87c",
+            sha256="974d8fd6f873e0f292473081ba18618051d76acf59116c8bcaf913f2fe276040",
         ),
     )
 }
