@@ -59,7 +59,7 @@ from .calibration import (
 from .checkpoints import CheckpointError, load_checkpoint, write_temperature
 from .data.camvid import DEFAULT_ROOT, CamVid, sequence_of
 from .evaluate import network_input
-from .inference import DEFAULT_SAMPLES, MIRROR_SAMPLES, class_logits
+from .inference import DEFAULT_SAMPLES, class_logits, mirrored_samples
 from .models import is_bayesian
 
 LOW, HIGH = 0.05, 20.0  # the temperatures searched
@@ -195,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": args.data.name,
         "pixels": int(labels.numel()),
         "samples": samples,
-        "mirrored_samples": samples // 2 if samples > 1 and MIRROR_SAMPLES else 0,
+        "mirrored_samples": mirrored_samples(samples),
         **{k: round(v, 5) for k, v in figures.items() if isinstance(v, float) and k != "temperature" and math.isfinite(v)},
         **({"scaled_after_averaging": figures["scaled_after_averaging"]} if "scaled_after_averaging" in figures else {}),
     }

@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .checkpoints import load_checkpoint
 from .data.camvid import DEFAULT_ROOT, CamVid, normalize, sequence_of
-from .inference import MIRROR_SAMPLES, class_logits, class_probabilities
+from .inference import MIRROR_SAMPLES, class_logits, class_probabilities, mirrored_samples
 from .metrics import SegmentationMeter
 from .models import is_bayesian
 from .trust import TrustMeter
@@ -202,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input "
         f"{input_size[0]}x{input_size[1]}"
-        + (f", {samples} MC samples" + ("" if args.no_mirror else f" ({samples // 2} on the mirror image)") if samples > 1 else "")
+        + (f", {samples} MC samples ({mirrored_samples(samples, not args.no_mirror)} on the mirror image)" if samples > 1 else "")
     )
     print(format_table(summary, config["class_names"]))
     print(format_trust(confidence))
@@ -214,7 +214,7 @@ def main(argv: list[str] | None = None) -> int:
         "data": args.data.name,
         "input_size": list(input_size),
         "samples": samples,
-        "mirrored_samples": samples // 2 if samples > 1 and not args.no_mirror else 0,
+        "mirrored_samples": mirrored_samples(samples, not args.no_mirror),
         "label_size": list(dataset.labels[0].shape),
         "class_names": config["class_names"],
         **summary,

@@ -52,6 +52,11 @@ MAX_SAMPLES = 32
 # more stem pass.
 MIRROR_SAMPLES = True
 
+
+def mirrored_samples(samples: int, mirror: bool = MIRROR_SAMPLES) -> int:
+    """How many of a Bayesian model's ``samples`` run on the mirror image: the last half, none for one pass."""
+    return samples // 2 if mirror and samples > 1 else 0
+
 _locks: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
 
@@ -190,7 +195,7 @@ def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int |
             with torch.random.fork_rng(devices=devices):
                 if seed is not None:
                     torch.manual_seed(seed)
-                mirrored = samples // 2 if mirror else 0
+                mirrored = mirrored_samples(samples, mirror)
                 logits = model.forward_head(model.forward_stem(x), samples=samples - mirrored)
                 if mirrored:
                     flipped = model.forward_head(model.forward_stem(x.flip(-1)), samples=mirrored).flip(-1)
@@ -318,5 +323,5 @@ def predict(
         device=describe_device(device),
         notes=notes,
         temperature=checkpoint.temperature,
-        mirrored_samples=samples // 2 if mirror and sample_probs is not None else 0,
+        mirrored_samples=mirrored_samples(samples, mirror) if sample_probs is not None else 0,
     )
