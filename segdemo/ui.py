@@ -29,6 +29,7 @@ from .analysis import compare_predictions, error_figures, example_ground_truth, 
 from .imagefiles import ImageWriter, write_images
 from .images import ImageError, load_image
 from .memory import release_free_memory
+from .metrics import BF_TOLERANCE
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
 from .models import MODELS, count_macs, is_bayesian
 from .trustplots import current_plots
@@ -407,6 +408,11 @@ def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
             f"confidence and accuracy (expected calibration error) is {100 * c['calibrated']['ece']:.1f}% "
             f"({100 * c['uncalibrated']['ece']:.1f}% without the temperature)."
         )
+    lines.append(
+        "**Boundary uncertainty** is the entropy of the class probabilities (0: sure, 1: all classes equally likely) "
+        f"on a band of {100 * BF_TOLERANCE:.2g}% of the picture's diagonal around the predicted class boundaries; "
+        "the rest of the picture is greyed."
+    )
     if errors.get("ground_truth"):
         auroc = errors.get("entropy_auroc")
         lines.append(
@@ -571,9 +577,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             with gr.Row():
                 confidence = gr.Image(label="Confidence (max class probability)", format="png", type="pil")
                 errors = gr.Image(
-                    label="Errors against the CamVid labels (red: wrong, grey: void)", format="png", type="pil", visible=False
+                    label="Errors (red: wrong, grey: void)", format="png", type="pil", visible=False
                 )
-                band = gr.Image(label="Boundary uncertainty (band around predicted boundaries)", format="png", type="pil")
+                band = gr.Image(label="Boundary uncertainty", format="png", type="pil")
                 mutual = gr.Image(label="Mutual information (model uncertainty)", format="png", type="pil", visible=False)
             maps_caption = gr.Markdown(elem_id="maps-caption")
             with gr.Row():

@@ -197,7 +197,8 @@ def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
     natural = 8 + font_size + 6 + max(int(measure.textlength(text, font=font)) for _, text in rows) + 8
     panel = Image.new("RGB", (max(width, natural), h), (255, 255, 255))
     draw = ImageDraw.Draw(panel)
-    y = font_size // 2 + 6
+    # the swatches sit mid-height: web UIs tend to overlay their buttons on an image's top corner
+    y = max(font_size // 2 + 6, (h - int(1.8 * font_size) * len(rows)) // 2 - font_size)
     for colour, text in rows:
         draw.rectangle([8, y, 8 + font_size, y + font_size], fill=colour, outline=(60, 60, 60))
         draw.text((8 + font_size + 6, y), text, fill=(20, 20, 20), font=font)
