@@ -577,7 +577,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             with gr.Row():
                 confidence = gr.Image(label="Confidence (max class probability)", format="png", type="pil")
                 errors = gr.Image(
-                    label="Errors (red: wrong, grey: void)", format="png", type="pil", visible=False
+                    label="Errors (red: wrong)", format="png", type="pil", visible=False
                 )
                 band = gr.Image(label="Boundary uncertainty", format="png", type="pil")
                 mutual = gr.Image(label="Mutual information (model uncertainty)", format="png", type="pil", visible=False)
