@@ -61,7 +61,7 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="b8078f5f68cf2edd7e2790b54a33fda529580e5fe63d4f9a4a33115170bddc88",
+            sha256="82289e3b16caddd680dc84f97191d59c1e44ee55472dddb25e71019cc88e6f48",
         ),
         ZooEntry(
             "fcn8s_lite",
