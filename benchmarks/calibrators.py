@@ -13,8 +13,9 @@ as served):
   class weights do to the probabilities (rare classes over-confident, Road
   and Sky under-confident).
 
-For a Bayesian model both are tried on each sample's logits (served) and on
-the averaged probabilities. Each is fitted by NLL and measured twice: on the
+For a Bayesian model both are tried on each sample's logits and on the
+averaged probabilities of each source position before the bilinear resize
+(the checkpoint's ``temperature_scope`` says which one is served). Each is fitted by NLL and measured twice: on the
 pixels it was fitted on, and **cross-fitted** between the first and second
 half of the sequence (fit on one, measure ECE on the other), which is what a
 calibrator fitted on one street meets on the next. Prints a table; writes
@@ -49,9 +50,10 @@ def per_sample(z: torch.Tensor, w: torch.Tensor, t: torch.Tensor) -> torch.Tenso
 
 
 def after_averaging(z: torch.Tensor, w: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """(P,C) softmax(log p / T[argmax p]) of the averaged, resized probabilities p."""
-    p = (z.softmax(3).mean(2) * w[..., None]).sum(1)
-    return (p.clamp(min=PROB_FLOOR).log() / t[p.argmax(1)][:, None]).softmax(1)
+    """(P,C) served probabilities with each source's averaged probabilities p rescaled: softmax(log p / T[argmax p])."""
+    p = z.softmax(3).mean(2)
+    p = (p.clamp(min=PROB_FLOOR).log() / t[p.argmax(2)][..., None]).softmax(2)
+    return (p * w[..., None]).sum(1)
 
 
 def fit(served, z, w, y, classes: int) -> torch.Tensor:
@@ -130,9 +132,13 @@ def main(argv: list[str] | None = None) -> int:
     first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)  # frames are listed in sequence order
     print(f"{checkpoint.config['architecture']}: {len(y)} pixels of {len(dataset)} frames "
           f"({'+'.join(args.sequence)}), {samples} sample(s), collected in {time.perf_counter() - started:.0f} s")
-    ways = {"per sample (served)": per_sample} if samples > 1 else {"single pass": per_sample}
+    ways = {"single pass": per_sample}
     if samples > 1:
-        ways["after averaging"] = after_averaging
+        served_scope = checkpoint.temperature_scope
+        ways = {
+            "per sample" + (" (served)" if served_scope == "samples" else ""): per_sample,
+            "after averaging" + (" (served)" if served_scope == "averaged" else ""): after_averaging,
+        }
     raw_ece, raw_nll = measure(per_sample, z, w, y, torch.ones(z.shape[-1], dtype=torch.float64))
     rows = [{"calibrator": "none", "applied": "-", "ece": raw_ece, "nll": raw_nll, "cross_fit_ece": [raw_ece, raw_ece]}]
     for applied, served in ways.items():

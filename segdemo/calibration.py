@@ -137,13 +137,49 @@ class CalibrationMeter:
 # -- temperature scaling ---------------------------------------------------
 
 
+# Where a Bayesian model's temperature applies (config.json "temperature_scope"): "samples" divides
+# each Monte-Carlo sample's logits before the samples are averaged (the default, and how every
+# checkpoint without the key was fitted); "averaged" rescales the averaged probabilities,
+# softmax(log p / T), which calibrated every set of SegNet weights measured here a little better
+# (README). A single pass (FCN, dropout off) gets the same probabilities either way.
+TEMPERATURE_SCOPES = ("samples", "averaged")
+
+
 def scale_logits(logits: torch.Tensor, temperature: float) -> torch.Tensor:
     """Logits divided by the temperature; T = 1 returns the very same tensor (exactly the unscaled model)."""
     return logits if temperature == 1.0 else logits / temperature
 
 
+def tempered_mean(
+    logits: torch.Tensor, temperature: float, scope: str = "samples"
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The calibrated mean probabilities (N,C,...) of (N,S,C,...) sample logits, and the sample probabilities.
+
+    With ``scope="samples"`` each sample's logits are divided by T before the
+    softmax and the average; with ``"averaged"`` the samples are softmaxed as
+    they are, averaged, and the average is rescaled by T (the sample
+    probabilities returned are then the untempered ones, whose spread is the
+    network's own disagreement: the mutual information).
+    """
+    if scope not in TEMPERATURE_SCOPES:
+        raise ValueError(f"temperature scope must be one of {TEMPERATURE_SCOPES}, not {scope!r}")
+    if scope == "samples":
+        sample_probs = torch.softmax(scale_logits(logits, temperature), dim=2)
+        return sample_probs.mean(dim=1), sample_probs
+    sample_probs = torch.softmax(logits, dim=2)
+    mean = sample_probs.mean(dim=1)
+    if temperature != 1.0:
+        mean = torch.softmax(mean.clamp(min=PROB_FLOOR).log() / temperature, dim=1)
+    return mean, sample_probs
+
+
 def mixture_nll(
-    logits: torch.Tensor, weights: torch.Tensor, labels: torch.Tensor, temperature: float, chunk: int = 16384
+    logits: torch.Tensor,
+    weights: torch.Tensor,
+    labels: torch.Tensor,
+    temperature: float,
+    chunk: int = 16384,
+    scope: str = "samples",
 ) -> float:
     """Mean NLL at ``temperature`` of pixels whose probability mixes tempered softmaxes.
 
@@ -152,8 +188,14 @@ def mixture_nll(
     ``weights`` (P,K) the interpolation weights (summing to 1); ``labels`` (P,).
     p(y) = sum_k w_k mean_s softmax(z_ks / T)_y, which is what ``predict``
     serves (tempered softmax per sample, averaged, then resized bilinearly).
-    K = S = 1 is plain temperature scaling.
+    K = S = 1 is plain temperature scaling. With ``scope="averaged"`` each
+    source position's averaged probabilities are rescaled instead
+    (``tempered_mean``), again as ``predict`` serves them.
     """
+    if scope != "samples":
+        probs = mixture_probabilities(logits, weights, temperature, chunk, scope)
+        p_true = probs.gather(1, labels.long()[:, None])[:, 0]
+        return float(-p_true.clamp(min=PROB_FLOOR).log().mean()) if labels.numel() else 0.0
     total = 0.0
     for start in range(0, logits.shape[0], chunk):
         z = logits[start : start + chunk].double() / temperature
@@ -321,12 +363,22 @@ class ErrorDetectionMeter:
         return out
 
 
-def mixture_probabilities(logits: torch.Tensor, weights: torch.Tensor, temperature: float, chunk: int = 16384) -> torch.Tensor:
-    """(P,C) probabilities sum_k w_k mean_s softmax(z_ks / T) of ``mixture_nll``'s (P,K,S,C) logits."""
+def mixture_probabilities(
+    logits: torch.Tensor, weights: torch.Tensor, temperature: float, chunk: int = 16384, scope: str = "samples"
+) -> torch.Tensor:
+    """(P,C) probabilities sum_k w_k mean_s softmax(z_ks / T) of ``mixture_nll``'s (P,K,S,C) logits.
+
+    With ``scope="averaged"``: sum_k w_k softmax(log(mean_s softmax(z_ks)) / T).
+    """
+    if scope not in TEMPERATURE_SCOPES:
+        raise ValueError(f"temperature scope must be one of {TEMPERATURE_SCOPES}, not {scope!r}")
     parts = []
     for start in range(0, logits.shape[0], chunk):
-        z = logits[start : start + chunk].double() / temperature
-        p = z.softmax(dim=3).mean(dim=2)
+        z = logits[start : start + chunk].double()
+        if scope == "samples":
+            p = (z / temperature).softmax(dim=3).mean(dim=2)
+        else:
+            p = rescale_probabilities(z.softmax(dim=3).mean(dim=2), temperature)
         parts.append((p * weights[start : start + chunk].double()[..., None]).sum(dim=1))
     return torch.cat(parts) if parts else torch.zeros(0, logits.shape[-1], dtype=torch.float64)
 
@@ -334,7 +386,7 @@ def mixture_probabilities(logits: torch.Tensor, weights: torch.Tensor, temperatu
 def rescale_probabilities(probs: torch.Tensor, temperature: float) -> torch.Tensor:
     """softmax(log p / T) over the last axis: a temperature applied to already averaged (P,C) probabilities.
 
-    The alternative to scaling each Monte-Carlo sample's logits that
-    ``segdemo.calibrate`` measures for Bayesian models (and does not serve).
+    What the ``"averaged"`` temperature scope does to a Bayesian model's
+    Monte-Carlo average (``tempered_mean``).
     """
     return torch.softmax(probs.double().clamp(min=PROB_FLOOR).log() / temperature, dim=-1)

@@ -19,6 +19,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from .calibration import TEMPERATURE_SCOPES
 from .classes import CAMVID_CLASSES, CAMVID_MEAN, CAMVID_PALETTE, CAMVID_STD, VOID_INDEX
 from .models import MODELS, build, count_parameters, model_kwargs
 
@@ -53,6 +54,11 @@ class Checkpoint:
         """The softmax temperature fitted by ``segdemo.calibrate`` (1.0, i.e. none, when config.json has none)."""
         value = self.config.get("temperature")
         return 1.0 if value is None else float(value)
+
+    @property
+    def temperature_scope(self) -> str:
+        """Where the temperature applies to Monte-Carlo samples (``segdemo.calibration.TEMPERATURE_SCOPES``)."""
+        return str(self.config.get("temperature_scope", "samples"))
 
 
 def make_config(
@@ -130,6 +136,8 @@ def validate_config(config: Any) -> dict[str, Any]:
         isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and 0 < temperature < float("inf")
     ):
         raise CheckpointError("config.json temperature must be a positive number (or absent)")
+    if config.get("temperature_scope", "samples") not in TEMPERATURE_SCOPES:
+        raise CheckpointError(f"config.json temperature_scope must be one of {', '.join(TEMPERATURE_SCOPES)} (or absent)")
     return config
 
 
@@ -144,8 +152,15 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     return validate_config(config)
 
 
-def write_temperature(directory: str | Path, temperature: float | None, fitted_on: dict[str, Any] | None = None) -> Path:
+def write_temperature(
+    directory: str | Path,
+    temperature: float | None,
+    fitted_on: dict[str, Any] | None = None,
+    scope: str = "samples",
+) -> Path:
     """Store (or, with None, remove) the fitted temperature in config.json; every other key stays as it was.
+
+    ``scope`` other than the default ``"samples"`` is stored as ``temperature_scope``.
 
     Only config.json changes: the zoo pins the sha256 of model.safetensors, so
     calibrating a checkpoint never breaks its pin.
@@ -154,8 +169,11 @@ def write_temperature(directory: str | Path, temperature: float | None, fitted_o
     config = read_config(directory)
     config.pop("temperature", None)
     config.pop("temperature_fitted_on", None)
+    config.pop("temperature_scope", None)
     if temperature is not None:
         config["temperature"] = round(float(temperature), 4)
+        if scope != "samples":
+            config["temperature_scope"] = scope
         if fitted_on is not None:
             config["temperature_fitted_on"] = fitted_on
     validate_config(config)

@@ -40,16 +40,19 @@ def predict_scores(
     seed: int | None = 0,
     temperature: float = 1.0,
     mirror: bool = MIRROR_SAMPLES,
+    temperature_scope: str = "samples",
 ) -> torch.Tensor:
     """Class probabilities (N,C,H,W) for uint8 images (N,3,h,w), run at ``input_size``, resized to ``out_size``.
 
     Bayesian models with ``samples > 1`` average that many Monte-Carlo
     dropout samples (the Bayesian SegNet paper's evaluation), half of them on
     the mirrored images unless ``mirror`` is off, as ``predict`` does. ``temperature``
-    scales the logits as ``predict`` does with a calibrated checkpoint.
+    (applied where ``temperature_scope`` says) calibrates them as ``predict`` does.
     """
     x = network_input(model, images, input_size, mean, std)
-    probs, _ = class_probabilities(model, x, samples=samples, seed=seed, temperature=temperature, mirror=mirror)
+    probs, _ = class_probabilities(
+        model, x, samples=samples, seed=seed, temperature=temperature, mirror=mirror, temperature_scope=temperature_scope
+    )
     out_size = out_size or tuple(images.shape[-2:])
     if tuple(probs.shape[-2:]) != tuple(out_size):
         probs = F.interpolate(probs, size=out_size, mode="bilinear", align_corners=False)
@@ -80,6 +83,7 @@ def evaluate_model(
     temperature: float = 1.0,
     trust: TrustMeter | None = None,
     mirror: bool = MIRROR_SAMPLES,
+    temperature_scope: str = "samples",
 ) -> dict[str, Any]:
     """Metrics of ``model`` (put in eval mode) over every frame of ``dataset``.
 
@@ -98,7 +102,7 @@ def evaluate_model(
         if trust is None:
             scores = predict_scores(
                 model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples,
-                temperature=temperature, mirror=mirror,
+                temperature=temperature, mirror=mirror, temperature_scope=temperature_scope,
             )
         else:
             x = network_input(model, images, input_size, mean, std)
@@ -186,10 +190,14 @@ def main(argv: list[str] | None = None) -> int:
     dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
     started = time.perf_counter()
     samples = args.samples if is_bayesian(checkpoint.model) else 1
-    trust = TrustMeter(temperature=checkpoint.temperature, samples=samples, ignore_index=config.get("void_index", 11))
+    trust = TrustMeter(
+        temperature=checkpoint.temperature, samples=samples, ignore_index=config.get("void_index", 11),
+        temperature_scope=checkpoint.temperature_scope,
+    )
     summary = evaluate_model(
         checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True,
         samples=samples, temperature=checkpoint.temperature, trust=trust, mirror=not args.no_mirror,
+        temperature_scope=checkpoint.temperature_scope,
     )
     elapsed = time.perf_counter() - started
     sequences = sorted({sequence_of(image) for image, _ in dataset.pairs})

@@ -84,6 +84,16 @@ def _fitted_on(calibration: dict) -> str:
     return f"{where}, {fitted['images']} frames{twin}" + ("; the frames measured here" if calibration.get("fitted_on_these_frames") else "")
 
 
+def _temperature_applied_to(evaluation: dict) -> str:
+    """Where the temperature acts (eval.json's calibration.temperature_scope; older files: each sample's logits)."""
+    calibration = evaluation["calibration"]
+    if calibration.get("samples", 1) < 2:
+        return "the logits"
+    if calibration.get("temperature_scope", "samples") == "averaged":
+        return "the samples' averaged probabilities"
+    return "each sample's logits"
+
+
 def trust_table(weights: Path = WEIGHTS_DIR) -> str:
     """Calibration and error-detection figures per shipped model, side by side, as Markdown (from eval.json)."""
     evaluations = {n: e for n, e in _evaluations(weights).items() if "calibration" in e and "error_detection" in e}
@@ -134,6 +144,7 @@ def trust_table(weights: Path = WEIGHTS_DIR) -> str:
         "|---" * (len(names) + 1) + "|",
         row("temperature T (fitted on)", lambda e: f"{e['calibration']['temperature']:.3f} ({_fitted_on(e['calibration'])})"),
         row("MC samples served", lambda e: samples_served(e).replace("–", "1")),
+        row("T applied to", _temperature_applied_to),
         row("ECE, T = 1 → calibrated", change("ece", 100, 1, "%")),
         row("NLL (nats/pixel), T = 1 → calibrated", change("nll")),
         row("Brier score, T = 1 → calibrated", change("brier")),

@@ -1,9 +1,10 @@
 """How far the confidence can be trusted, measured over a dataset one batch at a time (``evaluate`` drives it).
 
 From the logits the network gives at its working resolution, ``TrustMeter``
-builds the class probabilities exactly as ``predict`` serves them (softmax of
-logits / T per Monte-Carlo sample, averaged, resized bilinearly to the label
-resolution) and measures:
+builds the class probabilities exactly as ``predict`` serves them (the
+Monte-Carlo samples averaged with the checkpoint's temperature applied where
+its ``temperature_scope`` says, ``segdemo.calibration.tempered_mean``; resized
+bilinearly to the label resolution) and measures:
 
 - calibration (ECE, reliability bins, NLL, Brier; ``segdemo.calibration``)
   without temperature (T = 1) and with the checkpoint's fitted temperature,
@@ -30,17 +31,16 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
-from .calibration import CalibrationMeter, ErrorDetectionMeter, scale_logits
+from .calibration import CalibrationMeter, ErrorDetectionMeter, tempered_mean
 from .metrics import BF_TOLERANCE
 from .uncertainty import boundary_band, entropy, mutual_information
 
 
 def served_probabilities(
-    logits: torch.Tensor, temperature: float, out_size: tuple[int, int]
+    logits: torch.Tensor, temperature: float, out_size: tuple[int, int], scope: str = "samples"
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """(N,C,H,W) probabilities at ``out_size`` from (N,S,C,h,w) logits, and the (N,S,C,h,w) sample probabilities."""
-    sample_probs = F.softmax(scale_logits(logits, temperature), dim=2)
-    probs = sample_probs.mean(dim=1)
+    probs, sample_probs = tempered_mean(logits, temperature, scope)
     if tuple(probs.shape[-2:]) != tuple(out_size):
         probs = F.interpolate(probs, size=out_size, mode="bilinear", align_corners=False)
     return probs, sample_probs
@@ -49,8 +49,11 @@ def served_probabilities(
 class TrustMeter:
     """Calibration before/after temperature scaling (per sample count) and error detection, streamed."""
 
-    def __init__(self, temperature: float = 1.0, samples: int = 1, ignore_index: int = 11) -> None:
+    def __init__(
+        self, temperature: float = 1.0, samples: int = 1, ignore_index: int = 11, temperature_scope: str = "samples"
+    ) -> None:
         self.temperature = float(temperature)
+        self.temperature_scope = temperature_scope
         self.samples = int(samples)
         self.ignore_index = ignore_index
         self.variants = {"uncalibrated": 1.0, "calibrated": self.temperature}
@@ -74,7 +77,7 @@ class TrustMeter:
         computed: dict[float, tuple[torch.Tensor, torch.Tensor]] = {}  # without a temperature both variants are one
         for name, temperature in self.variants.items():
             if temperature not in computed:
-                computed[temperature] = served_probabilities(logits, temperature, out_size)
+                computed[temperature] = served_probabilities(logits, temperature, out_size, self.temperature_scope)
             probs, sample_probs = computed[temperature]
             self.calibration[self.samples][name].update(probs, labels)
             if name == "calibrated":
@@ -106,6 +109,7 @@ class TrustMeter:
         calibration: dict[str, Any] = {
             "bins": served["calibrated"].bins,
             "temperature": self.temperature,
+            "temperature_scope": self.temperature_scope,
             "samples": self.samples,
             "uncalibrated": served["uncalibrated"].summary(),
             "calibrated": served["calibrated"].summary(),

@@ -65,6 +65,9 @@ def adopt_twin_measurement(twin: Path, shipped: Path) -> dict[str, Any]:
     fitted_on = {**twin_config["temperature_fitted_on"], "twin": True}
     config["temperature"] = twin_config["temperature"]
     config["temperature_fitted_on"] = fitted_on
+    config.pop("temperature_scope", None)  # where the twin's T was fitted to act is where the shipped weights use it
+    if "temperature_scope" in twin_config:
+        config["temperature_scope"] = twin_config["temperature_scope"]
     training["twin"] = {
         "held_out": twin_training["held_out"],
         "frames": twin_training["frames"],

@@ -369,7 +369,11 @@ def _temperature_note(config: dict[str, Any]) -> str:
         frames += f", {fitted['images']} frames"
     if fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
         frames += ", for a twin run (same schedule) that never trained on them"
-    return f"calibrated: the logits are divided by a temperature of {temperature:.2f}, fitted by minimising NLL on {frames}"
+    if config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
+        how = f"the Monte-Carlo samples' averaged probabilities p are tempered to softmax(log p / {temperature:.2f})"
+    else:
+        how = f"the logits are divided by a temperature of {temperature:.2f}"
+    return f"calibrated: {how}, fitted by minimising NLL on {frames}"
 
 
 def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None) -> str:

@@ -21,6 +21,8 @@ from segdemo.calibration import (
     fit_temperature,
     mixture_nll,
     mixture_probabilities,
+    TEMPERATURE_SCOPES,
+    tempered_mean,
     uncertainty_bin,
 )
 
@@ -123,6 +125,38 @@ def test_the_mixture_is_the_average_of_tempered_samples_resized_bilinearly():
     labels = torch.randint(0, classes, (H * W,), generator=generator)
     expected = -served.flatten(1).T.gather(1, labels[:, None]).log().mean()
     assert mixture_nll(gathered, weights, labels, temperature) == pytest.approx(float(expected), rel=1e-5)
+
+
+def test_the_averaged_scope_rescales_the_mean_and_leaves_the_samples_untempered():
+    generator = torch.Generator().manual_seed(4)
+    logits = torch.randn(2, 4, 5, 6, 7, generator=generator) * 3  # (N,S,C,h,w)
+    mean, sample_probs = tempered_mean(logits, 1.6, "averaged")
+    untempered = F.softmax(logits, dim=2)
+    assert torch.equal(sample_probs, untempered)
+    assert torch.allclose(mean, F.softmax(untempered.mean(dim=1).log() / 1.6, dim=1), atol=1e-6)
+    assert torch.allclose(mean.sum(dim=1), torch.ones(2, 6, 7), atol=1e-6)
+    per_sample_mean, per_sample = tempered_mean(logits, 1.6, "samples")
+    assert torch.allclose(per_sample, F.softmax(logits / 1.6, dim=2)) and not torch.allclose(mean, per_sample_mean)
+    for scope in TEMPERATURE_SCOPES:  # T = 1 is no calibration under either scope
+        assert torch.allclose(tempered_mean(logits, 1.0, scope)[0], untempered.mean(dim=1), atol=1e-6)
+    with pytest.raises(ValueError, match="temperature scope"):
+        tempered_mean(logits, 1.6, "pixels")
+
+
+def test_the_averaged_mixture_is_what_is_served_and_its_fit_recovers_a_known_temperature():
+    generator = torch.Generator().manual_seed(5)
+    pixels, sources, samples, classes = 20000, 2, 3, 6
+    logits = torch.randn(pixels, sources, samples, classes, generator=generator) * 3
+    weights = torch.rand(pixels, sources, generator=generator)
+    weights = weights / weights.sum(dim=1, keepdim=True)
+    averaged = F.softmax(logits, dim=3).mean(dim=2)  # (P,K,C): each source's Monte-Carlo average
+    served = (F.softmax(averaged.log() / 2.0, dim=2) * weights[..., None]).sum(dim=1)  # rescaled, then resized
+    assert torch.allclose(mixture_probabilities(logits, weights, 2.0, scope="averaged").float(), served, atol=1e-6)
+    labels = torch.multinomial(served, 1, generator=generator)[:, 0]
+    expected = float(-served.gather(1, labels[:, None]).log().mean())
+    assert mixture_nll(logits, weights, labels, 2.0, scope="averaged") == pytest.approx(expected, rel=1e-5)
+    fitted = fit_temperature(lambda t: mixture_nll(logits, weights, labels, t, scope="averaged"))
+    assert fitted == pytest.approx(2.0, rel=0.05)
 
 
 # -- uncertainty as an error detector ------------------------------------------------

@@ -93,6 +93,39 @@ def test_a_bayesian_model_scales_each_sample_before_averaging(tmp_path, picture)
     assert torch.allclose(mean, F.softmax(logits / 0.7, dim=2).mean(dim=1), atol=1e-6)
 
 
+def test_a_bayesian_model_with_the_averaged_scope_rescales_the_average(tmp_path, picture):
+    folder = shipped_copy(tmp_path / "bayes", "bayesian_segnet_lite")
+    plain = predict(picture, load_checkpoint(folder), samples=4, seed=5)
+    write_temperature(folder, 1.5, {"split": "val", "sequences": ["x"], "images": 1}, scope="averaged")
+    checkpoint = load_checkpoint(folder)
+    assert checkpoint.config["temperature_scope"] == checkpoint.temperature_scope == "averaged"
+    x = network_input(picture)
+    mean, samples = class_probabilities(
+        checkpoint.model, x, samples=4, seed=5, temperature=1.5, temperature_scope="averaged"
+    )
+    logits = class_logits(checkpoint.model, x, samples=4, seed=5)
+    assert torch.allclose(samples, F.softmax(logits, dim=2), atol=1e-6)  # the samples stay untempered
+    assert torch.allclose(mean, F.softmax(F.softmax(logits, dim=2).mean(dim=1).log() / 1.5, dim=1), atol=1e-5)
+    hot = predict(picture, checkpoint, samples=4, seed=5)
+    assert float(hot.confidence.mean()) < float(plain.confidence.mean())  # T > 1 softens the average
+    assert torch.equal(hot.labels, plain.labels)  # a temperature on the average never moves its argmax
+    # the mutual information is the samples' own disagreement, which no temperature of the average changes
+    assert torch.allclose(hot.mutual_information, plain.mutual_information, atol=1e-6)
+    # and a checkpoint without the key is scaled per sample, as every checkpoint was before the key
+    write_temperature(folder, 1.5, {"split": "val", "sequences": ["x"], "images": 1})
+    assert "temperature_scope" not in json.loads((folder / "config.json").read_text())
+    assert load_checkpoint(folder).temperature_scope == "samples"
+
+
+def test_a_bad_temperature_scope_is_refused_clearly(tmp_path):
+    folder = save_model(tmp_path / "model")
+    config = json.loads((folder / "config.json").read_text())
+    config["temperature"], config["temperature_scope"] = 1.2, "pixels"
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="temperature_scope must be one of"):
+        load_checkpoint(folder)
+
+
 @pytest.mark.parametrize("bad", [0, -1.5, "hot", True, float("inf")])
 def test_a_bad_temperature_is_refused_clearly(tmp_path, bad):
     folder = save_model(tmp_path / "model")
@@ -125,7 +158,9 @@ def test_calibrate_then_evaluate_on_a_tiny_dataset(tmp_path, tiny_camvid, capsys
     assert 0.05 <= config["temperature"] <= 20
     assert fitted["split"] == "val" and fitted["sequences"] == ["val"] and fitted["images"] == 3
     assert fitted["samples"] == 2 and fitted["nll_after"] <= fitted["nll_before"] + 1e-6
-    assert set(fitted["scaled_after_averaging"]) == {"temperature", "nll_after", "ece_after"}  # the alternative, measured
+    assert fitted["scope"] == config["temperature_scope"] == "averaged"  # served: the averaged probabilities rescaled
+    assert set(fitted["other_scope"]) == {"scope", "temperature", "nll_after", "ece_after"}  # the alternative, measured
+    assert fitted["other_scope"]["scope"] == "samples"
     out = tmp_path / "bayesian_segnet_lite" / "eval.json"
     assert evaluate.main([*args, "--out", str(out)]) == 0
     result = json.loads(out.read_text())

@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from segdemo import calibrate, evaluate, twin
-from segdemo.checkpoints import CheckpointError, load_checkpoint, make_config, measured_frames, save_checkpoint
+from segdemo.checkpoints import (
+    CheckpointError,
+    load_checkpoint,
+    make_config,
+    measured_frames,
+    save_checkpoint,
+    write_temperature,
+)
 from segdemo.hub import sha256_of
 from segdemo.models import build
 
@@ -58,3 +65,14 @@ def test_a_twin_on_another_schedule_or_with_nothing_held_out_is_refused(runs, tm
     with pytest.raises(CheckpointError, match="held no sequence out"):
         twin.adopt_twin_measurement(final, final)
     assert "temperature" not in load_checkpoint(final).config  # nothing written when refused
+
+
+def test_the_twins_temperature_scope_travels_with_its_temperature(runs):
+    twin_run, final = runs
+    fitted_on = load_checkpoint(twin_run).config["temperature_fitted_on"]
+    write_temperature(twin_run, 1.3, fitted_on, scope="averaged")
+    assert twin.main([str(twin_run), str(final)]) == 0
+    assert load_checkpoint(final).temperature_scope == "averaged"
+    write_temperature(twin_run, 1.3, fitted_on)  # back to per-sample: a stale key on the final weights goes
+    assert twin.main([str(twin_run), str(final)]) == 0
+    assert "temperature_scope" not in load_checkpoint(final).config
