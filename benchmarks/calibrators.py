@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     per_image = 1024
     z, w, y = collect_pixels(checkpoint.model, dataset, checkpoint.input_size, checkpoint.config["mean"],
-                             checkpoint.config["std"], samples, per_image)
+                             checkpoint.config["std"], samples, per_image, scales=checkpoint.test_scales)
     z, w, y = z.double(), w.double(), y.long()
     first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)  # frames are listed in sequence order
     print(f"{checkpoint.config['architecture']}: {len(y)} pixels of {len(dataset)} frames "

@@ -86,8 +86,12 @@ def forward_seconds(
     served: bool = False,
     batch: int = 1,
     mirror: bool = True,
+    scales: tuple[float, ...] = (1.0,),
 ) -> float:
-    """Class probabilities of a random batch; ``served``: channels-last input, and on a GPU the server's autocast."""
+    """Class probabilities of a random batch; ``served``: channels-last input, and on a GPU the server's autocast.
+
+    ``scales``: the checkpoint's test scales, each another pass (``segdemo.inference``).
+    """
     device = next(model.parameters()).device
     x = torch.randn(batch, 3, *size, device=device)
     if served:
@@ -97,7 +101,7 @@ def forward_seconds(
 
     def run() -> None:
         with precision:
-            class_probabilities(model, x, samples=samples, seed=0, mirror=mirror)
+            class_probabilities(model, x, samples=samples, seed=0, mirror=mirror, scales=scales)
 
     return median_seconds(run, repeats, device=device)
 
@@ -147,21 +151,23 @@ def measure_networks(repeats: int, device: torch.device) -> dict:
         plain = checkpoint.model
         served = prepare_for_inference(copy.deepcopy(plain)).to(device)  # as segdemo.zoo serves it
         plain.to(device)
+        scales = checkpoint.test_scales  # "as served" runs all of them; "plain" is one pass of the bare network
         for label, (h, w) in PICTURES.items():
             size = working_size(h, w, checkpoint.input_size)
             row = {
                 "model": name, "picture": label, "input": f"{size[1]}x{size[0]}",
                 "gmac": count_macs(plain, size) / 1e9,
                 "plain_ms": 1000 * forward_seconds(plain, size, repeats),
-                "served_ms": 1000 * forward_seconds(served, size, repeats, served=True),
+                "served_ms": 1000 * forward_seconds(served, size, repeats, served=True, scales=scales),
                 "samples": 1,
+                "scales": list(scales),
             }
             out["shipped"].append(row)
             if is_bayesian(plain):
                 out["shipped"].append({
                     **row, "samples": SAMPLES,
                     "plain_ms": 1000 * forward_seconds(plain, size, repeats, samples=SAMPLES),
-                    "served_ms": 1000 * forward_seconds(served, size, repeats, samples=SAMPLES, served=True),
+                    "served_ms": 1000 * forward_seconds(served, size, repeats, samples=SAMPLES, served=True, scales=scales),
                 })
         if is_bayesian(plain):
             size = working_size(360, 480, checkpoint.input_size)
@@ -169,8 +175,11 @@ def measure_networks(repeats: int, device: torch.device) -> dict:
             eight = forward_seconds(served, size, repeats, samples=SAMPLES, served=True)
             one = forward_seconds(served, size, repeats, served=True)
             unmirrored = forward_seconds(served, size, repeats, samples=SAMPLES, served=True, mirror=False)
+            # the sampling costs above are at one scale; the served T=8 at every test scale besides
+            at_scales = forward_seconds(served, size, repeats, samples=SAMPLES, served=True, scales=scales)
             out["mc"] = {"model": name, "one_pass_ms": 1000 * one, "t8_ms": 1000 * eight,
-                         "t8_unmirrored_ms": 1000 * unmirrored,
+                         "t8_unmirrored_ms": 1000 * unmirrored, "scales": list(scales),
+                         "t8_at_scales_ms": 1000 * at_scales,
                          "extra_sample_ms": 1000 * (eight - two) / (SAMPLES - 2),
                          "extra_sample_fraction": (eight - two) / (SAMPLES - 2) / one,
                          "naive_t8_ms": 1000 * SAMPLES * one}
@@ -297,11 +306,13 @@ def measure_server(repeats: int, files: dict[str, Path], device: torch.device, c
 
 def report(env: dict, nets: dict, server: dict | None) -> None:
     print("| " + " | ".join(env) + " |\n|" + "---|" * len(env) + "\n| " + " | ".join(env.values()) + " |")
-    print("\nBare forward pass (median), at the model's working resolution:\n")
+    print("\nBare forward pass (median), at the model's working resolution; \"as served\" runs every test scale:\n")
     print("| model | picture | network input | GMAC | plain (ms) | as served (ms) |")
     print("|---|---|---|---|---|---|")
     for row in nets["shipped"]:
         name = row["model"] + (f" (T={row['samples']})" if row["samples"] > 1 else "")
+        if len(row.get("scales", [1.0])) > 1:
+            name += " at ×" + "/".join(f"{s:g}" for s in row["scales"])
         print(f"| {name} | {row['picture']} | {row['input']} | {row['gmac']:.2f} | {row['plain_ms']:.0f} | {row['served_ms']:.0f} |")
     for row in nets["peers"]:
         served = f"{row['served_ms']:.0f}" if "served_ms" in row else "-"
@@ -311,10 +322,13 @@ def report(env: dict, nets: dict, server: dict | None) -> None:
         print(f"\n{mc['model']}: one pass {mc['one_pass_ms']:.0f} ms; T={SAMPLES} {mc['t8_ms']:.0f} ms "
               f"(half on the mirror image; {mc['t8_unmirrored_ms']:.0f} ms all on the picture) "
               f"(T separate passes would take {mc['naive_t8_ms']:.0f} ms); each extra sample "
-              f"{mc['extra_sample_ms']:.1f} ms = {mc['extra_sample_fraction']:.2f} of a pass")
+              f"{mc['extra_sample_ms']:.1f} ms = {mc['extra_sample_fraction']:.2f} of a pass"
+              + (f"; served at scales ×{'/'.join(f'{s:g}' for s in mc['scales'])}: T={SAMPLES} {mc['t8_at_scales_ms']:.0f} ms"
+                 if len(mc.get("scales", [1.0])) > 1 else ""))
     default = next(r for r in nets["shipped"] if r["model"] == DEFAULT_SEGNET and r["picture"] == "480x360" and r["samples"] == 1)
     resnet = next(r for r in nets["peers"] if r["model"].startswith("torchvision"))
-    print(f"torchvision fcn_resnet50 / {DEFAULT_SEGNET} (one pass, as served) at the same input: "
+    print(f"torchvision fcn_resnet50 / {DEFAULT_SEGNET} (dropout off, as served: {len(default.get('scales', [1]))} scale(s)) "
+          "at the same input: "
           f"{resnet['plain_ms'] / default['served_ms']:.1f}x"
           + (f" ({resnet['served_ms'] / default['served_ms']:.1f}x with the peer at the server's precision too)"
              if "served_ms" in resnet else ""))

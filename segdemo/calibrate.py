@@ -46,7 +46,7 @@ import argparse
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from tqdm import tqdm
@@ -62,7 +62,7 @@ from .calibration import (
 from .checkpoints import CheckpointError, load_checkpoint, write_temperature
 from .data.camvid import DEFAULT_ROOT, CamVid, sequence_of
 from .evaluate import network_input
-from .inference import DEFAULT_SAMPLES, class_logits, mirrored_samples
+from .inference import DEFAULT_SAMPLES, SINGLE_SCALE, class_logits, mirrored_samples
 from .models import is_bayesian
 
 LOW, HIGH = 0.05, 20.0  # the temperatures searched
@@ -82,6 +82,7 @@ def collect_pixels(
     ignore_index: int = 11,
     batch_size: int = 4,
     progress: bool = False,
+    scales: Sequence[float] = SINGLE_SCALE,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Logits (P,4,S,C) of the bilinear neighbours of randomly chosen labelled pixels, their weights (P,4), labels (P,)."""
     model.eval()
@@ -90,7 +91,8 @@ def collect_pixels(
     for start in tqdm(range(0, len(dataset), batch_size), desc="calibrate", disable=not progress, leave=False):
         batch = [dataset[i] for i in range(start, min(start + batch_size, len(dataset)))]
         images = torch.stack([image for image, _ in batch])
-        logits = class_logits(model, network_input(model, images, input_size, mean, std), samples=samples).cpu()
+        x = network_input(model, images, input_size, mean, std)
+        logits = class_logits(model, x, samples=samples, scales=scales).cpu()
         h, w = logits.shape[-2:]
         for (_, label), frame in zip(batch, logits):
             H, W = label.shape
@@ -157,6 +159,11 @@ def main(argv: list[str] | None = None) -> int:
         "--scope", choices=TEMPERATURE_SCOPES, default="averaged",
         help="Bayesian models: scale each sample's logits, or the averaged probabilities (default)",
     )
+    parser.add_argument(
+        "--scales", type=float, nargs="+",
+        help="fit at the working resolution times these, and store them as the checkpoint's test_scales "
+        "(default: the test_scales it has)",
+    )
     parser.add_argument("--pixels-per-image", type=int, default=1024, help="labelled pixels drawn per frame")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
@@ -177,10 +184,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.exit(2, f"calibrate: {error}\n")
     config = checkpoint.config
     samples = max(1, args.samples) if is_bayesian(checkpoint.model) else 1
+    scales = tuple(args.scales) if args.scales else checkpoint.test_scales
     started = time.perf_counter()
     logits, weights, labels = collect_pixels(
         checkpoint.model, dataset, checkpoint.input_size, config["mean"], config["std"], samples,
-        args.pixels_per_image, args.seed, config.get("void_index", 11), progress=True,
+        args.pixels_per_image, args.seed, config.get("void_index", 11), progress=True, scales=scales,
     )
     figures = fit(logits, weights, labels, args.scope)
     temperature = figures["temperature"]
@@ -190,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         f"({', '.join(sequences)}; {len(dataset)} images, {labels.numel()} pixels"
         + (f", {samples} MC samples" if samples > 1 else "")
         + (f", applied to {SCOPE_WORDS[figures['scope']]}" if samples > 1 else "")
+        + (f", at scales {', '.join(f'{s:g}' for s in scales)}" if scales != SINGLE_SCALE else "")
         + f") in {time.perf_counter() - started:.0f} s"
         + f"\n  NLL {figures['nll_before']:.4f} -> {figures['nll_after']:.4f}, "
         f"ECE {100 * figures['ece_before']:.2f}% -> {100 * figures['ece_after']:.2f}% (on these pixels)"
@@ -210,13 +219,14 @@ def main(argv: list[str] | None = None) -> int:
         "pixels": int(labels.numel()),
         "samples": samples,
         "mirrored_samples": mirrored_samples(samples),
+        "test_scales": list(scales),
         **{k: round(v, 5) for k, v in figures.items() if isinstance(v, float) and k != "temperature" and math.isfinite(v)},
         **({"scope": figures["scope"], "other_scope": figures["other_scope"]} if "other_scope" in figures else {}),
     }
     if args.dry_run:
         print("dry run: config.json not changed")
         return 0
-    print(f"wrote the temperature into {write_temperature(args.checkpoint, temperature, fitted_on, figures['scope'])}")
+    print(f"wrote the temperature into {write_temperature(args.checkpoint, temperature, fitted_on, figures['scope'], scales)}")
     return 0
 
 

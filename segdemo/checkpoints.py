@@ -27,6 +27,7 @@ CONFIG_NAME = "config.json"
 WEIGHTS_NAME = "model.safetensors"
 FORMAT = "segdemo-checkpoint"
 FORMAT_VERSION = 1
+MAX_TEST_SCALES = 4  # each scale is another pass of the network
 
 
 class CheckpointError(Exception):
@@ -59,6 +60,11 @@ class Checkpoint:
     def temperature_scope(self) -> str:
         """Where the temperature applies to Monte-Carlo samples (``segdemo.calibration.TEMPERATURE_SCOPES``)."""
         return str(self.config.get("temperature_scope", "samples"))
+
+    @property
+    def test_scales(self) -> tuple[float, ...]:
+        """The working resolution is multiplied by each of these and the results combined (``segdemo.inference``)."""
+        return tuple(float(s) for s in self.config.get("test_scales", [1.0]))
 
 
 def make_config(
@@ -136,6 +142,12 @@ def validate_config(config: Any) -> dict[str, Any]:
         isinstance(temperature, (int, float)) and not isinstance(temperature, bool) and 0 < temperature < float("inf")
     ):
         raise CheckpointError("config.json temperature must be a positive number (or absent)")
+    scales = config.get("test_scales", [1.0])
+    if not (
+        isinstance(scales, list) and 1 <= len(scales) <= MAX_TEST_SCALES
+        and all(isinstance(s, (int, float)) and not isinstance(s, bool) and 0.25 <= s <= 4 for s in scales)
+    ):
+        raise CheckpointError(f"config.json test_scales must list 1 to {MAX_TEST_SCALES} scales between 0.25 and 4 (or be absent)")
     if config.get("temperature_scope", "samples") not in TEMPERATURE_SCOPES:
         raise CheckpointError(f"config.json temperature_scope must be one of {', '.join(TEMPERATURE_SCOPES)} (or absent)")
     return config
@@ -157,10 +169,13 @@ def write_temperature(
     temperature: float | None,
     fitted_on: dict[str, Any] | None = None,
     scope: str = "samples",
+    scales: tuple[float, ...] | None = None,
 ) -> Path:
     """Store (or, with None, remove) the fitted temperature in config.json; every other key stays as it was.
 
-    ``scope`` other than the default ``"samples"`` is stored as ``temperature_scope``.
+    ``scope`` other than the default ``"samples"`` is stored as ``temperature_scope``;
+    ``scales``, the test scales the temperature was fitted at, as ``test_scales``
+    (removed for a single scale; left alone when None).
 
     Only config.json changes: the zoo pins the sha256 of model.safetensors, so
     calibrating a checkpoint never breaks its pin.
@@ -176,6 +191,10 @@ def write_temperature(
             config["temperature_scope"] = scope
         if fitted_on is not None:
             config["temperature_fitted_on"] = fitted_on
+    if scales is not None:
+        config.pop("test_scales", None)
+        if tuple(scales) != (1.0,):
+            config["test_scales"] = [float(s) for s in scales]
     validate_config(config)
     path.write_text(json.dumps(config, indent=2) + "\n")
     return path

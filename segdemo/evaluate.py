@@ -13,7 +13,7 @@ import json
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from .checkpoints import load_checkpoint
 from .data.camvid import DEFAULT_ROOT, CamVid, normalize, sequence_of
-from .inference import MIRROR_SAMPLES, class_logits, class_probabilities, mirrored_samples
+from .inference import MIRROR_SAMPLES, SINGLE_SCALE, class_logits, class_probabilities, mirrored_samples
 from .metrics import SegmentationMeter
 from .models import is_bayesian
 from .trust import TrustMeter
@@ -41,17 +41,20 @@ def predict_scores(
     temperature: float = 1.0,
     mirror: bool = MIRROR_SAMPLES,
     temperature_scope: str = "samples",
+    scales: Sequence[float] = SINGLE_SCALE,
 ) -> torch.Tensor:
     """Class probabilities (N,C,H,W) for uint8 images (N,3,h,w), run at ``input_size``, resized to ``out_size``.
 
     Bayesian models with ``samples > 1`` average that many Monte-Carlo
     dropout samples (the Bayesian SegNet paper's evaluation), half of them on
     the mirrored images unless ``mirror`` is off, as ``predict`` does. ``temperature``
-    (applied where ``temperature_scope`` says) calibrates them as ``predict`` does.
+    (applied where ``temperature_scope`` says) calibrates them as ``predict`` does,
+    and ``scales`` (the checkpoint's ``test_scales``) are the resolutions it runs at.
     """
     x = network_input(model, images, input_size, mean, std)
     probs, _ = class_probabilities(
-        model, x, samples=samples, seed=seed, temperature=temperature, mirror=mirror, temperature_scope=temperature_scope
+        model, x, samples=samples, seed=seed, temperature=temperature, mirror=mirror, temperature_scope=temperature_scope,
+        scales=scales,
     )
     out_size = out_size or tuple(images.shape[-2:])
     if tuple(probs.shape[-2:]) != tuple(out_size):
@@ -84,6 +87,7 @@ def evaluate_model(
     trust: TrustMeter | None = None,
     mirror: bool = MIRROR_SAMPLES,
     temperature_scope: str = "samples",
+    scales: Sequence[float] = SINGLE_SCALE,
 ) -> dict[str, Any]:
     """Metrics of ``model`` (put in eval mode) over every frame of ``dataset``.
 
@@ -102,12 +106,12 @@ def evaluate_model(
         if trust is None:
             scores = predict_scores(
                 model, images, input_size, mean, std, tuple(labels.shape[-2:]), samples=samples,
-                temperature=temperature, mirror=mirror, temperature_scope=temperature_scope,
+                temperature=temperature, mirror=mirror, temperature_scope=temperature_scope, scales=scales,
             )
         else:
             x = network_input(model, images, input_size, mean, std)
-            single = class_logits(model, x, samples=1) if trust.wants_single_pass else None
-            scores = trust.update(class_logits(model, x, samples=samples, mirror=mirror), labels, single)
+            single = class_logits(model, x, samples=1, scales=scales) if trust.wants_single_pass else None
+            scores = trust.update(class_logits(model, x, samples=samples, mirror=mirror, scales=scales), labels, single)
         pred = scores.argmax(dim=1)
         meter.update(pred, labels)
     model.train(was_training)
@@ -177,6 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-mirror", action="store_true", help="sample every Monte-Carlo pass on the picture itself, none on its mirror image"
     )
+    parser.add_argument(
+        "--scales", type=float, nargs="+", help="run at the working resolution times these (default: the checkpoint's test_scales)"
+    )
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--out", type=Path, help="JSON to write (default: CHECKPOINT/eval.json for val, eval-SPLIT.json otherwise)")
     args = parser.parse_args(argv)
@@ -190,6 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
     started = time.perf_counter()
     samples = args.samples if is_bayesian(checkpoint.model) else 1
+    scales = tuple(args.scales) if args.scales else checkpoint.test_scales
     trust = TrustMeter(
         temperature=checkpoint.temperature, samples=samples, ignore_index=config.get("void_index", 11),
         temperature_scope=checkpoint.temperature_scope,
@@ -197,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     summary = evaluate_model(
         checkpoint.model, dataset, input_size, config["mean"], config["std"], args.batch_size, progress=True,
         samples=samples, temperature=checkpoint.temperature, trust=trust, mirror=not args.no_mirror,
-        temperature_scope=checkpoint.temperature_scope,
+        temperature_scope=checkpoint.temperature_scope, scales=scales,
     )
     elapsed = time.perf_counter() - started
     sequences = sorted({sequence_of(image) for image, _ in dataset.pairs})
@@ -211,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input "
         f"{input_size[0]}x{input_size[1]}"
         + (f", {samples} MC samples ({mirrored_samples(samples, not args.no_mirror)} on the mirror image)" if samples > 1 else "")
+        + (f", at scales {', '.join(f'{s:g}' for s in scales)}" if scales != SINGLE_SCALE else "")
     )
     print(format_table(summary, config["class_names"]))
     print(format_trust(confidence))
@@ -223,6 +232,7 @@ def main(argv: list[str] | None = None) -> int:
         "input_size": list(input_size),
         "samples": samples,
         "mirrored_samples": mirrored_samples(samples, not args.no_mirror),
+        "test_scales": list(scales),
         "label_size": list(dataset.labels[0].shape),
         "class_names": config["class_names"],
         **summary,

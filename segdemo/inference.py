@@ -14,6 +14,13 @@ probabilities than T samples of one view, at almost the same cost
 first dropout cannot change between samples, so it runs once per view and
 only the rest runs, batched over the samples.
 
+A checkpoint may also name ``test_scales`` (config.json; default ``[1.0]``):
+the working resolution times each scale, every view's class scores resized
+back to the working grid. A deterministic pass averages the scales' logits;
+a Bayesian model spreads its samples over the scales (within each of the two
+mirror halves). This is multi-scale testing as segmentation benchmarks use
+it; the README gives what it buys on held-out frames and what it costs.
+
 On a GPU (``segdemo.devices``) the same code runs the network in half
 precision (bf16, or fp16 where bf16 is not native) on channels-last tensors,
 makes the maps on the GPU and brings them back in one copy; on the CPU the
@@ -27,7 +34,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import torch
@@ -51,11 +58,33 @@ MAX_SAMPLES = 32
 # 40.7 mIoU and its ECE from 2.6% to 1.9% at the same temperature (README), for one
 # more stem pass.
 MIRROR_SAMPLES = True
+SINGLE_SCALE = (1.0,)
 
 
 def mirrored_samples(samples: int, mirror: bool = MIRROR_SAMPLES) -> int:
     """How many of a Bayesian model's ``samples`` run on the mirror image: the last half, none for one pass."""
     return samples // 2 if mirror and samples > 1 else 0
+
+
+def samples_per_scale(samples: int, scales: Sequence[float]) -> list[int]:
+    """``samples`` shared out over ``scales`` in order, the first ones taking one more where it does not divide."""
+    share, extra = divmod(samples, len(scales))
+    return [share + (1 if i < extra else 0) for i in range(len(scales))]
+
+
+def scaled_input(x: torch.Tensor, scale: float) -> torch.Tensor:
+    """A normalised batch resized by ``scale`` (antialiased when shrinking); ``x`` itself at 1."""
+    if scale == 1.0:
+        return x
+    size = tuple(max(16, round(side * scale)) for side in x.shape[-2:])
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=scale < 1.0)
+
+
+def _to_grid(logits: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """Class scores resized (bilinearly) to the working grid ``size`` unless they are on it."""
+    if tuple(logits.shape[-2:]) == tuple(size):
+        return logits
+    return F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
 
 _locks: "weakref.WeakKeyDictionary[nn.Module, threading.Lock]" = weakref.WeakKeyDictionary()
 _locks_guard = threading.Lock()
@@ -144,6 +173,7 @@ def class_probabilities(
     temperature: float = 1.0,
     mirror: bool = MIRROR_SAMPLES,
     temperature_scope: str = "samples",
+    scales: Sequence[float] = SINGLE_SCALE,
 ) -> tuple[torch.Tensor, torch.Tensor | None]:
     """Mean softmax (N,C,H,W) of a normalised batch, and the (N,T,C,H,W) samples for Bayesian models.
 
@@ -157,18 +187,23 @@ def class_probabilities(
     model, ``temperature_scope`` (the checkpoint's) says whether each sample's
     logits are scaled before the average ("samples") or the averaged
     probabilities afterwards ("averaged"; the samples returned are then the
-    untempered ones): ``segdemo.calibration.tempered_mean``.
+    untempered ones): ``segdemo.calibration.tempered_mean``. ``scales``: the
+    checkpoint's ``test_scales`` (see the module docstring).
     """
     if not is_bayesian(model) or samples < 2:
-        set_mc_dropout(model, False)
-        return F.softmax(scale_logits(model(x).float(), temperature), dim=1), None
-    logits = _sampled_logits(model, x, samples, seed, mirror).float()
+        return F.softmax(scale_logits(_deterministic_logits(model, x, scales), temperature), dim=1), None
+    logits = _sampled_logits(model, x, samples, seed, mirror, scales).float()
     return tempered_mean(logits.view(x.shape[0], samples, *logits.shape[1:]), temperature, temperature_scope)
 
 
 @torch.no_grad()
 def class_logits(
-    model: nn.Module, x: torch.Tensor, samples: int = 1, seed: int | None = 0, mirror: bool = MIRROR_SAMPLES
+    model: nn.Module,
+    x: torch.Tensor,
+    samples: int = 1,
+    seed: int | None = 0,
+    mirror: bool = MIRROR_SAMPLES,
+    scales: Sequence[float] = SINGLE_SCALE,
 ) -> torch.Tensor:
     """Raw class scores (N,S,C,H,W) in float32: S=1 for a single pass with dropout off, else S dropout samples.
 
@@ -176,18 +211,36 @@ def class_logits(
     temperature: what calibration is fitted and measured on.
     """
     if not is_bayesian(model) or samples < 2:
-        set_mc_dropout(model, False)
-        return model(x).float().unsqueeze(1)
-    logits = _sampled_logits(model, x, samples, seed, mirror).float()
+        return _deterministic_logits(model, x, scales).unsqueeze(1)
+    logits = _sampled_logits(model, x, samples, seed, mirror, scales).float()
     return logits.view(x.shape[0], samples, *logits.shape[1:])
 
 
-def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int | None, mirror: bool = False) -> torch.Tensor:
+def _deterministic_logits(model: nn.Module, x: torch.Tensor, scales: Sequence[float] = SINGLE_SCALE) -> torch.Tensor:
+    """(N,C,H,W) float32 logits with dropout off: the mean over ``scales`` of each scale's scores on the working grid."""
+    set_mc_dropout(model, False)
+    total = None
+    for scale in scales:
+        logits = _to_grid(model(scaled_input(x, scale)).float(), x.shape[-2:])
+        total = logits if total is None else total + logits
+    assert total is not None, "at least one scale"
+    return total if len(scales) == 1 else total / len(scales)
+
+
+def _sampled_logits(
+    model: nn.Module,
+    x: torch.Tensor,
+    samples: int,
+    seed: int | None,
+    mirror: bool = False,
+    scales: Sequence[float] = SINGLE_SCALE,
+) -> torch.Tensor:
     """(N*T,C,H,W) logits of T seeded dropout samples per image (image-major), the stem run once per view.
 
     With ``mirror`` the last T//2 samples of each image come from its
     horizontal mirror image, flipped back so that every sample lines up with
-    the picture.
+    the picture. Each half is shared out over ``scales`` (``samples_per_scale``),
+    every scale's scores resized back to the working grid.
     """
     with _model_lock(model):
         set_mc_dropout(model, True)
@@ -197,14 +250,19 @@ def _sampled_logits(model: nn.Module, x: torch.Tensor, samples: int, seed: int |
                 if seed is not None:
                     torch.manual_seed(seed)
                 mirrored = mirrored_samples(samples, mirror)
-                logits = model.forward_head(model.forward_stem(x), samples=samples - mirrored)
-                if mirrored:
-                    flipped = model.forward_head(model.forward_stem(x.flip(-1)), samples=mirrored).flip(-1)
-                    views = (logits.unflatten(0, (x.shape[0], -1)), flipped.unflatten(0, (x.shape[0], -1)))
-                    logits = torch.cat(views, dim=1).flatten(0, 1)
+                views = []  # (N, samples of the view, C, H, W) each
+                for flip, count in ((False, samples - mirrored), (True, mirrored)):
+                    source = x.flip(-1) if flip else x
+                    for scale, share in zip(scales, samples_per_scale(count, scales)):
+                        if share == 0:
+                            continue
+                        logits = model.forward_head(model.forward_stem(scaled_input(source, scale)), samples=share)
+                        logits = _to_grid(logits, x.shape[-2:])
+                        views.append((logits.flip(-1) if flip else logits).unflatten(0, (x.shape[0], share)))
+                logits = views[0] if len(views) == 1 else torch.cat(views, dim=1)
         finally:
             set_mc_dropout(model, False)
-    return logits
+    return logits.flatten(0, 1)
 
 
 @dataclass
@@ -227,6 +285,7 @@ class Prediction:
     notes: list[str]
     temperature: float = 1.0  # the checkpoint's softmax temperature (1.0: not calibrated)
     mirrored_samples: int = 0  # of ``samples``, how many ran on the mirror image
+    scales: tuple[float, ...] = SINGLE_SCALE  # the working resolution times these (the checkpoint's test_scales)
 
     @property
     def num_classes(self) -> int:
@@ -254,6 +313,7 @@ class Prediction:
             "band_share": float(self.boundary.band.float().mean()),
             "samples": self.samples,
             "mirrored_samples": self.mirrored_samples,
+            "scales": list(self.scales),
         }
         if self.mutual_information is not None:
             out["mean_mutual_information"] = float(self.mutual_information.mean())
@@ -268,8 +328,12 @@ def predict(
     max_output_side: int = MAX_OUTPUT_SIDE,
     notes: list[str] | None = None,
     mirror: bool = MIRROR_SAMPLES,
+    scales: Sequence[float] | None = None,
 ) -> Prediction:
-    """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``)."""
+    """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``).
+
+    ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale).
+    """
     started = time.perf_counter()
     if image.mode != "RGB":
         image = image.convert("RGB")
@@ -280,6 +344,7 @@ def predict(
     out_h, out_w = output_size(height, width, max_output_side)
     work_h, work_w = working_size(height, width, checkpoint.input_size)
     samples = max(1, min(int(samples), MAX_SAMPLES)) if is_bayesian(model) else 1
+    scales = tuple(float(s) for s in scales) if scales is not None else checkpoint.test_scales
 
     small = image.resize((work_w, work_h), Image.BILINEAR, reducing_gap=3.0)
     x = torch.from_numpy(np.asarray(small).copy()).permute(2, 0, 1).unsqueeze(0).to(device)
@@ -290,7 +355,7 @@ def predict(
     with serving_autocast(device):  # half precision on a GPU, fp32 on the CPU; probabilities come out in fp32
         mean_probs, sample_probs = class_probabilities(
             model, x, samples=samples, seed=seed, temperature=checkpoint.temperature, mirror=mirror,
-            temperature_scope=checkpoint.temperature_scope,
+            temperature_scope=checkpoint.temperature_scope, scales=scales,
         )
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -326,4 +391,5 @@ def predict(
         notes=notes,
         temperature=checkpoint.temperature,
         mirrored_samples=mirrored_samples(samples, mirror) if sample_probs is not None else 0,
+        scales=scales,
     )

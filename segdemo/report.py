@@ -32,6 +32,11 @@ def samples_served(evaluation: dict[str, Any]) -> str:
     return f"{samples} ({mirrored} mirrored)" if mirrored else str(samples)
 
 
+def scales_served(evaluation: dict[str, Any]) -> str:
+    """"0.75, 1, 1.25": the multiples of the working resolution behind the figures ("1" for one scale)."""
+    return ", ".join(f"{s:g}" for s in evaluation.get("test_scales", [1.0]))
+
+
 def models_table(weights: Path = WEIGHTS_DIR) -> str:
     """Headline figures per shipped model, then per-class IoU, as Markdown."""
     rows, per_class, names, header = [], {}, [], None
@@ -42,7 +47,7 @@ def models_table(weights: Path = WEIGHTS_DIR) -> str:
         training = checkpoint.config.get("training", {})
         rows.append(
             f"| `{folder.name}` | {MODELS[folder.name].description} | {count_parameters(checkpoint.model) / 1e6:.2f}M "
-            f"| {count_macs(checkpoint.model, (h, w)) / 1e9:.2f} | {w}x{h} "
+            f"| {count_macs(checkpoint.model, (h, w)) / 1e9:.2f} | {w}x{h} × {scales_served(evaluation)} "
             f"| {_pct(evaluation['global_accuracy'])} | {_pct(evaluation['class_accuracy'])} "
             f"| **{_pct(evaluation['mean_iou'])}** | {_pct(evaluation['boundary_f1'])} "
             f"| {samples_served(evaluation)} | {measured_frames(evaluation, checkpoint.config)} |"
@@ -51,7 +56,7 @@ def models_table(weights: Path = WEIGHTS_DIR) -> str:
         names.append(folder.name)
         header = evaluation["class_names"]
     lines = [
-        "| model | what it is | params | GMAC/pass | works at | global acc. | class acc. | mIoU | BF | MC samples | measured on |",
+        "| model | what it is | params | GMAC/pass | works at × scales | global acc. | class acc. | mIoU | BF | MC samples | measured on |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
     ]
@@ -144,6 +149,7 @@ def trust_table(weights: Path = WEIGHTS_DIR) -> str:
         "|---" * (len(names) + 1) + "|",
         row("temperature T (fitted on)", lambda e: f"{e['calibration']['temperature']:.3f} ({_fitted_on(e['calibration'])})"),
         row("MC samples served", lambda e: samples_served(e).replace("–", "1")),
+        row("scales (× working resolution)", scales_served),
         row("T applied to", _temperature_applied_to),
         row("ECE, T = 1 → calibrated", change("ece", 100, 1, "%")),
         row("NLL (nats/pixel), T = 1 → calibrated", change("nll")),

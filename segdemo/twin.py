@@ -7,7 +7,8 @@ bundled examples (as CamVid results train on train + val), so no unseen
 sequence is left to measure them on or to fit their temperature on. A twin
 run answers for them: the same starting weights and the same schedule, with
 sequence 0006R0 held out. Its ``eval.json`` (measured on 0006R0) and its
-temperature (fitted on 0006R0) are copied here, marked as the twin's:
+temperature (fitted on 0006R0, with the scope and test scales it was fitted
+at) are copied here, marked as the twin's:
 ``eval.json`` gets ``"measured_on": "twin"`` and the twin's sha256, the
 config's ``training.twin`` records what the twin held out and trained on, and
 ``temperature_fitted_on`` says ``"twin": true``. Every figure segdemo shows
@@ -65,9 +66,10 @@ def adopt_twin_measurement(twin: Path, shipped: Path) -> dict[str, Any]:
     fitted_on = {**twin_config["temperature_fitted_on"], "twin": True}
     config["temperature"] = twin_config["temperature"]
     config["temperature_fitted_on"] = fitted_on
-    config.pop("temperature_scope", None)  # where the twin's T was fitted to act is where the shipped weights use it
-    if "temperature_scope" in twin_config:
-        config["temperature_scope"] = twin_config["temperature_scope"]
+    for key in ("temperature_scope", "test_scales"):  # T was fitted to act there and at these scales: so they serve
+        config.pop(key, None)
+        if key in twin_config:
+            config[key] = twin_config[key]
     training["twin"] = {
         "held_out": twin_training["held_out"],
         "frames": twin_training["frames"],

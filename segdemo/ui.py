@@ -25,6 +25,7 @@ from . import visualize
 from .devices import describe_device
 from .gpu import duration_for, gpu_task
 from .checkpoints import measured_frames
+from .report import scales_served
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import ImageWriter, write_images
 from .images import ImageError, load_image
@@ -345,6 +346,11 @@ def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str
         )
     elif is_bayesian(model.checkpoint.model):
         lines.append("1 sample: dropout off (weight averaging), so no mutual information.")
+    if len(prediction.scales) > 1:
+        lines.append(
+            f"Run at {len(prediction.scales)} scales of the working resolution (×{', ×'.join(f'{s:g}' for s in prediction.scales)}), "
+            + ("the samples shared among them." if prediction.samples > 1 else "their class scores averaged.")
+        )
     b = prediction.boundary
     lines.append(
         f"Mean confidence {100 * figures['mean_confidence']:.1f}%. Uncertainty on the boundary band "
@@ -458,6 +464,7 @@ def _models_markdown(models: dict[str, LoadedModel]) -> str:
                     if evaluation.get("samples", 1) > 1
                     else ""
                 )
+                + (f", at ×{scales_served(evaluation)} the working resolution" if len(evaluation.get("test_scales", [1])) > 1 else "")
                 + "."
             )
         training = config.get("training", {})

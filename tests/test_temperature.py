@@ -35,9 +35,9 @@ def save_model(folder, name: str = "fcn8s_lite", seed: int = 0):
 
 
 def shipped_copy(folder, name: str = "fcn8s_lite"):
-    """A copy of a shipped checkpoint, with its temperature removed: real logits, free to change."""
+    """A copy of a shipped checkpoint, with its temperature and test scales removed: real logits of one pass."""
     shutil.copytree(WEIGHTS_DIR / name, folder)
-    write_temperature(folder, None)
+    write_temperature(folder, None, scales=(1.0,))
     return folder
 
 
