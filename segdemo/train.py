@@ -43,7 +43,9 @@ from safetensors.torch import load_file
 from .checkpoints import WEIGHTS_NAME, make_config, save_checkpoint
 from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
 from .data.augment import Augmentation, make_batch
-from .data.camvid import DEFAULT_ROOT, FULL_SIZE, CamVid, enet_weights, median_frequency_weights, normalize, read_split, sequence_of
+from .data.camvid import (
+    DEFAULT_ROOT, FULL_SIZE, CamVid, enet_weights, median_frequency_weights, normalize, read_split, sequence_of, uniform_weights,
+)
 from .evaluate import evaluate_model
 from .models import build, count_parameters, model_kwargs, model_names
 from .run_state import load_run_state, read_progress, save_run_state
@@ -146,6 +148,7 @@ CLASS_WEIGHTINGS = {
     "median-frequency": median_frequency_weights,  # SegNet's
     "enet": enet_weights,  # 1/ln(1.02+p), ENet's
     "espnet": functools.partial(enet_weights, c=1.10),  # 1/ln(1.10+p), ESPNet's
+    "none": uniform_weights,  # plain cross-entropy
 }
 ENCODER_PREFIXES = ("block", "enc")  # FCN's VGG blocks and SegNet's encoder units share layer names inside
 
@@ -194,7 +197,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--budget-minutes", type=float, default=0,
                         help="schedule length in minutes of training (the cosine decays over them; evaluation not counted)")
     parser.add_argument("--class-weighting", choices=list(CLASS_WEIGHTINGS), default="median-frequency",
-                        help="SegNet's median-frequency balancing, ENet's softer 1/ln(1.02+p), or ESPNet's softer still 1/ln(1.10+p)")
+                        help="SegNet's median-frequency balancing, ENet's softer 1/ln(1.02+p), ESPNet's softer still "
+                             "1/ln(1.10+p), or none (plain cross-entropy)")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--lr", type=float, default=2e-3)
     parser.add_argument("--weight-decay", type=float, default=1e-4)

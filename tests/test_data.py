@@ -81,8 +81,10 @@ def test_training_class_weightings_go_from_steepest_to_softest():
 
     every = torch.cat([torch.full((2 ** c, 10), c, dtype=torch.long) for c in range(11)])  # class 0 rarest, 10 commonest
     ratios = [float(w[0] / w[10]) for w in (weighting([every]) for weighting in CLASS_WEIGHTINGS.values())]
-    assert list(CLASS_WEIGHTINGS) == ["median-frequency", "enet", "espnet"]
-    assert ratios[0] > ratios[1] > ratios[2] > 1  # every one boosts the rare class, each less steeply than the last
+    assert list(CLASS_WEIGHTINGS) == ["median-frequency", "enet", "espnet", "none"]
+    assert ratios[0] > ratios[1] > ratios[2] > ratios[3] == 1  # each boosts the rare class less steeply than the last
+    absent = every[every != 4]
+    assert CLASS_WEIGHTINGS["none"]([absent]).tolist() == [1.0] * 4 + [0.0] + [1.0] * 6  # plain CE; absent classes 0
     espnet = CLASS_WEIGHTINGS["espnet"]([every])
     p = 2 ** torch.arange(11, dtype=torch.float64) / (2 ** 11 - 1)
     assert torch.allclose(espnet.double(), (1 / torch.log(1.10 + p)) / (1 / math.log(1.10 + p[8])), rtol=1e-5)
