@@ -34,6 +34,7 @@ from .metrics import BF_TOLERANCE
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
 from .models import MODELS, count_macs, is_bayesian
 from .trustplots import current_plots
+from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -174,12 +175,12 @@ class SegmentationService:
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
         then the error map (bundled CamVid frames only) and the caption saying how the confidence is calibrated."""
         with failures_explained():
-            return self._segment(image, model_name, opacity, samples, seed)
+            return request_thread.run(self._segment, image, model_name, opacity, samples, seed)
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
         """FCN and SegNet side by side, where they disagree, figures for the seed's claims, then both error maps."""
         with failures_explained():
-            return self._compare(image, opacity, samples, seed)
+            return request_thread.run(self._compare, image, opacity, samples, seed)
 
     def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
         started = time.perf_counter()

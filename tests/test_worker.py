@@ -1,0 +1,67 @@
+"""segdemo.worker: every request's torch work on one thread, in each process."""
+
+from __future__ import annotations
+
+import contextvars
+import multiprocessing
+import threading
+
+import pytest
+import torch
+
+from segdemo.worker import RequestThread
+
+
+def test_calls_from_many_threads_run_on_one_thread_and_make_no_new_openmp_threads():
+    worker = RequestThread(name="test-inference")
+    seen: list[int] = []
+
+    def convolve() -> int:
+        x = torch.randn(1, 8, 64, 64)
+        torch.nn.functional.conv2d(x, torch.randn(8, 8, 3, 3), padding=1)  # an OpenMP parallel region
+        return threading.get_ident()
+
+    worker.run(convolve)  # the team is made here
+    before = threading.active_count()
+    callers = [threading.Thread(target=lambda: seen.append(worker.run(convolve))) for _ in range(6)]
+    for caller in callers:
+        caller.start()
+    for caller in callers:
+        caller.join()
+    assert len(seen) == 6 and len(set(seen)) == 1 and seen[0] != threading.get_ident()
+    assert threading.active_count() == before  # (Python's view; OpenMP's own threads are checked by test_faults)
+
+
+def test_exceptions_reach_the_caller_and_the_thread_serves_on():
+    worker = RequestThread(name="test-inference")
+
+    def fail() -> None:
+        raise MemoryError("picture too big")
+
+    with pytest.raises(MemoryError, match="picture too big"):
+        worker.run(fail)
+    assert worker.run(lambda a, b=0: a + b, 2, b=3) == 5
+
+
+def test_the_callers_context_variables_are_seen_and_nested_calls_do_not_wait_on_themselves():
+    worker = RequestThread(name="test-inference")
+    request = contextvars.ContextVar("request", default=None)
+    request.set("visitor 7")
+    assert worker.run(lambda: worker.run(request.get)) == "visitor 7"
+
+
+def _run_in_child(worker: RequestThread, queue) -> None:
+    queue.put(worker.run(lambda: 41 + 1))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_a_forked_child_gets_a_thread_of_its_own_instead_of_waiting_on_the_parents():
+    """ZeroGPU runs decorated handlers in a forked process: the parent's thread is not there."""
+    worker = RequestThread(name="test-inference")
+    worker.run(lambda: None)  # the parent's thread exists, idle
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_run_in_child, args=(worker, queue))
+    child.start()
+    child.join(timeout=60)
+    assert child.exitcode == 0 and queue.get(timeout=5) == 42
