@@ -6,8 +6,8 @@ on whichever of anyio's worker threads (up to 40) is idle, so without this a
 request that lands on a fresh worker starts new OpenMP threads at whatever
 moment that is. If memory is short just then (another visitor's huge picture
 has just taken it), libgomp cannot create them and ends the whole process
-("libgomp: Thread creation failed"): tests/test_faults.py caught it once in
-four runs. On one thread the team is made by the first request and reused by
+("libgomp: Thread creation failed"): tests/test_faults.py caught it in 2 of
+5 runs. On one thread the team is made by the first request and reused by
 every later one; requests still run one at a time (``segdemo.ui.CONCURRENCY``).
 """
 
