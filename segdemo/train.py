@@ -98,6 +98,8 @@ def train_step(
     auxiliary: AuxiliaryHeads | None = None,
     auxiliary_weight: float = 0.4,
     channels_last: bool = False,
+    lovasz_weight: float = 0.0,
+    lovasz_pixels: int = 0,
 ) -> float:
     """One optimisation step on a batch of images (uint8, or float in 0..1) and int64 labels; returns the loss.
 
@@ -112,7 +114,7 @@ def train_step(
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = model(x)
         extra = auxiliary(tuple(y.shape[-2:])) if auxiliary is not None else []
-    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight)
+    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight, lovasz_weight, lovasz_pixels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -207,6 +209,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="Bayesian SegNet's dropout rate (default: the model's 0.5); its placement stays Kendall et al.'s")
     parser.add_argument("--aux-weight", type=float, default=0.0,
                         help="weight of auxiliary 1x1 heads on SegNet decoder units 5-2 (0: none; 0.4 in our recipe)")
+    parser.add_argument("--lovasz-weight", type=float, default=0.0,
+                        help="add this much of the Lovász-softmax loss (a surrogate of 1 - IoU) to the cross-entropy")
+    parser.add_argument("--lovasz-pixels", type=int, default=100_000,
+                        help="valid pixels of a batch drawn at random for the Lovász loss (0: all; its sort is costly)")
     parser.add_argument("--ema", type=float, default=0.0, help="decay of the weight average that is validated and saved (0: off)")
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                         help="auto: bf16 autocast + channels-last where the hardware has bf16")
@@ -241,6 +247,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
             saved["budget_minutes"] = max(args.budget_minutes, saved["budget_minutes"])
         saved.setdefault("exclude_frames", [])  # states written before --exclude-frames existed
         saved.setdefault("class_weighting", "median-frequency")
+        saved.setdefault("lovasz_weight", 0.0)
+        saved.setdefault("lovasz_pixels", 0)
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -377,6 +385,8 @@ def main(argv: list[str] | None = None) -> int:
             "scale": list(args.scale),
             "light_jitter": not args.no_light,
             "auxiliary_weight": args.aux_weight,
+            "lovasz_weight": args.lovasz_weight,
+            "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,
             "ema": args.ema,
             "precision": "bf16" if bf16 else "fp32",
             "seed": args.seed,
@@ -427,7 +437,8 @@ def main(argv: list[str] | None = None) -> int:
             tick = time.perf_counter()
             x, y = make_batch(images, labels, order[first:first + args.batch_size], augmentation, generator)
             losses.append(train_step(model, optimizer, x, y, class_weights, autocast=bf16, auxiliary=auxiliary,
-                                     auxiliary_weight=args.aux_weight, channels_last=channels_last))
+                                     auxiliary_weight=args.aux_weight, channels_last=channels_last,
+                                     lovasz_weight=args.lovasz_weight, lovasz_pixels=args.lovasz_pixels))
             if average is not None:
                 average.update(model)
             seconds = time.perf_counter() - tick

@@ -9,7 +9,7 @@ from segdemo.classes import NUM_CLASSES, VOID_INDEX
 from segdemo.data.augment import Augmentation, jitter_light, make_batch, scale_and_crop
 from segdemo.models import build
 from segdemo.run_state import load_run_state, save_run_state
-from segdemo.training_aids import AuxiliaryHeads, WeightAverage, segmentation_loss
+from segdemo.training_aids import AuxiliaryHeads, WeightAverage, lovasz_softmax, segmentation_loss
 
 
 def _frames(n: int = 4, size: tuple[int, int] = (36, 48)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -104,3 +104,36 @@ def test_run_state_round_trips_weights_optimizer_and_generators(tmp_path):
     again.set_state(generators["data"])
     assert torch.equal(torch.rand(3, generator=again), torch.rand(3, generator=generator))
     assert not (tmp_path / "state.partial").exists()
+
+
+def test_lovasz_softmax_of_hard_predictions_is_one_minus_the_mean_iou_of_the_classes_present():
+    # 2x4 labels with classes 0, 1 and a void pixel; the prediction gets two pixels wrong.
+    labels = torch.tensor([[[0, 0, 0, 1], [1, 1, VOID_INDEX, 0]]])
+    predicted = torch.tensor([[[0, 0, 1, 1], [1, 1, 2, 1]]])
+    logits = 1e4 * torch.nn.functional.one_hot(predicted, NUM_CLASSES).permute(0, 3, 1, 2).float()
+    # Void pixel dropped. Class 0: 2 right of 4 labelled, none extra -> IoU 2/4. Class 1: 3 of 3, 2 extra -> 3/5.
+    # Class 2 is predicted only at the void pixel, which is dropped; it is absent from the labels, so not averaged.
+    expected = 1 - (2 / 4 + 3 / 5) / 2
+    assert abs(float(lovasz_softmax(logits, labels)) - expected) < 1e-4
+    right = 1e4 * torch.nn.functional.one_hot(labels.clamp(max=NUM_CLASSES - 1), NUM_CLASSES).permute(0, 3, 1, 2).float()
+    assert float(lovasz_softmax(right, labels)) < 1e-4
+
+
+def test_lovasz_softmax_has_gradients_ignores_void_and_can_sample_pixels():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, NUM_CLASSES, 16, 20, generator=g, requires_grad=True)
+    labels = torch.randint(0, NUM_CLASSES, (2, 16, 20), generator=g)
+    labels[:, :4] = VOID_INDEX
+    loss = lovasz_softmax(logits, labels)
+    loss.backward()
+    assert 0 < float(loss.detach()) < 1
+    assert logits.grad[:, :, :4].abs().max() == 0 and logits.grad[:, :, 4:].abs().max() > 0
+    torch.manual_seed(0)
+    sampled = lovasz_softmax(logits.detach(), labels, max_pixels=300)
+    assert abs(float(sampled) - float(loss.detach())) < 0.1  # a random third of the pixels estimates the whole
+    weights = torch.ones(NUM_CLASSES)
+    combined = segmentation_loss(logits, labels, weights, lovasz_weight=0.5)
+    plain = segmentation_loss(logits, labels, weights)
+    assert abs(float((combined - plain).detach()) - 0.5 * float(loss.detach())) < 1e-4
+    all_void = torch.full((1, 4, 4), VOID_INDEX)
+    assert float(lovasz_softmax(torch.randn(1, NUM_CLASSES, 4, 4), all_void)) == 0.0
