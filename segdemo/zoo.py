@@ -68,7 +68,7 @@ ZOO: dict[str, ZooEntry] = {
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="974d8fd6f873e0f292473081ba18618051d76acf59116c8bcaf913f2fe276040",
+            sha256="cfac7b39d53aa43e30cc83a9419d3ed1ac25ff76982dfc00989ca74cb3e0b532",
         ),
     )
 }
