@@ -80,6 +80,14 @@ def measure(served, z, w, y, t) -> tuple[float, float]:
     return expected_calibration_error(top, predicted == y), float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean())
 
 
+@torch.no_grad()
+def half_figures(served, z, w, y, t) -> dict[str, float]:
+    """Accuracy and mean confidence of a part of the pixels: a street's halves can differ in both, and then
+    a temperature fitted on one half misses the other."""
+    top, predicted = served(z, w, t).max(1)
+    return {"pixels": len(y), "accuracy": float((predicted == y).double().mean()), "confidence": float(top.mean())}
+
+
 def fit_with_bias(z, w, y, bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
     """One temperature after a per-class bias on each sample's logits: the given bias, or one fitted with it."""
     classes = z.shape[-1]
@@ -139,18 +147,22 @@ def main(argv: list[str] | None = None) -> int:
             "per sample" + (" (served)" if served_scope == "samples" else ""): per_sample,
             "after averaging" + (" (served)" if served_scope == "averaged" else ""): after_averaging,
         }
-    raw_ece, raw_nll = measure(per_sample, z, w, y, torch.ones(z.shape[-1], dtype=torch.float64))
+    ones = torch.ones(z.shape[-1], dtype=torch.float64)
+    raw_ece, raw_nll = measure(per_sample, z, w, y, ones)
     rows = [{"calibrator": "none", "applied": "-", "ece": raw_ece, "nll": raw_nll, "cross_fit_ece": [raw_ece, raw_ece]}]
+    halves = [half_figures(per_sample, z[part], w[part], y[part], ones) for part in (first_half, ~first_half)]
     for applied, served in ways.items():
         for name, classes in (("scalar", 1), ("per predicted class", z.shape[-1])):
             t = fit(served, z, w, y, classes)
             ece, nll = measure(served, z, w, y, t)
-            cross = []
+            cross, half_t = [], []
             for fitted_on in (first_half, ~first_half):
                 t_half = fit(served, z[fitted_on], w[fitted_on], y[fitted_on], classes)
                 cross.append(measure(served, z[~fitted_on], w[~fitted_on], y[~fitted_on], t_half)[0])
+                half_t.append([round(float(v), 3) for v in (t_half if classes > 1 else t_half[:1])])
             rows.append({"calibrator": name, "applied": applied, "ece": ece, "nll": nll, "cross_fit_ece": cross,
-                         "temperatures": [round(float(v), 3) for v in (t if classes > 1 else t[:1])]})
+                         "temperatures": [round(float(v), 3) for v in (t if classes > 1 else t[:1])],
+                         "half_temperatures": half_t})
     prior = -torch.tensor(checkpoint.config.get("training", {}).get("class_weights") or [1.0] * z.shape[-1],
                           dtype=torch.float64).log()
     for name, bias in (("prior correction", prior), ("bias per class", None)):
@@ -167,11 +179,17 @@ def main(argv: list[str] | None = None) -> int:
     for row in rows:
         print(f"{row['calibrator']:22s} {row['applied']:20s} {100 * row['ece']:6.2f}% {row['nll']:7.4f}  "
               f"{100 * row['cross_fit_ece'][0]:.2f}%, {100 * row['cross_fit_ece'][1]:.2f}%")
+    for name, half in zip(("1st half", "2nd half"), halves):
+        print(f"{name}: accuracy {100 * half['accuracy']:.1f}%, mean confidence at T=1 {100 * half['confidence']:.1f}%")
+    for row in rows:
+        if row["calibrator"] == "scalar":
+            print(f"scalar T ({row['applied']}): {row['temperatures'][0]} on all, "
+                  f"{row['half_temperatures'][0][0]} on the 1st half, {row['half_temperatures'][1][0]} on the 2nd")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"checkpoint": args.checkpoint.name, "sequences": args.sequence,
                                          "frames": len(dataset), "pixels": len(y), "samples": samples,
-                                         "rows": rows}, indent=2) + "\n")
+                                         "halves": halves, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -68,3 +68,26 @@ def test_the_command_line_measures_a_bayesian_checkpoint(tmp_path, tiny_camvid):
         ("scalar", "after averaging"), ("per predicted class", "after averaging"),
         ("prior correction", "per sample, label kept"), ("bias per class", "per sample, label kept")]
     assert all(r["nll"] <= rows[0]["nll"] + 1e-6 for r in rows)  # fitted by NLL on these very pixels
+    report = json.loads(out.read_text())
+    assert sum(half["pixels"] for half in report["halves"]) == report["pixels"]
+    for row in rows[1:5]:  # each temperature fitted on each half, the one the other half is measured with
+        assert len(row["half_temperatures"]) == 2 and all(t[0] > 0 for t in row["half_temperatures"])
+
+
+def test_the_halves_figures_show_why_a_temperature_from_one_half_misses_the_other():
+    calibrators = load_benchmark()
+    torch.manual_seed(0)
+    z = torch.randn(8000, 1, 1, 3, dtype=torch.float64) * 3
+    w = torch.ones(8000, 1, dtype=torch.float64)
+    predicted = z[:, 0, 0].argmax(1)
+    first = torch.arange(8000) < 4000  # same scores on both halves; the first half's labels are noisier
+    temperature = torch.where(first, 3.0, 1.0)[:, None]
+    labels = torch.distributions.Categorical(logits=z[:, 0, 0] / temperature).sample()
+    ones = torch.ones(3, dtype=torch.float64)
+    halves = [calibrators.half_figures(calibrators.per_sample, z[p], w[p], labels[p], ones) for p in (first, ~first)]
+    assert abs(halves[0]["confidence"] - halves[1]["confidence"]) < 0.02  # the network cannot tell them apart
+    assert halves[1]["accuracy"] - halves[0]["accuracy"] > 0.1
+    t_first = calibrators.fit(calibrators.per_sample, z[first], w[first], labels[first], classes=1)
+    t_second = calibrators.fit(calibrators.per_sample, z[~first], w[~first], labels[~first], classes=1)
+    assert float(t_first[0]) > 2 * float(t_second[0])
+    assert (predicted == labels)[first].double().mean() == halves[0]["accuracy"]
