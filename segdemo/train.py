@@ -194,6 +194,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--scale", type=float, nargs=2, default=[0.5, 1.0], help="random resize range of the frames")
     parser.add_argument("--serve-size", type=int, nargs=2, metavar=("H", "W"),
                         help="working resolution written to config.json and used to validate (default: --size)")
+    parser.add_argument("--copy-paste", type=float, default=0.0, metavar="P",
+                        help="chance that a training frame gets another frame's poles, signs, pedestrians and "
+                             "bicyclists pasted in (0: off)")
     parser.add_argument("--no-light", action="store_true", help="no brightness/contrast/saturation/gamma jitter")
     parser.add_argument("--epochs", type=int, default=100, help="schedule length, unless --budget-minutes")
     parser.add_argument("--budget-minutes", type=float, default=0,
@@ -249,6 +252,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved.setdefault("class_weighting", "median-frequency")
         saved.setdefault("lovasz_weight", 0.0)
         saved.setdefault("lovasz_pixels", 0)
+        saved.setdefault("copy_paste", 0.0)
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -357,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     total_steps = args.steps or args.epochs * steps_per_epoch
     budget = args.budget_minutes * 60
     warmup = max(1, int(args.warmup_epochs * steps_per_epoch))
-    augmentation = Augmentation(crop=size, scale=tuple(args.scale), light=not args.no_light)
+    augmentation = Augmentation(crop=size, scale=tuple(args.scale), light=not args.no_light, paste=args.copy_paste)
     history: list[dict[str, Any]] = []
     best_miou, step, epoch, trained_seconds = -1.0, 0, 0, 0.0
     if args.resume:
@@ -384,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
             "size": list(size),
             "scale": list(args.scale),
             "light_jitter": not args.no_light,
+            "copy_paste": args.copy_paste,
             "auxiliary_weight": args.aux_weight,
             "lovasz_weight": args.lovasz_weight,
             "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,

@@ -33,7 +33,7 @@ def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid, bf16):
         assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
 
 
-def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it(tiny_camvid, tmp_path):
+def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it_and_copy_paste(tiny_camvid, tmp_path):
     train.seed_everything(0)
     data = CamVid(root=tiny_camvid, split="train")
     images = torch.stack([data[i][0] for i in range(4)])
@@ -46,9 +46,10 @@ def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it(tiny_camvid
     assert losses[-1] < 0.7 * losses[0], losses
     out = tmp_path / "run"
     assert train.main(["--model", "fcn8s_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48",
-                       "64", "--steps", "2", "--batch-size", "2", "--lovasz-weight", "0.5", "--out", str(out)]) == 0
+                       "64", "--steps", "2", "--batch-size", "2", "--lovasz-weight", "0.5", "--copy-paste", "0.5",
+                       "--out", str(out)]) == 0
     recorded = load_checkpoint(out / "last").config["training"]
-    assert recorded["lovasz_weight"] == 0.5 and recorded["lovasz_pixels"] == 100_000
+    assert recorded["lovasz_weight"] == 0.5 and recorded["lovasz_pixels"] == 100_000 and recorded["copy_paste"] == 0.5
 
 
 def test_learning_rate_warms_up_then_decays():

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from segdemo.classes import NUM_CLASSES, VOID_INDEX
-from segdemo.data.augment import Augmentation, jitter_light, make_batch, scale_and_crop
+from segdemo.data.augment import PASTED_CLASSES, Augmentation, copy_paste, jitter_light, make_batch, scale_and_crop
 from segdemo.models import build
 from segdemo.run_state import load_run_state, save_run_state
 from segdemo.training_aids import AuxiliaryHeads, WeightAverage, lovasz_softmax, segmentation_loss
@@ -44,6 +44,35 @@ def test_scale_one_without_light_or_flip_keeps_pixels_and_labels():
     x, y = make_batch(images, labels, [0], aug, torch.Generator().manual_seed(0))
     assert torch.equal((x[0] * 255).round().to(torch.uint8), images[0])
     assert torch.equal(y[0], labels[0].long())
+
+
+def test_copy_paste_moves_only_the_thin_classes_pixels_and_labels_together():
+    images = torch.stack([torch.full((3, 6, 8), 0.1), torch.full((3, 6, 8), 0.9)])
+    labels = torch.zeros(2, 6, 8, dtype=torch.long)  # Sky everywhere
+    pole, pedestrian = PASTED_CLASSES[0], PASTED_CLASSES[2]
+    labels[1, 1:5, 2] = pole
+    labels[1, 3:5, 5:7] = pedestrian
+    labels[0, 0, 0] = pedestrian  # frame 0's own pedestrian pixel, pasted onto frame 1
+    x, y = copy_paste(images, labels, 1.0, PASTED_CLASSES, torch.Generator().manual_seed(0))
+    moved = labels[1] != 0
+    assert torch.equal(y[0][moved], labels[1][moved]) and torch.equal(y[0][~moved & (labels[0] == 0)], labels[0][~moved & (labels[0] == 0)])
+    assert torch.allclose(x[0][:, moved], torch.tensor(0.9)) and torch.allclose(x[0][:, ~moved & (labels[0] == 0)], torch.tensor(0.1))
+    assert int(y[1, 0, 0]) == pedestrian and abs(float(x[1, 0, 0, 0]) - 0.1) < 1e-6 and int((y[1] != labels[1]).sum()) == 1
+    assert int(labels[0].ne(0).sum()) == 1 and torch.allclose(images[0], torch.tensor(0.1))  # the inputs are untouched
+
+
+def test_copy_paste_leaves_other_classes_and_frames_that_were_not_chosen():
+    images, labels = _frames(4)
+    labels = labels.long()
+    x, y = copy_paste(images.float(), labels, 0.0, PASTED_CLASSES, torch.Generator().manual_seed(0))
+    assert torch.equal(y, labels)
+    no_thin = torch.where(torch.isin(labels, torch.tensor(PASTED_CLASSES)), torch.zeros_like(labels), labels)
+    x, y = copy_paste(images.float(), no_thin, 1.0, PASTED_CLASSES, torch.Generator().manual_seed(0))
+    assert torch.equal(y, no_thin) and torch.equal(x, images.float())
+    aug = Augmentation(crop=(24, 32), scale=(0.5, 1.5), paste=0.5)
+    a, b = make_batch(images, labels.to(torch.uint8), [0, 1, 2, 3], aug, torch.Generator().manual_seed(1))
+    a2, b2 = make_batch(images, labels.to(torch.uint8), [0, 1, 2, 3], aug, torch.Generator().manual_seed(1))
+    assert torch.equal(a, a2) and torch.equal(b, b2) and a.shape == (4, 3, 24, 32)
 
 
 def test_light_jitter_stays_in_range_and_gamma_darkens():
