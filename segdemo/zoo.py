@@ -68,7 +68,7 @@ ZOO: dict[str, ZooEntry] = {
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="cfac7b39d53aa43e30cc83a9419d3ed1ac25ff76982dfc00989ca74cb3e0b532",
+            sha256="eaa247201ef6963cc687351dc37983097b485a603382bda5fd5d06e05203266c",
         ),
     )
 }

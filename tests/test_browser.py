@@ -13,6 +13,16 @@ from conftest import ROOT
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts"
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
+COMPARE_IMAGES = (
+    "FCN overlay", "SegNet overlay", "FCN boundary uncertainty", "SegNet boundary uncertainty",
+    "FCN errors (red: wrong, grey: void)", "SegNet errors (red: wrong, grey: void)", "Where they disagree (magenta)",
+)
+# True once every named image block shows a decoded picture: the figures table can arrive before the images do.
+IMAGES_SHOWN = """labels => labels.every(label => [...document.querySelectorAll('.block')].some(block => {
+    const name = block.querySelector('[data-testid=block-label]');
+    const img = block.querySelector('img');
+    return name && name.textContent.trim() === label && img && img.complete && img.naturalWidth > 0;
+}))"""
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -81,6 +91,8 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.get_by_role("button", name="Compare", exact=True).click()
     page.get_by_text("disagree on").wait_for(timeout=60_000)
     page.get_by_text("mIoU on this frame (ground truth)").wait_for(timeout=10_000)
+    # both overlays, both boundary maps, both error maps (a bundled frame) and the disagreement map
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
