@@ -17,8 +17,8 @@ then names the frames and says they were held out of the twin
 
 Why this is fair: the twin saw 95 fewer frames than the shipped weights, so
 its score is a slightly pessimistic estimate of theirs on an unseen street;
-the temperature is a property of the recipe and transfers with it (the
-README compares the two on the six bundled examples, which neither trained on).
+the temperature is a property of the recipe and transfers with it
+(``docs/training.md`` compares the two on the six bundled examples, which neither trained on).
 
 Refuses twins that differ in architecture, model settings or schedule.
 """
