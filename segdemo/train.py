@@ -41,8 +41,8 @@ import torch
 from safetensors.torch import load_file
 
 from .checkpoints import WEIGHTS_NAME, make_config, save_checkpoint
-from .classes import CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
-from .data.augment import Augmentation, make_batch
+from .classes import CAMVID_CLASSES, CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
+from .data.augment import PASTED_CLASSES, Augmentation, make_batch
 from .data.camvid import (
     DEFAULT_ROOT, FULL_SIZE, CamVid, enet_weights, median_frequency_weights, normalize, read_split, sequence_of, uniform_weights,
 )
@@ -197,6 +197,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--copy-paste", type=float, default=0.0, metavar="P",
                         help="chance that a training frame gets another frame's poles, signs, pedestrians and "
                              "bicyclists pasted in (0: off)")
+    parser.add_argument("--paste-classes", nargs="+", choices=list(CAMVID_CLASSES), metavar="CLASS",
+                        help="the classes --copy-paste moves (default: Pole SignSymbol Pedestrian Bicyclist)")
+    parser.add_argument("--colour-cast", type=float, default=0.0, metavar="G",
+                        help="multiply each colour channel of a frame by its own gain in 1 +- G, as white balance "
+                             "differs between days and streets (0: off)")
     parser.add_argument("--no-light", action="store_true", help="no brightness/contrast/saturation/gamma jitter")
     parser.add_argument("--epochs", type=int, default=100, help="schedule length, unless --budget-minutes")
     parser.add_argument("--budget-minutes", type=float, default=0,
@@ -253,6 +258,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved.setdefault("lovasz_weight", 0.0)
         saved.setdefault("lovasz_pixels", 0)
         saved.setdefault("copy_paste", 0.0)
+        saved.setdefault("paste_classes", None)
+        saved.setdefault("colour_cast", 0.0)
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -361,7 +368,9 @@ def main(argv: list[str] | None = None) -> int:
     total_steps = args.steps or args.epochs * steps_per_epoch
     budget = args.budget_minutes * 60
     warmup = max(1, int(args.warmup_epochs * steps_per_epoch))
-    augmentation = Augmentation(crop=size, scale=tuple(args.scale), light=not args.no_light, paste=args.copy_paste)
+    pasted = tuple(CAMVID_CLASSES.index(name) for name in args.paste_classes) if args.paste_classes else PASTED_CLASSES
+    augmentation = Augmentation(crop=size, scale=tuple(args.scale), light=not args.no_light, paste=args.copy_paste,
+                                pasted_classes=pasted, colour_cast=args.colour_cast)
     history: list[dict[str, Any]] = []
     best_miou, step, epoch, trained_seconds = -1.0, 0, 0, 0.0
     if args.resume:
@@ -389,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
             "scale": list(args.scale),
             "light_jitter": not args.no_light,
             "copy_paste": args.copy_paste,
+            "pasted_classes": [CAMVID_CLASSES[i] for i in pasted] if args.copy_paste else None,
+            "colour_cast": args.colour_cast,
             "auxiliary_weight": args.aux_weight,
             "lovasz_weight": args.lovasz_weight,
             "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from segdemo.classes import NUM_CLASSES, VOID_INDEX
+from segdemo.classes import CAMVID_CLASSES, NUM_CLASSES, VOID_INDEX
 from segdemo.data.augment import PASTED_CLASSES, Augmentation, copy_paste, jitter_light, make_batch, scale_and_crop
 from segdemo.models import build
 from segdemo.run_state import load_run_state, save_run_state
@@ -80,6 +80,29 @@ def test_light_jitter_stays_in_range_and_gamma_darkens():
     aug = Augmentation(crop=(4, 4), brightness=(1, 1), contrast=(1, 1), saturation=(1, 1), gamma=(1.5, 1.5))
     out = jitter_light(images.clone(), aug, torch.Generator().manual_seed(0))
     assert torch.allclose(out, torch.full_like(out, 0.5**1.5))
+
+
+def test_colour_cast_tints_a_grey_frame_within_its_gains_and_is_off_by_default():
+    grey = torch.full((64, 3, 2, 2), 0.5)
+    flat = dict(brightness=(1, 1), contrast=(1, 1), saturation=(1, 1), gamma=(1, 1))
+    plain = jitter_light(grey.clone(), Augmentation(crop=(2, 2), **flat), torch.Generator().manual_seed(0))
+    assert torch.allclose(plain, grey)  # without a cast every channel keeps its value
+    cast = jitter_light(grey.clone(), Augmentation(crop=(2, 2), colour_cast=0.2, **flat), torch.Generator().manual_seed(0))
+    gains = cast[:, :, 0, 0] / 0.5  # (frame, channel)
+    assert float(gains.min()) >= 0.8 - 1e-6 and float(gains.max()) <= 1.2 + 1e-6
+    assert float((gains[:, 0] - gains[:, 2]).abs().max()) > 0.1  # channels move apart: a tint, not a brightness change
+    assert torch.equal(cast[:, :, 0, 0], cast[:, :, 1, 1])  # one gain per channel and frame
+
+
+def test_copy_paste_moves_any_classes_it_is_given():
+    images = torch.stack([torch.full((3, 4, 4), 0.1), torch.full((3, 4, 4), 0.9)])
+    labels = torch.zeros(2, 4, 4, dtype=torch.long)
+    car = CAMVID_CLASSES.index("Car")
+    labels[1, 2:, 2:] = car
+    _, thin_only = copy_paste(images, labels, 1.0, PASTED_CLASSES, torch.Generator().manual_seed(0))
+    assert torch.equal(thin_only, labels)  # a car is not a thin class
+    x, y = copy_paste(images, labels, 1.0, PASTED_CLASSES + (car,), torch.Generator().manual_seed(0))
+    assert int((y[0] == car).sum()) == 4 and torch.allclose(x[0][:, 2:, 2:], torch.tensor(0.9))
 
 
 def test_auxiliary_heads_score_each_decoder_unit_and_leave_the_model_alone():

@@ -21,7 +21,13 @@ What a batch sees, and why:
   frames hold few of these objects, and a network that has seen each of them
   only against its own street learns the street; pasted, they appear against
   others. Pasting comes before the light jitter, so a pasted object takes its
-  new frame's light.
+  new frame's light. ``pasted_classes`` widens it to other object classes
+  (Fence, Car: ``--paste-classes``).
+- **colour cast** (off unless ``colour_cast`` > 0): each channel of a frame
+  multiplied by its own gain in 1 +- ``colour_cast``, the way a camera's white
+  balance moves from one day, street and hour to the next: a red-orange dusk,
+  a blue overcast noon. Brightness, contrast and saturation alone keep every
+  frame's hue.
 Labels are resized with nearest neighbour; what a crop takes from outside the
 frame is void, which the loss ignores.
 """
@@ -51,6 +57,7 @@ class Augmentation:
     saturation: tuple[float, float] = (0.7, 1.3)
     gamma: tuple[float, float] = (0.8, 1.5)
     light: bool = True
+    colour_cast: float = 0.0  # per-channel gain in 1 +- colour_cast (0: off)
     paste: float = 0.0  # chance that a frame receives another frame's pasted objects
     pasted_classes: tuple[int, ...] = PASTED_CLASSES
 
@@ -80,7 +87,7 @@ def scale_and_crop(
 
 
 def jitter_light(images: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
-    """Per-frame brightness, contrast, saturation and gamma on 0..1 images (N,3,H,W), clamped to 0..1."""
+    """Per-frame brightness, contrast, saturation, colour cast and gamma on 0..1 images (N,3,H,W), clamped to 0..1."""
     n = images.shape[0]
     shape = (n, 1, 1, 1)
     gray = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).unsqueeze(1)
@@ -90,6 +97,8 @@ def jitter_light(images: torch.Tensor, aug: Augmentation, generator: torch.Gener
     mean = gray.mean(dim=(2, 3), keepdim=True)
     images = mean + (images - mean) * contrast
     images = images * _uniform(*aug.brightness, n, generator).view(shape)
+    if aug.colour_cast > 0:
+        images = images * _uniform(1 - aug.colour_cast, 1 + aug.colour_cast, 3 * n, generator).view(n, 3, 1, 1)
     gamma = _uniform(*aug.gamma, n, generator).view(shape)
     return images.clamp_(0.0, 1.0).pow_(gamma)
 
