@@ -100,6 +100,7 @@ def train_step(
     channels_last: bool = False,
     lovasz_weight: float = 0.0,
     lovasz_pixels: int = 0,
+    relaxation: int = 0,
 ) -> float:
     """One optimisation step on a batch of images (uint8, or float in 0..1) and int64 labels; returns the loss.
 
@@ -114,7 +115,7 @@ def train_step(
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = model(x)
         extra = auxiliary(tuple(y.shape[-2:])) if auxiliary is not None else []
-    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight, lovasz_weight, lovasz_pixels)
+    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight, lovasz_weight, lovasz_pixels, relaxation)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -221,6 +222,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="add this much of the Lovász-softmax loss (a surrogate of 1 - IoU) to the cross-entropy")
     parser.add_argument("--lovasz-pixels", type=int, default=100_000,
                         help="valid pixels of a batch drawn at random for the Lovász loss (0: all; its sort is costly)")
+    parser.add_argument("--label-relaxation", type=int, default=0, metavar="R",
+                        help="boundary label relaxation (Zhu et al. 2019): within R pixels of a class boundary the "
+                             "loss accepts any class labelled there (0: plain cross-entropy)")
     parser.add_argument("--ema", type=float, default=0.0, help="decay of the weight average that is validated and saved (0: off)")
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                         help="auto: bf16 autocast + channels-last where the hardware has bf16")
@@ -260,6 +264,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved.setdefault("copy_paste", 0.0)
         saved.setdefault("paste_classes", None)
         saved.setdefault("colour_cast", 0.0)
+        saved.setdefault("label_relaxation", 0)
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -403,6 +408,7 @@ def main(argv: list[str] | None = None) -> int:
             "auxiliary_weight": args.aux_weight,
             "lovasz_weight": args.lovasz_weight,
             "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,
+            "label_relaxation": args.label_relaxation,
             "ema": args.ema,
             "precision": "bf16" if bf16 else "fp32",
             "seed": args.seed,
@@ -454,7 +460,8 @@ def main(argv: list[str] | None = None) -> int:
             x, y = make_batch(images, labels, order[first:first + args.batch_size], augmentation, generator)
             losses.append(train_step(model, optimizer, x, y, class_weights, autocast=bf16, auxiliary=auxiliary,
                                      auxiliary_weight=args.aux_weight, channels_last=channels_last,
-                                     lovasz_weight=args.lovasz_weight, lovasz_pixels=args.lovasz_pixels))
+                                     lovasz_weight=args.lovasz_weight, lovasz_pixels=args.lovasz_pixels,
+                                     relaxation=args.label_relaxation))
             if average is not None:
                 average.update(model)
             seconds = time.perf_counter() - tick

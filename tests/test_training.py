@@ -47,10 +47,12 @@ def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it_and_copy_pa
     out = tmp_path / "run"
     assert train.main(["--model", "fcn8s_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48",
                        "64", "--steps", "2", "--batch-size", "2", "--lovasz-weight", "0.5", "--copy-paste", "0.5",
-                       "--paste-classes", "Pole", "Car", "--colour-cast", "0.1", "--out", str(out)]) == 0
+                       "--paste-classes", "Pole", "Car", "--colour-cast", "0.1", "--label-relaxation", "1",
+                       "--out", str(out)]) == 0
     recorded = load_checkpoint(out / "last").config["training"]
     assert recorded["lovasz_weight"] == 0.5 and recorded["lovasz_pixels"] == 100_000 and recorded["copy_paste"] == 0.5
     assert recorded["pasted_classes"] == ["Pole", "Car"] and recorded["colour_cast"] == 0.1
+    assert recorded["label_relaxation"] == 1
 
 
 def test_learning_rate_warms_up_then_decays():

@@ -9,7 +9,7 @@ from segdemo.classes import CAMVID_CLASSES, NUM_CLASSES, VOID_INDEX
 from segdemo.data.augment import PASTED_CLASSES, Augmentation, copy_paste, jitter_light, make_batch, scale_and_crop
 from segdemo.models import build
 from segdemo.run_state import load_run_state, save_run_state
-from segdemo.training_aids import AuxiliaryHeads, WeightAverage, lovasz_softmax, segmentation_loss
+from segdemo.training_aids import AuxiliaryHeads, WeightAverage, lovasz_softmax, relaxed_cross_entropy, segmentation_loss
 
 
 def _frames(n: int = 4, size: tuple[int, int] = (36, 48)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -103,6 +103,27 @@ def test_copy_paste_moves_any_classes_it_is_given():
     assert torch.equal(thin_only, labels)  # a car is not a thin class
     x, y = copy_paste(images, labels, 1.0, PASTED_CLASSES + (car,), torch.Generator().manual_seed(0))
     assert int((y[0] == car).sum()) == 4 and torch.allclose(x[0][:, 2:, 2:], torch.tensor(0.9))
+
+
+def test_label_relaxation_is_the_cross_entropy_inside_regions_and_forgives_a_neighbour_at_a_boundary():
+    import torch.nn.functional as F
+
+    torch.manual_seed(0)
+    logits, weights = torch.randn(2, NUM_CLASSES, 8, 10), torch.rand(NUM_CLASSES) + 0.5
+    one_class = torch.full((2, 8, 10), 3)
+    one_class[1, :2] = VOID_INDEX
+    plain = F.cross_entropy(logits, one_class, weight=weights, ignore_index=VOID_INDEX)
+    assert torch.allclose(relaxed_cross_entropy(logits, one_class, weights, 1), plain)
+    assert torch.allclose(segmentation_loss(logits, one_class, weights, relaxation=1), plain)
+    halves = torch.zeros(1, 8, 10, dtype=torch.long)
+    halves[:, :, 5:] = 3  # Sky | Road, the boundary between columns 4 and 5
+    says_road = torch.full((1, NUM_CLASSES, 8, 10), -5.0)
+    says_road[:, 3] = 5.0  # sure of Road everywhere, wrongly on the Sky half
+    per_pixel = F.cross_entropy(says_road, halves, reduction="none")
+    relaxed = relaxed_cross_entropy(says_road, halves, torch.ones(NUM_CLASSES), 1)
+    far_sky = per_pixel[:, :, :4].sum()  # column 4 borders Road and is forgiven
+    assert torch.allclose(relaxed, far_sky / 80, rtol=1e-3) and float(relaxed) < float(per_pixel.mean())
+    assert float(relaxed_cross_entropy(says_road, halves, torch.ones(NUM_CLASSES), 2)) < float(relaxed)
 
 
 def test_auxiliary_heads_score_each_decoder_unit_and_leave_the_model_alone():
