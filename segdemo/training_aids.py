@@ -109,9 +109,10 @@ def relaxed_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, class_weig
     accepts every class labelled in the (2r+1)x(2r+1) window, and inside a
     region (one class in the window) it is the cross-entropy. Each pixel is
     weighted by its own label's class weight, as ``F.cross_entropy`` does; void
-    pixels are ignored and name no neighbour. Only the boundary pixels (a few
-    percent of a frame) take the costlier union, so a step costs little more
-    than with the cross-entropy.
+    pixels are ignored and name no neighbour. Only the boundary pixels (6% of
+    CamVid's labelled pixels at r=1) take the costlier union: a third of the
+    time of the dense form, yet FCN-8s-lite's epoch at 360x480 still took 1.5
+    minutes on one thread against 1.06 with the cross-entropy.
     """
     logits = logits.float()
     classes = logits.shape[1]
