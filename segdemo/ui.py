@@ -315,10 +315,16 @@ def failures_explained() -> Iterator[None]:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 
 
+# How oneDNN (torch's CPU convolutions) reports that it could not allocate a primitive's buffers; it
+# gives no status, but a shape that runs on other pictures fails so only when memory runs out.
+ONEDNN_ALLOCATION_FAILURE = "could not create a primitive"
+
+
 def _out_of_memory(error: RuntimeError) -> bool:
-    """The CPU or the GPU ran out: torch.cuda.OutOfMemoryError, or cuDNN/cuBLAS failing to allocate."""
+    """The CPU or the GPU ran out: torch.cuda.OutOfMemoryError, cuDNN/cuBLAS or oneDNN failing to allocate."""
     text = str(error).lower()
-    return isinstance(error, torch.cuda.OutOfMemoryError) or "memory" in text or "alloc_failed" in text
+    return (isinstance(error, torch.cuda.OutOfMemoryError) or "memory" in text or "alloc_failed" in text
+            or ONEDNN_ALLOCATION_FAILURE in text)
 
 
 def _release_gpu_cache() -> None:

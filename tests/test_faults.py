@@ -82,6 +82,22 @@ def proc_bytes(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
+def test_onednn_failing_to_allocate_gets_the_out_of_memory_message():
+    """Under a memory cap, torch's CPU convolutions can fail in oneDNN before torch's allocator does (seen in CI)."""
+    import gradio as gr
+
+    from segdemo.ui import OUT_OF_MEMORY, failures_explained
+
+    with pytest.raises(gr.Error) as raised:
+        with failures_explained():
+            raise RuntimeError("could not create a primitive")
+    assert raised.value.message == OUT_OF_MEMORY
+    with pytest.raises(gr.Error) as raised:
+        with failures_explained():
+            raise RuntimeError("Given groups=1, weight of size [16, 3, 3, 3], expected input to have 3 channels")
+    assert raised.value.message.startswith("The model could not process this picture: Given groups=1")
+
+
 @pytest.mark.skipif(not Path("/proc/self/status").exists() or not hasattr(resource, "prlimit"), reason="needs Linux prlimit")
 def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
     """The server's address space is capped 200 MB above what it uses, then a 12-megapixel photo is sent.
