@@ -216,6 +216,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup-epochs", type=float, default=2.0)
     parser.add_argument("--dropout", type=float,
                         help="Bayesian SegNet's dropout rate (default: the model's 0.5); its placement stays Kendall et al.'s")
+    parser.add_argument("--width", type=float,
+                        help="scale of every VGG16 layer's channels (default: the model's, 0.25 for the -lite ones; "
+                             "1.0 is the paper's)")
     parser.add_argument("--aux-weight", type=float, default=0.0,
                         help="weight of auxiliary 1x1 heads on SegNet decoder units 5-2 (0: none; 0.4 in our recipe)")
     parser.add_argument("--lovasz-weight", type=float, default=0.0,
@@ -343,6 +346,8 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"dropout": args.dropout} if getattr(args, "dropout", None) is not None else {}
     if overrides and "dropout" not in model_kwargs(args.model):
         raise SystemExit(f"--dropout: {args.model} has no Monte-Carlo dropout")
+    if getattr(args, "width", None) is not None:
+        overrides["width"] = args.width
     model = build(args.model, num_classes=NUM_CLASSES, **overrides)
     if args.init:
         # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.

@@ -121,6 +121,16 @@ def test_a_lower_dropout_rate_is_built_saved_and_loaded_back(tiny_camvid, tmp_pa
         train.main(["--model", "fcn8s_lite", "--dropout", "0.2", "--out", str(tmp_path / "fcn"), *common])
 
 
+def test_a_wider_network_is_built_saved_and_loaded_back(tiny_camvid, tmp_path):
+    common = ["--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1", "--batch-size", "4", "--steps", "1"]
+    train.main(["--model", "fcn8s_lite", "--width", "0.3", "--out", str(tmp_path / "run"), *common])
+    loaded = load_checkpoint(tmp_path / "run" / "best")
+    assert loaded.config["model_kwargs"]["width"] == 0.3
+    assert loaded.model.state_dict().keys() == build("fcn8s_lite").state_dict().keys()
+    first_convolution = next(m for m in loaded.model.modules() if isinstance(m, torch.nn.Conv2d))
+    assert first_convolution.out_channels == round(64 * 0.3) != round(64 * 0.25)
+
+
 def test_evaluate_samples_bayesian_models_and_says_so(tiny_camvid, tmp_path):
     train.main(["--model", "bayesian_segnet_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64", "--epochs", "1",
                 "--batch-size", "4", "--steps", "1", "--out", str(tmp_path / "run")])
