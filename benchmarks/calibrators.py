@@ -18,8 +18,10 @@ averaged probabilities of each source position before the bilinear resize
 (the checkpoint's ``temperature_scope`` says which one is served). Each is fitted by NLL and measured twice: on the
 pixels it was fitted on, and **cross-fitted** between the first and second
 half of the sequence (fit on one, measure ECE on the other), which is what a
-calibrator fitted on one street meets on the next. Prints a table; writes
-JSON with ``--json``.
+calibrator fitted on one street meets on the next. With ``--across-sequences``
+and two sequences, the two parts are two whole streets instead (for a network
+that trained on neither: fit on 0006R0, measure on 0001TP at dusk, and back).
+Prints a table; writes JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -125,20 +127,34 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequence", nargs="+", default=["0006R0"], help="frames the checkpoint never trained on")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--across-sequences", action="store_true",
+                        help="with two --sequence: cross-fit between the two streets instead of a street's halves")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     checkpoint = load_checkpoint(args.checkpoint)
-    dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
+    if args.across_sequences and len(args.sequence) != 2:
+        parser.error("--across-sequences needs exactly two --sequence")
     samples = args.samples if is_bayesian(checkpoint.model) else 1
     started = time.perf_counter()
     per_image = 1024
-    z, w, y = collect_pixels(checkpoint.model, dataset, checkpoint.input_size, checkpoint.config["mean"],
-                             checkpoint.config["std"], samples, per_image, scales=checkpoint.test_scales)
+    groups = [(s,) for s in args.sequence] if args.across_sequences else [tuple(args.sequence)]
+    collected, frames = [], 0
+    for sequences in groups:
+        dataset = CamVid(root=args.data, split=args.split, sequences=sequences)
+        frames += len(dataset)
+        collected.append(collect_pixels(checkpoint.model, dataset, checkpoint.input_size, checkpoint.config["mean"],
+                                        checkpoint.config["std"], samples, per_image, scales=checkpoint.test_scales))
+    z, w, y = (torch.cat(parts) for parts in zip(*collected))
     z, w, y = z.double(), w.double(), y.long()
-    first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)  # frames are listed in sequence order
-    print(f"{checkpoint.config['architecture']}: {len(y)} pixels of {len(dataset)} frames "
+    if args.across_sequences:  # the two parts are the two streets: fitted on one, measured on the other
+        first_half = torch.arange(len(y)) < len(collected[0][2])
+        part_names = list(args.sequence)
+    else:  # frames are listed in sequence order
+        first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)
+        part_names = ["1st half", "2nd half"]
+    print(f"{checkpoint.config['architecture']}: {len(y)} pixels of {frames} frames "
           f"({'+'.join(args.sequence)}), {samples} sample(s), collected in {time.perf_counter() - started:.0f} s")
     ways = {"single pass": per_sample}
     if samples > 1:
@@ -175,21 +191,22 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"calibrator": name, "applied": "per sample, label kept", "ece": ece, "nll": nll,
                      "cross_fit_ece": cross, "temperatures": [round(float(t[0]), 3)],
                      "biases": [round(float(v - b.mean()), 3) for v in b]})
-    print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  cross-fitted ECE (2nd half, 1st half)")
+    print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  "
+          f"cross-fitted ECE (on {part_names[1]}, on {part_names[0]})")
     for row in rows:
         print(f"{row['calibrator']:22s} {row['applied']:20s} {100 * row['ece']:6.2f}% {row['nll']:7.4f}  "
               f"{100 * row['cross_fit_ece'][0]:.2f}%, {100 * row['cross_fit_ece'][1]:.2f}%")
-    for name, half in zip(("1st half", "2nd half"), halves):
+    for name, half in zip(part_names, halves):
         print(f"{name}: accuracy {100 * half['accuracy']:.1f}%, mean confidence at T=1 {100 * half['confidence']:.1f}%")
     for row in rows:
         if row["calibrator"] == "scalar":
             print(f"scalar T ({row['applied']}): {row['temperatures'][0]} on all, "
-                  f"{row['half_temperatures'][0][0]} on the 1st half, {row['half_temperatures'][1][0]} on the 2nd")
+                  f"{row['half_temperatures'][0][0]} on {part_names[0]}, {row['half_temperatures'][1][0]} on {part_names[1]}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"checkpoint": args.checkpoint.name, "sequences": args.sequence,
-                                         "frames": len(dataset), "pixels": len(y), "samples": samples,
-                                         "halves": halves, "rows": rows}, indent=2) + "\n")
+                                         "frames": frames, "pixels": len(y), "samples": samples,
+                                         "parts": part_names, "halves": halves, "rows": rows}, indent=2) + "\n")
     return 0
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 
+import pytest
 import torch
 
 from conftest import ROOT
@@ -91,3 +92,32 @@ def test_the_halves_figures_show_why_a_temperature_from_one_half_misses_the_othe
     t_second = calibrators.fit(calibrators.per_sample, z[~first], w[~first], labels[~first], classes=1)
     assert float(t_first[0]) > 2 * float(t_second[0])
     assert (predicted == labels)[first].double().mean() == halves[0]["accuracy"]
+
+
+def test_across_sequences_fits_on_one_street_and_measures_on_the_other(tmp_path):
+    from conftest import write_camvid_layout
+    from segdemo.checkpoints import make_config, save_checkpoint
+    from segdemo.models import build
+
+    root = write_camvid_layout(tmp_path / "camvid", {"train": 5})
+    lines = []
+    for index, line in enumerate((root / "train.txt").read_text().split()[::2]):
+        street = "0001TP" if index < 2 else "0006R0"  # two frames of one street, three of another
+        for folder in ("train", "trainannot"):
+            (root / folder / f"train_{index:03d}.png").rename(root / folder / f"{street}_{index:03d}.png")
+        lines.append(f"train/{street}_{index:03d}.png trainannot/{street}_{index:03d}.png")
+    (root / "train.txt").write_text("\n".join(lines) + "\n")
+    torch.manual_seed(0)
+    model = build("fcn8s_lite").eval()
+    save_checkpoint(model, make_config("fcn8s_lite", model, (48, 64)), tmp_path / "ck")
+    out = tmp_path / "streets.json"
+    benchmark = load_benchmark()
+    with pytest.raises(SystemExit) as refused:  # one street cannot be crossed with itself
+        benchmark.main(["--checkpoint", str(tmp_path / "ck"), "--data", str(root), "--sequence", "0001TP",
+                        "--across-sequences"])
+    assert refused.value.code == 2
+    assert benchmark.main(["--checkpoint", str(tmp_path / "ck"), "--data", str(root), "--sequence", "0006R0",
+                           "0001TP", "--across-sequences", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["parts"] == ["0006R0", "0001TP"] and report["frames"] == 5
+    assert [part["pixels"] for part in report["halves"]] == [3 * 1024, 2 * 1024]  # the order given, not the files'
