@@ -101,6 +101,7 @@ def train_step(
     lovasz_weight: float = 0.0,
     lovasz_pixels: int = 0,
     relaxation: int = 0,
+    focal_gamma: float = 0.0,
 ) -> float:
     """One optimisation step on a batch of images (uint8, or float in 0..1) and int64 labels; returns the loss.
 
@@ -115,7 +116,8 @@ def train_step(
     with torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=autocast):
         logits = model(x)
         extra = auxiliary(tuple(y.shape[-2:])) if auxiliary is not None else []
-    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight, lovasz_weight, lovasz_pixels, relaxation)
+    loss = segmentation_loss(logits, y, class_weights, extra, auxiliary_weight, lovasz_weight, lovasz_pixels, relaxation,
+                             focal_gamma)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
@@ -228,6 +230,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-relaxation", type=int, default=0, metavar="R",
                         help="boundary label relaxation (Zhu et al. 2019): within R pixels of a class boundary the "
                              "loss accepts any class labelled there (0: plain cross-entropy)")
+    parser.add_argument("--focal-gamma", type=float, default=0.0, metavar="G",
+                        help="focal loss (Lin et al. 2017) in place of the main scores' cross-entropy: each pixel's "
+                             "term times (1 - p)^G; Mukhoti et al. 2020 calibrate with G=3 (0: cross-entropy)")
     parser.add_argument("--ema", type=float, default=0.0, help="decay of the weight average that is validated and saved (0: off)")
     parser.add_argument("--precision", choices=["auto", "bf16", "fp32"], default="auto",
                         help="auto: bf16 autocast + channels-last where the hardware has bf16")
@@ -268,6 +273,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved.setdefault("paste_classes", None)
         saved.setdefault("colour_cast", 0.0)
         saved.setdefault("label_relaxation", 0)
+        saved.setdefault("focal_gamma", 0.0)
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
         args.out = Path(args.out)
@@ -414,6 +420,7 @@ def main(argv: list[str] | None = None) -> int:
             "lovasz_weight": args.lovasz_weight,
             "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,
             "label_relaxation": args.label_relaxation,
+            "focal_gamma": args.focal_gamma,
             "ema": args.ema,
             "precision": "bf16" if bf16 else "fp32",
             "seed": args.seed,
@@ -466,7 +473,7 @@ def main(argv: list[str] | None = None) -> int:
             losses.append(train_step(model, optimizer, x, y, class_weights, autocast=bf16, auxiliary=auxiliary,
                                      auxiliary_weight=args.aux_weight, channels_last=channels_last,
                                      lovasz_weight=args.lovasz_weight, lovasz_pixels=args.lovasz_pixels,
-                                     relaxation=args.label_relaxation))
+                                     relaxation=args.label_relaxation, focal_gamma=args.focal_gamma))
             if average is not None:
                 average.update(model)
             seconds = time.perf_counter() - tick

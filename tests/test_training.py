@@ -52,7 +52,11 @@ def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it_and_copy_pa
     recorded = load_checkpoint(out / "last").config["training"]
     assert recorded["lovasz_weight"] == 0.5 and recorded["lovasz_pixels"] == 100_000 and recorded["copy_paste"] == 0.5
     assert recorded["pasted_classes"] == ["Pole", "Car"] and recorded["colour_cast"] == 0.1
-    assert recorded["label_relaxation"] == 1
+    assert recorded["label_relaxation"] == 1 and recorded["focal_gamma"] == 0.0
+    focal = tmp_path / "focal"
+    assert train.main(["--model", "fcn8s_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48",
+                       "64", "--steps", "2", "--batch-size", "2", "--focal-gamma", "3", "--out", str(focal)]) == 0
+    assert load_checkpoint(focal / "last").config["training"]["focal_gamma"] == 3.0
 
 
 def test_learning_rate_warms_up_then_decays():

@@ -9,7 +9,14 @@ from segdemo.classes import CAMVID_CLASSES, NUM_CLASSES, VOID_INDEX
 from segdemo.data.augment import PASTED_CLASSES, Augmentation, copy_paste, jitter_light, make_batch, scale_and_crop
 from segdemo.models import build
 from segdemo.run_state import load_run_state, save_run_state
-from segdemo.training_aids import AuxiliaryHeads, WeightAverage, lovasz_softmax, relaxed_cross_entropy, segmentation_loss
+from segdemo.training_aids import (
+    AuxiliaryHeads,
+    WeightAverage,
+    focal_cross_entropy,
+    lovasz_softmax,
+    relaxed_cross_entropy,
+    segmentation_loss,
+)
 
 
 def _frames(n: int = 4, size: tuple[int, int] = (36, 48)) -> tuple[torch.Tensor, torch.Tensor]:
@@ -210,3 +217,31 @@ def test_lovasz_softmax_has_gradients_ignores_void_and_can_sample_pixels():
     assert abs(float((combined - plain).detach()) - 0.5 * float(loss.detach())) < 1e-4
     all_void = torch.full((1, 4, 4), VOID_INDEX)
     assert float(lovasz_softmax(torch.randn(1, NUM_CLASSES, 4, 4), all_void)) == 0.0
+
+
+def test_focal_loss_is_the_weighted_cross_entropy_at_gamma_0_and_matches_a_hand_computed_pixel():
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(2, NUM_CLASSES, 6, 8, generator=g)
+    labels = torch.randint(0, NUM_CLASSES, (2, 6, 8), generator=g)
+    labels[:, 0] = VOID_INDEX
+    weights = torch.rand(NUM_CLASSES, generator=g) + 0.5
+    plain = torch.nn.functional.cross_entropy(logits, labels, weight=weights, ignore_index=VOID_INDEX)
+    assert torch.allclose(focal_cross_entropy(logits, labels, weights, 0.0), plain)
+    # One labelled pixel whose label has probability 0.8: the focal term is -(0.2)^3 log 0.8, whatever its weight.
+    one = torch.full((1, 1, 2), VOID_INDEX)
+    one[0, 0, 0] = 1
+    two_class = torch.zeros(1, NUM_CLASSES, 1, 2)
+    two_class[0, 1, 0, 0] = float(torch.log(torch.tensor(0.8 * (NUM_CLASSES - 1) / 0.2)))
+    expected = -(0.2 ** 3) * torch.log(torch.tensor(0.8))
+    assert torch.allclose(focal_cross_entropy(two_class, one, weights, 3.0), expected, rtol=1e-4)
+    # It spares the pixels the network already gets right: a smaller loss than the cross-entropy, and from
+    # segmentation_loss when asked; it refuses to be mixed with boundary relaxation.
+    assert float(segmentation_loss(logits, labels, weights, focal_gamma=3.0)) < float(plain)
+    assert torch.allclose(segmentation_loss(logits, labels, weights, focal_gamma=3.0),
+                          focal_cross_entropy(logits, labels, weights, 3.0))
+    try:
+        segmentation_loss(logits, labels, weights, relaxation=1, focal_gamma=3.0)
+    except ValueError as error:
+        assert "choose one" in str(error)
+    else:
+        raise AssertionError("relaxation with the focal loss was accepted")
