@@ -21,7 +21,9 @@ half of the sequence (fit on one, measure ECE on the other), which is what a
 calibrator fitted on one street meets on the next. With ``--across-sequences``
 and two sequences, the two parts are two whole streets instead (for a network
 that trained on neither: fit on 0006R0, measure on 0001TP at dusk, and back).
-Prints a table; writes JSON with ``--json``.
+Then, for each part, where its calibration error sits under the served
+temperature fitted on the other part: each true class's share, accuracy and
+confidence, and the commonest confusions. Prints a table; writes JSON with ``--json``.
 """
 
 from __future__ import annotations
@@ -88,6 +90,32 @@ def half_figures(served, z, w, y, t) -> dict[str, float]:
     a temperature fitted on one half misses the other."""
     top, predicted = served(z, w, t).max(1)
     return {"pixels": len(y), "accuracy": float((predicted == y).double().mean()), "confidence": float(top.mean())}
+
+
+@torch.no_grad()
+def by_true_class(p: torch.Tensor, y: torch.Tensor, names: list[str], top: int = 6) -> dict:
+    """Where a part's calibration error sits: for each true class, its share of the pixels, how often it is
+    labelled right and how sure the label shown is, with ``gap``: share x (confidence - accuracy), each class's
+    part of the over-confidence (summed: the part's mean confidence minus its accuracy); and the ``top``
+    commonest confusions (true -> shown, share of the pixels)."""
+    confidence, shown = p.max(1)
+    classes = []
+    for index, name in enumerate(names):
+        mask = y == index
+        if not bool(mask.any()):
+            continue
+        share = float(mask.double().mean())
+        accuracy = float((shown[mask] == index).double().mean())
+        sure = float(confidence[mask].double().mean())
+        classes.append({"class": name, "share": round(share, 4), "accuracy": round(accuracy, 4),
+                        "confidence": round(sure, 4), "gap": round(share * (sure - accuracy), 4)})
+    pairs = torch.stack([y, shown], 1)[y != shown]
+    counts = torch.zeros(len(names), len(names), dtype=torch.long)
+    counts.index_put_((pairs[:, 0], pairs[:, 1]), torch.ones(len(pairs), dtype=torch.long), accumulate=True)
+    order = counts.flatten().argsort(descending=True)[:top]
+    confusions = [{"true": names[int(i) // len(names)], "shown": names[int(i) % len(names)],
+                   "share": round(float(counts.flatten()[i]) / len(y), 4)} for i in order if counts.flatten()[i] > 0]
+    return {"classes": classes, "confusions": confusions}
 
 
 def fit_with_bias(z, w, y, bias: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -191,6 +219,18 @@ def main(argv: list[str] | None = None) -> int:
         rows.append({"calibrator": name, "applied": "per sample, label kept", "ece": ece, "nll": nll,
                      "cross_fit_ece": cross, "temperatures": [round(float(t[0]), 3)],
                      "biases": [round(float(v - b.mean()), 3) for v in b]})
+    # Where each part's error sits, under the served temperature fitted on the other part.
+    served_way = next((way for applied, way in ways.items() if "served" in applied or applied == "single pass"),
+                      per_sample)
+    names = checkpoint.config.get("class_names") or [str(c) for c in range(z.shape[-1])]
+    anatomy = []
+    for fitted_on, measured in ((first_half, 1), (~first_half, 0)):
+        t_other = fit(served_way, z[fitted_on], w[fitted_on], y[fitted_on], 1)
+        part = ~fitted_on
+        entry = {"fitted_on": part_names[1 - measured], "measured_on": part_names[measured],
+                 "temperature": round(float(t_other[0]), 3)}
+        entry.update(by_true_class(served_way(z[part], w[part], t_other), y[part], names))
+        anatomy.append(entry)
     print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  "
           f"cross-fitted ECE (on {part_names[1]}, on {part_names[0]})")
     for row in rows:
@@ -202,11 +242,20 @@ def main(argv: list[str] | None = None) -> int:
         if row["calibrator"] == "scalar":
             print(f"scalar T ({row['applied']}): {row['temperatures'][0]} on all, "
                   f"{row['half_temperatures'][0][0]} on {part_names[0]}, {row['half_temperatures'][1][0]} on {part_names[1]}")
+    for entry in anatomy:
+        print(f"on {entry['measured_on']}, served T fitted on {entry['fitted_on']} ({entry['temperature']}): "
+              "true class, share, accuracy, confidence, share x (confidence - accuracy)")
+        for row in entry["classes"]:
+            print(f"  {row['class']:12s} {100 * row['share']:5.1f}% {100 * row['accuracy']:5.1f}% "
+                  f"{100 * row['confidence']:5.1f}% {100 * row['gap']:+6.2f}")
+        print("  commonest confusions: " + ", ".join(f"{c['true']} -> {c['shown']} {100 * c['share']:.1f}%"
+                                                     for c in entry["confusions"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"checkpoint": args.checkpoint.name, "sequences": args.sequence,
                                          "frames": frames, "pixels": len(y), "samples": samples,
-                                         "parts": part_names, "halves": halves, "rows": rows}, indent=2) + "\n")
+                                         "parts": part_names, "halves": halves, "rows": rows,
+                                         "by_true_class": anatomy}, indent=2) + "\n")
     return 0
 
 

@@ -121,3 +121,21 @@ def test_across_sequences_fits_on_one_street_and_measures_on_the_other(tmp_path)
     report = json.loads(out.read_text())
     assert report["parts"] == ["0006R0", "0001TP"] and report["frames"] == 5
     assert [part["pixels"] for part in report["halves"]] == [3 * 1024, 2 * 1024]  # the order given, not the files'
+    anatomy = report["by_true_class"]
+    assert [(e["fitted_on"], e["measured_on"]) for e in anatomy] == [("0006R0", "0001TP"), ("0001TP", "0006R0")]
+    for entry in anatomy:
+        assert abs(sum(row["share"] for row in entry["classes"]) - 1) < 1e-3 and entry["temperature"] > 0
+
+
+def test_by_true_class_splits_the_over_confidence_among_the_true_classes():
+    benchmark = load_benchmark()
+    # Four pixels of class 0 (two shown right at 0.9, two shown as class 1 at 0.8) and one of class 1, right at 0.6.
+    p = torch.tensor([[0.9, 0.1], [0.9, 0.1], [0.2, 0.8], [0.2, 0.8], [0.4, 0.6]], dtype=torch.float64)
+    y = torch.tensor([0, 0, 0, 0, 1])
+    found = benchmark.by_true_class(p, y, ["road", "car"])
+    road, car = found["classes"]
+    assert road == {"class": "road", "share": 0.8, "accuracy": 0.5, "confidence": 0.85, "gap": 0.28}
+    assert car == {"class": "car", "share": 0.2, "accuracy": 1.0, "confidence": 0.6, "gap": -0.08}
+    confidence, shown = p.max(1)
+    assert abs(road["gap"] + car["gap"] - float(confidence.mean() - (shown == y).double().mean())) < 1e-9
+    assert found["confusions"] == [{"true": "road", "shown": "car", "share": 0.4}]
