@@ -109,12 +109,11 @@ def by_true_class(p: torch.Tensor, y: torch.Tensor, names: list[str], top: int =
         sure = float(confidence[mask].double().mean())
         classes.append({"class": name, "share": round(share, 4), "accuracy": round(accuracy, 4),
                         "confidence": round(sure, 4), "gap": round(share * (sure - accuracy), 4)})
-    pairs = torch.stack([y, shown], 1)[y != shown]
-    counts = torch.zeros(len(names), len(names), dtype=torch.long)
-    counts.index_put_((pairs[:, 0], pairs[:, 1]), torch.ones(len(pairs), dtype=torch.long), accumulate=True)
-    order = counts.flatten().argsort(descending=True)[:top]
+    wrong = y != shown
+    counts = torch.bincount(y[wrong] * len(names) + shown[wrong], minlength=len(names) ** 2)
     confusions = [{"true": names[int(i) // len(names)], "shown": names[int(i) % len(names)],
-                   "share": round(float(counts.flatten()[i]) / len(y), 4)} for i in order if counts.flatten()[i] > 0]
+                   "share": round(float(counts[i]) / len(y), 4)}
+                  for i in counts.argsort(descending=True)[:top] if counts[i] > 0]
     return {"classes": classes, "confusions": confusions}
 
 

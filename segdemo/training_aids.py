@@ -145,16 +145,16 @@ def focal_cross_entropy(logits: torch.Tensor, labels: torch.Tensor, class_weight
 
     Why: Mukhoti et al. (2020) show that it keeps a network from pushing
     pixels it already gets right towards certainty, which is what makes
-    cross-entropy-trained networks over-confident, and that the calibration it
-    gives holds better under a shift of data than a temperature alone. It is
-    the class-weighted mean over labelled pixels, as ``F.cross_entropy``'s, so
-    ``gamma`` = 0 is the cross-entropy exactly.
+    cross-entropy-trained networks over-confident, and report that its
+    calibration holds better under a shift of data (on the street twins it did
+    not: docs/training.md). It is the class-weighted mean over labelled
+    pixels, as ``F.cross_entropy``'s, so ``gamma`` = 0 is the cross-entropy exactly.
     """
     logits = logits.float()
     valid = labels != VOID_INDEX
     safe = torch.where(valid, labels, 0)
     log_p = torch.log_softmax(logits, dim=1).gather(1, safe.unsqueeze(1)).squeeze(1)
-    focus = (1.0 - log_p.exp()).clamp(min=0.0).pow(gamma) if gamma > 0 else torch.ones_like(log_p)
+    focus = (1.0 - log_p.exp()).clamp(min=0.0).pow(gamma)  # 0 ** 0 is 1: gamma = 0 leaves each term
     weight = class_weights[safe] * valid
     return -(weight * focus * log_p).sum() / weight.sum().clamp(min=1e-12)
 
