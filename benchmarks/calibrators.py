@@ -24,6 +24,12 @@ that trained on neither: fit on 0006R0, measure on 0001TP at dusk, and back).
 Then, for each part, where its calibration error sits under the served
 temperature fitted on the other part: each true class's share, accuracy and
 confidence, and the commonest confusions. Prints a table; writes JSON with ``--json``.
+
+Several ``--checkpoint`` make a **deep ensemble** (Lakshminarayanan et al. 2017):
+networks of one input size, scales and sample count, each run on the same pixels,
+their probabilities averaged with equal weights. Their samples are stacked as if
+they were one network's Monte-Carlo samples, so "per sample" divides each
+member's logits by T and "after averaging" rescales the ensemble's average.
 """
 
 from __future__ import annotations
@@ -146,9 +152,22 @@ def measure_keeping_labels(z, w, y, t, b) -> tuple[float, float]:
             float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean()))
 
 
+def collect_members(members: list, dataset: CamVid, samples: int, per_image: int) -> tuple[torch.Tensor, ...]:
+    """``collect_pixels`` for each network on the same pixels (chosen by the labels and a fixed seed), the
+    members' samples stacked on the samples axis: logits (P,4,members x samples,C), weights (P,4), labels (P,)."""
+    parts = [collect_pixels(m.model, dataset, m.input_size, m.config["mean"], m.config["std"], samples, per_image,
+                            scales=m.test_scales) for m in members]
+    z, w, y = parts[0]
+    for other_z, other_w, other_y in parts[1:]:
+        if not (torch.equal(other_y, y) and torch.allclose(other_w, w)):
+            raise ValueError("the ensemble's networks were measured on different pixels (output grids differ)")
+    return torch.cat([part[0] for part in parts], dim=2), w, y
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--checkpoint", type=Path, nargs="+", required=True,
+                        help="one network, or several of one input size and scales: their probabilities averaged")
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT)
     parser.add_argument("--split", default="train")
     parser.add_argument("--sequence", nargs="+", default=["0006R0"], help="frames the checkpoint never trained on")
@@ -160,9 +179,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    checkpoint = load_checkpoint(args.checkpoint)
+    members = [load_checkpoint(path) for path in args.checkpoint]
+    checkpoint = members[0]
     if args.across_sequences and len(args.sequence) != 2:
         parser.error("--across-sequences needs exactly two --sequence")
+    kinds = {(m.input_size, tuple(m.test_scales), is_bayesian(m.model)) for m in members}
+    if len(kinds) > 1:
+        parser.error("an ensemble's networks need one input size, one set of test scales and one sample count")
     samples = args.samples if is_bayesian(checkpoint.model) else 1
     started = time.perf_counter()
     per_image = 1024
@@ -171,25 +194,29 @@ def main(argv: list[str] | None = None) -> int:
     for sequences in groups:
         dataset = CamVid(root=args.data, split=args.split, sequences=sequences)
         frames += len(dataset)
-        collected.append(collect_pixels(checkpoint.model, dataset, checkpoint.input_size, checkpoint.config["mean"],
-                                        checkpoint.config["std"], samples, per_image, scales=checkpoint.test_scales))
+        collected.append(collect_members(members, dataset, samples, per_image))
     z, w, y = (torch.cat(parts) for parts in zip(*collected))
     z, w, y = z.double(), w.double(), y.long()
+    samples *= len(members)
     if args.across_sequences:  # the two parts are the two streets: fitted on one, measured on the other
         first_half = torch.arange(len(y)) < len(collected[0][2])
         part_names = list(args.sequence)
     else:  # frames are listed in sequence order
         first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)
         part_names = ["1st half", "2nd half"]
-    print(f"{checkpoint.config['architecture']}: {len(y)} pixels of {frames} frames "
+    print(f"{' + '.join(m.config['architecture'] for m in members)}: {len(y)} pixels of {frames} frames "
           f"({'+'.join(args.sequence)}), {samples} sample(s), collected in {time.perf_counter() - started:.0f} s")
     ways = {"single pass": per_sample}
+    anatomy_way = per_sample
     if samples > 1:
-        served_scope = checkpoint.temperature_scope
+        # One network: the scope its checkpoint serves. An ensemble: one temperature on its averaged probabilities.
+        served_scope = checkpoint.temperature_scope if len(members) == 1 else "averaged"
+        mark = " (served)" if len(members) == 1 else ""
         ways = {
-            "per sample" + (" (served)" if served_scope == "samples" else ""): per_sample,
-            "after averaging" + (" (served)" if served_scope == "averaged" else ""): after_averaging,
+            "per sample" + (mark if served_scope == "samples" else ""): per_sample,
+            "after averaging" + (mark if served_scope == "averaged" else ""): after_averaging,
         }
+        anatomy_way = per_sample if served_scope == "samples" else after_averaging
     ones = torch.ones(z.shape[-1], dtype=torch.float64)
     raw_ece, raw_nll = measure(per_sample, z, w, y, ones)
     rows = [{"calibrator": "none", "applied": "-", "ece": raw_ece, "nll": raw_nll, "cross_fit_ece": [raw_ece, raw_ece]}]
@@ -219,8 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                      "cross_fit_ece": cross, "temperatures": [round(float(t[0]), 3)],
                      "biases": [round(float(v - b.mean()), 3) for v in b]})
     # Where each part's error sits, under the served temperature fitted on the other part.
-    served_way = next((way for applied, way in ways.items() if "served" in applied or applied == "single pass"),
-                      per_sample)
+    served_way = anatomy_way
     names = checkpoint.config.get("class_names") or [str(c) for c in range(z.shape[-1])]
     anatomy = []
     for fitted_on, measured in ((first_half, 1), (~first_half, 0)):
@@ -251,7 +277,9 @@ def main(argv: list[str] | None = None) -> int:
                                                      for c in entry["confusions"]))
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"checkpoint": args.checkpoint.name, "sequences": args.sequence,
+        args.json.write_text(json.dumps({"checkpoint": " + ".join(path.name for path in args.checkpoint),
+                                         "members": [str(path) for path in args.checkpoint],
+                                         "sequences": args.sequence,
                                          "frames": frames, "pixels": len(y), "samples": samples,
                                          "parts": part_names, "halves": halves, "rows": rows,
                                          "by_true_class": anatomy}, indent=2) + "\n")

@@ -139,3 +139,37 @@ def test_by_true_class_splits_the_over_confidence_among_the_true_classes():
     confidence, shown = p.max(1)
     assert abs(road["gap"] + car["gap"] - float(confidence.mean() - (shown == y).double().mean())) < 1e-9
     assert found["confusions"] == [{"true": "road", "shown": "car", "share": 0.4}]
+
+
+def test_several_checkpoints_are_measured_as_an_ensemble_on_the_same_pixels(tmp_path, tiny_camvid):
+    from segdemo.checkpoints import make_config, save_checkpoint
+    from segdemo.models import build
+
+    for seed, name, size in ((0, "a", (48, 64)), (1, "b", (48, 64)), (2, "wide", (48, 96))):
+        torch.manual_seed(seed)
+        model = build("fcn8s_lite").eval()
+        with torch.no_grad():  # a fresh FCN's zero score layers give every pixel 1/11: make the two networks differ
+            for parameter in model.parameters():
+                parameter.add_(0.1 * torch.randn_like(parameter))
+        save_checkpoint(model, make_config("fcn8s_lite", model, size), tmp_path / name)
+    benchmark = load_benchmark()
+    common = ["--data", str(tiny_camvid), "--split", "val", "--sequence", "val"]
+
+    def report(*names: str) -> dict:
+        out = tmp_path / f"{'-'.join(names)}.json"
+        assert benchmark.main(["--checkpoint", *(str(tmp_path / n) for n in names), *common, "--json", str(out)]) == 0
+        return json.loads(out.read_text())
+
+    alone, twice, pair = report("a"), report("a", "a"), report("a", "b")
+    assert twice["samples"] == pair["samples"] == 2 and twice["members"] == [str(tmp_path / "a")] * 2
+    # A network averaged with itself is the network: the same probabilities, so the same figures at T = 1.
+    assert abs(twice["rows"][0]["ece"] - alone["rows"][0]["ece"]) < 1e-9
+    assert abs(twice["rows"][0]["nll"] - alone["rows"][0]["nll"]) < 1e-9
+    # Two different networks are not: their average is another set of probabilities, on the same pixels.
+    assert pair["pixels"] == alone["pixels"] and abs(pair["rows"][0]["nll"] - alone["rows"][0]["nll"]) > 1e-6
+    assert [(r["calibrator"], r["applied"]) for r in pair["rows"][1:5]] == [
+        ("scalar", "per sample"), ("per predicted class", "per sample"),
+        ("scalar", "after averaging"), ("per predicted class", "after averaging")]  # neither is served
+    with pytest.raises(SystemExit) as refused:  # another input size: the members' pixels would differ
+        benchmark.main(["--checkpoint", str(tmp_path / "a"), str(tmp_path / "wide"), *common])
+    assert refused.value.code == 2
