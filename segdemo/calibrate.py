@@ -28,7 +28,7 @@ and makes the entropy and the mutual information come from the same tempered
 samples; but on every set of Bayesian SegNet-lite weights trained here the
 averaged scope calibrated better, on the frames fitted and cross-fitted
 between the two halves of the held-out street (``benchmarks/calibrators.py``,
-README), so that is what is served: the confidence and entropy maps come from
+docs/calibration.md), so that is what is served: the confidence and entropy maps come from
 the rescaled average, the mutual information from the untempered samples
 (the network's own disagreement, which no temperature of the average
 changes). Either way T is fitted at the number of samples served by default

@@ -141,7 +141,7 @@ class CalibrationMeter:
 # each Monte-Carlo sample's logits before the samples are averaged (the default, and how every
 # checkpoint without the key was fitted); "averaged" rescales the averaged probabilities,
 # softmax(log p / T), which calibrated every set of SegNet weights measured here a little better
-# (README). A single pass (FCN, dropout off) gets the same probabilities either way.
+# (docs/calibration.md). A single pass (FCN, dropout off) gets the same probabilities either way.
 TEMPERATURE_SCOPES = ("samples", "averaged")
 
 

@@ -10,7 +10,7 @@ Bayesian models are sampled T times with their dropout on, half of the
 samples on the picture's mirror image (flipped back before averaging): the
 two views' dropout samples average into better labels and better-calibrated
 probabilities than T samples of one view, at almost the same cost
-(``MIRROR_SAMPLES``; measured in the README). The encoder part before the
+(``MIRROR_SAMPLES``; measured in docs/models.md). The encoder part before the
 first dropout cannot change between samples, so it runs once per view and
 only the rest runs, batched over the samples.
 
@@ -19,7 +19,7 @@ the working resolution times each scale, every view's class scores resized
 back to the working grid. A deterministic pass averages the scales' logits;
 a Bayesian model spreads its samples over the scales (within each of the two
 mirror halves). This is multi-scale testing as segmentation benchmarks use
-it; the README gives what it buys on held-out frames and what it costs.
+it; docs/models.md gives what it buys on held-out frames, the README what it costs.
 
 On a GPU (``segdemo.devices``) the same code runs the network in half
 precision (bf16, or fp16 where bf16 is not native) on channels-last tensors,
@@ -56,7 +56,7 @@ MAX_SAMPLES = 32
 # Half of a Bayesian model's Monte-Carlo samples see the mirrored picture. On the
 # held-out 0006R0 frames this takes the Bayesian SegNet-lite twin (T=8, one scale)
 # from 42.1 to 42.8 mIoU and its ECE from 2.2% to 0.9% at the same temperature
-# (README), for one more stem pass.
+# (docs/models.md), for one more stem pass.
 MIRROR_SAMPLES = True
 SINGLE_SCALE = (1.0,)
 
