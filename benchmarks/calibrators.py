@@ -30,6 +30,8 @@ networks of one input size, scales and sample count, each run on the same pixels
 their probabilities averaged with equal weights. Their samples are stacked as if
 they were one network's Monte-Carlo samples, so "per sample" divides each
 member's logits by T and "after averaging" rescales the ensemble's average.
+``--scales`` runs every network at other test scales than its config.json serves
+(an ensemble of two FCNs at one scale costs what one FCN costs at three).
 """
 
 from __future__ import annotations
@@ -152,11 +154,12 @@ def measure_keeping_labels(z, w, y, t, b) -> tuple[float, float]:
             float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean()))
 
 
-def collect_members(members: list, dataset: CamVid, samples: int, per_image: int) -> tuple[torch.Tensor, ...]:
+def collect_members(members: list, dataset: CamVid, samples: int, per_image: int,
+                    scales: tuple[float, ...]) -> tuple[torch.Tensor, ...]:
     """``collect_pixels`` for each network on the same pixels (chosen by the labels and a fixed seed), the
     members' samples stacked on the samples axis: logits (P,4,members x samples,C), weights (P,4), labels (P,)."""
     parts = [collect_pixels(m.model, dataset, m.input_size, m.config["mean"], m.config["std"], samples, per_image,
-                            scales=m.test_scales) for m in members]
+                            scales=scales) for m in members]
     z, w, y = parts[0]
     for other_z, other_w, other_y in parts[1:]:
         if not (torch.equal(other_y, y) and torch.allclose(other_w, w)):
@@ -173,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sequence", nargs="+", default=["0006R0"], help="frames the checkpoint never trained on")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES)
     parser.add_argument("--threads", type=int, default=0)
+    parser.add_argument("--scales", type=float, nargs="+",
+                        help="test scales for every network (default: the ones its config.json serves)")
     parser.add_argument("--across-sequences", action="store_true",
                         help="with two --sequence: cross-fit between the two streets instead of a street's halves")
     parser.add_argument("--json", type=Path)
@@ -183,9 +188,10 @@ def main(argv: list[str] | None = None) -> int:
     checkpoint = members[0]
     if args.across_sequences and len(args.sequence) != 2:
         parser.error("--across-sequences needs exactly two --sequence")
-    kinds = {(m.input_size, tuple(m.test_scales), is_bayesian(m.model)) for m in members}
+    kinds = {(m.input_size, tuple(args.scales or m.test_scales), is_bayesian(m.model)) for m in members}
     if len(kinds) > 1:
         parser.error("an ensemble's networks need one input size, one set of test scales and one sample count")
+    scales = tuple(args.scales or checkpoint.test_scales)
     samples = args.samples if is_bayesian(checkpoint.model) else 1
     started = time.perf_counter()
     per_image = 1024
@@ -194,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     for sequences in groups:
         dataset = CamVid(root=args.data, split=args.split, sequences=sequences)
         frames += len(dataset)
-        collected.append(collect_members(members, dataset, samples, per_image))
+        collected.append(collect_members(members, dataset, samples, per_image, scales))
     z, w, y = (torch.cat(parts) for parts in zip(*collected))
     z, w, y = z.double(), w.double(), y.long()
     samples *= len(members)
@@ -205,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)
         part_names = ["1st half", "2nd half"]
     print(f"{' + '.join(m.config['architecture'] for m in members)}: {len(y)} pixels of {frames} frames "
-          f"({'+'.join(args.sequence)}), {samples} sample(s), collected in {time.perf_counter() - started:.0f} s")
+          f"({'+'.join(args.sequence)}), {samples} sample(s) at scales {', '.join(map(str, scales))}, collected in {time.perf_counter() - started:.0f} s")
     ways = {"single pass": per_sample}
     anatomy_way = per_sample
     if samples > 1:
@@ -280,6 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"checkpoint": " + ".join(path.name for path in args.checkpoint),
                                          "members": [str(path) for path in args.checkpoint],
                                          "sequences": args.sequence,
+                                         "scales": list(scales),
                                          "frames": frames, "pixels": len(y), "samples": samples,
                                          "parts": part_names, "halves": halves, "rows": rows,
                                          "by_true_class": anatomy}, indent=2) + "\n")

@@ -170,6 +170,13 @@ def test_several_checkpoints_are_measured_as_an_ensemble_on_the_same_pixels(tmp_
     assert [(r["calibrator"], r["applied"]) for r in pair["rows"][1:5]] == [
         ("scalar", "per sample"), ("per predicted class", "per sample"),
         ("scalar", "after averaging"), ("per predicted class", "after averaging")]  # neither is served
+    assert pair["scales"] == [1.0]
+    rescaled = tmp_path / "rescaled.json"  # the members' served scales overridden for all of them
+    assert benchmark.main(["--checkpoint", str(tmp_path / "a"), str(tmp_path / "b"), *common, "--scales", "1", "1.25",
+                           "--json", str(rescaled)]) == 0
+    rescaled = json.loads(rescaled.read_text())
+    assert rescaled["scales"] == [1.0, 1.25] and rescaled["pixels"] == pair["pixels"]
+    assert abs(rescaled["rows"][0]["nll"] - pair["rows"][0]["nll"]) > 1e-6
     with pytest.raises(SystemExit) as refused:  # another input size: the members' pixels would differ
         benchmark.main(["--checkpoint", str(tmp_path / "a"), str(tmp_path / "wide"), *common])
     assert refused.value.code == 2
