@@ -211,7 +211,8 @@ def main(argv: list[str] | None = None) -> int:
         first_half = torch.arange(len(y)) < per_image * (len(dataset) // 2)
         part_names = ["1st half", "2nd half"]
     print(f"{' + '.join(m.config['architecture'] for m in members)}: {len(y)} pixels of {frames} frames "
-          f"({'+'.join(args.sequence)}), {samples} sample(s) at scales {', '.join(map(str, scales))}, collected in {time.perf_counter() - started:.0f} s")
+          f"({'+'.join(args.sequence)}), {samples} sample(s) at scales {', '.join(map(str, scales))}, "
+          f"collected in {time.perf_counter() - started:.0f} s")
     ways = {"single pass": per_sample}
     anatomy_way = per_sample
     if samples > 1:
@@ -252,15 +253,14 @@ def main(argv: list[str] | None = None) -> int:
                      "cross_fit_ece": cross, "temperatures": [round(float(t[0]), 3)],
                      "biases": [round(float(v - b.mean()), 3) for v in b]})
     # Where each part's error sits, under the served temperature fitted on the other part.
-    served_way = anatomy_way
     names = checkpoint.config.get("class_names") or [str(c) for c in range(z.shape[-1])]
     anatomy = []
     for fitted_on, measured in ((first_half, 1), (~first_half, 0)):
-        t_other = fit(served_way, z[fitted_on], w[fitted_on], y[fitted_on], 1)
+        t_other = fit(anatomy_way, z[fitted_on], w[fitted_on], y[fitted_on], 1)
         part = ~fitted_on
         entry = {"fitted_on": part_names[1 - measured], "measured_on": part_names[measured],
                  "temperature": round(float(t_other[0]), 3)}
-        entry.update(by_true_class(served_way(z[part], w[part], t_other), y[part], names))
+        entry.update(by_true_class(anatomy_way(z[part], w[part], t_other), y[part], names))
         anatomy.append(entry)
     print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  "
           f"cross-fitted ECE (on {part_names[1]}, on {part_names[0]})")
