@@ -21,6 +21,8 @@ half of the sequence (fit on one, measure ECE on the other), which is what a
 calibrator fitted on one street meets on the next. With ``--across-sequences``
 and two sequences, the two parts are two whole streets instead (for a network
 that trained on neither: fit on 0006R0, measure on 0001TP at dusk, and back).
+``--exclude-frames`` leaves out frames a network did train on, so that a part
+can be the unseen stretch of a street whose other frames were in training.
 Then, for each part, where its calibration error sits under the served
 temperature fitted on the other part: each true class's share, accuracy and
 confidence, and the commonest confusions. Prints a table; writes JSON with ``--json``.
@@ -180,6 +182,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="test scales for every network (default: the ones its config.json serves)")
     parser.add_argument("--across-sequences", action="store_true",
                         help="with two --sequence: cross-fit between the two streets instead of a street's halves")
+    parser.add_argument("--exclude-frames", nargs="+", default=[], metavar="STEM",
+                        help="frames of those sequences the checkpoint did train on (image stems): left out")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
     if args.threads:
@@ -198,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     groups = [(s,) for s in args.sequence] if args.across_sequences else [tuple(args.sequence)]
     collected, frames = [], 0
     for sequences in groups:
-        dataset = CamVid(root=args.data, split=args.split, sequences=sequences)
+        dataset = CamVid(root=args.data, split=args.split, sequences=sequences,
+                         exclude_frames=tuple(args.exclude_frames))
         frames += len(dataset)
         collected.append(collect_members(members, dataset, samples, per_image, scales))
     z, w, y = (torch.cat(parts) for parts in zip(*collected))
@@ -286,6 +291,7 @@ def main(argv: list[str] | None = None) -> int:
         args.json.write_text(json.dumps({"checkpoint": " + ".join(path.name for path in args.checkpoint),
                                          "members": [str(path) for path in args.checkpoint],
                                          "sequences": args.sequence,
+                                         "excluded_frames": sorted(args.exclude_frames),
                                          "scales": list(scales),
                                          "frames": frames, "pixels": len(y), "samples": samples,
                                          "parts": part_names, "halves": halves, "rows": rows,

@@ -125,6 +125,12 @@ def test_across_sequences_fits_on_one_street_and_measures_on_the_other(tmp_path)
     assert [(e["fitted_on"], e["measured_on"]) for e in anatomy] == [("0006R0", "0001TP"), ("0001TP", "0006R0")]
     for entry in anatomy:
         assert abs(sum(row["share"] for row in entry["classes"]) - 1) < 1e-3 and entry["temperature"] > 0
+    # A frame of 0001TP that the network trained on is left out: the street's part is its other frame.
+    assert benchmark.main(["--checkpoint", str(tmp_path / "ck"), "--data", str(root), "--sequence", "0006R0",
+                           "0001TP", "--across-sequences", "--exclude-frames", "0001TP_000", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["frames"] == 4 and report["excluded_frames"] == ["0001TP_000"]
+    assert [part["pixels"] for part in report["halves"]] == [3 * 1024, 1024]
 
 
 def test_by_true_class_splits_the_over_confidence_among_the_true_classes():
