@@ -6,6 +6,7 @@
 # and draw docs/reliability.png and docs/uncertainty_errors.png (segdemo.report).
 #
 # Usage: bash scripts/refresh_eval.sh [--fit-split S] [--fit-sequence SEQ...]
+#                                     [--fit-exclude-frames STEM...] [--fit-share SEQ=WEIGHT...]
 #                                     [--measure-split S] [--measure-sequence SEQ...] [--models "A B"]
 #
 #   weights trained on the whole train split (the ones shipped before 0006R0 was held out):
@@ -32,6 +33,8 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-.venv/bin/python}
 FIT_SPLIT=val
 FIT_SEQUENCES=()
+FIT_EXCLUDE=()
+FIT_SHARES=()
 MEASURE_SPLIT=val
 MEASURE_SEQUENCES=()
 MODELS=""
@@ -40,11 +43,13 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --fit-split) FIT_SPLIT=$2; shift 2 ;;
     --fit-sequence) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do FIT_SEQUENCES+=("$1"); shift; done ;;
+    --fit-exclude-frames) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do FIT_EXCLUDE+=("$1"); shift; done ;;
+    --fit-share) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do FIT_SHARES+=("$1"); shift; done ;;
     --measure-split) MEASURE_SPLIT=$2; shift 2 ;;
     --measure-sequence) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do MEASURE_SEQUENCES+=("$1"); shift; done ;;
     --models) MODELS=$2; shift 2 ;;
     --twin-dir) TWIN_DIR=$2; shift 2 ;;
-    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -54,6 +59,8 @@ fi
 
 fit_args=(--split "$FIT_SPLIT")
 [ ${#FIT_SEQUENCES[@]} -gt 0 ] && fit_args+=(--sequence "${FIT_SEQUENCES[@]}")
+[ ${#FIT_EXCLUDE[@]} -gt 0 ] && fit_args+=(--exclude-frames "${FIT_EXCLUDE[@]}")
+[ ${#FIT_SHARES[@]} -gt 0 ] && fit_args+=(--share "${FIT_SHARES[@]}")
 measure_args=(--split "$MEASURE_SPLIT")
 [ ${#MEASURE_SEQUENCES[@]} -gt 0 ] && measure_args+=(--sequence "${MEASURE_SEQUENCES[@]}")
 

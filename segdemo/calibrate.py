@@ -2,6 +2,8 @@
 
     python -m segdemo.calibrate --checkpoint weights/fcn8s_lite --split val
     python -m segdemo.calibrate --checkpoint weights/fcn8s_lite --split train --sequence 0006R0
+    python -m segdemo.calibrate --checkpoint DIR --split train --sequence 0006R0 0001TP \
+        --exclude-frames STEM... --share 0006R0=171 0001TP=62
 
 Temperature scaling (Guo et al. 2017) divides the logits by one scalar T
 before the softmax, chosen to minimise the negative log-likelihood of the true
@@ -36,6 +38,14 @@ changes). Either way T is fitted at the number of samples served by default
 that number is stored with it; a single pass (dropout off, or FCN) is the
 same under both scopes.
 
+The frames can mix parts that stand for different kinds of unseen frames,
+weighted by ``--share SEQUENCE=WEIGHT``: each sequence's pixels are drawn in
+that proportion (fewer per frame where a sequence has more frames than its
+share), so the NLL the temperature minimises is that of the mix. The share
+comes from which frames of which street the target frames hold (e.g. the
+CamVid test split: 171 frames of an unseen street, 62 of an unseen stretch
+of a seen one), never from their figures.
+
 Only config.json changes ("temperature", "temperature_fitted_on"): the zoo's
 sha256 pin covers model.safetensors alone.
 """
@@ -45,8 +55,9 @@ from __future__ import annotations
 import argparse
 import math
 import time
+from collections import Counter
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence
 
 import torch
 from tqdm import tqdm
@@ -83,8 +94,12 @@ def collect_pixels(
     batch_size: int = 4,
     progress: bool = False,
     scales: Sequence[float] = SINGLE_SCALE,
+    pixels_by_sequence: Mapping[str, int] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Logits (P,4,S,C) of the bilinear neighbours of randomly chosen labelled pixels, their weights (P,4), labels (P,)."""
+    """Logits (P,4,S,C) of the bilinear neighbours of randomly chosen labelled pixels, their weights (P,4), labels (P,).
+
+    ``pixels_by_sequence`` overrides ``pixels_per_image`` for the frames of the sequences it names.
+    """
     model.eval()
     generator = torch.Generator().manual_seed(seed)
     all_logits, all_weights, all_labels = [], [], []
@@ -94,12 +109,13 @@ def collect_pixels(
         x = network_input(model, images, input_size, mean, std)
         logits = class_logits(model, x, samples=samples, scales=scales).cpu()
         h, w = logits.shape[-2:]
-        for (_, label), frame in zip(batch, logits):
+        for index, ((_, label), frame) in enumerate(zip(batch, logits), start=start):
+            count = (pixels_by_sequence or {}).get(sequence_of(dataset.pairs[index][0]), pixels_per_image)
             H, W = label.shape
             valid = torch.nonzero((label != ignore_index).flatten()).flatten()
             if valid.numel() == 0:
                 continue
-            chosen = valid[torch.randperm(valid.numel(), generator=generator)[:pixels_per_image]]
+            chosen = valid[torch.randperm(valid.numel(), generator=generator)[:count]]
             rows, cols = chosen // W, chosen % W
             r0, r1, wy = (t[rows] for t in bilinear_sources(H, h))
             c0, c1, wx = (t[cols] for t in bilinear_sources(W, w))
@@ -110,6 +126,41 @@ def collect_pixels(
     if not all_labels:
         raise ValueError("these frames have no labelled pixels to fit a temperature on")
     return torch.cat(all_logits), torch.cat(all_weights), torch.cat(all_labels)
+
+
+def parse_shares(words: Sequence[str]) -> dict[str, float]:
+    """``["0006R0=171", "0001TP=62"]`` -> {"0006R0": 171.0, "0001TP": 62.0}; a clear ValueError otherwise."""
+    shares: dict[str, float] = {}
+    for word in words:
+        sequence, _, weight = word.partition("=")
+        try:
+            value = float(weight)
+        except ValueError:
+            value = float("nan")
+        if not sequence or not math.isfinite(value) or value <= 0:
+            raise ValueError(f"--share takes SEQUENCE=WEIGHT with a positive weight, not {word!r}")
+        shares[sequence] = value
+    return shares
+
+
+def pixels_by_share(frames: Mapping[str, int], shares: Mapping[str, float], pixels_per_image: int) -> dict[str, int]:
+    """Pixels to draw per frame of each sequence so that each sequence's total is in proportion to its share.
+
+    The sequence with the most share per frame gets ``pixels_per_image`` a
+    frame, the others proportionally fewer: every frame still contributes and
+    no frame is asked for more pixels than the plain fit would draw.
+    """
+    unshared = sorted(set(frames) - set(shares))
+    missing = sorted(set(shares) - set(frames))
+    if unshared or missing:
+        raise ValueError(
+            "--share must name each sequence of the frames fitted on, and no other"
+            + (f"; no share for {', '.join(unshared)}" if unshared else "")
+            + (f"; no frames of {', '.join(missing)}" if missing else "")
+        )
+    per_frame = {sequence: shares[sequence] / frames[sequence] for sequence in frames}
+    densest = max(per_frame.values())
+    return {sequence: max(1, round(pixels_per_image * value / densest)) for sequence, value in per_frame.items()}
 
 
 def fit(logits: torch.Tensor, weights: torch.Tensor, labels: torch.Tensor, scope: str = "averaged") -> dict[str, Any]:
@@ -154,6 +205,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="CamVid-layout folder (default: shared/data/camvid)")
     parser.add_argument("--split", default="val", help="split to fit on: frames the model was not trained on")
     parser.add_argument("--sequence", nargs="+", default=[], help="only frames of these sequences (e.g. --split train --sequence 0006R0)")
+    parser.add_argument("--exclude-frames", nargs="+", default=[], metavar="STEM",
+                        help="leave out these frames (image stems), e.g. the part of a street the model trained on")
+    parser.add_argument("--share", nargs="+", default=[], metavar="SEQUENCE=WEIGHT",
+                        help="weight the sequences' pixels in this proportion (e.g. 0006R0=171 0001TP=62)")
     parser.add_argument("--samples", type=int, default=DEFAULT_SAMPLES, help="Monte-Carlo samples for Bayesian models")
     parser.add_argument(
         "--scope", choices=TEMPERATURE_SCOPES, default="averaged",
@@ -179,7 +234,11 @@ def main(argv: list[str] | None = None) -> int:
             torch.set_num_threads(args.threads)
         device = "cuda" if torch.cuda.is_available() else "cpu"
         checkpoint = load_checkpoint(args.checkpoint, device=device)
-        dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
+        dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence),
+                         exclude_frames=tuple(args.exclude_frames))
+        frames = Counter(sequence_of(image) for image, _ in dataset.pairs)
+        shares = parse_shares(args.share)
+        per_frame = pixels_by_share(frames, shares, args.pixels_per_image) if shares else None
     except (CheckpointError, FileNotFoundError, ValueError) as error:
         parser.exit(2, f"calibrate: {error}\n")
     config = checkpoint.config
@@ -189,16 +248,18 @@ def main(argv: list[str] | None = None) -> int:
     logits, weights, labels = collect_pixels(
         checkpoint.model, dataset, checkpoint.input_size, config["mean"], config["std"], samples,
         args.pixels_per_image, args.seed, config.get("void_index", 11), progress=True, scales=scales,
+        pixels_by_sequence=per_frame,
     )
     figures = fit(logits, weights, labels, args.scope)
     temperature = figures["temperature"]
-    sequences = sorted({sequence_of(image) for image, _ in dataset.pairs})
+    sequences = sorted(frames)
     print(
         f"{config['architecture']}: T = {temperature:.4f} fitted on {args.data.name}/{args.split} "
         f"({', '.join(sequences)}; {len(dataset)} images, {labels.numel()} pixels"
         + (f", {samples} MC samples" if samples > 1 else "")
         + (f", applied to {SCOPE_WORDS[figures['scope']]}" if samples > 1 else "")
         + (f", at scales {', '.join(f'{s:g}' for s in scales)}" if scales != SINGLE_SCALE else "")
+        + (f", pixels weighted {' : '.join(f'{s} {shares[s]:g}' for s in sequences)}" if shares else "")
         + f") in {time.perf_counter() - started:.0f} s"
         + f"\n  NLL {figures['nll_before']:.4f} -> {figures['nll_after']:.4f}, "
         f"ECE {100 * figures['ece_before']:.2f}% -> {100 * figures['ece_after']:.2f}% (on these pixels)"
@@ -217,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
         "images": len(dataset),
         "data": args.data.name,
         "pixels": int(labels.numel()),
+        **({"excluded_frames": sorted(args.exclude_frames)} if args.exclude_frames else {}),
+        **({"frames_by_sequence": dict(sorted(frames.items())), "shares": {s: shares[s] for s in sequences},
+            "pixels_per_frame": dict(sorted(per_frame.items()))} if shares and per_frame else {}),
         "samples": samples,
         "mirrored_samples": mirrored_samples(samples),
         "test_scales": list(scales),

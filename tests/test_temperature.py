@@ -200,3 +200,38 @@ def test_calibrate_explains_a_missing_split(tmp_path, tiny_camvid, capsys):
     assert exit_info.value.code == 2
     message = capsys.readouterr().err
     assert "no split file" in message and "Traceback" not in message
+
+
+def test_pixels_by_share_puts_each_sequence_in_its_proportion():
+    per_frame = calibrate.pixels_by_share({"0006R0": 101, "0001TP": 31}, {"0006R0": 171, "0001TP": 62}, 1024)
+    assert per_frame["0001TP"] == 1024 and per_frame["0006R0"] == round(1024 * (171 / 101) / (62 / 31))
+    assert 101 * per_frame["0006R0"] / (31 * per_frame["0001TP"]) == pytest.approx(171 / 62, rel=2e-3)
+    with pytest.raises(ValueError, match="no share for 0001TP"):
+        calibrate.pixels_by_share({"0006R0": 101, "0001TP": 31}, {"0006R0": 1}, 1024)
+    with pytest.raises(ValueError, match="no frames of Seq05VD"):
+        calibrate.pixels_by_share({"0006R0": 101}, {"0006R0": 1, "Seq05VD": 1}, 1024)
+    for bad in ("0006R0", "0006R0=-1", "=3", "0006R0=x"):
+        with pytest.raises(ValueError, match="SEQUENCE=WEIGHT"):
+            calibrate.parse_shares([bad])
+
+
+def test_calibrate_fits_on_a_weighted_mix_of_sequences_and_leaves_out_frames(tmp_path, capsys):
+    from conftest import write_camvid_layout
+
+    root = write_camvid_layout(tmp_path / "camvid", {"dayroad": 2, "dusk": 4}, seed=3)
+    (root / "mix.txt").write_text((root / "dayroad.txt").read_text() + (root / "dusk.txt").read_text())
+    folder = save_model(tmp_path / "model")
+    args = ["--checkpoint", str(folder), "--data", str(root), "--split", "mix", "--pixels-per-image", "300"]
+    assert calibrate.main([*args, "--exclude-frames", "dusk_000", "--share", "dayroad=3", "dusk=1"]) == 0
+    fitted = json.loads((folder / "config.json").read_text())["temperature_fitted_on"]
+    assert fitted["frames_by_sequence"] == {"dayroad": 2, "dusk": 3} and fitted["images"] == 5
+    assert fitted["excluded_frames"] == ["dusk_000"]
+    assert fitted["pixels_per_frame"] == {"dayroad": 300, "dusk": 67}  # 2 x 300 : 3 x 67 = 3 : 1
+    assert fitted["pixels"] == 2 * 300 + 3 * 67 and fitted["shares"] == {"dayroad": 3.0, "dusk": 1.0}
+    assert "pixels weighted dayroad 3 : dusk 1" in capsys.readouterr().out
+    # a share that does not match the frames is a clear message, not a traceback
+    with pytest.raises(SystemExit) as exit_info:
+        calibrate.main([*args, "--share", "dayroad=3"])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert "no share for dusk" in message and "Traceback" not in message
