@@ -70,9 +70,10 @@ from .calibration import (
     mixture_probabilities,
     TEMPERATURE_SCOPES,
 )
-from .checkpoints import CheckpointError, load_checkpoint, write_temperature
+from .checkpoints import CheckpointError, load_checkpoint, read_config, write_temperature
 from .data.camvid import DEFAULT_ROOT, CamVid, sequence_of
 from .evaluate import network_input
+from .hub import sha256_of
 from .inference import DEFAULT_SAMPLES, SINGLE_SCALE, class_logits, mirrored_samples
 from .models import is_bayesian
 
@@ -126,6 +127,55 @@ def collect_pixels(
     if not all_labels:
         raise ValueError("these frames have no labelled pixels to fit a temperature on")
     return torch.cat(all_logits), torch.cat(all_weights), torch.cat(all_labels)
+
+
+def frames_trained_on(config: Mapping[str, Any], split: str, images: Sequence[Path]) -> list[str]:
+    """The stems of these frames of ``split`` that the checkpoint trained on, in its last phase or an earlier one.
+
+    Read from config.json's ``training`` block (splits, held-out sequences,
+    excluded frames; ``earlier_phases`` where recorded). A checkpoint without
+    one (made outside segdemo.train) cannot be checked and gives [].
+    """
+    training = config.get("training") or {}
+    phases = [phase for phase in (training, *training.get("earlier_phases", [])) if phase.get("splits")]
+    seen = []
+    for image in images:
+        stem, sequence = Path(image).stem, sequence_of(Path(image))
+        if any(split in phase["splits"] and sequence not in phase.get("held_out", [])
+               and stem not in phase.get("excluded_frames", []) for phase in phases):
+            seen.append(stem)
+    return seen
+
+
+def adopt_temperature(checkpoint: Path, donor: Path) -> Path:
+    """Store ``donor``'s fitted temperature (scope, test scales, what it was fitted on) in ``checkpoint``'s config.json.
+
+    For weights whose twin cannot hold out every kind of frame the temperature
+    should be fitted on (the twin of the shipped FCN trained on all of 0001TP's
+    train frames): a run of the same recipe that did hold them out fits it, and
+    the measuring twin serves it. ``temperature_fitted_on`` keeps the donor's
+    record and adds ``donor`` (its folder name, sha256 and held-out frames).
+    """
+    config, donor_config = read_config(checkpoint), read_config(donor)
+    for key in ("architecture", "model_kwargs", "num_classes", "input_size"):
+        if donor_config.get(key) != config.get(key):
+            raise CheckpointError(f"{donor} cannot lend its temperature to {checkpoint}: {key} differs")
+    if "temperature" not in donor_config or not donor_config.get("temperature_fitted_on"):
+        raise CheckpointError(f"{donor} has no fitted temperature: run python -m segdemo.calibrate on it first")
+    training = donor_config.get("training") or {}
+    fitted_on = {
+        **donor_config["temperature_fitted_on"],
+        "donor": {
+            "name": Path(donor).name,
+            "sha256": sha256_of(Path(donor) / "model.safetensors"),
+            "held_out": training.get("held_out", []),
+            "excluded_frames": training.get("excluded_frames", []),
+        },
+    }
+    return write_temperature(
+        checkpoint, donor_config["temperature"], fitted_on, donor_config.get("temperature_scope", "samples"),
+        tuple(donor_config.get("test_scales", (1.0,))),
+    )
 
 
 def parse_shares(words: Sequence[str]) -> dict[str, float]:
@@ -224,11 +274,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=0, help="CPU threads (0: torch's default)")
     parser.add_argument("--dry-run", action="store_true", help="print the temperature, leave config.json alone")
     parser.add_argument("--remove", action="store_true", help="remove the stored temperature (back to T = 1)")
+    parser.add_argument("--temperature-from", type=Path, metavar="DONOR",
+                        help="fit nothing: store DONOR's fitted temperature (same architecture; a run of the same "
+                        "recipe that held out the frames it was fitted on)")
     args = parser.parse_args(argv)
 
     try:
         if args.remove:
             print(f"removed the temperature from {write_temperature(args.checkpoint, None)}")
+            return 0
+        if args.temperature_from:
+            written = adopt_temperature(args.checkpoint, args.temperature_from)
+            print(f"wrote {args.temperature_from}'s temperature, T = {read_config(args.checkpoint)['temperature']}, "
+                  f"into {written}")
             return 0
         if args.threads:
             torch.set_num_threads(args.threads)
@@ -239,6 +297,14 @@ def main(argv: list[str] | None = None) -> int:
         frames = Counter(sequence_of(image) for image, _ in dataset.pairs)
         shares = parse_shares(args.share)
         per_frame = pixels_by_share(frames, shares, args.pixels_per_image) if shares else None
+        seen = frames_trained_on(checkpoint.config, args.split, [image for image, _ in dataset.pairs])
+        if seen:
+            raise ValueError(
+                f"{len(seen)} of these {len(dataset)} frames were trained on by {args.checkpoint} "
+                f"({', '.join(seen[:3])}{', ...' if len(seen) > 3 else ''}): a temperature fitted on them learns "
+                "the network's confidence on what it memorised. Fit on frames it held out (--sequence, "
+                "--exclude-frames), or on a twin run that held them out."
+            )
     except (CheckpointError, FileNotFoundError, ValueError) as error:
         parser.exit(2, f"calibrate: {error}\n")
     config = checkpoint.config

@@ -212,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     confidence = trust.summary()
     fitted_on = config.get("temperature_fitted_on")
     confidence["calibration"]["temperature_fitted_on"] = fitted_on
-    confidence["calibration"]["fitted_on_these_frames"] = bool(
-        fitted_on and fitted_on.get("split") == args.split and set(fitted_on.get("sequences") or sequences) & set(sequences)
+    confidence["calibration"]["fitted_on_these_frames"] = bool(  # by this network: a donor's fit is another's
+        fitted_on and not fitted_on.get("donor") and fitted_on.get("split") == args.split and set(fitted_on.get("sequences") or sequences) & set(sequences)
     )
     print(
         f"{config['architecture']} on {args.data.name}/{args.split} ({len(dataset)} images) at input "

@@ -85,7 +85,11 @@ def _fitted_on(calibration: dict) -> str:
     if not fitted:
         return "none fitted"
     where = f"{fitted['split']}" + (f" {'+'.join(fitted['sequences'])}" if fitted.get("sequences") else "")
+    if fitted.get("shares"):  # a mix of unseen streets and unseen stretches, weighted (segdemo.calibrate --share)
+        where += " weighted " + ":".join(f"{weight:g}" for weight in fitted["shares"].values())
     twin = " by the twin run that held them out" if fitted.get("twin") else ""
+    if fitted.get("donor"):  # fitted on another run of the recipe, which held out every frame of the fit
+        twin = " by a run of the same recipe that held them out"
     return f"{where}, {fitted['images']} frames{twin}" + ("; the frames measured here" if calibration.get("fitted_on_these_frames") else "")
 
 

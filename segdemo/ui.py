@@ -380,7 +380,11 @@ def _temperature_note(config: dict[str, Any]) -> str:
         frames += f" (sequence {', '.join(fitted['sequences'])})"
     if fitted.get("images"):
         frames += f", {fitted['images']} frames"
-    if fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
+    if fitted.get("shares"):  # a mix of kinds of unseen frames, weighted (segdemo.calibrate --share)
+        frames += ", their pixels weighted " + " : ".join(f"{seq} {weight:g}" for seq, weight in fitted["shares"].items())
+    if fitted.get("donor"):  # the twin trained on some of them: a run of the same recipe that held them all out fitted it
+        frames += ", by a run of the same recipe that never trained on them"
+    elif fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
         frames += ", for a twin run (same schedule) that never trained on them"
     if config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
         how = f"the Monte-Carlo samples' averaged probabilities p are tempered to softmax(log p / {temperature:.2f})"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
 
-from segdemo import calibrate, evaluate, twin
+from segdemo import calibrate, evaluate, report, twin
 from segdemo.checkpoints import (
     CheckpointError,
     load_checkpoint,
     make_config,
+    read_config,
     measured_frames,
     save_checkpoint,
     write_temperature,
@@ -76,3 +78,54 @@ def test_the_twins_temperature_scope_travels_with_its_temperature(runs):
     write_temperature(twin_run, 1.3, fitted_on)  # back to per-sample: a stale key on the final weights goes
     assert twin.main([str(twin_run), str(final)]) == 0
     assert "temperature_scope" not in load_checkpoint(final).config
+
+
+def test_calibrate_refuses_frames_the_network_trained_on_in_any_phase(tmp_path, tiny_camvid, capsys):
+    data = ["--data", str(tiny_camvid), "--split", "val", "--dry-run"]
+    trained_on_val = save_run(tmp_path / "seen", [], {"train": 8, "val": 3}, seed=0, splits=["train", "val"])
+    with pytest.raises(SystemExit) as exit_info:
+        calibrate.main(["--checkpoint", str(trained_on_val), *data])
+    assert exit_info.value.code == 2
+    message = capsys.readouterr().err
+    assert "3 of these 3 frames were trained on" in message and "val_000" in message and "Traceback" not in message
+    # held out in the last phase, but trained on in an earlier one: still seen
+    earlier = {"splits": ["train", "val"], "held_out": [], "excluded_frames": ["val_001"]}
+    later = save_run(tmp_path / "later", ["val"], {"train": 8}, seed=0, splits=["train", "val"], earlier_phases=[earlier])
+    assert calibrate.frames_trained_on(read_config(later), "val", [Path("val/val_000.png"), Path("val/val_001.png")]) == [
+        "val_000"
+    ]
+    # excluded frames are unseen: the fit goes ahead on them
+    excluded = save_run(tmp_path / "excluded", [], {"train": 8}, seed=0, splits=["train", "val"],
+                        excluded_frames=["val_000", "val_001", "val_002"])
+    assert calibrate.main(["--checkpoint", str(excluded), *data]) == 0
+
+
+def test_a_temperature_from_a_run_that_held_out_the_frames_is_served_and_says_so(tmp_path, tiny_camvid, capsys):
+    data = ["--data", str(tiny_camvid), "--split", "val"]
+    donor = save_run(tmp_path / "donor", ["val"], {"train": 8}, seed=0, splits=["train", "val"])
+    measured = save_run(tmp_path / "measured", [], {"train": 8, "val": 3}, seed=1, splits=["train", "val"])
+    with pytest.raises(SystemExit):  # the donor has nothing to lend yet
+        calibrate.main(["--checkpoint", str(measured), "--temperature-from", str(donor)])
+    assert "no fitted temperature" in capsys.readouterr().err
+    assert calibrate.main(["--checkpoint", str(donor), *data]) == 0
+    assert calibrate.main(["--checkpoint", str(measured), "--temperature-from", str(donor)]) == 0
+    config, donor_config = read_config(measured), read_config(donor)
+    fitted = config["temperature_fitted_on"]
+    assert config["temperature"] == donor_config["temperature"]
+    assert {k: v for k, v in fitted.items() if k != "donor"} == donor_config["temperature_fitted_on"]
+    assert fitted["donor"] == {"name": "donor", "sha256": sha256_of(donor / "model.safetensors"),
+                               "held_out": ["val"], "excluded_frames": []}
+    # measured with it, on frames this network trained on: served, but never called "fitted on these frames"
+    out = measured / "eval.json"
+    assert evaluate.main(["--checkpoint", str(measured), *data, "--out", str(out)]) == 0
+    calibration = json.loads(out.read_text())["calibration"]
+    assert calibration["temperature"] == config["temperature"] and calibration["fitted_on_these_frames"] is False
+    assert "same recipe that held them out" in report._fitted_on(calibration)
+    # a donor of another architecture is refused clearly
+    other = tmp_path / "other"
+    model = build("segnet_lite").eval()
+    save_checkpoint(model, make_config("segnet_lite", model, (48, 64)), other)
+    write_temperature(other, 1.5, {"split": "val", "sequences": ["val"], "images": 3})
+    with pytest.raises(SystemExit) as exit_info:
+        calibrate.main(["--checkpoint", str(measured), "--temperature-from", str(other)])
+    assert exit_info.value.code == 2 and "architecture differs" in capsys.readouterr().err
