@@ -25,6 +25,11 @@
 # eval.json onto weights/NAME, marked as the twin's:
 #       bash scripts/refresh_eval.sh --twin-dir runs/twins --fit-split train --fit-sequence 0006R0 \
 #            --measure-split train --measure-sequence 0006R0
+# Where the twin trained on part of the frames the temperature should be fitted on, pass
+# --donor-dir DIR: DIR/NAME (another run of the recipe that held them all out, already calibrated
+# with segdemo.calibrate) lends its temperature to the twin, which is then measured with it:
+#       bash scripts/refresh_eval.sh --twin-dir twins --donor-dir twins/dusk_stretch --models fcn8s_lite \
+#            --measure-split train --measure-sequence 0006R0
 # Only config.json and eval.json change in weights/: model.safetensors, which the zoo pins by
 # sha256, is never written.
 set -euo pipefail
@@ -39,6 +44,7 @@ MEASURE_SPLIT=val
 MEASURE_SEQUENCES=()
 MODELS=""
 TWIN_DIR=""
+DONOR_DIR=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --fit-split) FIT_SPLIT=$2; shift 2 ;;
@@ -49,7 +55,8 @@ while [ $# -gt 0 ]; do
     --measure-sequence) shift; while [ $# -gt 0 ] && [ "${1#--}" = "$1" ]; do MEASURE_SEQUENCES+=("$1"); shift; done ;;
     --models) MODELS=$2; shift 2 ;;
     --twin-dir) TWIN_DIR=$2; shift 2 ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    --donor-dir) DONOR_DIR=$2; shift 2 ;;
+    -h|--help) sed -n '2,34p' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -67,8 +74,13 @@ measure_args=(--split "$MEASURE_SPLIT")
 for model in $MODELS; do
   measured="weights/$model"
   [ -n "$TWIN_DIR" ] && [ -d "$TWIN_DIR/$model" ] && measured="$TWIN_DIR/$model"
-  echo "== $measured: fitting the temperature on ${fit_args[*]}"
-  "$PY" -m segdemo.calibrate --checkpoint "$measured" "${fit_args[@]}"
+  if [ -n "$DONOR_DIR" ] && [ -d "$DONOR_DIR/$model" ]; then
+    echo "== $measured: the temperature of $DONOR_DIR/$model"
+    "$PY" -m segdemo.calibrate --checkpoint "$measured" --temperature-from "$DONOR_DIR/$model"
+  else
+    echo "== $measured: fitting the temperature on ${fit_args[*]}"
+    "$PY" -m segdemo.calibrate --checkpoint "$measured" "${fit_args[@]}"
+  fi
   echo "== $measured: measuring on ${measure_args[*]}"
   "$PY" -m segdemo.evaluate --checkpoint "$measured" "${measure_args[@]}" --out "$measured/eval.json"
   if [ "$measured" != "weights/$model" ]; then
