@@ -154,7 +154,7 @@ def adopt_temperature(checkpoint: Path, donor: Path) -> Path:
     should be fitted on (the twin of the shipped FCN trained on all of 0001TP's
     train frames): a run of the same recipe that did hold them out fits it, and
     the measuring twin serves it. ``temperature_fitted_on`` keeps the donor's
-    record and adds ``donor`` (its folder name, sha256 and held-out frames).
+    record and adds ``donor`` (its folder, sha256 and held-out frames).
     """
     config, donor_config = read_config(checkpoint), read_config(donor)
     for key in ("architecture", "model_kwargs", "num_classes", "input_size"):
@@ -166,7 +166,7 @@ def adopt_temperature(checkpoint: Path, donor: Path) -> Path:
     fitted_on = {
         **donor_config["temperature_fitted_on"],
         "donor": {
-            "name": Path(donor).name,
+            "name": donor_name(Path(donor)),
             "sha256": sha256_of(Path(donor) / "model.safetensors"),
             "held_out": training.get("held_out", []),
             "excluded_frames": training.get("excluded_frames", []),
@@ -176,6 +176,14 @@ def adopt_temperature(checkpoint: Path, donor: Path) -> Path:
         checkpoint, donor_config["temperature"], fitted_on, donor_config.get("temperature_scope", "samples"),
         tuple(donor_config.get("test_scales", (1.0,))),
     )
+
+
+def donor_name(donor: Path) -> str:
+    """The donor's folder relative to the working directory (the repository root), or its name if outside it."""
+    try:
+        return donor.resolve().relative_to(Path.cwd().resolve()).as_posix()
+    except ValueError:
+        return donor.name
 
 
 def parse_shares(words: Sequence[str]) -> dict[str, float]:
