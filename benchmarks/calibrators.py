@@ -27,6 +27,15 @@ Then, for each part, where its calibration error sits under the served
 temperature fitted on the other part: each true class's share, accuracy and
 confidence, and the commonest confusions. Prints a table; writes JSON with ``--json``.
 
+With ``--across-sequences`` and ``--share A=WA B=WB`` (the proportion the
+test split holds such frames, as ``segdemo.calibrate --share`` fits), it also
+asks whether fitting on both kinds of frames carries better than fitting on
+the first alone: each sequence is split into its first and second half of
+frames, and for each of the four pairings of halves the served temperature
+is fitted on a half of A alone and on that half plus a half of B (their
+pixels drawn in the shares' proportion), and both are measured on the two
+other halves mixed in the same proportion (``"mixed_cross_fit"``).
+
 Several ``--checkpoint`` make a **deep ensemble** (Lakshminarayanan et al. 2017):
 networks of one input size, scales and sample count, each run on the same pixels,
 their probabilities averaged with equal weights. Their samples are stacked as if
@@ -48,7 +57,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from segdemo.calibrate import collect_pixels  # noqa: E402
+from segdemo.calibrate import collect_pixels, parse_shares  # noqa: E402
 from segdemo.calibration import PROB_FLOOR, expected_calibration_error  # noqa: E402
 from segdemo.checkpoints import load_checkpoint  # noqa: E402
 from segdemo.data.camvid import DEFAULT_ROOT, CamVid  # noqa: E402
@@ -156,6 +165,48 @@ def measure_keeping_labels(z, w, y, t, b) -> tuple[float, float]:
             float(-p.gather(1, y[:, None]).clamp(min=PROB_FLOOR).log().mean()))
 
 
+def draw_in_proportion(first: torch.Tensor, second: torch.Tensor, shares: list[float],
+                       generator: torch.Generator) -> torch.Tensor:
+    """Pixel indices of two parts with their counts in the proportion ``shares``: the part with more pixels
+    than its share is randomly thinned, the other kept whole (as ``segdemo.calibrate --share`` draws)."""
+    keep_first = min(len(first), round(len(second) * shares[0] / shares[1]))
+    keep_second = min(len(second), round(len(first) * shares[1] / shares[0]))
+    first = first[torch.randperm(len(first), generator=generator)[:keep_first]]
+    second = second[torch.randperm(len(second), generator=generator)[:keep_second]]
+    return torch.cat([first, second])
+
+
+def mixed_cross_fit(served, z, w, y, sizes: list[int], frame_counts: list[int], shares: list[float],
+                    generator: torch.Generator) -> dict:
+    """Does one temperature fitted on halves of both sequences carry to their other halves better than one
+    fitted on a half of the first alone? Pixels are in sequence order, ``sizes[i]`` of sequence i drawn
+    evenly from its ``frame_counts[i]`` frames; each sequence's halves are its first and second half of frames."""
+    halves = []
+    start = 0
+    for size, frames in zip(sizes, frame_counts):
+        cut = start + size * (frames // 2) // frames
+        halves.append((torch.arange(start, cut), torch.arange(cut, start + size)))
+        start += size
+    pairings = []
+    for i in (0, 1):
+        for j in (0, 1):
+            fitted_on_mix = draw_in_proportion(halves[0][i], halves[1][j], shares, generator)
+            measured_on = draw_in_proportion(halves[0][1 - i], halves[1][1 - j], shares, generator)
+            alone = halves[0][i]
+            t_alone = fit(served, z[alone], w[alone], y[alone], 1)
+            t_mixed = fit(served, z[fitted_on_mix], w[fitted_on_mix], y[fitted_on_mix], 1)
+            m = measured_on
+            pairings.append({
+                "fitted_on": [f"half {i + 1} of part 1", f"half {j + 1} of part 2"],
+                "t_first_alone": round(float(t_alone[0]), 3), "t_mixed": round(float(t_mixed[0]), 3),
+                "ece_first_alone": measure(served, z[m], w[m], y[m], t_alone)[0],
+                "ece_mixed": measure(served, z[m], w[m], y[m], t_mixed)[0],
+            })
+    return {"pairings": pairings,
+            "ece_first_alone": sum(p["ece_first_alone"] for p in pairings) / len(pairings),
+            "ece_mixed": sum(p["ece_mixed"] for p in pairings) / len(pairings)}
+
+
 def collect_members(members: list, dataset: CamVid, samples: int, per_image: int,
                     scales: tuple[float, ...]) -> tuple[torch.Tensor, ...]:
     """``collect_pixels`` for each network on the same pixels (chosen by the labels and a fixed seed), the
@@ -184,8 +235,17 @@ def main(argv: list[str] | None = None) -> int:
                         help="with two --sequence: cross-fit between the two streets instead of a street's halves")
     parser.add_argument("--exclude-frames", nargs="+", default=[], metavar="STEM",
                         help="frames of those sequences the checkpoint did train on (image stems): left out")
+    parser.add_argument("--share", nargs="+", default=[], metavar="SEQUENCE=WEIGHT",
+                        help="with --across-sequences: also cross-fit one temperature on both sequences' halves, "
+                        "their pixels in this proportion (e.g. 0006R0=171 0001TP=62)")
     parser.add_argument("--json", type=Path)
     args = parser.parse_args(argv)
+    try:
+        shares = parse_shares(args.share)
+    except ValueError as error:
+        parser.error(str(error))
+    if shares and (not args.across_sequences or set(shares) != set(args.sequence)):
+        parser.error("--share needs --across-sequences and a weight for each of its two --sequence")
     if args.threads:
         torch.set_num_threads(args.threads)
     members = [load_checkpoint(path) for path in args.checkpoint]
@@ -200,11 +260,12 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     per_image = 1024
     groups = [(s,) for s in args.sequence] if args.across_sequences else [tuple(args.sequence)]
-    collected, frames = [], 0
+    collected, frames, frames_per_group = [], 0, []
     for sequences in groups:
         dataset = CamVid(root=args.data, split=args.split, sequences=sequences,
                          exclude_frames=tuple(args.exclude_frames))
         frames += len(dataset)
+        frames_per_group.append(len(dataset))
         collected.append(collect_members(members, dataset, samples, per_image, scales))
     z, w, y = (torch.cat(parts) for parts in zip(*collected))
     z, w, y = z.double(), w.double(), y.long()
@@ -267,6 +328,11 @@ def main(argv: list[str] | None = None) -> int:
                  "temperature": round(float(t_other[0]), 3)}
         entry.update(by_true_class(anatomy_way(z[part], w[part], t_other), y[part], names))
         anatomy.append(entry)
+    mixed = None
+    if shares:
+        sizes = [len(part[2]) for part in collected]
+        mixed = mixed_cross_fit(anatomy_way, z, w, y, sizes, frames_per_group,
+                                [shares[s] for s in args.sequence], generator=torch.Generator().manual_seed(0))
     print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  "
           f"cross-fitted ECE (on {part_names[1]}, on {part_names[0]})")
     for row in rows:
@@ -286,6 +352,11 @@ def main(argv: list[str] | None = None) -> int:
                   f"{100 * row['confidence']:5.1f}% {100 * row['gap']:+6.2f}")
         print("  commonest confusions: " + ", ".join(f"{c['true']} -> {c['shown']} {100 * c['share']:.1f}%"
                                                      for c in entry["confusions"]))
+    if mixed:
+        print(f"mixed cross-fit (pixels {' : '.join(f'{s} {shares[s]:g}' for s in args.sequence)}; "
+              f"mean ECE on the other halves over {len(mixed['pairings'])} pairings of halves): "
+              f"T from a half of {args.sequence[0]} {100 * mixed['ece_first_alone']:.2f}%, "
+              f"from it and a half of {args.sequence[1]} {100 * mixed['ece_mixed']:.2f}%")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"checkpoint": " + ".join(path.name for path in args.checkpoint),
@@ -295,7 +366,9 @@ def main(argv: list[str] | None = None) -> int:
                                          "scales": list(scales),
                                          "frames": frames, "pixels": len(y), "samples": samples,
                                          "parts": part_names, "halves": halves, "rows": rows,
-                                         "by_true_class": anatomy}, indent=2) + "\n")
+                                         "by_true_class": anatomy,
+                                         **({"shares": shares, "mixed_cross_fit": mixed} if mixed else {})},
+                                        indent=2) + "\n")
     return 0
 
 

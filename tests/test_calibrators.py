@@ -131,6 +131,49 @@ def test_across_sequences_fits_on_one_street_and_measures_on_the_other(tmp_path)
     report = json.loads(out.read_text())
     assert report["frames"] == 4 and report["excluded_frames"] == ["0001TP_000"]
     assert [part["pixels"] for part in report["halves"]] == [3 * 1024, 1024]
+    # --share adds the mixed cross-fit: four pairings of the streets' halves; refused without a weight for each.
+    with pytest.raises(SystemExit) as refused:
+        benchmark.main(["--checkpoint", str(tmp_path / "ck"), "--data", str(root), "--sequence", "0006R0",
+                        "0001TP", "--across-sequences", "--share", "0006R0=3"])
+    assert refused.value.code == 2
+    assert benchmark.main(["--checkpoint", str(tmp_path / "ck"), "--data", str(root), "--sequence", "0006R0",
+                           "0001TP", "--across-sequences", "--share", "0006R0=3", "0001TP=1",
+                           "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert report["shares"] == {"0006R0": 3.0, "0001TP": 1.0}
+    pairings = report["mixed_cross_fit"]["pairings"]
+    assert len(pairings) == 4 and all(p["t_first_alone"] > 0 and p["t_mixed"] > 0 for p in pairings)
+
+
+def test_a_temperature_fitted_on_both_kinds_of_frames_carries_to_a_mix_of_them():
+    benchmark = load_benchmark()
+    torch.manual_seed(0)
+    # Street 1 wants T = 2 (over-confident logits), street 2 wants T = 0.7; pixels in sequence order, 10 frames
+    # of 100 pixels each for street 1 and 4 for street 2.
+    def street(pixels: int, true_t: float) -> tuple[torch.Tensor, torch.Tensor]:
+        logits = torch.randn(pixels, 4, dtype=torch.float64) * 3
+        labels = torch.distributions.Categorical(logits=logits / true_t).sample()
+        return logits, labels
+
+    (z1, y1), (z2, y2) = street(1000, 2.0), street(400, 0.7)
+    z = torch.cat([z1, z2])[:, None, None, :]
+    y = torch.cat([y1, y2])
+    w = torch.ones(len(y), 1, dtype=torch.float64)
+    mixed = benchmark.mixed_cross_fit(benchmark.per_sample, z, w, y, [1000, 400], [10, 4], [2.0, 1.0],
+                                      generator=torch.Generator().manual_seed(0))
+    assert len(mixed["pairings"]) == 4
+    for pairing in mixed["pairings"]:
+        assert pairing["t_first_alone"] > pairing["t_mixed"] > 0.7  # pulled toward street 2's temperature
+    assert mixed["ece_mixed"] < mixed["ece_first_alone"]
+
+
+def test_draw_in_proportion_thins_the_part_with_more_than_its_share():
+    benchmark = load_benchmark()
+    generator = torch.Generator().manual_seed(0)
+    drawn = benchmark.draw_in_proportion(torch.arange(0, 300), torch.arange(300, 350), [3.0, 1.0], generator)
+    assert (drawn < 300).sum() == 150 and (drawn >= 300).sum() == 50 and len(set(drawn.tolist())) == 200
+    drawn = benchmark.draw_in_proportion(torch.arange(0, 30), torch.arange(30, 130), [3.0, 1.0], generator)
+    assert (drawn < 30).sum() == 30 and (drawn >= 30).sum() == 10
 
 
 def test_by_true_class_splits_the_over_confidence_among_the_true_classes():
