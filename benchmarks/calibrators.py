@@ -168,7 +168,8 @@ def measure_keeping_labels(z, w, y, t, b) -> tuple[float, float]:
 def draw_in_proportion(first: torch.Tensor, second: torch.Tensor, shares: list[float],
                        generator: torch.Generator) -> torch.Tensor:
     """Pixel indices of two parts with their counts in the proportion ``shares``: the part with more pixels
-    than its share is randomly thinned, the other kept whole (as ``segdemo.calibrate --share`` draws)."""
+    than its share is randomly thinned, the other kept whole (``segdemo.calibrate --share`` reaches the same
+    proportion by drawing fewer pixels from each frame)."""
     keep_first = min(len(first), round(len(second) * shares[0] / shares[1]))
     keep_second = min(len(second), round(len(first) * shares[1] / shares[0]))
     first = first[torch.randperm(len(first), generator=generator)[:keep_first]]
@@ -191,11 +192,10 @@ def mixed_cross_fit(served, z, w, y, sizes: list[int], frame_counts: list[int], 
     for i in (0, 1):
         for j in (0, 1):
             fitted_on_mix = draw_in_proportion(halves[0][i], halves[1][j], shares, generator)
-            measured_on = draw_in_proportion(halves[0][1 - i], halves[1][1 - j], shares, generator)
+            m = draw_in_proportion(halves[0][1 - i], halves[1][1 - j], shares, generator)  # measured on
             alone = halves[0][i]
             t_alone = fit(served, z[alone], w[alone], y[alone], 1)
             t_mixed = fit(served, z[fitted_on_mix], w[fitted_on_mix], y[fitted_on_mix], 1)
-            m = measured_on
             pairings.append({
                 "fitted_on": [f"half {i + 1} of part 1", f"half {j + 1} of part 2"],
                 "t_first_alone": round(float(t_alone[0]), 3), "t_mixed": round(float(t_mixed[0]), 3),
