@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
 import os
 import time
@@ -46,6 +47,7 @@ TRUST_PLOTS_INTRO = (
     "entropy, or mutual information for the Bayesian SegNet) and measure how accurate they are; the higher the curve, "
     "the better the uncertainty finds the mistakes. Both are drawn from each model's eval.json."
 )
+log = logging.getLogger(__name__)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
@@ -301,16 +303,18 @@ def failures_explained() -> Iterator[None]:
         raise
     except MemoryError as error:
         traceback.clear_frames(error.__traceback__)
+        log.warning("request failed, out of memory: %s", _first_line(error))
         raise gr.Error(OUT_OF_MEMORY) from None
     except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
         # The failed request's frames hold its tensors, and the message below keeps its traceback alive
         # (as __context__) for as long as Gradio keeps the message: free them now, before the next visitor.
         traceback.clear_frames(error.__traceback__)
+        # The visitor gets a plain sentence; the operator's log keeps what torch said (the Space's Logs tab).
+        log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
         if _out_of_memory(error):
             _release_gpu_cache()
             raise gr.Error(OUT_OF_MEMORY) from None
-        first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
-        raise gr.Error(f"The model could not process this picture: {first_line}") from None
+        raise gr.Error(f"The model could not process this picture: {_first_line(error)}") from None
     finally:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 
@@ -318,6 +322,12 @@ def failures_explained() -> Iterator[None]:
 # How oneDNN (torch's CPU convolutions) reports that it could not allocate a primitive's buffers; it
 # gives no status, but a shape that runs on other pictures fails so only when memory runs out.
 ONEDNN_ALLOCATION_FAILURE = "could not create a primitive"
+
+
+def _first_line(error: BaseException) -> str:
+    """An error's first line, at most 200 characters (torch's messages run to pages of C++ frames)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def _out_of_memory(error: RuntimeError) -> bool:

@@ -7,6 +7,7 @@ import resource
 import shutil
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -82,16 +83,20 @@ def proc_bytes(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-def test_onednn_failing_to_allocate_gets_the_out_of_memory_message():
-    """Under a memory cap, torch's CPU convolutions can fail in oneDNN before torch's allocator does (seen in CI)."""
+def test_onednn_failing_to_allocate_gets_the_out_of_memory_message(caplog):
+    """Under a memory cap, torch's CPU convolutions can fail in oneDNN before torch's allocator does (seen in CI).
+
+    The visitor gets the plain sentence; the server's log keeps what torch said.
+    """
     import gradio as gr
 
     from segdemo.ui import OUT_OF_MEMORY, failures_explained
 
-    with pytest.raises(gr.Error) as raised:
+    with pytest.raises(gr.Error) as raised, caplog.at_level("WARNING", logger="segdemo.ui"):
         with failures_explained():
-            raise RuntimeError("could not create a primitive")
+            raise RuntimeError("could not create a primitive\n  frame 1\n  frame 2")
     assert raised.value.message == OUT_OF_MEMORY
+    assert caplog.messages == ["request failed: RuntimeError: could not create a primitive"]
     with pytest.raises(gr.Error) as raised:
         with failures_explained():
             raise RuntimeError("Given groups=1, weight of size [16, 3, 3, 3], expected input to have 3 channels")
@@ -138,7 +143,30 @@ def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
         finally:
             resource.prlimit(process.pid, resource.RLIMIT_AS, (hard, hard))
         assert process.poll() is None
-        figures = client.predict(handle_file(str(huge)), "bayesian_segnet_lite", 0.5, 8, 0, api_name="/segment")[7]
+        figures = segment_after_a_moment(client, huge, log)
         assert figures["output_size"] == [2048, 1536] and figures["original_size"] == [4000, 3000]
     finally:
         stop_app(process)
+
+
+def segment_after_a_moment(client, picture: Path, log: Path, tries: int = 3, pause_s: float = 5.0) -> dict:
+    """The huge picture once the cap is lifted, tried again "in a moment" as the message tells visitors to.
+
+    Once, in CI on a shared build machine (stop 40), the first try after the
+    cap ran out of memory too, though the server had survived. A server the failure had broken fails every
+    try; a retry that was needed is reported as a warning with what the
+    server logged, so the cause shows in CI's summary.
+    """
+    failures = []
+    for _ in range(tries):
+        try:
+            figures = client.predict(handle_file(str(picture)), "bayesian_segnet_lite", 0.5, 8, 0, api_name="/segment")[7]
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(str(error))
+            time.sleep(pause_s)
+            continue
+        if failures:
+            logged = [line for line in log.read_text().splitlines() if "request failed" in line]
+            warnings.warn(f"the lifted-cap request needed {len(failures) + 1} tries: {failures}; server: {logged[-4:]}")
+        return figures
+    raise AssertionError(f"after the cap was lifted, {tries} tries failed: {failures}; log: {log.read_text()[-2000:]}")
