@@ -137,6 +137,7 @@ def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
             with pytest.raises(Exception) as error:
                 client.predict(handle_file(str(huge)), "bayesian_segnet_lite", 0.5, 8, 0, api_name="/segment")
             assert "ran out of memory on this picture" in str(error.value)
+            assert "WARNING segdemo.ui: request failed" in log.read_text()  # the operator's log says what torch said
             visitor.join(timeout=120)
             # (a server that died here, e.g. "libgomp: Thread creation failed", cancels the visitor's job)
             assert answers["small"] == [480, 360], f"server {process.poll()=}; log: {log.read_text()[-1500:]}"
