@@ -34,7 +34,8 @@ the first alone: each sequence is split into its first and second half of
 frames, and for each of the four pairings of halves the served temperature
 is fitted on a half of A alone and on that half plus a half of B (their
 pixels drawn in the shares' proportion), and both are measured on the two
-other halves mixed in the same proportion (``"mixed_cross_fit"``).
+other halves mixed in the same proportion (``"mixed_cross_fit"``); the same
+for the prior correction and one temperature, label kept (``ece_prior_*``).
 
 Several ``--checkpoint`` make a **deep ensemble** (Lakshminarayanan et al. 2017):
 networks of one input size, scales and sample count, each run on the same pixels,
@@ -178,10 +179,12 @@ def draw_in_proportion(first: torch.Tensor, second: torch.Tensor, shares: list[f
 
 
 def mixed_cross_fit(served, z, w, y, sizes: list[int], frame_counts: list[int], shares: list[float],
-                    generator: torch.Generator) -> dict:
+                    generator: torch.Generator, prior: torch.Tensor | None = None) -> dict:
     """Does one temperature fitted on halves of both sequences carry to their other halves better than one
     fitted on a half of the first alone? Pixels are in sequence order, ``sizes[i]`` of sequence i drawn
-    evenly from its ``frame_counts[i]`` frames; each sequence's halves are its first and second half of frames."""
+    evenly from its ``frame_counts[i]`` frames; each sequence's halves are its first and second half of frames.
+    With ``prior`` (the prior correction's bias), the same is asked of the prior correction and one
+    temperature, label kept."""
     halves = []
     start = 0
     for size, frames in zip(sizes, frame_counts):
@@ -202,9 +205,13 @@ def mixed_cross_fit(served, z, w, y, sizes: list[int], frame_counts: list[int], 
                 "ece_first_alone": measure(served, z[m], w[m], y[m], t_alone)[0],
                 "ece_mixed": measure(served, z[m], w[m], y[m], t_mixed)[0],
             })
-    return {"pairings": pairings,
-            "ece_first_alone": sum(p["ece_first_alone"] for p in pairings) / len(pairings),
-            "ece_mixed": sum(p["ece_mixed"] for p in pairings) / len(pairings)}
+            if prior is not None:
+                for key, fitted_on in (("first_alone", alone), ("mixed", fitted_on_mix)):
+                    t_prior, _ = fit_with_bias(z[fitted_on], w[fitted_on], y[fitted_on], prior)
+                    pairings[-1][f"t_prior_{key}"] = round(float(t_prior[0]), 3)
+                    pairings[-1][f"ece_prior_{key}"] = measure_keeping_labels(z[m], w[m], y[m], t_prior, prior)[0]
+    keys = ["ece_first_alone", "ece_mixed"] + (["ece_prior_first_alone", "ece_prior_mixed"] if prior is not None else [])
+    return {"pairings": pairings, **{key: sum(p[key] for p in pairings) / len(pairings) for key in keys}}
 
 
 def collect_members(members: list, dataset: CamVid, samples: int, per_image: int,
@@ -332,7 +339,8 @@ def main(argv: list[str] | None = None) -> int:
     if shares:
         sizes = [len(part[2]) for part in collected]
         mixed = mixed_cross_fit(anatomy_way, z, w, y, sizes, frames_per_group,
-                                [shares[s] for s in args.sequence], generator=torch.Generator().manual_seed(0))
+                                [shares[s] for s in args.sequence], generator=torch.Generator().manual_seed(0),
+                                prior=prior)
     print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  "
           f"cross-fitted ECE (on {part_names[1]}, on {part_names[0]})")
     for row in rows:
@@ -356,7 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"mixed cross-fit (pixels {' : '.join(f'{s} {shares[s]:g}' for s in args.sequence)}; "
               f"mean ECE on the other halves over {len(mixed['pairings'])} pairings of halves): "
               f"T from a half of {args.sequence[0]} {100 * mixed['ece_first_alone']:.2f}%, "
-              f"from it and a half of {args.sequence[1]} {100 * mixed['ece_mixed']:.2f}%")
+              f"from it and a half of {args.sequence[1]} {100 * mixed['ece_mixed']:.2f}%; "
+              f"prior correction and T, label kept: {100 * mixed['ece_prior_first_alone']:.2f}% and "
+              f"{100 * mixed['ece_prior_mixed']:.2f}%")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"checkpoint": " + ".join(path.name for path in args.checkpoint),

@@ -229,3 +229,23 @@ def test_several_checkpoints_are_measured_as_an_ensemble_on_the_same_pixels(tmp_
     with pytest.raises(SystemExit) as refused:  # another input size: the members' pixels would differ
         benchmark.main(["--checkpoint", str(tmp_path / "a"), str(tmp_path / "wide"), *common])
     assert refused.value.code == 2
+
+
+def test_mixed_cross_fit_of_the_prior_correction():
+    benchmark = load_benchmark()
+    torch.manual_seed(0)
+    # Labels drawn from softmax((z + b) / 1.5): a network whose class weights shifted its logits by -b.
+    bias = torch.tensor([3.0, -3.0, 1.5, -1.5], dtype=torch.float64)
+    z = torch.randn(28000, 4, dtype=torch.float64) * 3
+    y = torch.distributions.Categorical(logits=(z + bias) / 1.5).sample()
+    z, w = z[:, None, None, :], torch.ones(len(y), 1, dtype=torch.float64)
+    args = (benchmark.per_sample, z, w, y, [20000, 8000], [10, 4], [2.0, 1.0])
+    # A zero bias keeps the argmax, so the prior correction is the scalar temperature, pairing by pairing.
+    zero = benchmark.mixed_cross_fit(*args, generator=torch.Generator().manual_seed(0), prior=torch.zeros(4))
+    for pairing in zero["pairings"]:
+        assert pairing["t_prior_mixed"] == pytest.approx(pairing["t_mixed"], abs=2e-3)
+        assert pairing["ece_prior_mixed"] == pytest.approx(pairing["ece_mixed"], abs=1e-3)
+    # The true bias: its temperature is recovered, and it carries better than one temperature alone.
+    right = benchmark.mixed_cross_fit(*args, generator=torch.Generator().manual_seed(0), prior=bias)
+    assert all(abs(p["t_prior_mixed"] - 1.5) < 0.25 for p in right["pairings"])
+    assert right["ece_prior_mixed"] < right["ece_mixed"]
