@@ -72,30 +72,39 @@ def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
         **(env_extra or {}),
     }
     log = Path(tempfile.mkstemp(prefix="segdemo-app-", suffix=".log")[1])
-    process = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
+    with log.open("w") as output:  # the server writes to its own copy of the descriptor
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output,
+                                   stderr=subprocess.STDOUT)
+    process.segdemo_log = log  # stop_app removes it: tests read it while the server runs
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"app.py exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+            tail = log.read_text()[-3000:]
+            stop_app(process)
+            raise RuntimeError(f"app.py exited with {process.returncode}:\n{tail}")
         try:
             with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
                 if response.status == 200:
                     return process, url, log
         except OSError:
             time.sleep(0.5)
-    process.kill()
-    raise RuntimeError(f"app.py did not answer within {timeout}s:\n{log.read_text()[-3000:]}")
+    tail = log.read_text()[-3000:]
+    stop_app(process)
+    raise RuntimeError(f"app.py did not answer within {timeout}s:\n{tail}")
 
 
 def stop_app(process) -> None:
+    """Stop a server ``start_app`` started and remove its log (each test reads what it needs first)."""
     process.terminate()
     try:
         process.wait(timeout=15)
     except Exception:
         process.kill()
+        process.wait(timeout=15)
+    log = getattr(process, "segdemo_log", None)
+    if log is not None:
+        log.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")
