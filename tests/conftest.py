@@ -37,6 +37,21 @@ def write_camvid_layout(root: Path, counts: dict[str, int], size: tuple[int, int
     return root
 
 
+def write_two_streets(root: Path, streets: tuple[tuple[str, int], ...] = (("0001TP", 2), ("0006R0", 3))) -> Path:
+    """A train split whose frames are named after CamVid sequences (``0001TP_000.png``...), ``count`` of each
+    street in turn: for the benchmarks that fit on one street and measure on another."""
+    total = sum(count for _, count in streets)
+    write_camvid_layout(root, {"train": total})
+    names = [street for street, count in streets for _ in range(count)]
+    lines = []
+    for index, street in enumerate(names):
+        for folder in ("train", "trainannot"):
+            (root / folder / f"train_{index:03d}.png").rename(root / folder / f"{street}_{index:03d}.png")
+        lines.append(f"train/{street}_{index:03d}.png trainannot/{street}_{index:03d}.png")
+    (root / "train.txt").write_text("\n".join(lines) + "\n")
+    return root
+
+
 @pytest.fixture(scope="session")
 def tiny_camvid(tmp_path_factory) -> Path:
     return write_camvid_layout(tmp_path_factory.mktemp("camvid"), {"train": 8, "val": 3, "test": 2})

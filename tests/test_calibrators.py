@@ -95,18 +95,11 @@ def test_the_halves_figures_show_why_a_temperature_from_one_half_misses_the_othe
 
 
 def test_across_sequences_fits_on_one_street_and_measures_on_the_other(tmp_path):
-    from conftest import write_camvid_layout
+    from conftest import write_two_streets
     from segdemo.checkpoints import make_config, save_checkpoint
     from segdemo.models import build
 
-    root = write_camvid_layout(tmp_path / "camvid", {"train": 5})
-    lines = []
-    for index, line in enumerate((root / "train.txt").read_text().split()[::2]):
-        street = "0001TP" if index < 2 else "0006R0"  # two frames of one street, three of another
-        for folder in ("train", "trainannot"):
-            (root / folder / f"train_{index:03d}.png").rename(root / folder / f"{street}_{index:03d}.png")
-        lines.append(f"train/{street}_{index:03d}.png trainannot/{street}_{index:03d}.png")
-    (root / "train.txt").write_text("\n".join(lines) + "\n")
+    root = write_two_streets(tmp_path / "camvid")  # two frames of one street, three of another
     torch.manual_seed(0)
     model = build("fcn8s_lite").eval()
     save_checkpoint(model, make_config("fcn8s_lite", model, (48, 64)), tmp_path / "ck")
