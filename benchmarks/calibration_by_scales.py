@@ -43,8 +43,11 @@ from segdemo.models import is_bayesian  # noqa: E402
 
 def parse_scale_set(text: str) -> tuple[float, ...]:
     """"0.75,1,1.25" -> (0.75, 1.0, 1.25)."""
-    scales = tuple(float(part) for part in text.split(","))
-    if not scales or any(not 0.25 <= s <= 4 for s in scales):
+    try:
+        scales = tuple(float(part) for part in text.split(","))
+    except ValueError:
+        raise ValueError(f"a set of scales is numbers separated by commas, e.g. 0.75,1,1.25: not {text!r}") from None
+    if any(not 0.25 <= s <= 4 for s in scales):
         raise ValueError(f"scales must lie in 0.25-4: {text}")
     return scales
 
@@ -70,18 +73,34 @@ def carry(served, z, w, y, sizes: list[int], frame_counts: list[int], shares: li
         mix = draw_in_proportion(torch.nonzero(first)[:, 0], torch.nonzero(~first)[:, 0], shares,
                                  torch.Generator().manual_seed(0))
         t = fit(served, z[mix], w[mix], y[mix], 1)
-        result["fitted_on_mix"] = {"temperature": round(float(t[0]), 3), "parts": [], "pooled": None}
-        for part in (mix[first[mix]], mix[~first[mix]], mix):
-            figures = {**half_figures(served, z[part], w[part], y[part], t),
-                       "ece": measure(served, z[part], w[part], y[part], t)[0]}
-            if part is mix:
-                result["fitted_on_mix"]["pooled"] = figures
-            else:
-                result["fitted_on_mix"]["parts"].append(figures)
-        mixed = mixed_cross_fit(served, z, w, y, sizes, frame_counts, shares, generator=torch.Generator().manual_seed(0))
+
+        def under_t(part: torch.Tensor) -> dict[str, float]:
+            ece = measure(served, z[part], w[part], y[part], t)[0]
+            return {**half_figures(served, z[part], w[part], y[part], t), "ece": ece}
+
+        result["fitted_on_mix"] = {"temperature": round(float(t[0]), 3), "pooled": under_t(mix),
+                                   "parts": [under_t(mix[first[mix]]), under_t(mix[~first[mix]])]}
+        mixed = mixed_cross_fit(served, z, w, y, sizes, frame_counts, shares,
+                                generator=torch.Generator().manual_seed(0))
         result["mixed_cross_fit"] = {"ece_mixed": mixed["ece_mixed"], "ece_first_alone": mixed["ece_first_alone"],
                                      "pairings": [p["ece_mixed"] for p in mixed["pairings"]]}
     return result
+
+
+def describe(row: dict, names: list[str]) -> str:
+    """One line per set of scales: each part's accuracy and confidence at T = 1, and how the temperature carries."""
+    parts = "  ".join(f"{name}: {100 * part['accuracy']:.1f}% right, {100 * part['confidence']:.1f}% sure"
+                      for name, part in zip(names, row["parts"]))
+    cross = row["cross_fit_ece"]
+    line = (f"x {','.join(f'{s:g}' for s in row['scales']):14s} {parts}  T {row['temperature']} "
+            f"({row['part_temperatures'][0]} / {row['part_temperatures'][1]})  cross-fitted ECE "
+            f"{100 * cross[0]:.2f}% on {names[1]}, {100 * cross[1]:.2f}% on {names[0]}")
+    if "mixed_cross_fit" in row:
+        on_mix = row["fitted_on_mix"]
+        line += (f"  mixed cross-fit {100 * row['mixed_cross_fit']['ece_mixed']:.2f}%; fitted on the mix "
+                 f"(T {on_mix['temperature']}): ECE {100 * on_mix['parts'][0]['ece']:.2f}% on {names[0]}, "
+                 f"{100 * on_mix['parts'][1]['ece']:.2f}% on {names[1]}, {100 * on_mix['pooled']['ece']:.2f}% pooled")
+    return line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,6 +137,8 @@ def main(argv: list[str] | None = None) -> int:
     datasets = [CamVid(root=args.data, split=args.split, sequences=(s,), exclude_frames=tuple(args.exclude_frames))
                 for s in args.sequence]
     frame_counts = [len(d) for d in datasets]
+    if min(frame_counts) < (2 if shares or len(datasets) == 1 else 1):
+        parser.error(f"too few frames to split into the parts compared: {dict(zip(args.sequence, frame_counts))}")
     rows = []
     for scales in scale_sets:
         started = time.perf_counter()
@@ -128,22 +149,13 @@ def main(argv: list[str] | None = None) -> int:
                                              [shares[s] for s in args.sequence] if shares else None),
                "seconds": round(time.perf_counter() - started)}
         rows.append(row)
-        names = args.sequence if len(args.sequence) == 2 else ["1st half", "2nd half"]
-        line = (f"x {','.join(f'{s:g}' for s in scales):14s} " + "  ".join(
-            f"{n}: {100 * p['accuracy']:.1f}% right, {100 * p['confidence']:.1f}% sure" for n, p in zip(names, row["parts"]))
-            + f"  T {row['temperature']} ({row['part_temperatures'][0]} / {row['part_temperatures'][1]})"
-            + f"  cross-fitted ECE {100 * row['cross_fit_ece'][0]:.2f}% on {names[1]}, {100 * row['cross_fit_ece'][1]:.2f}% on {names[0]}")
-        if "mixed_cross_fit" in row:
-            on_mix = row["fitted_on_mix"]
-            line += (f"  mixed cross-fit {100 * row['mixed_cross_fit']['ece_mixed']:.2f}%; fitted on the mix (T "
-                     f"{on_mix['temperature']}): ECE {100 * on_mix['parts'][0]['ece']:.2f}% on {names[0]}, "
-                     f"{100 * on_mix['parts'][1]['ece']:.2f}% on {names[1]}, {100 * on_mix['pooled']['ece']:.2f}% pooled")
-        print(line, flush=True)
+        print(describe(row, args.sequence if len(args.sequence) == 2 else ["1st half", "2nd half"]), flush=True)
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        scope = "averaged" if served is after_averaging else "samples"
         args.json.write_text(json.dumps({"checkpoint": str(args.checkpoint), "sequences": args.sequence,
                                          "excluded_frames": sorted(args.exclude_frames), "frames": frame_counts,
-                                         "samples": samples, "scope": "averaged" if served is after_averaging else "samples",
+                                         "samples": samples, "scope": scope,
                                          **({"shares": shares} if shares else {}), "rows": rows}, indent=2) + "\n")
     return 0
 
