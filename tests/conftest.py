@@ -60,6 +60,20 @@ def tiny_camvid(tmp_path_factory) -> Path:
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def load_benchmark_script(name: str):
+    """``benchmarks/NAME.py`` as a module (the folder is no package; its scripts import each other by name)."""
+    import importlib.util
+    import sys
+
+    folder = str(ROOT / "benchmarks")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+    spec = importlib.util.spec_from_file_location(name, ROOT / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def free_port() -> int:
     import socket
 

@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import load_benchmark_script
 
 
 def load_benchmark():
-    sys.path.insert(0, str(ROOT / "benchmarks"))
-    spec = importlib.util.spec_from_file_location("calibration_by_scales", ROOT / "benchmarks" / "calibration_by_scales.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("calibration_by_scales")
 
 
 def test_carry_finds_the_halves_that_want_different_temperatures():

@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 
 import pytest
 import torch
 
-from conftest import ROOT
+from conftest import load_benchmark_script
 
 
 def load_benchmark():
-    spec = importlib.util.spec_from_file_location("calibrators", ROOT / "benchmarks" / "calibrators.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark_script("calibrators")
 
 
 def test_a_temperature_per_predicted_class_never_changes_the_label_and_recovers_known_temperatures():
