@@ -85,6 +85,7 @@ def free_port() -> int:
 def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
     """Start ``python app.py`` on a free loopback port; returns (process, url, log path)."""
     import os
+    import re
     import subprocess
     import sys
     import tempfile
@@ -105,13 +106,19 @@ def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
     process.segdemo_log = log  # stop_app removes it: tests read it while the server runs
-    url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
             tail = log.read_text()[-3000:]
             stop_app(process)
             raise RuntimeError(f"app.py exited with {process.returncode}:\n{tail}")
+        # Gradio moves to the next port when this one was taken after free_port() released it,
+        # so the URL to poll is the one the server says it runs on.
+        announced = re.search(r"Running on local URL:\s+(http://\S+?)/?\s", log.read_text())
+        if announced is None:
+            time.sleep(0.5)
+            continue
+        url = announced.group(1) + "/"
         try:
             with urllib.request.urlopen(url + "gradio_api/info", timeout=2) as response:
                 if response.status == 200:

@@ -165,8 +165,14 @@ class HubServer:
     """A threaded Hub-protocol server on 127.0.0.1 (see the module docstring)."""
 
     def __init__(self, port: int = 0, *, lfs_suffixes: tuple[str, ...] = (".safetensors",)):
+        # Until the first start() these are ports nobody listens on (a never-started server refuses
+        # connections). Unless a port was given, start() binds port 0 and keeps what the kernel chose:
+        # a port picked here and bound later could be taken in between (by a client's ephemeral port,
+        # or by the other of the two, since a released port can be handed out again at once).
         self.port = port or _free_port()
         self.cdn_port = _free_port()
+        self._hub_port_given = bool(port)
+        self._started_once = False
         self.lfs_suffixes = tuple(lfs_suffixes)
         self.requests: list[tuple[str, str]] = []  # (method, raw request path incl. query)
         self.request_headers: list[dict[str, str]] = []  # headers (lower-case names) of each logged request
@@ -193,18 +199,26 @@ class HubServer:
         return bool(self._servers)
 
     def start(self) -> "HubServer":
-        """Start serving (again, after ``stop()``, on the same ports)."""
+        """Start serving (again, after ``stop()``, on the same ports).
+
+        Read ``url`` after the first start: unless a port was given, that is when the ports are chosen."""
         if self._servers:
             return self
         self._wake = threading.Event()
+        if self._started_once:
+            wanted = ((self.port, "hub"), (self.cdn_port, "cdn"))
+        else:
+            wanted = ((self.port if self._hub_port_given else 0, "hub"), (0, "cdn"))
         servers = []
         try:
-            for port, role in ((self.port, "hub"), (self.cdn_port, "cdn")):
+            for port, role in wanted:
                 servers.append(_Server(("127.0.0.1", port), self, role))
         except OSError:
             for server in servers:
                 server.server_close()
             raise
+        self.port, self.cdn_port = (server.server_port for server in servers)
+        self._started_once = True
         self._servers = servers
         self._threads = []
         for server in servers:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pickle
 import resource
 import shutil
+import socket
 import threading
 import time
 import warnings
@@ -82,6 +83,21 @@ def proc_bytes(pid: int, field: str) -> int:
             return int(line.split()[1]) * 1024
     raise KeyError(field)
 
+
+
+def test_a_taken_port_moves_the_server_to_the_next_one_and_start_app_follows():
+    """Gradio moves on from a taken GRADIO_SERVER_PORT; start_app must poll the port the server announced,
+    not the one it asked for (a port free_port() released can be taken before the server binds it)."""
+    with socket.socket() as squatter:  # listens but never answers, like a port taken by someone else
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        process, url, _ = start_app({"GRADIO_SERVER_PORT": str(taken)}, timeout=60)
+        try:
+            assert url != f"http://127.0.0.1:{taken}/"
+            assert segment(Client(url, verbose=False), "fcn8s_lite")[7]["output_size"] == [480, 360]
+        finally:
+            stop_app(process)
 
 def test_onednn_failing_to_allocate_gets_the_out_of_memory_message(caplog):
     """Under a memory cap, torch's CPU convolutions can fail in oneDNN before torch's allocator does (seen in CI).

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
@@ -203,6 +204,21 @@ def test_restart_on_the_same_port(hub, tmp_path):
     hub.stop()
     hub.start()
     assert Path(download(hub, tmp_path, "config.json")).read_bytes() == CONFIG
+
+
+
+def test_first_start_takes_the_port_the_kernel_gives_not_one_picked_earlier(tmp_path):
+    """A port picked before start() can be taken in between (CI once failed with EADDRINUSE that way)."""
+    server = HubServer()
+    with socket.socket() as squatter:
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        squatter.bind(("127.0.0.1", server.port))
+        squatter.listen()
+        with server:
+            assert server.port != squatter.getsockname()[1]
+            assert len({server.port, server.cdn_port}) == 2
+            server.add_commit(REPO, {"config.json": CONFIG, "model.safetensors": WEIGHTS})
+            assert Path(download(server, tmp_path)).read_bytes() == WEIGHTS
 
 
 # ---------------------------------------------------------------------------------------------- 404s
