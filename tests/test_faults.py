@@ -84,7 +84,6 @@ def proc_bytes(pid: int, field: str) -> int:
     raise KeyError(field)
 
 
-
 def test_a_taken_port_moves_the_server_to_the_next_one_and_start_app_follows():
     """Gradio moves on from a taken GRADIO_SERVER_PORT; start_app must poll the port the server announced,
     not the one it asked for (a port free_port() released can be taken before the server binds it)."""
@@ -98,6 +97,7 @@ def test_a_taken_port_moves_the_server_to_the_next_one_and_start_app_follows():
             assert segment(Client(url, verbose=False), "fcn8s_lite")[7]["output_size"] == [480, 360]
         finally:
             stop_app(process)
+
 
 def test_onednn_failing_to_allocate_gets_the_out_of_memory_message(caplog):
     """Under a memory cap, torch's CPU convolutions can fail in oneDNN before torch's allocator does (seen in CI).

@@ -206,7 +206,6 @@ def test_restart_on_the_same_port(hub, tmp_path):
     assert Path(download(hub, tmp_path, "config.json")).read_bytes() == CONFIG
 
 
-
 def test_first_start_takes_the_port_the_kernel_gives_not_one_picked_earlier(tmp_path):
     """A port picked before start() can be taken in between (CI once failed with EADDRINUSE that way)."""
     server = HubServer()
