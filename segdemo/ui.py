@@ -42,8 +42,8 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"  # the README's plots, reused by the Models tab when current
 TRUST_PLOTS_INTRO = (
     "### Can you trust the confidence map?\n\n"
-    "Left: of the pixels shown at a given confidence, the share that is right; bars on the diagonal are perfectly "
-    "calibrated, before (grey) and after (blue) temperature scaling. Right: keep only the most certain pixels (by "
+    "**Reliability, before and after temperature scaling** (first plot): of the pixels shown at a given confidence, the share that is right; bars on the diagonal are perfectly "
+    "calibrated, before (grey) and after (blue) temperature scaling. **Accuracy of the most certain pixels** (second): keep only the most certain pixels (by "
     "entropy, or mutual information for the Bayesian SegNet) and measure how accurate they are; the higher the curve, "
     "the better the uncertainty finds the mistakes. Both are drawn from each model's eval.json."
 )
@@ -685,11 +685,11 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             plots = service.trust_plots()
             if plots:
                 gr.Markdown(TRUST_PLOTS_INTRO)
-                with gr.Row():
-                    gr.Image(value=plots["reliability"], label="Reliability before and after temperature scaling",
-                             type="filepath" if isinstance(plots["reliability"], Path) else "pil", interactive=False)
-                    gr.Image(value=plots["kept"], label="Accuracy of the most certain pixels (uncertainty as an error detector)",
-                             type="filepath" if isinstance(plots["kept"], Path) else "pil", interactive=False)
+                # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
+                for key, label in (("reliability", "Reliability before and after temperature scaling"),
+                                   ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
+                    gr.Image(value=plots[key], label=label, show_label=False, buttons=["download", "fullscreen"],
+                             type="filepath" if isinstance(plots[key], Path) else "pil", interactive=False)
             headers, rows = service.per_class_table()
             gr.Dataframe(value=rows, headers=headers, label=f"Per-class IoU on CamVid {service.frames_measured()} (%)", interactive=False)
     return demo

@@ -105,3 +105,20 @@ def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page.get_by_text("parameters").first.wait_for(timeout=10_000)
     page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=10_000)
     page.close()
+
+
+def test_the_models_tab_plots_are_wide_enough_to_read_and_nothing_covers_their_titles(browser, app_url):
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="Models").click()
+    plots = page.get_by_role("tabpanel").locator("img")   # the Models tab's only pictures: the two plots
+    plots.nth(1).wait_for(timeout=10_000)
+    assert plots.count() == 2
+    for index in range(2):
+        width = plots.nth(index).evaluate("img => img.complete ? img.getBoundingClientRect().width : 0")
+        # two panels per figure, each with a legend: at half the page (side by side) their text is too small to read
+        assert width >= 800, f"plot {index} is drawn {width:.0f} px wide"
+        # Gradio's block label sits on the top-left of the picture, where the figure's title is
+        label = plots.nth(index).locator("xpath=ancestor::div[contains(@class, 'block')][1]").locator("[data-testid=block-label]")
+        assert not label.is_visible(), f"plot {index} has its block label over it"
+    page.close()
