@@ -651,8 +651,11 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3):
                     c_headline = gr.Markdown()
+                    # fixed widths: the readings wrap inside the column instead of running off to the right, and
+                    # on a phone the numbers stay whole (the table scrolls sideways); tall enough for every row
                     c_table = gr.Dataframe(
-                        headers=["Figure", "FCN", "SegNet", "What it shows"], label="Figures", interactive=False, wrap=True
+                        headers=["Figure", "FCN", "SegNet", "What it shows"], label="Figures", interactive=False, wrap=True,
+                        column_widths=["200px", "72px", "72px", "340px"], max_height=1000,
                     )
             with gr.Row():
                 fcn_overlay = gr.Image(label="FCN overlay", format="png", type="pil")

@@ -23,6 +23,17 @@ IMAGES_SHOWN = """labels => labels.every(label => [...document.querySelectorAll(
     const img = block.querySelector('img');
     return name && name.textContent.trim() === label && img && img.complete && img.naturalWidth > 0;
 }))"""
+# The scrolling boxes between the table headed `header` and its block that hide part of it: [] when it shows whole.
+TABLE_CLIPPED = """header => {
+    const table = [...document.querySelectorAll('table')].find(t => [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
+    const clipped = [];
+    for (let box = table.parentElement; box && !box.classList.contains('block'); box = box.parentElement) {
+        const style = getComputedStyle(box);
+        if (style.overflowX !== 'visible' && box.scrollWidth > box.clientWidth + 2) clipped.push(`${box.className}: ${box.scrollWidth} px wide in ${box.clientWidth}`);
+        if (style.overflowY !== 'visible' && box.scrollHeight > box.clientHeight + 2) clipped.push(`${box.className}: ${box.scrollHeight} px high in ${box.clientHeight}`);
+    }
+    return clipped;
+}"""
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -93,6 +104,8 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.get_by_text("mIoU on this frame (ground truth)").wait_for(timeout=10_000)
     # both overlays, both boundary maps, both error maps (a bundled frame) and the disagreement map
     page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
+    # the figures table shows every row and its "What it shows" column whole, without scrolling, at a desktop's width
+    assert page.evaluate(TABLE_CLIPPED, "What it shows") == []
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
