@@ -430,7 +430,7 @@ def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None)
 def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
     """Under the maps: whether the confidence is calibrated and on which frames, and what the error map shows."""
     config = model.checkpoint.config
-    lines = [f"**Confidence** is {_temperature_note(config)}."]
+    lines = [f"**Confidence** (each pixel's highest class probability) is {_temperature_note(config)}."]
     evaluation = _read_eval(model)
     if config.get("temperature") is not None and evaluation and "calibration" in evaluation:
         c = evaluation["calibration"]
@@ -607,12 +607,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     legend = gr.HTML()
                     info = gr.Markdown()
             with gr.Row():
-                confidence = gr.Image(label="Confidence (max class probability)", format="png", type="pil")
+                # short labels: on a narrow map a wrapped one covers the top of the picture and its colour bar
+                confidence = gr.Image(label="Confidence", format="png", type="pil")
                 errors = gr.Image(
                     label="Errors (red: wrong)", format="png", type="pil", visible=False
                 )
                 band = gr.Image(label="Boundary uncertainty", format="png", type="pil")
-                mutual = gr.Image(label="Mutual information (model uncertainty)", format="png", type="pil", visible=False)
+                mutual = gr.Image(label="Mutual information", format="png", type="pil", visible=False)
             maps_caption = gr.Markdown(elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(

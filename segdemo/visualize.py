@@ -104,8 +104,9 @@ def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Imag
     label_w = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(label, font=font)) if label else 0
     panel_w = max(bar_w + 4 * font_size + 12, label_w + 10)
     panel = Image.new("RGB", (panel_w, h), (255, 255, 255))
-    # the label goes under the bar: web UIs tend to overlay their buttons on an image's top corner
-    top = font_size // 2 + 6
+    # Web UIs overlay their buttons on an image's top-right corner (Gradio's cover up to 14% of the rows on a
+    # phone): the bar and its top tick start below 17% of the height, and the label goes under the bar.
+    top = round(0.17 * h) + font_size // 2 + 2
     bottom = h - (font_size + 10 if label else 6)
     length = max(2, bottom - top)
     gradient = lut[np.linspace(255, 0, length).round().astype(np.int64)]

@@ -74,3 +74,17 @@ def test_the_error_map_marks_wrong_pixels_greys_void_and_matches_the_heatmap_geo
     assert (rgb[:, 4] == visualize.VOID_GREY).all() and (rgb[:, 5] == visualize.VOID_GREY).all()  # void, right or not
     right = rgb[:, [0, 2, 3, 6]]
     assert (right != visualize.ERROR_COLOUR).any(axis=-1).all() and (right != visualize.VOID_GREY).any(axis=-1).all()
+
+
+@pytest.mark.parametrize("height", [200, 360, 2048])
+def test_the_colour_bar_and_its_top_tick_stay_below_where_gradio_puts_its_image_buttons(height):
+    # Gradio overlays fullscreen/download/share on an image's top-right corner; measured in chromium, they cover
+    # up to 52 of 360 picture rows (14%) when the map is drawn 200 px high on a phone
+    heat = visualize.heatmap(torch.rand(height, 300), 0, 1, "magma", "entropy / log C")
+    panel = np.asarray(heat)[:, 300:]
+    first_drawn_row = int(np.argmax((panel < 250).any(axis=(1, 2))))
+    assert first_drawn_row >= 0.16 * height, f"the colour bar's panel starts at row {first_drawn_row} of {height}"
+    # the key of an error map has the same geometry
+    key = np.asarray(visualize.error_map(Image.new("RGB", (300, height)), torch.zeros(height, 300, dtype=torch.long),
+                                         torch.ones(height, 300, dtype=torch.long), width=heat.width))[:, 300:]
+    assert int(np.argmax((key < 250).any(axis=(1, 2)))) >= 0.16 * height
