@@ -42,8 +42,9 @@ EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 DOCS_DIR = Path(__file__).resolve().parent.parent / "docs"  # the README's plots, reused by the Models tab when current
 TRUST_PLOTS_INTRO = (
     "### Can you trust the confidence map?\n\n"
-    "**Reliability, before and after temperature scaling** (first plot): of the pixels shown at a given confidence, the share that is right; bars on the diagonal are perfectly "
-    "calibrated, before (grey) and after (blue) temperature scaling. **Accuracy of the most certain pixels** (second): keep only the most certain pixels (by "
+    "**Reliability, before and after temperature scaling** (first plot): of the pixels shown at a given confidence, "
+    "the share that is right; bars on the diagonal are perfectly calibrated, before (grey) and after (blue) "
+    "temperature scaling. **Accuracy of the most certain pixels** (second): keep only the most certain pixels (by "
     "entropy, or mutual information for the Bayesian SegNet) and measure how accurate they are; the higher the curve, "
     "the better the uncertainty finds the mistakes. Both are drawn from each model's eval.json."
 )
