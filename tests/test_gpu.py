@@ -272,7 +272,9 @@ def test_on_zerogpu_app_py_imports_spaces_before_torch(tmp_path):
         "import spaces\n"
         "print(spaces.torch_already_imported, spaces.auto_wrap[0])\n"
     )
-    env = {**os.environ, "SPACES_ZERO_GPU": "true", "PYTHONPATH": f"{tmp_path}:{ROOT}", "SEGDEMO_DEVICE": "cpu"}
+    # the stand-in first; a PYTHONPATH already set (packages carried to a machine that lacks them) still counts
+    python_path = os.pathsep.join(filter(None, [str(tmp_path), str(ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "SPACES_ZERO_GPU": "true", "PYTHONPATH": python_path, "SEGDEMO_DEVICE": "cpu"}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split()[-2:] == ["False", "off"]
