@@ -61,7 +61,16 @@ CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 .segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block; border:1px solid #0003}
+/* A map's label sits above the picture, not on it: floated, a label wider than a narrow map (a phone, a blog's
+   iframe) runs under the buttons and over the colour bar, or wraps onto the picture. */
+.segdemo-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
 """
+MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
+
+
+def map_image(label: str, **kwargs: Any) -> gr.Image:
+    """An output map (overlay, confidence, errors, uncertainty) with its label above it."""
+    return gr.Image(label=label, format="png", type="pil", elem_classes=["segdemo-map"], buttons=MAP_BUTTONS, **kwargs)
 
 
 class UploadImage(gr.Image):
@@ -608,17 +617,15 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     legend = gr.HTML()
                     info = gr.Markdown()
             with gr.Row():
-                # short labels: on a narrow map a wrapped one covers the top of the picture and its colour bar
-                confidence = gr.Image(label="Confidence", format="png", type="pil")
-                errors = gr.Image(
-                    label="Errors (red: wrong)", format="png", type="pil", visible=False
-                )
-                band = gr.Image(label="Boundary uncertainty", format="png", type="pil")
-                mutual = gr.Image(label="Mutual information", format="png", type="pil", visible=False)
+                confidence = map_image("Confidence")
+                errors = map_image("Errors (red: wrong)", visible=False)
+                band = map_image("Boundary uncertainty")
+                mutual = map_image("Mutual information", visible=False)
             maps_caption = gr.Markdown(elem_id="maps-caption")
             with gr.Row():
-                table = gr.Dataframe(
-                    headers=["Class", "Pixels %", "Mean confidence %"], label="Classes found", interactive=False
+                table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
+                    headers=["Class", "Pixels %", "Mean confidence %"], label="Classes found", interactive=False,
+                    wrap=True, column_widths=["34%", "26%", "40%"],
                 )
             with gr.Accordion("Figures (JSON)", open=False):
                 figures = gr.JSON()
@@ -653,24 +660,24 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3):
                     c_headline = gr.Markdown()
-                    # fixed widths: the readings wrap inside the column instead of running off to the right, and
-                    # on a phone the numbers stay whole (the table scrolls sideways); tall enough for every row
+                    # fixed widths that fit the narrowest column Gradio gives a tablet or a blog's iframe (576 px):
+                    # the readings wrap inside their column instead of running off to the right; on a phone the
+                    # names and both networks' numbers stay whole and "What it shows" scrolls sideways (shares of
+                    # the width would split the numbers there); tall enough for every row
                     c_table = gr.Dataframe(
                         headers=["Figure", "FCN", "SegNet", "What it shows"], label="Figures", interactive=False, wrap=True,
-                        column_widths=["200px", "72px", "72px", "340px"], max_height=1000,
+                        column_widths=["140px", "68px", "68px", "50%"], max_height=1000, elem_id="compare-figures",
                     )
             with gr.Row():
-                fcn_overlay = gr.Image(label="FCN overlay", format="png", type="pil")
-                segnet_overlay = gr.Image(label="SegNet overlay", format="png", type="pil")
+                fcn_overlay = map_image("FCN overlay")
+                segnet_overlay = map_image("SegNet overlay")
             with gr.Row():
-                fcn_band = gr.Image(label="FCN boundary uncertainty", format="png", type="pil")
-                segnet_band = gr.Image(label="SegNet boundary uncertainty", format="png", type="pil")
+                fcn_band = map_image("FCN boundary uncertainty")
+                segnet_band = map_image("SegNet boundary uncertainty")
             with gr.Row():
-                fcn_errors = gr.Image(label="FCN errors (red: wrong, grey: void)", format="png", type="pil", visible=False)
-                segnet_errors = gr.Image(
-                    label="SegNet errors (red: wrong, grey: void)", format="png", type="pil", visible=False
-                )
-            differ = gr.Image(label="Where they disagree (magenta)", format="png", type="pil")
+                fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
+                segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
+            differ = map_image("Where they disagree (magenta)")
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
             compare_outputs = [
                 fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors
@@ -696,7 +703,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     gr.Image(value=plots[key], label=label, show_label=False, buttons=["download", "fullscreen"],
                              type="filepath" if isinstance(plots[key], Path) else "pil", interactive=False)
             headers, rows = service.per_class_table()
-            gr.Dataframe(value=rows, headers=headers, label=f"Per-class IoU on CamVid {service.frames_measured()} (%)", interactive=False)
+            gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
+                value=rows, headers=headers, label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
+                interactive=False, wrap=True, column_widths=[f"{100 / len(headers):.0f}%"] * len(headers), max_height=1000,
+            )
     return demo
 
 

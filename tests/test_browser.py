@@ -23,9 +23,10 @@ IMAGES_SHOWN = """labels => labels.every(label => [...document.querySelectorAll(
     const img = block.querySelector('img');
     return name && name.textContent.trim() === label && img && img.complete && img.naturalWidth > 0;
 }))"""
-# The maps whose block label starts with one of `labels`: how many were found, and those whose label reaches
-# into the right fifth of the picture, where the colour bar is.
-LABELS_OVER_COLOUR_BARS = """labels => {
+# The maps whose block label starts with one of `labels`: how many were found, and those whose label covers part
+# of the picture (and its colour bar) or runs under the picture's buttons.
+LABELS_ON_MAPS = """labels => {
+    const overlap = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
     const over = [];
     let found = 0;
     for (const block of document.querySelectorAll('.block')) {
@@ -34,10 +35,40 @@ LABELS_OVER_COLOUR_BARS = """labels => {
         const text = name ? name.textContent.trim() : '';
         if (!img || !img.getBoundingClientRect().width || !labels.some(label => text.startsWith(label))) continue;
         found += 1;
-        const label = name.getBoundingClientRect(), picture = img.getBoundingClientRect();
-        if (label.right > picture.right - 0.2 * picture.width) over.push(text);
+        const label = name.getBoundingClientRect();
+        const buttons = block.querySelector('.icon-button-wrapper');
+        if (overlap(label, img.getBoundingClientRect())) over.push(`${text}: on the picture`);
+        if (buttons && overlap(label, buttons.getBoundingClientRect())) over.push(`${text}: under the buttons`);
     }
     return {found, over};
+}"""
+# For the table headed `header`: the columns (named by how their titles start) in `whole` that its scrolling box
+# cuts off, and the readings in `one_line` broken over two lines ("19." above "3%").
+COLUMNS_CUT = """([header, whole, one_line]) => {
+    const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
+    const viewport = table.closest('.virtual-table-viewport');
+    const box = viewport.getBoundingClientRect();
+    const heads = [...table.querySelectorAll('th')];
+    const column = name => heads.findIndex(head => head.textContent.trim().startsWith(name));
+    const lines = element => {   // how many lines the text inside `element` takes
+        const tops = new Set();
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            const range = document.createRange();
+            range.selectNodeContents(node);
+            for (const rect of range.getClientRects()) if (rect.width > 0) tops.add(Math.round(rect.top));
+        }
+        return tops.size;
+    };
+    const problems = [];
+    for (const name of whole) {
+        const head = heads[column(name)].getBoundingClientRect();
+        if (head.left < box.left - 1 || head.right > box.right + 1) problems.push(`${name}: cut off`);
+    }
+    for (const name of one_line)
+        for (const row of viewport.querySelectorAll('.virtual-row'))
+            if (lines(row.children[column(name)]) > 1) problems.push(`${name}: "${row.children[column(name)].textContent.trim()}" broken`);
+    return problems;
 }"""
 # The scrolling boxes between the table headed `header` and its block that hide part of it: [] when it shows whole.
 TABLE_CLIPPED = """header => {
@@ -102,8 +133,8 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     for index in range(images.count()):
         loaded = images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
         assert loaded, f"image {index} did not load"
-    # four maps in a row: no block label reaches over a map's colour bar (a long label wraps and covers its top)
-    maps = page.evaluate(LABELS_OVER_COLOUR_BARS, ["Confidence", "Errors", "Boundary uncertainty", "Mutual information"])
+    # four maps in a row: no block label covers a map or its colour bar (a long label would wrap onto its top)
+    maps = page.evaluate(LABELS_ON_MAPS, ["Confidence", "Errors", "Boundary uncertainty", "Mutual information"])
     assert maps == {"found": 4, "over": []}
     assert page.locator(".segdemo-legend-item").count() >= 3
     assert page.get_by_text("ms on CPU").count() + page.get_by_text("ms on GPU").count() >= 1
@@ -127,6 +158,43 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     assert page.evaluate(TABLE_CLIPPED, "What it shows") == []
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
+    page.close()
+
+
+@pytest.mark.parametrize("width", [760, 390], ids=["blog-iframe", "phone"])
+def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app_url, width):
+    """A blog's column or a phone is far narrower than a desktop: nothing may run off, be split or be covered."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    page.goto(app_url, wait_until="networkidle")
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.get_by_text("disagree on").wait_for(timeout=60_000)
+    page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
+    assert page.evaluate("document.documentElement.scrollWidth") <= width   # the page never scrolls sideways
+    maps = page.evaluate(LABELS_ON_MAPS, list(COMPARE_IMAGES))
+    assert maps == {"found": len(COMPARE_IMAGES), "over": []}
+    # both networks' readings stay whole beside the figure's name; only "What it shows" may scroll on a phone
+    assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"]]) == []
+    if width >= 576:
+        assert page.evaluate(TABLE_CLIPPED, "What it shows") == []
+    page.close()
+
+
+def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    page.goto(app_url, wait_until="networkidle")
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.get_by_text("Mean confidence %").wait_for(timeout=60_000)
+    page.locator(".virtual-row").first.wait_for(timeout=10_000)
+    columns = ["Class", "Pixels %", "Mean confidence %"]
+    assert page.evaluate(COLUMNS_CUT, ["Mean confidence %", columns, columns]) == []
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("mean IoU").wait_for(timeout=10_000)
+    models = ["Class", "Bayesian SegNet", "FCN-8s"]   # the per-class IoU table: one column per shipped model
+    assert page.evaluate(COLUMNS_CUT, ["FCN-8s", models, models]) == []
     page.close()
 
 
