@@ -64,8 +64,14 @@ CSS = """
 /* A map's label sits above the picture, not on it: floated, a label wider than a narrow map (a phone, a blog's
    iframe) runs under the buttons and over the colour bar, or wraps onto the picture. */
 .segdemo-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
+/* Where the Segment tab's maps wrap (a blog's column, a tablet), they go two to a row, each half the width, and the
+   error map keeps its place beside the boundary uncertainty map, whose mistakes it shows. */
+@media (min-width: 640px) {#segment-maps > .block {max-width:calc(50% - var(--layout-gap) / 2)}}
+@media (min-width: 1280px) {#segment-maps > .block {max-width:none}}
+@media (max-width: 1279px) {#segment-errors {order:-2} #segment-band {order:-1}}
 """
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
+MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
 
 
 def map_image(label: str, **kwargs: Any) -> gr.Image:
@@ -616,11 +622,11 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil")
                     legend = gr.HTML()
                     info = gr.Markdown()
-            with gr.Row():
-                confidence = map_image("Confidence")
-                errors = map_image("Errors (red: wrong)", visible=False)
-                band = map_image("Boundary uncertainty")
-                mutual = map_image("Mutual information", visible=False)
+            with gr.Row(elem_id="segment-maps"):
+                confidence = map_image("Confidence", min_width=MAP_MIN_WIDTH, elem_id="segment-confidence")
+                errors = map_image("Errors (red: wrong)", visible=False, min_width=MAP_MIN_WIDTH, elem_id="segment-errors")
+                band = map_image("Boundary uncertainty", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
+                mutual = map_image("Mutual information", visible=False, min_width=MAP_MIN_WIDTH, elem_id="segment-mutual")
             maps_caption = gr.Markdown(elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone

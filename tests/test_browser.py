@@ -182,6 +182,33 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     page.close()
 
 
+# Where each visible map of the Segment tab lies: {label: [left, top, width]} of its picture.
+SEGMENT_MAPS = """() => Object.fromEntries([...document.querySelectorAll('#segment-maps > .block')].filter(b => b.offsetParent).map(b => {
+    const picture = b.querySelector('img').getBoundingClientRect();
+    return [b.querySelector('[data-testid=block-label]').textContent.trim(), [picture.left, picture.top + scrollY, picture.width]];
+}))"""
+
+
+def test_in_a_blog_iframe_the_segment_maps_are_large_enough_and_errors_sit_beside_uncertainty(browser, app_url):
+    """At 760 px the maps wrap two to a row rather than shrink to slivers, and the error map keeps its neighbour."""
+    page = browser.new_page(viewport={"width": 760, "height": 900})
+    page.goto(app_url, wait_until="networkidle")
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.get_by_text("FCN-8s (lite)** ·").or_(page.get_by_text("FCN-8s (lite) ·")).first.wait_for(timeout=60_000)
+    page.mouse.wheel(0, 10_000)
+    page.wait_for_function(IMAGES_SHOWN, arg=["Confidence", "Errors (red: wrong)", "Boundary uncertainty"], timeout=30_000)
+    maps = page.evaluate(SEGMENT_MAPS)
+    assert set(maps) == {"Confidence", "Errors (red: wrong)", "Boundary uncertainty"}
+    for label, (left, top, width) in maps.items():
+        assert width >= 260, f"{label} is drawn {width:.0f} px wide"
+    errors, band = maps["Errors (red: wrong)"], maps["Boundary uncertainty"]
+    assert abs(errors[1] - band[1]) < 2 and abs(errors[2] - band[2]) < 2   # one row, the same size
+    assert 0 < band[0] - (errors[0] + errors[2]) < 40                      # neighbours, errors on the left
+    assert page.evaluate(LABELS_ON_MAPS, list(maps)) == {"found": 3, "over": []}
+    page.close()
+
+
 def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
     page = browser.new_page(viewport={"width": 390, "height": 900})
     page.goto(app_url, wait_until="networkidle")
