@@ -71,7 +71,7 @@ CSS = """
 @media (max-width: 1279px) {#segment-errors {order:-2} #segment-band {order:-1}}
 """
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
-COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 524 px
+COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
 
 
@@ -668,12 +668,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
                     c_headline = gr.Markdown()
                     # the names and both networks' readings at fixed widths (shares of a phone's width would split
-                    # the numbers), "What it shows" half the table: it all fits from 524 px, the readings wrapping
+                    # the numbers), "What it shows" half the table: it all fits from 528 px, the readings wrapping
                     # inside their column instead of running off to the right; on a phone only "What it shows"
                     # scrolls sideways; tall enough for every row
                     c_table = gr.Dataframe(
                         headers=["Figure", "FCN", "SegNet", "What it shows"], label="Figures", interactive=False, wrap=True,
-                        column_widths=["130px", "66px", "66px", "50%"], max_height=1600, elem_id="compare-figures",
+                        column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
                     )
             with gr.Row():
                 fcn_overlay = map_image("FCN overlay")

@@ -43,8 +43,9 @@ LABELS_ON_MAPS = """labels => {
     return {found, over};
 }"""
 # For the table headed `header`: the columns (named by how their titles start) in `whole` that its scrolling box
-# cuts off, and the readings in `one_line` broken over two lines ("19." above "3%").
-COLUMNS_CUT = """([header, whole, one_line]) => {
+# cuts off, the readings in `one_line` broken over two lines ("19." above "3%"), and the titles in
+# `titles_one_line` broken ("SegN" above "et").
+COLUMNS_CUT = """([header, whole, one_line, titles_one_line = []]) => {
     const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
     const viewport = table.closest('.virtual-table-viewport');
     const box = viewport.getBoundingClientRect();
@@ -65,9 +66,11 @@ COLUMNS_CUT = """([header, whole, one_line]) => {
         const head = heads[column(name)].getBoundingClientRect();
         if (head.left < box.left - 1 || head.right > box.right + 1) problems.push(`${name}: cut off`);
     }
-    for (const name of one_line)
+    for (const name of titles_one_line) if (lines(heads[column(name)]) > 1) problems.push(`${name}: its title broken`);
+    for (const name of one_line) {
         for (const row of viewport.querySelectorAll('.virtual-row'))
             if (lines(row.children[column(name)]) > 1) problems.push(`${name}: "${row.children[column(name)].textContent.trim()}" broken`);
+    }
     return problems;
 }"""
 # The scrolling boxes between the table headed `header` and its block that hide part of it: [] when it shows whole.
@@ -176,7 +179,7 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     maps = page.evaluate(LABELS_ON_MAPS, list(COMPARE_IMAGES))
     assert maps == {"found": len(COMPARE_IMAGES), "over": []}
     # both networks' readings stay whole beside the figure's name; only "What it shows" may scroll on a phone
-    assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"]]) == []
+    assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"], ["FCN", "SegNet"]]) == []
     clipped = page.evaluate(TABLE_CLIPPED, "What it shows")   # every row shows without scrolling the table
     assert [box for box in clipped if width >= 576 or "high" in box] == []
     page.close()
