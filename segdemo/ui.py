@@ -707,7 +707,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
                 for key, label in (("reliability", "Reliability before and after temperature scaling"),
                                    ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
-                    gr.Image(value=plots[key], label=label, show_label=False, buttons=["download", "fullscreen"],
+                    gr.Image(value=plots[key], label=label, show_label=False, buttons=MAP_BUTTONS,
                              type="filepath" if isinstance(plots[key], Path) else "pil", interactive=False)
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
