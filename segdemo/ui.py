@@ -64,11 +64,13 @@ CSS = """
 /* A map's label sits above the picture, not on it: floated, a label wider than a narrow map (a phone, a blog's
    iframe) runs under the buttons and over the colour bar, or wraps onto the picture. */
 .segdemo-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
-/* Where the Segment tab's maps wrap (a blog's column, a tablet), they go two to a row, each half the width, and the
-   error map keeps its place beside the boundary uncertainty map, whose mistakes it shows. */
-@media (min-width: 640px) {#segment-maps > .block {max-width:calc(50% - var(--layout-gap) / 2)}}
-@media (min-width: 1280px) {#segment-maps > .block {max-width:none}}
-@media (max-width: 1279px) {#segment-errors {order:-2} #segment-band {order:-1}}
+/* Where the Segment tab's maps wrap (a blog's column, a tablet), they go two to a row, each half the width (never
+   three and a lone fourth), and the error map, where there is one, comes first, beside the boundary uncertainty map,
+   whose mistakes it shows. Hidden maps are not in the page, so :has() sees whether the error map is shown. */
+@media (min-width: 640px) and (max-width: 1279px) {
+  #segment-maps > .block {min-width:calc(50% - var(--layout-gap) / 2) !important; max-width:calc(50% - var(--layout-gap) / 2)}
+}
+@media (max-width: 1279px) {#segment-errors {order:-2} #segment-maps:has(> #segment-errors) > #segment-band {order:-1}}
 """
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -225,8 +227,8 @@ class SegmentationService:
             "band",
             visualize.heatmap(prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image),
         )
-        mi = None
-        if prediction.mutual_information is not None:
+        mi, top = None, None
+        if prediction.mutual_information is not None:  # drawn on the picture's own scale, which the caption gives
             top = max(float(prediction.mutual_information.max()), 1e-3)
             mi = visualize.heatmap(prediction.mutual_information, 0.0, top, "cividis", "mutual info. (nats)")
         files.add("mutual_information", mi)
@@ -236,7 +238,7 @@ class SegmentationService:
         figures = prediction_figures(prediction, model.entry.name, model.describe())
         figures["errors"] = error_figures(prediction, truth) if truth is not None else {"ground_truth": False}
         info = _info_markdown(prediction, model, figures)
-        caption = _maps_caption(model, figures["errors"])
+        caption = _maps_caption(model, figures["errors"], top)
         paths = files.paths()
         figures["handler_seconds"] = round(time.perf_counter() - started, 4)  # decoding to written files
         return (
@@ -444,8 +446,9 @@ def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None)
     return line
 
 
-def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
-    """Under the maps: whether the confidence is calibrated and on which frames, and what the error map shows."""
+def _maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_top: float | None = None) -> str:
+    """Under the maps, in their order on a wide screen: whether the confidence is calibrated and on which frames, what
+    the error map shows, what the boundary uncertainty is, and the mutual information's scale (it is the picture's)."""
     config = model.checkpoint.config
     lines = [f"**Confidence** (each pixel's highest class probability) is {_temperature_note(config)}."]
     evaluation = _read_eval(model)
@@ -456,11 +459,6 @@ def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
             f"confidence and accuracy (expected calibration error) is {100 * c['calibrated']['ece']:.1f}% "
             f"({100 * c['uncalibrated']['ece']:.1f}% without the temperature)."
         )
-    lines.append(
-        "**Boundary uncertainty** is the entropy of the class probabilities (0: sure, 1: all classes equally likely) "
-        f"on a band of {100 * BF_TOLERANCE:.2g}% of the picture's diagonal around the predicted class boundaries; "
-        "the rest of the picture is greyed."
-    )
     if errors.get("ground_truth"):
         auroc = errors.get("entropy_auroc")
         lines.append(
@@ -470,7 +468,20 @@ def _maps_caption(model: LoadedModel, errors: dict[str, Any]) -> str:
                "(1: every error less certain than every right pixel, 0.5: chance)" if auroc is not None else "")
             + "."
         )
-    else:
+    lines.append(
+        "**Boundary uncertainty** is the entropy of the class probabilities (0: sure, 1: all classes equally likely) "
+        f"on a band of {100 * BF_TOLERANCE:.2g}% of the picture's diagonal around the predicted class boundaries; "
+        "the rest of the picture is greyed."
+    )
+    if mutual_information_top is not None:
+        lines.append(
+            "**Mutual information** is how much the network's dropout samples disagree about each pixel's class "
+            "(in nats; 0: they all agree): the network's own uncertainty, which more training data would reduce; the "
+            "entropy also counts what is ambiguous in the picture itself. Its colour scale runs from 0 to "
+            f"this picture's highest value, {mutual_information_top:.2f} nats: compare pictures by the figures, "
+            "not by the colours."
+        )
+    if not errors.get("ground_truth"):
         lines.append(
             "No ground truth for this picture, so no error map: only the bundled CamVid frames (or the very same "
             "pixels uploaded again) come with labels."

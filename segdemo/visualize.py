@@ -94,28 +94,57 @@ def heatmap(
     return canvas
 
 
+def colour_bar_width(h: int) -> int:
+    """The width of the panel right of a heatmap (and of the error map's key) for a picture ``h`` rows high.
+
+    It depends on the height alone, not on the label, so that maps of one picture shown side by side (confidence,
+    errors, boundary uncertainty, mutual information) scale alike in the page and their pixels line up.
+    """
+    font_size = _font_size(h)
+    return max(10, font_size) + 4 * font_size + 16
+
+
+def _font_size(h: int) -> int:
+    return int(np.clip(h / 24, 10, 28))
+
+
+def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
+    """``text`` in lines no wider than ``width`` where its spaces allow (a longer word keeps a line of its own)."""
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    lines: list[str] = []
+    for word in text.split():
+        if lines and measure.textlength(f"{lines[-1]} {word}", font=font) <= width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines
+
+
 @lru_cache(maxsize=64)
 def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Image.Image:
     """The white panel right of a heatmap: the colour bar, three ticks and the label under it (cached)."""
     lut = _lut(cmap)
-    font_size = int(np.clip(h / 24, 10, 28))
+    font_size = _font_size(h)
     font = _font(font_size)
     bar_w = max(10, font_size)
-    label_w = int(ImageDraw.Draw(Image.new("RGB", (1, 1))).textlength(label, font=font)) if label else 0
-    panel_w = max(bar_w + 4 * font_size + 12, label_w + 10)
+    panel_w = colour_bar_width(h)
+    lines = _wrap(label, font, panel_w - 8)
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    panel_w = max([panel_w] + [int(measure.textlength(line, font=font)) + 8 for line in lines])  # a word too long
+    line_h = font_size + 2
     panel = Image.new("RGB", (panel_w, h), (255, 255, 255))
     # Web UIs overlay their buttons on an image's top-right corner (Gradio's cover up to 14% of the rows on a
     # phone): the bar and its top tick start below 17% of the height, and the label goes under the bar.
     top = round(0.17 * h) + font_size // 2 + 2
-    bottom = h - (font_size + 10 if label else 6)
+    bottom = h - (len(lines) * line_h + 8 if lines else 6)
     length = max(2, bottom - top)
     gradient = lut[np.linspace(255, 0, length).round().astype(np.int64)]
     strip = np.repeat(gradient[:, None, :], bar_w, axis=1)
     x0 = 8
     panel.paste(Image.fromarray(strip), (x0, top))
     draw = ImageDraw.Draw(panel)
-    if label:
-        draw.text((4, h - font_size - 4), label, fill=(20, 20, 20), font=font)
+    for row, line in enumerate(lines):
+        draw.text((4, h - (len(lines) - row) * line_h - 2), line, fill=(20, 20, 20), font=font)
     for fraction in (0.0, 0.5, 1.0):
         y = bottom - fraction * (length - 1)
         value = vmin + fraction * (vmax - vmin)
@@ -168,9 +197,9 @@ def error_map(
 ) -> Image.Image:
     """Wrong pixels in red on the dimmed picture, void (unlabelled) pixels flat grey, and a key on the right.
 
-    ``width`` is the whole picture's width: pass the width of the heatmap shown
-    beside it so that both have the same geometry (the key takes the place
-    of its colour bar).
+    ``width`` is the whole picture's width: by default that of a heatmap of
+    the same picture (the key takes the place of its colour bar), so that the
+    two have the same geometry; pass a heatmap's own width where it differs.
     """
     grey = np.asarray(image.convert("L"), dtype=np.float32)
     h, w = grey.shape
@@ -182,7 +211,7 @@ def error_map(
     rgb[wrong] = ERROR_COLOUR
     labelled = int((~void).sum())
     share = float(wrong.sum()) / labelled if labelled else 0.0
-    panel = _error_key(h, (width or 0) - w, share)
+    panel = _error_key(h, (width - w) if width else colour_bar_width(h), share)
     canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
     canvas.paste(Image.fromarray(rgb.clip(0, 255).astype(np.uint8)), (0, 0))
     canvas.paste(panel, (w, 0))
@@ -191,7 +220,7 @@ def error_map(
 
 def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
     """The white panel right of an error map: swatches for wrong, right and void, and the share of wrong pixels."""
-    font_size = int(np.clip(h / 24, 10, 28))
+    font_size = _font_size(h)
     font = _font(font_size)
     rows = [(ERROR_COLOUR, "wrong"), ((90, 90, 90), "right"), (VOID_GREY, "void")]
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pytest
@@ -130,7 +131,9 @@ def test_a_bundled_frame_gets_an_error_map_beside_the_confidence(client, model):
     result = segment(client, str(EXAMPLE), model, samples=2)
     confidence, figures, errors, caption = result[1], result[7], result[8], result[9]
     assert errors["visible"] is True and errors["value"]
-    assert size_of(errors["value"]) == size_of(confidence)  # same geometry: picture plus the colour-bar panel
+    # one geometry for every map of the picture (picture plus a panel as wide), so that they line up side by side
+    maps = [confidence, result[2]] + ([result[3]["value"]] if result[3]["visible"] else [])
+    assert {size_of(drawn) for drawn in maps + [errors["value"]]} == {size_of(confidence)}
     errors_figures = figures["errors"]
     assert errors_figures["ground_truth"] is True and 0 < errors_figures["error_rate"] < 0.5
     assert 0.5 < errors_figures["entropy_auroc"] <= 1  # uncertainty points at the mistakes better than chance
@@ -141,6 +144,11 @@ def test_a_bundled_frame_gets_an_error_map_beside_the_confidence(client, model):
     fitted_on = json.loads((ROOT / "weights" / model / "config.json").read_text())["temperature_fitted_on"]
     assert "Errors" in caption and "calibrated" in caption
     assert all(sequence in caption for sequence in fitted_on["sequences"])  # says on which frames
+    # the captions follow the maps' order, and a Bayesian model's says its mutual information has the picture's scale
+    assert caption.index("**Confidence**") < caption.index("**Errors**") < caption.index("**Boundary uncertainty**")
+    assert ("**Mutual information**" in caption) == (model == "bayesian_segnet_lite") == result[3]["visible"]
+    if result[3]["visible"]:
+        assert re.search(r"this picture's highest value, \d\.\d\d nats", caption)
 
 
 def test_the_same_pixels_under_another_name_and_format_are_recognised(client, tmp_path):

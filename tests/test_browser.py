@@ -185,30 +185,41 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     page.close()
 
 
-# Where each visible map of the Segment tab lies: {label: [left, top, width]} of its picture.
+# Where each visible map of the Segment tab lies: {label: [left, top, width, height]} of its picture.
 SEGMENT_MAPS = """() => Object.fromEntries([...document.querySelectorAll('#segment-maps > .block')].filter(b => b.offsetParent).map(b => {
     const picture = b.querySelector('img').getBoundingClientRect();
-    return [b.querySelector('[data-testid=block-label]').textContent.trim(), [picture.left, picture.top + scrollY, picture.width]];
+    return [b.querySelector('[data-testid=block-label]').textContent.trim(), [picture.left, picture.top + scrollY, picture.width, picture.height]];
 }))"""
 
 
-def test_in_a_blog_iframe_the_segment_maps_are_large_enough_and_errors_sit_beside_uncertainty(browser, app_url):
-    """At 760 px the maps wrap two to a row rather than shrink to slivers, and the error map keeps its neighbour."""
-    page = browser.new_page(viewport={"width": 760, "height": 900})
+@pytest.mark.parametrize("width, model, per_row", [(760, None, 2), (1024, "Bayesian SegNet (lite, MC dropout)", 2),
+                                                   (1400, "Bayesian SegNet (lite, MC dropout)", 4)])
+def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(browser, app_url, width, model, per_row):
+    """In a blog's column or on a tablet the maps go two to a row rather than shrink to slivers (or leave a fourth
+    alone, larger than the rest); at every width they are drawn at one size, and the error map keeps its neighbour."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     page.goto(app_url, wait_until="networkidle")
+    if model:
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name=model).click()
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Segment", exact=True).click()
-    page.get_by_text("FCN-8s (lite)** ·").or_(page.get_by_text("FCN-8s (lite) ·")).first.wait_for(timeout=60_000)
+    page.locator("#maps-caption").get_by_text("Errors").wait_for(timeout=60_000)
     page.mouse.wheel(0, 10_000)
-    page.wait_for_function(IMAGES_SHOWN, arg=["Confidence", "Errors (red: wrong)", "Boundary uncertainty"], timeout=30_000)
+    expected = ["Confidence", "Errors (red: wrong)", "Boundary uncertainty"] + (["Mutual information"] if model else [])
+    page.wait_for_function(IMAGES_SHOWN, arg=expected, timeout=30_000)
     maps = page.evaluate(SEGMENT_MAPS)
-    assert set(maps) == {"Confidence", "Errors (red: wrong)", "Boundary uncertainty"}
-    for label, (left, top, width) in maps.items():
-        assert width >= 260, f"{label} is drawn {width:.0f} px wide"
+    assert set(maps) == set(expected)
+    first = maps["Confidence"]   # one picture, one geometry: its maps' pixels line up when compared
+    for label, (left, top, drawn_width, drawn_height) in maps.items():
+        assert drawn_width >= 260, f"{label} is drawn {drawn_width:.0f} px wide"
+        assert abs(drawn_width - first[2]) < 2 and abs(drawn_height - first[3]) < 2, f"{label} is drawn at another size"
+    rows = sorted({round(top) for _, top, _, _ in maps.values()})
+    assert len(rows) == -(-len(maps) // per_row), f"{len(maps)} maps in {len(rows)} rows"
     errors, band = maps["Errors (red: wrong)"], maps["Boundary uncertainty"]
-    assert abs(errors[1] - band[1]) < 2 and abs(errors[2] - band[2]) < 2   # one row, the same size
+    assert abs(errors[1] - band[1]) < 2                                    # one row
     assert 0 < band[0] - (errors[0] + errors[2]) < 40                      # neighbours, errors on the left
-    assert page.evaluate(LABELS_ON_MAPS, list(maps)) == {"found": 3, "over": []}
+    assert page.evaluate(LABELS_ON_MAPS, list(maps)) == {"found": len(maps), "over": []}
     page.close()
 
 

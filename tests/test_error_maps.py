@@ -88,3 +88,25 @@ def test_the_colour_bar_and_its_top_tick_stay_below_where_gradio_puts_its_image_
     key = np.asarray(visualize.error_map(Image.new("RGB", (300, height)), torch.zeros(height, 300, dtype=torch.long),
                                          torch.ones(height, 300, dtype=torch.long), width=heat.width))[:, 300:]
     assert int(np.argmax((key < 250).any(axis=(1, 2)))) >= 0.16 * height
+
+
+@pytest.mark.parametrize("height", [100, 360, 720, 2048])
+def test_maps_of_one_picture_have_one_geometry_whatever_their_colour_bar_says(height):
+    """Shown side by side, the maps scale alike only if their panels are as wide: a longer label wraps instead."""
+    values = torch.rand(height, 480)
+    drawn = [visualize.heatmap(values, 0, 1, "viridis", "confidence"),
+             visualize.heatmap(values, 0, 1, "magma", "entropy / log C"),
+             visualize.heatmap(values, 0, 0.0123, "cividis", "mutual info. (nats)"),
+             visualize.error_map(Image.new("RGB", (480, height)), torch.zeros(height, 480, dtype=torch.long),
+                                 torch.ones(height, 480, dtype=torch.long))]
+    assert {image.size for image in drawn} == {(480 + visualize.colour_bar_width(height), height)}
+    # the wrapped label is drawn whole inside the panel: its bottom rows hold text, and nothing runs off its right edge
+    panel = np.asarray(drawn[2])[:, 480:]
+    assert (panel[-visualize._font_size(height):] < 128).any()
+    assert (panel[:, -3:] > 250).all()
+
+
+def test_a_word_wider_than_the_panel_widens_it_rather_than_being_cut():
+    wide = visualize.heatmap(torch.rand(360, 480), 0, 1, "viridis", "uncertainty-of-the-segmentation")
+    assert wide.width > 480 + visualize.colour_bar_width(360)
+    assert (np.asarray(wide)[:, -3:] > 250).all()
