@@ -26,6 +26,7 @@ from . import visualize
 from .devices import describe_device
 from .gpu import duration_for, gpu_task
 from .checkpoints import measured_frames
+from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .report import scales_served
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import ImageWriter, write_images
@@ -71,6 +72,10 @@ CSS = """
   #segment-maps > .block {min-width:calc(50% - var(--layout-gap) / 2) !important; max-width:calc(50% - var(--layout-gap) / 2)}
 }
 @media (max-width: 1279px) {#segment-errors {order:-2} #segment-maps:has(> #segment-errors) > #segment-band {order:-1}}
+/* The Compare tab's maps sit on the left of their blocks, so that where a map is drawn at its own size (a desktop)
+   each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel, instead of
+   centred: the overlay, having no colour bar, is narrower. */
+#compare-maps .image-container > button {justify-content:flex-start}
 """
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -686,15 +691,17 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         headers=["Figure", "FCN", "SegNet", "What it shows"], label="Figures", interactive=False, wrap=True,
                         column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
                     )
-            with gr.Row():
-                fcn_overlay = map_image("FCN overlay")
-                segnet_overlay = map_image("SegNet overlay")
-            with gr.Row():
-                fcn_band = map_image("FCN boundary uncertainty")
-                segnet_band = map_image("SegNet boundary uncertainty")
-            with gr.Row():
-                fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
-                segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
+            gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
+            with gr.Column(elem_id="compare-maps"):
+                with gr.Row():
+                    fcn_overlay = map_image("FCN overlay")
+                    segnet_overlay = map_image("SegNet overlay")
+                with gr.Row():
+                    fcn_band = map_image("FCN boundary uncertainty")
+                    segnet_band = map_image("SegNet boundary uncertainty")
+                with gr.Row():
+                    fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
+                    segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
             differ = map_image("Where they disagree (magenta)")
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
             compare_outputs = [

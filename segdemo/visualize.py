@@ -163,17 +163,23 @@ def disagreement(image: Image.Image, labels_a: torch.Tensor, labels_b: torch.Ten
     return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
 
 
-def legend_html(shares: list[tuple[int, float]], class_names: Sequence[str], palette: Palette) -> str:
-    """An HTML legend of the classes present: colour swatch, name and pixel share."""
+def legend_html(shares: list[tuple[int, float | None]], class_names: Sequence[str], palette: Palette) -> str:
+    """An HTML legend of the classes present: colour swatch, name and pixel share (left out where None)."""
     items = []
     for index, share in shares:
         r, g, b = palette[index]
         name = html.escape(class_names[index])
+        figure = "" if share is None else f" <b>{100 * share:.1f}%</b>"
         items.append(
             f'<span class="segdemo-legend-item"><span class="segdemo-swatch" style="background:rgb({r},{g},{b})">'
-            f"</span>{name} <b>{100 * share:.1f}%</b></span>"
+            f"</span>{name}{figure}</span>"
         )
     return '<div class="segdemo-legend">' + "".join(items) + "</div>"
+
+
+def palette_legend_html(class_names: Sequence[str], palette: Palette) -> str:
+    """Every class's swatch and name: the key to overlays drawn by more than one network."""
+    return legend_html([(index, None) for index in range(len(class_names))], class_names, palette)
 
 
 def class_table(shares: list[tuple[int, float]], class_names: Sequence[str], mean_confidence: dict[int, float]) -> list[list]:

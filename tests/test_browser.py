@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
+from segdemo.classes import CAMVID_CLASSES
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts"
@@ -83,6 +84,12 @@ TABLE_CLIPPED = """header => {
         if (style.overflowY !== 'visible' && box.scrollHeight > box.clientHeight + 2) clipped.push(`${box.className}: ${box.scrollHeight} px high in ${box.clientHeight}`);
     }
     return clipped;
+}"""
+# The box of the picture in the image block labelled `label`.
+PICTURE_BOX = """label => {
+    const block = [...document.querySelectorAll('.block')].find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label);
+    const box = block.querySelector('img').getBoundingClientRect();
+    return {left: box.left, top: box.top, width: box.width, height: box.height};
 }"""
 CHROMIUM_ARGS = [
     "--headless=new",
@@ -159,6 +166,16 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
     # the figures table shows every row and its "What it shows" column whole, without scrolling, at a desktop's width
     assert page.evaluate(TABLE_CLIPPED, "What it shows") == []
+    # the overlays' colours have a key: every class's name beside its swatch
+    legend = page.locator("#compare-legend .segdemo-legend-item")
+    assert [legend.nth(i).text_content().strip() for i in range(legend.count())] == list(CAMVID_CLASSES)
+    # each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel
+    pictures = {label: page.evaluate(PICTURE_BOX, label) for label in COMPARE_IMAGES[:6]}
+    for network in ("FCN", "SegNet"):
+        overlay = pictures[f"{network} overlay"]
+        for below in (f"{network} boundary uncertainty", f"{network} errors (red: wrong, grey: void)"):
+            assert abs(pictures[below]["left"] - overlay["left"]) < 1, f"{below} is not under the {network} overlay"
+            assert abs(pictures[below]["height"] - overlay["height"]) < 1, f"{below} is drawn at another scale"
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
