@@ -72,6 +72,15 @@ CSS = """
   #segment-maps > .block {min-width:calc(50% - var(--layout-gap) / 2) !important; max-width:calc(50% - var(--layout-gap) / 2)}
 }
 @media (max-width: 1279px) {#segment-errors {order:-2} #segment-maps:has(> #segment-errors) > #segment-band {order:-1}}
+/* Their captions follow them: confidence, errors, boundary uncertainty, mutual information on a wide screen; errors,
+   boundary uncertainty, confidence, mutual information where the error map goes first (paragraphs, not maps, so
+   flex columns' margins do not collapse: the paragraphs' own margins are halved). */
+@media (max-width: 1279px) {
+  #segment-maps:has(> #segment-errors) ~ #maps-caption .md {display:flex; flex-direction:column}
+  #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p {margin-block:calc(var(--spacing-lg) / 2)}
+  #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:first-child {order:1}
+  #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:nth-child(4) {order:2}
+}
 /* The Compare tab's maps sit on the left of their blocks, so that where a map is drawn at its own size (a desktop)
    each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel, instead of
    centred: the overlay, having no colour bar, is narrower. */

@@ -85,6 +85,10 @@ TABLE_CLIPPED = """header => {
     }
     return clipped;
 }"""
+# The bold names that start the Segment tab's map captions, in the order they are drawn from top to bottom.
+CAPTIONS_SHOWN = """() => [...document.querySelectorAll('#maps-caption p')].filter(p => p.querySelector('strong'))
+    .sort((a, b) => a.getBoundingClientRect().top - b.getBoundingClientRect().top)
+    .map(p => p.querySelector('strong').textContent.trim())"""
 # The box of the picture in the image block labelled `label`.
 PICTURE_BOX = """label => {
     const block = [...document.querySelectorAll('.block')].find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label);
@@ -237,6 +241,9 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
     assert abs(errors[1] - band[1]) < 2                                    # one row
     assert 0 < band[0] - (errors[0] + errors[2]) < 40                      # neighbours, errors on the left
     assert page.evaluate(LABELS_ON_MAPS, list(maps)) == {"found": len(maps), "over": []}
+    # the captions under the maps explain them in the order a visitor reads the maps: row by row, left to right
+    reading = [label.split(" (")[0] for label, _ in sorted(maps.items(), key=lambda item: (round(item[1][1]), item[1][0]))]
+    assert page.evaluate(CAPTIONS_SHOWN) == reading
     page.close()
 
 
