@@ -592,10 +592,30 @@ def _per_class_table(models: dict[str, LoadedModel]) -> tuple[list[str], list[li
     return headers, rows
 
 
-def _examples(rows: list[list[Any]], inputs: list, outputs: list, fn: Any, label: str) -> None:
+class LazilyCachedExamples(gr.helpers.Examples):
+    """The class behind ``gr.Examples``, its lazy cache building the outputs' updates as a fresh event does.
+
+    Gradio 6.31 computes a lazily cached example inside the click that asked
+    for it, and the coroutine inherits that click's "in an event listener"
+    flag. Any ``gr.update(visible=...)`` among the outputs (the error and
+    mutual-information maps) is then rebuilt as a half-initialised component,
+    and the first click on every example failed with "'Image' object has no
+    attribute 'info'". Clearing the flag inside the caching coroutine (its
+    own copy of the context) lets the updates build whole; nothing outside
+    it changes.
+    """
+
+    async def cache(self, example_id: int | None = None, request: Any = None) -> int | None:
+        from gradio.context import LocalContext
+
+        LocalContext.in_event_listener.set(False)
+        return await super().cache(example_id, request)
+
+
+def _examples(rows: list[list[Any]], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> None:
     """Bundled frames, cached on first use (lazily, so that start-up stays fast), pictures only shown."""
     if rows:
-        gr.Examples(
+        examples = LazilyCachedExamples(  # gr.Examples() is this class's constructor, then create()
             examples=rows,
             inputs=inputs,
             outputs=outputs,
@@ -603,10 +623,13 @@ def _examples(rows: list[list[Any]], inputs: list, outputs: list, fn: Any, label
             cache_examples=True,
             cache_mode="lazy",
             label=label,
+            elem_id=elem_id,
             visible_columns=[0],
             examples_per_page=6,
             api_visibility="private",
+            _initiated_directly=False,
         )
+        examples.create()
 
 
 def build_demo(service: SegmentationService) -> gr.Blocks:
@@ -671,6 +694,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     segment_outputs,
                     segment,
                     f"CamVid frames of sequence {example_sequences()}, which the shipped networks never trained on (click one)",
+                    "segment-examples",
                 )
 
         with gr.Tab("Compare"):
@@ -724,6 +748,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     compare_outputs,
                     compare,
                     f"CamVid frames of sequence {example_sequences()}, never trained on (ground truth known: per-image mIoU and BF)",
+                    "compare-examples",
                 )
 
         with gr.Tab("Models"):
