@@ -8,6 +8,10 @@
   model and uncertainty score, with each curve's AUROC; the dotted line is
   the best any score could do (every error ranked last).
 
+Each is drawn twice: its panels side by side for a wide screen (and the
+README), and stacked for a phone, where the wide one, shrunk to the screen,
+has text too small to read.
+
 Only matplotlib's object API and its Agg canvas are used (no pyplot, no
 global state), so the app can draw them in its own process. Every number
 comes from the eval.json given; nothing is typed by hand.
@@ -18,6 +22,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import textwrap
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -26,7 +31,13 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-PLOT_FILES = {"reliability": "reliability.png", "kept": "uncertainty_errors.png"}  # in docs/
+PLOT_FILES = {  # in docs/; "_stacked": the same figure with its panels one above the other, for a phone
+    "reliability": "reliability.png",
+    "kept": "uncertainty_errors.png",
+    "reliability_stacked": "reliability-stacked.png",
+    "kept_stacked": "uncertainty_errors-stacked.png",
+}
+STACKED_TITLE_WIDTH = 34  # characters a line of a stacked figure's title holds, clear of the buttons on its right
 SOURCE_KEY = "segdemo-source"  # PNG text chunk: the digest of the figures drawn
 BEFORE, AFTER = "#9aa0a6", "#3f51b5"
 MODEL_COLOURS = ("#3f51b5", "#e8710a", "#12b5cb", "#d01884")
@@ -38,11 +49,17 @@ def _frames(evaluation: dict[str, Any]) -> str:
     return f"CamVid {evaluation.get('split', '?')}" + (f" ({sequences})" if sequences else "") + f", {evaluation.get('images', '?')} frames"
 
 
-def reliability_figure(evaluations: Evaluations) -> Figure:
+def _suptitle(figure: Figure, text: str, stacked: bool) -> None:
+    figure.suptitle(textwrap.fill(text, STACKED_TITLE_WIDTH) if stacked else text, fontsize=10)
+
+
+def reliability_figure(evaluations: Evaluations, stacked: bool = False) -> Figure:
     """One reliability diagram per model: accuracy per confidence bin at T = 1 and with the fitted temperature."""
     shown = {label: e for label, e in evaluations.items() if "calibration" in e}
-    figure = Figure(figsize=(4.2 * max(len(shown), 1), 4.4), dpi=110, layout="constrained")
-    axes = figure.subplots(1, max(len(shown), 1), squeeze=False)[0]
+    panels = max(len(shown), 1)
+    size = (4.1, 4.1 * panels + 0.4) if stacked else (4.2 * panels, 4.4)
+    figure = Figure(figsize=size, dpi=110, layout="constrained")
+    axes = figure.subplots(panels, 1, squeeze=False)[:, 0] if stacked else figure.subplots(1, panels, squeeze=False)[0]
     for ax, (label, evaluation) in zip(axes, shown.items()):
         calibration = evaluation["calibration"]
         before, after = calibration["uncalibrated"], calibration["calibrated"]
@@ -68,15 +85,15 @@ def reliability_figure(evaluations: Evaluations) -> Figure:
         )
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     if shown:
-        figure.suptitle(f"Reliability on {_frames(next(iter(shown.values())))}; void excluded", fontsize=10)
+        _suptitle(figure, f"Reliability on {_frames(next(iter(shown.values())))}; void excluded", stacked)
     return figure
 
 
-def kept_pixels_figure(evaluations: Evaluations) -> Figure:
+def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False) -> Figure:
     """Accuracy against the fraction of most-certain pixels kept, all pixels and the boundary band, all models."""
     shown = {label: e for label, e in evaluations.items() if "error_detection" in e}
-    figure = Figure(figsize=(10, 5.6), dpi=110, layout="constrained")
-    axes = figure.subplots(1, 2, sharey=False)
+    figure = Figure(figsize=(4.4, 11.0) if stacked else (10, 5.6), dpi=110, layout="constrained")
+    axes = figure.subplots(2, 1) if stacked else figure.subplots(1, 2, sharey=False)
     for ax, region, title in zip(axes, ("all", "band"), ("all labelled pixels", "boundary band (ground truth)")):
         for colour, (label, evaluation) in zip(MODEL_COLOURS, shown.items()):
             errors = evaluation["error_detection"]
@@ -97,7 +114,7 @@ def kept_pixels_figure(evaluations: Evaluations) -> Figure:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7.5, frameon=False)
     if shown:
-        figure.suptitle(f"Does uncertainty find the mistakes? {_frames(next(iter(shown.values())))}", fontsize=10)
+        _suptitle(figure, f"Does uncertainty find the mistakes? {_frames(next(iter(shown.values())))}", stacked)
     return figure
 
 
@@ -122,7 +139,13 @@ def digest(evaluations: Evaluations) -> str:
 
 
 def figures(evaluations: Evaluations) -> dict[str, Figure]:
-    return {"reliability": reliability_figure(evaluations), "kept": kept_pixels_figure(evaluations)}
+    """Every plot of ``PLOT_FILES``, by its key."""
+    return {
+        "reliability": reliability_figure(evaluations),
+        "kept": kept_pixels_figure(evaluations),
+        "reliability_stacked": reliability_figure(evaluations, stacked=True),
+        "kept_stacked": kept_pixels_figure(evaluations, stacked=True),
+    }
 
 
 def write_plots(evaluations: Evaluations, directory: Path) -> list[Path]:

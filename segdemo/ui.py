@@ -85,6 +85,10 @@ CSS = """
    each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel, instead of
    centred: the overlay, having no colour bar, is narrower. */
 #compare-maps .image-container > button {justify-content:flex-start}
+/* The Models tab's plots: side by side where the wide figure shows at nearly its own size, stacked below that (a
+   phone, a blog's column), where the wide one would shrink its text past reading. */
+@media (max-width: 999px) {.trust-plot-wide {display:none !important}}
+@media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
 """
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -757,10 +761,14 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             if plots:
                 gr.Markdown(TRUST_PLOTS_INTRO)
                 # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
+                # Each comes twice, its panels side by side and stacked; CSS shows the one that fits the screen.
                 for key, label in (("reliability", "Reliability before and after temperature scaling"),
                                    ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
-                    gr.Image(value=plots[key], label=label, show_label=False, buttons=MAP_BUTTONS,
-                             type="filepath" if isinstance(plots[key], Path) else "pil", interactive=False)
+                    for version, suffix in (("wide", ""), ("stacked", "_stacked")):
+                        plot = plots[key + suffix]
+                        gr.Image(value=plot, label=label + (" (stacked)" if suffix else ""), show_label=False,
+                                 buttons=MAP_BUTTONS, type="filepath" if isinstance(plot, Path) else "pil",
+                                 interactive=False, elem_classes=["trust-plot", f"trust-plot-{version}"])
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
                 value=rows, headers=headers, label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",

@@ -196,6 +196,7 @@ def test_the_models_tab_shows_the_calibration_plots_and_figures(app_url):
     by_label = {c.get("props", {}).get("label"): c.get("props", {}) for c in config["components"]}
     for label in ("Reliability before and after temperature scaling",
                   "Accuracy of the most certain pixels (uncertainty as an error detector)"):
-        assert by_label[label].get("value"), label
+        for version in (label, label + " (stacked)"):   # panels side by side, and stacked for a phone
+            assert by_label[version].get("value"), version
     markdown = " ".join(str(c.get("props", {}).get("value", "")) for c in config["components"] if c.get("type") == "markdown")
     assert "ECE" in markdown and "temperature of" in markdown and "AUROC" in markdown

@@ -295,18 +295,25 @@ def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page.close()
 
 
-def test_the_models_tab_plots_are_wide_enough_to_read_and_nothing_covers_their_titles(browser, app_url):
-    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+@pytest.mark.parametrize("width", [1400, 1024, 760, 390], ids=["desktop", "laptop", "blog-iframe", "phone"])
+def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_titles(browser, app_url, width):
+    """Each plot is drawn twice, panels side by side and stacked: the one shown is never shrunk much below its own
+    size, where its legends' text (7.5 pt) would be too small to read. Side by side on a phone, it was shrunk to 0.3."""
+    page = browser.new_page(viewport={"width": width, "height": 1000})
     page.goto(app_url, wait_until="networkidle")
     page.get_by_role("tab", name="Models").click()
-    plots = page.get_by_role("tabpanel").locator("img")   # the Models tab's only pictures: the two plots
-    plots.nth(1).wait_for(timeout=10_000)
-    assert plots.count() == 2
-    for index in range(2):
-        width = plots.nth(index).evaluate("img => img.complete ? img.getBoundingClientRect().width : 0")
-        # two panels per figure, each with a legend: at half the page (side by side) their text is too small to read
-        assert width >= 800, f"plot {index} is drawn {width:.0f} px wide"
+    page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
+    plots = page.get_by_role("tabpanel").locator(".trust-plot img")   # the Models tab's only pictures: the plots
+    plots.nth(3).wait_for(state="attached", timeout=10_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width)"
+                           ".every(i => i.complete && i.naturalWidth)", timeout=10_000)
+    shown = page.evaluate("""() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width)
+        .map(i => ({version: i.closest('.trust-plot').classList.contains('trust-plot-wide') ? 'wide' : 'stacked',
+                    scale: i.getBoundingClientRect().width / i.naturalWidth}))""")
+    assert [plot["version"] for plot in shown] == ["wide" if width >= 1000 else "stacked"] * 2
+    for index, plot in enumerate(shown):
+        assert plot["scale"] >= 0.6, f"plot {index} ({plot['version']}) is drawn at {plot['scale']:.2f} of its size"
         # Gradio's block label sits on the top-left of the picture, where the figure's title is
-        label = plots.nth(index).locator("xpath=ancestor::div[contains(@class, 'block')][1]").locator("[data-testid=block-label]")
-        assert not label.is_visible(), f"plot {index} has its block label over it"
+        block = page.locator(".trust-plot img:visible").nth(index).locator("xpath=ancestor::div[contains(@class, 'block')][1]")
+        assert not block.locator("[data-testid=block-label]").is_visible(), f"plot {index} has its block label over it"
     page.close()
