@@ -596,44 +596,27 @@ def _per_class_table(models: dict[str, LoadedModel]) -> tuple[list[str], list[li
     return headers, rows
 
 
-class LazilyCachedExamples(gr.helpers.Examples):
-    """The class behind ``gr.Examples``, its lazy cache building the outputs' updates as a fresh event does.
+def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> None:
+    """Bundled frames that, clicked, replace the picture alone and run ``fn`` with the visitor's own settings.
 
-    Gradio 6.31 computes a lazily cached example inside the click that asked
-    for it, and the coroutine inherits that click's "in an event listener"
-    flag. Any ``gr.update(visible=...)`` among the outputs (the error and
-    mutual-information maps) is then rebuilt as a half-initialised component,
-    and the first click on every example failed with "'Image' object has no
-    attribute 'info'". Clearing the flag inside the caching coroutine (its
-    own copy of the context) lets the updates build whole; nothing outside
-    it changes.
+    Only the picture column has values, so a click keeps the model, opacity,
+    samples and seed the visitor chose: a visitor who picked the Bayesian
+    SegNet gets its maps for the example, not FCN's with the dropdown reset.
+    That rules out Gradio's example cache, which keys on the whole row; an
+    example costs one inference (0.7-3 s on 2 CPU cores). The lazy cache also
+    failed in Gradio 6.31 on the error map's ``gr.update(visible=...)``.
     """
-
-    async def cache(self, example_id: int | None = None, request: Any = None) -> int | None:
-        from gradio.context import LocalContext
-
-        LocalContext.in_event_listener.set(False)
-        return await super().cache(example_id, request)
-
-
-def _examples(rows: list[list[Any]], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> None:
-    """Bundled frames, cached on first use (lazily, so that start-up stays fast), pictures only shown."""
-    if rows:
-        examples = LazilyCachedExamples(  # gr.Examples() is this class's constructor, then create()
-            examples=rows,
+    if pictures:
+        examples = gr.Examples(
+            examples=[[picture] for picture in pictures],
             inputs=inputs,
-            outputs=outputs,
-            fn=fn,
-            cache_examples=True,
-            cache_mode="lazy",
             label=label,
             elem_id=elem_id,
-            visible_columns=[0],
             examples_per_page=6,
             api_visibility="private",
-            _initiated_directly=False,
         )
-        examples.create()
+        # run as the buttons run: in the one inference queue ("model"), not beside it
+        examples.load_input_event.then(fn, inputs, outputs, concurrency_id="model", api_visibility="private")
 
 
 def build_demo(service: SegmentationService) -> gr.Blocks:
@@ -693,7 +676,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
             with segment_controls:
                 _examples(
-                    [[path, default_model, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
+                    examples,
                     segment_inputs,
                     segment_outputs,
                     segment,
@@ -747,7 +730,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
             with compare_controls:
                 _examples(
-                    [[path, 0.55, DEFAULT_SAMPLES, 0] for path in examples],
+                    examples,
                     compare_inputs,
                     compare_outputs,
                     compare,

