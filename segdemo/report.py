@@ -3,8 +3,8 @@
 Every figure comes from ``weights/<name>/eval.json`` (written by
 ``segdemo.evaluate``) and ``config.json``; nothing is typed by hand. The
 models table, the calibration table ("Can you trust the confidence map?")
-and, with ``--plots``, its two plots (``segdemo.trustplots``), each also drawn stacked
-for a phone.
+and, with ``--plots``, its two plots (``segdemo.trustplots``), each also
+drawn stacked for a phone.
 """
 
 from __future__ import annotations
