@@ -616,7 +616,8 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
             api_visibility="private",
         )
         # run as the buttons run: in the one inference queue ("model"), not beside it
-        examples.load_input_event.then(fn, inputs, outputs, concurrency_id="model", api_visibility="private")
+        examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
+                                       api_visibility="private", concurrency_id="model")
 
 
 def build_demo(service: SegmentationService) -> gr.Blocks:
