@@ -311,8 +311,13 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
     page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
     plots = page.get_by_role("tabpanel").locator(".trust-plot img")   # the Models tab's only pictures: the plots
     plots.nth(3).wait_for(state="attached", timeout=10_000)
-    page.wait_for_function("() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width)"
-                           ".every(i => i.complete && i.naturalWidth)", timeout=10_000)
+    for index in range(2):   # on a phone they load as they are scrolled to
+        page.locator(".trust-plot img:visible").nth(index).scroll_into_view_if_needed(timeout=20_000)
+    # two plots drawn (the other two hidden by CSS), both loaded
+    page.wait_for_function("() => { const shown = [...document.querySelectorAll('.trust-plot img')]"
+                           ".filter(i => i.getBoundingClientRect().width);"
+                           " return shown.length === 2 && shown.every(i => i.complete && i.naturalWidth); }",
+                           timeout=20_000)
     shown = page.evaluate("""() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width)
         .map(i => ({version: i.closest('.trust-plot').classList.contains('trust-plot-wide') ? 'wide' : 'stacked',
                     scale: i.getBoundingClientRect().width / i.naturalWidth}))""")
