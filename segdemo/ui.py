@@ -16,11 +16,13 @@ import time
 import traceback
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
 import torch
+from PIL import Image
 
 from . import visualize
 from .devices import describe_device
@@ -90,6 +92,7 @@ CSS = """
 @media (max-width: 999px) {.trust-plot-wide {display:none !important}}
 @media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
 """
+SHOWN_FOR_SECONDS = 3600  # how long a visitor's last overlays are kept for re-blending (and at most until the tab closes)
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
@@ -126,6 +129,20 @@ def example_images() -> list[Path]:
 def example_sequences() -> str:
     """The CamVid sequences the bundled frames come from (``camvid_<sequence>_<frame>.jpg``)."""
     return "+".join(sorted({p.stem.split("_")[1] for p in example_images() if p.stem.count("_") >= 2})) or "?"
+
+
+@dataclass(frozen=True)
+class ShownOverlays:
+    """A visitor's last result as its overlays were blended, kept in the session (``gr.State``).
+
+    Moving the opacity slider blends these again at once, with no network run
+    (and no GPU asked for on ZeroGPU), where a visitor would otherwise have
+    to press Segment and wait for the networks to give the same answer.
+    """
+
+    picture: Image.Image
+    picture_file: str | None  # the picture's PNG already in Gradio's cache (the Segment tab shows it beside the overlay)
+    layers: tuple[visualize.OverlayLayer, ...]  # one per overlay shown
 
 
 class SegmentationService:
@@ -212,12 +229,14 @@ class SegmentationService:
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
-        then the error map (bundled CamVid frames only) and the caption saying how the confidence is calibrated."""
+        then the error map (bundled CamVid frames only), the caption saying how the confidence is calibrated and,
+        for the session alone (gradio_client skips it), what the overlay was blended from."""
         with failures_explained():
             return request_thread.run(self._segment, image, model_name, opacity, samples, seed)
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
-        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, then both error maps."""
+        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps, then,
+        for the session alone, what the overlays were blended from."""
         with failures_explained():
             return request_thread.run(self._compare, image, opacity, samples, seed)
 
@@ -232,7 +251,8 @@ class SegmentationService:
         names, palette = config["class_names"], config["palette"]
         files = ImageWriter()  # each picture is encoded while the next one is drawn
         files.add("picture", prediction.image)
-        files.add("overlay", visualize.overlay(prediction.image, prediction.labels, palette, opacity))
+        layer = visualize.overlay_layer(prediction.labels, palette)
+        files.add("overlay", visualize.blend(prediction.image, layer, opacity))
         confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
         files.add("confidence", confidence_map)
         errors = None
@@ -270,6 +290,7 @@ class SegmentationService:
             figures,
             gr.update(value=paths["errors"], visible=errors is not None),
             caption,
+            ShownOverlays(prediction.image, paths["picture"], (layer,)),
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
@@ -282,8 +303,8 @@ class SegmentationService:
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
         rows, headline = compare_predictions(p_fcn, p_segnet, names, truth)
-        fcn_overlay = visualize.overlay(p_fcn.image, p_fcn.labels, palette, opacity)
-        segnet_overlay = visualize.overlay(p_segnet.image, p_segnet.labels, palette, opacity)
+        layers = (visualize.overlay_layer(p_fcn.labels, palette), visualize.overlay_layer(p_segnet.labels, palette))
+        fcn_overlay, segnet_overlay = (visualize.blend(p_fcn.image, layer, opacity) for layer in layers)
         fcn_band = visualize.heatmap(p_fcn.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_fcn.image)
         segnet_band = visualize.heatmap(
             p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
@@ -302,7 +323,33 @@ class SegmentationService:
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
                 files["disagreement"], table, headline,
                 gr.update(value=files["fcn_errors"], visible=truth is not None),
-                gr.update(value=files["segnet_errors"], visible=truth is not None))
+                gr.update(value=files["segnet_errors"], visible=truth is not None),
+                ShownOverlays(p_fcn.image, None, layers))  # both results are of the same picture at the same size
+
+    # -- a new opacity: the shown overlays blended again, no network run --
+    def reblend_segment(self, shown: ShownOverlays | None, opacity: Any):
+        """The Segment tab's picture | overlay at ``opacity``, from the last result's colours."""
+        if shown is None:  # nothing segmented yet in this session (or kept too long)
+            return gr.skip()
+        with failures_explained():
+            (overlay,) = self._blend_again(shown, opacity)
+            picture = shown.picture_file
+            if picture is None or not Path(picture).is_file():  # Gradio's cache was cleared meanwhile
+                picture = write_images({"picture": shown.picture})["picture"]
+            return picture, overlay
+
+    def reblend_compare(self, shown: ShownOverlays | None, opacity: Any):
+        """The Compare tab's two overlays at ``opacity``, from the last result's colours."""
+        if shown is None:
+            return gr.skip(), gr.skip()
+        with failures_explained():
+            return tuple(self._blend_again(shown, opacity))
+
+    def _blend_again(self, shown: ShownOverlays, opacity: Any) -> list[str]:
+        """Pure numpy (no torch, so not on the inference thread, behind another visitor's request)."""
+        opacity = self._opacity(opacity)
+        files = write_images({f"overlay{i}": visualize.blend(shown.picture, layer, opacity) for i, layer in enumerate(shown.layers)})
+        return list(files.values())
 
     def models_markdown(self) -> str:
         return _models_markdown(self.models)
@@ -620,6 +667,17 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
                                        api_visibility="private", concurrency_id="model")
 
 
+def _reblend_on_release(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list) -> None:
+    """Where the visitor lets go of the opacity slider, the shown overlays are blended again at once.
+
+    Its own queue (not the networks' "model" one), so it never waits behind a
+    visitor's inference; only the last of quick releases runs; no spinner
+    over the overlay for a change that takes milliseconds.
+    """
+    opacity.release(fn, [shown, opacity], overlays, api_visibility="private", concurrency_id="blend",
+                    trigger_mode="always_last", show_progress="hidden")
+
+
 def build_demo(service: SegmentationService) -> gr.Blocks:
     """The whole UI; launch it with ``launch(demo)``."""
     choices = service.labels()
@@ -672,9 +730,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 )
             with gr.Accordion("Figures (JSON)", open=False):
                 figures = gr.JSON()
-            segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption]
+            segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
+            segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
+                               segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
+            _reblend_on_release(opacity, service.reblend_segment, segment_shown, [slider])
             with segment_controls:
                 _examples(
                     examples,
@@ -725,10 +786,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
             differ = map_image("Where they disagree (magenta)")
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
+            compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
             compare_outputs = [
-                fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors
+                fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
+                compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
+            _reblend_on_release(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay])
             with compare_controls:
                 _examples(
                     examples,

@@ -9,6 +9,7 @@ the picture itself in dimmed grey, so the map stays readable in context.
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 from functools import lru_cache
 from collections.abc import Sequence
 
@@ -33,6 +34,33 @@ def colorize(labels: torch.Tensor | np.ndarray, palette: Palette, void_color: Se
     return table[index]
 
 
+@dataclass(frozen=True)
+class OverlayLayer:
+    """What an overlay blends onto its picture: the class colours and the class boundaries, drawn in white.
+
+    Kept apart from the opacity so that the app can blend them again at another
+    opacity without running the network, or torch, again.
+    """
+
+    colours: np.ndarray  # (H,W,3) uint8
+    edges: np.ndarray | None  # (H,W) bool, or None for no boundaries
+
+
+def overlay_layer(labels: torch.Tensor | np.ndarray, palette: Palette, boundaries: bool = True) -> OverlayLayer:
+    labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
+    return OverlayLayer(colorize(labels, palette), label_edges(labels_t).cpu().numpy() if boundaries else None)
+
+
+def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Image.Image:
+    """The picture with the layer's class colours blended in at ``opacity`` and its boundaries in white."""
+    base = np.asarray(image.convert("RGB"), dtype=np.float32)
+    opacity = float(np.clip(opacity, 0.0, 1.0))
+    blended = (1 - opacity) * base + opacity * layer.colours.astype(np.float32)
+    if layer.edges is not None:
+        blended[layer.edges] = 255.0
+    return Image.fromarray(blended.round().astype(np.uint8))
+
+
 def overlay(
     image: Image.Image,
     labels: torch.Tensor | np.ndarray,
@@ -41,15 +69,7 @@ def overlay(
     boundaries: bool = True,
 ) -> Image.Image:
     """The picture with its class colours blended in at ``opacity`` and thin white class boundaries."""
-    base = np.asarray(image.convert("RGB"), dtype=np.float32)
-    colours = colorize(labels, palette).astype(np.float32)
-    opacity = float(np.clip(opacity, 0.0, 1.0))
-    blended = (1 - opacity) * base + opacity * colours
-    if boundaries:
-        labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
-        edges = label_edges(labels_t).numpy()
-        blended[edges] = 255.0
-    return Image.fromarray(blended.round().astype(np.uint8))
+    return blend(image, overlay_layer(labels, palette, boundaries), opacity)
 
 
 def _font(size: int) -> ImageFont.ImageFont:

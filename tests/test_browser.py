@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import urllib.request
+from io import BytesIO
 from pathlib import Path
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from conftest import ROOT
-from segdemo.classes import CAMVID_CLASSES
+from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts"
@@ -122,9 +126,17 @@ def browser():
         browser.close()
 
 
+def open_app(page, url: str) -> None:
+    """Load the app and wait until its UI is built. Never "networkidle": the page keeps a heartbeat stream open, as
+    Gradio does for an app with session state (here, the overlays kept for re-blending), to free it when the tab
+    closes."""
+    page.goto(url)
+    page.get_by_role("tab", name="Models").wait_for(timeout=30_000)
+
+
 def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.get_by_text("FCN and SegNet, side by side").wait_for(timeout=30_000)
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Segment", exact=True).click()
@@ -160,7 +172,7 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
 
 def test_the_compare_tab_shows_both_networks(browser, app_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.get_by_role("tab", name="Compare").click()
     page.locator("#compare-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Compare", exact=True).click()
@@ -193,7 +205,7 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
     """Most visitors start with an example. A click loads its picture and runs the networks with the settings the
     visitor chose: on the Segment tab, the Bayesian SegNet picked beforehand stays picked and is the one run."""
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.get_by_role("tab", name=tab).click()
     shown = list(COMPARE_IMAGES)
     if tab == "Segment":
@@ -214,11 +226,60 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
     page.close()
 
 
+# The src of each picture in the image block labelled `label` (the picture | overlay slider has two).
+PICTURE_SOURCES = """label => [...[...document.querySelectorAll('.block')]
+    .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label).querySelectorAll('img')]
+    .map(img => img.src)"""
+
+
+def drag_to_the_end(page, slider) -> None:
+    """Drag a range slider's thumb to its right end, as a visitor does with the mouse, and let go."""
+    box = slider.bounding_box()
+    page.mouse.move(box["x"] + box["width"] * 0.55, box["y"] + box["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(box["x"] + box["width"] + 30, box["y"] + box["height"] / 2, steps=5)
+    page.mouse.up()
+
+
+@pytest.mark.parametrize("tab", ["Segment", "Compare"])
+def test_letting_go_of_the_opacity_slider_reblends_the_overlay_without_running_the_networks(browser, app_url, tab):
+    """The visitor drags the opacity to 1: the overlay turns to pure class colours, and nothing else changes (no
+    network ran: the info line and the uncertainty maps are the same files)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"#{tab.lower()}-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name=tab, exact=True).click()
+    overlay, others = ("Picture | overlay (drag)", ["Confidence", "Boundary uncertainty"]) if tab == "Segment" else \
+        ("FCN overlay", ["SegNet overlay", "FCN boundary uncertainty", "Where they disagree (magenta)"])
+    page.wait_for_function(IMAGES_SHOWN, arg=[overlay, *others], timeout=90_000)
+    before = {label: page.evaluate(PICTURE_SOURCES, label) for label in [overlay, *others]}
+    info = page.locator(".prose").all_inner_texts()
+
+    drag_to_the_end(page, page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity"))
+    page.wait_for_function(f"() => ({PICTURE_SOURCES})({overlay!r}).at(-1) !== {before[overlay][-1]!r}", timeout=20_000)
+    page.wait_for_function(IMAGES_SHOWN, arg=[overlay], timeout=20_000)
+    after = page.evaluate(PICTURE_SOURCES, overlay)[-1]
+    with urllib.request.urlopen(after, timeout=10) as response:
+        colours = np.asarray(Image.open(BytesIO(response.read())).convert("RGB")).reshape(-1, 3)
+    palette = np.array([*CAMVID_PALETTE, (255, 255, 255)])   # the class colours and the boundaries, nothing of the picture
+    assert (colours[:, None, :] == palette[None]).all(axis=2).any(axis=1).mean() == 1.0
+    if tab == "Segment":
+        assert page.evaluate(PICTURE_SOURCES, overlay)[0] == before[overlay][0]   # the picture beside it stays
+    else:
+        assert page.evaluate(PICTURE_SOURCES, "SegNet overlay") != before["SegNet overlay"]   # both overlays follow
+        others = others[1:]
+    for label in others:   # the networks did not run again
+        assert page.evaluate(PICTURE_SOURCES, label) == before[label], f"{label} changed"
+    assert page.locator(".prose").all_inner_texts() == info
+    page.close()
+
+
 @pytest.mark.parametrize("width", [900, 760, 600, 390], ids=["beside-controls", "blog-iframe", "small-tablet", "phone"])
 def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app_url, width):
     """A blog's column or a phone is far narrower than a desktop: nothing may run off, be split or be covered."""
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.get_by_role("tab", name="Compare").click()
     page.locator("#compare-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Compare", exact=True).click()
@@ -248,7 +309,7 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
     """In a blog's column or on a tablet the maps go two to a row rather than shrink to slivers (or leave a fourth
     alone, larger than the rest); at every width they are drawn at one size, and the error map keeps its neighbour."""
     page = browser.new_page(viewport={"width": width, "height": 900})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     if model:
         page.get_by_role("combobox", name="Model").click()
         page.get_by_role("option", name=model).click()
@@ -278,7 +339,7 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
 
 def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
     page = browser.new_page(viewport={"width": 390, "height": 900})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Segment", exact=True).click()
     page.get_by_text("Mean confidence %").wait_for(timeout=60_000)
@@ -294,7 +355,7 @@ def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
 
 def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page = browser.new_page()
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.get_by_role("tab", name="Models").click()
     page.get_by_text("parameters").first.wait_for(timeout=10_000)
     page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=10_000)
@@ -306,7 +367,7 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
     """Each plot is drawn twice, panels side by side and stacked: the one shown is never shrunk much below its own
     size, where its legends' text (7.5 pt) would be too small to read. Side by side on a phone, it was shrunk to 0.3."""
     page = browser.new_page(viewport={"width": width, "height": 1000})
-    page.goto(app_url, wait_until="networkidle")
+    open_app(page, app_url)
     page.get_by_role("tab", name="Models").click()
     page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
     plots = page.get_by_role("tabpanel").locator(".trust-plot img")   # the Models tab's only pictures: the plots

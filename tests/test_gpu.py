@@ -29,7 +29,7 @@ from PIL import Image
 from segdemo import gpu
 from segdemo.devices import autocast_dtype, choose_device, describe_device, packed_copy, serving_autocast, to_host
 from segdemo.inference import MAX_SAMPLES
-from segdemo.ui import OUT_OF_MEMORY, SegmentationService, build_demo, failures_explained
+from segdemo.ui import OUT_OF_MEMORY, SegmentationService, ShownOverlays, build_demo, failures_explained
 from segdemo.zoo import load_zoo
 
 EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f03570.jpg")
@@ -138,6 +138,12 @@ def assert_same_answer(ours, theirs) -> None:
         for key in ours:
             if not key.endswith("seconds"):
                 assert_same_answer(ours[key], theirs[key])
+    elif isinstance(ours, ShownOverlays) and isinstance(theirs, ShownOverlays):   # what re-blending starts from
+        assert np.array_equal(np.asarray(ours.picture), np.asarray(theirs.picture))
+        assert_same_answer(ours.picture_file, theirs.picture_file)
+        assert len(ours.layers) == len(theirs.layers)
+        for a, b in zip(ours.layers, theirs.layers):
+            assert np.array_equal(a.colours, b.colours) and np.array_equal(a.edges, b.edges)
     elif isinstance(ours, str) and isinstance(theirs, str) and is_file(ours):
         assert np.array_equal(load(ours), load(theirs))
     elif isinstance(ours, str) and isinstance(theirs, str):

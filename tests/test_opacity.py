@@ -1,0 +1,108 @@
+"""Moving the opacity slider re-blends the shown overlays from the last result, without running a network."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT, load_benchmark_script
+from segdemo import ui
+from segdemo.ui import SegmentationService, ShownOverlays
+from segdemo.zoo import load_zoo
+
+EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01890.jpg")
+
+
+@pytest.fixture(scope="module")
+def service() -> SegmentationService:
+    return SegmentationService(load_zoo())
+
+
+def pixels(path: str) -> np.ndarray:
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def refuse_networks(monkeypatch) -> None:
+    """From here on (until ``monkeypatch.undo()``), any network run fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network ran")
+
+    monkeypatch.setattr(ui, "predict", refuse)
+
+
+@pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
+def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model, monkeypatch):
+    shown = service.segment(EXAMPLE, model, 0.55, 4, 1)
+    kept = shown[-1]
+    assert isinstance(kept, ShownOverlays) and len(kept.layers) == 1
+    refuse_networks(monkeypatch)
+    picture, overlay = service.reblend_segment(kept, 0.9)
+    monkeypatch.undo()   # the network may run again: the answer a visitor would get by pressing Segment
+    (fresh_picture, fresh_overlay) = service.segment(EXAMPLE, model, 0.9, 4, 1)[0]
+    assert picture == shown[0][0]   # the picture shown beside it is the one already in Gradio's cache
+    assert np.array_equal(pixels(overlay), pixels(fresh_overlay))
+    assert not np.array_equal(pixels(overlay), pixels(shown[0][1]))   # and it did change
+    assert np.array_equal(pixels(picture), pixels(fresh_picture))
+
+
+def test_both_compare_overlays_follow_the_opacity(service, monkeypatch):
+    shown = service.compare(EXAMPLE, 0.3, 2, 0)
+    refuse_networks(monkeypatch)
+    fcn, segnet = service.reblend_compare(shown[-1], 1.0)
+    monkeypatch.undo()
+    fresh = service.compare(EXAMPLE, 1.0, 2, 0)
+    assert np.array_equal(pixels(fcn), pixels(fresh[0]))
+    assert np.array_equal(pixels(segnet), pixels(fresh[1]))
+    # at full opacity only the class colours (and the white boundaries) are left
+    palette = np.array(service.models["fcn8s_lite"].checkpoint.config["palette"] + [[255, 255, 255]])
+    colours = pixels(fcn).reshape(-1, 3)
+    assert (colours[:, None, :] == palette[None]).all(axis=2).any(axis=1).all()
+
+
+def test_the_picture_is_written_again_if_gradios_cache_lost_it(service):
+    kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
+    kept_file = kept.picture_file
+    os.remove(kept_file)
+    picture, _ = service.reblend_segment(kept, 0.2)
+    assert picture != kept_file and np.array_equal(pixels(picture), np.asarray(kept.picture.convert("RGB")))
+
+
+@pytest.mark.parametrize("opacity", [-3, 7, float("nan"), "0.4"])
+def test_an_odd_opacity_is_clamped_as_a_run_would_clamp_it(service, opacity):
+    kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
+    _, overlay = service.reblend_segment(kept, opacity)
+    expected = service.segment(EXAMPLE, "fcn8s_lite", opacity, 1, 0)[0][1]
+    assert np.array_equal(pixels(overlay), pixels(expected))
+
+
+def test_before_any_result_a_new_opacity_changes_nothing(service):
+    assert service.reblend_segment(None, 0.3) == gr.skip()
+    assert service.reblend_compare(None, 0.3) == (gr.skip(), gr.skip())
+
+
+def test_the_release_of_either_slider_reblends_privately_and_asks_for_no_gpu(service):
+    demo = ui.build_demo(service)
+    by_fn = {block_fn.fn.__name__: block_fn for block_fn in demo.fns.values() if block_fn.fn is not None}
+    for name, outputs in (("reblend_segment", ["Picture | overlay (drag)"]), ("reblend_compare", ["FCN overlay", "SegNet overlay"])):
+        block_fn = by_fn[name]
+        assert [t[1] for t in block_fn.targets] == ["release"]
+        assert block_fn.api_visibility == "private"
+        assert block_fn.concurrency_id != by_fn["segment"].concurrency_id   # never queued behind a network run
+        assert isinstance(block_fn.inputs[0], gr.State) and isinstance(block_fn.inputs[1], gr.Slider)
+        assert [block.label for block in block_fn.outputs] == outputs
+
+
+def test_the_benchmark_runs_and_writes_its_figures(tmp_path):
+    """benchmarks/reblend.py, one repeat: it runs and writes a row per picture (no speed is asserted here)."""
+    out = tmp_path / "reblend.json"
+    assert load_benchmark_script("reblend").main(["--repeats", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["returned"] for row in rows] == [[480, 360], [2048, 1536]]
+    assert all(row["reblend_ms"] > 0 and row["segment_ms"] > 0 for row in rows)
