@@ -14,6 +14,7 @@ import math
 import os
 import time
 import traceback
+import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -92,7 +93,8 @@ CSS = """
 @media (max-width: 999px) {.trust-plot-wide {display:none !important}}
 @media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
 """
-SHOWN_FOR_SECONDS = 3600  # how long a visitor's last overlays are kept for re-blending (and at most until the tab closes)
+SHOWN_FOR_SECONDS = 24 * 3600  # how long a session keeps its last result's file names (at most until the tab closes)
+RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
@@ -133,16 +135,18 @@ def example_sequences() -> str:
 
 @dataclass(frozen=True)
 class ShownOverlays:
-    """A visitor's last result as its overlays were blended, kept in the session (``gr.State``).
+    """Where a visitor's last result keeps what its overlays were blended from; the session holds it (``gr.State``).
 
-    Moving the opacity slider blends these again at once, with no network run
-    (and no GPU asked for on ZeroGPU), where a visitor would otherwise have
-    to press Segment and wait for the networks to give the same answer.
+    Moving the opacity slider blends them again at once, with no network run
+    (and no GPU asked for on ZeroGPU), where a visitor would otherwise press
+    Segment and wait for the networks to give the same answer. Only file
+    names are held: the picture and the layers lie beside the result's other
+    pictures in Gradio's cache, so a session costs the server no memory (a
+    `curl` call is a session of its own, and Gradio keeps up to 10,000).
     """
 
-    picture: Image.Image
-    picture_file: str | None  # the picture's PNG already in Gradio's cache (the Segment tab shows it beside the overlay)
-    layers: tuple[visualize.OverlayLayer, ...]  # one per overlay shown
+    picture_file: str  # the picture's PNG (the Segment tab shows it beside the overlay)
+    layer_files: tuple[str, ...]  # one OverlayLayer (.npz) per overlay shown
 
 
 class SegmentationService:
@@ -290,7 +294,7 @@ class SegmentationService:
             figures,
             gr.update(value=paths["errors"], visible=errors is not None),
             caption,
-            ShownOverlays(prediction.image, paths["picture"], (layer,)),
+            ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),)),
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
@@ -315,41 +319,49 @@ class SegmentationService:
             void = segnet.checkpoint.config.get("void_index", 11)
             fcn_errors = visualize.error_map(p_fcn.image, p_fcn.labels, truth, void, width=fcn_band.width)
             segnet_errors = visualize.error_map(p_segnet.image, p_segnet.labels, truth, void, width=segnet_band.width)
-        files = write_images(
-            {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
-             "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors, "segnet_errors": segnet_errors}
-        )
+        writer = ImageWriter()
+        for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
+                              "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
+                              "segnet_errors": segnet_errors, "picture": p_fcn.image}.items():
+            writer.add(name, picture)
+        shown = ShownOverlays(str(writer.folder / "picture.png"),  # both results are of one picture at one size
+                              tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers)))
+        files = writer.paths()
         table = [[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows]
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
                 files["disagreement"], table, headline,
                 gr.update(value=files["fcn_errors"], visible=truth is not None),
                 gr.update(value=files["segnet_errors"], visible=truth is not None),
-                ShownOverlays(p_fcn.image, None, layers))  # both results are of the same picture at the same size
+                shown)
 
     # -- a new opacity: the shown overlays blended again, no network run --
     def reblend_segment(self, shown: ShownOverlays | None, opacity: Any):
         """The Segment tab's picture | overlay at ``opacity``, from the last result's colours."""
         if shown is None:  # nothing segmented yet in this session (or kept too long)
             return gr.skip()
-        with failures_explained():
-            (overlay,) = self._blend_again(shown, opacity)
-            picture = shown.picture_file
-            if picture is None or not Path(picture).is_file():  # Gradio's cache was cleared meanwhile
-                picture = write_images({"picture": shown.picture})["picture"]
-            return picture, overlay
+        (overlay,) = self._blend_again(shown, opacity)
+        return shown.picture_file, overlay
 
     def reblend_compare(self, shown: ShownOverlays | None, opacity: Any):
         """The Compare tab's two overlays at ``opacity``, from the last result's colours."""
         if shown is None:
             return gr.skip(), gr.skip()
-        with failures_explained():
-            return tuple(self._blend_again(shown, opacity))
+        return tuple(self._blend_again(shown, opacity))
 
     def _blend_again(self, shown: ShownOverlays, opacity: Any) -> list[str]:
-        """Pure numpy (no torch, so not on the inference thread, behind another visitor's request)."""
+        """Pure numpy and PIL (no torch, so not on the inference thread, behind another visitor's request)."""
         opacity = self._opacity(opacity)
-        files = write_images({f"overlay{i}": visualize.blend(shown.picture, layer, opacity) for i, layer in enumerate(shown.layers)})
-        return list(files.values())
+        try:
+            with Image.open(shown.picture_file) as picture:
+                picture.load()
+            layers = [visualize.OverlayLayer.load(path) for path in shown.layer_files]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cleared from Gradio's cache, or cut short
+            raise gr.Error(RESULT_GONE) from None
+        try:
+            return list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
+                                      for i, layer in enumerate(layers)}).values())
+        finally:
+            release_free_memory()  # a 12-megapixel blend's float arrays go back, as after a request
 
     def models_markdown(self) -> str:
         return _models_markdown(self.models)

@@ -12,6 +12,7 @@ import html
 from dataclasses import dataclass
 from functools import lru_cache
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -36,26 +37,47 @@ def colorize(labels: torch.Tensor | np.ndarray, palette: Palette, void_color: Se
 
 @dataclass(frozen=True)
 class OverlayLayer:
-    """What an overlay blends onto its picture: the class colours and the class boundaries, drawn in white.
+    """What an overlay blends onto its picture: each pixel's class, the class colours and the class boundaries.
 
-    Kept apart from the opacity so that the app can blend them again at another
-    opacity without running the network, or torch, again.
+    Kept apart from the opacity so that the app can blend it again at another
+    opacity without running the network, or torch, again; a byte a pixel and
+    a bit for its boundaries, so it is kept on disk beside the result's
+    pictures rather than in the server's memory.
     """
 
-    colours: np.ndarray  # (H,W,3) uint8
-    edges: np.ndarray | None  # (H,W) bool, or None for no boundaries
+    labels: np.ndarray  # (H,W) uint8 class indices (uint16 past 255 classes)
+    palette: np.ndarray  # (C,3) uint8
+    edges: np.ndarray | None  # (H,W) bool: drawn white; None for no boundaries
+
+    def save(self, path: Path) -> str:
+        """Write the layer to ``path`` (.npz, no pickles); its path as a string."""
+        edges = {} if self.edges is None else {"edges": np.packbits(self.edges)}
+        with open(path, "wb") as handle:
+            np.savez(handle, labels=self.labels, palette=self.palette, **edges)
+        return str(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> OverlayLayer:
+        with np.load(path, allow_pickle=False) as data:
+            labels = data["labels"]
+            edges = None
+            if "edges" in data:
+                edges = np.unpackbits(data["edges"], count=labels.size).reshape(labels.shape).astype(bool)
+            return cls(labels, data["palette"], edges)
 
 
 def overlay_layer(labels: torch.Tensor | np.ndarray, palette: Palette, boundaries: bool = True) -> OverlayLayer:
     labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
-    return OverlayLayer(colorize(labels, palette), label_edges(labels_t).cpu().numpy() if boundaries else None)
+    edges = label_edges(labels_t).cpu().numpy() if boundaries else None
+    table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    return OverlayLayer(_numpy(labels).astype(np.uint8 if len(table) < 256 else np.uint16), table, edges)
 
 
 def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Image.Image:
     """The picture with the layer's class colours blended in at ``opacity`` and its boundaries in white."""
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
     opacity = float(np.clip(opacity, 0.0, 1.0))
-    blended = (1 - opacity) * base + opacity * layer.colours.astype(np.float32)
+    blended = (1 - opacity) * base + opacity * colorize(layer.labels, layer.palette).astype(np.float32)
     if layer.edges is not None:
         blended[layer.edges] = 255.0
     return Image.fromarray(blended.round().astype(np.uint8))

@@ -13,6 +13,7 @@ from PIL import Image
 from conftest import ROOT, load_benchmark_script
 from segdemo import ui
 from segdemo.ui import SegmentationService, ShownOverlays
+from segdemo.visualize import OverlayLayer
 from segdemo.zoo import load_zoo
 
 EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01890.jpg")
@@ -41,7 +42,7 @@ def refuse_networks(monkeypatch) -> None:
 def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model, monkeypatch):
     shown = service.segment(EXAMPLE, model, 0.55, 4, 1)
     kept = shown[-1]
-    assert isinstance(kept, ShownOverlays) and len(kept.layers) == 1
+    assert isinstance(kept, ShownOverlays) and len(kept.layer_files) == 1
     refuse_networks(monkeypatch)
     picture, overlay = service.reblend_segment(kept, 0.9)
     monkeypatch.undo()   # the network may run again: the answer a visitor would get by pressing Segment
@@ -66,12 +67,27 @@ def test_both_compare_overlays_follow_the_opacity(service, monkeypatch):
     assert (colours[:, None, :] == palette[None]).all(axis=2).any(axis=1).all()
 
 
-def test_the_picture_is_written_again_if_gradios_cache_lost_it(service):
+@pytest.mark.parametrize("lost", ["picture", "layer", "cut short"])
+def test_a_result_gradio_no_longer_keeps_gets_a_clear_message(service, lost):
     kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
-    kept_file = kept.picture_file
-    os.remove(kept_file)
-    picture, _ = service.reblend_segment(kept, 0.2)
-    assert picture != kept_file and np.array_equal(pixels(picture), np.asarray(kept.picture.convert("RGB")))
+    if lost == "picture":
+        os.remove(kept.picture_file)
+    elif lost == "layer":
+        os.remove(kept.layer_files[0])
+    else:
+        with open(kept.layer_files[0], "r+b") as handle:
+            handle.truncate(100)
+    with pytest.raises(gr.Error, match="no longer kept on the server: press the button again"):
+        service.reblend_segment(kept, 0.2)
+
+
+def test_a_session_holds_file_names_only(service):
+    """A curl call is a session of its own and Gradio keeps up to 10,000: none may hold a result's pixels in memory."""
+    kept = service.compare(EXAMPLE, 0.55, 1, 0)[-1]
+    assert all(isinstance(value, str) for value in (kept.picture_file, *kept.layer_files))
+    layer = OverlayLayer.load(kept.layer_files[0])
+    assert layer.labels.dtype == np.uint8 and layer.labels.shape == (360, 480)
+    assert os.path.getsize(kept.layer_files[0]) < 360 * 480 * 1.2   # a byte a pixel, a bit for its boundary
 
 
 @pytest.mark.parametrize("opacity", [-3, 7, float("nan"), "0.4"])
