@@ -32,7 +32,7 @@ from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .report import scales_served
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
-from .imagefiles import ImageWriter, write_images
+from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, write_images
 from .images import ImageError, load_image
 from .memory import release_free_memory
 from .metrics import BF_TOLERANCE
@@ -93,7 +93,7 @@ CSS = """
 @media (max-width: 999px) {.trust-plot-wide {display:none !important}}
 @media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
 """
-SHOWN_FOR_SECONDS = 24 * 3600  # how long a session keeps its last result's file names (at most until the tab closes)
+SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -699,7 +699,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     segment = gpu_task(service.segment_gpu_seconds)(service.segment)
     compare = gpu_task(service.compare_gpu_seconds)(service.compare)
 
-    with gr.Blocks(title="segdemo: FCN vs SegNet") as demo:
+    # Gradio sweeps the uploads and the files it served once they are as old as segdemo's result folders
+    with gr.Blocks(title="segdemo: FCN vs SegNet", delete_cache=(SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)) as demo:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
             "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "

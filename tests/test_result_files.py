@@ -1,0 +1,66 @@
+"""Result pictures in Gradio's cache are swept away once old, so a busy Space never fills its disk."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from segdemo import imagefiles
+from segdemo.imagefiles import ImageWriter, results_folder, sweep_now_and_then, sweep_old_results
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    """A cache folder of this test's own, and a sweeper that has not swept yet."""
+    monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
+    monkeypatch.setattr(imagefiles, "_last_sweep", None)
+    return tmp_path
+
+
+def result_folder(name: str, age_seconds: float) -> str:
+    folder = results_folder() / name
+    folder.mkdir(parents=True)
+    (folder / "overlay.png").write_bytes(b"png")
+    (folder / "overlay.npz").write_bytes(b"npz")
+    when = time.time() - age_seconds
+    os.utime(folder, (when, when))
+    return name
+
+
+def test_folders_older_than_the_age_go_and_the_rest_stay(cache):
+    old, fresh = result_folder("old", 7200), result_folder("fresh", 60)
+    assert sweep_old_results(3600) == 1
+    assert sorted(os.listdir(results_folder())) == [fresh] and old not in os.listdir(results_folder())
+
+
+def test_sweeping_an_empty_or_missing_cache_is_harmless(cache):
+    assert sweep_old_results(0) == 0
+    results_folder().mkdir(parents=True)
+    (results_folder() / "a-stray-file").write_text("not a result")   # only folders are results
+    assert sweep_old_results(0) == 0
+
+
+def test_the_first_result_sweeps_and_then_not_again_for_an_hour(cache, monkeypatch):
+    monkeypatch.setattr(imagefiles, "RESULTS_KEPT_SECONDS", 100)
+    monkeypatch.setattr(imagefiles, "SWEEP_AFTER_GRADIO_SECONDS", 0)
+    result_folder("yesterday", 86400)
+    ImageWriter()   # a request's first picture
+    time.sleep(0.5)   # the sweep runs on the encoder threads, beside the request
+    assert "yesterday" not in os.listdir(results_folder())
+    result_folder("also-old", 86400)
+    assert sweep_now_and_then() is None   # swept moments ago: not again yet
+    assert "also-old" in os.listdir(results_folder())
+    swept = sweep_now_and_then(now=time.time() + imagefiles.SWEEP_EVERY_SECONDS + 1)   # an hour later
+    assert swept is not None and swept.result() >= 1
+    assert "also-old" not in os.listdir(results_folder())
+
+
+def test_gradio_sweeps_its_own_files_as_old_and_ours_wait_two_of_its_sweeps_longer():
+    """Gradio forgets a file it served only when its own sweep deletes it: ours must not delete it first."""
+    from segdemo.ui import SegmentationService, build_demo
+
+    demo = build_demo(SegmentationService({}))
+    assert demo.delete_cache == (imagefiles.SWEEP_EVERY_SECONDS, imagefiles.RESULTS_KEPT_SECONDS)
+    assert imagefiles.SWEEP_AFTER_GRADIO_SECONDS >= 2 * imagefiles.SWEEP_EVERY_SECONDS
