@@ -324,9 +324,9 @@ class SegmentationService:
                               "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
                               "segnet_errors": segnet_errors, "picture": p_fcn.image}.items():
             writer.add(name, picture)
-        shown = ShownOverlays(str(writer.folder / "picture.png"),  # both results are of one picture at one size
-                              tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers)))
+        layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
+        shown = ShownOverlays(files["picture"], layer_files)  # both results are of one picture at one size
         table = [[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows]
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
                 files["disagreement"], table, headline,

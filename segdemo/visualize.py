@@ -83,17 +83,6 @@ def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Ima
     return Image.fromarray(blended.round().astype(np.uint8))
 
 
-def overlay(
-    image: Image.Image,
-    labels: torch.Tensor | np.ndarray,
-    palette: Palette,
-    opacity: float = 0.55,
-    boundaries: bool = True,
-) -> Image.Image:
-    """The picture with its class colours blended in at ``opacity`` and thin white class boundaries."""
-    return blend(image, overlay_layer(labels, palette, boundaries), opacity)
-
-
 def _font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)
