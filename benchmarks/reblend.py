@@ -1,6 +1,6 @@
 """What a new overlay opacity costs: re-blending the shown result against running the request again.
 
-Letting go of the opacity slider blends the overlay again from the picture,
+Moving the opacity slider blends the overlay again from the picture,
 classes and boundaries the result left in Gradio's cache
 (``SegmentationService.reblend_segment``: read, blend, write);
 before, a visitor pressed Segment and waited for the network. Both handlers

@@ -679,15 +679,17 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
                                        api_visibility="private", concurrency_id="model")
 
 
-def _reblend_on_release(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list) -> None:
-    """Where the visitor lets go of the opacity slider, the shown overlays are blended again at once.
+def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list) -> None:
+    """As the visitor moves the opacity slider (mouse, keyboard or typed), the shown overlays are blended again.
 
     Its own queue (not the networks' "model" one), so it never waits behind a
-    visitor's inference; only the last of quick releases runs; no spinner
-    over the overlay for a change that takes milliseconds.
+    visitor's inference. While one blend runs, only the latest of the values
+    the slider passed through waits, so a drag costs a blend per round trip,
+    not per step; no spinner over the overlay for a change that takes
+    milliseconds. (Gradio's "release" would skip the keyboard's arrows.)
     """
-    opacity.release(fn, [shown, opacity], overlays, api_visibility="private", concurrency_id="blend",
-                    trigger_mode="always_last", show_progress="hidden")
+    opacity.input(fn, [shown, opacity], overlays, api_visibility="private", concurrency_id="blend",
+                  trigger_mode="always_last", show_progress="hidden")
 
 
 def build_demo(service: SegmentationService) -> gr.Blocks:
@@ -748,7 +750,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
-            _reblend_on_release(opacity, service.reblend_segment, segment_shown, [slider])
+            _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider])
             with segment_controls:
                 _examples(
                     examples,
@@ -805,7 +807,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
-            _reblend_on_release(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay])
+            _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay])
             with compare_controls:
                 _examples(
                     examples,

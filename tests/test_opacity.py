@@ -103,12 +103,13 @@ def test_before_any_result_a_new_opacity_changes_nothing(service):
     assert service.reblend_compare(None, 0.3) == (gr.skip(), gr.skip())
 
 
-def test_the_release_of_either_slider_reblends_privately_and_asks_for_no_gpu(service):
+def test_moving_either_slider_reblends_privately_and_asks_for_no_gpu(service):
     demo = ui.build_demo(service)
     by_fn = {block_fn.fn.__name__: block_fn for block_fn in demo.fns.values() if block_fn.fn is not None}
     for name, outputs in (("reblend_segment", ["Picture | overlay (drag)"]), ("reblend_compare", ["FCN overlay", "SegNet overlay"])):
         block_fn = by_fn[name]
-        assert [t[1] for t in block_fn.targets] == ["release"]
+        assert [t[1] for t in block_fn.targets] == ["input"]   # the visitor's own moves: mouse, keys or typed
+        assert block_fn.trigger_mode == "always_last"   # a drag's steps do not pile up
         assert block_fn.api_visibility == "private"
         assert block_fn.concurrency_id != by_fn["segment"].concurrency_id   # never queued behind a network run
         assert isinstance(block_fn.inputs[0], gr.State) and isinstance(block_fn.inputs[1], gr.Slider)
