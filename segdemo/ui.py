@@ -100,6 +100,23 @@ COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole fro
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
 
 
+COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
+
+
+def figures_table(rows: list[list[str]]) -> dict[str, Any]:
+    """The Compare tab's figures, each name shown with a place to break after its slashes.
+
+    A slash gives the browser no place to break a line, so in the 120-px
+    Figure column "Pedestrian/Bicyclist" broke inside a word ("Pedestrian/B"
+    above "icyclist"). A zero-width space after each slash goes into the
+    shown text alone (the Dataframe's ``display_value``): the table's data,
+    which the API returns, keeps the names as they are.
+    """
+    shown = [[row[0].replace("/", "/\u200b"), *row[1:]] for row in rows]
+    return {"headers": COMPARE_HEADERS, "data": rows,
+            "metadata": {"display_value": shown, "styling": [[""] * len(row) for row in rows]}}
+
+
 def map_image(label: str, **kwargs: Any) -> gr.Image:
     """An output map (overlay, confidence, errors, uncertainty) with its label above it."""
     return gr.Image(label=label, format="png", type="pil", elem_classes=["segdemo-map"], buttons=MAP_BUTTONS, **kwargs)
@@ -327,7 +344,7 @@ class SegmentationService:
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
         shown = ShownOverlays(files["picture"], layer_files)  # both results are of one picture at one size
-        table = [[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows]
+        table = figures_table([[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows])
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
                 files["disagreement"], table, headline,
                 gr.update(value=files["fcn_errors"], visible=truth is not None),
@@ -785,7 +802,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     # inside their column instead of running off to the right; on a phone only "What it shows"
                     # scrolls sideways; tall enough for every row
                     c_table = gr.Dataframe(
-                        headers=["Figure", "FCN", "SegNet", "What it shows"], label="Figures", interactive=False, wrap=True,
+                        headers=COMPARE_HEADERS, label="Figures", interactive=False, wrap=True,
                         column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")

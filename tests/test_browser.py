@@ -49,23 +49,38 @@ LABELS_ON_MAPS = """labels => {
     return {found, over};
 }"""
 # For the table headed `header`: the columns (named by how their titles start) in `whole` that its scrolling box
-# cuts off, the readings in `one_line` broken over two lines ("19." above "3%"), and the titles in
-# `titles_one_line` broken ("SegN" above "et").
-COLUMNS_CUT = """([header, whole, one_line, titles_one_line = []]) => {
+# cuts off, the readings in `one_line` broken over two lines ("19." above "3%"), the titles in
+# `titles_one_line` broken ("SegN" above "et"), and the cells in `words_whole` broken inside a word ("Pedestrian/B"
+# above "icyclist"; a zero-width space is a break the text offers, not a break inside a word).
+COLUMNS_CUT = """([header, whole, one_line, titles_one_line = [], words_whole = []]) => {
     const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
     const viewport = table.closest('.virtual-table-viewport');
     const box = viewport.getBoundingClientRect();
     const heads = [...table.querySelectorAll('th')];
     const column = name => heads.findIndex(head => head.textContent.trim().startsWith(name));
+    const tops = range => new Set([...range.getClientRects()].filter(rect => rect.width > 0).map(rect => Math.round(rect.top)));
     const lines = element => {   // how many lines the text inside `element` takes
-        const tops = new Set();
+        const all = new Set();
         const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
         for (let node = walker.nextNode(); node; node = walker.nextNode()) {
             const range = document.createRange();
             range.selectNodeContents(node);
-            for (const rect of range.getClientRects()) if (rect.width > 0) tops.add(Math.round(rect.top));
+            for (const top of tops(range)) all.add(top);
         }
-        return tops.size;
+        return all.size;
+    };
+    const brokenWords = element => {   // the words of `element` that take more than one line
+        const broken = [];
+        const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const word of node.textContent.matchAll(/[^\\s\\u200b]+/g)) {
+                const range = document.createRange();
+                range.setStart(node, word.index);
+                range.setEnd(node, word.index + word[0].length);
+                if (tops(range).size > 1) broken.push(word[0]);
+            }
+        }
+        return broken;
     };
     const problems = [];
     for (const name of whole) {
@@ -76,6 +91,10 @@ COLUMNS_CUT = """([header, whole, one_line, titles_one_line = []]) => {
     for (const name of one_line) {
         for (const row of viewport.querySelectorAll('.virtual-row'))
             if (lines(row.children[column(name)]) > 1) problems.push(`${name}: "${row.children[column(name)].textContent.trim()}" broken`);
+    }
+    for (const name of words_whole) {
+        for (const row of viewport.querySelectorAll('.virtual-row'))
+            for (const word of brokenWords(row.children[column(name)])) problems.push(`${name}: "${word}" broken inside`);
     }
     return problems;
 }"""
@@ -183,6 +202,8 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
     # the figures table shows every row and its "What it shows" column whole, without scrolling, at a desktop's width
     assert page.evaluate(TABLE_CLIPPED, "What it shows") == []
+    # and no figure's name breaks inside a word in its narrow column ("Pedestrian/B" above "icyclist")
+    assert page.evaluate(COLUMNS_CUT, ["What it shows", [], [], [], ["Figure"]]) == []
     # the overlays' colours have a key: every class's name beside its swatch
     legend = page.locator("#compare-legend .segdemo-legend-item")
     assert [legend.nth(i).text_content().strip() for i in range(legend.count())] == list(CAMVID_CLASSES)
@@ -307,7 +328,7 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     maps = page.evaluate(LABELS_ON_MAPS, list(COMPARE_IMAGES))
     assert maps == {"found": len(COMPARE_IMAGES), "over": []}
     # both networks' readings stay whole beside the figure's name; only "What it shows" may scroll on a phone
-    assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"], ["FCN", "SegNet"]]) == []
+    assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"], ["FCN", "SegNet"], ["Figure"]]) == []
     clipped = page.evaluate(TABLE_CLIPPED, "What it shows")   # every row shows without scrolling the table
     assert [box for box in clipped if width >= 576 or "high" in box] == []
     page.close()
