@@ -61,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, picture in (("480x360 CamVid frame", FRAME), ("12 MP photo", photo)):
             shown = service.segment(str(picture), args.model, 0.55, 1, 0)[-1]
             opacities = iter([0.05 * (i % 20) for i in range(10_000)])
-            reblend = median_ms(lambda: service.reblend_segment(shown, next(opacities)), args.repeats)
+            reblend = median_ms(lambda: service.reblend_segment(shown, next(opacities), "info"), args.repeats)
             request = median_ms(lambda: service.segment(str(picture), args.model, next(opacities), 1, 0), args.repeats)
             # what keeping them costs each request: the layer's file, and (Compare) the picture's PNG
             layer = OverlayLayer.load(shown.layer_files[0])

@@ -95,6 +95,7 @@ CSS = """
 """
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
+RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
@@ -352,33 +353,58 @@ class SegmentationService:
                 shown)
 
     # -- a new opacity: the shown overlays blended again, no network run --
-    def reblend_segment(self, shown: ShownOverlays | None, opacity: Any):
-        """The Segment tab's picture | overlay at ``opacity``, from the last result's colours."""
-        if shown is None:  # nothing segmented yet in this session (or kept too long)
-            return gr.skip()
-        (overlay,) = self._blend_again(shown, opacity)
-        return shown.picture_file, overlay
+    def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = ""):
+        """The Segment tab's picture | overlay at ``opacity``, from the last result's colours, and the session's State.
 
-    def reblend_compare(self, shown: ShownOverlays | None, opacity: Any):
-        """The Compare tab's two overlays at ``opacity``, from the last result's colours."""
-        if shown is None:
-            return gr.skip(), gr.skip()
-        return tuple(self._blend_again(shown, opacity))
+        ``result_on_page`` is the info line the page shows (empty before any
+        result): it tells a session that never had a result from one whose
+        result the server has forgotten.
+        """
+        blended, state = self._blend_again(shown, opacity, result_on_page)
+        if blended is None:
+            return gr.skip(), state
+        assert isinstance(shown, ShownOverlays)
+        return (shown.picture_file, blended[0]), state  # the slider's value: the picture and its overlay
 
-    def _blend_again(self, shown: ShownOverlays, opacity: Any) -> list[str]:
-        """Pure numpy and PIL (no torch, so not on the inference thread, behind another visitor's request)."""
+    def reblend_compare(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = ""):
+        """The Compare tab's two overlays at ``opacity``, from the last result's colours, and the session's State."""
+        blended, state = self._blend_again(shown, opacity, result_on_page)
+        if blended is None:
+            return gr.skip(), gr.skip(), state
+        return *blended, state
+
+    def _blend_again(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any) -> tuple[list[str] | None, Any]:
+        """The overlays blended again (None: nothing to blend) and what the session's State becomes.
+
+        Pure numpy and PIL (no torch, so not on the inference thread, behind
+        another visitor's request). Where the result the page shows is no
+        longer kept (its files swept after a day, the session's State expired
+        with them, or the server restarted), the visitor is told once, and
+        the State remembers that it told them: a drag would otherwise raise a
+        message per step (11 stacked in chromium for one drag).
+        """
+        if shown == RESULT_FORGOTTEN or (shown is None and not result_on_page):  # told already, or nothing shown yet
+            return None, gr.skip()
+        if shown is None:  # the page shows a result this session no longer holds
+            return self._result_gone()
+        assert isinstance(shown, ShownOverlays)
         opacity = self._opacity(opacity)
         try:
             with Image.open(shown.picture_file) as picture:
                 picture.load()
             layers = [visualize.OverlayLayer.load(path) for path in shown.layer_files]
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cleared from Gradio's cache, or cut short
-            raise gr.Error(RESULT_GONE) from None
+            return self._result_gone()
         try:
             return list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
-                                      for i, layer in enumerate(layers)}).values())
+                                      for i, layer in enumerate(layers)}).values()), gr.skip()
         finally:
             release_free_memory()  # a 12-megapixel blend's float arrays go back, as after a request
+
+    @staticmethod
+    def _result_gone() -> tuple[None, str]:
+        gr.Warning(RESULT_GONE)
+        return None, RESULT_FORGOTTEN
 
     def models_markdown(self) -> str:
         return _models_markdown(self.models)
@@ -696,7 +722,7 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
                                        api_visibility="private", concurrency_id="model")
 
 
-def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list) -> None:
+def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list, result_text: gr.Markdown) -> None:
     """As the visitor moves the opacity slider (mouse, keyboard or typed), the shown overlays are blended again.
 
     Its own queue (not the networks' "model" one), so it never waits behind a
@@ -704,8 +730,10 @@ def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, over
     the slider passed through waits, so a drag costs a blend per round trip,
     not per step; no spinner over the overlay for a change that takes
     milliseconds. (Gradio's "release" would skip the keyboard's arrows.)
+    ``result_text`` (empty until a result is shown) goes along, so that a
+    result the server has forgotten is told from no result at all.
     """
-    opacity.input(fn, [shown, opacity], overlays, api_visibility="private", concurrency_id="blend",
+    opacity.input(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private", concurrency_id="blend",
                   trigger_mode="always_last", show_progress="hidden")
 
 
@@ -767,7 +795,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
-            _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider])
+            _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
             with segment_controls:
                 _examples(
                     examples,
@@ -824,7 +852,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
-            _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay])
+            _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             with compare_controls:
                 _examples(
                     examples,

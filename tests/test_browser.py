@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, start_app, stop_app
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -311,6 +311,42 @@ def test_moving_the_opacity_slider_reblends_the_overlay_without_running_the_netw
         assert page.evaluate(PICTURE_SOURCES, label) == before[label], f"{label} changed"
     assert page.locator(".prose").all_inner_texts() == texts
     page.close()
+
+
+def test_after_a_restart_the_slider_says_once_to_press_the_button_again(browser):
+    """A Space restarts (an update, a crash, a night asleep) while a visitor's tab still shows a result: the new
+    server holds nothing of it, so the slider cannot blend it. The visitor is told once to press the button, not
+    left moving a slider that does nothing, nor shown a message per step of the drag; pressing it re-arms the slider."""
+    process, url, _ = start_app()
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 1500})
+        open_app(page, url)
+        page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+        page.get_by_role("button", name="Segment", exact=True).click()
+        overlay = "Picture | overlay (drag)"
+        page.wait_for_function(IMAGES_SHOWN, arg=[overlay], timeout=90_000)
+        before = page.evaluate(PICTURE_SOURCES, overlay)
+        stop_app(process)
+        process, again, _ = start_app({"GRADIO_SERVER_PORT": url.rstrip("/").rsplit(":", 1)[1]})
+        assert again == url
+        slider = page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity")
+        drag_to_the_end(page, slider)
+        told = page.get_by_text("This result is no longer kept on the server: press the button again")
+        told.first.wait_for(timeout=30_000)
+        keys_to_the_end(page, slider)   # more moves after the message
+        page.wait_for_timeout(2_000)   # what they would say has come by now
+        assert told.count() == 1
+        assert page.evaluate(PICTURE_SOURCES, overlay) == before
+        page.get_by_role("button", name="Segment", exact=True).click()   # a result again: the slider blends it
+        page.wait_for_function(f"() => ({PICTURE_SOURCES})({overlay!r})[1] !== {before[1]!r}", timeout=90_000)
+        pressed = page.evaluate(PICTURE_SOURCES, overlay)
+        slider.focus()
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function(f"() => ({PICTURE_SOURCES})({overlay!r})[1] !== {pressed[1]!r}", timeout=30_000)
+        assert told.count() == 1
+        page.close()
+    finally:
+        stop_app(process)
 
 
 @pytest.mark.parametrize("width", [900, 760, 600, 390], ids=["beside-controls", "blog-iframe", "small-tablet", "phone"])

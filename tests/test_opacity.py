@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 
 import gradio as gr
 import numpy as np
@@ -44,7 +45,8 @@ def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model,
     kept = shown[-1]
     assert isinstance(kept, ShownOverlays) and len(kept.layer_files) == 1
     refuse_networks(monkeypatch)
-    picture, overlay = service.reblend_segment(kept, 0.9)
+    (picture, overlay), state = service.reblend_segment(kept, 0.9, "info")
+    assert state == gr.skip()   # the session keeps its result
     monkeypatch.undo()   # the network may run again: the answer a visitor would get by pressing Segment
     (fresh_picture, fresh_overlay) = service.segment(EXAMPLE, model, 0.9, 4, 1)[0]
     assert picture == shown[0][0]   # the picture shown beside it is the one already in Gradio's cache
@@ -56,7 +58,8 @@ def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model,
 def test_both_compare_overlays_follow_the_opacity(service, monkeypatch):
     shown = service.compare(EXAMPLE, 0.3, 2, 0)
     refuse_networks(monkeypatch)
-    fcn, segnet = service.reblend_compare(shown[-1], 1.0)
+    fcn, segnet, state = service.reblend_compare(shown[-1], 1.0, "headline")
+    assert state == gr.skip()
     monkeypatch.undo()
     fresh = service.compare(EXAMPLE, 1.0, 2, 0)
     assert np.array_equal(pixels(fcn), pixels(fresh[0]))
@@ -77,8 +80,29 @@ def test_a_result_gradio_no_longer_keeps_gets_a_clear_message(service, lost):
     else:
         with open(kept.layer_files[0], "r+b") as handle:
             handle.truncate(100)
-    with pytest.raises(gr.Error, match="no longer kept on the server: press the button again"):
-        service.reblend_segment(kept, 0.2)
+    with pytest.warns(UserWarning, match="no longer kept on the server: press the button again"):
+        assert service.reblend_segment(kept, 0.2, "info") == (gr.skip(), ui.RESULT_FORGOTTEN)
+    assert_told_once(service, ui.RESULT_FORGOTTEN)
+
+
+def assert_told_once(service: SegmentationService, state) -> None:
+    """Once told, the visitor's next moves change nothing and say nothing (a drag would stack a message per step)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert service.reblend_segment(state, 0.3, "info") == (gr.skip(), gr.skip())
+        assert service.reblend_compare(state, 0.3, "headline") == (gr.skip(), gr.skip(), gr.skip())
+
+
+@pytest.mark.parametrize("reblend, result_on_page", [("reblend_segment", "**FCN-8s (lite)** · 410 ms"),
+                                                     ("reblend_compare", "The two networks disagree on 3.9%")],
+                         ids=["Segment", "Compare"])
+def test_a_result_the_session_no_longer_holds_gets_the_message_once(service, reblend, result_on_page):
+    """The State expires with the result's files after a day, and a restarted server has none: the page still shows
+    the result, and moving the slider must not silently do nothing."""
+    with pytest.warns(UserWarning, match="no longer kept on the server: press the button again"):
+        answer = getattr(service, reblend)(None, 0.2, result_on_page)
+    assert answer[-1] == ui.RESULT_FORGOTTEN and all(value == gr.skip() for value in answer[:-1])
+    assert_told_once(service, answer[-1])
 
 
 def test_a_session_holds_file_names_only(service):
@@ -93,14 +117,16 @@ def test_a_session_holds_file_names_only(service):
 @pytest.mark.parametrize("opacity", [-3, 7, float("nan"), "0.4"])
 def test_an_odd_opacity_is_clamped_as_a_run_would_clamp_it(service, opacity):
     kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
-    _, overlay = service.reblend_segment(kept, opacity)
+    (_, overlay), _ = service.reblend_segment(kept, opacity, "info")
     expected = service.segment(EXAMPLE, "fcn8s_lite", opacity, 1, 0)[0][1]
     assert np.array_equal(pixels(overlay), pixels(expected))
 
 
 def test_before_any_result_a_new_opacity_changes_nothing(service):
-    assert service.reblend_segment(None, 0.3) == gr.skip()
-    assert service.reblend_compare(None, 0.3) == (gr.skip(), gr.skip())
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")   # and says nothing: there is nothing to blend yet
+        assert service.reblend_segment(None, 0.3, "") == (gr.skip(), gr.skip())
+        assert service.reblend_compare(None, 0.3, "") == (gr.skip(), gr.skip(), gr.skip())
 
 
 def test_moving_either_slider_reblends_privately_and_asks_for_no_gpu(service):
@@ -113,7 +139,10 @@ def test_moving_either_slider_reblends_privately_and_asks_for_no_gpu(service):
         assert block_fn.api_visibility == "private"
         assert block_fn.concurrency_id != by_fn["segment"].concurrency_id   # never queued behind a network run
         assert isinstance(block_fn.inputs[0], gr.State) and isinstance(block_fn.inputs[1], gr.Slider)
-        assert [block.label for block in block_fn.outputs] == outputs
+        # the line the page shows once there is a result: a forgotten result is told from none
+        assert isinstance(block_fn.inputs[2], gr.Markdown) and block_fn.inputs[2] in by_fn[name.replace("reblend_", "")].outputs
+        assert [block.label for block in block_fn.outputs[:-1]] == outputs
+        assert block_fn.outputs[-1] is block_fn.inputs[0]   # the State learns that its visitor was told
 
 
 def test_the_benchmark_runs_and_writes_its_figures(tmp_path):
