@@ -11,7 +11,9 @@ without copying.
 A request leaves about 1 MB there at 480x360 and 12 MB for a 12-megapixel
 photo, so a busy Space would fill its disk within days and then fail every
 request: folders older than ``RESULTS_KEPT_SECONDS`` are swept away, at
-most once every ``SWEEP_EVERY_SECONDS``, in the background.
+most once every ``SWEEP_EVERY_SECONDS``, in the background. The opacity
+slider's re-blends, one folder per step of a drag (2.5 MB each for a
+12-megapixel photo), are deleted as soon as the page has moved on from them.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
@@ -96,6 +99,15 @@ class ImageWriter:
     def paths(self) -> dict[str, str | None]:
         """Wait for every picture; their paths by name."""
         return {name: None if future is None else future.result() for name, future in self._pending.items()}
+
+
+def delete_results(folders: Iterable[str]) -> None:
+    """Delete these result folders now (a re-blend the page no longer shows); folders outside ours are left alone."""
+    root = results_folder().resolve()
+    for folder in folders:
+        path = Path(folder).resolve()
+        if path.parent == root:
+            shutil.rmtree(path, ignore_errors=True)
 
 
 def write_images(images: dict[str, Image.Image | None]) -> dict[str, str | None]:

@@ -17,7 +17,7 @@ import traceback
 import zipfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .report import scales_served
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
-from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, write_images
+from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
 from .images import ImageError, load_image
 from .memory import release_free_memory
 from .metrics import BF_TOLERANCE
@@ -165,6 +165,7 @@ class ShownOverlays:
 
     picture_file: str  # the picture's PNG (the Segment tab shows it beside the overlay)
     layer_files: tuple[str, ...]  # one OverlayLayer (.npz) per overlay shown
+    blends: tuple[str, ...] = ()  # the folders of the last two re-blends (the one shown, the one before); older go
 
 
 class SegmentationService:
@@ -396,10 +397,15 @@ class SegmentationService:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cleared from Gradio's cache, or cut short
             return self._result_gone()
         try:
-            return list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
-                                      for i, layer in enumerate(layers)}).values()), gr.skip()
+            blended = list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
+                                         for i, layer in enumerate(layers)}).values())
         finally:
             release_free_memory()  # a 12-megapixel blend's float arrays go back, as after a request
+        # A drag blends a few times a second (2.5 MB a step for a 12-megapixel photo), and each step's files would
+        # stay a day. Those from two steps back go now: the page has shown the next one since (the one just before
+        # this may still be on its way to the browser).
+        delete_results(shown.blends[:-1])
+        return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)))
 
     @staticmethod
     def _result_gone() -> tuple[None, str]:

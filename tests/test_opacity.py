@@ -46,7 +46,7 @@ def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model,
     assert isinstance(kept, ShownOverlays) and len(kept.layer_files) == 1
     refuse_networks(monkeypatch)
     (picture, overlay), state = service.reblend_segment(kept, 0.9, "info")
-    assert state == gr.skip()   # the session keeps its result
+    assert (state.picture_file, state.layer_files) == (kept.picture_file, kept.layer_files)   # the same result
     monkeypatch.undo()   # the network may run again: the answer a visitor would get by pressing Segment
     (fresh_picture, fresh_overlay) = service.segment(EXAMPLE, model, 0.9, 4, 1)[0]
     assert picture == shown[0][0]   # the picture shown beside it is the one already in Gradio's cache
@@ -59,7 +59,7 @@ def test_both_compare_overlays_follow_the_opacity(service, monkeypatch):
     shown = service.compare(EXAMPLE, 0.3, 2, 0)
     refuse_networks(monkeypatch)
     fcn, segnet, state = service.reblend_compare(shown[-1], 1.0, "headline")
-    assert state == gr.skip()
+    assert state.layer_files == shown[-1].layer_files and state.blends == (os.path.dirname(fcn),)
     monkeypatch.undo()
     fresh = service.compare(EXAMPLE, 1.0, 2, 0)
     assert np.array_equal(pixels(fcn), pixels(fresh[0]))
@@ -103,6 +103,23 @@ def test_a_result_the_session_no_longer_holds_gets_the_message_once(service, reb
         answer = getattr(service, reblend)(None, 0.2, result_on_page)
     assert answer[-1] == ui.RESULT_FORGOTTEN and all(value == gr.skip() for value in answer[:-1])
     assert_told_once(service, answer[-1])
+
+
+def test_a_drag_leaves_the_last_two_blends_on_disk_not_one_per_step(service):
+    """A drag blends a few times a second, each step a new overlay PNG (2.5 MB for a 12-megapixel photo) that would
+    stay a day: only the one shown and the one before it (perhaps still on its way to the browser) are kept."""
+    state = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
+    result_files = [state.picture_file, *state.layer_files]
+    overlays = []
+    for step in range(6):
+        (_, overlay), state = service.reblend_segment(state, 0.6 + step * 0.05, "info")
+        overlays.append(overlay)
+    assert [os.path.exists(path) for path in overlays] == [False] * 4 + [True] * 2
+    assert state.blends == tuple(os.path.dirname(path) for path in overlays[-2:])
+    assert [os.path.exists(os.path.dirname(path)) for path in overlays[:4]] == [False] * 4   # their folders too
+    assert all(os.path.exists(path) for path in result_files)   # the result itself stays
+    (_, overlay), state = service.reblend_segment(state, 0.3, "info")   # and it still blends
+    assert os.path.exists(overlay) and not os.path.exists(overlays[-2])
 
 
 def test_a_session_holds_file_names_only(service):

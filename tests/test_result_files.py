@@ -8,7 +8,7 @@ import time
 import pytest
 
 from segdemo import imagefiles
-from segdemo.imagefiles import ImageWriter, results_folder, sweep_now_and_then, sweep_old_results
+from segdemo.imagefiles import ImageWriter, delete_results, results_folder, sweep_now_and_then, sweep_old_results
 
 
 @pytest.fixture
@@ -64,3 +64,14 @@ def test_gradio_sweeps_its_own_files_as_old_and_ours_wait_two_of_its_sweeps_long
     demo = build_demo(SegmentationService({}))
     assert demo.delete_cache == (imagefiles.SWEEP_EVERY_SECONDS, imagefiles.RESULTS_KEPT_SECONDS)
     assert imagefiles.SWEEP_AFTER_GRADIO_SECONDS >= 2 * imagefiles.SWEEP_EVERY_SECONDS
+
+
+def test_deleting_a_blend_touches_only_result_folders(cache, tmp_path):
+    """The session names the folders to delete; anything not a folder of ours stays, whatever the name says."""
+    blend, kept = result_folder("blend", 0), result_folder("kept", 0)
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "file").write_bytes(b"x")
+    delete_results([str(results_folder() / blend), str(outside), str(results_folder() / kept / ".." / ".."), str(results_folder())])
+    assert sorted(os.listdir(results_folder())) == [kept]
+    assert (outside / "file").exists()
