@@ -90,6 +90,10 @@ CSS = """
 #compare-maps .image-container > button {justify-content:flex-start}
 /* The Models tab's plots: side by side where the wide figure shows at nearly its own size, stacked below that (a
    phone, a blog's column), where the wide one would shrink its text past reading. */
+/* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
+   and Models went into a "..." menu a visitor may never open. A little less padding around each name fits all three
+   (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) */
+@media (max-width: 359px) {.tab-container button {padding-inline:10px !important}}
 @media (max-width: 999px) {.trust-plot-wide {display:none !important}}
 @media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
 """

@@ -411,6 +411,21 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
     page.close()
 
 
+@pytest.mark.parametrize("width", [320, 345, 360])
+def test_on_the_narrowest_phones_every_tab_shows_in_the_tab_bar(browser, app_url, width):
+    """At 320 px Gradio put Compare and Models into a "..." menu: a visitor might never find the comparison."""
+    page = browser.new_page(viewport={"width": width, "height": 700})
+    page.goto(app_url)
+    page.get_by_text("FCN and SegNet, side by side").wait_for(timeout=30_000)
+    page.get_by_role("tab", name="Segment").wait_for(timeout=30_000)
+    assert [tab.inner_text() for tab in page.get_by_role("tab").all() if tab.is_visible()] == ["Segment", "Compare", "Models"]
+    assert not page.locator(".overflow-menu").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= width   # and the page never scrolls sideways
+    page.get_by_role("tab", name="Compare").click()
+    page.get_by_role("button", name="Compare", exact=True).wait_for()
+    page.close()
+
+
 def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
     page = browser.new_page(viewport={"width": 390, "height": 900})
     open_app(page, app_url)
