@@ -106,6 +106,7 @@ MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment 
 
 
 COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
+CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
 
 
 def figures_table(rows: list[list[str]]) -> dict[str, Any]:
@@ -120,6 +121,28 @@ def figures_table(rows: list[list[str]]) -> dict[str, Any]:
     shown = [[row[0].replace("/", "/\u200b"), *row[1:]] for row in rows]
     return {"headers": COMPARE_HEADERS, "data": rows,
             "metadata": {"display_value": shown, "styling": [[""] * len(row) for row in rows]}}
+
+
+def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int | None]) -> dict[str, Any]:
+    """A table's value whose numbers show with a fixed number of decimals ("98.0" and "0.10", not "98" and "0.1").
+
+    A Dataframe drops a number's trailing zeros, so a column read "98" above
+    "93.7". Only the shown text (Gradio's ``display_value``) is formatted:
+    the data, which the API returns, keeps the numbers. ``decimals`` has one
+    entry per column, None for a column shown as it is; a missing number
+    shows as a dash.
+    """
+
+    def shown(value: Any, places: int | None) -> Any:
+        if places is None:
+            return value
+        if value is None or (isinstance(value, float) and math.isnan(value)):
+            return "—"
+        return f"{value:.{places}f}"
+
+    return {"headers": headers, "data": rows,
+            "metadata": {"display_value": [[shown(v, d) for v, d in zip(row, decimals)] for row in rows],
+                         "styling": [[""] * len(row) for row in rows]}}
 
 
 def map_image(label: str, **kwargs: Any) -> gr.Image:
@@ -298,7 +321,8 @@ class SegmentationService:
             mi = visualize.heatmap(prediction.mutual_information, 0.0, top, "cividis", "mutual info. (nats)")
         files.add("mutual_information", mi)
         shares = prediction.class_shares()
-        table = visualize.class_table(shares, names, prediction.class_confidences())
+        table = decimals_shown(CLASS_TABLE_HEADERS, visualize.class_table(shares, names, prediction.class_confidences()),
+                               [None, 2, 1])
         legend = visualize.legend_html(shares, names, palette)
         figures = prediction_figures(prediction, model.entry.name, model.describe())
         figures["errors"] = error_figures(prediction, truth) if truth is not None else {"ground_truth": False}
@@ -795,7 +819,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             maps_caption = gr.Markdown(elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
-                    headers=["Class", "Pixels %", "Mean confidence %"], label="Classes found", interactive=False,
+                    headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
                     wrap=True, column_widths=["34%", "26%", "40%"],
                 )
             with gr.Accordion("Figures (JSON)", open=False):
@@ -889,7 +913,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                  interactive=False, elem_classes=["trust-plot", f"trust-plot-{version}"])
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
-                value=rows, headers=headers, label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
+                value=decimals_shown(headers, rows, [None] + [1] * (len(headers) - 1)), headers=headers,
+                label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
                 interactive=False, wrap=True, column_widths=[f"{100 / len(headers):.0f}%"] * len(headers), max_height=1000,
             )
     return demo

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import time
 import urllib.request
@@ -97,6 +98,16 @@ COLUMNS_CUT = """([header, whole, one_line, titles_one_line = [], words_whole = 
             for (const word of brokenWords(row.children[column(name)])) problems.push(`${name}: "${word}" broken inside`);
     }
     return problems;
+}"""
+# The texts shown in the named columns of the table headed `header`, a list per column, row by row.
+COLUMN_TEXTS = """([header, names]) => {
+    const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
+    const heads = [...table.querySelectorAll('th')];
+    const rows = [...table.closest('.virtual-table-viewport').querySelectorAll('.virtual-row')];
+    return names.map(name => {
+        const column = heads.findIndex(head => head.textContent.trim().startsWith(name));
+        return rows.map(row => row.children[column].textContent.trim());
+    });
 }"""
 # The scrolling boxes between the table headed `header` and its block that hide part of it: [] when it shows whole.
 TABLE_CLIPPED = """header => {
@@ -435,10 +446,16 @@ def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
     page.locator(".virtual-row").first.wait_for(timeout=10_000)
     columns = ["Class", "Pixels %", "Mean confidence %"]
     assert page.evaluate(COLUMNS_CUT, ["Mean confidence %", columns, columns]) == []
+    # every number with its decimals, so that a column lines up ("98.0" above "93.7", never "98")
+    shares, confidences = page.evaluate(COLUMN_TEXTS, ["Mean confidence %", ["Pixels %", "Mean confidence %"]])
+    assert shares and all(re.fullmatch(r"\d+\.\d\d", text) for text in shares), shares
+    assert all(re.fullmatch(r"\d+\.\d|—", text) for text in confidences), confidences
     page.get_by_role("tab", name="Models").click()
     page.get_by_text("mean IoU").wait_for(timeout=10_000)
     models = ["Class", "Bayesian SegNet", "FCN-8s"]   # the per-class IoU table: one column per shipped model
     assert page.evaluate(COLUMNS_CUT, ["FCN-8s", models, models]) == []
+    for texts in page.evaluate(COLUMN_TEXTS, ["FCN-8s", models[1:]]):
+        assert len(texts) == 12 and all(re.fullmatch(r"\d+\.\d|—", text) for text in texts), texts
     page.close()
 
 
