@@ -88,12 +88,12 @@ CSS = """
    each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel, instead of
    centred: the overlay, having no colour bar, is narrower. */
 #compare-maps .image-container > button {justify-content:flex-start}
-/* The Models tab's plots: side by side where the wide figure shows at nearly its own size, stacked below that (a
-   phone, a blog's column), where the wide one would shrink its text past reading. */
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
    and Models went into a "..." menu a visitor may never open. A little less padding around each name fits all three
    (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) */
 @media (max-width: 359px) {.tab-container button {padding-inline:10px !important}}
+/* The Models tab's plots: side by side where the wide figure shows at nearly its own size, stacked below that (a
+   phone, a blog's column), where the wide one would shrink its text past reading. */
 @media (max-width: 999px) {.trust-plot-wide {display:none !important}}
 @media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
 """
@@ -109,28 +109,30 @@ COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
 
 
+def shown_as(headers: list[str], rows: list[list[Any]], shown: list[list[Any]]) -> dict[str, Any]:
+    """A Dataframe's value whose cells show ``shown`` while its data, which the API returns, stay ``rows``."""
+    return {"headers": headers, "data": rows,
+            "metadata": {"display_value": shown, "styling": [[""] * len(row) for row in rows]}}
+
+
 def figures_table(rows: list[list[str]]) -> dict[str, Any]:
     """The Compare tab's figures, each name shown with a place to break after its slashes.
 
     A slash gives the browser no place to break a line, so in the 120-px
     Figure column "Pedestrian/Bicyclist" broke inside a word ("Pedestrian/B"
     above "icyclist"). A zero-width space after each slash goes into the
-    shown text alone (the Dataframe's ``display_value``): the table's data,
-    which the API returns, keeps the names as they are.
+    shown text alone: the API's names stay as they are.
     """
-    shown = [[row[0].replace("/", "/\u200b"), *row[1:]] for row in rows]
-    return {"headers": COMPARE_HEADERS, "data": rows,
-            "metadata": {"display_value": shown, "styling": [[""] * len(row) for row in rows]}}
+    return shown_as(COMPARE_HEADERS, rows, [[row[0].replace("/", "/\u200b"), *row[1:]] for row in rows])
 
 
 def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int | None]) -> dict[str, Any]:
-    """A table's value whose numbers show with a fixed number of decimals ("98.0" and "0.10", not "98" and "0.1").
+    """A table whose numbers show with a fixed number of decimals ("98.0" and "1.80", not "98" and "1.8").
 
     A Dataframe drops a number's trailing zeros, so a column read "98" above
-    "93.7". Only the shown text (Gradio's ``display_value``) is formatted:
-    the data, which the API returns, keeps the numbers. ``decimals`` has one
-    entry per column, None for a column shown as it is; a missing number
-    shows as a dash.
+    "93.7". Only the shown text is formatted: the API's data keep their
+    numbers. ``decimals`` has one entry per column, None for a column shown
+    as it is; a missing number shows as a dash.
     """
 
     def shown(value: Any, places: int | None) -> Any:
@@ -140,9 +142,7 @@ def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int
             return "—"
         return f"{value:.{places}f}"
 
-    return {"headers": headers, "data": rows,
-            "metadata": {"display_value": [[shown(v, d) for v, d in zip(row, decimals)] for row in rows],
-                         "styling": [[""] * len(row) for row in rows]}}
+    return shown_as(headers, rows, [[shown(value, places) for value, places in zip(row, decimals)] for row in rows])
 
 
 def map_image(label: str, **kwargs: Any) -> gr.Image:
@@ -188,6 +188,8 @@ class ShownOverlays:
     names are held: the picture and the layers lie beside the result's other
     pictures in Gradio's cache, so a session costs the server no memory (a
     `curl` call is a session of its own, and Gradio keeps up to 10,000).
+    Once its visitor has been told the result is gone, the State holds
+    ``RESULT_FORGOTTEN`` instead, until the next result.
     """
 
     picture_file: str  # the picture's PNG (the Segment tab shows it beside the overlay)
