@@ -37,6 +37,20 @@ def test_batches_have_the_crop_size_valid_labels_and_repeat_with_the_seed():
     assert torch.equal(x, x2) and torch.equal(y, y2)
 
 
+def test_a_batch_is_made_where_the_frames_are_held_with_the_same_draws():
+    """A GPU run holds its frames on the GPU; 'meta' stands in for it here (a CPU tensor mixed in raises)."""
+    images = torch.randint(0, 256, (4, 3, 36, 48), dtype=torch.uint8)
+    labels = torch.randint(0, NUM_CLASSES + 1, (4, 36, 48), dtype=torch.uint8)
+    aug = Augmentation(crop=(24, 32), paste=0.5, colour_cast=0.1)
+    generator = torch.Generator().manual_seed(3)
+    x, y = make_batch(images.to("meta"), labels.to("meta"), [0, 1, 2, 3], aug, generator)
+    assert (x.device.type, y.device.type) == ("meta", "meta")
+    assert (tuple(x.shape), tuple(y.shape)) == ((4, 3, 24, 32), (4, 24, 32))
+    on_cpu = torch.Generator().manual_seed(3)
+    make_batch(images, labels, [0, 1, 2, 3], aug, on_cpu)
+    assert torch.equal(generator.get_state(), on_cpu.get_state())  # the same random draws, wherever the frames are
+
+
 def test_a_crop_larger_than_the_shrunk_frame_is_padded_with_void():
     images, labels = _frames(1)
     x, y = scale_and_crop(images[0], labels[0], 0.5, (30, 40), torch.Generator().manual_seed(0))

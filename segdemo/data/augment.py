@@ -62,8 +62,11 @@ class Augmentation:
     pasted_classes: tuple[int, ...] = PASTED_CLASSES
 
 
-def _uniform(low: float, high: float, n: int, generator: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(n, generator=generator)
+def _uniform(
+    low: float, high: float, n: int, generator: torch.Generator, device: torch.device | str = "cpu"
+) -> torch.Tensor:
+    """``n`` draws from U(low, high), taken from the CPU ``generator`` (the same stream wherever the frames are held)."""
+    return (low + (high - low) * torch.rand(n, generator=generator)).to(device)
 
 
 def scale_and_crop(
@@ -88,18 +91,18 @@ def scale_and_crop(
 
 def jitter_light(images: torch.Tensor, aug: Augmentation, generator: torch.Generator) -> torch.Tensor:
     """Per-frame brightness, contrast, saturation, colour cast and gamma on 0..1 images (N,3,H,W), clamped to 0..1."""
-    n = images.shape[0]
+    n, device = images.shape[0], images.device
     shape = (n, 1, 1, 1)
     gray = (0.299 * images[:, 0] + 0.587 * images[:, 1] + 0.114 * images[:, 2]).unsqueeze(1)
-    saturation = _uniform(*aug.saturation, n, generator).view(shape)
+    saturation = _uniform(*aug.saturation, n, generator, device).view(shape)
     images = gray + (images - gray) * saturation
-    contrast = _uniform(*aug.contrast, n, generator).view(shape)
+    contrast = _uniform(*aug.contrast, n, generator, device).view(shape)
     mean = gray.mean(dim=(2, 3), keepdim=True)
     images = mean + (images - mean) * contrast
-    images = images * _uniform(*aug.brightness, n, generator).view(shape)
+    images = images * _uniform(*aug.brightness, n, generator, device).view(shape)
     if aug.colour_cast > 0:
-        images = images * _uniform(1 - aug.colour_cast, 1 + aug.colour_cast, 3 * n, generator).view(n, 3, 1, 1)
-    gamma = _uniform(*aug.gamma, n, generator).view(shape)
+        images = images * _uniform(1 - aug.colour_cast, 1 + aug.colour_cast, 3 * n, generator, device).view(n, 3, 1, 1)
+    gamma = _uniform(*aug.gamma, n, generator, device).view(shape)
     return images.clamp_(0.0, 1.0).pow_(gamma)
 
 
@@ -117,8 +120,8 @@ def copy_paste(
         return images, labels
     shift = int(torch.randint(1, n, (1,), generator=generator))
     source_images, source_labels = images.roll(shift, dims=0), labels.roll(shift, dims=0)
-    chosen = (torch.rand(n, generator=generator) < chance).view(n, 1, 1)
-    wanted = torch.tensor(classes, dtype=labels.dtype)
+    chosen = (torch.rand(n, generator=generator) < chance).view(n, 1, 1).to(labels.device)
+    wanted = torch.tensor(classes, dtype=labels.dtype, device=labels.device)
     mask = torch.isin(source_labels, wanted) & chosen
     return torch.where(mask.unsqueeze(1), source_images, images), torch.where(mask, source_labels, labels)
 
@@ -126,7 +129,12 @@ def copy_paste(
 def make_batch(
     images: torch.Tensor, labels: torch.Tensor, indices: list[int], aug: Augmentation, generator: torch.Generator
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """A training batch: float images in 0..1 (N,3,h,w) and int64 labels (N,h,w) from stored uint8 frames."""
+    """A training batch: float images in 0..1 (N,3,h,w) and int64 labels (N,h,w) from stored uint8 frames.
+
+    The batch is made where the frames are held: on a GPU, frames held there
+    cost no host work and no copy per step. The random draws come from the CPU
+    ``generator`` either way, so a seed gives the same crops on both.
+    """
     low, high = math.log(aug.scale[0]), math.log(aug.scale[1])
     factors = torch.exp(_uniform(low, high, len(indices), generator)).tolist()
     flips = (torch.rand(len(indices), generator=generator) < 0.5).tolist()
