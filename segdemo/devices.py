@@ -116,7 +116,8 @@ def _cap_memory_for_tests(device: torch.device) -> None:
     value = os.environ.get(TEST_MEMORY_ENV)
     if not value:
         return
-    total = torch.cuda.get_device_properties(device).total_memory
+    index = device.index if device.index is not None else torch.cuda.current_device()  # torch 2.11 wants an index
+    total = torch.cuda.get_device_properties(index).total_memory
     fraction = min(1.0, float(value) * 2**20 / total)
-    torch.cuda.set_per_process_memory_fraction(fraction, device)
+    torch.cuda.set_per_process_memory_fraction(fraction, index)
     log.warning("CUDA memory capped at %s MB (%s, for tests)", value, TEST_MEMORY_ENV)
