@@ -22,17 +22,22 @@
 # validation took about 25 s each time, so the runs that validated every 20-25
 # epochs hit the wall-clock limit before their budget; validate rarely next time.
 #
-# Usage (device tool), from the repo root here:
+# Usage (device tool), from the repo root here (stage: first, what ran; calibration, what is next):
 #   cp -r ../shared/data/camvid-jpeg data-cache/      # data-cache/ is ignored
 #   git rm -r -q --cached twins docs/*.png; printf '/twins/\n/docs/*.png\n' >> .git/info/exclude
-#   run: command 'bash scripts/gpu_train.sh 2>&1 | tee $OUT/driver.log', carry
+#   run: command 'bash scripts/gpu_train.sh first 2>&1 | tee $OUT/driver.log', carry
 #        ['data-cache/camvid-jpeg', 'twins/bayesian_segnet_lite_crops_452'], timeout_s 480
 #   git reset -q -- twins docs                         # and take the two lines out of .git/info/exclude
 # (the tree that travels is then 66.1 MB, just under the 64 MiB = 67.1 MB allowed; twins/ alone is 54 MB).
+# For 'calibration', untrack weights/ as well (the runs do not read it) and carry
+#   ['data-cache/camvid-jpeg', 'twins/bayesian_segnet_lite_crops_452',
+#    'twins/dusk_stretch/bayesian_segnet_lite/config.json', 'twins/dusk_stretch/bayesian_segnet_lite_crops']
+# (about 52 MB); its two runs share the GPU, so 124 epochs should take a few minutes.
 # Here, as a dry run on a small copy: DATA=... BUDGET=0.03 LIMIT=3 RUNS=/tmp/dry/runs OUT=/tmp/dry/out \
 #   PATH=.venv/bin:$PATH bash scripts/gpu_train.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
+stage="${1:-first}"
 export PYTHONUNBUFFERED=1
 data="${DATA:-data-cache/camvid-jpeg}"
 budget="${BUDGET:-5}"     # minutes of training steps per run
@@ -47,10 +52,12 @@ mkdir -p "$runs" "$out"
   nproc; } | tee "$runs/machine.txt"
 
 EXAMPLES="0006R0_f01290 0006R0_f01890 0006R0_f02610 0006R0_f03210 0006R0_f03570 0006R0_f03690"
-COMMON="--data $data --class-weighting espnet --weight-decay 1e-2 --ema 0.998 --lovasz-weight 1 --copy-paste 0.5 \
-  --serve-size 360 480 --threads 2 --budget-minutes $budget --time-limit $limit --save-minutes 1000"
+BASE="--data $data --class-weighting espnet --weight-decay 1e-2 --ema 0.998 --lovasz-weight 1 --copy-paste 0.5 \
+  --serve-size 360 480 --threads 2 --time-limit $limit --save-minutes 1000"
+COMMON="$BASE --budget-minutes $budget"
 LITE="--model bayesian_segnet_lite --dropout 0.2 --aux-weight 0.4 --batch-size 16 --size 256 352"
-CONTINUED="$LITE --init twins/bayesian_segnet_lite_crops_452 --scale 0.75 1.5 --lr 1e-3 --warmup-epochs 2"
+RECIPE="$LITE --scale 0.75 1.5 --lr 1e-3 --warmup-epochs 2"
+CONTINUED="$RECIPE --init twins/bayesian_segnet_lite_crops_452"
 SCRATCH="$LITE --scale 0.6 1.5 --lr 3e-3 --warmup-epochs 3"
 PAPER="--batch-size 8 --size 256 352 --scale 0.6 1.5 --warmup-epochs 3 --splits train --val-every 10"
 
@@ -59,27 +66,43 @@ launch() {  # name, arguments...
   # shellcheck disable=SC2086
   timeout "$kill_after" python3 -m segdemo.train "$@" --out "$runs/$name" > "$runs/$name.log" 2>&1 &
 }
-launch seg_twin $COMMON $CONTINUED --holdout 0006R0 --splits train val --val-every 20
-launch seg_ship $COMMON $CONTINUED --exclude-frames $EXAMPLES --splits train val --val-every 1000
-launch seg_scratch $COMMON $SCRATCH --holdout 0006R0 --splits train val --val-every 25
-launch seg_val $COMMON $SCRATCH --splits train --val-every 25
-launch segnet $COMMON $PAPER --model segnet --lr 1e-3
-launch fcn8s $COMMON $PAPER --model fcn8s --lr 3e-4
+case "$stage" in
+  first)  # what ran on 2026-12-04
+    lite=(seg_twin seg_ship seg_scratch seg_val); paper=(segnet fcn8s)
+    launch seg_twin $COMMON $CONTINUED --holdout 0006R0 --splits train val --val-every 20
+    launch seg_ship $COMMON $CONTINUED --exclude-frames $EXAMPLES --splits train val --val-every 1000
+    launch seg_scratch $COMMON $SCRATCH --holdout 0006R0 --splits train val --val-every 25
+    launch seg_val $COMMON $SCRATCH --splits train --val-every 25
+    launch segnet $COMMON $PAPER --model segnet --lr 1e-3
+    launch fcn8s $COMMON $PAPER --model fcn8s --lr 3e-4
+    ;;
+  calibration)  # what seg_ship (twins/gpu_h200/bayesian_segnet_lite_shipped) needs before it can ship:
+    # its twin run to the end of the same 124 epochs, and the dusk-stretch run of the same recipe (from the
+    # dusk-stretch crops weights, 0006R0 and 0001TP 007620-008520 held out) that its temperature is fitted on.
+    # Carry twins/bayesian_segnet_lite_crops_452 and twins/dusk_stretch/bayesian_segnet_lite{,_crops} too.
+    stretch=$(python3 -c "import json; print(' '.join(json.load(open('twins/dusk_stretch/bayesian_segnet_lite/config.json'))['training']['excluded_frames']))")
+    lite=(seg_twin124 seg_dusk124); paper=()
+    launch seg_twin124 $BASE $CONTINUED --holdout 0006R0 --splits train val --epochs 124 --val-every 1000
+    launch seg_dusk124 $BASE $RECIPE --init twins/dusk_stretch/bayesian_segnet_lite_crops --holdout 0006R0 \
+      --exclude-frames $stretch --splits train val --epochs 124 --val-every 1000
+    ;;
+  *) echo "usage: bash scripts/gpu_train.sh [first|calibration]"; exit 2 ;;
+esac
 sleep 60; nvidia-smi > "$runs/nvidia-smi.txt" 2>&1
 wait
-for name in seg_twin seg_ship seg_scratch seg_val segnet fcn8s; do tail -n 3 "$runs/$name.log"; done
+for name in "${lite[@]}" "${paper[@]}"; do tail -n 3 "$runs/$name.log"; done
 
 # Pack: the lite runs' last weights (best/ where a run was stopped early), every log and curve.
-for name in seg_twin seg_ship seg_scratch seg_val; do
+for name in "${lite[@]}"; do
   keep=("$name.log")
   for file in log.json log.csv curves.png best/config.json; do [ -e "$runs/$name/$file" ] && keep+=("$name/$file"); done
   if [ -e "$runs/$name/last/model.safetensors" ]; then keep+=("$name/last"); elif [ -d "$runs/$name/best" ]; then keep+=("$name/best"); fi
   tar -C "$runs" -cf "$out/$name.tar" "${keep[@]}"
 done
-paper=(machine.txt nvidia-smi.txt)
-for name in segnet fcn8s; do
-  paper+=("$name.log")
-  for file in log.json log.csv curves.png best/config.json last/config.json; do [ -e "$runs/$name/$file" ] && paper+=("$name/$file"); done
+logs=(machine.txt nvidia-smi.txt)
+for name in "${paper[@]}"; do  # the paper-size weights (118 and 538 MB) cannot come back: logs only
+  logs+=("$name.log")
+  for file in log.json log.csv curves.png best/config.json last/config.json; do [ -e "$runs/$name/$file" ] && logs+=("$name/$file"); done
 done
-tar -C "$runs" -cf "$out/paper.tar" "${paper[@]}"
+tar -C "$runs" -cf "$out/logs.tar" "${logs[@]}"
 ls -la "$out"
