@@ -5,7 +5,9 @@ classes and boundaries the result left in Gradio's cache
 (``SegmentationService.reblend_segment``: read, blend, write);
 before, a visitor pressed Segment and waited for the network. Both handlers
 are timed in this one run, on a 480x360 CamVid frame and on a 12-megapixel
-photo (returned at 2048x1536), with the default model.
+photo (returned at 2048x1536), with the default model. Beside them, what
+each request spends writing the files a re-blend reads (the layer; Compare's
+picture) and the class map a visitor can download.
 
     .venv/bin/python benchmarks/reblend.py --json benchmarks/results/reblend-cpu.json
 """
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from segdemo.imagefiles import write_images
     from segdemo.ui import SegmentationService
-    from segdemo.visualize import OverlayLayer
+    from segdemo.visualize import OverlayLayer, class_map
     from segdemo.zoo import load_zoo
 
     service = SegmentationService(load_zoo())
@@ -69,10 +71,14 @@ def main(argv: list[str] | None = None) -> int:
                 returned.load()
             save_layer = median_ms(lambda: layer.save(Path(folder) / "layer.npz"), args.repeats)
             save_picture = median_ms(lambda: write_images({"picture": returned}), args.repeats)
+            classes = write_images({"class_map": class_map(layer.labels, layer.palette)})["class_map"]
+            save_classes = median_ms(lambda: write_images({"class_map": class_map(layer.labels, layer.palette)}),
+                                     args.repeats)
             rows.append({"picture": name, "returned": list(returned.size), "reblend_ms": round(reblend, 1),
                          "segment_ms": round(request, 1), "speedup": round(request / reblend, 1),
                          "layer_file_ms": round(save_layer, 1), "layer_file_bytes": Path(shown.layer_files[0]).stat().st_size,
-                         "picture_png_ms": round(save_picture, 1)})
+                         "picture_png_ms": round(save_picture, 1), "class_map_png_ms": round(save_classes, 1),
+                         "class_map_bytes": Path(classes).stat().st_size})
 
     print(f"model {args.model}, {args.threads} threads, median of {args.repeats}")
     print("| picture | returned at | re-blend | Segment again | ratio |\n|---|---|---|---|---|")
@@ -81,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"| {row['picture']} | {w}x{h} | {row['reblend_ms']:.0f} ms | {row['segment_ms']:.0f} ms | {row['speedup']:.0f}x |")
     for row in rows:
         print(f"{row['picture']}: the layer's file {row['layer_file_bytes'] / 1000:.0f} kB written in "
-              f"{row['layer_file_ms']:.1f} ms, the picture's PNG in {row['picture_png_ms']:.1f} ms")
+              f"{row['layer_file_ms']:.1f} ms, the picture's PNG in {row['picture_png_ms']:.1f} ms, the class map's "
+              f"{row['class_map_bytes'] / 1000:.0f} kB PNG in {row['class_map_png_ms']:.1f} ms")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"model": args.model, "threads": args.threads, "repeats": args.repeats,

@@ -84,6 +84,9 @@ CSS = """
   #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:first-child {order:1}
   #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:nth-child(4) {order:2}
 }
+/* The class map's download: its label above it as a map's, and no tall empty box before there is a result. */
+#segment-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
+#segment-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
 /* The Compare tab's maps sit on the left of their blocks, so that where a map is drawn at its own size (a desktop)
    each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel, instead of
    centred: the overlay, having no colour bar, is narrower. */
@@ -107,6 +110,10 @@ MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment 
 
 COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
+# What the downloadable class map holds: CamVid's class order is the index, its colours the PNG's palette
+CLASS_MAP_LABEL = (
+    f"Class map (PNG; each pixel is its class index, 0 {CAMVID_CLASSES[0]} to {len(CAMVID_CLASSES) - 1} {CAMVID_CLASSES[-1]})"
+)
 
 
 def shown_as(headers: list[str], rows: list[list[Any]], shown: list[list[Any]]) -> dict[str, Any]:
@@ -281,8 +288,9 @@ class SegmentationService:
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
-        then the error map (bundled CamVid frames only), the caption saying how the confidence is calibrated and,
-        for the session alone (gradio_client skips it), what the overlay was blended from."""
+        then the error map (bundled CamVid frames only), the caption saying how the confidence is calibrated, the
+        class map (a PNG of class indices) and, for the session alone (gradio_client skips it), what the overlay
+        was blended from."""
         with failures_explained():
             return request_thread.run(self._segment, image, model_name, opacity, samples, seed)
 
@@ -305,6 +313,8 @@ class SegmentationService:
         files.add("picture", prediction.image)
         layer = visualize.overlay_layer(prediction.labels, palette)
         files.add("overlay", visualize.blend(prediction.image, layer, opacity))
+        class_map_name = f"class_map_{model.entry.name}"  # the name a visitor's download keeps
+        files.add(class_map_name, visualize.class_map(layer.labels, palette))
         confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
         files.add("confidence", confidence_map)
         errors = None
@@ -343,6 +353,7 @@ class SegmentationService:
             figures,
             gr.update(value=paths["errors"], visible=errors is not None),
             caption,
+            paths[class_map_name],
             ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),)),
         )
 
@@ -824,11 +835,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
                     wrap=True, column_widths=["34%", "26%", "40%"],
                 )
+            class_map = gr.File(label=CLASS_MAP_LABEL, interactive=False, elem_id="segment-class-map")
             with gr.Accordion("Figures (JSON)", open=False):
                 figures = gr.JSON()
             segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
             segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
-                               segment_shown]
+                               class_map, segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)

@@ -83,6 +83,21 @@ def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Ima
     return Image.fromarray(blended.round().astype(np.uint8))
 
 
+def class_map(labels: torch.Tensor | np.ndarray, palette: Palette) -> Image.Image:
+    """Each pixel's class index as a palette image, the class colours its palette: saved as PNG, a viewer shows
+    the colours and ``np.asarray(Image.open(path))`` gives the indices back, one byte a pixel.
+
+    An overlay is blended into the picture, so its classes cannot be read back from it; this is the map a caller
+    scores against ground truth or feeds to the next step, stored the way PASCAL VOC stores its labels.
+    """
+    table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    if len(table) > 256:
+        raise ValueError(f"a palette image holds at most 256 classes, not {len(table)}")
+    image = Image.fromarray(np.ascontiguousarray(_numpy(labels), dtype=np.uint8))  # mode "L"
+    image.putpalette(table.tobytes())  # and now mode "P"
+    return image
+
+
 def _font(size: int) -> ImageFont.ImageFont:
     try:
         return ImageFont.load_default(size=size)

@@ -46,7 +46,9 @@ def test_the_api_names_both_endpoints(client):
 
 @pytest.mark.parametrize("model", MODELS)
 def test_segment_outputs_have_the_inputs_size_and_sane_values(client, odd_picture, model):
-    slider, confidence, band, mutual, table, legend, info, figures, errors, caption = segment(client, odd_picture, model, samples=4)
+    slider, confidence, band, mutual, table, legend, info, figures, errors, caption, class_map = segment(
+        client, odd_picture, model, samples=4
+    )
     before, after = slider
     assert size_of(before) == size_of(after) == (479, 361)
     # heatmaps: the picture's size plus a colour-bar panel on the right
@@ -63,6 +65,31 @@ def test_segment_outputs_have_the_inputs_size_and_sane_values(client, odd_pictur
     assert all(0 <= row[2] <= 100 for row in table["data"])
     assert "segdemo-swatch" in legend
     assert "CPU" in info or "GPU" in info
+    assert size_of(class_map) == (479, 361) and class_map.endswith(f"class_map_{model}.png")
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_the_class_map_holds_the_classes_the_overlay_figures_and_error_rate_come_from(client, model):
+    """The downloadable class map is the prediction itself: its indices give the figures' class shares and error
+    rate against the frame's CamVid label, and, drawn in its palette, the overlay at full opacity."""
+    result = segment(client, str(EXAMPLE), model, samples=2, opacity=1.0)
+    overlay, figures, class_map = pixels(result[0][1]), result[7], result[10]
+    config = json.loads((ROOT / "weights" / model / "config.json").read_text())
+    with Image.open(class_map) as image:
+        assert image.mode == "P" and image.size == (480, 360)
+        palette = np.asarray(image.getpalette()[: 3 * len(config["palette"])]).reshape(-1, 3)
+        indices = np.asarray(image)
+    assert np.array_equal(palette, np.asarray(config["palette"]))
+    names = config["class_names"]
+    shares = {names[c]: float((indices == c).mean()) for c in np.unique(indices)}
+    assert shares == pytest.approx(figures["classes"], abs=1e-9)
+    with Image.open(str(EXAMPLE).replace(".jpg", "_label.png")) as label:
+        truth = np.asarray(label)
+    labelled = truth != config.get("void_index", 11)
+    error_rate = float(((indices != truth) & labelled).sum() / labelled.sum())
+    assert error_rate == pytest.approx(figures["errors"]["error_rate"], abs=1e-9)
+    inside = (overlay != 255).any(axis=2)  # at opacity 1 the overlay is the class colours, boundaries in white
+    assert inside.mean() > 0.8 and np.array_equal(overlay[inside], palette[indices][inside])
 
 
 def test_bayesian_outputs_only_for_bayesian_models(client, odd_picture):

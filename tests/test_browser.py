@@ -195,6 +195,12 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     assert maps == {"found": 4, "over": []}
     assert page.locator(".segdemo-legend-item").count() >= 3
     assert page.get_by_text("ms on CPU").count() + page.get_by_text("ms on GPU").count() >= 1
+    # the class map of the run shown downloads as a PNG of class indices, named after its model
+    link = page.locator("#segment-class-map a[data-testid=download-link]")
+    assert link.get_attribute("download") == "class_map_bayesian_segnet_lite.png"
+    answer = page.request.get(link.get_attribute("href"))
+    with Image.open(BytesIO(answer.body())) as class_map:
+        assert class_map.mode == "P" and class_map.size == (480, 360) and class_map.getextrema()[1] <= 10
 
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)
