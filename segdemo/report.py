@@ -45,7 +45,6 @@ def models_table(weights: Path = WEIGHTS_DIR) -> str:
         checkpoint = load_checkpoint(folder)
         evaluation = json.loads((folder / "eval.json").read_text())
         h, w = checkpoint.input_size
-        training = checkpoint.config.get("training", {})
         rows.append(
             f"| `{folder.name}` | {MODELS[folder.name].description} | {count_parameters(checkpoint.model) / 1e6:.2f}M "
             f"| {count_macs(checkpoint.model, (h, w)) / 1e9:.2f} | {w}x{h} × {scales_served(evaluation)} "

@@ -8,36 +8,29 @@ the tests all go through the same code.
 from __future__ import annotations
 
 import base64
-import json
 import logging
 import math
 import os
 import time
-import traceback
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import gradio as gr
-import torch
 from PIL import Image
 
-from . import visualize
-from .devices import describe_device
+from . import captions, visualize
+from .failures import failures_explained
 from .gpu import duration_for, gpu_task
 from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
-from .report import scales_served
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
 from .images import ImageError, load_image
 from .memory import release_free_memory
-from .metrics import BF_TOLERANCE
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
-from .models import MODELS, count_macs, is_bayesian
+from .models import is_bayesian
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -56,10 +49,6 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
-OUT_OF_MEMORY = (
-    "The server ran out of memory on this picture; nothing else was affected. "
-    "Please try a smaller picture, or again in a moment."
-)
 
 CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
@@ -338,8 +327,8 @@ class SegmentationService:
         legend = visualize.legend_html(shares, names, palette)
         figures = prediction_figures(prediction, model.entry.name, model.describe())
         figures["errors"] = error_figures(prediction, truth) if truth is not None else {"ground_truth": False}
-        info = _info_markdown(prediction, model, figures)
-        caption = _maps_caption(model, figures["errors"], top)
+        info = captions.info_markdown(prediction, model, figures)
+        caption = captions.maps_caption(model, figures["errors"], top)
         paths = files.paths()
         figures["handler_seconds"] = round(time.perf_counter() - started, 4)  # decoding to written files
         return (
@@ -454,295 +443,23 @@ class SegmentationService:
         return None, RESULT_FORGOTTEN
 
     def models_markdown(self) -> str:
-        return _models_markdown(self.models)
+        return captions.models_markdown(self.models)
 
     def trust_plots(self) -> dict[str, Any]:
         """The reliability and kept-pixels plots of the served models' eval.json (docs/ PNGs when current)."""
-        evaluations = {m.entry.label: e for m in self.models.values() if m.ready and (e := _read_eval(m)) and "calibration" in e}
+        evaluations = {m.entry.label: e for m in self.models.values() if m.ready and (e := captions.read_eval(m)) and "calibration" in e}
         return current_plots(evaluations, DOCS_DIR) if evaluations else {}
 
     def per_class_table(self) -> tuple[list[str], list[list[Any]]]:
-        return _per_class_table(self.models)
+        return captions.per_class_table(self.models)
 
     def frames_measured(self) -> str:
         """The frames the Models tab's figures come from (the first model's eval.json says; they share them)."""
         for model in self.models.values():
-            evaluation = _read_eval(model) if model.checkpoint else None
+            evaluation = captions.read_eval(model) if model.checkpoint else None
             if evaluation:
                 return measured_frames(evaluation, model.checkpoint.config)
         return "(not measured)"
-
-
-@contextmanager
-def failures_explained() -> Iterator[None]:
-    """A request that fails half-way (out of memory on a huge picture) gets a plain message.
-
-    Only that request fails: its tensors are freed here (its frames cleared),
-    and the server, the loaded models and the other visitors' requests carry
-    on (tests/test_faults.py caps the server's memory to show it). Every
-    request, failed or not, ends with ``release_free_memory``, which hands
-    freed pages back once the server has grown past its headroom.
-    """
-    try:
-        yield
-    except gr.Error:
-        raise
-    except MemoryError as error:
-        traceback.clear_frames(error.__traceback__)
-        log.warning("request failed, out of memory: %s", _first_line(error))
-        raise gr.Error(OUT_OF_MEMORY) from None
-    except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
-        # The failed request's frames hold its tensors, and the message below keeps its traceback alive
-        # (as __context__) for as long as Gradio keeps the message: free them now, before the next visitor.
-        traceback.clear_frames(error.__traceback__)
-        # The visitor gets a plain sentence; the operator's log keeps what torch said (the Space's Logs tab).
-        log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
-        if _out_of_memory(error):
-            _release_gpu_cache()
-            raise gr.Error(OUT_OF_MEMORY) from None
-        raise gr.Error(f"The model could not process this picture: {_first_line(error)}") from None
-    finally:
-        release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
-
-
-# How oneDNN (torch's CPU convolutions) reports that it could not allocate a primitive's buffers; it
-# gives no status, but a shape that runs on other pictures fails so only when memory runs out.
-ONEDNN_ALLOCATION_FAILURE = "could not create a primitive"
-
-
-def _first_line(error: BaseException) -> str:
-    """An error's first line, at most 200 characters (torch's messages run to pages of C++ frames)."""
-    text = str(error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
-
-
-def _out_of_memory(error: RuntimeError) -> bool:
-    """The CPU or the GPU ran out: torch.cuda.OutOfMemoryError, cuDNN/cuBLAS or oneDNN failing to allocate."""
-    text = str(error).lower()
-    return (isinstance(error, torch.cuda.OutOfMemoryError) or "memory" in text or "alloc_failed" in text
-            or ONEDNN_ALLOCATION_FAILURE in text)
-
-
-def _release_gpu_cache() -> None:
-    """Hand the failed request's cached GPU blocks back; never raises (after a CUDA error it may not work)."""
-    try:
-        if torch.cuda.is_available() and torch.cuda.is_initialized():
-            torch.cuda.empty_cache()
-    except RuntimeError:
-        pass
-
-
-def _info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str, Any]) -> str:
-    h, w = prediction.original_size
-    lines = [
-        f"**{model.entry.label}** · {prediction.seconds * 1000:.0f} ms on {prediction.device} "
-        f"(network {prediction.forward_seconds * 1000:.0f} ms at {prediction.working_size[1]}x{prediction.working_size[0]}) "
-        f"· picture {w}x{h}",
-        f"Weights: {model.describe()}.",
-    ]
-    if prediction.samples > 1:
-        lines.append(
-            f"{prediction.samples} Monte-Carlo dropout samples"
-            + (f" ({prediction.mirrored_samples} of them on the mirrored picture)" if prediction.mirrored_samples else "")
-            + "; mean mutual information "
-            f"{figures['mean_mutual_information']:.3f} nats (the model's own uncertainty)."
-        )
-    elif is_bayesian(model.checkpoint.model):
-        lines.append("1 sample: dropout off (weight averaging), so no mutual information.")
-    if len(prediction.scales) > 1:
-        lines.append(
-            f"Run at {len(prediction.scales)} scales of the working resolution (×{', ×'.join(f'{s:g}' for s in prediction.scales)}), "
-            + ("the samples shared among them." if prediction.samples > 1 else "their class scores averaged.")
-        )
-    b = prediction.boundary
-    lines.append(
-        f"Mean confidence {100 * figures['mean_confidence']:.1f}%. Uncertainty on the boundary band "
-        f"({100 * figures['band_share']:.0f}% of the picture) is {b.band_mean:.2f} against {b.interior_mean:.2f} "
-        f"inside regions: {b.ratio:.1f}x."
-    )
-    for note in prediction.notes:
-        lines.append(f"Note: {note}.")
-    return "\n\n".join(lines)
-
-
-def _temperature_note(config: dict[str, Any]) -> str:
-    """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it)."""
-    temperature = config.get("temperature")
-    if temperature is None:
-        return "not calibrated: no temperature was fitted for these weights, so it is the network's raw softmax"
-    fitted = config.get("temperature_fitted_on") or {}
-    frames = f"CamVid {fitted.get('split', '?')}"
-    if fitted.get("sequences"):
-        frames += f" (sequence {', '.join(fitted['sequences'])})"
-    if fitted.get("images"):
-        frames += f", {fitted['images']} frames"
-    if fitted.get("shares"):  # a mix of kinds of unseen frames, weighted (segdemo.calibrate --share)
-        frames += ", their pixels weighted " + " : ".join(f"{seq} {weight:g}" for seq, weight in fitted["shares"].items())
-    if fitted.get("donor"):  # the twin trained on some of them: a run of the same recipe that held them all out fitted it
-        frames += ", by a run of the same recipe that never trained on them"
-    elif fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
-        frames += ", for a twin run (same schedule) that never trained on them"
-    if config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
-        how = f"the Monte-Carlo samples' averaged probabilities p are tempered to softmax(log p / {temperature:.2f})"
-    else:
-        how = f"the logits are divided by a temperature of {temperature:.2f}"
-    return f"calibrated: {how}, fitted by minimising NLL on {frames}"
-
-
-def _calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None) -> str:
-    """The Models tab's calibration figures for one model (from eval.json), or what is known without them."""
-    line = f"Confidence {_temperature_note(config)}."
-    if not evaluation or "calibration" not in evaluation:
-        return line
-    calibration, errors = evaluation["calibration"], evaluation["error_detection"]
-    before, after = calibration["uncalibrated"], calibration["calibrated"]
-    line += (
-        f" On CamVid {measured_frames(evaluation, config)}: **ECE {100 * before['ece']:.1f}% → "
-        f"{100 * after['ece']:.1f}%** with the temperature, NLL {before['nll']:.3f} → {after['nll']:.3f}, "
-        f"Brier {before['brier']:.3f} → {after['brier']:.3f}."
-    )
-    single = calibration.get("by_samples", {}).get("1")
-    if single:
-        line += f" With dropout off (one pass) the ECE is {100 * single['uncalibrated']['ece']:.1f}% at T = 1."
-    aurocs = [f"{score.replace('_', ' ')} {errors['all'][score]['auroc']:.3f}" for score in errors["scores"]
-              if errors["all"][score]["auroc"] is not None]
-    if aurocs:
-        line += f" Uncertainty as an error detector, AUROC: {', '.join(aurocs)} (boundary band: " + ", ".join(
-            f"{errors['band'][score]['auroc']:.3f}" for score in errors["scores"] if errors["band"][score]["auroc"] is not None
-        ) + ")."
-    return line
-
-
-def _maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_top: float | None = None) -> str:
-    """Under the maps, in their order on a wide screen: whether the confidence is calibrated and on which frames, what
-    the error map shows, what the boundary uncertainty is, and the mutual information's scale (it is the picture's)."""
-    config = model.checkpoint.config
-    lines = [f"**Confidence** (each pixel's highest class probability) is {_temperature_note(config)}."]
-    evaluation = _read_eval(model)
-    if config.get("temperature") is not None and evaluation and "calibration" in evaluation:
-        c = evaluation["calibration"]
-        lines[0] += (
-            f" The aim: pixels shown at 80% are right 80% of the time. On CamVid {measured_frames(evaluation, config)} the gap between "
-            f"confidence and accuracy (expected calibration error) is {100 * c['calibrated']['ece']:.1f}% "
-            f"({100 * c['uncalibrated']['ece']:.1f}% without the temperature)."
-        )
-    if errors.get("ground_truth"):
-        auroc = errors.get("entropy_auroc")
-        lines.append(
-            f"**Errors** against this CamVid frame's labels (red): {100 * (errors['error_rate'] or 0):.1f}% of the "
-            "labelled pixels are wrong"
-            + (f"; ranked by entropy, the errors come out less certain than the right pixels with AUROC {auroc:.2f} "
-               "(1: every error less certain than every right pixel, 0.5: chance)" if auroc is not None else "")
-            + "."
-        )
-    lines.append(
-        "**Boundary uncertainty** is the entropy of the class probabilities (0: sure, 1: all classes equally likely) "
-        f"on a band of {100 * BF_TOLERANCE:.2g}% of the picture's diagonal around the predicted class boundaries; "
-        "the rest of the picture is greyed."
-    )
-    if mutual_information_top is not None:
-        lines.append(
-            "**Mutual information** is how much the network's dropout samples disagree about each pixel's class "
-            "(in nats; 0: they all agree): the network's own uncertainty, which more training data would reduce; the "
-            "entropy also counts what is ambiguous in the picture itself. Its colour scale runs from 0 to "
-            f"this picture's highest value, {mutual_information_top:.2f} nats: compare pictures by the figures, "
-            "not by the colours."
-        )
-    if not errors.get("ground_truth"):
-        lines.append(
-            "No ground truth for this picture, so no error map: only the bundled CamVid frames (or the very same "
-            "pixels uploaded again) come with labels."
-        )
-    return "\n\n".join(lines)
-
-
-def _models_markdown(models: dict[str, LoadedModel]) -> str:
-    devices = sorted({describe_device(next(m.checkpoint.model.parameters()).device) for m in models.values() if m.ready})
-    parts = [f"**Served on:** {', '.join(devices)} (`SEGDEMO_DEVICE=cpu|cuda` overrides the choice)."] if devices else []
-    for name, model in models.items():
-        spec = MODELS[name]
-        if not model.ready:
-            parts.append(f"### {model.entry.label}\n\nNot available: {model.error}")
-            continue
-        config = model.checkpoint.config
-        params = model.checkpoint.parameters
-        macs = count_macs(model.checkpoint.model, tuple(config["input_size"]))
-        evaluation = _read_eval(model)
-        figures = ""
-        if evaluation:
-            figures = (
-                f"CamVid {measured_frames(evaluation, config)} (labels at {evaluation['label_size'][1]}x{evaluation['label_size'][0]}): "
-                f"**mIoU {100 * evaluation['mean_iou']:.1f}**, global accuracy {100 * evaluation['global_accuracy']:.1f}, "
-                f"class accuracy {100 * evaluation['class_accuracy']:.1f}, BF {100 * evaluation['boundary_f1']:.1f}"
-                + (
-                    f" ({evaluation['samples']} MC samples"
-                    + (f", {evaluation['mirrored_samples']} on the mirror image)" if evaluation.get("mirrored_samples") else ")")
-                    if evaluation.get("samples", 1) > 1
-                    else ""
-                )
-                + (f", at ×{scales_served(evaluation)} the working resolution" if len(evaluation.get("test_scales", [1])) > 1 else "")
-                + "."
-            )
-        training = config.get("training", {})
-        size = config["input_size"]
-        parts.append(
-            f"### {model.entry.label}\n\n{spec.description}. **{params:,} parameters**, {macs / 1e9:.2f} GMAC per "
-            f"pass at its working resolution {size[1]}x{size[0]}; {_training_line(training)}"
-            + f".\n\n{figures}\n\n{_calibration_line(config, evaluation)}\n\nWeights: {model.describe()}."
-        )
-    parts.append(
-        "### The papers' figures beside ours\n\n"
-        "The SegNet paper trained its compact Basic variants from scratch to about **47 mIoU** on CamVid; "
-        "ENet reached **51 mIoU** with 0.37M parameters. Those are test-set figures at 360x480; ours are measured "
-        "by `python -m segdemo.evaluate` on the frames named above (CamVid's test split is withheld from this project)."
-    )
-    return "\n\n".join(parts)
-
-
-def _training_line(training: dict[str, Any]) -> str:
-    """How a checkpoint was trained, in one clause, from its config's ``training`` block."""
-    if not training:
-        return "trained from scratch on CamVid"
-    frames = training.get("frames")
-    where = f"{sum(frames.values())} CamVid frames of {', '.join(frames)}" if frames else "CamVid train"
-    if training.get("excluded_frames"):
-        where += f" (all but the {len(training['excluded_frames'])} bundled examples)"
-    held_out = training.get("held_out") or []
-    length = f"{training['budget_minutes']:g} minutes" if training.get("budget_minutes") else f"{training.get('epochs', '?')} epochs"
-    crop = f"{training['size'][1]}x{training['size'][0]}"
-    return (
-        f"trained from scratch on {where}" + (f" ({'+'.join(held_out)} held out)" if held_out else "")
-        + f", last phase {length} on {crop} crops on the {training.get('device', '?').upper()}"
-        + (f", continuing from `{training['init']}`" if training.get("init") else "")
-    )
-
-
-def _read_eval(model: LoadedModel) -> dict[str, Any] | None:
-    path = model.checkpoint.path / "eval.json" if model.checkpoint else None
-    if path is None or not path.is_file():
-        return None
-    try:
-        return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
-        return None
-
-
-def _per_class_table(models: dict[str, LoadedModel]) -> tuple[list[str], list[list[Any]]]:
-    evaluations = {name: _read_eval(m) for name, m in models.items() if m.ready}
-    evaluations = {name: e for name, e in evaluations.items() if e}
-    headers = ["Class"] + [models[name].entry.label for name in evaluations]
-    if not evaluations:
-        return headers, []
-    names = next(iter(evaluations.values()))["class_names"]
-    rows = []
-    for index, cls in enumerate(names):
-        row: list[Any] = [cls]
-        for evaluation in evaluations.values():
-            iou = evaluation["per_class_iou"][index]
-            row.append(None if iou is None else round(100 * iou, 1))
-        rows.append(row)
-    rows.append(["mean IoU"] + [round(100 * e["mean_iou"], 1) for e in evaluations.values()])
-    return headers, rows
 
 
 def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> None:

@@ -106,9 +106,9 @@ def test_onednn_failing_to_allocate_gets_the_out_of_memory_message(caplog):
     """
     import gradio as gr
 
-    from segdemo.ui import OUT_OF_MEMORY, failures_explained
+    from segdemo.failures import OUT_OF_MEMORY, failures_explained
 
-    with pytest.raises(gr.Error) as raised, caplog.at_level("WARNING", logger="segdemo.ui"):
+    with pytest.raises(gr.Error) as raised, caplog.at_level("WARNING", logger="segdemo.failures"):
         with failures_explained():
             raise RuntimeError("could not create a primitive\n  frame 1\n  frame 2")
     assert raised.value.message == OUT_OF_MEMORY
@@ -153,7 +153,7 @@ def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
             with pytest.raises(Exception) as error:
                 client.predict(handle_file(str(huge)), "bayesian_segnet_lite", 0.5, 8, 0, api_name="/segment")
             assert "ran out of memory on this picture" in str(error.value)
-            assert "WARNING segdemo.ui: request failed" in log.read_text()  # the operator's log says what torch said
+            assert "WARNING segdemo.failures: request failed" in log.read_text()  # the operator's log says what torch said
             visitor.join(timeout=120)
             # (a server that died here, e.g. "libgomp: Thread creation failed", cancels the visitor's job)
             assert answers["small"] == [480, 360], f"server {process.poll()=}; log: {log.read_text()[-1500:]}"

@@ -30,7 +30,8 @@ from segdemo import gpu
 from segdemo.devices import autocast_dtype, choose_device, describe_device, packed_copy, serving_autocast, to_host
 from segdemo.inference import MAX_SAMPLES
 from segdemo.visualize import OverlayLayer
-from segdemo.ui import OUT_OF_MEMORY, SegmentationService, ShownOverlays, build_demo, failures_explained
+from segdemo.failures import OUT_OF_MEMORY, failures_explained
+from segdemo.ui import SegmentationService, ShownOverlays, build_demo
 from segdemo.zoo import load_zoo
 
 EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f03570.jpg")

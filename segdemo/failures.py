@@ -1,0 +1,86 @@
+"""What a visitor is told when a request fails half-way, and how the server recovers from it.
+
+A picture that passes every check can still run the CPU or the GPU out of
+memory, or make torch fail in a way no check foresees. The visitor gets one
+plain sentence (never a stack trace), the operator's log keeps what torch
+said, and the failed request's memory goes back before the next visitor's.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import gradio as gr
+import torch
+
+from .memory import release_free_memory
+
+log = logging.getLogger(__name__)
+
+
+OUT_OF_MEMORY = (
+    "The server ran out of memory on this picture; nothing else was affected. "
+    "Please try a smaller picture, or again in a moment."
+)
+
+
+@contextmanager
+def failures_explained() -> Iterator[None]:
+    """A request that fails half-way (out of memory on a huge picture) gets a plain message.
+
+    Only that request fails: its tensors are freed here (its frames cleared),
+    and the server, the loaded models and the other visitors' requests carry
+    on (tests/test_faults.py caps the server's memory to show it). Every
+    request, failed or not, ends with ``release_free_memory``, which hands
+    freed pages back once the server has grown past its headroom.
+    """
+    try:
+        yield
+    except gr.Error:
+        raise
+    except MemoryError as error:
+        traceback.clear_frames(error.__traceback__)
+        log.warning("request failed, out of memory: %s", _first_line(error))
+        raise gr.Error(OUT_OF_MEMORY) from None
+    except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
+        # The failed request's frames hold its tensors, and the message below keeps its traceback alive
+        # (as __context__) for as long as Gradio keeps the message: free them now, before the next visitor.
+        traceback.clear_frames(error.__traceback__)
+        # The visitor gets a plain sentence; the operator's log keeps what torch said (the Space's Logs tab).
+        log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
+        if _out_of_memory(error):
+            _release_gpu_cache()
+            raise gr.Error(OUT_OF_MEMORY) from None
+        raise gr.Error(f"The model could not process this picture: {_first_line(error)}") from None
+    finally:
+        release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
+
+
+# How oneDNN (torch's CPU convolutions) reports that it could not allocate a primitive's buffers; it
+# gives no status, but a shape that runs on other pictures fails so only when memory runs out.
+ONEDNN_ALLOCATION_FAILURE = "could not create a primitive"
+
+
+def _first_line(error: BaseException) -> str:
+    """An error's first line, at most 200 characters (torch's messages run to pages of C++ frames)."""
+    text = str(error).strip()
+    return text.splitlines()[0][:200] if text else type(error).__name__
+
+
+def _out_of_memory(error: RuntimeError) -> bool:
+    """The CPU or the GPU ran out: torch.cuda.OutOfMemoryError, cuDNN/cuBLAS or oneDNN failing to allocate."""
+    text = str(error).lower()
+    return (isinstance(error, torch.cuda.OutOfMemoryError) or "memory" in text or "alloc_failed" in text
+            or ONEDNN_ALLOCATION_FAILURE in text)
+
+
+def _release_gpu_cache() -> None:
+    """Hand the failed request's cached GPU blocks back; never raises (after a CUDA error it may not work)."""
+    try:
+        if torch.cuda.is_available() and torch.cuda.is_initialized():
+            torch.cuda.empty_cache()
+    except RuntimeError:
+        pass
