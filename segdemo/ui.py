@@ -53,7 +53,9 @@ MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FIL
 CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
-.segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block; border:1px solid #0003}
+/* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
+.segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block;
+  border:1px solid color-mix(in srgb, currentColor 45%, transparent)}
 /* A map's label sits above the picture, not on it: floated, a label wider than a narrow map (a phone, a blog's
    iframe) runs under the buttons and over the colour bar, or wraps onto the picture. */
 .segdemo-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
