@@ -101,9 +101,12 @@ MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment 
 
 COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
-# What the downloadable class map holds: CamVid's class order is the index, its colours the PNG's palette
-CLASS_MAP_LABEL = (
-    f"Class map (PNG; each pixel is its class index, 0 {CAMVID_CLASSES[0]} to {len(CAMVID_CLASSES) - 1} {CAMVID_CLASSES[-1]})"
+# What the downloadable class map holds (beside it; the label stays short, as the API names the output after it)
+CLASS_MAP_NOTE = (
+    "Each pixel of the **class map** is its class index in CamVid's order ("
+    + ", ".join(f"{i} {name}" for i, name in enumerate(CAMVID_CLASSES))
+    + "), with the class colours as the PNG's palette: an image viewer shows the colours, "
+    "`numpy.asarray(PIL.Image.open(path))` gives the indices."
 )
 
 
@@ -554,7 +557,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
                     wrap=True, column_widths=["34%", "26%", "40%"],
                 )
-            class_map = gr.File(label=CLASS_MAP_LABEL, interactive=False, elem_id="segment-class-map")
+            class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map")
+            gr.Markdown(CLASS_MAP_NOTE, elem_id="class-map-note")
             with gr.Accordion("Figures (JSON)", open=False):
                 figures = gr.JSON()
             segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
