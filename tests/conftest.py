@@ -82,8 +82,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
-    """Start ``python app.py`` on a free loopback port; returns (process, url, log path)."""
+def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0, cwd: Path = ROOT):
+    """Start ``python app.py`` (in ``cwd``: a folder of the app's files) on a free loopback port; returns (process,
+    url, log path)."""
     import os
     import re
     import subprocess
@@ -103,7 +104,7 @@ def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0):
     }
     log = Path(tempfile.mkstemp(prefix="segdemo-app-", suffix=".log")[1])
     with log.open("w") as output:  # the server writes to its own copy of the descriptor
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output,
+        process = subprocess.Popen([sys.executable, "app.py"], cwd=cwd, env=env, stdout=output,
                                    stderr=subprocess.STDOUT)
     process.segdemo_log = log  # stop_app removes it: tests read it while the server runs
     deadline = time.monotonic() + timeout

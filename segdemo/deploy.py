@@ -1,0 +1,83 @@
+"""python -m segdemo.deploy --space OWNER/NAME: the Space's files, uploaded through the Hub's HTTP API.
+
+A ``git push`` of this repository to a Space is refused: the Hub takes
+binary files (the weights, the pictures) only through its Xet/LFS storage,
+and this repository's history holds them in git itself. ``upload_folder``
+sends the tree as it is now, its binary files through that storage and
+none of the history. What is sent: every file git tracks, less the held-out
+twins' weights (``twins/``, 62 MB that the Space never loads); a redeploy
+deletes the Space's files that the tree no longer has. ``--dry-run
+DIR`` writes exactly that folder and uploads nothing; the tests start the
+app from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import shutil
+import subprocess
+from pathlib import Path
+
+from huggingface_hub import HfApi
+
+ROOT = Path(__file__).resolve().parent.parent
+NOT_SENT = ("twins/*.safetensors",)  # fnmatch's * crosses folders: every safetensors file under twins/
+KEPT_ON_THE_HUB = {".gitattributes"}
+
+
+def space_files(root: Path = ROOT) -> list[str]:
+    """The repository's tracked files that the Space gets, as paths relative to ``root``."""
+    try:
+        listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise SystemExit(f"segdemo.deploy needs a git checkout of segdemo (git ls-files failed: {error})") from None
+    files = [name for name in listed.decode().split("\0") if name]
+    return sorted(name for name in files
+                  if (root / name).is_file() and not any(fnmatch.fnmatch(name, pattern) for pattern in NOT_SENT))
+
+
+def prepare_folder(out: Path, root: Path = ROOT) -> Path:
+    """Copy the Space's files into ``out`` (an empty or new folder); returns it."""
+    if out.exists() and any(out.iterdir()):
+        raise SystemExit(f"{out} is not empty: give a new folder")
+    for name in space_files(root):
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(root / name, target)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--space", required=True, help="the Space, OWNER/NAME (created as a Gradio Space if missing)")
+    parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the Space's files to DIR and upload nothing")
+    parser.add_argument("--private", action="store_true", help="create the Space private")
+    parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
+    parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    args = parser.parse_args(argv)
+
+    if args.dry_run:
+        folder = prepare_folder(args.dry_run)
+        files = space_files()
+        size = sum((folder / name).stat().st_size for name in files)
+        print(f"wrote {len(files)} files, {size / 1e6:.1f} MB, to {folder}")
+        return 0
+
+    import tempfile
+
+    api = HfApi(endpoint=args.endpoint, token=args.token)
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = prepare_folder(Path(tmp) / "space")
+        url = api.create_repo(args.space, repo_type="space", space_sdk="gradio", private=args.private, exist_ok=True)
+        # a redeploy also removes what this tree no longer has (a module moved, a picture renamed); the Hub's
+        # own .gitattributes stays
+        stale = sorted(set(api.list_repo_files(args.space, repo_type="space")) - set(space_files()) - KEPT_ON_THE_HUB)
+        commit = api.upload_folder(repo_id=args.space, repo_type="space", folder_path=folder,
+                                   commit_message="Deploy segdemo", delete_patterns=stale or None)
+    print(f"uploaded to {url} at commit {commit.oid}; the Space installs requirements.txt and starts app.py")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
