@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> int:
     api = HfApi(endpoint=args.endpoint, token=args.token)
     with tempfile.TemporaryDirectory() as tmp:
         folder = prepare_folder(Path(tmp) / "space")
-        url = api.create_repo(args.space, repo_type="space", space_sdk="gradio", private=args.private, exist_ok=True)
+        url = api.create_repo(args.space, repo_type="space", space_sdk="gradio", private=args.private or None,
+                              exist_ok=True)
         # a redeploy also removes what this tree no longer has (a module moved, a picture renamed); the Hub's
         # own .gitattributes stays
         stale = sorted(set(api.list_repo_files(args.space, repo_type="space")) - set(space_files()) - KEPT_ON_THE_HUB)
