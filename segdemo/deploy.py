@@ -15,11 +15,15 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import glob
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 from huggingface_hub import HfApi
+
+from .hub import UPLOAD_ERRORS, describe_upload_failure
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SENT = ("twins/*.safetensors",)  # fnmatch's * crosses folders: every safetensors file under twins/
@@ -48,6 +52,20 @@ def prepare_folder(out: Path, root: Path = ROOT) -> Path:
     return out
 
 
+def deploy(api: HfApi, space: str, private: bool = False) -> tuple[str, str]:
+    """Create the Gradio Space if missing and make its files this tree's, in one commit; its URL and commit."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = prepare_folder(Path(tmp) / "space")
+        url = api.create_repo(space, repo_type="space", space_sdk="gradio", private=private or None, exist_ok=True)
+        # a redeploy also removes what this tree no longer has (a module moved, a picture renamed); the Hub's
+        # own .gitattributes stays. Names are escaped: the Hub client reads them as fnmatch patterns.
+        stale = sorted(set(api.list_repo_files(space, repo_type="space")) - set(space_files()) - KEPT_ON_THE_HUB)
+        commit = api.upload_folder(repo_id=space, repo_type="space", folder_path=folder,
+                                   commit_message="Deploy segdemo",
+                                   delete_patterns=[glob.escape(name) for name in stale] or None)
+    return str(url), commit.oid
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--space", required=True, help="the Space, OWNER/NAME (created as a Gradio Space if missing)")
@@ -64,19 +82,13 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(files)} files, {size / 1e6:.1f} MB, to {folder}")
         return 0
 
-    import tempfile
-
     api = HfApi(endpoint=args.endpoint, token=args.token)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = prepare_folder(Path(tmp) / "space")
-        url = api.create_repo(args.space, repo_type="space", space_sdk="gradio", private=args.private or None,
-                              exist_ok=True)
-        # a redeploy also removes what this tree no longer has (a module moved, a picture renamed); the Hub's
-        # own .gitattributes stays
-        stale = sorted(set(api.list_repo_files(args.space, repo_type="space")) - set(space_files()) - KEPT_ON_THE_HUB)
-        commit = api.upload_folder(repo_id=args.space, repo_type="space", folder_path=folder,
-                                   commit_message="Deploy segdemo", delete_patterns=stale or None)
-    print(f"uploaded to {url} at commit {commit.oid}; the Space installs requirements.txt and starts app.py")
+    try:
+        url, commit = deploy(api, args.space, private=args.private)
+    except UPLOAD_ERRORS as error:
+        reason = describe_upload_failure(error, args.space)
+        raise SystemExit(f"could not deploy to the Space {args.space}: {reason}") from None
+    print(f"uploaded to {url} at commit {commit}; the Space installs requirements.txt and starts app.py")
     return 0
 
 

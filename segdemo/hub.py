@@ -136,3 +136,23 @@ def download(
         return future.result(timeout=deadline)
     except Exception as error:  # noqa: BLE001
         raise HubError(_describe(error, repo_id, revision)) from error
+
+
+UPLOAD_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)  # what publish and deploy turn into a message
+
+
+def describe_upload_failure(error: BaseException, repo: str) -> str:
+    """Why an upload to ``repo`` failed, with what to do about it, for the maintainer at the terminal."""
+    status = getattr(getattr(error, "response", None), "status_code", None)
+    said = (getattr(error, "server_message", None) or "").strip().splitlines()
+    said = f' ("{said[0]}")' if said else ""
+    if status == 401:
+        return (f"the Hub refused the token (401{said}): log in with `hf auth login`, or pass --token or set HF_TOKEN "
+                "to a token with write access")
+    if status == 403:
+        return f"the token may not write to {repo} (403{said}): use a token of its owner with write access"
+    if isinstance(error, HfHubHTTPError):
+        return f"the Hub answered {status or 'with an error'}{said}"
+    if isinstance(error, httpx.TimeoutException):
+        return "the Hub did not answer in time"
+    return f"the Hub could not be reached ({type(error).__name__}: {error})"

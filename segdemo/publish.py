@@ -15,13 +15,14 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
 from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, measured_frames, measured_training
-from .hub import sha256_of
+from .hub import UPLOAD_ERRORS, describe_upload_failure, sha256_of
 from .models import MODELS, count_parameters
 from .zoo import WEIGHTS_DIR
 
@@ -142,6 +143,19 @@ def prepare_folder(name: str, repo_id: str, out: Path, weights: Path | None = No
     return out
 
 
+def publish(api: HfApi, name: str, repo_id: str, weights: Path | None = None, private: bool = False) -> dict[str, dict]:
+    """Create the model repo if missing and upload the checkpoint with its card, in one commit.
+
+    Returns the zoo entry that pins it: ``{name: {"repo_id", "revision", "sha256"}}``, the format of a
+    SEGDEMO_ZOO file and of ``ZooEntry``'s fields."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = prepare_folder(name, repo_id, Path(tmp), weights)
+        api.create_repo(repo_id, repo_type="model", private=private or None, exist_ok=True)
+        commit = api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=f"Publish {name} from segdemo")
+        digest = sha256_of(folder / WEIGHTS_NAME)
+    return {name: {"repo_id": repo_id, "revision": commit.oid, "sha256": digest}}
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, help="a folder name in weights/ (e.g. bayesian_segnet_lite)")
@@ -159,19 +173,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sha256 of {WEIGHTS_NAME}: {sha256_of(folder / WEIGHTS_NAME)}")
         return 0
 
-    import tempfile
-
     api = HfApi(endpoint=args.endpoint, token=args.token)
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = prepare_folder(args.model, args.repo, Path(tmp), args.weights)
-        api.create_repo(args.repo, repo_type="model", private=args.private, exist_ok=True)
-        commit = api.upload_folder(
-            repo_id=args.repo, folder_path=folder, commit_message=f"Publish {args.model} from segdemo"
-        )
-        digest = sha256_of(folder / WEIGHTS_NAME)
-    print(f"published {args.model} to {args.repo} at commit {commit.oid}")
+    try:
+        pin = publish(api, args.model, args.repo, args.weights, private=args.private)
+    except UPLOAD_ERRORS as error:
+        reason = describe_upload_failure(error, args.repo)
+        raise SystemExit(f"could not publish {args.model} to {args.repo}: {reason}") from None
+    print(f"published {args.model} to {args.repo} at commit {pin[args.model]['revision']}")
     print("pin it in segdemo/zoo.py (or your SEGDEMO_ZOO file):")
-    print(json.dumps({args.model: {"repo_id": args.repo, "revision": commit.oid, "sha256": digest}}, indent=2))
+    print(json.dumps(pin, indent=2))
     return 0
 
 

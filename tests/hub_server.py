@@ -1,4 +1,4 @@
-"""A local HTTP server that speaks the Hugging Face Hub's download protocol, for tests.
+"""A local HTTP server that speaks the Hugging Face Hub's download and upload protocols, for tests.
 
 ``huggingface_hub`` (unmodified, no mocking) downloads from it when pointed at it with
 ``endpoint=server.url`` or ``HF_ENDPOINT=server.url``::
@@ -29,6 +29,28 @@ Endpoints (what huggingface_hub 2.4 really requests and reads):
   ``snapshot_download``.
 * ``GET /api/models/{repo_id}/refs``: enough for ``HfApi.list_repo_refs``.
 
+The same under ``/spaces/...`` and ``/api/spaces/...`` (and ``datasets``) for other kinds of repo.
+
+Uploads (what ``create_repo`` and ``upload_folder`` send; every write needs a bearer token, any will do):
+
+* ``POST /api/repos/create``: a repo with the Hub's first commit (``.gitattributes``; a Space also gets a
+  ``README.md`` naming its SDK); 409 with the repo's ``url`` when it exists.
+* ``POST /api/validate-yaml``: a README's metadata block must parse as a YAML mapping.
+* ``POST /api/{type}s/{repo_id}/preupload/{revision}``: each file's upload mode by the Hub's rule (LFS for
+  what ``.gitattributes`` sends there, for binary samples and above 10 MiB) and its current oid, which
+  lets the client skip unchanged files.
+* ``POST /[{type}s/]{repo_id}.git/info/lfs/objects/batch`` (git-lfs batch API, basic transfer): an upload
+  action to ``PUT {cdn_url}/lfs-upload/<sha256>`` (checked against the sha256 and size, as S3 would) and a
+  verify action, or none for an object already stored.
+* ``POST /api/{type}s/{repo_id}/commit/{branch}``: the NDJSON commit (``header`` with an optional
+  ``parentCommit``, 412 when stale; ``file`` inline, refused when binary; ``lfsFile``, 422 when never
+  uploaded; ``deletedFile`` / ``deletedFolder``, 404 ``EntryNotFound`` when absent), applied whole or not.
+
+Not served: Xet storage. With ``hf_xet`` installed (the default) the client sends LFS files there and asks
+``/api/{type}s/{repo_id}/xet-write-token/...`` for a token, which answers 501; tests of uploads set
+``HF_HUB_DISABLE_XET`` (``huggingface_hub.constants.HF_HUB_DISABLE_XET``) so that the client takes the LFS
+path it keeps for clients without ``hf_xet``.
+
 Errors use the Hub's headers: unknown repo -> 404 ``X-Error-Code: RepoNotFound``; unknown revision ->
 404 ``RevisionNotFound``; unknown file -> 404 ``EntryNotFound`` (with ``X-Repo-Commit``, so the client
 caches the non-existence under ``.no_exist``).
@@ -39,6 +61,8 @@ Fault injection (``fail``, ``hang``, ``truncate``, ``corrupt``) applies to subse
 
 from __future__ import annotations
 
+import base64
+import fnmatch
 import hashlib
 import json
 import socket
@@ -51,7 +75,17 @@ from urllib.parse import parse_qs, quote, unquote, urlsplit
 
 __all__ = ["HubServer"]
 
-_API_KEYWORDS = ("revision", "tree", "refs")
+_API_KEYWORDS = ("revision", "tree", "refs", "preupload", "commit", "xet-write-token")
+_API_TYPES = {"models": "model", "datasets": "dataset", "spaces": "space"}
+_LFS_BATCH = ".git/info/lfs/objects/batch"
+_LFS_VERIFY = ".git/info/lfs/objects/verify"
+# The first lines of the .gitattributes the Hub writes into a new repo: which names go to LFS.
+_DEFAULT_GITATTRIBUTES = "".join(
+    f"{pattern} filter=lfs diff=lfs merge=lfs -text\n"
+    for pattern in ("*.7z", "*.bin", "*.ckpt", "*.gz", "*.h5", "*.npy", "*.npz", "*.onnx", "*.parquet", "*.pickle",
+                    "*.pkl", "*.pt", "*.pth", "*.safetensors", "*.tar", "*.tflite", "*.zip", "*.zst", "*tfevents*")
+)
+_REGULAR_LIMIT = 10 * 1024 * 1024  # bigger files must go through LFS, whatever their kind
 _INVERT = bytes(255 - b for b in range(256))  # corrupt(): every byte XOR 0xFF
 
 
@@ -61,6 +95,11 @@ def _git_blob_sha1(content: bytes) -> str:
 
 def _lfs_pointer(sha256: str, size: int) -> bytes:
     return f"version https://git-lfs.github.com/spec/v1\noid sha256:{sha256}\nsize {size}\n".encode()
+
+
+def _key(repo_type: str, repo_id: str) -> str:
+    """Where a repo is kept: models under their id, datasets and Spaces under their URL prefix."""
+    return repo_id if repo_type == "model" else f"{repo_type}s/{repo_id}"
 
 
 def _free_port() -> int:
@@ -74,10 +113,11 @@ class _Blob:
     content: bytes
     sha256: str
     git_sha1: str
+    lfs: bool  # stored in LFS: resolved through the CDN, listed with its pointer's oid
 
     @classmethod
-    def of(cls, content: bytes) -> "_Blob":
-        return cls(content, hashlib.sha256(content).hexdigest(), _git_blob_sha1(content))
+    def of(cls, content: bytes, lfs: bool) -> "_Blob":
+        return cls(content, hashlib.sha256(content).hexdigest(), _git_blob_sha1(content), lfs)
 
 
 @dataclass
@@ -91,6 +131,9 @@ class _Commit:
 
 @dataclass
 class _Repo:
+    repo_type: str = "model"
+    sdk: str | None = None  # a Space's SDK, as create_repo gave it
+    private: bool = False
     commits: dict[str, _Commit] = field(default_factory=dict)
     branches: dict[str, str] = field(default_factory=dict)
     tags: dict[str, str] = field(default_factory=dict)
@@ -146,6 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, like the Hub
     server_version = "HubServer/1.0"
     server: _Server
+    body: bytes = b""  # a POST's or PUT's body, read before any answer
 
     def log_message(self, format, *args) -> None:  # noqa: A002 - silence stderr logging
         pass
@@ -155,6 +199,26 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.hub._handle(self, "GET", self.server.role)
+
+    def do_POST(self) -> None:
+        self.server.hub._handle(self, "POST", self.server.role)
+
+    def do_PUT(self) -> None:
+        self.server.hub._handle(self, "PUT", self.server.role)
+
+    def read_body(self) -> bytes:
+        """The request's body, sized by Content-Length or sent in chunks (httpx streams file uploads so)."""
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = bytearray()
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    return bytes(body)
+                body += self.rfile.read(size)
+                self.rfile.readline()  # the CRLF after each chunk
+        return self.rfile.read(int(self.headers.get("Content-Length") or 0))
 
 
 class _Abort(Exception):
@@ -178,6 +242,7 @@ class HubServer:
         self.request_headers: list[dict[str, str]] = []  # headers (lower-case names) of each logged request
         self._repos: dict[str, _Repo] = {}
         self._lfs_objects: dict[str, tuple[bytes, set[str]]] = {}  # sha256 -> (content, repo paths)
+        self._lfs_expected: dict[str, int] = {}  # sha256 -> size: objects the batch API invited
         self._faults: list[_Fault] = []
         self._lock = threading.RLock()
         self._wake = threading.Event()  # set to wake up hanging handlers (reset/stop)
@@ -259,38 +324,80 @@ class HubServer:
         branch: str = "main",
         tag: str | None = None,
         message: str | None = None,
+        repo_type: str = "model",
     ) -> str:
         """Commit ``files`` on top of ``branch`` (created if missing); returns the new 40-hex commit sha.
 
         Files of the parent commit are kept unless overwritten; a ``None`` value deletes a file. The
         branch moves to the new commit; older commits stay addressable by sha. ``branch`` may be any ref
-        name, e.g. ``"refs/pr/1"``. ``tag``, if given, is (re)pointed at the new commit.
+        name, e.g. ``"refs/pr/1"``. ``tag``, if given, is (re)pointed at the new commit. Files whose
+        names end with one of ``lfs_suffixes`` are stored in LFS.
         """
+        changes = {
+            path: None if content is None else _Blob.of(bytes(content), self._is_lfs(path))
+            for path, content in files.items()
+        }
         with self._lock:
-            repo = self._repos.setdefault(repo_id, _Repo())
-            parent = repo.branches.get(branch)
-            snapshot = dict(repo.commits[parent].files) if parent else {}
-            for path, content in files.items():
-                path = path.strip("/")
-                if content is None:
-                    snapshot.pop(path, None)
-                else:
-                    blob = _Blob.of(bytes(content))
-                    snapshot[path] = blob
-                    if self._is_lfs(path):
-                        self._lfs_objects.setdefault(blob.sha256, (blob.content, set()))[1].add(path)
-            self._commit_counter += 1
-            digest = hashlib.sha1()
-            digest.update(f"{repo_id}\0{parent}\0{self._commit_counter}\0{time.time_ns()}".encode())
-            for path in sorted(snapshot):
-                digest.update(f"\0{path}\0{snapshot[path].git_sha1}".encode())
-            sha = digest.hexdigest()
-            date = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
-            repo.commits[sha] = _Commit(sha, snapshot, parent, message or f"Commit {self._commit_counter}", date)
-            repo.branches[branch] = sha
-            if tag is not None:
-                repo.tags[tag] = sha
-            return sha
+            self._repos.setdefault(_key(repo_type, repo_id), _Repo(repo_type))
+            return self._commit(repo_type, repo_id, changes, branch, message, tag)
+
+    def files(self, repo_id: str, revision: str = "main", repo_type: str = "model") -> dict[str, bytes]:
+        """The files of ``repo_id`` at ``revision`` (a branch, tag or commit sha): what a clone would hold."""
+        with self._lock:
+            repo = self._repos[_key(repo_type, repo_id)]
+            sha = repo.branches.get(revision) or repo.tags.get(revision) or revision
+            return {path: blob.content for path, blob in repo.commits[sha].files.items()}
+
+    def lfs_files(self, repo_id: str, revision: str = "main", repo_type: str = "model") -> set[str]:
+        """Which of those files the repo stores in LFS (uploaded through the LFS batch API)."""
+        with self._lock:
+            repo = self._repos[_key(repo_type, repo_id)]
+            sha = repo.branches.get(revision) or repo.tags.get(revision) or revision
+            return {path for path, blob in repo.commits[sha].files.items() if blob.lfs}
+
+    def commits(self, repo_id: str, branch: str = "main", repo_type: str = "model") -> list[str]:
+        """The titles of the commits on ``branch``, newest first."""
+        with self._lock:
+            repo = self._repos[_key(repo_type, repo_id)]
+            titles, sha = [], repo.branches.get(branch)
+            while sha is not None:
+                titles.append(repo.commits[sha].title)
+                sha = repo.commits[sha].parent
+            return titles
+
+    def _commit(
+        self,
+        repo_type: str,
+        repo_id: str,
+        changes: dict[str, "_Blob | None"],
+        branch: str,
+        message: str | None,
+        tag: str | None = None,
+    ) -> str:
+        """Record a commit of ``changes`` on ``branch`` of an existing repo (the lock held)."""
+        repo = self._repos[_key(repo_type, repo_id)]
+        parent = repo.branches.get(branch)
+        snapshot = dict(repo.commits[parent].files) if parent else {}
+        for path, blob in changes.items():
+            path = path.strip("/")
+            if blob is None:
+                snapshot.pop(path, None)
+            else:
+                snapshot[path] = blob
+                if blob.lfs:
+                    self._lfs_objects.setdefault(blob.sha256, (blob.content, set()))[1].add(path)
+        self._commit_counter += 1
+        digest = hashlib.sha1()
+        digest.update(f"{repo_type}\0{repo_id}\0{parent}\0{self._commit_counter}\0{time.time_ns()}".encode())
+        for path in sorted(snapshot):
+            digest.update(f"\0{path}\0{snapshot[path].git_sha1}".encode())
+        sha = digest.hexdigest()
+        date = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+        repo.commits[sha] = _Commit(sha, snapshot, parent, message or f"Commit {self._commit_counter}", date)
+        repo.branches[branch] = sha
+        if tag is not None:
+            repo.tags[tag] = sha
+        return sha
 
     # ------------------------------------------------------------------ faults
     def fail(self, status: int, path_contains: str = "", *, times: int | None = None) -> None:
@@ -341,6 +448,7 @@ class HubServer:
             self.request_headers.append({k.lower(): v for k, v in handler.headers.items()})
             wake = self._wake
         try:
+            handler.body = handler.read_body() if method in ("POST", "PUT") else b""
             hang = self._take_fault("hang", lambda match: match in raw_path)
             if hang is not None:
                 wake.wait(hang.value)
@@ -365,24 +473,37 @@ class HubServer:
         query = parse_qs(urlsplit(raw_path).query)
         segments = path.lstrip("/").split("/")
         if segments[0] == "api":
-            if method != "GET" or len(segments) < 3 or segments[1] != "models":
+            if segments[1:] == ["repos", "create"] and method == "POST":
+                self._handle_create_repo(handler, method)
+            elif segments[1:] == ["validate-yaml"] and method == "POST":
+                self._handle_validate_yaml(handler, method)
+            elif len(segments) >= 3 and segments[1] in _API_TYPES:
+                self._handle_api(handler, method, _API_TYPES[segments[1]], segments[2:], query)
+            else:
                 self._send_json(handler, method, 404, {"error": "Not found"})
-                return
-            self._handle_api(handler, method, segments[2:], query)
+            return
+        repo_type = "model"
+        if segments[0] in _API_TYPES and segments[0] != "models":  # "spaces/namespace/name/resolve/..."
+            repo_type, segments = _API_TYPES[segments[0]], segments[1:]
+        if method == "POST" and path.endswith((_LFS_BATCH, _LFS_VERIFY)):
+            repo_id = unquote("/".join(segments).split(".git/info/lfs/")[0])
+            self._handle_lfs(handler, method, repo_type, repo_id, path.endswith(_LFS_VERIFY))
             return
         for n in (2, 1):  # "namespace/name/resolve/..." or legacy "name/resolve/..."
-            if len(segments) >= n + 3 and segments[n] == "resolve":
+            if len(segments) >= n + 3 and segments[n] == "resolve" and method in ("GET", "HEAD"):
                 repo_id = "/".join(unquote(s) for s in segments[:n])
                 revision = unquote(segments[n + 1])
                 filename = unquote("/".join(segments[n + 2 :]))
-                self._handle_resolve(handler, method, repo_id, revision, filename)
+                self._handle_resolve(handler, method, repo_type, repo_id, revision, filename)
                 return
         self._send_json(handler, method, 404, {"error": "Not found"})
 
-    def _lookup(self, handler: _Handler, method: str, repo_id: str, revision: str | None) -> _Commit | None:
+    def _lookup(
+        self, handler: _Handler, method: str, repo_type: str, repo_id: str, revision: str | None
+    ) -> _Commit | None:
         """The commit for ``revision`` (default branch if None), or None after answering the 404."""
         with self._lock:
-            repo = self._repos.get(repo_id)
+            repo = self._repos.get(_key(repo_type, repo_id))
             if repo is None:
                 self._send_json(handler, method, 404, {"error": "Repository not found"}, error_code="RepoNotFound")
                 return None
@@ -400,8 +521,10 @@ class HubServer:
     def _is_lfs(self, filename: str) -> bool:
         return filename.endswith(self.lfs_suffixes)
 
-    def _handle_resolve(self, handler: _Handler, method: str, repo_id: str, revision: str, filename: str) -> None:
-        commit = self._lookup(handler, method, repo_id, revision)
+    def _handle_resolve(
+        self, handler: _Handler, method: str, repo_type: str, repo_id: str, revision: str, filename: str
+    ) -> None:
+        commit = self._lookup(handler, method, repo_type, repo_id, revision)
         if commit is None:
             return
         blob = commit.files.get(filename)
@@ -415,7 +538,7 @@ class HubServer:
                 extra={"X-Repo-Commit": commit.sha},
             )
             return
-        if self._is_lfs(filename):
+        if blob.lfs:
             size = len(blob.content)
             location = f"{self.cdn_url}/lfs-objects/{blob.sha256}?filename={quote(filename, safe='')}"
             headers = {
@@ -433,6 +556,12 @@ class HubServer:
     def _handle_cdn(self, handler: _Handler, method: str, raw_path: str) -> None:
         parts = urlsplit(raw_path)
         segments = parts.path.lstrip("/").split("/")
+        if method == "PUT" and len(segments) == 2 and segments[0] == "lfs-upload":
+            self._handle_lfs_put(handler, method, segments[1])
+            return
+        if method not in ("GET", "HEAD"):
+            self._send_json(handler, method, 404, {"error": "Not found"})
+            return
         if len(segments) != 2 or segments[0] != "lfs-objects":
             self._send_json(handler, method, 404, {"error": "Not found"})
             return
@@ -514,7 +643,9 @@ class HubServer:
         return start, min(end, total - 1)
 
     # ------------------------------------------------------------------ API
-    def _handle_api(self, handler: _Handler, method: str, rest: list[str], query: dict[str, list[str]]) -> None:
+    def _handle_api(
+        self, handler: _Handler, method: str, repo_type: str, rest: list[str], query: dict[str, list[str]]
+    ) -> None:
         if len(rest) > 2 and rest[2] in _API_KEYWORDS:
             n = 2
         elif len(rest) > 1 and rest[1] in _API_KEYWORDS:
@@ -524,17 +655,31 @@ class HubServer:
         repo_id = "/".join(unquote(s) for s in rest[:n])
         action = rest[n] if len(rest) > n else None
         args = [unquote(s) for s in rest[n + 1 :]]
+        if method == "POST" and action in ("preupload", "commit") and len(args) == 1:
+            if self._authorized(handler, method):
+                if action == "preupload":
+                    self._handle_preupload(handler, method, repo_type, repo_id, args[0])
+                else:
+                    self._handle_commit(handler, method, repo_type, repo_id, args[0], query)
+            return
+        if method not in ("GET", "HEAD"):
+            self._send_json(handler, method, 404, {"error": "Not found"})
+            return
+        if action == "xet-write-token":
+            # hf_xet would take a token here and talk to a Xet storage server, which this one is not
+            self._send_json(handler, method, 501, {"error": "no Xet storage here: set HF_HUB_DISABLE_XET=1"})
+            return
         if action is None or action == "revision":
-            commit = self._lookup(handler, method, repo_id, args[0] if args else None)
+            commit = self._lookup(handler, method, repo_type, repo_id, args[0] if args else None)
             if commit is not None:
                 blobs = query.get("blobs", ["false"])[0].lower() in ("1", "true")
-                self._send_json(handler, method, 200, self._model_info(repo_id, commit, blobs))
+                self._send_json(handler, method, 200, self._repo_info(repo_type, repo_id, commit, blobs))
             return
         if action == "refs":
-            self._handle_refs(handler, method, repo_id)
+            self._handle_refs(handler, method, repo_type, repo_id)
             return
         if action == "tree":
-            commit = self._lookup(handler, method, repo_id, args[0] if args else None)
+            commit = self._lookup(handler, method, repo_type, repo_id, args[0] if args else None)
             if commit is None:
                 return
             folder = "/".join(args[1:]).strip("/")
@@ -556,7 +701,7 @@ class HubServer:
 
     def _file_entry(self, path: str, blob: _Blob) -> dict:
         size = len(blob.content)
-        if self._is_lfs(path):
+        if blob.lfs:
             pointer = _lfs_pointer(blob.sha256, size)
             return {
                 "type": "file",
@@ -567,7 +712,7 @@ class HubServer:
             }
         return {"type": "file", "oid": blob.git_sha1, "size": size, "path": path}
 
-    def _model_info(self, repo_id: str, commit: _Commit, blobs: bool) -> dict:
+    def _repo_info(self, repo_type: str, repo_id: str, commit: _Commit, blobs: bool) -> dict:
         siblings = []
         for path in sorted(commit.files):
             sibling: dict = {"rfilename": path}
@@ -578,15 +723,16 @@ class HubServer:
                     lfs = entry["lfs"]
                     sibling["lfs"] = {"sha256": lfs["oid"], "size": lfs["size"], "pointerSize": lfs["pointerSize"]}
             siblings.append(sibling)
-        return {
+        with self._lock:
+            repo = self._repos[_key(repo_type, repo_id)]
+        info = {
             "_id": hashlib.sha1(repo_id.encode()).hexdigest()[:24],
             "id": repo_id,
-            "modelId": repo_id,
             "author": repo_id.split("/")[0] if "/" in repo_id else None,
             "sha": commit.sha,
             "lastModified": commit.date,
             "createdAt": commit.date,
-            "private": False,
+            "private": repo.private,
             "disabled": False,
             "gated": False,
             "downloads": 0,
@@ -594,6 +740,11 @@ class HubServer:
             "tags": [],
             "siblings": siblings,
         }
+        if repo_type == "model":
+            info["modelId"] = repo_id
+        if repo_type == "space":
+            info.update(sdk=repo.sdk, runtime={"stage": "BUILDING", "hardware": {"current": None}})
+        return info
 
     def _tree(self, commit: _Commit, folder: str, recursive: bool) -> list[dict] | None:
         prefix = f"{folder}/" if folder else ""
@@ -619,9 +770,9 @@ class HubServer:
                 entries[path] = self._file_entry(path, commit.files[path])
         return list(entries.values())
 
-    def _handle_refs(self, handler: _Handler, method: str, repo_id: str) -> None:
+    def _handle_refs(self, handler: _Handler, method: str, repo_type: str, repo_id: str) -> None:
         with self._lock:
-            repo = self._repos.get(repo_id)
+            repo = self._repos.get(_key(repo_type, repo_id))
             if repo is None:
                 self._send_json(handler, method, 404, {"error": "Repository not found"}, error_code="RepoNotFound")
                 return
@@ -639,6 +790,228 @@ class HubServer:
         self._send_json(
             handler, method, 200, {"branches": branches, "converts": [], "tags": tags, "pullRequests": pulls}
         )
+
+    # ------------------------------------------------------------------ uploads
+    def _authorized(self, handler: _Handler, method: str) -> bool:
+        """Writes need a token, as on the Hub (any bearer token will do here); False after answering 401."""
+        authorization = handler.headers.get("Authorization", "")
+        if authorization.startswith("Bearer ") and authorization[len("Bearer "):].strip():
+            return True
+        self._send_json(handler, method, 401, {"error": "Invalid username or password."})
+        return False
+
+    def _json_body(self, handler: _Handler, method: str):
+        """The request's JSON, or None after answering 400."""
+        try:
+            return json.loads(handler.body or b"{}")
+        except ValueError:
+            self._send_json(handler, method, 400, {"error": "Invalid JSON body"})
+            return None
+
+    def _repo_url(self, repo_type: str, repo_id: str) -> str:
+        return f"{self.url}/{'' if repo_type == 'model' else repo_type + 's/'}{repo_id}"
+
+    def _handle_create_repo(self, handler: _Handler, method: str) -> None:
+        if not self._authorized(handler, method):
+            return
+        payload = self._json_body(handler, method)
+        if payload is None:
+            return
+        repo_type, name, owner, sdk = (payload.get(k) for k in ("type", "name", "organization", "sdk"))
+        repo_type = repo_type or "model"
+        problem = None
+        if repo_type not in ("model", "dataset", "space"):
+            problem = f"Invalid repo type: {repo_type}"
+        elif not name or not owner:
+            problem = "Give the repo as OWNER/NAME (this server knows no user to default to)"
+        elif repo_type == "space" and sdk not in ("gradio", "docker", "static"):
+            problem = f"Invalid Space SDK: {sdk}"
+        if problem:
+            self._send_json(handler, method, 400, {"error": problem})
+            return
+        repo_id = f"{owner}/{name}"
+        url = self._repo_url(repo_type, repo_id)
+        with self._lock:
+            if _key(repo_type, repo_id) in self._repos:
+                exists = {"error": f"You already created this {repo_type} repo", "url": url}
+                self._send_json(handler, method, 409, exists)
+                return
+            private = payload.get("visibility") == "private" or payload.get("private") is True
+            self._repos[_key(repo_type, repo_id)] = _Repo(repo_type, sdk if repo_type == "space" else None, private)
+            first = {".gitattributes": _Blob.of(_DEFAULT_GITATTRIBUTES.encode(), False)}
+            if repo_type == "space":  # the Hub starts a Space with a card that names its SDK
+                card = f"---\ntitle: {name}\nsdk: {sdk}\n---\n"
+                first["README.md"] = _Blob.of(card.encode(), False)
+            self._commit(repo_type, repo_id, first, "main", "initial commit")
+        created = {"url": url, "name": repo_id, "id": hashlib.sha1(url.encode()).hexdigest()[:24]}
+        self._send_json(handler, method, 200, created)
+
+    def _handle_validate_yaml(self, handler: _Handler, method: str) -> None:
+        """The metadata block of a README.md must be YAML mapping (the Hub checks more; this is its first test)."""
+        import yaml
+
+        payload = self._json_body(handler, method)
+        if payload is None:
+            return
+        content = str(payload.get("content", ""))
+        errors = []
+        if content.startswith("---"):
+            block = content.split("\n---", 1)[0].removeprefix("---")
+            try:
+                metadata = yaml.safe_load(block)
+                if metadata is not None and not isinstance(metadata, dict):
+                    errors.append({"message": "the metadata block is not a mapping"})
+            except yaml.YAMLError as error:
+                errors.append({"message": f"the metadata block is not valid YAML: {error}"})
+        self._send_json(handler, method, 400 if errors else 200, {"errors": errors, "warnings": []})
+
+    @staticmethod
+    def _lfs_patterns(commit: _Commit) -> list[str]:
+        blob = commit.files.get(".gitattributes")
+        lines = blob.content.decode(errors="replace").splitlines() if blob else []
+        return [line.split()[0] for line in lines if "filter=lfs" in line.split()[1:]]
+
+    def _goes_to_lfs(self, commit: _Commit, path: str, sample: bytes, size: int) -> bool:
+        """The Hub's rule: LFS for what .gitattributes sends there, for binary files and for big ones."""
+        for pattern in self._lfs_patterns(commit):
+            if fnmatch.fnmatch(path if "/" in pattern else path.rsplit("/", 1)[-1], pattern):
+                return True
+        return b"\0" in sample or size > _REGULAR_LIMIT
+
+    def _handle_preupload(self, handler: _Handler, method: str, repo_type: str, repo_id: str, revision: str) -> None:
+        commit = self._lookup(handler, method, repo_type, repo_id, revision)
+        payload = None if commit is None else self._json_body(handler, method)
+        if payload is None:
+            return
+        answers = []
+        for file in payload.get("files", []):
+            path, size = file["path"], int(file["size"])
+            sample = base64.b64decode(file.get("sample", ""))
+            existing = commit.files.get(path)
+            oid = None if existing is None else existing.sha256 if existing.lfs else existing.git_sha1
+            mode = "lfs" if self._goes_to_lfs(commit, path, sample, size) else "regular"
+            answers.append({"path": path, "uploadMode": mode, "shouldIgnore": False, "oid": oid})
+        self._send_json(handler, method, 200, {"files": answers, "commitOid": commit.sha})
+
+    def _handle_lfs(self, handler: _Handler, method: str, repo_type: str, repo_id: str, verify: bool) -> None:
+        """The git-lfs batch API (basic transfer, the object PUT to the "CDN" port, as to S3) and its verify."""
+        if not self._authorized(handler, method):
+            return
+        with self._lock:
+            known = _key(repo_type, repo_id) in self._repos
+        if not known:
+            self._send_json(handler, method, 404, {"error": "Repository not found"}, error_code="RepoNotFound")
+            return
+        payload = self._json_body(handler, method)
+        if payload is None:
+            return
+        if verify:
+            with self._lock:
+                stored = self._lfs_objects.get(payload.get("oid"))
+            if stored is None or len(stored[0]) != payload.get("size"):
+                self._send_json(handler, method, 404, {"error": "Object not found"})
+            else:
+                self._send_json(handler, method, 200, {})
+            return
+        if payload.get("operation") != "upload" or "basic" not in payload.get("transfers", ["basic"]):
+            self._send_json(handler, method, 422, {"message": "only uploads with the basic transfer are served"})
+            return
+        objects = []
+        verify_url = f"{self._repo_url(repo_type, repo_id)}{_LFS_VERIFY}"
+        for item in payload.get("objects", []):
+            oid, size = item["oid"], int(item["size"])
+            with self._lock:
+                stored = self._lfs_objects.get(oid)
+                if stored is None:
+                    self._lfs_expected[oid] = size
+            if stored is not None and len(stored[0]) == size:
+                objects.append({"oid": oid, "size": size})  # already there: nothing to send
+                continue
+            actions = {"upload": {"href": f"{self.cdn_url}/lfs-upload/{oid}"},
+                       "verify": {"href": verify_url, "header": {}}}
+            objects.append({"oid": oid, "size": size, "authenticated": True, "actions": actions})
+        self._send_json(handler, method, 200, {"transfer": "basic", "objects": objects})
+
+    def _handle_lfs_put(self, handler: _Handler, method: str, oid: str) -> None:
+        body = handler.body
+        with self._lock:
+            expected = self._lfs_expected.get(oid)
+        if expected is None or len(body) != expected or hashlib.sha256(body).hexdigest() != oid:
+            self._send(handler, method, 400, {"Content-Type": "text/plain"}, b"BadDigest")
+            return
+        with self._lock:
+            self._lfs_objects.setdefault(oid, (body, set()))
+            self._lfs_expected.pop(oid, None)
+        self._send(handler, method, 200, {"ETag": f'"{oid}"'}, b"")
+
+    def _handle_commit(
+        self, handler: _Handler, method: str, repo_type: str, repo_id: str, revision: str, query: dict[str, list[str]]
+    ) -> None:
+        """The NDJSON commit API: a header, then files (inline or LFS) and deletions, applied at once or not at all."""
+        head = self._lookup(handler, method, repo_type, repo_id, revision)
+        if head is None:
+            return
+        with self._lock:
+            is_branch = revision in self._repos[_key(repo_type, repo_id)].branches
+        if not is_branch:
+            self._send_json(handler, method, 400, {"error": f"Invalid rev id: {revision} is not a branch"})
+            return
+        if query.get("create_pr"):
+            self._send_json(handler, method, 501, {"error": "pull requests are not emulated"})
+            return
+        try:
+            lines = [json.loads(line) for line in handler.body.splitlines() if line.strip()]
+        except ValueError:
+            self._send_json(handler, method, 400, {"error": "Invalid NDJSON body"})
+            return
+        if not lines or lines[0].get("key") != "header" or not lines[0]["value"].get("summary"):
+            self._send_json(handler, method, 400, {"error": "the first line must be the header, with a summary"})
+            return
+        header = lines[0]["value"]
+        if header.get("parentCommit") not in (None, head.sha):
+            stale = {"error": "A commit has happened since. Please refresh and try again."}
+            self._send_json(handler, method, 412, stale)
+            return
+        files = dict(head.files)
+        changes: dict[str, _Blob | None] = {}
+
+        def refuse(status: int, message: str, code: str | None = None) -> None:
+            self._send_json(handler, method, status, {"error": message}, error_code=code)
+
+        for line in lines[1:]:
+            key, value = line.get("key"), line.get("value", {})
+            path = str(value.get("path", "")).strip("/")
+            if key == "file":
+                content = value["content"]
+                content = base64.b64decode(content) if value.get("encoding") == "base64" else content.encode()
+                if self._goes_to_lfs(head, path, content[:512], len(content)):
+                    return refuse(400, f"Your push was rejected because {path} is a binary file: store it with LFS")
+                changes[path] = files[path] = _Blob.of(content, False)
+            elif key == "lfsFile":
+                with self._lock:
+                    stored = self._lfs_objects.get(value.get("oid"))
+                if stored is None or ("size" in value and len(stored[0]) != value["size"]):
+                    return refuse(422, f"LFS object {value.get('oid')} of {path} was never uploaded")
+                changes[path] = files[path] = _Blob.of(stored[0], True)
+            elif key == "deletedFile":
+                if path not in files:
+                    return refuse(404, f"A file with this name doesn't exist: {path}", "EntryNotFound")
+                del files[path]
+                changes[path] = None
+            elif key == "deletedFolder":
+                inside = [name for name in files if name.startswith(path + "/")]
+                if not inside:
+                    return refuse(404, f"A folder with this name doesn't exist: {path}", "EntryNotFound")
+                for name in inside:
+                    del files[name]
+                    changes[name] = None
+            else:
+                return refuse(400, f"Unknown commit operation: {key}")
+        with self._lock:
+            sha = self._commit(repo_type, repo_id, changes, revision, header["summary"])
+        url = f"{self._repo_url(repo_type, repo_id)}/commit/{sha}"
+        done = {"success": True, "commitOid": sha, "commitUrl": url, "pullRequestUrl": None}
+        self._send_json(handler, method, 200, done)
 
     # ------------------------------------------------------------------ low-level writing
     def _send_json(

@@ -1,4 +1,6 @@
-"""The real app fetching its checkpoints from the local Hub server: what it says, and that it keeps answering."""
+"""The real app fetching its checkpoints, as segdemo.publish put them on the local Hub server.
+
+What it says about where its weights came from, and that it keeps answering when the Hub goes away."""
 
 from __future__ import annotations
 
@@ -7,9 +9,11 @@ import json
 import pytest
 from conftest import ROOT, start_app, stop_app
 from gradio_client import Client, handle_file
+from huggingface_hub import HfApi, constants
 from hub_server import HubServer
 
 from segdemo.hub import sha256_of
+from segdemo.publish import publish
 
 EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01290.jpg")
 NAMES = ("bayesian_segnet_lite", "fcn8s_lite")
@@ -23,13 +27,16 @@ def weights_line(url: str, model: str) -> str:
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory):
+    """Both bundled checkpoints published to the local Hub by segdemo.publish, pinned as it prints them."""
     server = HubServer().start()
     zoo = {}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the server speaks LFS, not Xet (hub_server.py)
+        api = HfApi(endpoint=server.url, token="hf_local_test_token")
+        for name in NAMES:
+            zoo.update(publish(api, name, f"tester/{name}"))
     for name in NAMES:
-        folder = ROOT / "weights" / name
-        files = {f: (folder / f).read_bytes() for f in ("config.json", "model.safetensors")}
-        sha = server.add_commit(f"tester/{name}", files)
-        zoo[name] = {"repo_id": f"tester/{name}", "revision": sha, "sha256": sha256_of(folder / "model.safetensors")}
+        assert zoo[name]["sha256"] == sha256_of(ROOT / "weights" / name / "model.safetensors")
     zoo_file = tmp_path_factory.mktemp("zoo") / "zoo.json"
     zoo_file.write_text(json.dumps(zoo))
     yield server, zoo_file, zoo

@@ -1,13 +1,18 @@
-"""segdemo.deploy: the files a Space gets are the tracked tree less the twins' weights, and the app runs from them alone."""
+"""segdemo.deploy: the Space gets the tracked tree less the twins' weights, through the Hub's upload protocol.
+
+And the app runs from what the Space then holds."""
 
 from __future__ import annotations
 
 import subprocess
+from pathlib import Path
 
 import pytest
 from gradio_client import Client, handle_file
+from huggingface_hub import constants, snapshot_download
 
-from conftest import ROOT, start_app, stop_app
+from conftest import ROOT, free_port, start_app, stop_app
+from hub_server import HubServer
 from segdemo import deploy
 
 
@@ -30,12 +35,52 @@ def test_the_space_gets_every_tracked_file_but_the_twins_weights(space_folder):
     assert (space_folder / "README.md").read_text().startswith("---\ntitle:")  # the Space's configuration block
 
 
-def test_the_app_runs_from_the_space_files_alone(space_folder):
-    """What the Space starts: its own copy of app.py and segdemo, on the bundled weights."""
-    process, url, _ = start_app({"SEGDEMO_OFFLINE": "1"}, cwd=space_folder)
+def test_a_folder_with_files_in_it_is_refused(tmp_path):
+    (tmp_path / "something").write_text("x")
+    with pytest.raises(SystemExit, match="not empty"):
+        deploy.main(["--space", "someone/segdemo", "--dry-run", str(tmp_path)])
+
+
+# The upload itself, through real huggingface_hub against the local Hub server (tests/hub_server.py), which
+# speaks the Hub's upload protocol. hf_xet would send the binaries to Xet storage, which it does not serve:
+# the client then takes its LFS path (HF_HUB_DISABLE_XET). What the Hub's own servers do beyond that
+# protocol (build the Space, run it) is not emulated; the app is started from what the Hub holds instead.
+
+TOKEN = "hf_local_test_token"
+SPACE = "someone/segdemo"
+
+
+@pytest.fixture(scope="module")
+def hub():
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+        with HubServer() as server:
+            yield server
+
+
+@pytest.fixture(scope="module")
+def deployed(hub):
+    assert deploy.main(["--space", SPACE, "--token", TOKEN, "--endpoint", hub.url]) == 0
+    return hub
+
+
+def test_the_space_holds_the_tree_with_its_binaries_in_lfs(deployed):
+    held = deployed.files(SPACE, repo_type="space")
+    assert set(held) == {*deploy.space_files(), ".gitattributes"}
+    assert all(held[name] == (ROOT / name).read_bytes() for name in deploy.space_files())
+    binaries = {name for name in deploy.space_files() if name.endswith((".safetensors", ".png", ".jpg", ".webp"))}
+    assert len(binaries) > 20 and binaries <= deployed.lfs_files(SPACE, repo_type="space")
+    assert deployed.commits(SPACE, repo_type="space") == ["Deploy segdemo", "initial commit"]
+
+
+def test_the_app_runs_from_what_the_hub_holds(deployed, tmp_path):
+    """A clone of the Space, as its build would have it, starts and answers /segment on the bundled weights."""
+    clone = Path(snapshot_download(SPACE, repo_type="space", endpoint=deployed.url, local_dir=tmp_path / "clone",
+                                   cache_dir=tmp_path / "cache"))
+    process, url, _ = start_app({"SEGDEMO_OFFLINE": "1"}, cwd=clone)
     try:
         figures = Client(url, verbose=False).predict(
-            handle_file(str(space_folder / "examples" / "camvid_0006R0_f01290.jpg")), "fcn8s_lite", 0.5, 1, 0,
+            handle_file(str(clone / "examples" / "camvid_0006R0_f01290.jpg")), "fcn8s_lite", 0.5, 1, 0,
             api_name="/segment",
         )[7]
         assert figures["output_size"] == [480, 360] and figures["weights"].startswith("bundled copy in weights/")
@@ -43,45 +88,27 @@ def test_the_app_runs_from_the_space_files_alone(space_folder):
         stop_app(process)
 
 
-def test_a_folder_with_files_in_it_is_refused(tmp_path):
-    (tmp_path / "something").write_text("x")
-    with pytest.raises(SystemExit, match="not empty"):
-        deploy.main(["--space", "someone/segdemo", "--dry-run", str(tmp_path)])
+def test_a_redeploy_removes_what_the_tree_no_longer_has_and_keeps_the_hubs_gitattributes(deployed):
+    attributes = deployed.files(SPACE, repo_type="space")[".gitattributes"]
+    attributes += b"*.mp4 filter=lfs diff=lfs merge=lfs -text\n"
+    deployed.add_commit(SPACE, {"segdemo/old_module.py": b"x = 1\n", "docs/old [draft]*.png": b"\0png",
+                                ".gitattributes": attributes, "app.py": b"print('edited on the Hub')\n"},
+                        repo_type="space", message="edited on the Hub")
+    assert deploy.main(["--space", SPACE, "--token", TOKEN, "--endpoint", deployed.url]) == 0
+    held = deployed.files(SPACE, repo_type="space")
+    assert set(held) == {*deploy.space_files(), ".gitattributes"}  # the odd name too: it was escaped, not matched
+    assert held[".gitattributes"] == attributes and held["app.py"] == (ROOT / "app.py").read_bytes()
+
+    commits = deployed.commits(SPACE, repo_type="space")
+    assert deploy.main(["--space", SPACE, "--token", TOKEN, "--endpoint", deployed.url]) == 0
+    assert deployed.commits(SPACE, repo_type="space") == commits  # nothing changed: no commit
 
 
-class RecordingHub:
-    """Stands in for HfApi (no Hub is reachable from the tests): records the calls, and has a Space with an old file."""
-
-    calls: list[tuple[str, dict]] = []
-
-    def __init__(self, **kwargs):
-        self.calls.append(("HfApi", kwargs))
-
-    def create_repo(self, repo_id, **kwargs):
-        self.calls.append(("create_repo", {"repo_id": repo_id, **kwargs}))
-        return f"https://huggingface.co/spaces/{repo_id}"
-
-    def list_repo_files(self, repo_id, **kwargs):
-        return [".gitattributes", "app.py", "segdemo/old_module.py"]
-
-    def upload_folder(self, **kwargs):
-        files = sorted(str(p.relative_to(kwargs["folder_path"])) for p in kwargs["folder_path"].rglob("*") if p.is_file())
-        self.calls.append(("upload_folder", {**kwargs, "files": files}))
-
-        class Commit:
-            oid = "0" * 40
-
-        return Commit()
-
-
-def test_a_deploy_creates_a_gradio_space_uploads_the_files_and_deletes_what_the_tree_no_longer_has(monkeypatch):
-    RecordingHub.calls = []
-    monkeypatch.setattr(deploy, "HfApi", RecordingHub)
-    assert deploy.main(["--space", "someone/segdemo", "--token", "hf_x"]) == 0
-    calls = dict(RecordingHub.calls)
-    assert calls["HfApi"]["token"] == "hf_x"
-    assert calls["create_repo"]["repo_type"] == "space" and calls["create_repo"]["space_sdk"] == "gradio"
-    upload = calls["upload_folder"]
-    assert upload["repo_id"] == "someone/segdemo" and upload["repo_type"] == "space"
-    assert upload["files"] == deploy.space_files()
-    assert upload["delete_patterns"] == ["segdemo/old_module.py"]  # the Hub's .gitattributes stays
+def test_a_deploy_that_cannot_upload_says_why_without_a_traceback(hub, monkeypatch, tmp_path, capsys):
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.setattr(constants, "HF_TOKEN_PATH", str(tmp_path / "no-token"))  # no saved login either
+    refused = r"could not deploy to the Space someone/other: the Hub refused the token \(401"
+    with pytest.raises(SystemExit, match=refused):
+        deploy.main(["--space", "someone/other", "--endpoint", hub.url])
+    with pytest.raises(SystemExit, match="the Hub could not be reached"):
+        deploy.main(["--space", "someone/other", "--token", TOKEN, "--endpoint", f"http://127.0.0.1:{free_port()}"])

@@ -8,7 +8,6 @@ answers (a prediction runs).
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import time
 

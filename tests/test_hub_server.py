@@ -15,6 +15,7 @@ own download code can rely on it (or know where it must not):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
@@ -27,7 +28,7 @@ from pathlib import Path
 
 import httpx2
 import pytest
-from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url, snapshot_download
+from huggingface_hub import HfApi, constants, get_hf_file_metadata, hf_hub_download, hf_hub_url, snapshot_download
 from huggingface_hub.errors import (
     EntryNotFoundError,
     HfHubHTTPError,
@@ -471,3 +472,90 @@ def test_request_log_is_json_friendly(hub):
     assert hub.requests[-1] == ("GET", f"/api/models/{REPO}")
     assert hub.request_headers[-1]["x-test"] == "1"
     json.dumps([hub.requests, hub.request_headers])
+
+
+# ---------------------------------------------------------------------------------------------- uploads
+# What segdemo.publish and segdemo.deploy send: create_repo, then upload_folder's preupload, LFS batch, PUT,
+# verify and NDJSON commit. hf_xet, installed beside huggingface_hub, would send LFS files to a Xet
+# storage server instead; this server is none, so these tests take the LFS path the client keeps for
+# clients without hf_xet (HF_HUB_DISABLE_XET).
+
+TOKEN = "hf_local_test_token"
+
+
+@pytest.fixture
+def uploads(monkeypatch):
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    with HubServer() as server:
+        yield server, HfApi(endpoint=server.url, token=TOKEN)
+
+
+def test_what_upload_folder_sends_is_what_downloads_get_back(uploads, tmp_path):
+    server, api = uploads
+    url = api.create_repo("acme/uploaded", exist_ok=True)
+    assert url == f"{server.url}/acme/uploaded"
+    assert set(server.files("acme/uploaded")) == {".gitattributes"}  # a new repo holds the Hub's .gitattributes
+    folder = tmp_path / "folder"
+    (folder / "docs").mkdir(parents=True)
+    sent = {"config.json": CONFIG, "model.safetensors": WEIGHTS, "README.md": b"---\nlicense: mit\n---\n# A card\n",
+            "docs/picture.png": b"\x89PNG\r\n\x1a\n\0" + WEIGHTS[:999]}
+    for name, content in sent.items():
+        (folder / name).write_bytes(content)
+    commit = api.upload_folder(repo_id="acme/uploaded", folder_path=folder, commit_message="Upload")
+
+    assert server.commits("acme/uploaded") == ["Upload", "initial commit"]
+    assert {k: v for k, v in server.files("acme/uploaded").items() if k != ".gitattributes"} == sent
+    # to LFS by .gitattributes, and by content
+    assert server.lfs_files("acme/uploaded") == {"model.safetensors", "docs/picture.png"}
+    assert count(server, "PUT", "/lfs-upload/") == 2 and count(server, "POST", "/objects/verify") == 2
+    for name, content in sent.items():
+        path = hf_hub_download("acme/uploaded", name, revision=commit.oid, endpoint=server.url,
+                               cache_dir=tmp_path / "c")
+        assert Path(path).read_bytes() == content
+    assert sorted(api.list_repo_files("acme/uploaded")) == sorted([".gitattributes", *sent])
+
+    again = api.upload_folder(repo_id="acme/uploaded", folder_path=folder, commit_message="Again")
+    assert again.oid == commit.oid and count(server, "PUT", "/lfs-upload/") == 2  # nothing changed: no commit, no bytes
+
+
+def test_spaces_deletions_and_refusals(uploads, tmp_path):
+    server, api = uploads
+    api.create_repo("acme/demo", repo_type="space", space_sdk="gradio")
+    assert server.files("acme/demo", repo_type="space")["README.md"].startswith(b"---\ntitle: demo\nsdk: gradio\n")
+    with pytest.raises(HfHubHTTPError, match="409"):
+        api.create_repo("acme/demo", repo_type="space", space_sdk="gradio")
+    api.upload_file(path_or_fileobj=b"print('hi')\n", path_in_repo="old/app.py", repo_id="acme/demo", repo_type="space")
+    first = api.space_info("acme/demo").sha
+    api.delete_folder("old", repo_id="acme/demo", repo_type="space")
+    assert "old/app.py" not in server.files("acme/demo", repo_type="space")
+    assert api.space_info("acme/demo").sdk == "gradio"
+    with pytest.raises(RemoteEntryNotFoundError):
+        api.delete_file("nothing.py", repo_id="acme/demo", repo_type="space")
+    with pytest.raises(HfHubHTTPError, match="412"):  # someone committed since the parent the caller saw
+        api.upload_file(path_or_fileobj=b"x = 1\n", path_in_repo="x.py", repo_id="acme/demo", repo_type="space",
+                        parent_commit=first)
+    with pytest.raises(HfHubHTTPError, match="401"):  # writes need a token
+        HfApi(endpoint=server.url, token=False).upload_file(path_or_fileobj=b"x", path_in_repo="x.py",
+                                                            repo_id="acme/demo", repo_type="space")
+    inline_binary = [{"key": "header", "value": {"summary": "sneak"}},
+                     {"key": "file", "value": {"path": "w.bin", "content": base64.b64encode(b"\0\1\2").decode(),
+                                               "encoding": "base64"}}]
+    never_uploaded = [inline_binary[0],
+                      {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": "0" * 64}}]
+    for lines, status in ((inline_binary, 400), (never_uploaded, 422)):
+        response = httpx2.post(f"{server.url}/api/spaces/acme/demo/commit/main",
+                               headers={"Authorization": f"Bearer {TOKEN}"},
+                               content=b"".join(json.dumps(line).encode() + b"\n" for line in lines))
+        assert response.status_code == status
+    assert "w.bin" not in server.files("acme/demo", repo_type="space")  # a refused commit changes nothing
+
+
+def test_with_hf_xet_the_client_asks_for_xet_storage_and_fails_at_once(tmp_path):
+    """This server has no Xet storage: an LFS upload with hf_xet enabled stops at the token request."""
+    (tmp_path / "w.safetensors").write_bytes(WEIGHTS)
+    with HubServer() as server:
+        api = HfApi(endpoint=server.url, token=TOKEN)
+        api.create_repo("acme/xet")
+        with pytest.raises(Exception, match="xet-write-token"):
+            api.upload_folder(repo_id="acme/xet", folder_path=tmp_path)
+        assert server.commits("acme/xet") == ["initial commit"]
