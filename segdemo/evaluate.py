@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from torch import nn
 from tqdm import tqdm
 
-from .checkpoints import load_checkpoint
+from .checkpoints import CheckpointError, load_checkpoint
 from .data.camvid import DEFAULT_ROOT, CamVid, normalize, sequence_of
 from .inference import MIRROR_SAMPLES, SINGLE_SCALE, class_logits, class_probabilities, mirrored_samples
 from .metrics import SegmentationMeter
@@ -191,10 +191,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    checkpoint = load_checkpoint(args.checkpoint, device=device)
+    try:  # a wrong path or split gets one line, not a traceback
+        checkpoint = load_checkpoint(args.checkpoint, device=device)
+        dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
+    except (CheckpointError, FileNotFoundError, ValueError) as error:
+        parser.exit(2, f"evaluate: {error}\n")
     config = checkpoint.config
     input_size = tuple(args.input_size) if args.input_size else checkpoint.input_size
-    dataset = CamVid(root=args.data, split=args.split, sequences=tuple(args.sequence))
     started = time.perf_counter()
     samples = args.samples if is_bayesian(checkpoint.model) else 1
     scales = tuple(args.scales) if args.scales else checkpoint.test_scales

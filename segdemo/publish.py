@@ -21,7 +21,7 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
-from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, load_checkpoint, measured_frames, measured_training
+from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_checkpoint, measured_frames, measured_training
 from .hub import UPLOAD_ERRORS, describe_upload_failure, sha256_of
 from .models import MODELS, count_parameters
 from .zoo import WEIGHTS_DIR
@@ -72,6 +72,8 @@ def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
     """The README.md of a published checkpoint: YAML metadata plus a human summary."""
     checkpoint = load_checkpoint(folder)
     config = checkpoint.config
+    if not (folder / "eval.json").is_file():  # the card's figures come from it
+        raise CheckpointError(f"{folder} has no eval.json: run python -m segdemo.evaluate --checkpoint {folder} first")
     evaluation: dict[str, Any] = json.loads((folder / "eval.json").read_text())
     metrics = {
         "mean_iou": ("mean_iou", "mIoU"),
@@ -136,10 +138,11 @@ def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
 def prepare_folder(name: str, repo_id: str, out: Path, weights: Path | None = None) -> Path:
     """Write exactly what would be uploaded: config.json, model.safetensors, README.md."""
     source = weights or WEIGHTS_DIR / name
+    card = model_card(name, source, repo_id)  # first: it refuses a checkpoint that does not load, before any copy
     out.mkdir(parents=True, exist_ok=True)
     for filename in (CONFIG_NAME, WEIGHTS_NAME):
         shutil.copyfile(source / filename, out / filename)
-    model_card(name, source, repo_id).save(out / "README.md")
+    card.save(out / "README.md")
     return out
 
 
@@ -167,15 +170,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
     args = parser.parse_args(argv)
 
-    if args.dry_run:
-        folder = prepare_folder(args.model, args.repo, args.dry_run, args.weights)
-        print(f"wrote {folder}: " + ", ".join(sorted(p.name for p in folder.iterdir())))
-        print(f"sha256 of {WEIGHTS_NAME}: {sha256_of(folder / WEIGHTS_NAME)}")
-        return 0
-
-    api = HfApi(endpoint=args.endpoint, token=args.token)
     try:
+        if args.dry_run:
+            folder = prepare_folder(args.model, args.repo, args.dry_run, args.weights)
+            print(f"wrote {folder}: " + ", ".join(sorted(p.name for p in folder.iterdir())))
+            print(f"sha256 of {WEIGHTS_NAME}: {sha256_of(folder / WEIGHTS_NAME)}")
+            return 0
+        api = HfApi(endpoint=args.endpoint, token=args.token)
         pin = publish(api, args.model, args.repo, args.weights, private=args.private)
+    except CheckpointError as error:
+        raise SystemExit(f"publish: {error}") from None
     except UPLOAD_ERRORS as error:
         reason = describe_upload_failure(error, args.repo)
         raise SystemExit(f"could not publish {args.model} to {args.repo}: {reason}") from None

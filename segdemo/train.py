@@ -318,6 +318,9 @@ def load_frames(
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    for option, folder in (("--init", args.init), ("--init-encoder", args.init_encoder)):
+        if folder and not (Path(folder) / WEIGHTS_NAME).is_file():
+            raise SystemExit(f"train: {option} {folder} has no {WEIGHTS_NAME}")
     seed_everything(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -334,14 +337,19 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     holdout = tuple(args.holdout)
     excluded_frames = tuple(sorted(set(args.exclude_frames)))
-    images, labels, sequences = load_frames(
-        args.data, list(args.splits), holdout, tuple(args.frame_size), excluded_frames
-    )
-    if holdout:
-        val_split = next(s for s in ("val", "train", "test") if _has_frames(args.data, s, holdout))
-        val_set = CamVid(root=args.data, split=val_split, sequences=holdout)
-    else:
-        val_set = CamVid(root=args.data, split="val")
+    try:  # a wrong --data, split or sequence gets one line, not a traceback
+        images, labels, sequences = load_frames(
+            args.data, list(args.splits), holdout, tuple(args.frame_size), excluded_frames
+        )
+        if holdout:
+            val_split = next((s for s in ("val", "train", "test") if _has_frames(args.data, s, holdout)), None)
+            if val_split is None:
+                raise ValueError(f"no split of {args.data} has frames of --holdout {' '.join(holdout)}")
+            val_set = CamVid(root=args.data, split=val_split, sequences=holdout)
+        else:
+            val_set = CamVid(root=args.data, split="val")
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"train: {error}") from None
     val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
     class_weights = CLASS_WEIGHTINGS[args.class_weighting](list(labels.long()), NUM_CLASSES).to(device)
     if device.type == "cuda":
