@@ -155,4 +155,6 @@ def describe_upload_failure(error: BaseException, repo: str) -> str:
         return f"the Hub answered {status or 'with an error'}{said}"
     if isinstance(error, httpx.TimeoutException):
         return "the Hub did not answer in time"
-    return f"the Hub could not be reached ({type(error).__name__}: {error})"
+    if isinstance(error, (httpx.TransportError, ConnectionError)):
+        return f"the Hub could not be reached ({type(error).__name__}: {error})"
+    return f"{type(error).__name__}: {error}"  # a local file that could not be read or written
