@@ -343,17 +343,17 @@ class HubServer:
 
     def files(self, repo_id: str, revision: str = "main", repo_type: str = "model") -> dict[str, bytes]:
         """The files of ``repo_id`` at ``revision`` (a branch, tag or commit sha): what a clone would hold."""
-        with self._lock:
-            repo = self._repos[_key(repo_type, repo_id)]
-            sha = repo.branches.get(revision) or repo.tags.get(revision) or revision
-            return {path: blob.content for path, blob in repo.commits[sha].files.items()}
+        return {path: blob.content for path, blob in self._snapshot(repo_type, repo_id, revision).items()}
 
     def lfs_files(self, repo_id: str, revision: str = "main", repo_type: str = "model") -> set[str]:
         """Which of those files the repo stores in LFS (uploaded through the LFS batch API)."""
+        return {path for path, blob in self._snapshot(repo_type, repo_id, revision).items() if blob.lfs}
+
+    def _snapshot(self, repo_type: str, repo_id: str, revision: str) -> dict[str, _Blob]:
         with self._lock:
             repo = self._repos[_key(repo_type, repo_id)]
             sha = repo.branches.get(revision) or repo.tags.get(revision) or revision
-            return {path for path, blob in repo.commits[sha].files.items() if blob.lfs}
+            return dict(repo.commits[sha].files)
 
     def commits(self, repo_id: str, branch: str = "main", repo_type: str = "model") -> list[str]:
         """The titles of the commits on ``branch``, newest first."""
