@@ -38,8 +38,16 @@ DATA_KEYS = ("held_out", "excluded_frames", "frames", "class_weights", "validate
 
 
 def schedule(training: dict[str, Any]) -> dict[str, Any]:
-    """A run's ``training`` block without the keys that depend on its frames."""
-    return {k: v for k, v in training.items() if k not in DATA_KEYS}
+    """A run's ``training`` block without the keys that depend on its frames.
+
+    A run on a time budget decays its learning rate over the minutes, which end at some epoch: its schedule is
+    that of a run told to train for those epochs (the twin of a budgeted run can be given the epochs it reached,
+    so that its cosine spans the same epochs whatever its machine's speed).
+    """
+    kept = {k: v for k, v in training.items() if k not in DATA_KEYS}
+    if kept.get("budget_minutes") and training.get("epochs_trained"):
+        kept["epochs"], kept["budget_minutes"] = training["epochs_trained"], None
+    return kept
 
 
 def adopt_twin_measurement(twin: Path, shipped: Path) -> dict[str, Any]:
@@ -49,9 +57,10 @@ def adopt_twin_measurement(twin: Path, shipped: Path) -> dict[str, Any]:
         if twin_config.get(key) != config.get(key):
             raise CheckpointError(f"{twin} is no twin of {shipped}: {key} differs")
     twin_training, training = twin_config.get("training", {}), config.get("training", {})
-    if schedule(twin_training) != schedule(training):
-        differ = sorted(k for k in set(schedule(twin_training)) | set(schedule(training))
-                        if twin_training.get(k) != training.get(k))
+    twin_schedule, shipped_schedule = schedule(twin_training), schedule(training)
+    if twin_schedule != shipped_schedule:
+        differ = sorted(k for k in set(twin_schedule) | set(shipped_schedule)
+                        if twin_schedule.get(k) != shipped_schedule.get(k))
         raise CheckpointError(f"{twin} did not follow the schedule of {shipped}: {', '.join(differ)} differ")
     if not twin_training.get("held_out"):
         raise CheckpointError(f"{twin} held no sequence out: it has nothing unseen to be measured on")

@@ -61,7 +61,7 @@ ZOO: dict[str, ZooEntry] = {
             "Bayesian SegNet (lite, MC dropout)",
             "SegNet",
             repo_id="segdemo/bayesian-segnet-lite-camvid",
-            sha256="03bcef502db1841184c07a196a5b4de865a527f86348156a0f6c6ad7dda4a350",
+            sha256="34fa449532a64263e7d355c8b13630ea80b62054a099f5ddcb691e8fb20ade4a",
         ),
         ZooEntry(
             "fcn8s_lite",

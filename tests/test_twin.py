@@ -69,6 +69,19 @@ def test_a_twin_on_another_schedule_or_with_nothing_held_out_is_refused(runs, tm
     assert "temperature" not in load_checkpoint(final).config  # nothing written when refused
 
 
+def test_a_budgeted_run_is_the_twin_of_a_run_told_to_train_for_the_epochs_it_reached(runs, tmp_path):
+    twin_run, _ = runs  # trained on a 55-minute budget, which ended at its 124th epoch
+    config = read_config(twin_run)
+    config["training"]["epochs_trained"] = 124
+    (twin_run / "config.json").write_text(json.dumps(config))
+    by_epochs = {"budget_minutes": None, "epochs": 124}
+    final = save_run(tmp_path / "final124", [], {"train": 8, "val": 3}, seed=1, **by_epochs)
+    assert twin.main([str(twin_run), str(final)]) == 0
+    shorter = save_run(tmp_path / "final100", [], {"train": 8, "val": 3}, seed=1, **{**by_epochs, "epochs": 100})
+    with pytest.raises(CheckpointError, match=": epochs differ"):
+        twin.adopt_twin_measurement(twin_run, shorter)
+
+
 def test_the_twins_temperature_scope_travels_with_its_temperature(runs):
     twin_run, final = runs
     fitted_on = load_checkpoint(twin_run).config["temperature_fitted_on"]
