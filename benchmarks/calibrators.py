@@ -335,12 +335,18 @@ def main(argv: list[str] | None = None) -> int:
                  "temperature": round(float(t_other[0]), 3)}
         entry.update(by_true_class(anatomy_way(z[part], w[part], t_other), y[part], names))
         anatomy.append(entry)
-    mixed = None
+    mixed, mixed_other = None, None
     if shares:
         sizes = [len(part[2]) for part in collected]
         mixed = mixed_cross_fit(anatomy_way, z, w, y, sizes, frames_per_group,
                                 [shares[s] for s in args.sequence], generator=torch.Generator().manual_seed(0),
                                 prior=prior)
+        if samples > 1:  # the scope not served, on the same draws: would it carry better?
+            other_way = after_averaging if anatomy_way is per_sample else per_sample
+            mixed_other = mixed_cross_fit(other_way, z, w, y, sizes, frames_per_group,
+                                          [shares[s] for s in args.sequence],
+                                          generator=torch.Generator().manual_seed(0))
+            mixed_other["applied"] = "after averaging" if other_way is after_averaging else "per sample"
     print(f"{'calibrator':22s} {'applied':20s} {'ECE':>7s} {'NLL':>7s}  "
           f"cross-fitted ECE (on {part_names[1]}, on {part_names[0]})")
     for row in rows:
@@ -367,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
               f"from it and a half of {args.sequence[1]} {100 * mixed['ece_mixed']:.2f}%; "
               f"prior correction and T, label kept: {100 * mixed['ece_prior_first_alone']:.2f}% and "
               f"{100 * mixed['ece_prior_mixed']:.2f}%")
+    if mixed_other:
+        print(f"  the scope not served ({mixed_other['applied']}): T from a half of {args.sequence[0]} "
+              f"{100 * mixed_other['ece_first_alone']:.2f}%, from it and a half of {args.sequence[1]} "
+              f"{100 * mixed_other['ece_mixed']:.2f}%")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"checkpoint": " + ".join(path.name for path in args.checkpoint),
@@ -377,7 +387,8 @@ def main(argv: list[str] | None = None) -> int:
                                          "frames": frames, "pixels": len(y), "samples": samples,
                                          "parts": part_names, "halves": halves, "rows": rows,
                                          "by_true_class": anatomy,
-                                         **({"shares": shares, "mixed_cross_fit": mixed} if mixed else {})},
+                                         **({"shares": shares, "mixed_cross_fit": mixed} if mixed else {}),
+                                         **({"mixed_cross_fit_other_scope": mixed_other} if mixed_other else {})},
                                         indent=2) + "\n")
     return 0
 

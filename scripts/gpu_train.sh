@@ -22,7 +22,7 @@
 # validation took about 25 s each time, so the runs that validated every 20-25
 # epochs hit the wall-clock limit before their budget; validate rarely next time.
 #
-# Usage (device tool), from the repo root here (stage: first, what ran; calibration, what is next):
+# Usage (device tool), from the repo root here (stage: first, what ran first; calibration, what ran second):
 #   cp -r ../shared/data/camvid-jpeg data-cache/      # data-cache/ is ignored
 #   git rm -r -q --cached twins docs/*.png; printf '/twins/\n/docs/*.png\n' >> .git/info/exclude
 #   run: command 'bash scripts/gpu_train.sh first 2>&1 | tee $OUT/driver.log', carry
@@ -32,7 +32,8 @@
 # For 'calibration', untrack weights/ as well (the runs do not read it) and carry
 #   ['data-cache/camvid-jpeg', 'twins/bayesian_segnet_lite_crops_452',
 #    'twins/dusk_stretch/bayesian_segnet_lite/config.json', 'twins/dusk_stretch/bayesian_segnet_lite_crops']
-# (about 52 MB); its two runs share the GPU, so 124 epochs should take a few minutes.
+# (about 52 MB); its two runs shared the GPU: 124 epochs took 2.5 minutes each, the call 208 s (2026-12-04).
+# Its outputs became twins/gpu_h200/bayesian_segnet_lite and twins/gpu_h200/dusk_stretch (docs/training.md).
 # Here, as a dry run on a small copy: DATA=... BUDGET=0.03 LIMIT=3 RUNS=/tmp/dry/runs OUT=/tmp/dry/out \
 #   PATH=.venv/bin:$PATH bash scripts/gpu_train.sh
 set -uo pipefail
@@ -76,7 +77,7 @@ case "$stage" in
     launch segnet $COMMON $PAPER --model segnet --lr 1e-3
     launch fcn8s $COMMON $PAPER --model fcn8s --lr 3e-4
     ;;
-  calibration)  # what seg_ship (twins/gpu_h200/bayesian_segnet_lite_shipped) needs before it can ship:
+  calibration)  # what seg_ship (now weights/bayesian_segnet_lite) needed before it could ship:
     # its twin run to the end of the same 124 epochs, and the dusk-stretch run of the same recipe (from the
     # dusk-stretch crops weights, 0006R0 and 0001TP 007620-008520 held out) that its temperature is fitted on.
     # Carry twins/bayesian_segnet_lite_crops_452 and twins/dusk_stretch/bayesian_segnet_lite{,_crops} too.

@@ -132,6 +132,18 @@ def test_across_sequences_fits_on_one_street_and_measures_on_the_other(tmp_path)
     assert report["shares"] == {"0006R0": 3.0, "0001TP": 1.0}
     pairings = report["mixed_cross_fit"]["pairings"]
     assert len(pairings) == 4 and all(p["t_first_alone"] > 0 and p["t_mixed"] > 0 for p in pairings)
+    assert "mixed_cross_fit_other_scope" not in report  # one pass: a single scope
+    # A Bayesian network: the scope it does not serve gets the same mixed cross-fit, on the same draws.
+    model = build("bayesian_segnet_lite").eval()
+    save_checkpoint(model, make_config("bayesian_segnet_lite", model, (48, 64)), tmp_path / "bayesian")
+    assert benchmark.main(["--checkpoint", str(tmp_path / "bayesian"), "--data", str(root), "--samples", "2",
+                           "--sequence", "0006R0", "0001TP", "--across-sequences", "--share", "0006R0=3",
+                           "0001TP=1", "--json", str(out)]) == 0
+    report = json.loads(out.read_text())
+    served, other = report["mixed_cross_fit"], report["mixed_cross_fit_other_scope"]
+    assert other["applied"] == "after averaging"  # a checkpoint without temperature_scope scales each sample
+    assert [p["fitted_on"] for p in other["pairings"]] == [p["fitted_on"] for p in served["pairings"]]
+    assert all(p["t_mixed"] > 0 for p in other["pairings"]) and other["ece_mixed"] != served["ece_mixed"]
 
 
 def test_a_temperature_fitted_on_both_kinds_of_frames_carries_to_a_mix_of_them():
