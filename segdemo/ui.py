@@ -78,10 +78,12 @@ CSS = """
 /* The class map's download: its label above it as a map's, and no tall empty box before there is a result. */
 #segment-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
 #segment-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
-/* The Compare tab's maps sit on the left of their blocks, so that where a map is drawn at its own size (a desktop)
-   each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel, instead of
-   centred: the overlay, having no colour bar, is narrower. */
+/* The Compare tab's pictures all have one geometry (an overlay's class key and the disagreement map's key take the
+   place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
+   blocks, as a picture narrower than its block would otherwise be centred. The disagreement map, alone on its row,
+   is as wide as a map of the rows above it, centred under them (two to a row: ui.py's test_browser widths). */
 #compare-maps .image-container > button {justify-content:flex-start}
+@media (min-width: 400px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
    and Models went into a "..." menu a visitor may never open. A little less padding around each name fits all three
    (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) */
@@ -361,13 +363,16 @@ class SegmentationService:
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
         rows, headline = compare_predictions(p_fcn, p_segnet, names, truth)
-        layers = (visualize.overlay_layer(p_fcn.labels, palette), visualize.overlay_layer(p_segnet.labels, palette))
-        fcn_overlay, segnet_overlay = (visualize.blend(p_fcn.image, layer, opacity) for layer in layers)
         fcn_band = visualize.heatmap(p_fcn.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_fcn.image)
         segnet_band = visualize.heatmap(
             p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
         )
-        differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels)
+        # every picture of the tab has the boundary maps' geometry, its key where their colour bar is, so that all
+        # are drawn at one scale however narrow the page, each overlay right above its maps
+        layers = tuple(visualize.overlay_layer(p.labels, palette, class_names=names, width=band.width)
+                       for p, band in ((p_fcn, fcn_band), (p_segnet, segnet_band)))
+        fcn_overlay, segnet_overlay = (visualize.blend(p_fcn.image, layer, opacity) for layer in layers)
+        differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels, width=fcn_band.width)
         fcn_errors = segnet_errors = None
         if truth is not None:  # under each network's boundary-uncertainty map, with its geometry
             void = segnet.checkpoint.config.get("void_index", 11)
@@ -615,7 +620,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 with gr.Row():
                     fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
                     segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
-            differ = map_image("Where they disagree (magenta)")
+                differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
             compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
             compare_outputs = [

@@ -9,6 +9,7 @@ the picture itself in dimmed grey, so the map stays readable in context.
 from __future__ import annotations
 
 import html
+import io
 from dataclasses import dataclass
 from functools import lru_cache
 from collections.abc import Sequence
@@ -48,12 +49,17 @@ class OverlayLayer:
     labels: np.ndarray  # (H,W) uint8 class indices (uint16 past 255 classes)
     palette: np.ndarray  # (C,3) uint8
     edges: np.ndarray | None  # (H,W) bool: drawn white; None for no boundaries
+    key: np.ndarray | None = None  # (H,K,3) uint8: the class key drawn right of the overlay; None for none
 
     def save(self, path: Path) -> str:
         """Write the layer to ``path`` (.npz, no pickles); its path as a string."""
-        edges = {} if self.edges is None else {"edges": np.packbits(self.edges)}
+        extra = {} if self.edges is None else {"edges": np.packbits(self.edges)}
+        if self.key is not None:  # as a PNG: a key is mostly white, 3 bytes a pixel would outweigh the classes
+            buffer = io.BytesIO()
+            Image.fromarray(self.key).save(buffer, "PNG")
+            extra["key_png"] = np.frombuffer(buffer.getvalue(), dtype=np.uint8)
         with open(path, "wb") as handle:
-            np.savez(handle, labels=self.labels, palette=self.palette, **edges)
+            np.savez(handle, labels=self.labels, palette=self.palette, **extra)
         return str(path)
 
     @classmethod
@@ -63,24 +69,49 @@ class OverlayLayer:
             edges = None
             if "edges" in data:
                 edges = np.unpackbits(data["edges"], count=labels.size).reshape(labels.shape).astype(bool)
-            return cls(labels, data["palette"], edges)
+            key = None
+            if "key_png" in data:
+                with Image.open(io.BytesIO(data["key_png"].tobytes())) as png:
+                    key = np.asarray(png.convert("RGB"))
+            return cls(labels, data["palette"], edges, key)
 
 
-def overlay_layer(labels: torch.Tensor | np.ndarray, palette: Palette, boundaries: bool = True) -> OverlayLayer:
+def overlay_layer(
+    labels: torch.Tensor | np.ndarray,
+    palette: Palette,
+    boundaries: bool = True,
+    class_names: Sequence[str] | None = None,
+    width: int | None = None,
+) -> OverlayLayer:
+    """What ``blend`` draws: the classes, their colours, their boundaries and, given ``class_names``, a class key.
+
+    The key takes the place of a heatmap's colour bar (``width``, the whole
+    picture's width, defaults to a heatmap's of the same picture), so that an
+    overlay shown beside or above its maps is drawn at their scale at any
+    width of the page, and a downloaded overlay says which colour is which.
+    """
     labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
     edges = label_edges(labels_t).cpu().numpy() if boundaries else None
     table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
-    return OverlayLayer(_numpy(labels).astype(np.uint8 if len(table) < 256 else np.uint16), table, edges)
+    indices = _numpy(labels).astype(np.uint8 if len(table) < 256 else np.uint16)
+    key = None
+    if class_names is not None:
+        h, w = indices.shape
+        key = np.asarray(class_key(indices, table, class_names, h, (width - w) if width else colour_bar_width(h)))
+    return OverlayLayer(indices, table, edges, key)
 
 
 def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Image.Image:
-    """The picture with the layer's class colours blended in at ``opacity`` and its boundaries in white."""
+    """The picture with the layer's class colours blended in at ``opacity``, its boundaries in white, then its key."""
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
     opacity = float(np.clip(opacity, 0.0, 1.0))
     blended = (1 - opacity) * base + opacity * colorize(layer.labels, layer.palette).astype(np.float32)
     if layer.edges is not None:
         blended[layer.edges] = 255.0
-    return Image.fromarray(blended.round().astype(np.uint8))
+    picture = blended.round().astype(np.uint8)
+    if layer.key is not None:
+        picture = np.concatenate([picture, layer.key], axis=1)
+    return Image.fromarray(picture)
 
 
 def class_map(labels: torch.Tensor | np.ndarray, palette: Palette) -> Image.Image:
@@ -200,13 +231,61 @@ def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Imag
     return panel
 
 
-def disagreement(image: Image.Image, labels_a: torch.Tensor, labels_b: torch.Tensor) -> Image.Image:
-    """The picture in grey with the pixels where two label maps differ in magenta."""
+DISAGREE_COLOUR = (230, 30, 200)
+
+
+def disagreement(
+    image: Image.Image, labels_a: torch.Tensor | np.ndarray, labels_b: torch.Tensor | np.ndarray, width: int | None = None
+) -> Image.Image:
+    """The picture in grey with the pixels where two label maps differ in magenta, and a key on the right.
+
+    ``width`` is the whole picture's width, by default a heatmap's of the
+    same picture, as for ``error_map``: drawn beside the two networks' maps,
+    it is drawn at their scale.
+    """
     grey = np.asarray(image.convert("L"), dtype=np.float32)
+    h, w = grey.shape
     rgb = np.repeat((0.5 * grey + 40)[..., None], 3, axis=2)
     differ = (_numpy(labels_a) != _numpy(labels_b))
-    rgb[differ] = (230, 30, 200)
-    return Image.fromarray(rgb.clip(0, 255).astype(np.uint8))
+    rgb[differ] = DISAGREE_COLOUR
+    rows = [(DISAGREE_COLOUR, "differ"), ((110, 110, 110), "agree")]
+    panel = _share_key(h, (width - w) if width else colour_bar_width(h), rows, float(differ.mean()), "differ")
+    canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb.clip(0, 255).astype(np.uint8)), (0, 0))
+    canvas.paste(panel, (w, 0))
+    return canvas
+
+
+def class_key(
+    labels: np.ndarray, palette: np.ndarray, class_names: Sequence[str], h: int, width: int
+) -> Image.Image:
+    """The white panel right of an overlay: a swatch and the name of each class it shows, the largest first.
+
+    The names are drawn a little smaller than a colour bar's ticks, small
+    enough for the longest name to fit the panel a heatmap's colour bar
+    takes, so that the overlay keeps its maps' geometry.
+    """
+    counts = np.bincount(labels.ravel(), minlength=len(class_names))[: len(class_names)]
+    shown = [int(c) for c in np.argsort(-counts, kind="stable") if counts[c] > 0]
+    measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    size = max(6, round(0.8 * _font_size(h)))
+    longest = max(class_names, key=len) if class_names else ""
+    while size > 6 and 4 + size + 4 + measure.textlength(longest, font=_font(size)) + 3 > width:
+        size -= 1
+    font = _font(size)
+    panel = Image.new("RGB", (width, h), (255, 255, 255))
+    draw = ImageDraw.Draw(panel)
+    step = round(1.5 * size)
+    # below the buttons web UIs overlay on an image's top-right corner, as the colour bar starts; centred if it fits
+    top = round(0.17 * h) + 2
+    y = max(top, (h - step * len(shown)) // 2)
+    for index in shown:
+        if y + size > h - 2:  # more classes than rows: the smallest are left out
+            break
+        draw.rectangle([4, y, 4 + size, y + size], fill=tuple(int(v) for v in palette[index]), outline=(60, 60, 60))
+        draw.text((4 + size + 4, y - 1), class_names[index], fill=(20, 20, 20), font=font)
+        y += step
+    return panel
 
 
 def legend_html(shares: list[tuple[int, float | None]], class_names: Sequence[str], palette: Palette) -> str:
@@ -272,9 +351,13 @@ def error_map(
 
 def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
     """The white panel right of an error map: swatches for wrong, right and void, and the share of wrong pixels."""
+    return _share_key(h, width, [(ERROR_COLOUR, "wrong"), ((90, 90, 90), "right"), (VOID_GREY, "void")], wrong_share, "wrong")
+
+
+def _share_key(h: int, width: int, rows: list[tuple[tuple[int, int, int], str]], share: float, what: str) -> Image.Image:
+    """A white key panel: a swatch for each row, mid-height, and at the bottom the share of pixels that are ``what``."""
     font_size = _font_size(h)
     font = _font(font_size)
-    rows = [(ERROR_COLOUR, "wrong"), ((90, 90, 90), "right"), (VOID_GREY, "void")]
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     natural = 8 + font_size + 6 + max(int(measure.textlength(text, font=font)) for _, text in rows) + 8
     panel = Image.new("RGB", (max(width, natural), h), (255, 255, 255))
@@ -286,6 +369,6 @@ def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
         draw.text((8 + font_size + 6, y), text, fill=(20, 20, 20), font=font)
         y += int(1.8 * font_size)
     # two short lines, so that the key fits the colour-bar panel whose place it takes
-    draw.text((4, h - 2 * font_size - 8), f"{100 * wrong_share:.1f}%", fill=(20, 20, 20), font=font)
-    draw.text((4, h - font_size - 4), "wrong", fill=(20, 20, 20), font=font)
+    draw.text((4, h - 2 * font_size - 8), f"{100 * share:.1f}%", fill=(20, 20, 20), font=font)
+    draw.text((4, h - font_size - 4), what, fill=(20, 20, 20), font=font)
     return panel

@@ -11,6 +11,7 @@ from gradio_client import handle_file
 from PIL import Image
 
 from conftest import ROOT
+from segdemo.visualize import colour_bar_width
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
 MODELS = ["bayesian_segnet_lite", "fcn8s_lite"]
@@ -127,10 +128,10 @@ def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
     fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors = client.predict(
         handle_file(str(EXAMPLE)), 0.55, 4, 0, api_name="/compare"
     )
-    assert size_of(fcn) == size_of(segnet) == size_of(differ) == (480, 360)
-    # each network's error map sits under its boundary-uncertainty map, with the same geometry
+    # every picture has the maps' geometry: the 480x360 frame and a key where a map has its colour bar
     assert fcn_errors["visible"] is True and segnet_errors["visible"] is True
-    assert size_of(fcn_errors["value"]) == size_of(fcn_band) and size_of(segnet_errors["value"]) == size_of(segnet_band)
+    sizes = {size_of(picture) for picture in (fcn, segnet, fcn_band, segnet_band, differ, fcn_errors["value"], segnet_errors["value"])}
+    assert sizes == {(480 + colour_bar_width(360), 360)}
     assert red_share(fcn_errors["value"]) > 0.005 and red_share(segnet_errors["value"]) > 0.005
     figures = [row[0] for row in table["data"]]
     assert "Boundary pixels per 1000" in figures and "Pedestrian/Bicyclist mixing" in figures

@@ -15,6 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, start_app, stop_app
+from segdemo import visualize
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -207,6 +208,20 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     page.close()
 
 
+def assert_compare_pictures_line_up(page) -> None:
+    """Every picture of the Compare tab is drawn at one scale, and each network's overlay lies right above its
+    boundary uncertainty and its errors, pixel over pixel: a visitor compares them by looking from one to the next."""
+    pictures = {label: page.evaluate(PICTURE_BOX, label) for label in COMPARE_IMAGES}
+    first = pictures[COMPARE_IMAGES[0]]
+    for label, box in pictures.items():
+        assert abs(box["width"] - first["width"]) < 1 and abs(box["height"] - first["height"]) < 1, (
+            f"{label} is drawn {box['width']:.0f}x{box['height']:.0f}, the FCN overlay {first['width']:.0f}x{first['height']:.0f}")
+    for network in ("FCN", "SegNet"):
+        overlay = pictures[f"{network} overlay"]
+        for below in (f"{network} boundary uncertainty", f"{network} errors (red: wrong, grey: void)"):
+            assert abs(pictures[below]["left"] - overlay["left"]) < 1, f"{below} is not under the {network} overlay"
+
+
 def test_the_compare_tab_shows_both_networks(browser, app_url):
     page = browser.new_page(viewport={"width": 1400, "height": 1700})
     open_app(page, app_url)
@@ -224,13 +239,7 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     # the overlays' colours have a key: every class's name beside its swatch
     legend = page.locator("#compare-legend .segdemo-legend-item")
     assert [legend.nth(i).text_content().strip() for i in range(legend.count())] == list(CAMVID_CLASSES)
-    # each network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel
-    pictures = {label: page.evaluate(PICTURE_BOX, label) for label in COMPARE_IMAGES[:6]}
-    for network in ("FCN", "SegNet"):
-        overlay = pictures[f"{network} overlay"]
-        for below in (f"{network} boundary uncertainty", f"{network} errors (red: wrong, grey: void)"):
-            assert abs(pictures[below]["left"] - overlay["left"]) < 1, f"{below} is not under the {network} overlay"
-            assert abs(pictures[below]["height"] - overlay["height"]) < 1, f"{below} is drawn at another scale"
+    assert_compare_pictures_line_up(page)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
@@ -287,10 +296,12 @@ def keys_to_the_end(page, slider) -> None:
         page.keyboard.press("ArrowRight")
 
 
-def only_class_colours(url: str) -> bool:
-    """Whether the picture at ``url`` holds nothing but the class colours and the white boundaries (opacity 1)."""
+def only_class_colours(url: str, keyed: bool) -> bool:
+    """Whether the picture at ``url`` holds nothing but the class colours and the white boundaries (opacity 1), left
+    of its class key where it is ``keyed`` (the Compare tab's overlays)."""
     with urllib.request.urlopen(url, timeout=10) as response:
-        colours = np.asarray(Image.open(BytesIO(response.read())).convert("RGB")).reshape(-1, 3)
+        rgb = np.asarray(Image.open(BytesIO(response.read())).convert("RGB"))
+    colours = rgb[:, : rgb.shape[1] - (visualize.colour_bar_width(rgb.shape[0]) if keyed else 0)].reshape(-1, 3)
     palette = np.array([*CAMVID_PALETTE, (255, 255, 255)])
     return bool((colours[:, None, :] == palette[None]).all(axis=2).any(axis=1).all())
 
@@ -314,7 +325,7 @@ def test_moving_the_opacity_slider_reblends_the_overlay_without_running_the_netw
     deadline = time.monotonic() + 30
     while True:   # the blends arrive as the slider moves: wait for the one at opacity 1
         shown = page.evaluate(PICTURE_SOURCES, overlay)[-1]
-        if shown != before[overlay][-1] and only_class_colours(shown):
+        if shown != before[overlay][-1] and only_class_colours(shown, keyed=tab == "Compare"):
             break
         assert time.monotonic() < deadline, "the overlay never showed the class colours alone"
         time.sleep(0.2)
@@ -366,7 +377,7 @@ def test_after_a_restart_the_slider_says_once_to_press_the_button_again(browser)
         stop_app(process)
 
 
-@pytest.mark.parametrize("width", [900, 760, 600, 390], ids=["beside-controls", "blog-iframe", "small-tablet", "phone"])
+@pytest.mark.parametrize("width", [1100, 900, 760, 600, 390], ids=["laptop", "beside-controls", "blog-iframe", "small-tablet", "phone"])
 def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app_url, width):
     """A blog's column or a phone is far narrower than a desktop: nothing may run off, be split or be covered."""
     page = browser.new_page(viewport={"width": width, "height": 900})
@@ -380,6 +391,7 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     assert page.evaluate("document.documentElement.scrollWidth") <= width   # the page never scrolls sideways
     maps = page.evaluate(LABELS_ON_MAPS, list(COMPARE_IMAGES))
     assert maps == {"found": len(COMPARE_IMAGES), "over": []}
+    assert_compare_pictures_line_up(page)
     # both networks' readings stay whole beside the figure's name; only "What it shows" may scroll on a phone
     assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"], ["FCN", "SegNet"], ["Figure"]]) == []
     clipped = page.evaluate(TABLE_CLIPPED, "What it shows")   # every row shows without scrolling the table

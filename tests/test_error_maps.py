@@ -11,6 +11,7 @@ from PIL import Image
 
 from segdemo import visualize
 from segdemo.analysis import content_hash, example_ground_truth
+from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 from segdemo.images import load_image
 
 from conftest import ROOT
@@ -110,3 +111,43 @@ def test_a_word_wider_than_the_panel_widens_it_rather_than_being_cut():
     wide = visualize.heatmap(torch.rand(360, 480), 0, 1, "viridis", "uncertainty-of-the-segmentation")
     assert wide.width > 480 + visualize.colour_bar_width(360)
     assert (np.asarray(wide)[:, -3:] > 250).all()
+
+
+@pytest.mark.parametrize("height", [100, 360, 720, 2048])
+def test_the_compare_tabs_overlays_and_disagreement_map_have_the_maps_geometry(height, tmp_path):
+    """The Compare tab shows overlays, maps and the disagreement map in one grid: drawn at one size, the page scales
+    them alike at any width only if their keys are as wide as the colour bars, and the longest name still fits."""
+    labels = torch.full((height, 480), 3, dtype=torch.long)
+    labels[:, :160] = 6   # SignSymbol, the longest name
+    labels[:, 400:] = 9   # Pedestrian
+    picture = Image.new("RGB", (480, height), (120, 120, 120))
+    heat = visualize.heatmap(torch.rand(height, 480), 0, 1, "magma", "entropy / log C")
+    layer = visualize.overlay_layer(labels, CAMVID_PALETTE, class_names=CAMVID_CLASSES, width=heat.width)
+    overlay = visualize.blend(picture, layer, 0.55)
+    differ = visualize.disagreement(picture, labels, torch.full_like(labels, 3), width=heat.width)
+    assert overlay.size == differ.size == heat.size == visualize.heatmap(torch.rand(height, 480), 0, 1).size
+    for drawn in (overlay, differ):
+        key = np.asarray(drawn)[:, 480:]
+        assert (key < 128).any() and (key[:, -3:] > 250).all()   # a key is drawn, and nothing runs off its edge
+    assert (np.asarray(differ)[:, :160] == visualize.DISAGREE_COLOUR).all()
+    assert not (np.asarray(differ)[:, 160:400] == visualize.DISAGREE_COLOUR).all(axis=-1).any()
+    # the key goes with the layer, so an overlay blended again at another opacity has it too
+    again = visualize.OverlayLayer.load(layer.save(tmp_path / "layer.npz"))
+    assert np.array_equal(np.asarray(visualize.blend(picture, again, 0.55)), np.asarray(overlay))
+    # without class names an overlay is the picture's size, as the Segment tab's slider needs
+    assert visualize.blend(picture, visualize.overlay_layer(labels, CAMVID_PALETTE)).size == picture.size
+
+
+def test_the_class_key_names_the_classes_shown_largest_first():
+    labels = np.full((360, 480), 3, dtype=np.uint8)   # Road most,
+    labels[:, :100] = 8                                # then Car,
+    labels[:50, :30] = 0                               # then Sky; no other class
+    palette = np.asarray(CAMVID_PALETTE, dtype=np.uint8)
+    key = np.asarray(visualize.class_key(labels, palette, CAMVID_CLASSES, 360, visualize.colour_bar_width(360)))
+    met = []   # the class colours met top to bottom, through the swatches
+    for rgb in key[:, 6]:
+        match = [index for index, colour in enumerate(palette) if (rgb == colour).all()]
+        if match and (not met or met[-1] != match[0]):
+            met.append(match[0])
+    assert met == [3, 8, 0]
+    assert int(np.argmax((key < 250).any(axis=(1, 2)))) >= 0.16 * 360   # below where Gradio puts its buttons
