@@ -75,9 +75,9 @@ CSS = """
   #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:first-child {order:1}
   #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:nth-child(4) {order:2}
 }
-/* The class map's download: its label above it as a map's, and no tall empty box before there is a result. */
-#segment-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
-#segment-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
+/* The class maps' downloads: the label above as a map's, and no tall empty box before there is a result. */
+.segdemo-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
+.segdemo-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
 /* The Compare tab's pictures all have one geometry (an overlay's class key and the disagreement map's key take the
    place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
    blocks, as a picture narrower than its block would otherwise be centred. The disagreement map, alone on its row,
@@ -291,8 +291,8 @@ class SegmentationService:
             return request_thread.run(self._segment, image, model_name, opacity, samples, seed)
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
-        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps, then,
-        for the session alone, what the overlays were blended from."""
+        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps, both
+        class maps (PNGs of class indices), then, for the session alone, what the overlays were blended from."""
         with failures_explained():
             return request_thread.run(self._compare, image, opacity, samples, seed)
 
@@ -379,9 +379,11 @@ class SegmentationService:
             fcn_errors = visualize.error_map(p_fcn.image, p_fcn.labels, truth, void, width=fcn_band.width)
             segnet_errors = visualize.error_map(p_segnet.image, p_segnet.labels, truth, void, width=segnet_band.width)
         writer = ImageWriter()
+        class_maps = {f"class_map_{m.entry.name}": visualize.class_map(layer.labels, palette)  # named as downloaded
+                      for m, layer in zip((fcn, segnet), layers)}
         for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
                               "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
-                              "segnet_errors": segnet_errors, "picture": p_fcn.image}.items():
+                              "segnet_errors": segnet_errors, "picture": p_fcn.image, **class_maps}.items():
             writer.add(name, picture)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
@@ -391,7 +393,7 @@ class SegmentationService:
                 files["disagreement"], table, headline,
                 gr.update(value=files["fcn_errors"], visible=truth is not None),
                 gr.update(value=files["segnet_errors"], visible=truth is not None),
-                shown)
+                *(files[name] for name in class_maps), shown)
 
     # -- a new opacity: the shown overlays blended again, no network run --
     def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = ""):
@@ -562,7 +564,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
                     wrap=True, column_widths=["34%", "26%", "40%"],
                 )
-            class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map")
+            class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map",
+                                elem_classes=["segdemo-class-map"])
             gr.Markdown(CLASS_MAP_NOTE, elem_id="class-map-note")
             with gr.Accordion("Figures (JSON)", open=False):
                 figures = gr.JSON()
@@ -621,11 +624,15 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
                     segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
                 differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
+            with gr.Row():
+                fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
+                segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
+            gr.Markdown(CLASS_MAP_NOTE)
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
             compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
             compare_outputs = [
                 fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
-                compare_shown,
+                fcn_class_map, segnet_class_map, compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)

@@ -45,6 +45,7 @@ def test_the_api_names_both_endpoints(client):
     assert "/segment" in endpoints and "/compare" in endpoints
     # the API's docs name an output after its label: the class map's stays short ("class_map")
     assert endpoints["/segment"]["returns"][10]["label"] == "Class map"
+    assert [r["label"] for r in endpoints["/compare"]["returns"][9:]] == ["FCN class map", "SegNet class map"]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -125,7 +126,7 @@ def test_the_overlay_keeps_the_picture_at_zero_opacity(client, odd_picture):
 
 
 def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
-    fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors = client.predict(
+    fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors, *_ = client.predict(
         handle_file(str(EXAMPLE)), 0.55, 4, 0, api_name="/compare"
     )
     # every picture has the maps' geometry: the 480x360 frame and a key where a map has its colour bar
@@ -143,8 +144,20 @@ def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
                 assert 0 <= float(value.rstrip("%")) <= 100
 
 
+def test_compares_class_maps_are_each_networks_own_as_segment_gives_them(client, odd_picture):
+    """A caller comparing the networks gets both class maps from one call: the very maps /segment gives each model
+    at the same samples and seed, named after the model, at the picture's size (odd: 479x361)."""
+    *_, fcn_map, segnet_map = client.predict(handle_file(odd_picture), 0.55, 4, 3, api_name="/compare")
+    for path, model in ((fcn_map, "fcn8s_lite"), (segnet_map, "bayesian_segnet_lite")):
+        assert path.endswith(f"class_map_{model}.png") and size_of(path) == (479, 361)
+        with Image.open(path) as compared, Image.open(segment(client, odd_picture, model, samples=4, seed=3)[10]) as alone:
+            assert compared.mode == "P" and np.array_equal(np.asarray(compared), np.asarray(alone))
+    with Image.open(fcn_map) as a, Image.open(segnet_map) as b:
+        assert not np.array_equal(np.asarray(a), np.asarray(b))   # two networks, two maps
+
+
 def test_compare_on_an_unknown_picture_has_no_ground_truth_rows(client, odd_picture):
-    table, headline, fcn_errors, segnet_errors = client.predict(handle_file(odd_picture), 0.55, 2, 0, api_name="/compare")[5:]
+    table, headline, fcn_errors, segnet_errors = client.predict(handle_file(odd_picture), 0.55, 2, 0, api_name="/compare")[5:9]
     assert not any(row[0].startswith("mIoU on") for row in table["data"])
     assert "ground truth is known" not in headline and "No ground truth for this picture" in headline
     assert fcn_errors["visible"] is False and segnet_errors["visible"] is False and not fcn_errors.get("value")

@@ -240,6 +240,13 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     legend = page.locator("#compare-legend .segdemo-legend-item")
     assert [legend.nth(i).text_content().strip() for i in range(legend.count())] == list(CAMVID_CLASSES)
     assert_compare_pictures_line_up(page)
+    # both networks' class maps download, named after their models
+    links = page.locator(".segdemo-class-map a[data-testid=download-link]")
+    assert sorted(links.nth(i).get_attribute("download") for i in range(links.count())) == [
+        "class_map_bayesian_segnet_lite.png", "class_map_fcn8s_lite.png"]
+    for i in range(2):
+        with Image.open(BytesIO(page.request.get(links.nth(i).get_attribute("href")).body())) as class_map:
+            assert class_map.mode == "P" and class_map.size == (480, 360) and class_map.getextrema()[1] <= 10
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
