@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
 
-import numpy as np
 from gradio_client import Client, handle_file
 from PIL import Image
 
