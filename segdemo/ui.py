@@ -81,7 +81,7 @@ CSS = """
 /* The Compare tab's pictures all have one geometry (an overlay's class key and the disagreement map's key take the
    place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
    blocks, as a picture narrower than its block would otherwise be centred. The disagreement map, alone on its row,
-   is as wide as a map of the rows above it, centred under them (two to a row: ui.py's test_browser widths). */
+   is as wide as a map of the rows above it, centred under them, from 400 px up, where those rows hold two maps. */
 #compare-maps .image-container > button {justify-content:flex-start}
 @media (min-width: 400px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
