@@ -80,8 +80,9 @@ CSS = """
 .segdemo-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
 /* The Compare tab's pictures all have one geometry (an overlay's class key and the disagreement map's key take the
    place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
-   blocks, as a picture narrower than its block would otherwise be centred. The disagreement map, alone on its row,
-   is as wide as a map of the rows above it, centred under them, from 400 px up, where those rows hold two maps. */
+   blocks, as a picture narrower than its block would otherwise be centred. The disagreement map, alone on its row
+   where no ground truth is known, is as wide as a map of the rows above it, centred under them, from 400 px up,
+   where those rows hold two maps. */
 #compare-maps .image-container > button {justify-content:flex-start}
 @media (min-width: 400px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
@@ -291,8 +292,9 @@ class SegmentationService:
             return request_thread.run(self._segment, image, model_name, opacity, samples, seed)
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
-        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps, both
-        class maps (PNGs of class indices), then, for the session alone, what the overlays were blended from."""
+        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps and the
+        ground truth (bundled CamVid frames only), both class maps (PNGs of class indices), then, for the session
+        alone, what the overlays were blended from."""
         with failures_explained():
             return request_thread.run(self._compare, image, opacity, samples, seed)
 
@@ -373,17 +375,19 @@ class SegmentationService:
                        for p, band in ((p_fcn, fcn_band), (p_segnet, segnet_band)))
         fcn_overlay, segnet_overlay = (visualize.blend(p_fcn.image, layer, opacity) for layer in layers)
         differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels, width=fcn_band.width)
-        fcn_errors = segnet_errors = None
+        fcn_errors = segnet_errors = truth_map = None
         if truth is not None:  # under each network's boundary-uncertainty map, with its geometry
             void = segnet.checkpoint.config.get("void_index", 11)
             fcn_errors = visualize.error_map(p_fcn.image, p_fcn.labels, truth, void, width=fcn_band.width)
             segnet_errors = visualize.error_map(p_segnet.image, p_segnet.labels, truth, void, width=segnet_band.width)
+            truth_map = visualize.label_map(truth, palette, names, void, width=fcn_band.width)
         writer = ImageWriter()
         class_maps = {f"class_map_{m.entry.name}": visualize.class_map(layer.labels, palette)  # named as downloaded
                       for m, layer in zip((fcn, segnet), layers)}
         for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
                               "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
-                              "segnet_errors": segnet_errors, "picture": p_fcn.image, **class_maps}.items():
+                              "segnet_errors": segnet_errors, "truth": truth_map, "picture": p_fcn.image,
+                              **class_maps}.items():
             writer.add(name, picture)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
@@ -393,6 +397,7 @@ class SegmentationService:
                 files["disagreement"], table, headline,
                 gr.update(value=files["fcn_errors"], visible=truth is not None),
                 gr.update(value=files["segnet_errors"], visible=truth is not None),
+                gr.update(value=files["truth"], visible=truth is not None),
                 *(files[name] for name in class_maps), shown)
 
     # -- a new opacity: the shown overlays blended again, no network run --
@@ -623,7 +628,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 with gr.Row():
                     fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
                     segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
-                differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
+                with gr.Row():  # the ground truth, where it is known, beside where the networks disagree
+                    differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
+                    truth_map = map_image("Ground truth (CamVid label, grey: void)", visible=False)
             with gr.Row():
                 fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
                 segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
@@ -632,7 +639,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
             compare_outputs = [
                 fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
-                fcn_class_map, segnet_class_map, compare_shown,
+                truth_map, fcn_class_map, segnet_class_map, compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)

@@ -349,6 +349,31 @@ def error_map(
     return canvas
 
 
+def label_map(
+    labels: torch.Tensor | np.ndarray,
+    palette: Palette,
+    class_names: Sequence[str],
+    void_index: int = 11,
+    width: int | None = None,
+) -> Image.Image:
+    """A label map as a dataset draws it, flat class colours with void grey (as on the error maps), and its key.
+
+    ``width`` is the whole picture's width, by default a heatmap's of the
+    same picture: shown beside the networks' maps, it is drawn at their scale.
+    """
+    indices = _numpy(labels).astype(np.int64)
+    table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+    rgb = colorize(indices, table)
+    rgb[indices == void_index] = VOID_GREY
+    h, w = indices.shape
+    shown = np.where(indices == void_index, len(table), indices)  # void is left out of the key
+    panel = class_key(shown, table, class_names, h, (width - w) if width else colour_bar_width(h))
+    canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
+    canvas.paste(Image.fromarray(rgb), (0, 0))
+    canvas.paste(panel, (w, 0))
+    return canvas
+
+
 def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
     """The white panel right of an error map: swatches for wrong, right and void, and the share of wrong pixels."""
     return _share_key(h, width, [(ERROR_COLOUR, "wrong"), ((90, 90, 90), "right"), (VOID_GREY, "void")], wrong_share, "wrong")

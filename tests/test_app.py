@@ -11,7 +11,8 @@ from gradio_client import handle_file
 from PIL import Image
 
 from conftest import ROOT
-from segdemo.visualize import colour_bar_width
+from segdemo.classes import CAMVID_PALETTE
+from segdemo.visualize import VOID_GREY, colour_bar_width
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
 MODELS = ["bayesian_segnet_lite", "fcn8s_lite"]
@@ -45,7 +46,8 @@ def test_the_api_names_both_endpoints(client):
     assert "/segment" in endpoints and "/compare" in endpoints
     # the API's docs name an output after its label: the class map's stays short ("class_map")
     assert endpoints["/segment"]["returns"][10]["label"] == "Class map"
-    assert [r["label"] for r in endpoints["/compare"]["returns"][9:]] == ["FCN class map", "SegNet class map"]
+    assert [r["label"] for r in endpoints["/compare"]["returns"][9:]] == [
+        "Ground truth (CamVid label, grey: void)", "FCN class map", "SegNet class map"]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -126,13 +128,18 @@ def test_the_overlay_keeps_the_picture_at_zero_opacity(client, odd_picture):
 
 
 def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
-    fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors, *_ = client.predict(
+    fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors, truth, *_ = client.predict(
         handle_file(str(EXAMPLE)), 0.55, 4, 0, api_name="/compare"
     )
     # every picture has the maps' geometry: the 480x360 frame and a key where a map has its colour bar
-    assert fcn_errors["visible"] is True and segnet_errors["visible"] is True
-    sizes = {size_of(picture) for picture in (fcn, segnet, fcn_band, segnet_band, differ, fcn_errors["value"], segnet_errors["value"])}
-    assert sizes == {(480 + colour_bar_width(360), 360)}
+    assert fcn_errors["visible"] is True and segnet_errors["visible"] is True and truth["visible"] is True
+    pictures = (fcn, segnet, fcn_band, segnet_band, differ, fcn_errors["value"], segnet_errors["value"], truth["value"])
+    assert {size_of(picture) for picture in pictures} == {(480 + colour_bar_width(360), 360)}
+    # the ground truth is the example's label drawn in the class colours, void grey
+    label = np.asarray(Image.open(ROOT / "examples" / "camvid_0006R0_f03570_label.png"))
+    drawn = pixels(truth["value"])[:, :480]
+    table_of_colours = np.array([*CAMVID_PALETTE, VOID_GREY], dtype=np.uint8)
+    assert np.array_equal(drawn, table_of_colours[np.minimum(label, 11)])
     assert red_share(fcn_errors["value"]) > 0.005 and red_share(segnet_errors["value"]) > 0.005
     figures = [row[0] for row in table["data"]]
     assert "Boundary pixels per 1000" in figures and "Pedestrian/Bicyclist mixing" in figures
@@ -157,10 +164,11 @@ def test_compares_class_maps_are_each_networks_own_as_segment_gives_them(client,
 
 
 def test_compare_on_an_unknown_picture_has_no_ground_truth_rows(client, odd_picture):
-    table, headline, fcn_errors, segnet_errors = client.predict(handle_file(odd_picture), 0.55, 2, 0, api_name="/compare")[5:9]
+    table, headline, fcn_errors, segnet_errors, truth = client.predict(handle_file(odd_picture), 0.55, 2, 0, api_name="/compare")[5:10]
     assert not any(row[0].startswith("mIoU on") for row in table["data"])
     assert "ground truth is known" not in headline and "No ground truth for this picture" in headline
     assert fcn_errors["visible"] is False and segnet_errors["visible"] is False and not fcn_errors.get("value")
+    assert truth["visible"] is False and not truth.get("value")
 
 
 def red_share(path: str) -> float:

@@ -24,6 +24,7 @@ EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
 COMPARE_IMAGES = (
     "FCN overlay", "SegNet overlay", "FCN boundary uncertainty", "SegNet boundary uncertainty",
     "FCN errors (red: wrong, grey: void)", "SegNet errors (red: wrong, grey: void)", "Where they disagree (magenta)",
+    "Ground truth (CamVid label, grey: void)",
 )
 # True once every named image block shows a decoded picture: the figures table can arrive before the images do.
 IMAGES_SHOWN = """labels => labels.every(label => [...document.querySelectorAll('.block')].some(block => {
@@ -209,8 +210,9 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
 
 
 def assert_compare_pictures_line_up(page) -> None:
-    """Every picture of the Compare tab is drawn at one scale, and each network's overlay lies right above its
-    boundary uncertainty and its errors, pixel over pixel: a visitor compares them by looking from one to the next."""
+    """Every picture of the Compare tab (a bundled frame's: its ground truth too) is drawn at one scale, and each
+    network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel: a visitor compares
+    them by looking from one to the next."""
     pictures = {label: page.evaluate(PICTURE_BOX, label) for label in COMPARE_IMAGES}
     first = pictures[COMPARE_IMAGES[0]]
     for label, box in pictures.items():

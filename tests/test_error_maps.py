@@ -151,3 +151,19 @@ def test_the_class_key_names_the_classes_shown_largest_first():
             met.append(match[0])
     assert met == [3, 8, 0]
     assert int(np.argmax((key < 250).any(axis=(1, 2)))) >= 0.16 * 360   # below where Gradio puts its buttons
+
+
+def test_the_ground_truth_is_drawn_in_flat_class_colours_void_grey_with_the_maps_geometry():
+    truth = torch.full((360, 480), 3, dtype=torch.long)
+    truth[:, :100] = 11    # void
+    truth[:40, 200:] = 0   # Sky
+    heat = visualize.heatmap(torch.rand(360, 480), 0, 1, "magma", "entropy / log C")
+    drawn = visualize.label_map(truth, CAMVID_PALETTE, CAMVID_CLASSES, void_index=11, width=heat.width)
+    assert drawn.size == heat.size
+    rgb = np.asarray(drawn)
+    assert (rgb[:, :100] == visualize.VOID_GREY).all()
+    assert (rgb[:40, 200:480] == CAMVID_PALETTE[0]).all() and (rgb[100:, 100:480] == CAMVID_PALETTE[3]).all()
+    swatches = rgb[:, 480 + 6]   # down through the key's swatches: Road, then Sky; void is no class, so no swatch
+    met = [tuple(colour) for i, colour in enumerate(swatches) if i == 0 or (colour != swatches[i - 1]).any()]
+    assert [c for c in met if c in {tuple(CAMVID_PALETTE[3]), tuple(CAMVID_PALETTE[0]), visualize.VOID_GREY}] == [
+        tuple(CAMVID_PALETTE[3]), tuple(CAMVID_PALETTE[0])]
