@@ -53,8 +53,13 @@ def pictures(count: int, folder: Path) -> list[tuple[str, tuple[int, int]]]:
 
 def run(url: str, clients: int, requests: int, model: str, samples: int) -> dict:
     """``model`` may be ``both``: even clients ask FCN-8s-lite, odd ones Bayesian SegNet-lite."""
-    folder = Path(tempfile.mkdtemp(prefix="segdemo-load-"))
-    work = pictures(clients, folder)
+    with tempfile.TemporaryDirectory(prefix="segdemo-load-") as folder:
+        return load(url, pictures(clients, Path(folder)), requests, model, samples)
+
+
+def load(url: str, work: list[tuple[str, tuple[int, int]]], requests: int, model: str, samples: int) -> dict:
+    """Each picture in ``work`` is one client sending ``requests`` requests at once with the others."""
+    clients = len(work)
     latencies: list[float] = []
     failures: list[str] = []
     lock = threading.Lock()
@@ -107,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     process = None
     url = args.url
     if url is None:
-        from conftest import start_app
+        from conftest import start_app, stop_app
 
         process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": str(max(16, args.clients * 2))})
     results = []
@@ -122,8 +127,7 @@ def main(argv: list[str] | None = None) -> int:
                 memory.append((memory[-1][0] + results[-1]["requests"], resident_mb(process.pid)))
     finally:
         if process:
-            process.terminate()
-            process.wait(timeout=15)
+            stop_app(process)
     print(f"{args.clients} clients x {args.requests} requests of /segment ({args.model}, {args.samples} samples)"
           + (f", {args.rounds} rounds" if args.rounds > 1 else ""))
     failures = []

@@ -264,6 +264,7 @@ def stop_server(process: subprocess.Popen, http, log) -> None:
     process.terminate()
     process.wait(timeout=15)
     log.close()
+    os.unlink(log.name)  # kept only when the server does not start, for the error message
 
 
 def measure_server(repeats: int, files: dict[str, Path], device: torch.device, cold_starts: int = 1) -> dict:

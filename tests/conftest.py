@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -52,6 +55,32 @@ def write_two_streets(root: Path, streets: tuple[tuple[str, int], ...] = (("0001
     return root
 
 
+def pytest_configure(config) -> None:
+    """One temporary folder for the whole run, removed at its end: Gradio keeps every upload and result of the
+    servers the tests start (hundreds of MB a run) and gradio_client leaves an empty folder in the temp folder for
+    each download, so without this a run left ~0.5 GB and ~2,000 folders in /tmp, and a machine that ran the suite
+    often filled its disk. pytest's own ``tmp_path`` folders are kept for failed tests only (pyproject.toml)."""
+    run_folder = Path(tempfile.mkdtemp(prefix="segdemo-tests-"))
+    config.segdemo_run_folder = run_folder
+    os.environ["GRADIO_TEMP_DIR"] = str(run_folder / "gradio")  # before anything imports gradio_client
+    os.environ["TMPDIR"] = str(run_folder)  # the servers, browsers and scripts the tests start
+
+
+def pytest_unconfigure(config) -> None:
+    run_folder = getattr(config, "segdemo_run_folder", None)
+    if run_folder is not None:
+        shutil.rmtree(run_folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temp_files_in_the_run_folder(tmp_path_factory, pytestconfig):
+    """This process's own temp files go to the run folder too, once pytest has placed its ``tmp_path`` root."""
+    tmp_path_factory.getbasetemp()
+    before, tempfile.tempdir = tempfile.tempdir, str(pytestconfig.segdemo_run_folder)
+    yield
+    tempfile.tempdir = before
+
+
 @pytest.fixture(scope="session")
 def tiny_camvid(tmp_path_factory) -> Path:
     return write_camvid_layout(tmp_path_factory.mktemp("camvid"), {"train": 8, "val": 3, "test": 2})
@@ -85,11 +114,9 @@ def free_port() -> int:
 def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0, cwd: Path = ROOT):
     """Start ``python app.py`` (in ``cwd``: a folder of the app's files) on a free loopback port; returns (process,
     url, log path)."""
-    import os
     import re
     import subprocess
     import sys
-    import tempfile
     import time
     import urllib.request
 
