@@ -4,6 +4,7 @@ And the app runs from what the Space then holds."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 from pathlib import Path
 
@@ -33,6 +34,16 @@ def test_the_space_gets_every_tracked_file_but_the_twins_weights(space_folder):
                    "weights/bayesian_segnet_lite/model.safetensors", "examples/camvid_0006R0_f01290.jpg"):
         assert needed in sent
     assert (space_folder / "README.md").read_text().startswith("---\ntitle:")  # the Space's configuration block
+
+
+def test_the_readme_says_how_much_the_space_gets(space_folder):
+    """The README's "N files, X MB today" stays within 10% of what a deploy sends (it is typed by hand)."""
+    said = re.search(r"(\d+) files, ([\d.]+) MB today", (ROOT / "README.md").read_text().replace("\n", " "))
+    assert said, "the README's Deploying section no longer says how many files the Space gets"
+    files = [path for path in space_folder.rglob("*") if path.is_file()]
+    megabytes = sum(path.stat().st_size for path in files) / 1e6
+    assert abs(int(said.group(1)) - len(files)) <= 0.1 * len(files), f"the Space gets {len(files)} files"
+    assert abs(float(said.group(2)) - megabytes) <= 0.1 * megabytes, f"the Space gets {megabytes:.1f} MB"
 
 
 def test_a_folder_with_files_in_it_is_refused(tmp_path):
