@@ -78,13 +78,21 @@ CSS = """
 /* The class maps' downloads: the label above as a map's, and no tall empty box before there is a result. */
 .segdemo-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
 .segdemo-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
+/* and the whole file name, wrapped where it does not fit: Gradio keeps 8rem for the size and cuts the name to an
+   ellipsis, which left "c…" or nothing of "class_map_bayesian_segnet_lite" in a block 240-320 px wide. Its two parts
+   run as one line of text; font-size 0 hides the space between them in Gradio's markup (the table's text is 14 px). */
+.segdemo-class-map .file-preview .filename {display:block; overflow-wrap:anywhere; font-size:0}
+.segdemo-class-map .file-preview .filename > span {white-space:normal; overflow:visible; font-size:var(--text-md)}
+.segdemo-class-map .file-preview .download {min-width:5.5rem; vertical-align:top}
 /* The Compare tab's pictures all have one geometry (an overlay's class key and the disagreement map's key take the
    place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
-   blocks, as a picture narrower than its block would otherwise be centred. The disagreement map, alone on its row
-   where no ground truth is known, is as wide as a map of the rows above it, centred under them, from 400 px up,
-   where those rows hold two maps. */
+   blocks, as a picture narrower than its block would otherwise be centred. Below 560 px (a phone, a narrow
+   column) the maps go one to a row, FCN's above SegNet's: two to a row, a map was 190 px wide at 460 px, its class
+   key's names a few pixels high and Gradio's buttons over a third of it. From 560 px up, the disagreement map, alone on its row where no ground truth is known, is as wide
+   as a map of the rows above it, centred under them. */
 #compare-maps .image-container > button {justify-content:flex-start}
-@media (min-width: 400px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
+@media (max-width: 559px) {#compare-maps .row > .block, #compare-class-maps > .block {min-width:100% !important}}
+@media (min-width: 560px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
    and Models went into a "..." menu a visitor may never open. A little less padding around each name fits all three
    (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) */
@@ -631,7 +639,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 with gr.Row():  # the ground truth, where it is known, beside where the networks disagree
                     differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
                     truth_map = map_image("Ground truth (CamVid label, grey: void)", visible=False)
-            with gr.Row():
+            with gr.Row(elem_id="compare-class-maps"):
                 fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
                 segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
             gr.Markdown(CLASS_MAP_NOTE)

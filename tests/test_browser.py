@@ -386,9 +386,19 @@ def test_after_a_restart_the_slider_says_once_to_press_the_button_again(browser)
         stop_app(process)
 
 
-@pytest.mark.parametrize("width", [1100, 900, 760, 600, 390], ids=["laptop", "beside-controls", "blog-iframe", "small-tablet", "phone"])
+# The visible class-map downloads' file names, and those cut short (Gradio ends a name that does not fit in "…").
+FILE_NAMES = """() => {
+    const names = [...document.querySelectorAll('.segdemo-class-map .filename')].filter(e => e.offsetParent);
+    const cut = names.flatMap(e => [e, ...e.querySelectorAll('span')]).filter(e => e.clientWidth > 0 && e.scrollWidth > e.clientWidth + 1);
+    return {shown: names.map(e => e.textContent.replace(/\\s+/g, '')), cut: cut.map(e => e.textContent)};
+}"""
+
+
+@pytest.mark.parametrize("width", [1100, 900, 760, 600, 460, 390],
+                         ids=["laptop", "beside-controls", "blog-iframe", "small-tablet", "large-phone", "phone"])
 def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app_url, width):
-    """A blog's column or a phone is far narrower than a desktop: nothing may run off, be split or be covered."""
+    """A blog's column or a phone is far narrower than a desktop: nothing may run off, be split or be covered, and
+    every map stays large enough to see a boundary on (two to a row, they were 190 px wide at 460 px)."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     open_app(page, app_url)
     page.get_by_role("tab", name="Compare").click()
@@ -401,6 +411,12 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     maps = page.evaluate(LABELS_ON_MAPS, list(COMPARE_IMAGES))
     assert maps == {"found": len(COMPARE_IMAGES), "over": []}
     assert_compare_pictures_line_up(page)
+    narrowest = min(page.evaluate(PICTURE_BOX, label)["width"] for label in COMPARE_IMAGES)
+    assert narrowest >= 240, f"the Compare maps are drawn {narrowest:.0f} px wide"
+    # both class maps' downloads show their whole file names
+    page.locator("#compare-class-maps a[data-testid=download-link]").nth(1).wait_for(timeout=10_000)
+    assert page.evaluate(FILE_NAMES) == {"shown": ["class_map_fcn8s_lite.png", "class_map_bayesian_segnet_lite.png"],
+                                         "cut": []}
     # both networks' readings stay whole beside the figure's name; only "What it shows" may scroll on a phone
     assert page.evaluate(COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"], ["FCN", "SegNet"], ["Figure"]]) == []
     clipped = page.evaluate(TABLE_CLIPPED, "What it shows")   # every row shows without scrolling the table
