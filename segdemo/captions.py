@@ -9,6 +9,7 @@ by hand, so new weights bring their own description.
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 from .checkpoints import measured_frames
@@ -187,6 +188,15 @@ def models_markdown(models: dict[str, LoadedModel]) -> str:
     return "\n\n".join(parts)
 
 
+TRAINED_ON = {"cpu": "the CPU", "cuda": "a GPU"}
+# a path in a checkpoint's history ("twins/bayesian_segnet_lite_crops_452", "weights/fcn8s_lite")
+PATH = re.compile(r"(?<![\w`])[\w.-]+(?:/[\w.-]+)+")
+
+
+def trained_on(device: str | None) -> str:
+    return TRAINED_ON.get(device) or (f"`{device}`" if device else "an unrecorded device")
+
+
 def training_line(training: dict[str, Any]) -> str:
     """How a checkpoint was trained, in one clause, from its config's ``training`` block."""
     if not training:
@@ -200,8 +210,9 @@ def training_line(training: dict[str, Any]) -> str:
     crop = f"{training['size'][1]}x{training['size'][0]}"
     return (
         f"trained from scratch on {where}" + (f" ({'+'.join(held_out)} held out)" if held_out else "")
-        + f", last phase {length} on {crop} crops on the {training.get('device', '?').upper()}"
-        + (f", continuing from `{training['init']}`" if training.get("init") else "")
+        + f", last phase {length} on {crop} crops on {trained_on(training.get('device'))}"
+        # the init is a sentence, not a name: only its paths are code, or the whole of it is set as a code block
+        + (f", continuing from {PATH.sub(lambda path: f'`{path.group(0)}`', training['init'])}" if training.get("init") else "")
     )
 
 
