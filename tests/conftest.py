@@ -58,8 +58,8 @@ def write_two_streets(root: Path, streets: tuple[tuple[str, int], ...] = (("0001
 def pytest_configure(config) -> None:
     """One temporary folder for the whole run, removed at its end: Gradio keeps every upload and result of the
     servers the tests start (hundreds of MB a run) and gradio_client leaves an empty folder in the temp folder for
-    each download, so without this a run left ~0.5 GB and ~2,000 folders in /tmp, and a machine that ran the suite
-    often filled its disk. pytest's own ``tmp_path`` folders are kept for failed tests only (pyproject.toml)."""
+    each download, so without this every run left ~0.5 GB and ~2,000 folders in /tmp, which piled up on a machine
+    that runs the suite many times. pytest's own ``tmp_path`` folders are kept for failed tests only (pyproject.toml)."""
     run_folder = Path(tempfile.mkdtemp(prefix="segdemo-tests-"))
     config.segdemo_run_folder = run_folder
     os.environ["GRADIO_TEMP_DIR"] = str(run_folder / "gradio")  # before anything imports gradio_client

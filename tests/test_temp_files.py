@@ -1,5 +1,5 @@
 """The suite cleans up after itself: a run used to leave ~0.5 GB of Gradio uploads and results and ~2,000 empty
-folders in /tmp, and a machine that ran it often filled its disk (a CI install then failed with ENOSPC)."""
+folders in /tmp, which piled up (with other leftovers) until a CI install on that disk failed with ENOSPC."""
 
 from __future__ import annotations
 
