@@ -88,8 +88,8 @@ CSS = """
    place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
    blocks, as a picture narrower than its block would otherwise be centred. Below 560 px (a phone, a narrow
    column) the maps go one to a row, FCN's above SegNet's: two to a row, a map was 190 px wide at 460 px, its class
-   key's names a few pixels high and Gradio's buttons over a third of it. From 560 px up, the disagreement map, alone on its row where no ground truth is known, is as wide
-   as a map of the rows above it, centred under them. */
+   key's names a few pixels high and Gradio's buttons over a third of it. From 560 px up, the disagreement map, alone
+   on its row where no ground truth is known, is as wide as a map of the rows above it, centred under them. */
 #compare-maps .image-container > button {justify-content:flex-start}
 @media (max-width: 559px) {#compare-maps .row > .block, #compare-class-maps > .block {min-width:100% !important}}
 @media (min-width: 560px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
