@@ -25,7 +25,7 @@ mkdir -p .whl
 # gradio and what it needs, with requirements.txt's versions; the large
 # binaries the GPU machine already has (numpy, pandas, pillow, hf_xet) and
 # pygments stay behind, to keep the tree under 64 MiB.
-requirements=$(grep -v -E '^(#|torch|torchvision|numpy|pillow|matplotlib|tqdm)' requirements.txt | sed 's/#.*//' | grep -v '^$')
+requirements=$(grep -v -E '^(#|torch|torchvision|numpy|pillow[<>=]|matplotlib|tqdm)' requirements.txt | sed 's/#.*//' | grep -v '^$')
 # shellcheck disable=SC2086
 python3 -m pip download -q --only-binary=:all: --python-version "$python_version" --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \

@@ -5,6 +5,8 @@ untrusted, so the rules are:
 
 * Only the formats in :data:`FORMATS` are opened. Pillow knows dozens more,
   some of them obscure and one (EPS) that runs Ghostscript; none is needed here.
+  HEIC, what iPhones (and many Android phones) save photos as, is read by
+  ``pillow_heif`` (libheif).
 * Size is checked twice before any pixel is decoded: the file against
   :data:`MAX_FILE_BYTES`, and the width x height that the header claims
   against ``max_pixels``, because a few kilobytes of PNG can claim gigapixels
@@ -31,6 +33,13 @@ from typing import IO, Union
 import numpy as np
 from PIL import Image, ImageOps
 
+try:  # HEIC/HEIF; without it only that format is lost (_readable_formats leaves it out)
+    import pillow_heif
+except ImportError:  # pragma: no cover - it is in requirements.txt
+    pillow_heif = None
+else:  # the primary image alone: no thumbnails, depth maps or auxiliary images are read
+    pillow_heif.register_heif_opener(thumbnails=False, depth_images=False, aux_images=False)
+
 MAX_PIXELS = 60_000_000
 """The default pixel cap, 60 megapixels (e.g. 12000x5000).
 
@@ -44,10 +53,15 @@ Pillow's own bomb check refuses anything over ``2 * Image.MAX_IMAGE_PIXELS``
 MAX_FILE_BYTES: int = 50 * 1024 * 1024
 """Files larger than this are refused before they are opened."""
 
-FORMATS: tuple[str, ...] = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF")
-"""Pillow format names we agree to open; MPO is what many phone JPEGs are."""
+FORMATS: tuple[str, ...] = ("PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "TIFF", "AVIF", "HEIF")
+"""Pillow format names we agree to open, in the order tried; MPO is what many phone JPEGs are, HEIF (HEIC) what
+iPhones save. AVIF comes before HEIF: both are HEIF containers, and pillow_heif would claim some AVIF files it cannot
+decode (its wheels have no AV1 decoder; Pillow's AVIF plugin has one)."""
 
-NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, WebP, BMP, GIF, TIFF)."
+BROWSER_FORMATS: frozenset[str] = frozenset({"PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "AVIF"})
+"""Of FORMATS, those that Chrome, Firefox and Safari all draw; Safari alone draws TIFF and HEIF."""
+
+NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF, TIFF)."
 CORRUPT = "The image file is truncated or corrupt."
 
 Source = Union[str, "os.PathLike[str]", bytes, bytearray, memoryview, Image.Image, np.ndarray]
@@ -163,6 +177,20 @@ def _decode(fp: IO[bytes], max_pixels: int) -> LoadedImage:
             return _from_pil(image, max_pixels, ours=True)
 
 
+def file_format(path: str | os.PathLike[str]) -> str | None:
+    """The format (a name in FORMATS) of the image file at ``path``, from its header alone; None if we would not
+    open it. Cheap enough to ask of every upload: no pixel is decoded, and a FIFO is not opened."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            return None
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(os.fspath(path), formats=_readable_formats()) as image:
+                return image.format
+    except Exception:  # not an image, a bomb, a bad header: load_image will say which
+        return None
+
+
 def _readable_formats() -> tuple[str, ...]:
     """FORMATS that this Pillow build can open: naming an absent plugin makes Image.open raise KeyError."""
     Image.init()
@@ -197,8 +225,12 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
         raise ImageError(_too_large(image.width, image.height, max_pixels))
 
     upright, orientation = _apply_orientation(image)
-    if orientation in _ORIENTATIONS:
-        notes.append(f"rotated upright from its EXIF orientation ({_ORIENTATIONS[orientation]})")
+    # libheif turns a HEIF image upright while decoding and pillow_heif then resets its EXIF orientation to 1: the
+    # size above is already upright, and only this key says that it was turned (as a JPEG from the same phone is)
+    turned_while_decoding = image.info.get("original_orientation") if image.format == "HEIF" else None
+    if orientation in _ORIENTATIONS or turned_while_decoding in _ORIENTATIONS:
+        turned = orientation if orientation in _ORIENTATIONS else turned_while_decoding
+        notes.append(f"rotated upright from its EXIF orientation ({_ORIENTATIONS[turned]})")
     elif orientation == -1:
         notes.append("its EXIF data could not be read, so it is shown as stored")
 
@@ -238,6 +270,8 @@ def _frame_notes(image: Image.Image) -> list[str]:
         "WEBP": ("animated WebP", "frames"),
         "TIFF": ("multi-page TIFF", "pages"),
     }.get(image.format or "", ("multi-frame image", "frames"))
+    if image.format == "HEIF":  # pillow_heif opens the picture the file names as its primary one, wherever it lies
+        return [f"HEIC file of {frames} pictures: its primary picture ({position + 1} of {frames}) was used"]
     which = f"the first of {frames} {unit}" if position == 0 else f"{unit[:-1]} {position + 1} of {frames}"
     return [f"{kind}: {which} was used"]
 

@@ -82,6 +82,14 @@ def temp_files_in_the_run_folder(tmp_path_factory, pytestconfig):
 
 
 @pytest.fixture(scope="session")
+def heic_pictures(tmp_path_factory) -> Path:
+    """A folder of HEIC pictures (``heic_pictures.write_heic_pictures`` says which)."""
+    from heic_pictures import write_heic_pictures
+
+    return write_heic_pictures(tmp_path_factory.mktemp("heic"))
+
+
+@pytest.fixture(scope="session")
 def tiny_camvid(tmp_path_factory) -> Path:
     return write_camvid_layout(tmp_path_factory.mktemp("camvid"), {"train": 8, "val": 3, "test": 2})
 

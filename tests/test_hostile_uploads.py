@@ -59,9 +59,10 @@ def photo(width: int = 64, height: int = 48, mode: str = "RGB", seed: int = 1) -
     return Image.fromarray(rng.integers(0, 255, (height, width, 3), dtype=np.uint8)).convert(mode)
 
 
-def refused_cases(folder: Path) -> dict[str, tuple[str, str]]:
+def refused_cases(folder: Path, heic_pictures: Path) -> dict[str, tuple[str, str]]:
     png = encoded(photo(), "PNG")
     jpeg = encoded(photo(), "JPEG")
+    heic = (heic_pictures / "street.heic").read_bytes()
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w") as zf:
         zf.writestr("a.txt", "hello")
@@ -72,13 +73,16 @@ def refused_cases(folder: Path) -> dict[str, tuple[str, str]]:
         "empty": (write(folder, "empty.png", b""), "empty"),
         "truncated png": (write(folder, "cut.png", png[: len(png) // 2]), "truncated or corrupt"),
         "truncated jpeg": (write(folder, "cut.jpg", jpeg[: len(jpeg) // 2]), "truncated or corrupt"),
+        "truncated heic": (write(folder, "cut.heic", heic[: len(heic) // 2]), "truncated or corrupt"),
         "bomb": (write(folder, "bomb.png", bomb_png(50_000, 50_000)), "too large"),
     }
 
 
-@pytest.mark.parametrize("case", ["text", "pdf", "zip renamed", "empty", "truncated png", "truncated jpeg", "bomb"])
-def test_unusable_files_get_a_clear_message(client, tmp_path, case):
-    path, message = refused_cases(tmp_path)[case]
+@pytest.mark.parametrize(
+    "case", ["text", "pdf", "zip renamed", "empty", "truncated png", "truncated jpeg", "truncated heic", "bomb"]
+)
+def test_unusable_files_get_a_clear_message(client, tmp_path, heic_pictures, case):
+    path, message = refused_cases(tmp_path, heic_pictures)[case]
     with pytest.raises(Exception) as error:
         segment(client, path)
     text = str(error.value)
@@ -87,7 +91,7 @@ def test_unusable_files_get_a_clear_message(client, tmp_path, case):
     still_answers(client, tmp_path)
 
 
-def accepted_cases(folder: Path) -> dict[str, tuple[str, tuple[int, int], str | None]]:
+def accepted_cases(folder: Path, heic_pictures: Path) -> dict[str, tuple[str, tuple[int, int], str | None]]:
     """name -> (path, expected output size, a word the notes must contain)."""
     frames = [photo(40, 30, seed=seed).convert("P") for seed in range(3)]
     gif = io.BytesIO()
@@ -112,6 +116,9 @@ def accepted_cases(folder: Path) -> dict[str, tuple[str, tuple[int, int], str | 
         "16-bit png": (write(folder, "deep.png", encoded(sixteen, "PNG")), (64, 48), "16-bit"),
         "float tiff": (write(folder, "float.tif", encoded(floats, "TIFF")), (64, 48), "floating"),
         "cmyk jpeg": (write(folder, "cmyk.jpg", encoded(photo(mode="CMYK"), "JPEG")), (64, 48), None),
+        "heic held upright": (write(folder, "IMG_0001.HEIC", (heic_pictures / "turned_6.heic").read_bytes()), (32, 64),
+                              "rotated upright"),
+        "avif": (write(folder, "photo.avif", encoded(photo(), "AVIF", quality=90)), (64, 48), None),
         "palette+transparency": (write(folder, "pal.png", encoded(palette, "PNG", transparency=0)), (64, 48), None),
         "LA": (write(folder, "la.png", see_through["LA"]), (64, 48), "transparen"),
         "RGBA": (write(folder, "rgba.png", see_through["RGBA"]), (64, 48), "transparen"),
@@ -124,11 +131,11 @@ def accepted_cases(folder: Path) -> dict[str, tuple[str, tuple[int, int], str | 
 
 @pytest.mark.parametrize(
     "case",
-    ["animated gif", "multi-page tiff", "16-bit png", "float tiff", "cmyk jpeg", "palette+transparency", "LA", "RGBA",
-     "1-bit", "1x1", "7x5", "10000x10"],
+    ["animated gif", "multi-page tiff", "16-bit png", "float tiff", "cmyk jpeg", "heic held upright", "avif",
+     "palette+transparency", "LA", "RGBA", "1-bit", "1x1", "7x5", "10000x10"],
 )
-def test_odd_but_valid_pictures_are_answered(client, tmp_path, case):
-    path, size, note = accepted_cases(tmp_path)[case]
+def test_odd_but_valid_pictures_are_answered(client, tmp_path, heic_pictures, case):
+    path, size, note = accepted_cases(tmp_path, heic_pictures)[case]
     slider, confidence, *_, info, figures = segment(client, path)[:8]
     assert figures["output_size"] == list(size)
     with Image.open(slider[1]) as overlay:
