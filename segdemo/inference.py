@@ -126,6 +126,14 @@ def output_size(height: int, width: int, max_side: int = MAX_OUTPUT_SIDE) -> tup
     return max(1, round(height * scale)), max(1, round(width * scale))
 
 
+def picture_at_output_size(image: Image.Image, max_side: int = MAX_OUTPUT_SIDE) -> Image.Image:
+    """The picture as the results show it: itself, or scaled down to ``output_size``."""
+    out_h, out_w = output_size(image.height, image.width, max_side)
+    if (out_w, out_h) == image.size:
+        return image
+    return image.resize((out_w, out_h), Image.BILINEAR, reducing_gap=3.0)
+
+
 def prepare_for_inference(model: nn.Module) -> nn.Module:
     """Serve a model faster, in place: batch norm folded into its convolution, channels-last weights.
 
@@ -371,7 +379,7 @@ def predict(
     ent = entropy(probs, dim=0)
     probs, top, labels, ent, mi = to_host(probs, top, labels, ent, mi)
     normalised = ent / math.log(probs.shape[0])
-    shown = image if (out_w, out_h) == (width, height) else image.resize((out_w, out_h), Image.BILINEAR, reducing_gap=3.0)
+    shown = picture_at_output_size(image, max_output_side)
     if (out_w, out_h) != (width, height):
         notes.append(f"results shown at {out_w}x{out_h} (the upload is {width}x{height})")
     return Prediction(

@@ -27,9 +27,9 @@ from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
-from .images import ImageError, load_image
+from .images import BROWSER_FORMATS, ImageError, file_format, load_image
 from .memory import release_free_memory
-from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, predict
+from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
 from .models import is_bayesian
 from .trustplots import current_plots
 from .worker import request_thread
@@ -408,6 +408,36 @@ class SegmentationService:
                 gr.update(value=files["truth"], visible=truth is not None),
                 *(files[name] for name in class_maps), shown)
 
+    # -- an upload that most browsers cannot draw ------------------------
+    def picture_for_the_browser(self, picture: Any):
+        """A TIFF or HEIC upload, which Safari alone draws, replaced by the PNG that the networks will see.
+
+        Chrome and Firefox show a broken image where the visitor's picture
+        should be. The PNG is the decoded picture (upright, 8-bit RGB) at the
+        size its maps are drawn at, so Segment and Compare give the maps they
+        give for the file itself (up to that rescaling, for a picture over
+        2048 pixels). What was changed on the way is said now, in a message:
+        the PNG no longer shows it. Any other upload stays as it is, and so
+        does a file that cannot be read: Segment says why.
+        """
+        if not isinstance(picture, str) or file_format(picture) in BROWSER_FORMATS | {None}:
+            return gr.skip()
+        try:
+            loaded = load_image(picture)
+            shown = picture_at_output_size(loaded.image)
+            notes = list(loaded.notes)
+            if shown.size != loaded.image.size:
+                notes.append(f"shown at {shown.width}x{shown.height}, the size its maps are drawn at "
+                             f"(the upload is {loaded.image.width}x{loaded.image.height})")
+            png = write_images({"picture": shown})["picture"]
+        except ImageError:
+            return gr.skip()
+        finally:
+            release_free_memory()
+        if notes:
+            gr.Info("Your picture: " + "; ".join(notes) + ".")
+        return png
+
     # -- a new opacity: the shown overlays blended again, no network run --
     def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = ""):
         """The Segment tab's picture | overlay at ``opacity``, from the last result's colours, and the session's State.
@@ -526,6 +556,15 @@ def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, over
                   trigger_mode="always_last", show_progress="hidden")
 
 
+def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
+    """A TIFF or HEIC upload is drawn as a PNG, for browsers that cannot draw it (``picture_for_the_browser``).
+
+    Its own queue: decoding a 12-megapixel HEIC takes a second, which must
+    not wait behind another visitor's inference.
+    """
+    picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload", show_progress="minimal")
+
+
 def build_demo(service: SegmentationService) -> gr.Blocks:
     """The whole UI; launch it with ``launch(demo)``."""
     choices = service.labels()
@@ -587,6 +626,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                class_map, segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
+            _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
             with segment_controls:
                 _examples(
@@ -650,6 +690,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 truth_map, fcn_class_map, segnet_class_map, compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
+            _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             with compare_controls:
                 _examples(

@@ -283,6 +283,45 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
     page.close()
 
 
+# True once the picture in the upload block `selector` is drawn, from a PNG.
+DRAWN_FROM_PNG = """selector => {
+    const img = document.querySelector(selector);
+    return Boolean(img && img.complete && img.naturalWidth > 0 && new URL(img.src).pathname.endsWith('.png'));
+}"""
+
+
+@pytest.mark.parametrize(("tab", "name"), [("Segment", "frame.tiff"), ("Segment", "street.heic"), ("Compare", "street.heic")])
+def test_a_picture_only_safari_draws_is_shown_as_the_png_the_networks_see(browser, app_url, tmp_path, heic_pictures, tab,
+                                                                          name):
+    """Chromium draws neither TIFF nor HEIC: without the app's PNG in its place the upload shows as a broken image.
+    A bundled frame uploaded as TIFF still gets its error map: the PNG holds exactly the pixels the file did."""
+    if name == "frame.tiff":
+        path = tmp_path / name
+        with Image.open(EXAMPLE) as frame:
+            frame.save(path)
+        size, shown = [480, 360], list(SEGMENT_IMAGES)
+    else:
+        path = heic_pictures / name
+        size, shown = [240, 180], ["FCN overlay", "SegNet overlay"] if tab == "Compare" else [
+            "Picture | overlay (drag)", "Confidence", "Boundary uncertainty"]
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    picture = f"#{tab.lower()}-picture"
+    page.locator(f"{picture} input[type=file]").set_input_files(str(path))
+    try:
+        page.wait_for_function(DRAWN_FROM_PNG, arg=f"{picture} img", timeout=30_000)
+    except Exception:
+        src = page.locator(f"{picture} img").first.get_attribute("src")
+        raise AssertionError(f"the uploaded {name} is not drawn (the picture's src: {src})")
+    assert page.locator(f"{picture} img").first.evaluate("img => [img.naturalWidth, img.naturalHeight]") == size
+    page.get_by_role("button", name=tab, exact=True).click()
+    page.mouse.wheel(0, 10_000)
+    page.wait_for_function(IMAGES_SHOWN, arg=shown, timeout=90_000)
+    assert page.get_by_text("Error", exact=True).count() == 0
+    page.close()
+
+
 # The src of each picture in the image block labelled `label` (the picture | overlay slider has two).
 PICTURE_SOURCES = """label => [...[...document.querySelectorAll('.block')]
     .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label).querySelectorAll('img')]

@@ -1,0 +1,89 @@
+"""A TIFF or HEIC upload, which only Safari draws, is replaced on the page by the PNG that the networks will see."""
+
+from __future__ import annotations
+
+
+import gradio as gr
+import numpy as np
+import pytest
+from PIL import Image
+
+from conftest import ROOT
+from segdemo.images import load_image
+from segdemo.ui import SegmentationService
+from segdemo.zoo import load_zoo
+
+FRAME = ROOT / "examples" / "camvid_0006R0_f01890.jpg"
+
+
+@pytest.fixture(scope="module")
+def service() -> SegmentationService:
+    return SegmentationService(load_zoo())
+
+
+@pytest.fixture
+def messages(monkeypatch) -> list[str]:
+    """What the visitor is told (gr.Info) during the test."""
+    told: list[str] = []
+    monkeypatch.setattr(gr, "Info", lambda message, *args, **kwargs: told.append(message))
+    return told
+
+
+def pixels(path) -> np.ndarray:
+    with Image.open(path) as image:
+        assert image.format == "PNG"
+        return np.asarray(image)
+
+
+def test_pictures_every_browser_draws_stay_as_they_are(service, messages, tmp_path):
+    webp = tmp_path / "a.webp"
+    Image.new("RGB", (8, 8)).save(webp)
+    for upload in (str(FRAME), str(webp), None, b"bytes from the clipboard"):
+        assert service.picture_for_the_browser(upload) == gr.skip()
+    assert messages == []
+
+
+def test_a_file_that_cannot_be_read_is_left_for_segment_to_explain(service, messages, tmp_path):
+    cut = tmp_path / "cut.tiff"
+    Image.new("RGB", (64, 48), (1, 2, 3)).save(cut)
+    cut.write_bytes(cut.read_bytes()[:300])
+    assert service.picture_for_the_browser(str(cut)) == gr.skip()
+    assert messages == []
+
+
+def test_a_tiff_becomes_the_png_of_its_decoded_pixels(service, messages, tmp_path):
+    tiff = tmp_path / "frame.tiff"
+    with Image.open(FRAME) as frame:
+        frame.save(tiff)
+    png = service.picture_for_the_browser(str(tiff))
+    np.testing.assert_array_equal(pixels(png), np.asarray(load_image(tiff).image))
+    assert messages == []  # nothing was changed on the way: nothing to say
+
+
+def test_what_was_changed_on_the_way_is_said_at_once(service, messages, tmp_path, heic_pictures):
+    deep = tmp_path / "deep.tiff"
+    Image.fromarray(np.linspace(1000, 3000, 48 * 64).reshape(48, 64).astype(np.uint16)).save(deep)
+    png = service.picture_for_the_browser(str(deep))
+    np.testing.assert_array_equal(pixels(png), np.asarray(load_image(deep).image))
+    assert len(messages) == 1 and "16-bit image scaled to 8 bits" in messages[0]
+
+    messages.clear()
+    heic = heic_pictures / "three_primary_second.heic"
+    png = service.picture_for_the_browser(str(heic))
+    np.testing.assert_array_equal(pixels(png), np.asarray(load_image(heic).image))
+    assert messages == ["Your picture: HEIC file of 3 pictures: its primary picture (2 of 3) was used."]
+
+
+def test_a_large_picture_is_shown_at_the_size_its_maps_are_drawn_at(service, messages, tmp_path):
+    big = tmp_path / "big.tiff"
+    with Image.open(FRAME) as frame:
+        frame.resize((3000, 2250)).save(big)
+    png = service.picture_for_the_browser(str(big))
+    assert pixels(png).shape == (1536, 2048, 3)
+    assert messages == ["Your picture: shown at 2048x1536, the size its maps are drawn at (the upload is 3000x2250)."]
+    # the networks answer the PNG as they answer the file: same size, (almost) the same labels
+    from_file = service.segment(str(big), "fcn8s_lite", 0.5, 1, 0)
+    from_png = service.segment(png, "fcn8s_lite", 0.5, 1, 0)
+    assert from_file[7]["output_size"] == from_png[7]["output_size"] == [2048, 1536]
+    labels_file, labels_png = pixels(from_file[10]), pixels(from_png[10])
+    assert (labels_file == labels_png).mean() > 0.99
