@@ -4,6 +4,7 @@ and a damaged file never takes the process down (the HEIC files: tests/heic_pict
 from __future__ import annotations
 
 import io
+import json
 import os
 import struct
 import subprocess
@@ -164,3 +165,16 @@ def test_damaged_heic_and_avif_files_are_refused_without_taking_the_process_down
     assert done.returncode == 0, f"the decoder took the process down ({done.returncode}): {done.stderr[-500:]}"
     decoded, refused = map(int, done.stdout.split())
     assert decoded + refused == files * copies and refused > copies  # most damage is noticed, and all is survived
+
+
+def test_the_uploads_benchmark_runs(tmp_path):
+    """benchmarks/uploads.py on a small picture, one repeat: a row per format, the page's PNG timed for the formats
+    browsers cannot draw (no speed is asserted here)."""
+    from conftest import load_benchmark_script
+
+    uploads = load_benchmark_script("uploads")
+    figures = tmp_path / "uploads.json"
+    assert uploads.main(["--repeats", "1", "--size", "320", "240", "--json", str(figures)]) == 0
+    rows = {row["format"]: row for row in json.loads(figures.read_text())["rows"]}
+    assert {"JPEG", "HEIC", "WebP", "TIFF"} <= set(rows) and rows["JPEG"]["decode_vs_jpeg"] == 1
+    assert {name for name, row in rows.items() if row["page_png_ms"] is not None} == {"HEIC", "TIFF"}
