@@ -417,20 +417,28 @@ class SegmentationService:
         size its maps are drawn at, so Segment and Compare give the maps they
         give for the file itself (up to that rescaling, for a picture over
         2048 pixels). What was changed on the way is said now, in a message:
-        the PNG no longer shows it. Any other upload stays as it is, and so
-        does a file that cannot be read: Segment says why.
+        the PNG no longer shows it. A picture every browser draws stays as it
+        is, undecoded. A file that cannot be used (not a picture, too large,
+        damaged) stays too, and the visitor is told why at once, as Segment
+        would tell them.
         """
-        if not isinstance(picture, str) or file_format(picture) in BROWSER_FORMATS | {None}:
+        if not isinstance(picture, str):
+            return gr.skip()
+        readable = file_format(picture)  # the header alone
+        if readable in BROWSER_FORMATS:
             return gr.skip()
         try:
-            loaded = load_image(picture)
+            loaded = load_image(picture)  # one that file_format could not read fails here, at its header
+            if readable is None:  # a picture after all: Pillow read it where file_format did not
+                return gr.skip()
             shown = picture_at_output_size(loaded.image)
             notes = list(loaded.notes)
             if shown.size != loaded.image.size:
                 notes.append(f"shown at {shown.width}x{shown.height}, the size its maps are drawn at "
                              f"(the upload is {loaded.image.width}x{loaded.image.height})")
             png = write_images({"picture": shown})["picture"]
-        except ImageError:
+        except ImageError as error:
+            gr.Warning(str(error))
             return gr.skip()
         finally:
             release_free_memory()

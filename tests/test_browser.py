@@ -322,6 +322,17 @@ def test_a_picture_only_safari_draws_is_shown_as_the_png_the_networks_see(browse
     page.close()
 
 
+def test_a_file_that_is_no_picture_is_explained_as_soon_as_it_is_uploaded(browser, app_url, tmp_path):
+    """Chromium shows a broken image for it; the visitor is told why at once, without pressing Segment."""
+    text = tmp_path / "notes.png"
+    text.write_text("just some text\n" * 20)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(text))
+    page.locator(".toast-body").filter(has_text="This file is not an image we can read").wait_for(timeout=30_000)
+    page.close()
+
+
 # The src of each picture in the image block labelled `label` (the picture | overlay slider has two).
 PICTURE_SOURCES = """label => [...[...document.querySelectorAll('.block')]
     .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label).querySelectorAll('img')]

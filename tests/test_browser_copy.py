@@ -29,25 +29,45 @@ def messages(monkeypatch) -> list[str]:
     return told
 
 
+@pytest.fixture
+def warnings_told(monkeypatch) -> list[str]:
+    """What the visitor is warned of (gr.Warning) during the test."""
+    told: list[str] = []
+    monkeypatch.setattr(gr, "Warning", lambda message, *args, **kwargs: told.append(message))
+    return told
+
+
 def pixels(path) -> np.ndarray:
     with Image.open(path) as image:
         assert image.format == "PNG"
         return np.asarray(image)
 
 
-def test_pictures_every_browser_draws_stay_as_they_are(service, messages, tmp_path):
+def test_pictures_every_browser_draws_stay_as_they_are(service, messages, warnings_told, tmp_path):
     webp = tmp_path / "a.webp"
     Image.new("RGB", (8, 8)).save(webp)
-    for upload in (str(FRAME), str(webp), None, b"bytes from the clipboard"):
+    cut = tmp_path / "cut.jpg"  # its header is whole: the browser draws what it can, and Segment explains
+    cut.write_bytes(FRAME.read_bytes()[:2000])
+    for upload in (str(FRAME), str(webp), str(cut), None, b"bytes from the clipboard"):
         assert service.picture_for_the_browser(upload) == gr.skip()
-    assert messages == []
+    assert messages == warnings_told == []
 
 
-def test_a_file_that_cannot_be_read_is_left_for_segment_to_explain(service, messages, tmp_path):
+def test_a_file_that_cannot_be_used_is_left_as_it_is_and_the_visitor_told_why_at_once(service, messages,
+                                                                                    warnings_told, tmp_path):
     cut = tmp_path / "cut.tiff"
     Image.new("RGB", (64, 48), (1, 2, 3)).save(cut)
     cut.write_bytes(cut.read_bytes()[:300])
-    assert service.picture_for_the_browser(str(cut)) == gr.skip()
+    text = tmp_path / "notes.png"
+    text.write_text("just some text\n" * 20)
+    huge = tmp_path / "huge.tiff"
+    # 63 megapixels, over the limit: refused before decoding
+    Image.new("L", (9000, 7000)).save(huge, compression="tiff_adobe_deflate")
+    for upload in (cut, text, huge):
+        assert service.picture_for_the_browser(str(upload)) == gr.skip()
+    assert warnings_told[0] == "The image file is truncated or corrupt."
+    assert warnings_told[1].startswith("This file is not an image we can read")
+    assert "too large" in warnings_told[2] and "9000x7000" in warnings_told[2]
     assert messages == []
 
 
