@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import gradio as gr
 
-    from segdemo.images import BROWSER_FORMATS, file_format, load_image
+    from segdemo.images import BROWSER_FORMATS, load_image, read_header
     from segdemo.ui import SegmentationService
 
 
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             encode_s = time.perf_counter() - started
             decode = median_ms(lambda: load_image(path), args.repeats)
             page_png = None
-            if file_format(path) not in BROWSER_FORMATS:
+            if read_header(path).format not in BROWSER_FORMATS:
                 page_png = median_ms(lambda: service.picture_for_the_browser(str(path)), args.repeats)
             rows.append({"format": name, "file_bytes": path.stat().st_size, "encode_s": round(encode_s, 1),
                          "decode_ms": round(decode, 1), "page_png_ms": None if page_png is None else round(page_png, 1)})

@@ -28,7 +28,7 @@ import re
 import stat
 import warnings
 from dataclasses import dataclass, field
-from typing import IO, Union
+from typing import IO, NamedTuple, Union
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -177,18 +177,29 @@ def _decode(fp: IO[bytes], max_pixels: int) -> LoadedImage:
             return _from_pil(image, max_pixels, ours=True)
 
 
-def file_format(path: str | os.PathLike[str]) -> str | None:
-    """The format (a name in FORMATS) of the image file at ``path``, from its header alone; None if we would not
-    open it. Cheap enough to ask of every upload: no pixel is decoded, and a FIFO is not opened."""
+class Header(NamedTuple):
+    format: str  # a name in FORMATS
+    size: tuple[int, int]  # (width, height) as stored
+
+
+def read_header(path: str | os.PathLike[str]) -> Header | None:
+    """The format and size of the image file at ``path``, from its header alone; None if we would not open it.
+    Cheap enough to ask of every upload: no pixel is decoded, and a FIFO is not opened."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             return None
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
             with Image.open(os.fspath(path), formats=_readable_formats()) as image:
-                return image.format
+                return Header(image.format, image.size)
     except Exception:  # not an image, a bomb, a bad header: load_image will say which
         return None
+
+
+def within_limits(header: Header, max_pixels: int = MAX_PIXELS) -> bool:
+    """Whether load_image would take a file of this header's size (a JPEG over the limit is decoded smaller)."""
+    width, height = header.size
+    return header.format in ("JPEG", "MPO") or width * height <= max_pixels
 
 
 def _readable_formats() -> tuple[str, ...]:

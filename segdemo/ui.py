@@ -27,7 +27,7 @@ from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
-from .images import BROWSER_FORMATS, ImageError, file_format, load_image
+from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
 from .models import is_bayesian
@@ -419,17 +419,17 @@ class SegmentationService:
         2048 pixels). What was changed on the way is said now, in a message:
         the PNG no longer shows it. A picture every browser draws stays as it
         is, undecoded. A file that cannot be used (not a picture, too large,
-        damaged) stays too, and the visitor is told why at once, as Segment
-        would tell them.
+        a damaged TIFF or HEIC) stays too, and the visitor is told why at
+        once, as Segment would tell them.
         """
         if not isinstance(picture, str):
             return gr.skip()
-        readable = file_format(picture)  # the header alone
-        if readable in BROWSER_FORMATS:
+        header = read_header(picture)  # no pixel decoded
+        if header is not None and header.format in BROWSER_FORMATS and within_limits(header):
             return gr.skip()
         try:
-            loaded = load_image(picture)  # one that file_format could not read fails here, at its header
-            if readable is None:  # a picture after all: Pillow read it where file_format did not
+            loaded = load_image(picture)  # what the header already condemns fails here at once, undecoded
+            if header is None or header.format in BROWSER_FORMATS:  # a picture after all
                 return gr.skip()
             shown = picture_at_output_size(loaded.image)
             notes = list(loaded.notes)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import struct
+import zlib
+
 
 import gradio as gr
 import numpy as np
@@ -63,11 +66,18 @@ def test_a_file_that_cannot_be_used_is_left_as_it_is_and_the_visitor_told_why_at
     huge = tmp_path / "huge.tiff"
     # 63 megapixels, over the limit: refused before decoding
     Image.new("L", (9000, 7000)).save(huge, compression="tiff_adobe_deflate")
-    for upload in (cut, text, huge):
+    bomb = tmp_path / "bomb.png"  # a PNG, which browsers draw, whose header claims 81 megapixels
+    Image.new("RGB", (8, 8)).save(bomb)
+    data = bytearray(bomb.read_bytes())
+    data[16:24] = struct.pack(">II", 9000, 9000)
+    data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
+    bomb.write_bytes(bytes(data))
+    for upload in (cut, text, huge, bomb):
         assert service.picture_for_the_browser(str(upload)) == gr.skip()
     assert warnings_told[0] == "The image file is truncated or corrupt."
     assert warnings_told[1].startswith("This file is not an image we can read")
     assert "too large" in warnings_told[2] and "9000x7000" in warnings_told[2]
+    assert "too large" in warnings_told[3] and "9000x9000" in warnings_told[3]
     assert messages == []
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from segdemo.images import BROWSER_FORMATS, CORRUPT, FORMATS, NOT_AN_IMAGE, ImageError, file_format, load_image
+from segdemo.images import (BROWSER_FORMATS, CORRUPT, FORMATS, NOT_AN_IMAGE, Header, ImageError, load_image, read_header,
+                            within_limits)
 
 STREET = Path(__file__).resolve().parent.parent / "examples" / "camvid_0006R0_f01290.jpg"
 RED = (255, 0, 0)
@@ -108,19 +109,25 @@ def test_the_refusal_names_the_phone_formats():
         load_image(b"just text, no picture" * 10)
 
 
-def test_file_format_reads_headers_and_tells_which_pictures_browsers_draw(tmp_path, heic_pictures):
+def test_read_header_reads_headers_alone(tmp_path, heic_pictures):
     tiff = tmp_path / "a.tiff"
-    Image.new("RGB", (8, 8)).save(tiff)
+    Image.new("RGB", (8, 6)).save(tiff)
     text = tmp_path / "a.heic"
     text.write_text("not a picture")
-    assert file_format(heic_pictures / "street.heic") == "HEIF"
-    assert file_format(tiff) == "TIFF"
-    assert file_format(STREET) == "JPEG"
-    assert file_format(text) is None and file_format(tmp_path) is None and file_format(tmp_path / "gone") is None
+    assert read_header(heic_pictures / "turned_6.heic") == Header("HEIF", (32, 64))  # as libheif will turn it
+    assert read_header(tiff) == Header("TIFF", (8, 6))
+    assert read_header(STREET) == Header("JPEG", (480, 360))
+    assert read_header(text) is None and read_header(tmp_path) is None and read_header(tmp_path / "gone") is None
     fifo = tmp_path / "pipe"
     os.mkfifo(fifo)
-    assert file_format(fifo) is None  # answered at once: a FIFO is never opened
+    assert read_header(fifo) is None  # answered at once: a FIFO is never opened
     assert {"HEIF", "TIFF"}.isdisjoint(BROWSER_FORMATS) and BROWSER_FORMATS < set(FORMATS)
+
+
+def test_within_limits_is_load_images_own_size_rule():
+    assert within_limits(Header("PNG", (6000, 10_000))) and not within_limits(Header("PNG", (6000, 10_001)))
+    assert within_limits(Header("JPEG", (12_000, 9_000)))  # decoded at half scale
+    assert not within_limits(Header("HEIF", (9_000, 9_000)))
 
 
 # Damaged copies of each picture (cut short, or a few bytes changed), decoded in a child process: a decoder that
