@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
 import tempfile
 import time
@@ -29,17 +28,10 @@ from PIL import Image, features
 ROOT = Path(__file__).resolve().parent.parent
 FRAME = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
 SIZE = (4032, 3024)  # an iPhone's 12-megapixel photo
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
 
-
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
+from reblend import median_ms  # noqa: E402  (the warm-up, then the median of the repeats, in ms)
 
 
 def photo_like(size: tuple[int, int]) -> Image.Image:
