@@ -97,7 +97,8 @@ case "$stage" in
     # (0006R0 and 0001TP 007620-008520 held out), whose temperature on the mix of both is the one served.
     # Carry data-cache/camvid-jpeg, data-cache/fcn8s_lite_87c3ed8 (here: mkdir -p data-cache/fcn8s_lite_87c3ed8 &&
     # for f in config.json model.safetensors; do git show 87c3ed8:weights/fcn8s_lite/$f > data-cache/fcn8s_lite_87c3ed8/$f; done)
-    # and twins/dusk_stretch/fcn8s_lite_phase2 (docs/training.md, "The FCN's GPU last phase: what it needs").
+    # and twins/dusk_stretch/fcn8s_lite_phase2 (docs/training.md, "The FCN's last phase in the SegNet's GPU recipe"; scripts/cpu_fcn_last_phase.sh
+    # runs the same recipe on the CPU, one run at a time).
     phase2="${FCN_PHASE2:-data-cache/fcn8s_lite_87c3ed8}"
     dusk_phase2="${FCN_DUSK_PHASE2:-twins/dusk_stretch/fcn8s_lite_phase2}"
     for folder in "$phase2" "$dusk_phase2"; do
