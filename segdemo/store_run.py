@@ -23,7 +23,7 @@ import argparse
 import json
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import torch
 from safetensors import safe_open
@@ -85,7 +85,7 @@ def label_agreement(first: Path, second: Path, picture: Path) -> float:
 def store_run(
     run: Path,
     destination: Path,
-    earlier: list[Path] = (),
+    earlier: Sequence[Path] = (),
     init: str | None = None,
     test_scales: list[float] | None = None,
     temperature_scope: str | None = None,
@@ -111,7 +111,7 @@ def store_run(
     if (run / "log.csv").is_file():
         name = log_name or (f"log-phase{len(phases_of(config))}.csv" if earlier else "log.csv")
         shutil.copy(run / "log.csv", destination / name)
-    load_checkpoint(destination)  # refuse to leave behind weights that do not load
+    load_checkpoint(destination)  # fail here, not at the next session's use, if the kept copy does not load
     return destination
 
 
