@@ -17,6 +17,10 @@ python="${PYTHON:-.venv/bin/python}"
 out="runs/cpu_fcn_$name"
 log="runs/cpu_fcn_$name.log"
 mkdir -p runs
+# a second start in its first 5 minutes (before state/ exists) would train a twin into the same folder
+if pgrep -f -- "segdemo.train.*(--out|--resume) $out( |\$)" >/dev/null; then
+  echo "$out is training now (pid $(pgrep -f -- "segdemo.train.*(--out|--resume) $out( |\$)" | head -1)): see $log"; exit 0
+fi
 if [ -f "$out/last/model.safetensors" ]; then   # train.py writes last/ only when the schedule is done
   echo "$out has finished: keep it with python -m segdemo.store_run (docs/training.md)"; exit 0
 fi
