@@ -68,7 +68,7 @@ ZOO: dict[str, ZooEntry] = {
             "FCN-8s (lite)",
             "FCN",
             repo_id="segdemo/fcn8s-lite-camvid",
-            sha256="eaa247201ef6963cc687351dc37983097b485a603382bda5fd5d06e05203266c",
+            sha256="a1b2bb6f3b879494a6113f2be22a5aed1b9a5647be16ebdb3e1d09768c50e8ae",
         ),
     )
 }
