@@ -7,7 +7,10 @@ as JPEG, HEIC, AVIF, WebP and TIFF, and each file is decoded by
 Chrome and Firefox cannot draw, the page is sent the PNG the networks will
 see (``SegmentationService.picture_for_the_browser``: decode, scale to
 2048x1536, write): timed too. JPEG is the peer: phones' other format, and
-the one libjpeg could decode at reduced scale.
+the one libjpeg could decode at reduced scale. The JPEG and HEIC are also
+saved with an embedded colour profile, as cameras and iPhones save them:
+sRGB (checked and left as it is) and Display P3 (converted to sRGB,
+``segdemo.colour_profiles``).
 
     .venv/bin/python benchmarks/uploads.py --json benchmarks/results/uploads-cpu.json
 """
@@ -23,14 +26,16 @@ from pathlib import Path
 from unittest import mock
 
 import numpy as np
-from PIL import Image, features
+from PIL import Image, ImageCms, features
 
 ROOT = Path(__file__).resolve().parent.parent
 FRAME = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
 SIZE = (4032, 3024)  # an iPhone's 12-megapixel photo
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tests"))  # icc_profiles: the Display P3 profile the tests build
 
+from icc_profiles import display_p3  # noqa: E402
 from reblend import median_ms  # noqa: E402  (the warm-up, then the median of the repeats, in ms)
 
 
@@ -57,22 +62,30 @@ def main(argv: list[str] | None = None) -> int:
     service = SegmentationService({})  # the page's PNG needs no model
     size = tuple(args.size)
     picture = photo_like(size)
-    saves = {"JPEG": {"quality": 92}, "HEIC": {"quality": 85}, "WebP": {"quality": 90}, "TIFF": {}}
+    srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    saves = {"JPEG": ("JPEG", {"quality": 92}),
+             "JPEG, sRGB profile": ("JPEG", {"quality": 92, "icc_profile": srgb}),
+             "JPEG, Display P3 profile": ("JPEG", {"quality": 92, "icc_profile": display_p3()}),
+             "HEIC": ("HEIF", {"quality": 85}),
+             "HEIC, Display P3 profile": ("HEIF", {"quality": 85, "icc_profile": display_p3()}),
+             "WebP": ("WEBP", {"quality": 90}), "TIFF": ("TIFF", {})}
     if features.check("avif"):
-        saves["AVIF"] = {"quality": 80}
+        saves["AVIF"] = ("AVIF", {"quality": 80})
     rows = []
     # what the page would be told (outside a request Gradio prints it) is not part of the figures
     with tempfile.TemporaryDirectory() as folder, mock.patch.object(gr, "Info", lambda *args, **kwargs: None):
-        for name, options in saves.items():
-            path = Path(folder) / f"photo.{name.lower()}"
+        for number, (name, (file_format, options)) in enumerate(saves.items()):
+            path = Path(folder) / f"photo{number}.{name.split(',')[0].lower()}"
             started = time.perf_counter()
-            picture.save(path, format="HEIF" if name == "HEIC" else name.upper(), **options)
+            picture.save(path, format=file_format, **options)
             encode_s = time.perf_counter() - started
             decode = median_ms(lambda: load_image(path), args.repeats)
             page_png = None
             if read_header(path).format not in BROWSER_FORMATS:
                 page_png = median_ms(lambda: service.picture_for_the_browser(str(path)), args.repeats)
+            converted = any("converted to sRGB" in note for note in load_image(path).notes)
             rows.append({"format": name, "file_bytes": path.stat().st_size, "encode_s": round(encode_s, 1),
+                         "converted_to_srgb": converted,
                          "decode_ms": round(decode, 1), "page_png_ms": None if page_png is None else round(page_png, 1)})
     jpeg = next(row for row in rows if row["format"] == "JPEG")
     for row in rows:

@@ -15,8 +15,10 @@ untrusted, so the rules are:
 * Every failure is an :class:`ImageError` whose message can be shown to the
   visitor as it is; Pillow's own exceptions never escape.
 
-The result is always a new ``"RGB"`` image, upright, with plain-English notes
-on whatever was changed on the way (transparency, bit depth, frames...).
+The result is always a new ``"RGB"`` image, upright, in sRGB (an embedded
+colour profile is applied: :mod:`segdemo.colour_profiles`), with plain-English
+notes on whatever was changed on the way (transparency, bit depth, frames,
+colour profile...).
 """
 
 from __future__ import annotations
@@ -32,6 +34,8 @@ from typing import IO, NamedTuple, Union
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from segdemo.colour_profiles import to_srgb
 
 try:  # HEIC/HEIF; without it only that format is lost (_readable_formats leaves it out)
     import pillow_heif
@@ -78,6 +82,7 @@ _ORIENTATIONS = {
 }
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 _PLAIN_MODES = ("1", "L", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
+_RGB_MODES = ("RGB", "RGBA", "RGBa", "RGBX", "P")  # modes whose embedded colour profile is an RGB one
 _HIGH_BIT_NOTES = {"I": "32-bit integer image scaled to 8 bits", "F": "floating-point image scaled to 8 bits"}
 
 
@@ -211,6 +216,7 @@ def _readable_formats() -> tuple[str, ...]:
 def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
     """Check the size, decode, turn upright, convert; ``ours`` says whether we opened it (and may draft it)."""
     original_mode = image.mode
+    icc_profile = image.info.get("icc_profile")  # read before any transpose, which need not carry it
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"The image is empty ({width}x{height} pixels).")
@@ -246,7 +252,7 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
         notes.append("its EXIF data could not be read, so it is shown as stored")
 
     try:
-        rgb, mode_notes = to_rgb(upright)
+        rgb, mode_notes = _to_srgb_rgb(upright, icc_profile)
     except ImageError:
         raise
     except MemoryError as exc:
@@ -260,6 +266,21 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
         original_size=(height, width) if swapped else (width, height),
         notes=notes + mode_notes,
     )
+
+
+def _to_srgb_rgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image, list[str]]:
+    """:func:`to_rgb`, with the embedded colour profile applied (RGB and CMYK pictures; grey ones keep theirs)."""
+    if icc_profile and image.mode == "CMYK":
+        converted, notes = to_srgb(image, icc_profile)
+        if converted.mode == "RGB":
+            return converted, notes
+        rgb, formula_notes = to_rgb(image)  # the profile was unusable: the formula, and both notes
+        return rgb, notes + formula_notes
+    rgb, notes = to_rgb(image)
+    if icc_profile and image.mode in _RGB_MODES:
+        rgb, profile_notes = to_srgb(rgb, icc_profile)
+        notes = notes + profile_notes
+    return rgb, notes
 
 
 def _frame_notes(image: Image.Image) -> list[str]:

@@ -8,10 +8,12 @@ import re
 import numpy as np
 import pytest
 from gradio_client import handle_file
-from PIL import Image
+from PIL import Image, ImageEnhance
 
 from conftest import ROOT
+from icc_profiles import display_p3
 from segdemo.classes import CAMVID_PALETTE
+from segdemo.images import load_image
 from segdemo.visualize import VOID_GREY, colour_bar_width
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
@@ -119,6 +121,20 @@ def test_results_are_repeatable_with_a_seed(client, odd_picture):
     drop_timing = lambda f: {k: v for k, v in f.items() if "seconds" not in k}  # noqa: E731
     assert drop_timing(first[7]) == drop_timing(second[7])
     assert first[7]["mean_mutual_information"] != other[7]["mean_mutual_information"]
+
+
+def test_a_display_p3_photo_is_shown_and_segmented_in_the_colours_its_profile_means(client, tmp_path):
+    with Image.open(EXAMPLE) as image:  # saturated, as wide-gamut colours are
+        picture = ImageEnhance.Color(image.convert("RGB")).enhance(3.0)
+    path = tmp_path / "iphone.jpg"
+    picture.save(path, quality=95, icc_profile=display_p3())
+    result = segment(client, str(path), "fcn8s_lite", opacity=0.0)
+    assert "converted to sRGB from its colour profile (Display P3 compatible" in result[6]
+    shown, as_stored = pixels(result[0][0]).astype(int), pixels(str(path)).astype(int)  # pixels() ignores profiles
+    converted = np.asarray(load_image(str(path)).image, int)  # what the network was given
+    off_by = lambda a, b: np.abs(a - b).max(axis=2)  # noqa: E731
+    assert off_by(shown, converted).max() <= 1  # the picture shown under the overlay is the one segmented
+    assert np.percentile(off_by(shown, as_stored), 90) >= 3  # and not the numbers as stored, read as sRGB
 
 
 def test_the_overlay_keeps_the_picture_at_zero_opacity(client, odd_picture):

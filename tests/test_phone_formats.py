@@ -184,4 +184,8 @@ def test_the_uploads_benchmark_runs(tmp_path):
     assert uploads.main(["--repeats", "1", "--size", "320", "240", "--json", str(figures)]) == 0
     rows = {row["format"]: row for row in json.loads(figures.read_text())["rows"]}
     assert {"JPEG", "HEIC", "WebP", "TIFF"} <= set(rows) and rows["JPEG"]["decode_vs_jpeg"] == 1
-    assert {name for name, row in rows.items() if row["page_png_ms"] is not None} == {"HEIC", "TIFF"}
+    assert {name for name, row in rows.items() if row["page_png_ms"] is not None} == {
+        "HEIC", "HEIC, Display P3 profile", "TIFF"}
+    # the profiled rows time what they claim: Display P3 converted, sRGB left as it is
+    assert {name for name, row in rows.items() if row["converted_to_srgb"]} == {
+        "JPEG, Display P3 profile", "HEIC, Display P3 profile"}
