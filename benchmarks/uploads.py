@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
             converted = any("converted to sRGB" in note for note in load_image(path).notes)
             rows.append({"format": name, "file_bytes": path.stat().st_size, "encode_s": round(encode_s, 1),
                          "converted_to_srgb": converted,
-                         "decode_ms": round(decode, 1), "page_png_ms": None if page_png is None else round(page_png, 1)})
+                         "decode_ms": round(decode, 1),
+                         "page_png_ms": None if page_png is None else round(page_png, 1)})
     jpeg = next(row for row in rows if row["format"] == "JPEG")
     for row in rows:
         row["decode_vs_jpeg"] = round(row["decode_ms"] / jpeg["decode_ms"], 2)

@@ -19,7 +19,6 @@ import re
 import numpy as np
 from PIL import Image, ImageCms
 
-_SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
 _PROFILE_MODES = ("RGB", "CMYK")  # the image modes a profile is applied to
 _UNREADABLE = "its colour profile could not be used, so its colours were taken as sRGB"
 # Relative colorimetric with black-point compensation, what photo editors default to: a matrix profile (Display P3,
@@ -53,13 +52,17 @@ def to_srgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image,
     """An "RGB" image in sRGB from an "RGB" or "CMYK" one and its embedded profile; the notes say what was done.
 
     Without a profile, or with one that is sRGB already, the image is returned as it is (a CMYK image still needs
-    :func:`segdemo.images.to_rgb`). A profile that cannot be read, or is not of the image's colour space, is reported and not used.
+    :func:`segdemo.images.to_rgb`). A profile that cannot be read, or is not of the image's colour space, is
+    reported and not used.
     """
     if not icc_profile or image.mode not in _PROFILE_MODES:
         return image, []
     try:
         profile = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
-        transform = ImageCms.buildTransform(profile, _SRGB, image.mode, "RGB", renderingIntent=_INTENT,
+        # a new sRGB profile each time (0.1 ms): littlecms reads a profile's tags lazily, so one handle shared by
+        # the server's request threads could be read by two of them at once
+        srgb = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB"))
+        transform = ImageCms.buildTransform(profile, srgb, image.mode, "RGB", renderingIntent=_INTENT,
                                             flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
     except Exception:  # OSError for bytes that are no profile, PyCMSError for a profile of another colour space
         return image, [_UNREADABLE]
@@ -69,8 +72,6 @@ def to_srgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image,
     try:
         converted = ImageCms.applyTransform(image, transform)
     except Exception:
-        return image, [_UNREADABLE]
-    if converted is None:  # applyTransform returns None only when asked to work in place
         return image, [_UNREADABLE]
     source = "CMYK colours" if image.mode == "CMYK" else "colours"
     return converted, [f"{source} converted to sRGB from its colour profile ({name})"]

@@ -64,7 +64,8 @@ def _curve_tag(gamma: float | None, srgb_curve: bool) -> bytes:
     if srgb_curve:  # sRGB's own curve, sampled: Display P3 uses it
         x = np.linspace(0, 1, 1024)
         y = np.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
-        return b"curv" + bytes(4) + struct.pack(">I", x.size) + struct.pack(f">{x.size}H", *np.rint(y * 65535).astype(int))
+        samples = np.rint(y * 65535).astype(int)
+        return b"curv" + bytes(4) + struct.pack(">I", x.size) + struct.pack(f">{x.size}H", *samples)
     return b"curv" + bytes(4) + struct.pack(">IH", 1, round(gamma * 256))
 
 

@@ -33,7 +33,8 @@ def p3_to_srgb(rgb: tuple[int, int, int]) -> np.ndarray:
     """Display P3 to sRGB by the textbook: decode the shared curve, change primaries (same D65 white), encode."""
     value = np.asarray(rgb, float) / 255
     linear = np.where(value <= 0.04045, value / 12.92, ((value + 0.055) / 1.055) ** 2.4)
-    srgb_linear = np.linalg.solve(rgb_to_xyz_matrix(SRGB_PRIMARIES), rgb_to_xyz_matrix(DISPLAY_P3["primaries"]) @ linear)
+    xyz = rgb_to_xyz_matrix(DISPLAY_P3["primaries"]) @ linear
+    srgb_linear = np.linalg.solve(rgb_to_xyz_matrix(SRGB_PRIMARIES), xyz)
     srgb_linear = np.clip(srgb_linear, 0, 1)
     encoded_value = np.where(srgb_linear <= 0.0031308, srgb_linear * 12.92, 1.055 * srgb_linear ** (1 / 2.4) - 0.055)
     return encoded_value * 255
@@ -50,7 +51,8 @@ def test_a_display_p3_photo_gets_the_srgb_colours_its_profile_means(colour):
 
 def test_saturated_display_p3_red_is_srgb_red_not_the_duller_red_its_numbers_say_in_srgb():
     # read as sRGB, (234, 51, 35) is a brick red; meant as Display P3 it is the reddest red sRGB has
-    loaded = load_image(encoded(Image.new("RGB", (32, 24), (234, 51, 35)), "JPEG", quality=100, icc_profile=display_p3()))
+    picture = Image.new("RGB", (32, 24), (234, 51, 35))
+    loaded = load_image(encoded(picture, "JPEG", quality=100, icc_profile=display_p3()))
     assert np.abs(np.asarray(loaded.image.getpixel((5, 5)), int) - (255, 0, 0)).max() <= 3
 
 
@@ -119,7 +121,8 @@ def test_a_turned_phone_photo_is_turned_upright_and_converted():
 
 
 def test_a_heic_from_an_iphone_is_converted_from_display_p3(heic_pictures):
-    loaded = load_image(encoded(Image.new("RGB", (64, 48), (234, 51, 35)), "HEIF", quality=100, icc_profile=display_p3()))
+    picture = Image.new("RGB", (64, 48), (234, 51, 35))
+    loaded = load_image(encoded(picture, "HEIF", quality=100, icc_profile=display_p3()))
     assert np.abs(np.asarray(loaded.image.getpixel((20, 20)), int) - (255, 0, 0)).max() <= 4
     assert any("Display P3" in note for note in loaded.notes)
 
@@ -146,7 +149,8 @@ DAMAGED_PROFILES = textwrap.dedent("""
     from icc_profiles import adobe_rgb, display_p3, swapped_ink_cmyk
     from segdemo.colour_profiles import to_srgb
     rng, converted, refused = random.Random(0), 0, 0
-    pictures = {"RGB": Image.new("RGB", (16, 16), (200, 100, 50)), "CMYK": Image.new("CMYK", (16, 16), (9, 80, 160, 30))}
+    pictures = {"RGB": Image.new("RGB", (16, 16), (200, 100, 50)),
+                "CMYK": Image.new("CMYK", (16, 16), (9, 80, 160, 30))}
     for profile, mode in [(display_p3(), "RGB"), (adobe_rgb(), "RGB"), (swapped_ink_cmyk(), "CMYK")]:
         for _ in range(int(sys.argv[1])):
             damaged = bytearray(profile)
