@@ -35,7 +35,7 @@ from typing import IO, NamedTuple, Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from segdemo.colour_profiles import to_srgb
+from .colour_profiles import to_srgb
 
 try:  # HEIC/HEIF; without it only that format is lost (_readable_formats leaves it out)
     import pillow_heif
