@@ -82,7 +82,7 @@ _ORIENTATIONS = {
 }
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 _PLAIN_MODES = ("1", "L", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
-_RGB_MODES = ("RGB", "RGBA", "RGBa", "RGBX", "P")  # modes whose embedded colour profile is an RGB one
+_RGB_MODES = ("RGB", "RGBA", "RGBa", "RGBX", "P", "YCbCr")  # modes whose embedded colour profile is an RGB one
 _HIGH_BIT_NOTES = {"I": "32-bit integer image scaled to 8 bits", "F": "floating-point image scaled to 8 bits"}
 
 

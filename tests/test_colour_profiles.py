@@ -176,3 +176,14 @@ def test_damaged_profiles_are_survived(tmp_path):
     assert done.returncode == 0, f"littlecms took the process down ({done.returncode}): {done.stderr[-500:]}"
     converted, refused = map(int, done.stdout.split())
     assert converted + refused == 3 * copies and refused > 0 and converted > 0
+
+
+@pytest.mark.parametrize("mode", ["RGB", "P", "YCbCr", "RGBX"])
+def test_a_pil_image_handed_over_with_a_profile_is_converted_too(mode):
+    """The Python API takes PIL images: a profile in ``info`` counts, whatever RGB-family mode carries it."""
+    picture = Image.new("RGB", (16, 16), (234, 51, 35))
+    image = picture.convert(mode, palette=Image.Palette.ADAPTIVE) if mode == "P" else picture.convert(mode)
+    image.info["icc_profile"] = display_p3()
+    loaded = load_image(image)
+    assert np.abs(np.asarray(loaded.image.getpixel((3, 3)), int) - (255, 0, 0)).max() <= 4
+    assert any("Display P3" in note for note in loaded.notes)
