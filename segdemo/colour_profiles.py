@@ -66,7 +66,6 @@ def to_srgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image,
                                             flags=ImageCms.Flags.BLACKPOINTCOMPENSATION)
     except Exception:  # OSError for bytes that are no profile, PyCMSError for a profile of another colour space
         return image, [_UNREADABLE]
-    name = profile_name(profile)
     if image.mode == "RGB" and _is_srgb(transform):
         return image, []
     try:
@@ -74,7 +73,7 @@ def to_srgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image,
     except Exception:
         return image, [_UNREADABLE]
     source = "CMYK colours" if image.mode == "CMYK" else "colours"
-    return converted, [f"{source} converted to sRGB from its colour profile ({name})"]
+    return converted, [f"{source} converted to sRGB from its colour profile ({profile_name(profile)})"]
 
 
 def _is_srgb(transform: ImageCms.ImageCmsTransform) -> bool:
