@@ -3,7 +3,7 @@
 # for each model in weights/, fit its softmax temperature on frames it was NOT trained on
 # (segdemo.calibrate -> config.json), measure it (segdemo.evaluate -> weights/NAME/eval.json:
 # mIoU etc., calibration, uncertainty as an error detector), then rewrite the README's tables
-# and draw docs/reliability.png and docs/uncertainty_errors.png (segdemo.report).
+# and draw docs/reliability.png and docs/uncertainty_errors.png, with their stacked and dark versions (segdemo.report).
 #
 # Usage: bash scripts/refresh_eval.sh [--fit-split S] [--fit-sequence SEQ...]
 #                                     [--fit-exclude-frames STEM...] [--fit-share SEQ=WEIGHT...]

@@ -180,7 +180,8 @@ def plot_evaluations(weights: Path = WEIGHTS_DIR) -> dict[str, dict]:
 
 
 def write_plots(directory: Path, weights: Path = WEIGHTS_DIR) -> list[Path]:
-    """docs/reliability.png and docs/uncertainty_errors.png from the shipped models' eval.json."""
+    """docs/reliability.png and docs/uncertainty_errors.png from the shipped models' eval.json (with their stacked
+    and dark versions: ``trustplots.PLOT_FILES``)."""
     from .trustplots import write_plots as draw
 
     return draw(plot_evaluations(weights), directory)

@@ -10,7 +10,9 @@
 
 Each is drawn twice: its panels side by side for a wide screen (and the
 README), and stacked for a phone, where the wide one, shrunk to the screen,
-has text too small to read.
+has text too small to read. And each of those twice again: on white, and on
+the dark grey of Gradio's dark theme with light text and lighter colours, so
+that a visitor whose browser or Space is dark is not shown white boxes.
 
 Only matplotlib's object API and its Agg canvas are used (no pyplot, no
 global state), so the app can draw them in its own process. Every number
@@ -23,25 +25,44 @@ import hashlib
 import io
 import json
 import textwrap
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-PLOT_FILES = {  # in docs/; "_stacked": the same figure with its panels one above the other, for a phone
+PLOT_FILES = {  # in docs/; "_stacked": panels one above the other, for a phone; "_dark": for a dark page
     "reliability": "reliability.png",
     "kept": "uncertainty_errors.png",
     "reliability_stacked": "reliability-stacked.png",
     "kept_stacked": "uncertainty_errors-stacked.png",
+    "reliability_dark": "reliability-dark.png",
+    "kept_dark": "uncertainty_errors-dark.png",
+    "reliability_stacked_dark": "reliability-stacked-dark.png",
+    "kept_stacked_dark": "uncertainty_errors-stacked-dark.png",
 }
 STACKED_TITLE_WIDTH = 34  # characters a line of a stacked figure's title holds, clear of the buttons on its right
 SOURCE_KEY = "segdemo-source"  # PNG text chunk: the digest of the figures drawn
-BEFORE, AFTER = "#9aa0a6", "#3f51b5"
-MODEL_COLOURS = ("#3f51b5", "#e8710a", "#12b5cb", "#d01884")
 Evaluations = Mapping[str, dict[str, Any]]  # label -> parsed eval.json
+
+
+class Palette(NamedTuple):
+    """The colours of one page theme: the figure's ground, its text and axes, the diagonal, the bars, the curves."""
+
+    background: str
+    text: str
+    diagonal: str
+    before: str  # T = 1
+    after: str  # the fitted temperature
+    models: tuple[str, ...]
+
+
+LIGHT = Palette("white", "black", "#444", "#9aa0a6", "#3f51b5", ("#3f51b5", "#e8710a", "#12b5cb", "#d01884"))
+# Gradio's dark block (#1f2937) as ground, so a plot sits in its block as on white in the light theme; the same hues,
+# lighter, since indigo or magenta on dark grey is hard to see; grey bars a shade darker, to stay behind the blue.
+DARK = Palette("#1f2937", "#e5e7eb", "#d1d5db", "#6b7280", "#8c9eff", ("#8c9eff", "#ffa040", "#4dd0e1", "#f48fb1"))
 
 
 def _frames(evaluation: dict[str, Any]) -> str:
@@ -49,11 +70,11 @@ def _frames(evaluation: dict[str, Any]) -> str:
     return f"CamVid {evaluation.get('split', '?')}" + (f" ({sequences})" if sequences else "") + f", {evaluation.get('images', '?')} frames"
 
 
-def _suptitle(figure: Figure, text: str, stacked: bool) -> None:
-    figure.suptitle(textwrap.fill(text, STACKED_TITLE_WIDTH) if stacked else text, fontsize=10)
+def _suptitle(figure: Figure, text: str, stacked: bool, palette: Palette) -> None:
+    figure.suptitle(textwrap.fill(text, STACKED_TITLE_WIDTH) if stacked else text, fontsize=10, color=palette.text)
 
 
-def reliability_figure(evaluations: Evaluations, stacked: bool = False) -> Figure:
+def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette: Palette = LIGHT) -> Figure:
     """One reliability diagram per model: accuracy per confidence bin at T = 1 and with the fitted temperature."""
     shown = {label: e for label, e in evaluations.items() if "calibration" in e}
     panels = max(len(shown), 1)
@@ -66,10 +87,10 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False) -> Figur
         bins = before["reliability"]
         width = bins["upper"][0] - bins["lower"][0]
         centres = [(lo + hi) / 2 for lo, hi in zip(bins["lower"], bins["upper"])]
-        ax.plot([0, 1], [0, 1], ls="--", lw=1, color="#444", label="perfect calibration")
+        ax.plot([0, 1], [0, 1], ls="--", lw=1, color=palette.diagonal, label="perfect calibration")
         for block, colour, offset, name in (
-            (before, BEFORE, -width / 4, f"T = 1: ECE {100 * before['ece']:.1f}%"),
-            (after, AFTER, width / 4, f"T = {calibration['temperature']:.2f}: ECE {100 * after['ece']:.1f}%"),
+            (before, palette.before, -width / 4, f"T = 1: ECE {100 * before['ece']:.1f}%"),
+            (after, palette.after, width / 4, f"T = {calibration['temperature']:.2f}: ECE {100 * after['ece']:.1f}%"),
         ):
             accuracy = block["reliability"]["accuracy"]
             xs = [c + offset for c, a in zip(centres, accuracy) if a is not None]
@@ -85,17 +106,17 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False) -> Figur
         )
         ax.legend(loc="upper left", fontsize=8, frameon=False)
     if shown:
-        _suptitle(figure, f"Reliability on {_frames(next(iter(shown.values())))}; void excluded", stacked)
-    return figure
+        _suptitle(figure, f"Reliability on {_frames(next(iter(shown.values())))}; void excluded", stacked, palette)
+    return _painted(figure, palette)
 
 
-def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False) -> Figure:
+def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False, palette: Palette = LIGHT) -> Figure:
     """Accuracy against the fraction of most-certain pixels kept, all pixels and the boundary band, all models."""
     shown = {label: e for label, e in evaluations.items() if "error_detection" in e}
     figure = Figure(figsize=(4.4, 11.0) if stacked else (10, 5.6), dpi=110, layout="constrained")
     axes = figure.subplots(2, 1) if stacked else figure.subplots(1, 2, sharey=False)
     for ax, region, title in zip(axes, ("all", "band"), ("all labelled pixels", "boundary band (ground truth)")):
-        for colour, (label, evaluation) in zip(MODEL_COLOURS, shown.items()):
+        for colour, (label, evaluation) in zip(palette.models, shown.items()):
             errors = evaluation["error_detection"]
             block = errors[region]
             for score, style in zip(errors["scores"], ("-", "--")):
@@ -114,7 +135,26 @@ def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False) -> Figur
         ax.grid(alpha=0.3)
         ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7.5, frameon=False)
     if shown:
-        _suptitle(figure, f"Does uncertainty find the mistakes? {_frames(next(iter(shown.values())))}", stacked)
+        _suptitle(figure, f"Does uncertainty find the mistakes? {_frames(next(iter(shown.values())))}", stacked, palette)
+    return _painted(figure, palette)
+
+
+def _painted(figure: Figure, palette: Palette) -> Figure:
+    """Give the figure the palette's ground, and its axes' text, ticks and frames the palette's text colour.
+
+    Set on each artist rather than through rcParams, which are global: the app may draw while serving."""
+    figure.set_facecolor(palette.background)
+    for ax in figure.axes:
+        ax.set_facecolor(palette.background)
+        ax.tick_params(colors=palette.text, which="both")
+        for spine in ax.spines.values():
+            spine.set_edgecolor(palette.text)
+        for text in (ax.title, ax.xaxis.label, ax.yaxis.label):
+            text.set_color(palette.text)
+        legend = ax.get_legend()
+        if legend is not None:
+            for text in legend.get_texts():
+                text.set_color(palette.text)
     return figure
 
 
@@ -138,14 +178,13 @@ def digest(evaluations: Evaluations) -> str:
     return hashlib.sha256(json.dumps(shown, sort_keys=True).encode()).hexdigest()
 
 
-def figures(evaluations: Evaluations) -> dict[str, Figure]:
-    """Every plot of ``PLOT_FILES``, by its key."""
-    return {
-        "reliability": reliability_figure(evaluations),
-        "kept": kept_pixels_figure(evaluations),
-        "reliability_stacked": reliability_figure(evaluations, stacked=True),
-        "kept_stacked": kept_pixels_figure(evaluations, stacked=True),
-    }
+def figures(evaluations: Evaluations, keys: Iterable[str] = PLOT_FILES) -> dict[str, Figure]:
+    """The plots of ``PLOT_FILES`` named by ``keys`` (all by default)."""
+    drawn = {}
+    for key in keys:
+        draw = reliability_figure if key.startswith("reliability") else kept_pixels_figure
+        drawn[key] = draw(evaluations, stacked="_stacked" in key, palette=DARK if key.endswith("_dark") else LIGHT)
+    return drawn
 
 
 def write_plots(evaluations: Evaluations, directory: Path) -> list[Path]:
@@ -178,6 +217,5 @@ def current_plots(evaluations: Evaluations, directory: Path) -> dict[str, Path |
             out[key] = path
     missing = [key for key in PLOT_FILES if key not in out]
     if missing:
-        drawn = figures(evaluations)
-        out.update({key: to_image(drawn[key]) for key in missing})
+        out.update({key: to_image(figure) for key, figure in figures(evaluations, missing).items()})
     return out

@@ -101,6 +101,13 @@ CSS = """
    phone, a blog's column), where the wide one would shrink its text past reading. */
 @media (max-width: 999px) {.trust-plot-wide {display:none !important}}
 @media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
+/* and each drawn for a light and a dark page: Gradio puts .dark on the body in its dark theme (the browser's choice,
+   or ?__theme=dark), and moves ".dark" in front of its own prefix of these rules, so they reach it. The dark figure is
+   shown by the width's own rule, which a rule of its theme alone would override whatever the width. */
+.trust-plot-dark {display:none !important}
+.dark .trust-plot-light {display:none !important}
+@media (max-width: 999px) {.dark .trust-plot-dark.trust-plot-stacked {display:block !important}}
+@media (min-width: 1000px) {.dark .trust-plot-dark.trust-plot-wide {display:block !important}}
 """
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
@@ -717,14 +724,16 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             if plots:
                 gr.Markdown(TRUST_PLOTS_INTRO)
                 # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
-                # Each comes twice, its panels side by side and stacked; CSS shows the one that fits the screen.
+                # Each comes four times, its panels side by side and stacked, on a light and on a dark ground; CSS
+                # shows the one that fits the screen and the page's theme.
                 for key, label in (("reliability", "Reliability before and after temperature scaling"),
                                    ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
                     for version, suffix in (("wide", ""), ("stacked", "_stacked")):
-                        plot = plots[key + suffix]
-                        gr.Image(value=plot, label=label + (" (stacked)" if suffix else ""), show_label=False,
-                                 buttons=MAP_BUTTONS, type="filepath" if isinstance(plot, Path) else "pil",
-                                 interactive=False, elem_classes=["trust-plot", f"trust-plot-{version}"])
+                        for theme in ("light", "dark"):
+                            plot = plots[key + suffix + ("_dark" if theme == "dark" else "")]
+                            gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if theme == "dark" else ""),
+                                     show_label=False, buttons=MAP_BUTTONS, type="filepath" if isinstance(plot, Path) else "pil",
+                                     interactive=False, elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
                 value=decimals_shown(headers, rows, [None] + [1] * (len(headers) - 1)), headers=headers,

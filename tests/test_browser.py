@@ -561,11 +561,15 @@ def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page.close()
 
 
-@pytest.mark.parametrize("width", [1400, 1024, 760, 390], ids=["desktop", "laptop", "blog-iframe", "phone"])
-def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_titles(browser, app_url, width):
+@pytest.mark.parametrize(("width", "theme"), [(1400, "light"), (1024, "light"), (760, "light"), (390, "light"),
+                                              (1400, "dark"), (390, "dark")],
+                         ids=["desktop", "laptop", "blog-iframe", "phone", "desktop-dark", "phone-dark"])
+def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_titles(browser, app_url, width, theme):
     """Each plot is drawn twice, panels side by side and stacked: the one shown is never shrunk much below its own
-    size, where its legends' text (7.5 pt) would be too small to read. Side by side on a phone, it was shrunk to 0.3."""
-    page = browser.new_page(viewport={"width": width, "height": 1000})
+    size, where its legends' text (7.5 pt) would be too small to read. Side by side on a phone, it was shrunk to 0.3.
+    And each of those for a light and a dark page: a browser set to dark (Gradio then goes dark) gets the figures
+    drawn on dark grey, not white boxes in a dark page."""
+    page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=theme)
     open_app(page, app_url)
     page.get_by_role("tab", name="Models").click()
     page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
@@ -579,9 +583,16 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
                            " return shown.length === 2 && shown.every(i => i.complete && i.naturalWidth); }",
                            timeout=20_000)
     shown = page.evaluate("""() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width)
-        .map(i => ({version: i.closest('.trust-plot').classList.contains('trust-plot-wide') ? 'wide' : 'stacked',
-                    scale: i.getBoundingClientRect().width / i.naturalWidth}))""")
+        .map(i => {
+            const corner = document.createElement('canvas').getContext('2d');   // the figure's own ground, top left
+            corner.drawImage(i, 2, 2, 1, 1, 0, 0, 1, 1);
+            return {version: i.closest('.trust-plot').classList.contains('trust-plot-wide') ? 'wide' : 'stacked',
+                    scale: i.getBoundingClientRect().width / i.naturalWidth,
+                    ground: [...corner.getImageData(0, 0, 1, 1).data.slice(0, 3)]}; })""")
+    assert page.evaluate("() => document.body.classList.contains('dark')") == (theme == "dark")
     assert [plot["version"] for plot in shown] == ["wide" if width >= 1000 else "stacked"] * 2
+    for index, plot in enumerate(shown):   # white on a light page, Gradio's dark block grey (#1f2937) on a dark one
+        assert plot["ground"] == ([255, 255, 255] if theme == "light" else [31, 41, 55]), f"plot {index}: {plot['ground']}"
     for index, plot in enumerate(shown):
         assert plot["scale"] >= 0.6, f"plot {index} ({plot['version']}) is drawn at {plot['scale']:.2f} of its size"
         # Gradio's block label sits on the top-left of the picture, where the figure's title is

@@ -1,4 +1,5 @@
-"""The README and docs/ link to each other's sections: every relative link must reach a file, and its #anchor a heading."""
+"""The README and docs/ link to each other's sections: every relative link (and picture) must reach a file, and its
+#anchor a heading."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md")), ROOT / "twins" / "README.md"]
-LINK = re.compile(r"\]\(([^)\s]+)\)")
+LINK = re.compile(r"\]\(([^)\s]+)\)|\b(?:src|srcset)=\"([^\"\s]+)\"")  # Markdown links; HTML pictures' files
 
 
 def github_anchor(heading: str) -> str:
@@ -33,7 +34,7 @@ def test_github_anchor_matches_githubs_rule():
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
 def test_every_relative_link_reaches_its_file_and_heading(page: Path):
     broken = []
-    for target in LINK.findall(re.sub(r"```.*?```", "", page.read_text(), flags=re.S)):
+    for target in (a or b for a, b in LINK.findall(re.sub(r"```.*?```", "", page.read_text(), flags=re.S))):
         if re.match(r"[a-z]+:", target):  # https:, mailto:
             continue
         path, _, anchor = target.partition("#")

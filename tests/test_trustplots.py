@@ -1,0 +1,54 @@
+"""The Models tab's plots come for a light and for a dark page: the same figure, each legible on its own ground."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.text import Text
+
+from segdemo import report, trustplots
+from segdemo.trustplots import DARK, LIGHT, PLOT_FILES
+
+
+@pytest.fixture(scope="module")
+def evaluations():
+    return report.plot_evaluations()  # the shipped models' eval.json
+
+
+def _texts(figure) -> list[Text]:
+    """Every piece of text the figure shows: titles, axis labels, tick labels, legend entries."""
+    FigureCanvasAgg(figure).draw()  # tick labels get their text when drawn
+    return [t for t in figure.findobj(Text) if t.get_visible() and t.get_text().strip()]
+
+
+@pytest.mark.parametrize("key", sorted(PLOT_FILES))
+def test_every_text_is_in_its_palettes_text_colour(evaluations, key):
+    palette = DARK if key.endswith("_dark") else LIGHT
+    figure = trustplots.figures(evaluations, [key])[key]
+    texts = _texts(figure)
+    assert len(texts) > 20  # titles, both axes' labels and ticks, the legends
+    wrong = {t.get_text() for t in texts if to_rgb(t.get_color()) != to_rgb(palette.text)}
+    assert not wrong, f"{key}: text not in {palette.text}: {sorted(wrong)[:5]}"
+
+
+@pytest.mark.parametrize("plot", ["reliability", "kept", "reliability_stacked", "kept_stacked"])
+def test_the_dark_figure_is_the_light_one_on_a_dark_ground(evaluations, plot):
+    drawn = trustplots.figures(evaluations, [plot, plot + "_dark"])
+    light, dark = (np.asarray(trustplots.to_image(drawn[k]), np.float32) for k in (plot, plot + "_dark"))
+    assert light.shape == dark.shape  # the same layout, so the page does not jump when the theme changes
+    assert light[2, 2].tolist() == [255, 255, 255]
+    assert dark[2, 2].tolist() == [round(255 * c) for c in to_rgb(DARK.background)]
+    # the same texts, in the same places
+    light_texts = [(t.get_text(), t.get_position()) for t in _texts(drawn[plot])]
+    dark_texts = [(t.get_text(), t.get_position()) for t in _texts(drawn[plot + "_dark"])]
+    assert light_texts == dark_texts
+    # and legible: the ground and the text are far apart in luminance on both
+    def luminance(colour: str) -> float:
+        r, g, b = to_rgb(colour)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+    for palette in (LIGHT, DARK):
+        assert abs(luminance(palette.text) - luminance(palette.background)) > 0.6
+        for curve in (palette.after, *palette.models):  # every curve and bar stands out from the ground
+            assert abs(luminance(curve) - luminance(palette.background)) > 0.1
