@@ -729,11 +729,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 for key, label in (("reliability", "Reliability before and after temperature scaling"),
                                    ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
                     for version, suffix in (("wide", ""), ("stacked", "_stacked")):
-                        for theme in ("light", "dark"):
-                            plot = plots[key + suffix + ("_dark" if theme == "dark" else "")]
-                            gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if theme == "dark" else ""),
-                                     show_label=False, buttons=MAP_BUTTONS, type="filepath" if isinstance(plot, Path) else "pil",
-                                     interactive=False, elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
+                        for theme, dark in (("light", ""), ("dark", "_dark")):
+                            plot = plots[key + suffix + dark]
+                            gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if dark else ""),
+                                     show_label=False, buttons=MAP_BUTTONS,
+                                     type="filepath" if isinstance(plot, Path) else "pil", interactive=False,
+                                     elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
                 value=decimals_shown(headers, rows, [None] + [1] * (len(headers) - 1)), headers=headers,

@@ -44,11 +44,15 @@ def test_the_dark_figure_is_the_light_one_on_a_dark_ground(evaluations, plot):
     light_texts = [(t.get_text(), t.get_position()) for t in _texts(drawn[plot])]
     dark_texts = [(t.get_text(), t.get_position()) for t in _texts(drawn[plot + "_dark"])]
     assert light_texts == dark_texts
-    # and legible: the ground and the text are far apart in luminance on both
-    def luminance(colour: str) -> float:
-        r, g, b = to_rgb(colour)
-        return 0.2126 * r + 0.7152 * g + 0.0722 * b
-    for palette in (LIGHT, DARK):
-        assert abs(luminance(palette.text) - luminance(palette.background)) > 0.6
-        for curve in (palette.after, *palette.models):  # every curve and bar stands out from the ground
-            assert abs(luminance(curve) - luminance(palette.background)) > 0.1
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = to_rgb(colour)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+@pytest.mark.parametrize("palette", [LIGHT, DARK], ids=["light", "dark"])
+def test_the_text_and_every_curve_stand_out_from_the_ground(palette):
+    assert abs(_luminance(palette.text) - _luminance(palette.background)) > 0.6
+    for curve in (palette.after, *palette.models):  # the calibrated bars and each model's curves
+        assert abs(_luminance(curve) - _luminance(palette.background)) > 0.1
