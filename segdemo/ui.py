@@ -109,6 +109,8 @@ CSS = """
 @media (max-width: 999px) {.dark .trust-plot-dark.trust-plot-stacked {display:block !important}}
 @media (min-width: 1000px) {.dark .trust-plot-dark.trust-plot-wide {display:block !important}}
 """
+MAX_SEED = 2**32 - 1  # the usual range of a seed (numpy's), which a browser's number holds exactly
+SEED_RANGE = f"The seed must be a whole number from 0 to {MAX_SEED}."
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
@@ -255,7 +257,7 @@ class SegmentationService:
     def _samples(samples: Any) -> int:
         try:
             value = int(samples)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
             raise gr.Error("The number of Monte-Carlo samples must be a whole number.") from None
         if not 1 <= value <= MAX_SAMPLES:
             raise gr.Error(f"Monte-Carlo samples must be between 1 and {MAX_SAMPLES}.")
@@ -272,9 +274,12 @@ class SegmentationService:
     @staticmethod
     def _seed(seed: Any) -> int:
         try:
-            return int(seed) if seed is not None and not (isinstance(seed, float) and math.isnan(seed)) else 0
-        except (TypeError, ValueError):
-            raise gr.Error("The seed must be a whole number.") from None
+            value = int(seed) if seed is not None and not (isinstance(seed, float) and math.isnan(seed)) else 0
+        except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
+            raise gr.Error(SEED_RANGE) from None
+        if not 0 <= value <= MAX_SEED:  # torch takes no seed past 64 bits, and would fail half-way through the request
+            raise gr.Error(SEED_RANGE)
+        return value
 
     def _predict(self, loaded, model: LoadedModel, samples: int, seed: int) -> Prediction:
         return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes)
@@ -615,7 +620,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         samples = gr.Slider(
                             1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples (Bayesian models)"
                         )
-                        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil")
@@ -669,7 +674,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     c_opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
                         c_samples = gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples")
-                        c_seed = gr.Number(value=0, precision=0, label="Seed", minimum=0)
+                        c_seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
                     c_headline = gr.Markdown()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+import gradio as gr
 import numpy as np
 import pytest
 from gradio_client import handle_file
@@ -14,6 +15,7 @@ from conftest import ROOT
 from icc_profiles import display_p3
 from segdemo.classes import CAMVID_PALETTE
 from segdemo.images import load_image
+from segdemo.ui import MAX_SEED, SegmentationService
 from segdemo.visualize import VOID_GREY, colour_bar_width
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
@@ -249,6 +251,27 @@ def test_an_unknown_model_is_refused_clearly(client, odd_picture):
     with pytest.raises(Exception) as error:
         segment(client, odd_picture, "resnet9000")
     assert "Unknown model" in str(error.value) or "not in the list" in str(error.value)
+
+
+def test_a_seed_out_of_range_is_refused_clearly_and_the_largest_is_taken(client, odd_picture):
+    """torch takes no seed past 64 bits: 2**70 used to fail half-way through the request, with Gradio's generic
+    "the upstream Gradio app has raised an exception" instead of a reason."""
+    for seed, reason in ((2**70, "greater than maximum value 4294967295"), (-5, "less than minimum value 0")):
+        with pytest.raises(Exception) as error:
+            segment(client, odd_picture, "bayesian_segnet_lite", samples=2, seed=seed)
+        assert reason in str(error.value) and "upstream" not in str(error.value)
+    assert segment(client, odd_picture, "bayesian_segnet_lite", samples=2, seed=MAX_SEED)[7]["samples"] == 2
+
+
+def test_the_handlers_refuse_what_no_field_could_send_with_a_reason():
+    """The Python API skips Gradio's bounds: infinity and a seed past torch's range get a sentence too."""
+    for call in (lambda: SegmentationService._seed(float("inf")), lambda: SegmentationService._seed(2**70),
+                 lambda: SegmentationService._seed(-1)):
+        with pytest.raises(gr.Error, match="seed must be a whole number from 0 to 4294967295"):
+            call()
+    with pytest.raises(gr.Error, match="Monte-Carlo samples must be a whole number"):
+        SegmentationService._samples(float("inf"))
+    assert SegmentationService._seed(None) == 0 and SegmentationService._seed(MAX_SEED) == MAX_SEED
 
 
 def test_figures_json_is_plain_json(client, odd_picture):
