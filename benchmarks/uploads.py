@@ -10,7 +10,8 @@ see (``SegmentationService.picture_for_the_browser``: decode, scale to
 the one libjpeg could decode at reduced scale. The JPEG and HEIC are also
 saved with an embedded colour profile, as cameras and iPhones save them:
 sRGB (checked and left as it is) and Display P3 (converted to sRGB,
-``segdemo.colour_profiles``).
+``segdemo.colour_profiles``), and the HEIC with Display P3 described by CICP
+code points (an nclx box) instead of a profile.
 
     .venv/bin/python benchmarks/uploads.py --json benchmarks/results/uploads-cpu.json
 """
@@ -68,6 +69,10 @@ def main(argv: list[str] | None = None) -> int:
              "JPEG, Display P3 profile": ("JPEG", {"quality": 92, "icc_profile": display_p3()}),
              "HEIC": ("HEIF", {"quality": 85}),
              "HEIC, Display P3 profile": ("HEIF", {"quality": 85, "icc_profile": display_p3()}),
+             # the same colours described by CICP code points instead of a profile (an nclx box)
+             "HEIC, Display P3 described": ("HEIF", {"quality": 85, "color_primaries": 12,
+                                                     "transfer_characteristics": 13, "matrix_coefficients": 6,
+                                                     "full_range_flag": 1}),
              "WebP": ("WEBP", {"quality": 90}), "TIFF": ("TIFF", {})}
     if features.check("avif"):
         saves["AVIF"] = ("AVIF", {"quality": 80})

@@ -35,7 +35,7 @@ from typing import IO, NamedTuple, Union
 import numpy as np
 from PIL import Image, ImageOps
 
-from .colour_profiles import to_srgb
+from .colour_profiles import from_cicp, to_srgb
 
 try:  # HEIC/HEIF; without it only that format is lost (_readable_formats leaves it out)
     import pillow_heif
@@ -179,7 +179,24 @@ def _decode(fp: IO[bytes], max_pixels: int) -> LoadedImage:
         except Exception as exc:  # plugins raise SyntaxError, struct.error, ValueError... on bad headers
             raise ImageError(CORRUPT) from exc
         with image:
+            if image.format == "AVIF" and "icc_profile" not in image.info:
+                image.info["nclx_profile"] = _avif_colour_description(fp)
             return _from_pil(image, max_pixels, ours=True)
+
+
+def _avif_colour_description(fp: IO[bytes]) -> dict | None:
+    """An AVIF's nclx colour box, which Pillow's AVIF plugin does not report: libheif parses the header (its
+    wheels decode no AV1, and need not). None where there is none, or it cannot be read."""
+    if pillow_heif is None:  # pragma: no cover - it is in requirements.txt
+        return None
+    position = fp.tell()
+    try:
+        fp.seek(0)
+        return pillow_heif.open_heif(fp, convert_hdr_to_8bit=True).info.get("nclx_profile")
+    except Exception:  # a header libheif refuses: the picture is still taken as sRGB, as before
+        return None
+    finally:
+        fp.seek(position)
 
 
 class Header(NamedTuple):
@@ -217,6 +234,7 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
     """Check the size, decode, turn upright, convert; ``ours`` says whether we opened it (and may draft it)."""
     original_mode = image.mode
     icc_profile = image.info.get("icc_profile")  # read before any transpose, which need not carry it
+    nclx = image.info.get("nclx_profile")  # HEIC and AVIF: colours described by code points instead (CICP)
     width, height = image.size
     if width <= 0 or height <= 0:
         raise ImageError(f"The image is empty ({width}x{height} pixels).")
@@ -252,7 +270,7 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
         notes.append("its EXIF data could not be read, so it is shown as stored")
 
     try:
-        rgb, mode_notes = _to_srgb_rgb(upright, icc_profile)
+        rgb, mode_notes = _to_srgb_rgb(upright, icc_profile, nclx)
     except ImageError:
         raise
     except MemoryError as exc:
@@ -268,8 +286,9 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
     )
 
 
-def _to_srgb_rgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.Image, list[str]]:
-    """:func:`to_rgb`, with the embedded colour profile applied (RGB and CMYK pictures; grey ones keep theirs)."""
+def _to_srgb_rgb(image: Image.Image, icc_profile: bytes | None, nclx: dict | None = None) -> tuple[Image.Image, list[str]]:
+    """:func:`to_rgb`, with the embedded colour profile applied (RGB and CMYK pictures; grey ones keep theirs), or,
+    without one, a HEIC's or AVIF's colour description (an ICC profile, where a file has both, is the exact one)."""
     if icc_profile and image.mode == "CMYK":
         converted, notes = to_srgb(image, icc_profile)
         if converted.mode == "RGB":
@@ -280,6 +299,9 @@ def _to_srgb_rgb(image: Image.Image, icc_profile: bytes | None) -> tuple[Image.I
     if icc_profile and image.mode in _RGB_MODES:
         rgb, profile_notes = to_srgb(rgb, icc_profile)
         notes = notes + profile_notes
+    elif nclx and image.mode in _RGB_MODES:
+        rgb, description_notes = from_cicp(rgb, nclx)
+        notes = notes + description_notes
     return rgb, notes
 
 

@@ -187,3 +187,110 @@ def test_a_pil_image_handed_over_with_a_profile_is_converted_too(mode):
     loaded = load_image(image)
     assert np.abs(np.asarray(loaded.image.getpixel((3, 3)), int) - (255, 0, 0)).max() <= 4
     assert any("Display P3" in note for note in loaded.notes)
+
+
+# HEIC and AVIF without an ICC profile: colours described by CICP code points (an "nclx" box)
+BT2020_PRIMARIES = ((0.708, 0.292), (0.170, 0.797), (0.131, 0.046))
+SRGB_CURVE, PQ_CURVE, GAMMA_22 = 13, 16, 4
+
+
+def described_heic(colour, primaries: int, transfer: int = SRGB_CURVE) -> bytes:
+    """A lossless 4:4:4 HEIC whose nclx box names these primaries and curve (the numbers stay as given)."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+    return encoded(Image.new("RGB", (40, 32), colour), "HEIF", quality=-1, chroma=444, color_primaries=primaries,
+                   transfer_characteristics=transfer, matrix_coefficients=1, full_range_flag=1)
+
+
+def as_decoded(data: bytes) -> np.ndarray:
+    """The pixels libheif gives, before segdemo reads any colour description."""
+    import pillow_heif
+
+    return np.asarray(pillow_heif.open_heif(io.BytesIO(data), convert_hdr_to_8bit=True).to_pillow().convert("RGB"))
+
+
+def linear_to_srgb(linear: np.ndarray) -> np.ndarray:
+    linear = np.clip(linear, 0, 1)
+    return 255 * np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+@pytest.mark.parametrize("colour", [(234, 51, 35), (200, 120, 80), (60, 160, 90), (90, 110, 200), (128, 128, 128)])
+def test_a_heic_described_as_display_p3_gets_the_srgb_colours_it_means(colour):
+    """What an Android phone may write instead of an ICC profile: the same answer as Display P3's profile gives."""
+    data = described_heic(colour, primaries=12)
+    stored = as_decoded(data)[5, 5]
+    loaded = load_image(data)
+    got = np.asarray(loaded.image.getpixel((5, 5)), float)
+    assert np.abs(got - p3_to_srgb(tuple(int(v) for v in stored))).max() <= 2, (got, stored)
+    assert loaded.notes == ["colours converted to sRGB from its colour description (Display P3)"]
+
+
+def test_a_bt2020_heic_is_converted_by_its_primaries():
+    data = described_heic((180, 150, 60), primaries=9)
+    stored = as_decoded(data)[5, 5].astype(float) / 255
+    linear = np.where(stored <= 0.04045, stored / 12.92, ((stored + 0.055) / 1.055) ** 2.4)
+    expected = linear_to_srgb(np.linalg.solve(rgb_to_xyz_matrix(SRGB_PRIMARIES), rgb_to_xyz_matrix(BT2020_PRIMARIES) @ linear))
+    got = np.asarray(load_image(data).image.getpixel((5, 5)), float)
+    assert np.abs(got - expected).max() <= 2, (got, expected)
+
+
+def test_a_gamma_22_curve_is_decoded_as_such():
+    """BT.709 primaries are sRGB's, so only the curve changes: mid-grey 128 in gamma 2.2 is sRGB's 127-128, and
+    a dark 40 is 44 (sRGB's foot is linear, gamma 2.2 is not)."""
+    data = described_heic((40, 128, 220), primaries=1, transfer=GAMMA_22)
+    stored = as_decoded(data)[5, 5].astype(float) / 255
+    expected = linear_to_srgb(stored ** 2.2)
+    loaded = load_image(data)
+    assert np.abs(np.asarray(loaded.image.getpixel((5, 5)), float) - expected).max() <= 1
+    assert loaded.notes == ["colours converted to sRGB from its colour description (BT.709, gamma 2.2)"]
+
+
+def test_a_heic_described_as_srgb_is_left_exactly_as_decoded():
+    with Image.open(STREET) as street:
+        data = encoded(street.convert("RGB").resize((120, 90)), "HEIF", quality=90)  # pillow-heif's default: sRGB
+    loaded = load_image(data)
+    assert np.array_equal(np.asarray(loaded.image), as_decoded(data)) and loaded.notes == []
+
+
+def test_an_hdr_heic_is_used_as_decoded_and_says_that_it_is_not_tone_mapped():
+    data = described_heic((200, 120, 80), primaries=9, transfer=PQ_CURVE)
+    loaded = load_image(data)
+    assert np.array_equal(np.asarray(loaded.image), as_decoded(data))
+    assert loaded.notes == ["an HDR picture (PQ): its colours are shown without tone mapping and may look flat"]
+
+
+def test_an_avif_described_as_display_p3_is_converted_too():
+    """Pillow's AVIF plugin does not report the colour box; libheif reads it from the header."""
+    data = encoded(Image.new("RGB", (40, 32), (234, 51, 35)), "AVIF", quality=100)
+    box = data.find(b"colrnclx") + 8   # the first two bytes of an nclx box are its primaries' code
+    assert data[box:box + 2] == (1).to_bytes(2, "big")
+    untouched = load_image(data)
+    assert untouched.notes == []
+    described = load_image(data[:box] + (12).to_bytes(2, "big") + data[box + 2:])
+    assert np.abs(np.asarray(described.image.getpixel((5, 5)), int) - (255, 0, 0)).max() <= 3
+    assert described.notes == ["colours converted to sRGB from its colour description (Display P3)"]
+
+
+def test_an_icc_profile_wins_over_a_colour_description():
+    picture = Image.new("RGB", (16, 16), (234, 51, 35))
+    picture.info["icc_profile"] = display_p3()
+    picture.info["nclx_profile"] = {"color_primaries": 9, "transfer_characteristics": PQ_CURVE}
+    loaded = load_image(picture)
+    assert np.abs(np.asarray(loaded.image.getpixel((3, 3)), int) - (255, 0, 0)).max() <= 4
+    assert not any("HDR" in note for note in loaded.notes)
+
+
+@pytest.mark.parametrize("description", [
+    {"color_primaries": 12, "transfer_characteristics": 13},   # no chromaticities
+    {"color_primaries": 99, "transfer_characteristics": 13, **{f"color_primary_{c}_{a}": 0.3 for c in
+                                                                  ("red", "green", "blue", "white") for a in "xy"}},
+    {"color_primaries": 1, "transfer_characteristics": 17, **{f"color_primary_{c}_{a}": v for c, (x, y) in
+     zip(("red", "green", "blue", "white"), (*SRGB_PRIMARIES, (0.3127, 0.329))) for a, v in (("x", x), ("y", y))}},
+], ids=["no chromaticities", "primaries that span nothing", "an unknown curve"])
+def test_a_colour_description_that_cannot_be_used_is_reported(description):
+    picture = Image.new("RGB", (16, 16), (234, 51, 35))
+    picture.info["nclx_profile"] = description
+    loaded = load_image(picture)
+    assert loaded.image.getpixel((3, 3)) == (234, 51, 35)
+    assert loaded.notes == ["its colour description could not be used, so its colours were taken as sRGB"]
