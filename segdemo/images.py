@@ -286,7 +286,9 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool) -> LoadedImage:
     )
 
 
-def _to_srgb_rgb(image: Image.Image, icc_profile: bytes | None, nclx: dict | None = None) -> tuple[Image.Image, list[str]]:
+def _to_srgb_rgb(
+    image: Image.Image, icc_profile: bytes | None, nclx: dict | None = None
+) -> tuple[Image.Image, list[str]]:
     """:func:`to_rgb`, with the embedded colour profile applied (RGB and CMYK pictures; grey ones keep theirs), or,
     without one, a HEIC's or AVIF's colour description (an ICC profile, where a file has both, is the exact one)."""
     if icc_profile and image.mode == "CMYK":

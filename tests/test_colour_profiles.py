@@ -230,7 +230,8 @@ def test_a_bt2020_heic_is_converted_by_its_primaries():
     data = described_heic((180, 150, 60), primaries=9)
     stored = as_decoded(data)[5, 5].astype(float) / 255
     linear = np.where(stored <= 0.04045, stored / 12.92, ((stored + 0.055) / 1.055) ** 2.4)
-    expected = linear_to_srgb(np.linalg.solve(rgb_to_xyz_matrix(SRGB_PRIMARIES), rgb_to_xyz_matrix(BT2020_PRIMARIES) @ linear))
+    xyz = rgb_to_xyz_matrix(BT2020_PRIMARIES) @ linear
+    expected = linear_to_srgb(np.linalg.solve(rgb_to_xyz_matrix(SRGB_PRIMARIES), xyz))
     got = np.asarray(load_image(data).image.getpixel((5, 5)), float)
     assert np.abs(got - expected).max() <= 2, (got, expected)
 
