@@ -145,6 +145,23 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
     return "\n\n".join(lines)
 
 
+def compare_maps_caption(models: list[LoadedModel]) -> str:
+    """Under the Compare tab's maps: whose temperature calibrates each confidence map, and what the band is.
+
+    The two maps sit side by side, so a visitor reads one network's 80% against
+    the other's: each is its own network's calibrated probability, as /segment
+    serves it, and the caption says by what temperature and on which frames.
+    """
+    lines = ["**Confidence** is each pixel's highest class probability, as the Segment tab draws it for each network:"]
+    lines += [f"- {model.entry.label}: {temperature_note(model.checkpoint.config)}." for model in models]
+    lines.append(
+        "\n**Boundary uncertainty** is the entropy of the class probabilities (0: sure, 1: all classes equally "
+        f"likely) on a band of {100 * BF_TOLERANCE:.2g}% of the picture's diagonal around each network's own "
+        "predicted boundaries."
+    )
+    return "\n".join(lines)
+
+
 def models_markdown(models: dict[str, LoadedModel]) -> str:
     devices = sorted({describe_device(next(m.checkpoint.model.parameters()).device) for m in models.values() if m.ready})
     parts = [f"**Served on:** {', '.join(devices)} (`SEGDEMO_DEVICE=cpu|cuda` overrides the choice)."] if devices else []

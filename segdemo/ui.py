@@ -313,8 +313,9 @@ class SegmentationService:
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
         """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps and the
-        ground truth (bundled CamVid frames only), both class maps (PNGs of class indices), then, for the session
-        alone, what the overlays were blended from."""
+        ground truth (bundled CamVid frames only), both class maps (PNGs of class indices), both confidence maps
+        (last, so that the earlier outputs keep their places), then, for the session alone, what the overlays were
+        blended from."""
         with failures_explained():
             return request_thread.run(self._compare, image, opacity, samples, seed)
 
@@ -389,6 +390,9 @@ class SegmentationService:
         segnet_band = visualize.heatmap(
             p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
         )
+        # the maps /segment draws for each model: FCN's blurred by its 8x upsampling, SegNet's sharp at the edges
+        fcn_confidence, segnet_confidence = (visualize.heatmap(p.confidence, 0.0, 1.0, "viridis", "confidence")
+                                             for p in (p_fcn, p_segnet))
         # every picture of the tab has the boundary maps' geometry, its key where their colour bar is, so that all
         # are drawn at one scale however narrow the page, each overlay right above its maps
         layers = tuple(visualize.overlay_layer(p.labels, palette, class_names=names, width=band.width)
@@ -404,8 +408,9 @@ class SegmentationService:
         writer = ImageWriter()
         class_maps = {f"class_map_{m.entry.name}": visualize.class_map(layer.labels, palette)  # named as downloaded
                       for m, layer in zip((fcn, segnet), layers)}
-        for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay, "fcn_band": fcn_band,
-                              "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
+        for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay,
+                              "fcn_confidence": fcn_confidence, "segnet_confidence": segnet_confidence,
+                              "fcn_band": fcn_band, "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
                               "segnet_errors": segnet_errors, "truth": truth_map, "picture": p_fcn.image,
                               **class_maps}.items():
             writer.add(name, picture)
@@ -418,7 +423,7 @@ class SegmentationService:
                 gr.update(value=files["fcn_errors"], visible=truth is not None),
                 gr.update(value=files["segnet_errors"], visible=truth is not None),
                 gr.update(value=files["truth"], visible=truth is not None),
-                *(files[name] for name in class_maps), shown)
+                *(files[name] for name in class_maps), files["fcn_confidence"], files["segnet_confidence"], shown)
 
     # -- an upload that most browsers cannot draw ------------------------
     def picture_for_the_browser(self, picture: Any):
@@ -516,6 +521,16 @@ class SegmentationService:
     def _result_gone() -> tuple[None, str]:
         gr.Warning(RESULT_GONE)
         return None, RESULT_FORGOTTEN
+
+    def compare_maps_caption(self) -> str:
+        """The Compare tab's caption for the networks it runs: those of them ready at start-up."""
+        shown = []
+        for family in ("FCN", "SegNet"):
+            try:
+                shown.append(self.models[self._default(family)])
+            except gr.Error:  # none of that family loaded: the tab says why when it is used
+                pass
+        return captions.compare_maps_caption(shown)
 
     def models_markdown(self) -> str:
         return captions.models_markdown(self.models)
@@ -692,6 +707,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     fcn_overlay = map_image("FCN overlay")
                     segnet_overlay = map_image("SegNet overlay")
                 with gr.Row():
+                    fcn_confidence = map_image("FCN confidence")
+                    segnet_confidence = map_image("SegNet confidence")
+                with gr.Row():
                     fcn_band = map_image("FCN boundary uncertainty")
                     segnet_band = map_image("SegNet boundary uncertainty")
                 with gr.Row():
@@ -700,6 +718,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 with gr.Row():  # the ground truth, where it is known, beside where the networks disagree
                     differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
                     truth_map = map_image("Ground truth (CamVid label, grey: void)", visible=False)
+            gr.Markdown(service.compare_maps_caption())
             with gr.Row(elem_id="compare-class-maps"):
                 fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
                 segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
@@ -708,7 +727,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
             compare_outputs = [
                 fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
-                truth_map, fcn_class_map, segnet_class_map, compare_shown,
+                truth_map, fcn_class_map, segnet_class_map, fcn_confidence, segnet_confidence, compare_shown,
             ]
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)

@@ -52,7 +52,8 @@ def test_the_api_names_both_endpoints(client):
     # the API's docs name an output after its label: the class map's stays short ("class_map")
     assert endpoints["/segment"]["returns"][10]["label"] == "Class map"
     assert [r["label"] for r in endpoints["/compare"]["returns"][9:]] == [
-        "Ground truth (CamVid label, grey: void)", "FCN class map", "SegNet class map"]
+        "Ground truth (CamVid label, grey: void)", "FCN class map", "SegNet class map", "FCN confidence",
+        "SegNet confidence"]
 
 
 @pytest.mark.parametrize("model", MODELS)
@@ -147,12 +148,12 @@ def test_the_overlay_keeps_the_picture_at_zero_opacity(client, odd_picture):
 
 
 def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
-    fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors, truth, *_ = client.predict(
-        handle_file(str(EXAMPLE)), 0.55, 4, 0, api_name="/compare"
-    )
+    (fcn, segnet, fcn_band, segnet_band, differ, table, headline, fcn_errors, segnet_errors, truth, _, _,
+     fcn_confidence, segnet_confidence) = client.predict(handle_file(str(EXAMPLE)), 0.55, 4, 0, api_name="/compare")
     # every picture has the maps' geometry: the 480x360 frame and a key where a map has its colour bar
     assert fcn_errors["visible"] is True and segnet_errors["visible"] is True and truth["visible"] is True
-    pictures = (fcn, segnet, fcn_band, segnet_band, differ, fcn_errors["value"], segnet_errors["value"], truth["value"])
+    pictures = (fcn, segnet, fcn_confidence, segnet_confidence, fcn_band, segnet_band, differ, fcn_errors["value"],
+                segnet_errors["value"], truth["value"])
     assert {size_of(picture) for picture in pictures} == {(480 + colour_bar_width(360), 360)}
     # the ground truth is the example's label drawn in the class colours, void grey
     label = np.asarray(Image.open(ROOT / "examples" / "camvid_0006R0_f03570_label.png"))
@@ -170,16 +171,21 @@ def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
                 assert 0 <= float(value.rstrip("%")) <= 100
 
 
-def test_compares_class_maps_are_each_networks_own_as_segment_gives_them(client, odd_picture):
-    """A caller comparing the networks gets both class maps from one call: the very maps /segment gives each model
-    at the same samples and seed, named after the model, at the picture's size (odd: 479x361)."""
-    *_, fcn_map, segnet_map = client.predict(handle_file(odd_picture), 0.55, 4, 3, api_name="/compare")
-    for path, model in ((fcn_map, "fcn8s_lite"), (segnet_map, "bayesian_segnet_lite")):
+def test_compares_class_and_confidence_maps_are_each_networks_own_as_segment_gives_them(client, odd_picture):
+    """A caller comparing the networks gets both class maps and both confidence maps from one call: the very maps
+    /segment gives each model at the same samples and seed (its temperature applied), the class maps named after the
+    model, at the picture's size (odd: 479x361)."""
+    result = client.predict(handle_file(odd_picture), 0.55, 4, 3, api_name="/compare")
+    (fcn_map, segnet_map), confidences = result[10:12], result[12:14]
+    for path, confidence, model in zip((fcn_map, segnet_map), confidences, ("fcn8s_lite", "bayesian_segnet_lite")):
         assert path.endswith(f"class_map_{model}.png") and size_of(path) == (479, 361)
-        with Image.open(path) as compared, Image.open(segment(client, odd_picture, model, samples=4, seed=3)[10]) as alone:
-            assert compared.mode == "P" and np.array_equal(np.asarray(compared), np.asarray(alone))
+        alone = segment(client, odd_picture, model, samples=4, seed=3)
+        with Image.open(path) as compared, Image.open(alone[10]) as segmented:
+            assert compared.mode == "P" and np.array_equal(np.asarray(compared), np.asarray(segmented))
+        assert np.array_equal(pixels(confidence), pixels(alone[1])), f"{model}'s confidence differs from /segment's"
     with Image.open(fcn_map) as a, Image.open(segnet_map) as b:
         assert not np.array_equal(np.asarray(a), np.asarray(b))   # two networks, two maps
+    assert not np.array_equal(pixels(confidences[0]), pixels(confidences[1]))
 
 
 def test_compare_on_an_unknown_picture_has_no_ground_truth_rows(client, odd_picture):

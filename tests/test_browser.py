@@ -22,7 +22,8 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts"
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
 COMPARE_IMAGES = (
-    "FCN overlay", "SegNet overlay", "FCN boundary uncertainty", "SegNet boundary uncertainty",
+    "FCN overlay", "SegNet overlay", "FCN confidence", "SegNet confidence", "FCN boundary uncertainty",
+    "SegNet boundary uncertainty",
     "FCN errors (red: wrong, grey: void)", "SegNet errors (red: wrong, grey: void)", "Where they disagree (magenta)",
     "Ground truth (CamVid label, grey: void)",
 )
@@ -220,7 +221,7 @@ def assert_compare_pictures_line_up(page) -> None:
             f"{label} is drawn {box['width']:.0f}x{box['height']:.0f}, the FCN overlay {first['width']:.0f}x{first['height']:.0f}")
     for network in ("FCN", "SegNet"):
         overlay = pictures[f"{network} overlay"]
-        for below in (f"{network} boundary uncertainty", f"{network} errors (red: wrong, grey: void)"):
+        for below in (f"{network} confidence", f"{network} boundary uncertainty", f"{network} errors (red: wrong, grey: void)"):
             assert abs(pictures[below]["left"] - overlay["left"]) < 1, f"{below} is not under the {network} overlay"
 
 
@@ -232,7 +233,7 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.get_by_role("button", name="Compare", exact=True).click()
     page.get_by_text("disagree on").wait_for(timeout=60_000)
     page.get_by_text("mIoU on this frame (ground truth)").wait_for(timeout=10_000)
-    # both overlays, both boundary maps, both error maps (a bundled frame) and the disagreement map
+    # both overlays, confidence maps, boundary maps and error maps (a bundled frame), the disagreement map
     page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
     # the figures table shows every row and its "What it shows" column whole, without scrolling, at a desktop's width
     assert page.evaluate(TABLE_CLIPPED, "What it shows") == []

@@ -1,14 +1,16 @@
-"""The Models tab's account of how each checkpoint was trained reads as a sentence."""
+"""The words beside the pictures: the Models tab's account of training reads as a sentence, and the Compare tab
+says how each network's confidence map is calibrated."""
 
 from __future__ import annotations
 
 import json
 import re
+from types import SimpleNamespace
 
 import pytest
 
 from conftest import ROOT
-from segdemo.captions import training_line
+from segdemo.captions import compare_maps_caption, training_line
 
 
 @pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
@@ -27,3 +29,27 @@ def test_the_device_a_checkpoint_was_trained_on_is_named_for_a_reader():
     assert training_line({**base, "device": "cpu"}).endswith("on 352x256 crops on the CPU")
     assert training_line({**base, "device": "mps"}).endswith("on 352x256 crops on `mps`")
     assert training_line(base).endswith("on an unrecorded device")
+
+
+def shipped(model: str, **changes) -> SimpleNamespace:
+    """What the caption reads of a loaded model: its label and its checkpoint's config.json (``changes`` applied)."""
+    config = {**json.loads((ROOT / "weights" / model / "config.json").read_text()), **changes}
+    return SimpleNamespace(entry=SimpleNamespace(label=model.upper()), checkpoint=SimpleNamespace(config=config))
+
+
+def test_the_compare_caption_gives_each_networks_own_temperature_and_frames():
+    fcn, segnet = shipped("fcn8s_lite"), shipped("bayesian_segnet_lite")
+    caption = compare_maps_caption([fcn, segnet])
+    fcn_line, segnet_line = (next(line for line in caption.splitlines() if line.startswith(f"- {m.entry.label}:"))
+                             for m in (fcn, segnet))
+    assert f"{fcn.checkpoint.config['temperature']:.2f}" in fcn_line and "logits are divided" in fcn_line
+    assert f"{segnet.checkpoint.config['temperature']:.2f}" in segnet_line and "averaged probabilities" in segnet_line
+    for line, model in ((fcn_line, fcn), (segnet_line, segnet)):
+        assert ", ".join(model.checkpoint.config["temperature_fitted_on"]["sequences"]) in line
+    assert "Boundary uncertainty" in caption
+
+
+def test_the_compare_caption_says_when_a_network_is_not_calibrated_or_missing():
+    raw = shipped("fcn8s_lite", temperature=None)
+    assert "FCN8S_LITE: not calibrated" in compare_maps_caption([raw])
+    assert "- " not in compare_maps_caption([]) and "Confidence" in compare_maps_caption([])
