@@ -20,7 +20,7 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from . import captions, visualize
+from . import captions, images, visualize
 from .failures import failures_explained
 from .gpu import duration_for, gpu_task
 from .checkpoints import measured_frames
@@ -31,6 +31,7 @@ from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
 from .models import is_bayesian
+from .picture_urls import PictureURLError, fetch_picture
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -181,6 +182,18 @@ class UploadImage(gr.Image):
     """
 
     is_template = True  # rendered by the frontend's ordinary Image component
+
+    async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
+        """A picture given as a URL is fetched by ``segdemo.picture_urls``, within the upload's limits, instead of
+        by Gradio, which reads any answer whole into memory and explains no failure."""
+        if isinstance(url_or_file_path, str) and url_or_file_path.lower().startswith(("http://", "https://")):
+            try:
+                path = await fetch_picture(url_or_file_path, self.GRADIO_CACHE, images.MAX_FILE_BYTES)
+            except PictureURLError as error:
+                raise gr.Error(str(error)) from None
+            self.temp_files.add(path)
+            return path
+        return await super().async_move_resource_to_block_cache(url_or_file_path)
 
     def preprocess(self, payload: Any) -> str | bytes | None:
         if payload is None:

@@ -195,3 +195,17 @@ def test_the_api_cannot_be_made_to_read_server_files(client, tmp_path, endpoint)
         client.predict(*args, api_name=endpoint)
     assert "root:" not in str(error.value)
     still_answers(client, tmp_path)
+
+
+@pytest.mark.parametrize("endpoint", ["/segment", "/compare"])
+def test_a_picture_url_the_server_may_not_or_cannot_fetch_is_explained(client, tmp_path, endpoint):
+    """Gradio fetched a URL itself and answered any failure with its generic "the upstream Gradio app has raised an
+    exception"; the fetch itself is tested against a real server in test_picture_urls.py."""
+    for url, words in (("http://127.0.0.1:9/street.jpg", "'127.0.0.1' is a private or local address"),
+                       ("https://no-such-host.invalid/street.jpg", "Could not find the server 'no-such-host.invalid'")):
+        picture = handle_file(url)
+        args = (picture, "fcn8s_lite", 0.5, 1, 0) if endpoint == "/segment" else (picture, 0.5, 1, 0)
+        with pytest.raises(Exception) as error:
+            client.predict(*args, api_name=endpoint)
+        assert words in str(error.value)
+    still_answers(client, tmp_path)

@@ -1,0 +1,149 @@
+"""Pictures given as a URL (``handle_file("https://...")`` in the API), fetched with a size cap and a time limit.
+
+Gradio fetches such a URL itself before any of our code runs, and reads the
+whole answer into memory with no limit: a link to a multi-gigabyte file, or
+to an endless stream, would exhaust a Space's memory, and any failure came
+back as "the upstream Gradio app has raised an exception". Here the answer is
+streamed to disk and cut off at the upload limit (``images.MAX_FILE_BYTES``)
+and after ``FETCH_SECONDS``, and each failure is a :class:`PictureURLError`
+whose message says what went wrong. Gradio's rule against server-side
+request forgery is kept: a host must resolve to a public address (checked
+again at every redirect, and the connection made to the address checked,
+with ``safehttpx``, the library Gradio uses for it), except the Hugging Face
+hosts Gradio trusts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import uuid
+from pathlib import Path
+from urllib.parse import urljoin, urlparse
+
+import anyio
+import httpx
+import safehttpx
+from gradio.processing_utils import PUBLIC_HOSTNAME_WHITELIST, hash_url
+from gradio_client.utils import strip_invalid_filename_characters
+
+FETCH_SECONDS = 30.0  # the whole fetch, redirects included: a visitor waits for it before the network runs
+MAX_REDIRECTS = 10
+CHUNK_BYTES = 1 << 16
+
+
+class PictureURLError(Exception):
+    """A picture's URL that could not be fetched; the message can be shown to the visitor as it is."""
+
+
+async def fetch_picture(
+    url: str, folder: str | Path, max_bytes: int, seconds: float = FETCH_SECONDS, private_hosts: bool = False
+) -> str:
+    """Download ``url`` into ``folder`` (a folder of its own, named by the URL's hash); the file's path.
+
+    ``private_hosts`` lets a host resolve to a private or loopback address: for tests against a local server only.
+    """
+    try:
+        return await asyncio.wait_for(_fetch(url, Path(folder), max_bytes, private_hosts), seconds)
+    except asyncio.TimeoutError:
+        raise PictureURLError(
+            f"Fetching the picture at {_shown(url)} took longer than {seconds:g} s: upload the file instead."
+        ) from None
+
+
+async def _fetch(url: str, folder: Path, max_bytes: int, private_hosts: bool) -> str:
+    target = folder / hash_url(url)
+    name = strip_invalid_filename_characters(Path(urlparse(url).path.rstrip("/")).name) or "picture"
+    for _ in range(MAX_REDIRECTS + 1):
+        transport = await _transport_for(url, private_hosts)
+        try:
+            async with (httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0)) as client,
+                        client.stream("GET", url, follow_redirects=False) as response):
+                if response.has_redirect_location:
+                    url = urljoin(str(response.url), response.headers["Location"])
+                    continue
+                _check_answer(url, response, max_bytes)
+                return await _save(url, response, target, name, max_bytes)
+        except httpx.TimeoutException:
+            raise PictureURLError(f"The server at {_shown(url)} stopped answering: upload the file instead.") from None
+        except httpx.HTTPError as error:
+            raise PictureURLError(
+                f"Could not fetch the picture at {_shown(url)} ({type(error).__name__}): check the link, or upload "
+                "the file instead."
+            ) from None
+    raise PictureURLError(f"The picture's URL redirected more than {MAX_REDIRECTS} times: give the file's own URL.")
+
+
+async def _transport_for(url: str, private_hosts: bool) -> httpx.AsyncBaseTransport | None:
+    """The transport that connects to a checked public address of the URL's host (None: any address will do)."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("http", "https"):
+        raise PictureURLError(f"Pictures are fetched over http and https only, not {parsed.scheme or 'this'} URLs.")
+    host = parsed.hostname
+    if not host:
+        raise PictureURLError(f"{_shown(url)} names no server to fetch the picture from.")
+    try:
+        await asyncio.get_running_loop().getaddrinfo(host, None)
+    except (socket.gaierror, UnicodeError):
+        raise PictureURLError(f"Could not find the server {host!r} of the picture's URL: check the link.") from None
+    if private_hosts or safehttpx.matches_domain_whitelist(host, PUBLIC_HOSTNAME_WHITELIST):
+        return None
+    try:
+        address = await safehttpx.async_validate_url(host)
+    except ValueError:
+        raise PictureURLError(
+            f"{host!r} is a private or local address: pictures are fetched from public addresses only."
+        ) from None
+    return safehttpx.AsyncSecureTransport(address)
+
+
+def _check_answer(url: str, response: httpx.Response, max_bytes: int) -> None:
+    if response.status_code != 200:
+        raise PictureURLError(
+            f"The server at {_shown(url)} answered {response.status_code} {response.reason_phrase}: "
+            "check the link, or upload the file instead."
+        )
+    kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
+    if kind in ("text/html", "application/xhtml+xml"):
+        raise PictureURLError(
+            f"{_shown(url)} is a web page, not a picture: link the image file itself (in a browser, "
+            "right-click the picture and copy the image's address)."
+        )
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) > max_bytes:
+        raise PictureURLError(_too_large(url, max_bytes))
+
+
+async def _save(url: str, response: httpx.Response, target: Path, name: str, max_bytes: int) -> str:
+    """Stream the answer into ``target/name``, never past ``max_bytes``; written whole or not at all."""
+    target.mkdir(parents=True, exist_ok=True)
+    partial = target / f".{uuid.uuid4().hex}.part"
+    received = 0
+    try:
+        async with await anyio.open_file(partial, "wb") as handle:  # the event loop serves others meanwhile
+            async for chunk in response.aiter_bytes(CHUNK_BYTES):
+                received += len(chunk)
+                if received > max_bytes:  # a length the server did not announce, or announced wrongly
+                    raise PictureURLError(_too_large(url, max_bytes))
+                await handle.write(chunk)
+        path = target / name
+        os.replace(partial, path)
+        return str(path)
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+def _too_large(url: str, max_bytes: int) -> str:
+    return f"The picture at {_shown(url)} is larger than {max_bytes / 2**20:g} MB, the largest file the server accepts."
+
+
+def _shown(url: str, limit: int = 80) -> str:
+    """The URL as quoted in a message: without its query (which may hold tokens), and cut short."""
+    parsed = urlparse(url)
+    try:
+        port = f":{parsed.port}" if parsed.port else ""
+    except ValueError:  # a port that is not a number
+        port = ""
+    shown = f"{parsed.scheme}://{parsed.hostname or ''}{port}{parsed.path}"  # no user name or password either
+    return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -1,0 +1,159 @@
+"""Pictures given as a URL: fetched from a real HTTP server on 127.0.0.1, within the upload's limits, every failure
+explained, and the server's private network out of reach."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from segdemo.picture_urls import PictureURLError, fetch_picture
+
+PICTURE = (ROOT / "examples" / "camvid_0006R0_f01290.jpg").read_bytes()
+LIMIT = 200_000  # bytes: more than the picture, far less than the endless answer sends
+served: dict[str, int] = {}  # bytes sent by the endless answer before the client hung up
+
+
+class Answers(BaseHTTPRequestHandler):
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _send(self, status: int, body: bytes, kind: str, length: int | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", kind)
+        self.send_header("Content-Length", str(len(body) if length is None else length))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def _redirect(self, location: str) -> None:
+        self.send_response(302)
+        self.send_header("Location", location)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def do_GET(self) -> None:
+        path = self.path.split("?")[0]
+        if path == "/street.jpg":
+            self._send(200, PICTURE, "image/jpeg")
+        elif path == "/moved":
+            self._redirect("/street.jpg")
+        elif path == "/loop":
+            self._redirect("/loop")
+        elif path == "/page":
+            self._send(200, b"<html><body><img src='/street.jpg'></body></html>", "text/html; charset=utf-8")
+        elif path == "/announced-huge.jpg":
+            self._send(200, b"", "image/jpeg", length=LIMIT + 1)
+        elif path == "/endless.jpg":  # no length announced, and no end: only the client can stop it
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.end_headers()
+            sent = 0
+            try:
+                while sent < 50 * LIMIT:
+                    self.wfile.write(b"\xff" * 8192)
+                    sent += 8192
+            except (BrokenPipeError, ConnectionResetError):
+                pass
+            served["endless"] = sent
+        elif path == "/slow.jpg":  # headers at once, then nothing for longer than the test's limit
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Length", str(len(PICTURE)))
+            self.end_headers()
+            time.sleep(3)
+        else:
+            self._send(404, b"not here", "text/plain")
+
+
+@pytest.fixture(scope="module")
+def server() -> str:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+def fetch(url: str, folder: Path, private_hosts: bool = True, seconds: float = 10.0) -> str:
+    return asyncio.run(fetch_picture(url, folder, LIMIT, seconds=seconds, private_hosts=private_hosts))
+
+
+def refusal(url: str, folder: Path, **kwargs) -> str:
+    with pytest.raises(PictureURLError) as error:
+        fetch(url, folder, **kwargs)
+    return str(error.value)
+
+
+def leftovers(folder: Path) -> list[Path]:
+    return [path for path in folder.rglob("*") if path.is_file()]
+
+
+def test_a_picture_is_fetched_whole_and_named_after_its_url(server, tmp_path):
+    path = fetch(f"{server}/street.jpg?size=large", tmp_path)
+    assert Path(path).name == "street.jpg" and Path(path).read_bytes() == PICTURE
+    assert leftovers(tmp_path) == [Path(path)]  # no partial file beside it
+
+
+def test_a_redirect_is_followed_and_an_endless_one_is_not(server, tmp_path):
+    assert Path(fetch(f"{server}/moved", tmp_path)).read_bytes() == PICTURE
+    assert "redirected more than 10 times" in refusal(f"{server}/loop", tmp_path)
+
+
+def test_a_file_larger_than_the_upload_limit_is_refused_before_it_is_read(server, tmp_path):
+    message = refusal(f"{server}/announced-huge.jpg", tmp_path)
+    assert "larger than" in message and "largest file the server accepts" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_an_endless_answer_is_cut_off_at_the_limit_and_nothing_is_kept(server, tmp_path):
+    """Gradio reads a URL's whole answer into memory: this one would never end."""
+    message = refusal(f"{server}/endless.jpg", tmp_path)
+    assert "larger than" in message
+    assert leftovers(tmp_path) == []
+    deadline = time.time() + 5
+    while "endless" not in served and time.time() < deadline:
+        time.sleep(0.05)
+    assert served["endless"] < 50 * LIMIT  # the client hung up: the server did not send all it had
+
+
+def test_a_server_that_stops_answering_is_given_up_on(server, tmp_path):
+    started = time.perf_counter()
+    message = refusal(f"{server}/slow.jpg", tmp_path, seconds=1.0)
+    assert time.perf_counter() - started < 2.5
+    assert "took longer than 1 s" in message and "upload the file instead" in message
+    assert leftovers(tmp_path) == []
+
+
+def test_a_web_page_and_a_missing_file_are_explained(server, tmp_path):
+    assert "is a web page, not a picture" in refusal(f"{server}/page", tmp_path)
+    assert "answered 404 Not Found" in refusal(f"{server}/nothing.jpg", tmp_path)
+
+
+def test_private_and_local_addresses_are_out_of_reach(server, tmp_path):
+    """Without the tests' switch a loopback server is refused before it is asked: the rule Gradio itself keeps."""
+    for url in (f"{server}/street.jpg", "http://localhost/street.jpg", "http://10.1.2.3/street.jpg",
+                "http://169.254.169.254/latest/meta-data/"):
+        assert "private or local address" in refusal(url, tmp_path, private_hosts=False), url
+    assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("ftp://example.com/street.jpg", "http and https only"),
+    ("http:///street.jpg", "names no server"),
+    ("https://no-such-host.invalid/street.jpg", "Could not find the server 'no-such-host.invalid'"),
+])
+def test_urls_that_cannot_be_fetched_say_why(tmp_path, url, words):
+    assert words in refusal(url, tmp_path, private_hosts=False)
+
+
+def test_a_message_never_repeats_a_urls_password_or_query(server, tmp_path):
+    port = server.rsplit(":", 1)[1]
+    message = refusal(f"http://user:secret@127.0.0.1:{port}/nothing.jpg?token=abc", tmp_path)
+    assert "secret" not in message and "token" not in message and "user" not in message
+    assert f"http://127.0.0.1:{port}/nothing.jpg" in message
