@@ -10,6 +10,7 @@ import torch.nn.functional as F
 
 from segdemo.data.camvid import median_frequency_weights
 from segdemo.metrics import (
+    BF_TOLERANCE,
     SegmentationMeter,
     boundary_f1,
     class_boundaries,
@@ -53,15 +54,45 @@ def test_class_boundaries_of_two_regions():
     assert int(b.sum()) == 8
 
 
-@pytest.mark.parametrize("radius", [1.0, 1.5, 2.9, 4.5, 7.3])
-def test_disk_dilation_equals_a_convolution_with_a_disk(radius):
-    torch.manual_seed(0)
-    masks = torch.rand(3, 30, 41) > 0.97
+def dilated_by_convolution(masks: torch.Tensor, radius: float) -> torch.Tensor:
+    """The definition: a pixel is in the dilation when a set pixel lies within ``radius`` of it."""
     r = int(radius)
     offsets = torch.arange(-r, r + 1, dtype=torch.float32)
     disk = ((offsets[:, None] ** 2 + offsets[None, :] ** 2) <= radius**2).float().view(1, 1, 2 * r + 1, 2 * r + 1)
-    reference = F.conv2d(masks.float().unsqueeze(1), disk, padding=r).squeeze(1) > 0
-    assert torch.equal(disk_dilate(masks, radius), reference)
+    return F.conv2d(masks.float().unsqueeze(1), disk, padding=r).squeeze(1) > 0
+
+
+@pytest.mark.parametrize("radius", [1.0, 1.5, 2.9, 4.5, 7.3, 19.2])
+def test_disk_dilation_equals_a_convolution_with_a_disk(radius):
+    torch.manual_seed(0)
+    masks = torch.rand(3, 30, 41) > 0.97
+    assert torch.equal(disk_dilate(masks, radius), dilated_by_convolution(masks, radius))
+
+
+def test_disk_dilation_of_empty_full_and_corner_masks():
+    """An empty mask (a class absent), a full one, lone pixels in the corners and a radius wider than the picture."""
+    masks = torch.zeros(4, 9, 13, dtype=torch.bool)
+    masks[1] = True
+    masks[2, 0, 0] = masks[2, 8, 12] = True
+    masks[3, 4, 6] = True
+    for radius in (0.5, 2.2, 30.0):
+        dilated = disk_dilate(masks, radius)
+        assert torch.equal(dilated, masks if radius < 1 else dilated_by_convolution(masks, radius))
+    assert not disk_dilate(masks, 2.2)[0].any() and disk_dilate(masks, 2.2)[1].all()
+
+
+def test_boundary_f1_of_a_large_result_matches_the_definition():
+    """A 2048x1536 result (a 12 MP photo of a bundled frame): the BF radius is 19 pixels. Checked against the
+    convolution on a crop, and its speed left to benchmarks/dilation.py."""
+    torch.manual_seed(1)
+    coarse = (torch.rand(1, 1, 96, 128) * 5).long().float()
+    labels = F.interpolate(coarse, size=(1536, 2048), mode="nearest")[0, 0].long()
+    masks = class_boundaries(labels, 5)
+    radius = BF_TOLERANCE * math.hypot(1536, 2048)
+    crop = (slice(None), slice(0, 200), slice(0, 300))
+    assert torch.equal(disk_dilate(masks[crop], radius), dilated_by_convolution(masks[crop], radius))
+    shifted = torch.roll(labels, shifts=10, dims=1)  # every vertical boundary 10 pixels off: within the radius
+    assert boundary_f1(shifted, labels, 5) > 0.9 and boundary_f1(shifted, labels, 5, tolerance=5 / 2560) < 0.9
 
 
 def split_image(column: int, size: int = 20) -> torch.Tensor:
