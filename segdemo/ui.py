@@ -203,6 +203,42 @@ class UploadImage(gr.Image):
         return payload.path
 
 
+def _read_number(label: str | None, payload: Any, preprocess: Any) -> Any:
+    """An API number input's value: a number sent as text ("3", "0.5", as a form or ``curl`` may send it) is read,
+    anything else refused in words. Gradio's own check compared the text with the component's bounds and failed
+    with a TypeError that a visitor saw only as "the upstream Gradio app has raised an exception", and its range
+    message did not say which input was out of range."""
+    if isinstance(payload, str):
+        try:
+            payload = float(payload.strip())
+        except ValueError:
+            raise gr.Error(f"{label} must be a number, not {payload[:40]!r}.") from None
+    elif payload is not None and not isinstance(payload, (int, float)):
+        raise gr.Error(f"{label} must be a number, not {type(payload).__name__}.")
+    try:
+        return preprocess(payload)
+    except gr.Error as error:
+        raise gr.Error(f"{label}: {error.message}") from None
+
+
+class NumberSlider(gr.Slider):
+    """``gr.Slider`` that reads a number sent as text (``_read_number``)."""
+
+    is_template = True  # rendered by the frontend's ordinary Slider (Gradio names it after the first base class)
+
+    def preprocess(self, payload: Any) -> Any:
+        return _read_number(self.label, payload, super().preprocess)
+
+
+class NumberBox(gr.Number):
+    """``gr.Number`` that reads a number sent as text (``_read_number``)."""
+
+    is_template = True  # rendered by the frontend's ordinary Number
+
+    def preprocess(self, payload: Any) -> Any:
+        return _read_number(self.label, payload, super().preprocess)
+
+
 def example_images() -> list[Path]:
     return sorted(p for p in EXAMPLES_DIR.glob("*.jpg"))
 
@@ -643,12 +679,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         height=300,
                     )
                     model = gr.Dropdown(choices=choices, value=default_model, label="Model")
-                    opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                    opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
-                        samples = gr.Slider(
+                        samples = NumberSlider(
                             1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples (Bayesian models)"
                         )
-                        seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
+                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil")
@@ -699,10 +735,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         elem_id="compare-picture",
                         label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=260
                     )
-                    c_opacity = gr.Slider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                    c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
-                        c_samples = gr.Slider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples")
-                        c_seed = gr.Number(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
+                        c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples")
+                        c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
                     c_headline = gr.Markdown()

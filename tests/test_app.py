@@ -269,6 +269,28 @@ def test_a_seed_out_of_range_is_refused_clearly_and_the_largest_is_taken(client,
     assert segment(client, odd_picture, "bayesian_segnet_lite", samples=2, seed=MAX_SEED)[7]["samples"] == 2
 
 
+def test_numbers_sent_as_text_are_read_and_anything_else_is_refused_by_name(client, odd_picture):
+    """A form or curl may send "3" for 3; Gradio's bounds check compared the text with a number and failed with
+    its generic "the upstream Gradio app has raised an exception", as did a list; its own range message named no
+    input."""
+    as_text = client.predict(handle_file(odd_picture), "bayesian_segnet_lite", "0.4", " 3 ", "1e3", api_name="/segment")[7]
+    as_numbers = client.predict(handle_file(odd_picture), "bayesian_segnet_lite", 0.4, 3, 1000, api_name="/segment")[7]
+    assert as_text["samples"] == 3 and as_text["mean_confidence"] == as_numbers["mean_confidence"]  # the same seed
+    assert as_text["classes"] == as_numbers["classes"]
+    for args, reason in (
+        (("fcn8s_lite", "abc", 1, 0), "Overlay opacity must be a number, not 'abc'."),
+        (("fcn8s_lite", 0.5, [3], 0), "Monte-Carlo samples (Bayesian models) must be a number, not list."),
+        (("fcn8s_lite", 0.5, 1, "seven"), "Seed must be a number, not 'seven'."),
+        (("fcn8s_lite", 0.5, 0, 0), "Monte-Carlo samples (Bayesian models): Value 0 is less than minimum value 1."),
+    ):
+        with pytest.raises(Exception) as error:
+            client.predict(handle_file(odd_picture), *args, api_name="/segment")
+        assert reason in str(error.value), str(error.value)
+    with pytest.raises(Exception) as error:
+        client.predict(handle_file(odd_picture), "0.5", "lots", 0, api_name="/compare")
+    assert "Monte-Carlo samples must be a number, not 'lots'." in str(error.value)
+
+
 def test_the_handlers_refuse_what_no_field_could_send_with_a_reason():
     """The Python API skips Gradio's bounds: infinity and a seed past torch's range get a sentence too."""
     for call in (lambda: SegmentationService._seed(float("inf")), lambda: SegmentationService._seed(2**70),
