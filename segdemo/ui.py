@@ -825,5 +825,9 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
         css=CSS,
         footer_links=["api", "gradio"],
         max_file_size=MAX_UPLOAD,
+        # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)
+        # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
+        # exception". The handlers' own failures are sentences already (segdemo.failures).
+        show_error=True,
         **kwargs,
     )

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import io
+import json
 import struct
 import zipfile
 import zlib
 from pathlib import Path
 
+import httpx
 import numpy as np
 import pytest
 from gradio_client import handle_file
@@ -208,4 +210,27 @@ def test_a_picture_url_the_server_may_not_or_cannot_fetch_is_explained(client, t
         with pytest.raises(Exception) as error:
             client.predict(*args, api_name=endpoint)
         assert words in str(error.value)
+    still_answers(client, tmp_path)
+
+
+def over_http(app_url: str, endpoint: str, data: list) -> tuple[str | None, object]:
+    """A call as ``curl`` makes it (POST, then the event stream): the final event's name and its data."""
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        event_id = http.post(f"/gradio_api/call/{endpoint}", json={"data": data}).json()["event_id"]
+        event = None
+        with http.stream("GET", f"/gradio_api/call/{endpoint}/{event_id}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("event:"):
+                    event = line.split(":", 1)[1].strip()
+                elif line.startswith("data:") and event in ("complete", "error"):
+                    return event, json.loads(line.split(":", 1)[1])
+    return event, None
+
+
+def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_path):
+    """Gradio's own checks ran before segdemo's code and answered {"error": null} over plain HTTP."""
+    event, payload = over_http(app_url, "segment", [None, "fcn8s_lite"])
+    assert event == "error" and "didn't receive enough input values (needed: 5, got: 2)" in payload["error"]
+    event, payload = over_http(app_url, "compare", [5, 0.5, 1, 0])
+    assert event == "error" and "Input should be a valid dictionary" in payload["error"]
     still_answers(client, tmp_path)
