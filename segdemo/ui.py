@@ -200,6 +200,11 @@ class UploadImage(gr.Image):
             return None
         if payload.path is None and payload.url and payload.url.startswith("data:"):
             return base64.b64decode(payload.url.split(",", 1)[-1])
+        if payload.path is None and payload.url:  # Gradio fetches a URL given as the path, never one given as "url"
+            raise gr.Error(
+                'To send a picture by its URL, give the URL as "path": {"path": "https://...", "meta": {"_type": '
+                '"gradio.FileData"}} (gradio_client: handle_file("https://...")).'
+            )
         return payload.path
 
 

@@ -233,4 +233,8 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     assert event == "error" and "didn't receive enough input values (needed: 5, got: 2)" in payload["error"]
     event, payload = over_http(app_url, "compare", [5, 0.5, 1, 0])
     assert event == "error" and "Input should be a valid dictionary" in payload["error"]
+    # a URL where Gradio does not look for one: it had been told to upload a picture first
+    by_url = {"url": "https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}
+    event, payload = over_http(app_url, "segment", [by_url, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and 'give the URL as "path"' in payload["error"]
     still_answers(client, tmp_path)
