@@ -138,7 +138,7 @@ def test_a_web_page_and_a_missing_file_are_explained(server, tmp_path):
 def test_private_and_local_addresses_are_out_of_reach(server, tmp_path):
     """Without the tests' switch a loopback server is refused before it is asked: the rule Gradio itself keeps."""
     for url in (f"{server}/street.jpg", "http://localhost/street.jpg", "http://10.1.2.3/street.jpg",
-                "http://169.254.169.254/latest/meta-data/"):
+                "http://169.254.169.254/latest/meta-data/", "http://[::1]/street.jpg", "http://0x7f000001/street.jpg"):
         assert "private or local address" in refusal(url, tmp_path, private_hosts=False), url
     assert leftovers(tmp_path) == []
 
