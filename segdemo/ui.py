@@ -464,8 +464,9 @@ class SegmentationService:
                       for m, layer in zip((fcn, segnet), layers)}
         for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay,
                               "fcn_confidence": fcn_confidence, "segnet_confidence": segnet_confidence,
-                              "fcn_band": fcn_band, "segnet_band": segnet_band, "disagreement": differ, "fcn_errors": fcn_errors,
-                              "segnet_errors": segnet_errors, "truth": truth_map, "picture": p_fcn.image,
+                              "fcn_band": fcn_band, "segnet_band": segnet_band, "disagreement": differ,
+                              "fcn_errors": fcn_errors, "segnet_errors": segnet_errors, "truth": truth_map,
+                              "picture": p_fcn.image,
                               **class_maps}.items():
             writer.add(name, picture)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
