@@ -4,6 +4,7 @@ explained, and the server's private network out of reach."""
 from __future__ import annotations
 
 import asyncio
+import gzip
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -16,7 +17,9 @@ from segdemo.picture_urls import PictureURLError, fetch_picture
 
 PICTURE = (ROOT / "examples" / "camvid_0006R0_f01290.jpg").read_bytes()
 LIMIT = 200_000  # bytes: more than the picture, far less than the endless answer sends
-served: dict[str, int] = {}  # bytes sent by the endless answer before the client hung up
+served: dict[str, object] = {}  # what the server saw: bytes sent before the client hung up, headers
+GZIPPED = gzip.compress(PICTURE)
+BOMB = gzip.compress(b"\0" * (64 * LIMIT), compresslevel=9)  # 12.8 MB of zeros in 13 kB
 
 
 class Answers(BaseHTTPRequestHandler):
@@ -44,6 +47,22 @@ class Answers(BaseHTTPRequestHandler):
             self._redirect("/street.jpg")
         elif path == "/loop":
             self._redirect("/loop")
+        elif path == "/gzipped.jpg":  # compressed although asked for as it is
+            served["accept-encoding"] = self.headers.get("Accept-Encoding", "")
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(GZIPPED)))
+            self.end_headers()
+            self.wfile.write(GZIPPED)
+        elif path in ("/bomb.jpg", "/brotli.jpg"):
+            body = BOMB if path == "/bomb.jpg" else b"\x0b\x02\x80hello\x03"
+            self.send_response(200)
+            self.send_header("Content-Type", "image/jpeg")
+            self.send_header("Content-Encoding", "gzip" if path == "/bomb.jpg" else "br")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
         elif path == "/page":
             self._send(200, b"<html><body><img src='/street.jpg'></body></html>", "text/html; charset=utf-8")
         elif path == "/announced-huge.jpg":
@@ -120,6 +139,15 @@ def test_an_endless_answer_is_cut_off_at_the_limit_and_nothing_is_kept(server, t
     while "endless" not in served and time.time() < deadline:
         time.sleep(0.05)
     assert served["endless"] < 50 * LIMIT  # the client hung up: the server did not send all it had
+
+
+def test_a_compressed_answer_is_inflated_a_piece_at_a_time_and_a_gzip_bomb_stops_at_the_limit(server, tmp_path):
+    """httpx inflates each piece it receives whole: 1 MB of gzip took +258 MB of peak memory that way."""
+    assert Path(fetch(f"{server}/gzipped.jpg", tmp_path)).read_bytes() == PICTURE
+    assert served["accept-encoding"] == "identity"  # asked for as it is
+    assert "larger than" in refusal(f"{server}/bomb.jpg", tmp_path)
+    assert "encoded as 'br'" in refusal(f"{server}/brotli.jpg", tmp_path)
+    assert [path.name for path in leftovers(tmp_path)] == ["gzipped.jpg"]  # nothing of the refused two
 
 
 def test_a_server_that_stops_answering_is_given_up_on(server, tmp_path):
