@@ -172,6 +172,13 @@ def map_image(label: str, **kwargs: Any) -> gr.Image:
     return gr.Image(label=label, format="png", type="pil", elem_classes=["segdemo-map"], buttons=MAP_BUTTONS, **kwargs)
 
 
+def refused(message: str) -> gr.Error:
+    """A visitor's request refused in words: the sentence is theirs, and the server's log gets it in one line, not
+    the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log)."""
+    log.info("refused: %s", message)
+    return gr.Error(message, print_exception=False)
+
+
 class UploadImage(gr.Image):
     """``gr.Image`` that hands the uploaded file itself to ``segdemo.images``.
 
@@ -190,7 +197,7 @@ class UploadImage(gr.Image):
             try:
                 path = await fetch_picture(url_or_file_path, self.GRADIO_CACHE, images.MAX_FILE_BYTES)
             except PictureURLError as error:
-                raise gr.Error(str(error)) from None
+                raise refused(str(error)) from None
             self.temp_files.add(path)
             return path
         return await super().async_move_resource_to_block_cache(url_or_file_path)
@@ -201,7 +208,7 @@ class UploadImage(gr.Image):
         if payload.path is None and payload.url and payload.url.startswith("data:"):
             return base64.b64decode(payload.url.split(",", 1)[-1])
         if payload.path is None and payload.url:  # Gradio fetches a URL given as the path, never one given as "url"
-            raise gr.Error(
+            raise refused(
                 'To send a picture by its URL, give the URL as "path": {"path": "https://...", "meta": {"_type": '
                 '"gradio.FileData"}} (gradio_client: handle_file("https://...")).'
             )
@@ -217,13 +224,13 @@ def _read_number(label: str | None, payload: Any, preprocess: Any) -> Any:
         try:
             payload = float(payload.strip())
         except ValueError:
-            raise gr.Error(f"{label} must be a number, not {payload[:40]!r}.") from None
+            raise refused(f"{label} must be a number, not {payload[:40]!r}.") from None
     elif payload is not None and not isinstance(payload, (int, float)):
-        raise gr.Error(f"{label} must be a number, not {type(payload).__name__}.")
+        raise refused(f"{label} must be a number, not {type(payload).__name__}.")
     try:
         return preprocess(payload)
     except gr.Error as error:
-        raise gr.Error(f"{label}: {error.message}") from None
+        raise refused(f"{label}: {error.message}") from None
 
 
 class NumberSlider(gr.Slider):
@@ -284,10 +291,10 @@ class SegmentationService:
 
     def _model(self, name: str) -> LoadedModel:
         if name not in self.models:
-            raise gr.Error(f"Unknown model '{name}'. Choose one of: {', '.join(self.models)}.")
+            raise refused(f"Unknown model '{name}'. Choose one of: {', '.join(self.models)}.")
         model = self.models[name]
         if not model.ready:
-            raise gr.Error(f"{model.entry.label} is not available right now: {model.error}")
+            raise refused(f"{model.entry.label} is not available right now: {model.error}")
         return model
 
     def _default(self, family: str) -> str:
@@ -296,25 +303,25 @@ class SegmentationService:
         for name in candidates:
             if name in self.models and self.models[name].ready:
                 return name
-        raise gr.Error(f"No {family} model is available right now.")
+        raise refused(f"No {family} model is available right now.")
 
     @staticmethod
     def _load(image: Any):
         if image is None:
-            raise gr.Error("Please upload a picture first (or pick one of the examples).")
+            raise refused("Please upload a picture first (or pick one of the examples).")
         try:
             return load_image(image)
         except ImageError as error:
-            raise gr.Error(str(error)) from None
+            raise refused(str(error)) from None
 
     @staticmethod
     def _samples(samples: Any) -> int:
         try:
             value = int(samples)
         except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
-            raise gr.Error("The number of Monte-Carlo samples must be a whole number.") from None
+            raise refused("The number of Monte-Carlo samples must be a whole number.") from None
         if not 1 <= value <= MAX_SAMPLES:
-            raise gr.Error(f"Monte-Carlo samples must be between 1 and {MAX_SAMPLES}.")
+            raise refused(f"Monte-Carlo samples must be between 1 and {MAX_SAMPLES}.")
         return value
 
     @staticmethod
@@ -322,7 +329,7 @@ class SegmentationService:
         try:
             value = float(opacity)
         except (TypeError, ValueError):
-            raise gr.Error("The overlay opacity must be a number between 0 and 1.") from None
+            raise refused("The overlay opacity must be a number between 0 and 1.") from None
         return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.55
 
     @staticmethod
@@ -330,9 +337,9 @@ class SegmentationService:
         try:
             value = int(seed) if seed is not None and not (isinstance(seed, float) and math.isnan(seed)) else 0
         except (TypeError, ValueError, OverflowError):  # OverflowError: infinity
-            raise gr.Error(SEED_RANGE) from None
+            raise refused(SEED_RANGE) from None
         if not 0 <= value <= MAX_SEED:  # torch takes no seed past 64 bits, and would fail half-way through the request
-            raise gr.Error(SEED_RANGE)
+            raise refused(SEED_RANGE)
         return value
 
     def _predict(self, loaded, model: LoadedModel, samples: int, seed: int) -> Prediction:

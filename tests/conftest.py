@@ -180,10 +180,16 @@ def stop_app(process) -> None:
 
 
 @pytest.fixture(scope="session")
-def app_url():
-    process, url, _ = start_app()
-    yield url
+def app_server():
+    """The server the API and browser tests share: (process, url, log path)."""
+    process, url, log = start_app()
+    yield process, url, log
     stop_app(process)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_server):
+    return app_server[1]
 
 
 @pytest.fixture(scope="session")

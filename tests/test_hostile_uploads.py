@@ -238,3 +238,23 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     event, payload = over_http(app_url, "segment", [by_url, "fcn8s_lite", 0.5, 1, 0])
     assert event == "error" and 'give the URL as "path"' in payload["error"]
     still_answers(client, tmp_path)
+
+
+def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_server, client, tmp_path):
+    """Gradio printed a 20-line traceback for every refused upload, number or link: a Space's log filled with them."""
+    _, _, log = app_server
+    start = log.stat().st_size
+    text = tmp_path / "notes.png"
+    text.write_text("not a picture")
+    for call in (lambda: segment(client, str(text)),
+                 lambda: client.predict(handle_file("http://127.0.0.1:9/x.jpg"), 0.5, 1, 0, api_name="/compare"),
+                 lambda: client.predict(handle_file(str(text)), "fcn8s_lite", "abc", 1, 0, api_name="/segment")):
+        with pytest.raises(Exception):
+            call()
+    still_answers(client, tmp_path)
+    with log.open() as handle:
+        handle.seek(start)
+        written = handle.read()
+    assert "Traceback" not in written
+    assert "refused: This file is not an image" in written and "refused: '127.0.0.1' is a private" in written
+    assert "refused: Overlay opacity must be a number, not 'abc'." in written
