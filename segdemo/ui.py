@@ -50,6 +50,10 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
+# The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")
+UPLOAD_PLACEHOLDER = (
+    "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
+)
 
 CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
@@ -690,6 +694,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         image_mode=None,
                         sources=["upload", "clipboard", "webcam"],
                         height=300,
+                        placeholder=UPLOAD_PLACEHOLDER,
                     )
                     model = gr.Dropdown(choices=choices, value=default_model, label="Model")
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
@@ -746,7 +751,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 with gr.Column(scale=2) as compare_controls:
                     c_image = UploadImage(
                         elem_id="compare-picture",
-                        label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=260
+                        label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=260,
+                        placeholder=UPLOAD_PLACEHOLDER,
                     )
                     c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():

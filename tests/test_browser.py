@@ -531,6 +531,23 @@ def test_on_the_narrowest_phones_every_tab_shows_in_the_tab_bar(browser, app_url
     page.close()
 
 
+@pytest.mark.parametrize("width", [320, 1400])
+def test_the_upload_area_says_what_to_drop_and_which_files_are_read(browser, app_url, width):
+    """Gradio's own "Drop Image Here" named no format: HEIC, what iPhones save, is read, and a visitor could not know.
+    The whole text shows, on the narrowest phone too, in both tabs, with the size limit whole on one line."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    open_app(page, app_url)
+    for tab, area in (("Segment", "#segment-picture"), ("Compare", "#compare-picture")):
+        page.get_by_role("tab", name=tab).click()
+        heading = page.locator(area).get_by_text("Drop a street picture here")
+        heading.wait_for(timeout=10_000)
+        formats = page.locator(area).get_by_text("PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB")
+        assert formats.is_visible() and "50\u00a0MB" in formats.inner_text()
+        box, upload = formats.bounding_box(), page.locator(area).bounding_box()
+        assert upload["x"] <= box["x"] and box["x"] + box["width"] <= upload["x"] + upload["width"] + 1
+    page.close()
+
+
 def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
     page = browser.new_page(viewport={"width": 390, "height": 900})
     open_app(page, app_url)
