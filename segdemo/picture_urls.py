@@ -54,7 +54,7 @@ async def fetch_picture(
         return await asyncio.wait_for(_fetch(url, Path(folder), max_bytes, private_hosts), seconds)
     except asyncio.TimeoutError:
         raise PictureURLError(
-            f"Fetching the picture at {_shown(url)} took longer than {seconds:g} s: upload the file instead."
+            f"Fetching the picture at {shown_url(url)} took longer than {seconds:g} s: upload the file instead."
         ) from None
 
 
@@ -72,10 +72,10 @@ async def _fetch(url: str, folder: Path, max_bytes: int, private_hosts: bool) ->
                 _check_answer(url, response, max_bytes)
                 return await _save(url, response, target, name, max_bytes)
         except httpx.TimeoutException:
-            raise PictureURLError(f"The server at {_shown(url)} stopped answering: upload the file instead.") from None
+            raise PictureURLError(f"The server at {shown_url(url)} stopped answering: upload the file instead.") from None
         except httpx.HTTPError as error:
             raise PictureURLError(
-                f"Could not fetch the picture at {_shown(url)} ({type(error).__name__}): check the link, or upload "
+                f"Could not fetch the picture at {shown_url(url)} ({type(error).__name__}): check the link, or upload "
                 "the file instead."
             ) from None
     raise PictureURLError(f"The picture's URL redirected more than {MAX_REDIRECTS} times: give the file's own URL.")
@@ -88,7 +88,7 @@ async def _transport_for(url: str, private_hosts: bool) -> httpx.AsyncBaseTransp
         raise PictureURLError(f"Pictures are fetched over http and https only, not {parsed.scheme or 'this'} URLs.")
     host = parsed.hostname
     if not host:
-        raise PictureURLError(f"{_shown(url)} names no server to fetch the picture from.")
+        raise PictureURLError(f"{shown_url(url)} names no server to fetch the picture from.")
     try:
         await asyncio.get_running_loop().getaddrinfo(host, None)
     except (socket.gaierror, UnicodeError):
@@ -107,13 +107,13 @@ async def _transport_for(url: str, private_hosts: bool) -> httpx.AsyncBaseTransp
 def _check_answer(url: str, response: httpx.Response, max_bytes: int) -> None:
     if response.status_code != 200:
         raise PictureURLError(
-            f"The server at {_shown(url)} answered {response.status_code} {response.reason_phrase}: "
+            f"The server at {shown_url(url)} answered {response.status_code} {response.reason_phrase}: "
             "check the link, or upload the file instead."
         )
     kind = response.headers.get("content-type", "").split(";")[0].strip().lower()
     if kind in ("text/html", "application/xhtml+xml"):
         raise PictureURLError(
-            f"{_shown(url)} is a web page, not a picture: link the image file itself (in a browser, "
+            f"{shown_url(url)} is a web page, not a picture: link the image file itself (in a browser, "
             "right-click the picture and copy the image's address)."
         )
     length = response.headers.get("content-length", "")
@@ -149,7 +149,7 @@ async def _body(url: str, response: httpx.Response) -> AsyncIterator[bytes]:
         return
     if encoding not in INFLATABLE:
         raise PictureURLError(
-            f"The server at {_shown(url)} sent the picture encoded as {encoding!r}: upload the file instead."
+            f"The server at {shown_url(url)} sent the picture encoded as {encoding!r}: upload the file instead."
         )
     inflater = zlib.decompressobj(47)  # a gzip or a zlib header, whichever it has
     try:
@@ -161,15 +161,15 @@ async def _body(url: str, response: httpx.Response) -> AsyncIterator[bytes]:
         yield inflater.flush()
     except zlib.error:
         raise PictureURLError(
-            f"The server at {_shown(url)} sent a damaged {encoding} answer: upload the file instead."
+            f"The server at {shown_url(url)} sent a damaged {encoding} answer: upload the file instead."
         ) from None
 
 
 def _too_large(url: str, max_bytes: int) -> str:
-    return f"The picture at {_shown(url)} is larger than {max_bytes / 2**20:g} MB, the largest file the server accepts."
+    return f"The picture at {shown_url(url)} is larger than {max_bytes / 2**20:g} MB, the largest file the server accepts."
 
 
-def _shown(url: str, limit: int = 80) -> str:
+def shown_url(url: str, limit: int = 80) -> str:
     """The URL as quoted in a message: without its query (which may hold tokens), and cut short."""
     parsed = urlparse(url)
     try:

@@ -8,6 +8,7 @@ the tests all go through the same code.
 from __future__ import annotations
 
 import base64
+import json
 import logging
 import math
 import os
@@ -18,7 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+from gradio.data_classes import ImageData
 from PIL import Image
+from pydantic import ConfigDict, ValidationError
 
 from . import captions, images, visualize
 from .failures import failures_explained
@@ -31,7 +34,7 @@ from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
 from .models import is_bayesian
-from .picture_urls import PictureURLError, fetch_picture
+from .picture_urls import PictureURLError, fetch_picture, shown_url
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -183,6 +186,42 @@ def refused(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
+class PictureData(ImageData):
+    """Gradio's ``ImageData``, whose check of an API caller's input says what to send instead of pydantic's terms.
+
+    Gradio validates the picture against its component's data model before the component sees it, and a bare
+    string (the commonest slip: a path or URL without ``handle_file``) was answered "1 validation error for
+    ImageData / Input should be a valid dictionary ..." with a traceback in the server's log.
+    """
+
+    model_config = ConfigDict(title="ImageData")  # the API's schema, and so gradio_client's view of it, unchanged
+
+    @classmethod
+    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> PictureData:
+        if isinstance(obj, str):
+            raise refused(f"The picture came as text: {_send_as_file(obj)}")
+        if not isinstance(obj, (dict, ImageData)):
+            raise refused(f"The picture came as {type(obj).__name__}: {_send_as_file('https://.../street.jpg')}")
+        try:
+            return super().model_validate(obj, *args, **kwargs)
+        except ValidationError as error:
+            problems = "; ".join(f'"{".".join(map(str, e["loc"])) or "picture"}": {e["msg"].lower()}'
+                                 for e in error.errors()[:3])
+            raise refused(f"The picture's description is not valid ({problems}): {_send_as_file('https://.../street.jpg')}") from None
+
+
+def _send_as_file(path_or_url: str) -> str:
+    """How to send ``path_or_url`` as a file, in gradio_client and over HTTP (a URL shown without its query or
+    password, ``shown_url``; anything long cut short)."""
+    is_url = "://" in path_or_url
+    shown = shown_url(path_or_url, 60) if is_url else path_or_url
+    shown = json.dumps(shown if len(shown) <= 60 else shown[:59] + "…", ensure_ascii=False)
+    meta = '"meta": {"_type": "gradio.FileData"}'
+    over_http = (f'{{"path": {shown}, {meta}}}' if is_url
+                 else f'POST it to /gradio_api/upload and send {{"path": <the path it answers>, {meta}}}')
+    return f"send it as a file: handle_file({shown}) in gradio_client, or, over HTTP, {over_http}."
+
+
 class UploadImage(gr.Image):
     """``gr.Image`` that hands the uploaded file itself to ``segdemo.images``.
 
@@ -193,6 +232,7 @@ class UploadImage(gr.Image):
     """
 
     is_template = True  # rendered by the frontend's ordinary Image component
+    data_model = PictureData
 
     async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
         """A picture given as a URL is fetched by ``segdemo.picture_urls``, within the upload's limits, instead of

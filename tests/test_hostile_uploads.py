@@ -232,11 +232,32 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     event, payload = over_http(app_url, "segment", [None, "fcn8s_lite"])
     assert event == "error" and "didn't receive enough input values (needed: 5, got: 2)" in payload["error"]
     event, payload = over_http(app_url, "compare", [5, 0.5, 1, 0])
-    assert event == "error" and "Input should be a valid dictionary" in payload["error"]
+    assert event == "error" and payload["error"].startswith("The picture came as int: send it as a file")
+    event, payload = over_http(app_url, "segment", [{"path": 5}, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and 'not valid ("path": input should be a valid string)' in payload["error"]
     # a URL where Gradio does not look for one: it had been told to upload a picture first
     by_url = {"url": "https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}
     event, payload = over_http(app_url, "segment", [by_url, "fcn8s_lite", 0.5, 1, 0])
     assert event == "error" and 'give the URL as "path"' in payload["error"]
+    still_answers(client, tmp_path)
+
+
+@pytest.mark.parametrize("endpoint", ["/segment", "/compare"])
+def test_a_picture_sent_as_text_is_told_how_to_send_a_file(client, tmp_path, endpoint):
+    """The commonest slip with gradio_client, a path or URL without ``handle_file``, was answered in pydantic's
+    terms ("1 validation error for ImageData / Input should be a valid dictionary or instance of ImageData")."""
+    cases = (("examples/street.jpg", 'handle_file("examples/street.jpg") in gradio_client, or, over HTTP, POST it '
+                                     "to /gradio_api/upload"),
+             ("https://user:secret@example.com/street.jpg?token=abc",
+              'handle_file("https://example.com/street.jpg") in gradio_client, or, over HTTP, {"path": '
+              '"https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}'))
+    for text, advice in cases:
+        args = (text, "fcn8s_lite", 0.5, 1, 0) if endpoint == "/segment" else (text, 0.5, 1, 0)
+        with pytest.raises(Exception) as error:
+            client.predict(*args, api_name=endpoint)
+        message = str(error.value)
+        assert message.startswith("The picture came as text: send it as a file: ") and advice in message
+        assert "secret" not in message and "token" not in message and "pydantic" not in message
     still_answers(client, tmp_path)
 
 
@@ -248,7 +269,8 @@ def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_se
     text.write_text("not a picture")
     for call in (lambda: segment(client, str(text)),
                  lambda: client.predict(handle_file("http://127.0.0.1:9/x.jpg"), 0.5, 1, 0, api_name="/compare"),
-                 lambda: client.predict(handle_file(str(text)), "fcn8s_lite", "abc", 1, 0, api_name="/segment")):
+                 lambda: client.predict(handle_file(str(text)), "fcn8s_lite", "abc", 1, 0, api_name="/segment"),
+                 lambda: client.predict(str(text), "fcn8s_lite", 0.5, 1, 0, api_name="/segment")):
         with pytest.raises(Exception):
             call()
     still_answers(client, tmp_path)
@@ -258,3 +280,4 @@ def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_se
     assert "Traceback" not in written
     assert "refused: This file is not an image" in written and "refused: '127.0.0.1' is a private" in written
     assert "refused: Overlay opacity must be a number, not 'abc'." in written
+    assert "refused: The picture came as text: send it as a file" in written
