@@ -259,7 +259,7 @@ class UploadImage(gr.Image):
         return payload.path
 
 
-def _read_number(label: str | None, payload: Any, preprocess: Any) -> Any:
+def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: bool = True) -> Any:
     """An API number input's value: a number sent as text ("3", "0.5", as a form or ``curl`` may send it) is read,
     anything else refused in words. Gradio's own check compared the text with the component's bounds and failed
     with a TypeError that a visitor saw only as "the upstream Gradio app has raised an exception", and its range
@@ -269,8 +269,12 @@ def _read_number(label: str | None, payload: Any, preprocess: Any) -> Any:
             payload = float(payload.strip())
         except ValueError:
             raise refused(f"{label} must be a number, not {payload[:40]!r}.") from None
+    elif payload is None and not allow_none:  # Gradio's bounds check failed on it with a TypeError
+        raise refused(f"{label} must be a number, not None.")
     elif payload is not None and not isinstance(payload, (int, float)):
         raise refused(f"{label} must be a number, not {type(payload).__name__}.")
+    if isinstance(payload, float) and math.isnan(payload):  # it passes every bounds check
+        raise refused(f"{label} must be a number, not NaN.")
     try:
         return preprocess(payload)
     except gr.Error as error:
@@ -283,7 +287,7 @@ class NumberSlider(gr.Slider):
     is_template = True  # rendered by the frontend's ordinary Slider (Gradio names it after the first base class)
 
     def preprocess(self, payload: Any) -> Any:
-        return _read_number(self.label, payload, super().preprocess)
+        return _read_number(self.label, payload, super().preprocess, allow_none=False)
 
 
 class NumberBox(gr.Number):
@@ -293,6 +297,24 @@ class NumberBox(gr.Number):
 
     def preprocess(self, payload: Any) -> Any:
         return _read_number(self.label, payload, super().preprocess)
+
+
+class ModelDropdown(gr.Dropdown):
+    """``gr.Dropdown`` of models that takes a model's name or the label the page shows for it, and refuses anything
+    else with the names to choose from, where Gradio's message named neither the input nor the labels."""
+
+    is_template = True  # rendered by the frontend's ordinary Dropdown
+
+    def preprocess(self, payload: Any) -> Any:
+        by_label = {label: value for label, value in self.choices}
+        if isinstance(payload, str) and payload not in by_label.values() and payload in by_label:
+            payload = by_label[payload]
+        try:
+            return super().preprocess(payload)
+        except gr.Error:
+            named = ", ".join(f"{value} ({label})" for label, value in self.choices)
+            shown = repr(payload[:40]) if isinstance(payload, str) else type(payload).__name__
+            raise refused(f"{self.label} must be one of {named}, not {shown}.") from None
 
 
 def example_images() -> list[Path]:
@@ -736,7 +758,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         height=300,
                         placeholder=UPLOAD_PLACEHOLDER,
                     )
-                    model = gr.Dropdown(choices=choices, value=default_model, label="Model")
+                    model = ModelDropdown(choices=choices, value=default_model, label="Model")
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
                         samples = NumberSlider(

@@ -282,6 +282,11 @@ def test_numbers_sent_as_text_are_read_and_anything_else_is_refused_by_name(clie
         (("fcn8s_lite", 0.5, [3], 0), "Monte-Carlo samples (Bayesian models) must be a number, not list."),
         (("fcn8s_lite", 0.5, 1, "seven"), "Seed must be a number, not 'seven'."),
         (("fcn8s_lite", 0.5, 0, 0), "Monte-Carlo samples (Bayesian models): Value 0 is less than minimum value 1."),
+        # NaN passed every bounds check: an overlay drawn at opacity NaN, a seed that failed as it was rounded
+        (("fcn8s_lite", "nan", 1, 0), "Overlay opacity must be a number, not NaN."),
+        (("fcn8s_lite", 0.5, 1, "NaN"), "Seed must be a number, not NaN."),
+        # None failed Gradio's bounds check with a TypeError
+        (("fcn8s_lite", None, 1, 0), "Overlay opacity must be a number, not None."),
     ):
         with pytest.raises(Exception) as error:
             client.predict(handle_file(odd_picture), *args, api_name="/segment")
@@ -289,6 +294,19 @@ def test_numbers_sent_as_text_are_read_and_anything_else_is_refused_by_name(clie
     with pytest.raises(Exception) as error:
         client.predict(handle_file(odd_picture), "0.5", "lots", 0, api_name="/compare")
     assert "Monte-Carlo samples must be a number, not 'lots'." in str(error.value)
+
+
+def test_the_model_is_chosen_by_name_or_by_its_label_and_anything_else_is_refused_with_the_choices(client,
+                                                                                                    odd_picture):
+    """Gradio's refusal named neither the input nor the labels the page shows ("Value: FCN-8s (lite) is not in the
+    list of choices"); an API caller who copies the label from the page now gets that model."""
+    by_label = client.predict(handle_file(odd_picture), "FCN-8s (lite)", 0.5, 1, 0, api_name="/segment")[7]
+    assert by_label["model"] == "fcn8s_lite"
+    for model, shown in (("fcn8s", "'fcn8s'"), (5, "int")):
+        with pytest.raises(Exception) as error:
+            client.predict(handle_file(odd_picture), model, 0.5, 1, 0, api_name="/segment")
+        assert str(error.value) == (f"Model must be one of bayesian_segnet_lite (Bayesian SegNet (lite, MC dropout)), "
+                                    f"fcn8s_lite (FCN-8s (lite)), not {shown}.")
 
 
 def test_the_handlers_refuse_what_no_field_could_send_with_a_reason():
