@@ -7,8 +7,6 @@ the tests all go through the same code.
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import math
 import os
@@ -19,9 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.data_classes import ImageData
 from PIL import Image
-from pydantic import ConfigDict, ValidationError
 
 from . import captions, images, visualize
 from .failures import failures_explained
@@ -30,11 +26,11 @@ from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
+from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, refused
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
 from .models import is_bayesian
-from .picture_urls import PictureURLError, fetch_picture, shown_url
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -177,144 +173,6 @@ def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int
 def map_image(label: str, **kwargs: Any) -> gr.Image:
     """An output map (overlay, confidence, errors, uncertainty) with its label above it."""
     return gr.Image(label=label, format="png", type="pil", elem_classes=["segdemo-map"], buttons=MAP_BUTTONS, **kwargs)
-
-
-def refused(message: str) -> gr.Error:
-    """A visitor's request refused in words: the sentence is theirs, and the server's log gets it in one line, not
-    the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log)."""
-    log.info("refused: %s", message)
-    return gr.Error(message, print_exception=False)
-
-
-class PictureData(ImageData):
-    """Gradio's ``ImageData``, whose check of an API caller's input says what to send instead of pydantic's terms.
-
-    Gradio validates the picture against its component's data model before the component sees it, and a bare
-    string (the commonest slip: a path or URL without ``handle_file``) was answered "1 validation error for
-    ImageData / Input should be a valid dictionary ..." with a traceback in the server's log.
-    """
-
-    model_config = ConfigDict(title="ImageData")  # the API's schema, and so gradio_client's view of it, unchanged
-
-    @classmethod
-    def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> PictureData:
-        if isinstance(obj, str):
-            raise refused(f"The picture came as text: {_send_as_file(obj)}")
-        if not isinstance(obj, (dict, ImageData)):
-            raise refused(f"The picture came as {type(obj).__name__}: {_send_as_file('https://.../street.jpg')}")
-        try:
-            return super().model_validate(obj, *args, **kwargs)
-        except ValidationError as error:
-            problems = "; ".join(f'"{".".join(map(str, e["loc"])) or "picture"}": {e["msg"].lower()}'
-                                 for e in error.errors()[:3])
-            raise refused(f"The picture's description is not valid ({problems}): {_send_as_file('https://.../street.jpg')}") from None
-
-
-def _send_as_file(path_or_url: str) -> str:
-    """How to send ``path_or_url`` as a file, in gradio_client and over HTTP (a URL shown without its query or
-    password, ``shown_url``; anything long cut short)."""
-    is_url = "://" in path_or_url
-    shown = shown_url(path_or_url, 60) if is_url else path_or_url
-    shown = json.dumps(shown if len(shown) <= 60 else shown[:59] + "…", ensure_ascii=False)
-    meta = '"meta": {"_type": "gradio.FileData"}'
-    over_http = (f'{{"path": {shown}, {meta}}}' if is_url
-                 else f'POST it to /gradio_api/upload and send {{"path": <the path it answers>, {meta}}}')
-    return f"send it as a file: handle_file({shown}) in gradio_client, or, over HTTP, {over_http}."
-
-
-class UploadImage(gr.Image):
-    """``gr.Image`` that hands the uploaded file itself to ``segdemo.images``.
-
-    Gradio's own preprocessing opens every upload with PIL before our code
-    runs, so a corrupt file or a decompression bomb would fail there with a
-    generic error. Passing the path on lets ``load_image`` check limits first
-    and explain any refusal.
-    """
-
-    is_template = True  # rendered by the frontend's ordinary Image component
-    data_model = PictureData
-
-    async def async_move_resource_to_block_cache(self, url_or_file_path: str | Path | None) -> str | None:
-        """A picture given as a URL is fetched by ``segdemo.picture_urls``, within the upload's limits, instead of
-        by Gradio, which reads any answer whole into memory and explains no failure."""
-        if isinstance(url_or_file_path, str) and url_or_file_path.lower().startswith(("http://", "https://")):
-            try:
-                path = await fetch_picture(url_or_file_path, self.GRADIO_CACHE, images.MAX_FILE_BYTES)
-            except PictureURLError as error:
-                raise refused(str(error)) from None
-            self.temp_files.add(path)
-            return path
-        return await super().async_move_resource_to_block_cache(url_or_file_path)
-
-    def preprocess(self, payload: Any) -> str | bytes | None:
-        if payload is None:
-            return None
-        if payload.path is None and payload.url and payload.url.startswith("data:"):
-            return base64.b64decode(payload.url.split(",", 1)[-1])
-        if payload.path is None and payload.url:  # Gradio fetches a URL given as the path, never one given as "url"
-            raise refused(
-                'To send a picture by its URL, give the URL as "path": {"path": "https://...", "meta": {"_type": '
-                '"gradio.FileData"}} (gradio_client: handle_file("https://...")).'
-            )
-        return payload.path
-
-
-def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: bool = True) -> Any:
-    """An API number input's value: a number sent as text ("3", "0.5", as a form or ``curl`` may send it) is read,
-    anything else refused in words. Gradio's own check compared the text with the component's bounds and failed
-    with a TypeError that a visitor saw only as "the upstream Gradio app has raised an exception", and its range
-    message did not say which input was out of range."""
-    if isinstance(payload, str):
-        try:
-            payload = float(payload.strip())
-        except ValueError:
-            raise refused(f"{label} must be a number, not {payload[:40]!r}.") from None
-    elif payload is None and not allow_none:  # Gradio's bounds check failed on it with a TypeError
-        raise refused(f"{label} must be a number, not None.")
-    elif payload is not None and not isinstance(payload, (int, float)):
-        raise refused(f"{label} must be a number, not {type(payload).__name__}.")
-    if isinstance(payload, float) and math.isnan(payload):  # it passes every bounds check
-        raise refused(f"{label} must be a number, not NaN.")
-    try:
-        return preprocess(payload)
-    except gr.Error as error:
-        raise refused(f"{label}: {error.message}") from None
-
-
-class NumberSlider(gr.Slider):
-    """``gr.Slider`` that reads a number sent as text (``_read_number``)."""
-
-    is_template = True  # rendered by the frontend's ordinary Slider (Gradio names it after the first base class)
-
-    def preprocess(self, payload: Any) -> Any:
-        return _read_number(self.label, payload, super().preprocess, allow_none=False)
-
-
-class NumberBox(gr.Number):
-    """``gr.Number`` that reads a number sent as text (``_read_number``)."""
-
-    is_template = True  # rendered by the frontend's ordinary Number
-
-    def preprocess(self, payload: Any) -> Any:
-        return _read_number(self.label, payload, super().preprocess)
-
-
-class ModelDropdown(gr.Dropdown):
-    """``gr.Dropdown`` of models that takes a model's name or the label the page shows for it, and refuses anything
-    else with the names to choose from, where Gradio's message named neither the input nor the labels."""
-
-    is_template = True  # rendered by the frontend's ordinary Dropdown
-
-    def preprocess(self, payload: Any) -> Any:
-        by_label = {label: value for label, value in self.choices}
-        if isinstance(payload, str) and payload not in by_label.values() and payload in by_label:
-            payload = by_label[payload]
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            named = ", ".join(f"{value} ({label})" for label, value in self.choices)
-            shown = repr(payload[:40]) if isinstance(payload, str) else type(payload).__name__
-            raise refused(f"{self.label} must be one of {named}, not {shown}.") from None
 
 
 def example_images() -> list[Path]:
