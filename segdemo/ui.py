@@ -55,6 +55,9 @@ UPLOAD_PLACEHOLDER = (
 )
 
 CSS = """
+/* The app fills the page's width (Blocks(fill_width=True)) up to Gradio's widest step: Gradio's steps left a
+   laptop's 1000 px window 704 px of app, and a blog's 760 px iframe 576, so the maps came out a third smaller. */
+.gradio-container .app.fill_width {max-width:1920px}
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 /* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
@@ -597,7 +600,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     compare = gpu_task(service.compare_gpu_seconds)(service.compare)
 
     # Gradio sweeps the uploads and the files it served once they are as old as segdemo's result folders
-    with gr.Blocks(title="segdemo: FCN vs SegNet", delete_cache=(SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)) as demo:
+    with gr.Blocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=(SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)) as demo:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
             "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "

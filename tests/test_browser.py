@@ -587,6 +587,18 @@ def test_on_the_narrowest_phones_every_tab_shows_in_the_tab_bar(browser, app_url
     page.close()
 
 
+@pytest.mark.parametrize("width", [760, 1000, 1400, 2560])
+def test_the_app_uses_the_width_of_the_window_or_frame_it_is_given(browser, app_url, width):
+    """Gradio's container grows in steps (640, 768, 1024, 1280 px...), which left a blog's 760 px iframe 576 px of
+    app and a laptop's 1000 px window 704: every map a third smaller than the space allowed. Up to 1920 px the app
+    now fills the width but for its margins; beyond, it stays 1920 px wide, as Gradio has it."""
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    open_app(page, app_url)
+    used = page.evaluate("document.querySelector('.tabs').getBoundingClientRect().width")
+    assert min(width, 1920) - 80 <= used <= min(width, 1920), f"{used:.0f} px of app in a {width} px window"
+    page.close()
+
+
 @pytest.mark.parametrize("width", [320, 1400])
 def test_the_upload_area_says_what_to_drop_and_which_files_are_read(browser, app_url, width):
     """Gradio's own "Drop Image Here" named no format: HEIC, what iPhones save, is read, and a visitor could not know.
