@@ -629,14 +629,15 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil")
-                    legend = gr.HTML()
-                    info = gr.Markdown()
+                    # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
+                    legend = gr.HTML(label="Legend", show_label=False)
+                    info = gr.Markdown(label="Info", show_label=False)
             with gr.Row(elem_id="segment-maps"):
                 confidence = map_image("Confidence", min_width=MAP_MIN_WIDTH, elem_id="segment-confidence")
                 errors = map_image("Errors (red: wrong)", visible=False, min_width=MAP_MIN_WIDTH, elem_id="segment-errors")
                 band = map_image("Boundary uncertainty", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
                 mutual = map_image("Mutual information", visible=False, min_width=MAP_MIN_WIDTH, elem_id="segment-mutual")
-            maps_caption = gr.Markdown(elem_id="maps-caption")
+            maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
@@ -646,7 +647,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                 elem_classes=["segdemo-class-map"])
             gr.Markdown(CLASS_MAP_NOTE, elem_id="class-map-note")
             with gr.Accordion("Figures (JSON)", open=False):
-                figures = gr.JSON()
+                figures = gr.JSON(label="Figures", show_label=False)
             segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
             segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
                                class_map, segment_shown]
@@ -683,7 +684,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
-                    c_headline = gr.Markdown()
+                    c_headline = gr.Markdown(label="Headline", show_label=False)
                     # the names and both networks' readings at fixed widths (shares of a phone's width would split
                     # the numbers), "What it shows" half the table: it all fits from 528 px, the readings wrapping
                     # inside their column instead of running off to the right; on a phone only "What it shows"

@@ -54,6 +54,11 @@ def test_the_api_names_both_endpoints(client):
     assert [r["label"] for r in endpoints["/compare"]["returns"][9:]] == [
         "Ground truth (CamVid label, grey: void)", "FCN class map", "SegNet class map", "FCN confidence",
         "SegNet confidence"]
+    # every output has a name in the API's docs, where Gradio named the unlabelled ones "value_16", "value_45"...
+    for endpoint in endpoints.values():
+        assert all(r["label"] for r in endpoint["returns"]), [r["label"] for r in endpoint["returns"]]
+    assert [r["label"] for r in endpoints["/segment"]["returns"][5:8]] == ["Legend", "Info", "Figures"]
+    assert endpoints["/compare"]["returns"][6]["label"] == "Headline"
 
 
 @pytest.mark.parametrize("model", MODELS)
