@@ -231,7 +231,7 @@ def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Imag
     return panel
 
 
-DISAGREE_COLOUR = (230, 30, 200)
+DISAGREE_COLOUR = (225, 0, 255)  # magenta that stays apart from every grey for colour-blind eyes too (tests)
 
 
 def disagreement(
@@ -315,7 +315,7 @@ def class_table(shares: list[tuple[int, float]], class_names: Sequence[str], mea
     ]
 
 
-ERROR_COLOUR = (235, 40, 40)
+ERROR_COLOUR = (255, 60, 0)  # a scarlet, not (235, 40, 40): that was a dull olive to a protanope (tests)
 VOID_GREY = (175, 175, 175)
 
 

@@ -16,7 +16,7 @@ from icc_profiles import display_p3
 from segdemo.classes import CAMVID_PALETTE
 from segdemo.images import load_image
 from segdemo.ui import MAX_SEED, SegmentationService
-from segdemo.visualize import VOID_GREY, colour_bar_width
+from segdemo.visualize import ERROR_COLOUR, VOID_GREY, colour_bar_width
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"
 MODELS = ["bayesian_segnet_lite", "fcn8s_lite"]
@@ -204,7 +204,7 @@ def test_compare_on_an_unknown_picture_has_no_ground_truth_rows(client, odd_pict
 def red_share(path: str) -> float:
     """Share of an error map's pixels drawn in the error colour (wrong pixels)."""
     rgb = pixels(path).astype(int)
-    return float(((rgb[..., 0] == 235) & (rgb[..., 1] == 40) & (rgb[..., 2] == 40)).mean())
+    return float((rgb == ERROR_COLOUR).all(axis=-1).mean())
 
 
 @pytest.mark.parametrize("model", MODELS)

@@ -77,6 +77,38 @@ def test_the_error_map_marks_wrong_pixels_greys_void_and_matches_the_heatmap_geo
     assert (right != visualize.ERROR_COLOUR).any(axis=-1).all() and (right != visualize.VOID_GREY).any(axis=-1).all()
 
 
+# Machado, Oliveira and Fernandes (2009): how a protanope, a deuteranope and a tritanope see linear RGB.
+DICHROMATS = {
+    "protanopia": [[0.152286, 1.052583, -0.204868], [0.114503, 0.786281, 0.099216], [-0.003882, -0.048116, 1.051998]],
+    "deuteranopia": [[0.367322, 0.860646, -0.227968], [0.280085, 0.672501, 0.047413], [-0.011820, 0.042940, 0.968881]],
+    "tritanopia": [[1.255528, -0.076749, -0.178779], [-0.078411, 0.930809, 0.147602], [0.004733, 0.691367, 0.303900]],
+}
+
+
+def seen_as_lab(rgb, dichromacy: str) -> np.ndarray:
+    """CIELAB (D65) of an sRGB colour as a dichromat sees it."""
+    c = np.asarray(rgb, dtype=np.float64) / 255
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    linear = np.clip(np.asarray(DICHROMATS[dichromacy]) @ linear, 0, 1)
+    xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
+    f = lambda t: np.where(t > 216 / 24389, np.cbrt(t), (24389 / 27 * t + 16) / 116)  # noqa: E731
+    fx, fy, fz = f(xyz / np.array([0.9505, 1.0, 1.089]))
+    return np.array([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)])
+
+
+@pytest.mark.parametrize("dichromacy", DICHROMATS)
+def test_the_marked_pixels_stand_out_from_the_grey_picture_for_colour_blind_visitors(dichromacy):
+    """The error map's red and the disagreement map's magenta sit on a grey picture. For a protanope the old red
+    (235, 40, 40) was a dull olive 34 CIELAB units from the nearest grey and the old magenta, for a deuteranope, 33;
+    both are now at least 50 from every grey the picture can take, for each kind of dichromacy."""
+    levels = np.arange(256)
+    for colour, greys in ((visualize.ERROR_COLOUR, [*(0.35 * levels + 20), visualize.VOID_GREY[0]]),
+                          (visualize.DISAGREE_COLOUR, 0.5 * levels + 40)):
+        marked = seen_as_lab(colour, dichromacy)
+        nearest = min(np.linalg.norm(marked - seen_as_lab((g, g, g), dichromacy)) for g in greys)
+        assert nearest >= 50, f"{colour} is {nearest:.0f} from a grey for {dichromacy}"
+
+
 @pytest.mark.parametrize("height", [200, 360, 2048])
 def test_the_colour_bar_and_its_top_tick_stay_below_where_gradio_puts_its_image_buttons(height):
     # Gradio overlays fullscreen/download/share on an image's top-right corner; measured in chromium, they cover
