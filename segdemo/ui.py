@@ -58,6 +58,8 @@ CSS = """
 /* The app fills the page's width (Blocks(fill_width=True)) up to Gradio's widest step: Gradio's steps left a
    laptop's 1000 px window 704 px of app, and a blog's 760 px iframe 576, so the maps came out a third smaller. */
 .gradio-container .app.fill_width {max-width:1920px}
+/* the samples and seed, greyed out while the model (FCN) has no dropout to sample: Gradio's disabled look is faint */
+.segdemo-sampling:has(input:disabled) {opacity:0.45}
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 /* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
@@ -282,6 +284,11 @@ class SegmentationService:
         if model is not None and model.ready and not is_bayesian(model.checkpoint.model):
             return 1
         return samples
+
+    def samples_apply(self, model_name: Any) -> bool:
+        """Whether Monte-Carlo samples and their seed change this model's answer (a Bayesian model's dropout)."""
+        model = self.models.get(model_name) if isinstance(model_name, str) else None
+        return model is not None and model.ready and is_bayesian(model.checkpoint.model)
 
     # -- GPU time each endpoint asks ZeroGPU for (same arguments as the endpoint; segdemo.gpu) --
     def segment_gpu_seconds(self, image: Any, model_name: Any, opacity: Any, samples: Any, seed: Any) -> int:
@@ -580,6 +587,13 @@ def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, over
                   trigger_mode="always_last", show_progress="hidden")
 
 
+def _sampling_follows_the_model(model: gr.Dropdown, sampling: list, applies: Any) -> None:
+    """The samples and seed can be set only for a model they change: for FCN, a single pass, they are greyed out
+    instead of inviting a visitor to ask for 32 samples and see nothing change. The page's own (no API, no queue)."""
+    model.change(lambda name: [gr.update(interactive=applies(name))] * len(sampling), model, sampling,
+                 api_visibility="private", queue=False, show_progress="hidden")
+
+
 def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
     """A TIFF or HEIC upload is drawn as a PNG, for browsers that cannot draw it (``picture_for_the_browser``).
 
@@ -622,10 +636,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     model = ModelDropdown(choices=choices, value=default_model, label="Model")
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
+                        sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
                         samples = NumberSlider(
-                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples (Bayesian models)"
+                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples (Bayesian models)",
+                            interactive=sampled, elem_classes=["segdemo-sampling"],
                         )
-                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
+                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED,
+                                         interactive=sampled, elem_classes=["segdemo-sampling"])
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil")
@@ -654,6 +671,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             segment_inputs = [image, model, opacity, samples, seed]
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
+            _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
             with segment_controls:
                 _examples(

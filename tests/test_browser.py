@@ -212,6 +212,22 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     page.close()
 
 
+def test_the_samples_and_seed_can_be_set_only_while_the_model_samples(browser, app_url):
+    """FCN makes one pass: its samples and seed change nothing, so they are greyed out while it is chosen, instead
+    of inviting a visitor to ask for 32 samples and see nothing change."""
+    page = browser.new_page(viewport={"width": 1000, "height": 900})
+    open_app(page, app_url)
+    panel = page.get_by_role("tabpanel")
+    sampling = (panel.get_by_role("slider", name="Monte-Carlo samples (Bayesian models)"), panel.get_by_label("Seed"))
+    assert [control.is_disabled() for control in sampling] == [True, True]   # the default model, FCN
+    for name, disabled in (("Bayesian SegNet (lite, MC dropout)", False), ("FCN-8s (lite)", True)):
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name=name).click()
+        page.wait_for_function("([el, d]) => el.disabled === d", arg=[sampling[0].element_handle(), disabled])
+        assert [control.is_disabled() for control in sampling] == [disabled, disabled], name
+    page.close()
+
+
 def assert_compare_pictures_line_up(page) -> None:
     """Every picture of the Compare tab (a bundled frame's: its ground truth too) is drawn at one scale, and each
     network's overlay lies right above its boundary uncertainty and its errors, pixel over pixel: a visitor compares
