@@ -91,8 +91,8 @@ def seen_as_lab(rgb, dichromacy: str) -> np.ndarray:
     linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
     linear = np.clip(np.asarray(DICHROMATS[dichromacy]) @ linear, 0, 1)
     xyz = np.array([[0.4124, 0.3576, 0.1805], [0.2126, 0.7152, 0.0722], [0.0193, 0.1192, 0.9505]]) @ linear
-    f = lambda t: np.where(t > 216 / 24389, np.cbrt(t), (24389 / 27 * t + 16) / 116)  # noqa: E731
-    fx, fy, fz = f(xyz / np.array([0.9505, 1.0, 1.089]))
+    t = xyz / np.array([0.9505, 1.0, 1.089])
+    fx, fy, fz = np.where(t > 216 / 24389, np.cbrt(t), (24389 / 27 * t + 16) / 116)
     return np.array([116 * fy - 16, 500 * (fx - fy), 200 * (fy - fz)])
 
 

@@ -246,11 +246,10 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
 def test_a_picture_sent_as_text_is_told_how_to_send_a_file(client, tmp_path, endpoint):
     """The commonest slip with gradio_client, a path or URL without ``handle_file``, was answered in pydantic's
     terms ("1 validation error for ImageData / Input should be a valid dictionary or instance of ImageData")."""
-    cases = (("examples/street.jpg", 'handle_file("examples/street.jpg") in gradio_client, or, over HTTP, POST it '
-                                     "to /gradio_api/upload"),
-             ("https://user:secret@example.com/street.jpg?token=abc",
-              'handle_file("https://example.com/street.jpg") in gradio_client, or, over HTTP, {"path": '
-              '"https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}'))
+    by_path = 'handle_file("examples/street.jpg") in gradio_client, or, over HTTP, POST it to /gradio_api/upload'
+    by_url = ('handle_file("https://example.com/street.jpg") in gradio_client, or, over HTTP, {"path": '
+              '"https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}')
+    cases = (("examples/street.jpg", by_path), ("https://user:secret@example.com/street.jpg?token=abc", by_url))
     for text, advice in cases:
         args = (text, "fcn8s_lite", 0.5, 1, 0) if endpoint == "/segment" else (text, 0.5, 1, 0)
         with pytest.raises(Exception) as error:
