@@ -493,17 +493,28 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     page.close()
 
 
-BLOG_POST = """<!doctype html><html><head><meta charset="utf-8"><title>A post about FCN and SegNet</title></head>
-<body style="max-width: 760px; margin: 0 auto"><h1>FCN against SegNet</h1><p>Try it:</p>
-<iframe src="{app_url}" width="100%" height="1100" frameborder="0"></iframe></body></html>"""
+BLOG_POST = """<!doctype html><html><head><meta charset="utf-8"><title>A post about FCN and SegNet</title>{head}</head>
+<body style="max-width: 760px; margin: 0 auto"><h1>FCN against SegNet</h1><p>Try it:</p>{embed}</body></html>"""
+# The README's two snippets, the web component's script served by the app itself (the README's comes from Gradio's
+# CDN, which this machine cannot reach: the same file, Gradio's own gradio.js, whose one line imports this bundle).
+EMBEDS = {
+    "iframe": ("", '<iframe src="{app_url}" width="100%" height="1100" frameborder="0"></iframe>'),
+    "web-component": ('<script type="module" src="{app_url}{bundle}"></script>', '<gradio-app src="{app_url}"></gradio-app>'),
+}
 
 
-@pytest.fixture
-def blog_post(app_url):
-    """A blog post that embeds the app with the README's iframe snippet, served by a site of its own: a real
+@pytest.fixture(params=list(EMBEDS))
+def blog_post(request, app_url):
+    """A blog post that embeds the app with one of the README's snippets, served by a site of its own: a real
     server on the loopback, opened as ``localhost``, another site than the app's 127.0.0.1 (chromium refuses to
     frame a loopback address in a page that it takes for a public site's, as a page it is handed by Playwright)."""
-    body = BLOG_POST.format(app_url=app_url).encode()
+    import gradio
+
+    bundle = (Path(gradio.__file__).parent / "templates" / "frontend" / "gradio.js").read_text().split('"./')[1]
+    head, embed = EMBEDS[request.param]
+    values = {"app_url": app_url.rstrip("/") if request.param == "web-component" else app_url,
+              "bundle": "/" + bundle.split('"')[0]}
+    body = BLOG_POST.format(head=head.format(**values), embed=embed.format(**values)).encode()
 
     class Post(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
@@ -518,31 +529,36 @@ def blog_post(app_url):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Post)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://localhost:{server.server_port}/fcn-vs-segnet.html"
+    yield request.param, f"http://localhost:{server.server_port}/fcn-vs-segnet.html"
     server.shutdown()
     server.server_close()
 
 
-def test_embedded_in_another_sites_blog_post_by_an_iframe_the_space_runs_and_reblends(browser, app_url, blog_post):
-    """The README's iframe snippet in another site's page (a browser frames a page unless its headers forbid it,
-    and keeps a cross-site frame's storage apart): an example runs inside the frame, and the opacity slider blends
-    the result again from the session's state, as on the Space's own page."""
+def test_embedded_in_another_sites_blog_post_the_space_runs_and_reblends(browser, app_url, blog_post):
+    """The README's snippets in another site's page (a browser frames a page unless its headers forbid it, and
+    keeps a cross-site frame's storage apart; the web component calls the app across origins): an example runs,
+    and the opacity slider blends the result again from the session's state, as on the Space's own page."""
+    kind, url = blog_post
     page = browser.new_page(viewport={"width": 1000, "height": 1200})
-    page.goto(blog_post)
-    page.frame_locator("iframe").get_by_role("tab", name="Models").wait_for(timeout=30_000)
-    frame = next(frame for frame in page.frames if frame.url.startswith(app_url))
-    frame.locator("#segment-examples button.gallery-item").first.click()
+    page.goto(url)
+    if kind == "iframe":
+        page.frame_locator("iframe").get_by_role("tab", name="Models").wait_for(timeout=30_000)
+        app = next(frame for frame in page.frames if frame.url.startswith(app_url))
+    else:
+        app = page
+        app.get_by_role("tab", name="Models").wait_for(timeout=30_000)
+    app.locator("#segment-examples button.gallery-item").first.click()
     overlay = "Picture | overlay (drag)"
-    frame.get_by_text("Boundary uncertainty is the entropy").wait_for(timeout=90_000)
-    frame.locator("#segment-maps").scroll_into_view_if_needed()   # the maps load lazily, as the frame scrolls to them
-    frame.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=30_000)
-    assert frame.get_by_text("Error", exact=True).count() == 0
-    before = frame.evaluate(PICTURE_SOURCES, overlay)
-    keys_to_the_end(page, frame.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity"))
+    app.get_by_text("Boundary uncertainty is the entropy").wait_for(timeout=90_000)
+    app.locator("#segment-maps").scroll_into_view_if_needed()   # the maps load lazily, as a visitor scrolls to them
+    app.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=30_000)
+    assert app.get_by_text("Error", exact=True).count() == 0
+    before = app.evaluate(PICTURE_SOURCES, overlay)
+    keys_to_the_end(page, app.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity"))
     deadline = time.monotonic() + 30
-    while not only_class_colours(shown := frame.evaluate(PICTURE_SOURCES, overlay)[-1], keyed=False) \
+    while not only_class_colours(shown := app.evaluate(PICTURE_SOURCES, overlay)[-1], keyed=False) \
             or shown == before[-1]:
-        assert time.monotonic() < deadline, "inside the frame, the overlay was not blended again at opacity 1"
+        assert time.monotonic() < deadline, f"{kind}: the overlay was not blended again at opacity 1"
         time.sleep(0.2)
     page.close()
 
