@@ -157,6 +157,8 @@ class ModelDropdown(gr.Dropdown):
         if isinstance(payload, str) and payload not in by_label.values() and payload in by_label:
             payload = by_label[payload]
         try:
+            if payload is not None and not isinstance(payload, str):  # Gradio let a list of one name through
+                raise gr.Error("not a name")
             return super().preprocess(payload)
         except gr.Error:
             named = ", ".join(f"{value} ({label})" for label, value in self.choices)
