@@ -14,7 +14,7 @@ import json
 import logging
 import math
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import gradio as gr
 from gradio.data_classes import ImageData
@@ -24,6 +24,7 @@ from . import images
 from .picture_urls import PictureURLError, fetch_picture, shown_url
 
 log = logging.getLogger(__name__)
+C = TypeVar("C", bound=gr.components.Component)
 
 
 def refused(message: str) -> gr.Error:
@@ -31,6 +32,14 @@ def refused(message: str) -> gr.Error:
     the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log)."""
     log.info("refused: %s", message)
     return gr.Error(message, print_exception=False)
+
+
+def described(component: C, note: str) -> C:
+    """``component``, its input described in the API's docs ("Use via API", ``client.view_api()``) beside its
+    type: Gradio documents a slider as "float" and a seed as "int", never what they do."""
+    schema = component.api_info
+    component.api_info = lambda: {**schema(), "additional_description": note}  # type: ignore[method-assign]
+    return component
 
 
 class PictureData(ImageData):

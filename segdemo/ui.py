@@ -19,14 +19,14 @@ from typing import Any
 import gradio as gr
 from PIL import Image
 
-from . import captions, images, visualize
+from . import captions, visualize
 from .failures import failures_explained
 from .gpu import duration_for, gpu_task
 from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
-from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, refused
+from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, described, refused
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
@@ -120,6 +120,23 @@ CSS = """
 """
 MAX_SEED = 2**32 - 1  # the usual range of a seed (numpy's), which a browser's number holds exactly
 SEED_RANGE = f"The seed must be a whole number from 0 to {MAX_SEED}."
+# What the API's docs ("Use via API") say of each endpoint and input, written for a caller; Gradio would show the
+# handlers' docstrings, written for this code's readers, and only a type beside each input
+SEGMENT_API = (
+    "Segment one street picture with one network. Returns the picture and its overlay, the confidence, boundary-"
+    "uncertainty and (Bayesian SegNet) mutual-information maps, the classes found, the legend, a line on the run, "
+    "the figures as JSON, the error map (bundled CamVid frames only), the caption of the maps, and the class map: a "
+    "PNG of class indices (0 Sky ... 10 Bicyclist)."
+)
+COMPARE_API = (
+    "Run FCN and the Bayesian SegNet on one picture. Returns both overlays, both boundary-uncertainty maps, where "
+    "they disagree, a table of figures on what the papers say of each, a headline, both error maps and the ground "
+    "truth (bundled CamVid frames only), both class maps (PNGs of class indices) and both confidence maps."
+)
+PICTURE_NOTE = ("A street picture (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50 MB): a file, or its http(s) "
+                "URL, given through handle_file().")
+OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in the overlays. The maps do not change."
+SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
@@ -669,7 +686,16 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
                                class_map, segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
-            run.click(segment, segment_inputs, segment_outputs, api_name="segment", concurrency_id="model")
+            for component, note in zip(segment_inputs, (
+                PICTURE_NOTE,
+                "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
+                OPACITY_NOTE,
+                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN makes one pass and ignores it.",
+                SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
+            )):
+                described(component, note)
+            run.click(segment, segment_inputs, segment_outputs, api_name="segment", api_description=SEGMENT_API,
+                      concurrency_id="model")
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
@@ -739,7 +765,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
                 truth_map, fcn_class_map, segnet_class_map, fcn_confidence, segnet_confidence, compare_shown,
             ]
-            c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", concurrency_id="model")
+            for component, note in zip(compare_inputs, (
+                PICTURE_NOTE, OPACITY_NOTE, f"The Bayesian SegNet's Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}.",
+                SEED_NOTE + ".",
+            )):
+                described(component, note)
+            c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", api_description=COMPARE_API,
+                        concurrency_id="model")
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             with compare_controls:

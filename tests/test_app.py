@@ -59,6 +59,14 @@ def test_the_api_names_both_endpoints(client):
         assert all(r["label"] for r in endpoint["returns"]), [r["label"] for r in endpoint["returns"]]
     assert [r["label"] for r in endpoints["/segment"]["returns"][5:8]] == ["Legend", "Info", "Figures"]
     assert endpoints["/compare"]["returns"][6]["label"] == "Headline"
+    # the API's docs say what each endpoint does and each input means, for a caller: Gradio showed the handlers'
+    # docstrings ("for the session alone (gradio_client skips it)...") and only a type beside a slider or the seed
+    for name, endpoint in endpoints.items():
+        assert endpoint["description"].startswith(("Segment one street picture", "Run FCN and the Bayesian SegNet"))
+        assert "session" not in endpoint["description"]
+        notes = {p["parameter_name"]: p["python_type"]["description"] for p in endpoint["parameters"]}
+        assert all(notes.values()), (name, notes)
+        assert "HEIC" in notes["image"] and notes["seed"].startswith("From 0 to 4294967295")
 
 
 @pytest.mark.parametrize("model", MODELS)
