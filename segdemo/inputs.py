@@ -56,14 +56,15 @@ class PictureData(ImageData):
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> PictureData:
         if isinstance(obj, str):
             raise refused(f"The picture came as text: {_send_as_file(obj)}")
+        how = _send_as_file("https://.../street.jpg")
         if not isinstance(obj, (dict, ImageData)):
-            raise refused(f"The picture came as {type(obj).__name__}: {_send_as_file('https://.../street.jpg')}")
+            raise refused(f"The picture came as {type(obj).__name__}: {how}")
         try:
             return super().model_validate(obj, *args, **kwargs)
         except ValidationError as error:
             problems = "; ".join(f'"{".".join(map(str, e["loc"])) or "picture"}": {e["msg"].lower()}'
                                  for e in error.errors()[:3])
-            raise refused(f"The picture's description is not valid ({problems}): {_send_as_file('https://.../street.jpg')}") from None
+            raise refused(f"The picture's description is not valid ({problems}): {how}") from None
 
 
 def _send_as_file(path_or_url: str) -> str:

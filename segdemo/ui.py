@@ -631,7 +631,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     compare = gpu_task(service.compare_gpu_seconds)(service.compare)
 
     # Gradio sweeps the uploads and the files it served once they are as old as segdemo's result folders
-    with gr.Blocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=(SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)) as demo:
+    sweep = (SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)
+    with gr.Blocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=sweep) as demo:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
             "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "
@@ -655,8 +656,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
                         samples = NumberSlider(
-                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples (Bayesian models)",
-                            interactive=sampled, elem_classes=["segdemo-sampling"],
+                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled,
+                            label="Monte-Carlo samples (Bayesian models)", elem_classes=["segdemo-sampling"],
                         )
                         seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED,
                                          interactive=sampled, elem_classes=["segdemo-sampling"])
@@ -690,7 +691,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 PICTURE_NOTE,
                 "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
                 OPACITY_NOTE,
-                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN makes one pass and ignores it.",
+                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN makes one pass and "
+                "ignores it.",
                 SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
             )):
                 described(component, note)
