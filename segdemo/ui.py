@@ -192,9 +192,36 @@ def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int
     return shown_as(headers, rows, [[shown(value, places) for value, places in zip(row, decimals)] for row in rows])
 
 
-def map_image(label: str, **kwargs: Any) -> gr.Image:
-    """An output map (overlay, confidence, errors, uncertainty) with its label above it."""
-    return gr.Image(label=label, format="png", type="pil", elem_classes=["segdemo-map"], buttons=MAP_BUTTONS, **kwargs)
+# What each map shows, for a visitor who cannot see it (its alt text): a screen reader skipped every picture (alt="")
+MAP_ALTS = {
+    "confidence": ("confidence map: each pixel's highest class probability, from dark purple (unsure) to yellow "
+                   "(sure), with its colour bar on the right"),
+    "errors": ("error map: the pixels labelled wrongly in red on the dimmed picture, unlabelled (void) pixels light "
+               "grey, and the share of wrong pixels on the right"),
+    "band": ("boundary uncertainty: the entropy of the class probabilities on a band around the predicted class "
+             "boundaries, from black (sure) to pale yellow (unsure), the rest of the picture greyed"),
+    "mutual": ("mutual information: how much the Bayesian SegNet's dropout samples disagree about each pixel's class, "
+               "from dark blue (they agree) to yellow"),
+    "overlay": ("overlay: the picture with each pixel coloured by its predicted class, the class boundaries in white, "
+                "and a key of the classes found"),
+    "differ": "where FCN and SegNet disagree: the pixels whose predicted class differs, in magenta on the grey picture",
+    "truth": "ground truth: CamVid's own label of this frame in the class colours, unlabelled pixels grey, with a key",
+}
+PLOT_ALTS = {
+    "reliability": ("Reliability diagrams of both networks: the share of pixels right against their confidence, in "
+                    "15 bins, before (grey) and after (blue) temperature scaling, beside the diagonal of perfect "
+                    "calibration."),
+    "kept": ("Accuracy of the most certain pixels kept, against the share kept, for both networks, over all labelled "
+             "pixels and on the boundary band, beside the best possible curves."),
+}
+
+
+def map_image(label: str, shows: str, network: str = "", **kwargs: Any) -> gr.Image:
+    """An output map (overlay, confidence, errors, uncertainty) with its label above it, and its alt text: what it
+    ``shows`` (a key of ``MAP_ALTS``), and for which ``network``."""
+    alt = f"{network} {MAP_ALTS[shows]}." if network else f"{MAP_ALTS[shows][0].upper()}{MAP_ALTS[shows][1:]}."
+    return gr.Image(label=label, format="png", type="pil", elem_classes=["segdemo-map"], buttons=MAP_BUTTONS,
+                    alt_text=alt, **kwargs)
 
 
 def example_images() -> list[Path]:
@@ -668,10 +695,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     legend = gr.HTML(label="Legend", show_label=False)
                     info = gr.Markdown(label="Info", show_label=False)
             with gr.Row(elem_id="segment-maps"):
-                confidence = map_image("Confidence", min_width=MAP_MIN_WIDTH, elem_id="segment-confidence")
-                errors = map_image("Errors (red: wrong)", visible=False, min_width=MAP_MIN_WIDTH, elem_id="segment-errors")
-                band = map_image("Boundary uncertainty", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
-                mutual = map_image("Mutual information", visible=False, min_width=MAP_MIN_WIDTH, elem_id="segment-mutual")
+                confidence = map_image("Confidence", "confidence", min_width=MAP_MIN_WIDTH,
+                                       elem_id="segment-confidence")
+                errors = map_image("Errors (red: wrong)", "errors", visible=False, min_width=MAP_MIN_WIDTH,
+                                   elem_id="segment-errors")
+                band = map_image("Boundary uncertainty", "band", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
+                mutual = map_image("Mutual information", "mutual", visible=False, min_width=MAP_MIN_WIDTH,
+                                   elem_id="segment-mutual")
             maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
@@ -691,8 +721,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 PICTURE_NOTE,
                 "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
                 OPACITY_NOTE,
-                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN makes one pass and "
-                "ignores it.",
+                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores them.",
                 SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
             )):
                 described(component, note)
@@ -742,20 +771,21 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
             with gr.Column(elem_id="compare-maps"):
                 with gr.Row():
-                    fcn_overlay = map_image("FCN overlay")
-                    segnet_overlay = map_image("SegNet overlay")
+                    fcn_overlay = map_image("FCN overlay", "overlay", "FCN")
+                    segnet_overlay = map_image("SegNet overlay", "overlay", "SegNet")
                 with gr.Row():
-                    fcn_confidence = map_image("FCN confidence")
-                    segnet_confidence = map_image("SegNet confidence")
+                    fcn_confidence = map_image("FCN confidence", "confidence", "FCN")
+                    segnet_confidence = map_image("SegNet confidence", "confidence", "SegNet")
                 with gr.Row():
-                    fcn_band = map_image("FCN boundary uncertainty")
-                    segnet_band = map_image("SegNet boundary uncertainty")
+                    fcn_band = map_image("FCN boundary uncertainty", "band", "FCN")
+                    segnet_band = map_image("SegNet boundary uncertainty", "band", "SegNet")
                 with gr.Row():
-                    fcn_errors = map_image("FCN errors (red: wrong, grey: void)", visible=False)
-                    segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", visible=False)
+                    fcn_errors = map_image("FCN errors (red: wrong, grey: void)", "errors", "FCN", visible=False)
+                    segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", "errors", "SegNet",
+                                              visible=False)
                 with gr.Row():  # the ground truth, where it is known, beside where the networks disagree
-                    differ = map_image("Where they disagree (magenta)", elem_id="compare-differ")
-                    truth_map = map_image("Ground truth (CamVid label, grey: void)", visible=False)
+                    differ = map_image("Where they disagree (magenta)", "differ", elem_id="compare-differ")
+                    truth_map = map_image("Ground truth (CamVid label, grey: void)", "truth", visible=False)
             gr.Markdown(service.compare_maps_caption())
             with gr.Row(elem_id="compare-class-maps"):
                 fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
@@ -800,7 +830,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         for theme, dark in (("light", ""), ("dark", "_dark")):
                             plot = plots[key + suffix + dark]
                             gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if dark else ""),
-                                     show_label=False, buttons=MAP_BUTTONS,
+                                     show_label=False, buttons=MAP_BUTTONS, alt_text=PLOT_ALTS[key],
                                      type="filepath" if isinstance(plot, Path) else "pil", interactive=False,
                                      elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
             headers, rows = service.per_class_table()

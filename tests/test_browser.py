@@ -273,6 +273,9 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.close()
 
 
+# The alt text of the picture in each block labelled as in `labels`.
+ALT_TEXTS = """labels => Object.fromEntries(labels.map(label => [label, [...document.querySelectorAll('.block')]
+    .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label)?.querySelector('img')?.alt]))"""
 SEGMENT_IMAGES = ("Picture | overlay (drag)", "Confidence", "Errors (red: wrong)", "Boundary uncertainty")
 
 
@@ -296,6 +299,9 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
         failed = page.get_by_text("Error", exact=True).count()
         raise AssertionError(f"{tab}: the results did not all appear ({failed} outputs show 'Error')")
     assert page.get_by_text("Error", exact=True).count() == 0, f"{tab}: an output shows 'Error'"
+    # each map says what it shows to a visitor who cannot see it (a screen reader skipped every picture: alt="")
+    alts = page.evaluate(ALT_TEXTS, [label for label in shown if label != "Picture | overlay (drag)"])
+    assert all(len(alt) > 40 for alt in alts.values()), alts
     if tab == "Segment":
         assert page.get_by_role("combobox", name="Model").input_value() == "Bayesian SegNet (lite, MC dropout)"
         assert page.get_by_text("Bayesian SegNet (lite, MC dropout) ·").count() == 1   # the info line of its run
@@ -676,6 +682,9 @@ def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page.get_by_role("tab", name="Models").click()
     page.get_by_text("parameters").first.wait_for(timeout=10_000)
     page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=10_000)
+    # the plots shown say what they show to a visitor who cannot see them
+    alts = page.evaluate("() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.offsetParent).map(i => i.alt)")
+    assert len(alts) == 2 and alts[0].startswith("Reliability diagrams") and alts[1].startswith("Accuracy of the most")
     page.close()
 
 
