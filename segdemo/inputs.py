@@ -54,9 +54,10 @@ class PictureData(ImageData):
 
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> PictureData:
-        if isinstance(obj, str):
-            raise refused(f"The picture came as text: {_send_as_file(obj)}")
         how = _send_as_file("https://.../street.jpg")
+        if isinstance(obj, str):
+            raise refused(f"The picture came as text: {_send_as_file(obj)}" if obj.strip() else
+                          f"The picture came as empty text: {how}")
         if not isinstance(obj, (dict, ImageData)):
             raise refused(f"The picture came as {type(obj).__name__}: {how}")
         try:

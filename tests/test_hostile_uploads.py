@@ -233,6 +233,9 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     assert event == "error" and "didn't receive enough input values (needed: 5, got: 2)" in payload["error"]
     event, payload = over_http(app_url, "compare", [5, 0.5, 1, 0])
     assert event == "error" and payload["error"].startswith("The picture came as int: send it as a file")
+    event, payload = over_http(app_url, "segment", ["", "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and payload["error"].startswith('The picture came as empty text: send it as a file: '
+                                                            'handle_file("https://.../street.jpg")')
     event, payload = over_http(app_url, "segment", [{"path": 5}, "fcn8s_lite", 0.5, 1, 0])
     assert event == "error" and 'not valid ("path": input should be a valid string)' in payload["error"]
     # a URL where Gradio does not look for one: it had been told to upload a picture first
