@@ -6,6 +6,7 @@ import json
 import re
 
 import gradio as gr
+import httpx
 import numpy as np
 import pytest
 from gradio_client import handle_file
@@ -67,6 +68,21 @@ def test_the_api_names_both_endpoints(client):
         notes = {p["parameter_name"]: p["python_type"]["description"] for p in endpoint["parameters"]}
         assert all(notes.values()), (name, notes)
         assert "HEIC" in notes["image"] and notes["seed"].startswith("From 0 to 4294967295")
+
+
+def test_the_page_and_its_configuration_come_compressed(app_url):
+    """Gradio's brotli middleware picks files by extension, so the page (over 200 kB, its heaviest download) and
+    /config went out whole; its scripts keep their brotli, and a client that asks for nothing gets plain bytes."""
+    with httpx.Client(base_url=app_url, timeout=30) as http:
+        plain = http.get("/", headers={"Accept-Encoding": "identity"})
+        assert "content-encoding" not in plain.headers and len(plain.content) > 100_000
+        for path in ("/", "/config", "/gradio_api/info"):
+            answer = http.get(path, headers={"Accept-Encoding": "gzip, br"})
+            assert answer.headers["content-encoding"] == "gzip", path
+            assert int(answer.headers["content-length"]) < len(answer.content) / 4, path   # sent: under a quarter
+        assert http.get("/").text == plain.text
+        script = re.search(r'src="\./(assets/[^"]+\.js)"', plain.text) or re.search(r'(assets/index-[^"]+\.js)', plain.text)
+        assert http.get("/" + script.group(1), headers={"Accept-Encoding": "gzip, br"}).headers["content-encoding"] == "br"
 
 
 @pytest.mark.parametrize("model", MODELS)
