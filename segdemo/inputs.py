@@ -34,11 +34,13 @@ def refused(message: str) -> gr.Error:
     return gr.Error(message, print_exception=False)
 
 
-def described(component: C, note: str) -> C:
+def described(component: C, note: str, whole: bool = False) -> C:
     """``component``, its input described in the API's docs ("Use via API", ``client.view_api()``) beside its
-    type: Gradio documents a slider as "float" and a seed as "int", never what they do."""
+    type: Gradio documents a slider as "float" and a seed as "int", never what they do. ``whole``: the input takes
+    whole numbers, and the docs say "int" (Gradio calls every slider's value a float)."""
     schema = component.api_info
-    component.api_info = lambda: {**schema(), "additional_description": note}  # type: ignore[method-assign]
+    typed = {"type": "integer"} if whole else {}
+    component.api_info = lambda: {**schema(), **typed, "additional_description": note}  # type: ignore[method-assign]
     return component
 
 

@@ -725,7 +725,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores them.",
                 SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
             )):
-                described(component, note)
+                described(component, note, whole=component is samples)
             run.click(segment, segment_inputs, segment_outputs, api_name="segment", api_description=SEGMENT_API,
                       concurrency_id="model")
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
@@ -802,7 +802,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 PICTURE_NOTE, OPACITY_NOTE, f"The Bayesian SegNet's Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}.",
                 SEED_NOTE + ".",
             )):
-                described(component, note)
+                described(component, note, whole=component is c_samples)
             c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", api_description=COMPARE_API,
                         concurrency_id="model")
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)

@@ -68,6 +68,8 @@ def test_the_api_names_both_endpoints(client):
         notes = {p["parameter_name"]: p["python_type"]["description"] for p in endpoint["parameters"]}
         assert all(notes.values()), (name, notes)
         assert "HEIC" in notes["image"] and notes["seed"].startswith("From 0 to 4294967295")
+        types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoint["parameters"]}
+        assert types["samples"] == types["seed"] == "int" and types["opacity"] == "float"   # Gradio: samples "float"
 
 
 def test_the_page_and_its_configuration_come_compressed(app_url):
