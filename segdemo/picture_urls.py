@@ -16,6 +16,7 @@ hosts Gradio trusts.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import socket
 import uuid
@@ -37,6 +38,10 @@ CHUNK_BYTES = 1 << 16
 # 1 MB inflates to 1 GB, and httpx inflates each piece it receives whole: +258 MB of peak memory, measured)
 IDENTITY = {"Accept-Encoding": "identity"}
 INFLATABLE = ("gzip", "x-gzip", "deflate")
+
+# httpx logs every request at INFO with its whole URL, the password and the query (which may hold a token)
+# included: a visitor's link would be copied into the server's log, the Space's Logs tab. Its warnings stay.
+logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 class PictureURLError(Exception):

@@ -185,3 +185,12 @@ def test_a_message_never_repeats_a_urls_password_or_query(server, tmp_path):
     message = refusal(f"http://user:secret@127.0.0.1:{port}/nothing.jpg?token=abc", tmp_path)
     assert "secret" not in message and "token" not in message and "user" not in message
     assert f"http://127.0.0.1:{port}/nothing.jpg" in message
+
+
+def test_the_servers_log_never_holds_a_urls_password_or_query(server, tmp_path, caplog):
+    """httpx logged each request at INFO with its whole URL: a visitor's token went into the Space's log."""
+    port = server.rsplit(":", 1)[1]
+    with caplog.at_level("INFO"):
+        fetch(f"http://user:secret@127.0.0.1:{port}/street.jpg?token=abc", tmp_path)
+        refusal(f"http://user:secret@127.0.0.1:{port}/nothing.jpg?token=abc", tmp_path)
+    assert "secret" not in caplog.text and "token=abc" not in caplog.text
