@@ -17,6 +17,7 @@ from .devices import describe_device
 from .inference import Prediction
 from .metrics import BF_TOLERANCE
 from .models import MODELS, count_macs, is_bayesian
+from .pixel_readout import PixelReading
 from .report import scales_served
 from .zoo import LoadedModel
 
@@ -143,6 +144,57 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
             "pixels uploaded again) come with labels."
         )
     return "\n\n".join(lines)
+
+
+PIXEL_HINT = ("**Click any map** to read, at that pixel, each class's probability and the uncertainty figures the maps "
+              "show there (the network does not run again).")
+RANKS = ("1st", "2nd", "3rd")
+
+
+def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[str], void_index: int = 11) -> str:
+    """What each network said at the clicked pixel, a column a network: its three likeliest classes, the rest's
+    share, the entropy on the boundary map's scale, the mutual information, and, on a CamVid frame, the label."""
+    first = readings[0][1]
+    width, height = first.size
+    lines = [f"**At pixel ({first.x}, {first.y})** of the {width}x{height} result:", "",
+             "| | " + " | ".join(label for label, _ in readings) + " |", "|---" * (len(readings) + 1) + "|"]
+    for rank, name in enumerate(RANKS):
+        cells = [_class_share(reading.classes[rank], class_names, bold=rank == 0) for _, reading in readings]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    rest = len(first.classes) - len(RANKS)
+    lines.append(f"| other {rest} | "
+                 + " | ".join(_percent(sum(p for _, p in reading.classes[len(RANKS):])) for _, reading in readings) + " |")
+    lines.append("| entropy / log C | "
+                 + " | ".join(f"{reading.normalised_entropy:.2f}" for _, reading in readings) + " |")
+    if any(reading.mutual_information is not None for _, reading in readings):
+        lines.append("| mutual info. | " + " | ".join(
+            "–" if r.mutual_information is None else f"{r.mutual_information:.3f} nats" for _, r in readings) + " |")
+    if first.truth is not None:
+        if first.truth == void_index or first.truth >= len(class_names):
+            lines.append("| label: void | " + " | ".join("–" for _ in readings) + " |")
+        else:
+            lines.append(f"| label: {class_names[first.truth]} | " + " | ".join(
+                "right" if reading.classes[0][0] == first.truth else "**wrong**" for _, reading in readings) + " |")
+    notes = ["the three likeliest classes and the rest's share; entropy / log C: 0 sure, 1 all classes alike (the "
+             "boundary map's scale)"]
+    if any(reading.mutual_information is not None for _, reading in readings):
+        notes.append("mutual information: how much the dropout samples disagree, in nats")
+    if first.truth is not None:
+        notes.append("label: CamVid's, and whether each network's likeliest class matches it")
+    note = "; ".join(notes)
+    lines += ["", note[0].upper() + note[1:] + "."]
+    return "\n".join(lines)
+
+
+def _class_share(entry: tuple[int, float], class_names: list[str], bold: bool) -> str:
+    index, probability = entry
+    name = class_names[index] if index < len(class_names) else f"class {index}"
+    text = f"{name} {_percent(probability)}"
+    return f"**{text}**" if bold else text
+
+
+def _percent(probability: float) -> str:
+    return "<0.1%" if probability < 0.0005 else f"{100 * probability:.1f}%"
 
 
 def compare_maps_caption(models: list[LoadedModel]) -> str:

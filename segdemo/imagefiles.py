@@ -24,9 +24,10 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from PIL import Image
 
@@ -96,8 +97,12 @@ class ImageWriter:
         """Queue ``image`` for ``<folder>/<name>.png``; ``None`` stays ``None``."""
         self._pending[name] = None if image is None else _encoder.submit(_write, image, self.folder / f"{name}.png")
 
+    def add_file(self, name: str, write: Callable[..., str], *args: Any) -> None:
+        """Queue ``write(*args)``, which writes another file of the result and returns its path, beside the pictures."""
+        self._pending[name] = _encoder.submit(write, *args)
+
     def paths(self) -> dict[str, str | None]:
-        """Wait for every picture; their paths by name."""
+        """Wait for every picture and file; their paths by name."""
         return {name: None if future is None else future.result() for name, future in self._pending.items()}
 
 

@@ -294,6 +294,10 @@ class Prediction:
     temperature: float = 1.0  # the checkpoint's softmax temperature (1.0: not calibrated)
     mirrored_samples: int = 0  # of ``samples``, how many ran on the mirror image
     scales: tuple[float, ...] = SINGLE_SCALE  # the working resolution times these (the checkpoint's test_scales)
+    # What the maps were upsampled from: the mean class probabilities (C,h,w) and the mutual information (h,w) on
+    # the working grid (``segdemo.pixel_readout`` reads a clicked pixel's figures back from them)
+    grid_probabilities: torch.Tensor | None = None
+    grid_mutual_information: torch.Tensor | None = None
 
     @property
     def num_classes(self) -> int:
@@ -373,11 +377,13 @@ def predict(
     mi = mutual_information(sample_probs[0]) if sample_probs is not None else None
     probs = F.interpolate(mean_probs, size=(out_h, out_w), mode="bilinear", align_corners=False)[0]
     probs = probs / probs.sum(dim=0, keepdim=True).clamp(min=1e-12)
+    mi_grid = mi
     if mi is not None:
         mi = F.interpolate(mi[None, None], size=(out_h, out_w), mode="bilinear", align_corners=False)[0, 0].clamp(min=0)
     top, labels = probs.max(dim=0)  # one pass; torch's CPU argmax over dim 0 is 30x slower
     ent = entropy(probs, dim=0)
-    probs, top, labels, ent, mi = to_host(probs, top, labels, ent, mi)
+    grid_probs, grid_mi = mean_probs[0], mi_grid
+    probs, top, labels, ent, mi, grid_probs, grid_mi = to_host(probs, top, labels, ent, mi, grid_probs, grid_mi)
     normalised = ent / math.log(probs.shape[0])
     shown = picture_at_output_size(image, max_output_side)
     if (out_w, out_h) != (width, height):
@@ -400,4 +406,6 @@ def predict(
         temperature=checkpoint.temperature,
         mirrored_samples=mirrored_samples(samples, mirror) if sample_probs is not None else 0,
         scales=scales,
+        grid_probabilities=grid_probs,
+        grid_mutual_information=grid_mi,
     )

@@ -32,6 +32,7 @@ from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within
 from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
 from .models import is_bayesian
+from .pixel_readout import read_pixel, save_grid
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -62,6 +63,8 @@ CSS = """
 /* the samples and seed, greyed out while the model (FCN) has no dropout to sample: Gradio's disabled look is faint */
 .segdemo-sampling:has(input:disabled) {opacity:0.45}
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
+/* a clicked pixel's readout: Gradio's tables break anywhere, "Paveme/nt" on a phone; here only at spaces */
+.segdemo-pixel td, .segdemo-pixel th {word-break:normal; overflow-wrap:normal; padding:4px 8px}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 /* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
 .segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block;
@@ -140,6 +143,7 @@ OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in
 SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
+PIXELS_GONE = "This result is no longer kept on the server: press the button again to read its pixels."
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -251,6 +255,7 @@ class ShownOverlays:
     picture_file: str  # the picture's PNG (the Segment tab shows it beside the overlay)
     layer_files: tuple[str, ...]  # one OverlayLayer (.npz) per overlay shown
     blends: tuple[str, ...] = ()  # the folders of the last two re-blends (the one shown, the one before); older go
+    readouts: tuple[tuple[str, str], ...] = ()  # (model name, its working grid's file) per network: pixel_readout
 
 
 class SegmentationService:
@@ -369,6 +374,7 @@ class SegmentationService:
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
         files = ImageWriter()  # each picture is encoded while the next one is drawn
+        files.add_file("pixels", save_grid, files.folder / "pixels.npz", prediction, truth)  # what a click reads
         files.add("picture", prediction.image)
         layer = visualize.overlay_layer(prediction.labels, palette)
         files.add("overlay", visualize.blend(prediction.image, layer, opacity))
@@ -413,7 +419,8 @@ class SegmentationService:
             gr.update(value=paths["errors"], visible=errors is not None),
             caption,
             paths[class_map_name],
-            ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),)),
+            ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),),
+                          readouts=((model.entry.name, paths["pixels"]),)),
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
@@ -446,6 +453,8 @@ class SegmentationService:
             segnet_errors = visualize.error_map(p_segnet.image, p_segnet.labels, truth, void, width=segnet_band.width)
             truth_map = visualize.label_map(truth, palette, names, void, width=fcn_band.width)
         writer = ImageWriter()
+        for m, p in ((fcn, p_fcn), (segnet, p_segnet)):  # what a click on a map reads
+            writer.add_file(f"pixels_{m.entry.name}", save_grid, writer.folder / f"pixels_{m.entry.name}.npz", p, truth)
         class_maps = {f"class_map_{m.entry.name}": visualize.class_map(layer.labels, palette)  # named as downloaded
                       for m, layer in zip((fcn, segnet), layers)}
         for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay,
@@ -457,7 +466,8 @@ class SegmentationService:
             writer.add(name, picture)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
-        shown = ShownOverlays(files["picture"], layer_files)  # both results are of one picture at one size
+        readouts = tuple((m.entry.name, files[f"pixels_{m.entry.name}"]) for m in (fcn, segnet))
+        shown = ShownOverlays(files["picture"], layer_files, readouts=readouts)  # one picture at one size
         table = figures_table([[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows])
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
                 files["disagreement"], table, headline,
@@ -558,6 +568,27 @@ class SegmentationService:
         delete_results(shown.blends[:-1])
         return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)))
 
+    # -- a click on a map: what the networks said at that pixel ----------
+    def read_pixel(self, shown: ShownOverlays | str | None, event: gr.SelectData):
+        """Each shown network's class probabilities and uncertainty at the clicked pixel (``pixel_readout``), read
+        from the grid its result kept: no network runs. A click on a map's key or colour bar changes nothing."""
+        index = getattr(event, "index", None)
+        if not (isinstance(index, (list, tuple)) and len(index) == 2 and all(isinstance(v, int) for v in index)):
+            return gr.skip()  # a click beside the picture Gradio shows
+        if not isinstance(shown, ShownOverlays) or not shown.readouts:  # expired, or the server restarted
+            return PIXELS_GONE
+        try:
+            readings = [(name, read_pixel(path, *index)) for name, path in shown.readouts]
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # swept from the cache, or cut short
+            return PIXELS_GONE
+        if any(reading is None for _, reading in readings):  # outside the picture: a key or a colour bar
+            return gr.skip()
+        first = self.models[readings[0][0]].checkpoint.config if readings[0][0] in self.models else {}
+        labelled = [(self.models[name].entry.label if name in self.models else name, reading)
+                    for name, reading in readings]
+        return captions.pixel_markdown(labelled, first.get("class_names", CAMVID_CLASSES),
+                                       first.get("void_index", len(CAMVID_CLASSES)))
+
     @staticmethod
     def _result_gone() -> tuple[None, str]:
         gr.Warning(RESULT_GONE)
@@ -639,6 +670,17 @@ def _sampling_follows_the_model(model: gr.Dropdown, sampling: list, applies: Any
                  api_visibility="private", queue=False, show_progress="hidden")
 
 
+def _read_pixels_on_click(maps: list[gr.Image], fn: Any, shown: gr.State, readout: gr.Markdown,
+                          result_text: gr.Markdown) -> None:
+    """A click on any of ``maps`` shows in ``readout`` what the networks said at that pixel (``read_pixel``: a file
+    read, no network run, so no queue); a new result (``result_text`` changes with each) puts the hint back, so that
+    no reading of the last picture stays under the next one's maps."""
+    for picture in maps:
+        picture.select(fn, shown, readout, api_visibility="private", queue=False, show_progress="hidden")
+    result_text.change(lambda: captions.PIXEL_HINT, None, readout, api_visibility="private", queue=False,
+                       show_progress="hidden")
+
+
 def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
     """A TIFF or HEIC upload is drawn as a PNG, for browsers that cannot draw it (``picture_for_the_browser``).
 
@@ -703,6 +745,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 band = map_image("Boundary uncertainty", "band", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
                 mutual = map_image("Mutual information", "mutual", visible=False, min_width=MAP_MIN_WIDTH,
                                    elem_id="segment-mutual")
+            segment_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False, elem_id="segment-pixel",
+                                        elem_classes=["segdemo-pixel"])
             maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
@@ -731,6 +775,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
+            _read_pixels_on_click([confidence, errors, band, mutual], service.read_pixel, segment_shown, segment_pixel,
+                                  info)
             with segment_controls:
                 _examples(
                     examples,
@@ -770,12 +816,14 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
+            compare_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False, elem_id="compare-pixel",
+                                        elem_classes=["segdemo-pixel"])
             with gr.Column(elem_id="compare-maps"):
                 with gr.Row():
                     fcn_overlay = map_image("FCN overlay", "overlay", "FCN")
                     segnet_overlay = map_image("SegNet overlay", "overlay", "SegNet")
                 with gr.Row():
-                    fcn_confidence = map_image("FCN confidence", "confidence", "FCN")
+                    fcn_confidence = map_image("FCN confidence", "confidence", "FCN", elem_id="compare-confidence-fcn")
                     segnet_confidence = map_image("SegNet confidence", "confidence", "SegNet")
                 with gr.Row():
                     fcn_band = map_image("FCN boundary uncertainty", "band", "FCN")
@@ -807,6 +855,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         concurrency_id="model")
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
+            _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
+                                   fcn_errors, segnet_errors, differ, truth_map], service.read_pixel, compare_shown,
+                                  compare_pixel, c_headline)
             with compare_controls:
                 _examples(
                     examples,

@@ -207,6 +207,10 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     with Image.open(BytesIO(answer.body())) as class_map:
         assert class_map.mode == "P" and class_map.size == (480, 360) and class_map.getextrema()[1] <= 10
 
+    # a click on a map reads that pixel: the Bayesian SegNet's mutual information too
+    click_pixel(page, "#segment-band", 363, 186)
+    reading = wait_for_reading(page, "#segment-pixel")
+    assert near(reading, 363, 186) and "nats" in reading, reading
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)
     page.close()
@@ -268,6 +272,11 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     for i in range(2):
         with Image.open(BytesIO(page.request.get(links.nth(i).get_attribute("href")).body())) as class_map:
             assert class_map.mode == "P" and class_map.size == (480, 360) and class_map.getextrema()[1] <= 10
+    # a click on the sign FCN takes for a person (SegNet: a sign, unsure) reads both networks at that pixel
+    click_pixel(page, "#compare-confidence-fcn", 363, 186)
+    reading = wait_for_reading(page, "#compare-pixel")
+    assert near(reading, 363, 186) and "of the 480x360 result" in reading, reading
+    assert "Pedestrian" in reading and "SignSymbol" in reading and "label: SignSymbol" in reading, reading
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
@@ -305,6 +314,94 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
     if tab == "Segment":
         assert page.get_by_role("combobox", name="Model").input_value() == "Bayesian SegNet (lite, MC dropout)"
         assert page.get_by_text("Bayesian SegNet (lite, MC dropout) ·").count() == 1   # the info line of its run
+    page.close()
+
+
+def click_map(page, selector: str, fx: float, fy: float) -> None:
+    """Click the map at ``selector`` at a fraction of its drawn width and height."""
+    picture = page.locator(f"{selector} img")
+    box = picture.bounding_box()
+    picture.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
+
+
+def click_pixel(page, selector: str, x: int, y: int) -> None:
+    """Click pixel (x, y) of the picture at ``selector``, drawn scaled down and centred in its box (as Gradio finds
+    the pixel a click is on)."""
+    picture = page.locator(f"{selector} img")
+    box = picture.bounding_box()
+    width, height = picture.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    ratio = min(box["width"] / width, box["height"] / height, 1)
+    picture.click(position={"x": (box["width"] - width * ratio) / 2 + (x + 0.25) * ratio,
+                            "y": (box["height"] - height * ratio) / 2 + (y + 0.25) * ratio})
+
+
+def wait_for_reading(page, selector: str) -> str:
+    page.wait_for_function(f"() => document.querySelector('{selector}').innerText.includes('At pixel')", timeout=10_000)
+    return page.locator(selector).inner_text()
+
+
+def near(reading: str, x: int, y: int) -> bool:
+    """Whether the reading is of pixel (x, y) or one beside it (a CSS pixel spans 1.7 of a map's drawn smaller)."""
+    read_x, read_y = map(int, re.search(r"At pixel \((\d+), (\d+)\)", reading).groups())
+    return abs(read_x - x) <= 1 and abs(read_y - y) <= 1
+
+
+def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, app_url):
+    """The maps show one figure a pixel; a click shows them all there, for each network shown, from the result kept
+    on the server: a click on the colour bar changes nothing, and the next result puts the hint back."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    readout = page.locator("#segment-pixel")
+    assert "Click any map" in readout.inner_text()
+    page.locator("#segment-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
+    click_map(page, "#segment-confidence", 0.3, 0.6)
+    text = wait_for_reading(page, "#segment-pixel")
+    assert "of the 480x360 result" in text and "FCN-8s (lite)" in text and "label: " in text, text
+    click_map(page, "#segment-errors", 0.99, 0.5)   # the error map's key
+    page.wait_for_timeout(1500)
+    assert readout.inner_text() == text
+    page.locator("#segment-examples button.gallery-item").nth(1).click()
+    page.wait_for_function("() => document.querySelector('#segment-pixel').innerText.includes('Click any map')",
+                           timeout=90_000)
+
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=90_000)
+    click_map(page, "#compare-differ", 0.4, 0.7)
+    text = wait_for_reading(page, "#compare-pixel")
+    assert "FCN-8s (lite)" in text and "Bayesian SegNet (lite, MC dropout)" in text and "nats" in text, text
+    page.close()
+
+
+# The words of the table cells under `selector` that are broken across two lines ("Paveme" / "nt").
+WORDS_BROKEN = """selector => [...document.querySelectorAll(`${selector} td, ${selector} th`)].flatMap(cell => {
+    const broken = [];
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+        const node = walker.currentNode;
+        for (const word of node.textContent.matchAll(/\\S+/g)) {
+            const range = document.createRange();
+            range.setStart(node, word.index);
+            range.setEnd(node, word.index + word[0].length);
+            if (range.getClientRects().length > 1) broken.push(word[0]);
+        }
+    }
+    return broken;
+})"""
+
+
+def test_on_a_phone_the_pixel_readout_fits_and_breaks_no_word(browser, app_url):
+    page = browser.new_page(viewport={"width": 390, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-examples button.gallery-item").first.click()
+    page.locator("#compare-confidence-fcn").scroll_into_view_if_needed()
+    page.wait_for_function(IMAGES_SHOWN, arg=["FCN confidence"], timeout=90_000)
+    click_map(page, "#compare-confidence-fcn", 0.3, 0.6)
+    wait_for_reading(page, "#compare-pixel")
+    assert page.evaluate(WORDS_BROKEN, "#compare-pixel") == []
+    assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
     page.close()
 
 

@@ -1,0 +1,137 @@
+"""A click on a map reads back what the networks said at that pixel: the very figures the maps were drawn from."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import gradio as gr
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from conftest import ROOT
+from segdemo import captions, ui
+from segdemo.inference import predict
+from segdemo.pixel_readout import PixelReading, _interpolate, read_pixel, save_grid
+from segdemo.ui import SegmentationService, ShownOverlays
+from segdemo.zoo import load_zoo
+
+EXAMPLE = ROOT / "examples" / "camvid_0006R0_f01890.jpg"
+NAMES = ["Sky", "Building", "Pole", "Road", "Pavement", "Tree", "SignSymbol", "Fence", "Car", "Pedestrian", "Bicyclist"]
+
+
+@pytest.fixture(scope="module")
+def service() -> SegmentationService:
+    return SegmentationService(load_zoo())
+
+
+@pytest.mark.parametrize(("grid", "output"), [((9, 12), (9, 12)), ((9, 12), (37, 50)), ((36, 48), (7, 5)),
+                                              ((5, 17), (64, 3)), ((1, 1), (4, 4))])
+def test_a_pixel_is_interpolated_as_torch_resizes_the_grid(grid, output):
+    values = torch.rand(3, *grid, generator=torch.Generator().manual_seed(0))
+    resized = F.interpolate(values[None], size=output, mode="bilinear", align_corners=False)[0].numpy()
+    for y in range(output[0]):
+        for x in range(output[1]):
+            assert np.allclose(_interpolate(values.numpy(), x, y, output[1], output[0]), resized[:, y, x], atol=1e-6)
+
+
+@pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
+@pytest.mark.parametrize("size", [(480, 360), (120, 90), (3000, 2000)])  # as worked on, smaller, returned smaller
+def test_the_readout_gives_the_figures_the_maps_were_drawn_from(service, model, size, tmp_path):
+    with Image.open(EXAMPLE) as picture:
+        prediction = predict(picture.convert("RGB").resize(size), service.models[model].checkpoint, samples=4)
+    path = save_grid(tmp_path / "pixels.npz", prediction)
+    height, width = prediction.labels.shape
+    points = np.random.default_rng(0).integers(0, [width, height], size=(200, 2))
+    for x, y in [*points.tolist(), (0, 0), (width - 1, height - 1)]:
+        reading = read_pixel(path, x, y)
+        probabilities = dict(reading.classes)
+        assert np.allclose([probabilities[c] for c in range(11)], prediction.probabilities[:, y, x], atol=1e-3)
+        assert [p for _, p in reading.classes] == sorted(probabilities.values(), reverse=True)
+        assert reading.confidence == pytest.approx(float(prediction.confidence[y, x]), abs=1e-3)
+        assert reading.normalised_entropy == pytest.approx(float(prediction.entropy[y, x]) / math.log(11), abs=1e-3)
+        if prediction.mutual_information is None:
+            assert reading.mutual_information is None
+        else:
+            assert reading.mutual_information == pytest.approx(float(prediction.mutual_information[y, x]), abs=1e-3)
+        assert reading.size == (width, height) and reading.truth is None
+    for outside in [(width, 0), (0, height), (-1, 5), (width + 200, height // 2)]:  # a map's key, its colour bar
+        assert read_pixel(path, *outside) is None
+
+
+def test_a_bundled_frame_keeps_its_label_at_each_pixel(service, tmp_path):
+    with Image.open(EXAMPLE) as picture:
+        prediction = predict(picture.convert("RGB"), service.models["fcn8s_lite"].checkpoint)
+    truth = torch.randint(0, 12, prediction.labels.shape, generator=torch.Generator().manual_seed(1))
+    path = save_grid(tmp_path / "pixels.npz", prediction, truth)
+    for x, y in [(0, 0), (17, 200), (479, 359)]:
+        assert read_pixel(path, x, y).truth == int(truth[y, x])
+
+
+def reading(classes: list[tuple[int, float]], truth: int | None, mutual: float | None = None) -> PixelReading:
+    rest = [(c, 0.0) for c in range(11) if c not in dict(classes)]
+    return PixelReading(5, 7, (480, 360), tuple(classes + rest), 0.4321, mutual, truth)
+
+
+def test_the_readout_shows_each_network_in_its_column_and_whether_it_is_right():
+    fcn = reading([(9, 0.48), (10, 0.41), (3, 0.06), (4, 0.05)], truth=10)
+    segnet = reading([(10, 0.62), (9, 0.30), (3, 0.0004), (4, 0.0796)], truth=10, mutual=0.0812)
+    text = captions.pixel_markdown([("FCN-8s (lite)", fcn), ("Bayesian SegNet", segnet)], NAMES)
+    assert text.startswith("**At pixel (5, 7)** of the 480x360 result")
+    assert "| | FCN-8s (lite) | Bayesian SegNet |" in text
+    assert "| 1st | **Pedestrian 48.0%** | **Bicyclist 62.0%** |" in text
+    assert "| 2nd | Bicyclist 41.0% | Pedestrian 30.0% |" in text
+    assert "| 3rd | Road 6.0% | Road <0.1% |" in text
+    assert "| other 8 | 5.0% | 8.0% |" in text
+    assert "| entropy / log C | 0.43 | 0.43 |" in text
+    assert "| mutual info. | – | 0.081 nats |" in text
+    assert "| label: Bicyclist | **wrong** | right |" in text
+
+
+def test_a_readout_without_labels_or_samples_shows_neither():
+    text = captions.pixel_markdown([("FCN-8s (lite)", reading([(3, 0.9)], truth=None))], NAMES)
+    assert "mutual info" not in text and "label" not in text
+    assert "| label: void | – |" in captions.pixel_markdown([("FCN", reading([(3, 0.9)], truth=11))], NAMES)
+
+
+def click(x: int, y: int) -> gr.SelectData:
+    return gr.SelectData(None, {"index": [x, y], "value": None, "selected": True})
+
+
+def test_a_click_on_a_segment_map_reads_that_pixel_without_running_the_network(service, monkeypatch):
+    shown = service.segment(str(EXAMPLE), "bayesian_segnet_lite", 0.55, 4, 0)[-1]
+    monkeypatch.setattr(ui, "predict", lambda *args, **kwargs: pytest.fail("a network ran"))
+    text = service.read_pixel(shown, click(240, 300))
+    assert text.startswith("**At pixel (240, 300)** of the 480x360 result")
+    assert "Bayesian SegNet (lite, MC dropout)" in text and "nats" in text
+    assert "| label: " in text   # a bundled frame: its labels are known
+    # the colour bar right of a map, or a click Gradio places nowhere, changes nothing
+    assert service.read_pixel(shown, click(480, 10)) == gr.skip()
+    assert service.read_pixel(shown, gr.SelectData(None, {"index": None, "value": None})) == gr.skip()
+
+
+def test_a_click_on_a_compare_map_reads_both_networks(service, tmp_path):
+    upload = tmp_path / "street.png"   # not a bundled frame: no labels
+    with Image.open(EXAMPLE) as picture:
+        picture.convert("RGB").resize((400, 300)).transpose(Image.FLIP_LEFT_RIGHT).save(upload)
+    shown = service.compare(str(upload), 0.55, 2, 0)[-1]
+    text = service.read_pixel(shown, click(399, 299))
+    assert "| | FCN-8s (lite) | Bayesian SegNet (lite, MC dropout) |" in text
+    assert "of the 400x300 result" in text and "label" not in text
+
+
+@pytest.mark.parametrize("lost", ["removed", "cut short"])
+def test_a_result_no_longer_kept_says_so(service, lost):
+    shown = service.segment(str(EXAMPLE), "fcn8s_lite", 0.55, 1, 0)[-1]
+    path = shown.readouts[0][1]
+    if lost == "removed":
+        os.remove(path)
+    else:
+        with open(path, "r+b") as handle:
+            handle.truncate(1000)
+    assert service.read_pixel(shown, click(10, 10)) == ui.PIXELS_GONE
+    for state in (None, ui.RESULT_FORGOTTEN, ShownOverlays(shown.picture_file, shown.layer_files)):
+        assert service.read_pixel(state, click(10, 10)) == ui.PIXELS_GONE
