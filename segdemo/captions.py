@@ -175,8 +175,8 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
         else:
             lines.append(f"| label: {class_names[first.truth]} | " + " | ".join(
                 "right" if reading.classes[0][0] == first.truth else "**wrong**" for _, reading in readings) + " |")
-    notes = ["the three likeliest classes and the rest's share; entropy / log C: 0 sure, 1 all classes alike (the "
-             "boundary map's scale)"]
+    notes = [("the three likeliest classes and the rest's share; entropy / log C: 0 sure, 1 all classes alike (the "
+              "boundary map's scale)")]
     if any(reading.mutual_information is not None for _, reading in readings):
         notes.append("mutual information: how much the dropout samples disagree, in nats")
     if first.truth is not None:

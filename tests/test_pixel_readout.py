@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import ROOT
 from PIL import Image
 
-from conftest import ROOT
 from segdemo import captions, ui
 from segdemo.inference import predict
 from segdemo.pixel_readout import PixelReading, _interpolate, read_pixel, save_grid
