@@ -8,7 +8,7 @@ its working grid (about 480x360) and ``inference.predict`` upsampled
 bilinearly to the returned size. Each result keeps that grid beside its
 pictures, swept with them, and a click interpolates the four grid points
 around the pixel as torch did, so the figures are the very ones the maps show
-(to 1e-4), with no network run.
+(within 0.001), with no network run.
 
 The grid is 11 classes x about 173,000 points whatever the picture's size:
 3.8 MB as float16, more than a 480x360 result's pictures together. It is kept
