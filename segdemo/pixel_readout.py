@@ -1,4 +1,4 @@
-"""What a network said at one pixel of a shown result, read back where a visitor clicks a map.
+"""What a network said at one pixel of a shown result, or of one class everywhere, read back from its result.
 
 The maps show one figure a pixel (the top class's probability, the entropy,
 the mutual information); a visitor who wonders why a rider is half
@@ -8,7 +8,9 @@ its working grid (about 480x360) and ``inference.predict`` upsampled
 bilinearly to the returned size. Each result keeps that grid beside its
 pictures, swept with them, and a click interpolates the four grid points
 around the pixel as torch did, so the figures are the very ones the maps show
-(within 0.001), with no network run.
+(within 0.001), with no network run. The same grid gives the probability of
+any one class at every pixel (where does each network see a Bicyclist?),
+upsampled as the maps were.
 
 The grid is 11 classes x about 173,000 points whatever the picture's size:
 3.8 MB as float16, more than a 480x360 result's pictures together. It is kept
@@ -28,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from .inference import Prediction
 
@@ -94,6 +97,22 @@ def read_pixel(path: str | Path, x: int, y: int) -> PixelReading | None:
     order = np.argsort(-probabilities, kind="stable")
     return PixelReading(x, y, (width, height), tuple((int(c), float(probabilities[c])) for c in order),
                         min(max(entropy, 0.0), 1.0), mutual, truth)
+
+
+def class_probability(path: str | Path, class_index: int) -> np.ndarray:
+    """(H,W) float32: the probability of class ``class_index`` at every pixel of the result's returned size,
+    upsampled from the grid as ``predict`` upsampled all classes (before its renormalisation, which moves a value by
+    under 1e-6: bilinear weights sum to 1). Raises OSError, ValueError or KeyError where the file is gone or damaged,
+    IndexError for a class the grid does not have."""
+    with np.load(path, allow_pickle=False) as grid:
+        width, height = (int(v) for v in grid["size"])
+        high, low = grid["high"], grid["low"]
+        if not 0 <= class_index < len(high):
+            raise IndexError(f"class {class_index} of {len(high)}")
+        fixed = (high[class_index].astype(np.int32) << 8) | low[class_index]
+    channel = torch.from_numpy(fixed.astype(np.float32) / FULL_SCALE)
+    upsampled = F.interpolate(channel[None, None], size=(height, width), mode="bilinear", align_corners=False)
+    return upsampled[0, 0].clamp(0.0, 1.0).numpy()
 
 
 def _interpolate(grid: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarray:

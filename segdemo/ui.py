@@ -17,22 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
+import numpy as np
 from PIL import Image
 
 from . import captions, visualize
+from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
+from .checkpoints import measured_frames
+from .classes import CAMVID_CLASSES, CAMVID_PALETTE
+from .compression import compression_middleware
 from .failures import failures_explained
 from .gpu import duration_for, gpu_task
-from .checkpoints import measured_frames
-from .compression import compression_middleware
-from .classes import CAMVID_CLASSES, CAMVID_PALETTE
-from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
-from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, described, refused
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
-from .memory import release_free_memory
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
+from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, described, refused
+from .memory import release_free_memory
 from .models import is_bayesian
-from .pixel_readout import read_pixel, save_grid
+from .pixel_readout import class_probability, read_pixel, save_grid
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -143,6 +144,10 @@ OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in
 SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
+CLASS_CHOICES = [("none", "")] + [(name, name) for name in CAMVID_CLASSES]
+CLASS_CHOICE_LABEL = "Probability of one class everywhere"
+CLASS_CHOICE_INFO = "Where the network sees it, from the result shown (no network runs); grey: under 1%."
+CLASS_SHOWN_FROM = 0.01  # a class's probability map shows the greyed picture where the class is less likely
 PIXELS_GONE = "This result is no longer kept on the server: press the button again to read its pixels."
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
@@ -205,6 +210,8 @@ MAP_ALTS = {
                "grey, and the share of wrong pixels on the right"),
     "band": ("boundary uncertainty: the entropy of the class probabilities on a band around the predicted class "
              "boundaries, from black (sure) to pale yellow (unsure), the rest of the picture greyed"),
+    "class": ("probability of the chosen class at every pixel, from dark blue (1%) to yellow (1), the picture greyed "
+              "where it is under 1%, with its colour bar on the right"),
     "mutual": ("mutual information: how much the Bayesian SegNet's dropout samples disagree about each pixel's class, "
                "from dark blue (they agree) to yellow"),
     "overlay": ("overlay: the picture with each pixel coloured by its predicted class, the class boundaries in white, "
@@ -589,6 +596,44 @@ class SegmentationService:
         return captions.pixel_markdown(labelled, first.get("class_names", CAMVID_CLASSES),
                                        first.get("void_index", len(CAMVID_CLASSES)))
 
+    def class_probability_maps(self, shown: ShownOverlays | str | None, class_name: Any, networks: int,
+                               result_on_page: Any = ""):
+        """For each of the ``networks`` shown, the probability of ``class_name`` at every pixel, drawn from the grid
+        its result kept (``pixel_readout.class_probability``: no network runs); none chosen hides the maps.
+        ``result_on_page`` (the result's text on the page) tells no result yet from one the server no longer holds."""
+        if not class_name:
+            return [gr.update(visible=False)] * networks
+        if not isinstance(shown, ShownOverlays) or not shown.readouts:  # no result yet, or no longer held
+            if shown is not None or result_on_page:
+                gr.Warning(PIXELS_GONE.replace("read its pixels", "draw its class probabilities"))
+            return [gr.skip()] * networks
+        maps = []  # (the network's family, its map), in the order shown
+        picture = None
+        try:
+            for name, path in shown.readouts:
+                model = self.models.get(name)
+                names = list(model.checkpoint.config.get("class_names", CAMVID_CLASSES) if model else CAMVID_CLASSES)
+                if class_name not in names:
+                    return [gr.skip()] * networks
+                label = model.entry.family if model and networks > 1 else ""
+                probability = class_probability(path, names.index(class_name))
+                if picture is None:
+                    with Image.open(shown.picture_file) as kept:
+                        picture = kept.convert("RGB")
+                # under 1% the picture shows, greyed as on the boundary map, so the class's places stand out in it
+                probability[probability < CLASS_SHOWN_FROM] = np.nan
+                maps.append((label, visualize.heatmap(probability, 0.0, 1.0, "plasma", "probability",
+                                                      background=picture)))
+        except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # swept, or cut short
+            gr.Warning(PIXELS_GONE.replace("read its pixels", "draw its class probabilities"))
+            return [gr.skip()] * networks
+        try:
+            files = write_images({f"class_probability{i}": picture for i, (_, picture) in enumerate(maps)})
+        finally:
+            release_free_memory()
+        return [gr.update(value=path, visible=True, label=f"{label}: probability of {class_name}" if label
+                          else f"Probability of {class_name}") for (label, _), path in zip(maps, files.values())]
+
     @staticmethod
     def _result_gone() -> tuple[None, str]:
         gr.Warning(RESULT_GONE)
@@ -681,6 +726,19 @@ def _read_pixels_on_click(maps: list[gr.Image], fn: Any, shown: gr.State, readou
                        show_progress="hidden")
 
 
+def _class_probability_follows(choice: gr.Dropdown, fn: Any, shown: gr.State, maps: list[gr.Image],
+                               result_text: gr.Markdown) -> None:
+    """The chosen class's probability maps, drawn when a class is chosen and again for each new result (no network
+    run: ``class_probability_maps``). Not queued: queued, drawn as each result arrived, it left the page empty after
+    a restart of the server in 4 runs of 6 of the restart test (tests/test_browser.py), where 4 of 4 pass now."""
+    def draw(state: Any, class_name: Any, result_on_page: Any):
+        updates = fn(state, class_name, len(maps), result_on_page)
+        return updates[0] if len(maps) == 1 else updates  # Gradio takes one output's value bare
+
+    for trigger in (choice.change, result_text.change):
+        trigger(draw, [shown, choice, result_text], maps, api_visibility="private", queue=False, show_progress="hidden")
+
+
 def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
     """A TIFF or HEIC upload is drawn as a PNG, for browsers that cannot draw it (``picture_for_the_browser``).
 
@@ -745,8 +803,15 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 band = map_image("Boundary uncertainty", "band", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
                 mutual = map_image("Mutual information", "mutual", visible=False, min_width=MAP_MIN_WIDTH,
                                    elem_id="segment-mutual")
-            segment_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False, elem_id="segment-pixel",
-                                        elem_classes=["segdemo-pixel"])
+            with gr.Row(elem_id="segment-probe"):
+                with gr.Column(scale=3):
+                    segment_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False,
+                                                elem_id="segment-pixel", elem_classes=["segdemo-pixel"])
+                with gr.Column(scale=2, min_width=MAP_MIN_WIDTH):
+                    segment_class = gr.Dropdown(CLASS_CHOICES, value="", label=CLASS_CHOICE_LABEL, info=CLASS_CHOICE_INFO,
+                                                elem_id="segment-class")
+                    segment_class_map = map_image("Probability of a class", "class", visible=False,
+                                                  elem_id="segment-class-probability")
             maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
@@ -775,8 +840,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
-            _read_pixels_on_click([confidence, errors, band, mutual], service.read_pixel, segment_shown, segment_pixel,
-                                  info)
+            _read_pixels_on_click([confidence, errors, band, mutual, segment_class_map], service.read_pixel,
+                                  segment_shown, segment_pixel, info)
+            _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
+                                       [segment_class_map], info)
             with segment_controls:
                 _examples(
                     examples,
@@ -816,9 +883,19 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
-            compare_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False, elem_id="compare-pixel",
-                                        elem_classes=["segdemo-pixel"])
+            with gr.Row(elem_id="compare-probe"):
+                with gr.Column(scale=3):
+                    compare_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False,
+                                                elem_id="compare-pixel", elem_classes=["segdemo-pixel"])
+                with gr.Column(scale=1, min_width=MAP_MIN_WIDTH):
+                    compare_class = gr.Dropdown(CLASS_CHOICES, value="", label=CLASS_CHOICE_LABEL, info=CLASS_CHOICE_INFO,
+                                                elem_id="compare-class")
             with gr.Column(elem_id="compare-maps"):
+                with gr.Row():  # shown once a class is chosen, at the other maps' scale
+                    fcn_class_probability = map_image("FCN: probability of a class", "class", "FCN", visible=False,
+                                                      elem_id="compare-class-fcn")
+                    segnet_class_probability = map_image("SegNet: probability of a class", "class", "SegNet",
+                                                         visible=False, elem_id="compare-class-segnet")
                 with gr.Row():
                     fcn_overlay = map_image("FCN overlay", "overlay", "FCN")
                     segnet_overlay = map_image("SegNet overlay", "overlay", "SegNet")
@@ -856,8 +933,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
-                                   fcn_errors, segnet_errors, differ, truth_map], service.read_pixel, compare_shown,
-                                  compare_pixel, c_headline)
+                                   fcn_errors, segnet_errors, differ, truth_map, fcn_class_probability,
+                                   segnet_class_probability], service.read_pixel, compare_shown, compare_pixel, c_headline)
+            _class_probability_follows(compare_class, service.class_probability_maps, compare_shown,
+                                       [fcn_class_probability, segnet_class_probability], c_headline)
             with compare_controls:
                 _examples(
                     examples,

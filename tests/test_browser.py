@@ -277,6 +277,11 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     reading = wait_for_reading(page, "#compare-pixel")
     assert near(reading, 363, 186) and "of the 480x360 result" in reading, reading
     assert "Pedestrian" in reading and "SignSymbol" in reading and "label: SignSymbol" in reading, reading
+    # and where each network sees a Pedestrian, for the README's picture of the tab
+    page.locator("#compare-class input").click()
+    page.get_by_role("option", name="Pedestrian", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=["FCN: probability of Pedestrian", "SegNet: probability of Pedestrian"],
+                           timeout=30_000)
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
@@ -335,9 +340,17 @@ def click_pixel(page, selector: str, x: int, y: int) -> None:
                             "y": (box["height"] - height * ratio) / 2 + (y + 0.25) * ratio})
 
 
-def wait_for_reading(page, selector: str) -> str:
-    page.wait_for_function(f"() => document.querySelector('{selector}').innerText.includes('At pixel')", timeout=10_000)
-    return page.locator(selector).inner_text()
+def readout(selector: str) -> str:
+    """The readout's text alone (Gradio's status tracker, transparent and 0 px high, has its own)."""
+    return f"{selector} [data-testid=markdown]"
+
+
+def wait_for_reading(page, selector: str, before: str = "") -> str:
+    """The readout's text once it reads a pixel (and differs from ``before``)."""
+    page.wait_for_function("([selector, before]) => { const text = document.querySelector(selector).innerText; "
+                           "return text.includes('At pixel') && text !== before; }", arg=[readout(selector), before],
+                           timeout=10_000)
+    return page.locator(readout(selector)).inner_text()
 
 
 def near(reading: str, x: int, y: int) -> bool:
@@ -351,8 +364,8 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     on the server: a click on the colour bar changes nothing, and the next result puts the hint back."""
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
     open_app(page, app_url)
-    readout = page.locator("#segment-pixel")
-    assert "Click any map" in readout.inner_text()
+    shown = page.locator(readout("#segment-pixel"))
+    assert "Click any map" in shown.inner_text()
     page.locator("#segment-examples button.gallery-item").first.click()
     page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
     click_map(page, "#segment-confidence", 0.3, 0.6)
@@ -360,10 +373,10 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     assert "of the 480x360 result" in text and "FCN-8s (lite)" in text and "label: " in text, text
     click_map(page, "#segment-errors", 0.99, 0.5)   # the error map's key
     page.wait_for_timeout(1500)
-    assert readout.inner_text() == text
+    assert shown.inner_text() == text
     page.locator("#segment-examples button.gallery-item").nth(1).click()
-    page.wait_for_function("() => document.querySelector('#segment-pixel').innerText.includes('Click any map')",
-                           timeout=90_000)
+    page.wait_for_function("selector => document.querySelector(selector).innerText.includes('Click any map')",
+                           arg=readout("#segment-pixel"), timeout=90_000)
 
     page.get_by_role("tab", name="Compare").click()
     page.locator("#compare-examples button.gallery-item").first.click()
@@ -371,6 +384,18 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     click_map(page, "#compare-differ", 0.4, 0.7)
     text = wait_for_reading(page, "#compare-pixel")
     assert "FCN-8s (lite)" in text and "Bayesian SegNet (lite, MC dropout)" in text and "nats" in text, text
+
+    # one class everywhere, for both networks, drawn from the same kept result; its maps read pixels too
+    page.locator("#compare-class input").click()
+    page.get_by_role("option", name="Pedestrian", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=["FCN: probability of Pedestrian", "SegNet: probability of Pedestrian"],
+                           timeout=30_000)
+    click_pixel(page, "#compare-class-segnet", 100, 100)
+    assert near(wait_for_reading(page, "#compare-pixel", before=text), 100, 100)
+    # a new result draws the chosen class again, for the new picture
+    first = page.locator("#compare-class-fcn img").get_attribute("src")
+    page.locator("#compare-examples button.gallery-item").nth(1).click()
+    page.wait_for_function(f"() => document.querySelector('#compare-class-fcn img').src !== {first!r}", timeout=90_000)
     page.close()
 
 

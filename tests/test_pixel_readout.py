@@ -15,7 +15,7 @@ from PIL import Image
 
 from segdemo import captions, ui
 from segdemo.inference import predict
-from segdemo.pixel_readout import PixelReading, _interpolate, read_pixel, save_grid
+from segdemo.pixel_readout import PixelReading, _interpolate, class_probability, read_pixel, save_grid
 from segdemo.ui import SegmentationService, ShownOverlays
 from segdemo.zoo import load_zoo
 
@@ -135,3 +135,50 @@ def test_a_result_no_longer_kept_says_so(service, lost):
     assert service.read_pixel(shown, click(10, 10)) == ui.PIXELS_GONE
     for state in (None, ui.RESULT_FORGOTTEN, ShownOverlays(shown.picture_file, shown.layer_files)):
         assert service.read_pixel(state, click(10, 10)) == ui.PIXELS_GONE
+
+
+@pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
+@pytest.mark.parametrize("size", [(480, 360), (120, 90), (3000, 2000)])
+def test_one_class_everywhere_is_the_probability_the_maps_were_drawn_from(service, model, size, tmp_path):
+    with Image.open(EXAMPLE) as picture:
+        prediction = predict(picture.convert("RGB").resize(size), service.models[model].checkpoint, samples=4)
+    path = save_grid(tmp_path / "pixels.npz", prediction)
+    for class_index in (0, 3, 9, 10):
+        shown = class_probability(path, class_index)
+        assert shown.shape == tuple(prediction.labels.shape) and shown.dtype == np.float32
+        assert np.abs(shown - prediction.probabilities[class_index].numpy()).max() < 1e-3
+    with pytest.raises(IndexError):
+        class_probability(path, 11)
+
+
+def test_a_chosen_class_is_drawn_where_each_network_sees_it_without_running_a_network(service, monkeypatch):
+    shown = service.segment(str(EXAMPLE), "fcn8s_lite", 0.55, 1, 0)
+    confidence_map, state = shown[1], shown[-1]
+    monkeypatch.setattr(ui, "predict", lambda *args, **kwargs: pytest.fail("a network ran"))
+    [update] = service.class_probability_maps(state, "Road", 1)
+    assert update["visible"] and update["label"] == "Probability of Road"
+    with Image.open(update["value"]) as drawn, Image.open(confidence_map) as confidence:
+        assert drawn.size == confidence.size   # the maps' geometry, so that their pixels line up
+        picture = np.asarray(drawn.convert("RGB"))[:, :480].astype(int)
+    road = class_probability(state.readouts[0][1], 3)
+    grey = (picture.max(axis=2) - picture.min(axis=2)) == 0
+    assert (grey == (road < ui.CLASS_SHOWN_FROM)).mean() > 0.999   # the picture greyed where Road is under 1%
+    assert 0.2 < (road >= ui.CLASS_SHOWN_FROM).mean() < 0.9
+    assert service.class_probability_maps(state, "", 1) == [gr.update(visible=False)]
+
+
+def test_both_networks_are_drawn_for_the_chosen_class_on_the_compare_tab(service):
+    state = service.compare(str(EXAMPLE), 0.55, 2, 0)[-1]
+    fcn, segnet = service.class_probability_maps(state, "Pedestrian", 2)
+    assert fcn["label"] == "FCN: probability of Pedestrian" and segnet["label"] == "SegNet: probability of Pedestrian"
+    assert fcn["value"] != segnet["value"]
+
+
+def test_a_class_of_a_result_no_longer_kept_is_told_once(service):
+    state = service.segment(str(EXAMPLE), "fcn8s_lite", 0.55, 1, 0)[-1]
+    os.remove(state.readouts[0][1])
+    with pytest.warns(UserWarning, match="no longer kept on the server: press the button again to draw"):
+        assert service.class_probability_maps(state, "Car", 1) == [gr.skip()]
+    assert service.class_probability_maps(None, "Car", 1) == [gr.skip()]   # nothing shown yet: nothing to say
+    with pytest.warns(UserWarning, match="no longer kept"):   # a result on the page that a restart forgot
+        assert service.class_probability_maps(None, "Car", 1, "**FCN-8s (lite)** · 150 ms") == [gr.skip()]
