@@ -726,6 +726,19 @@ def _read_pixels_on_click(maps: list[gr.Image], fn: Any, shown: gr.State, readou
                        show_progress="hidden")
 
 
+def _readout_and_class_choice(tab: str, choice_scale: int) -> tuple[gr.Markdown, gr.Dropdown, gr.Column]:
+    """A tab's pixel readout (what a click on a map reads) beside its choice of one class to map; the choice's
+    column, for what goes under it."""
+    with gr.Row(elem_id=f"{tab}-probe"):
+        with gr.Column(scale=3):
+            readout = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False, elem_id=f"{tab}-pixel",
+                                  elem_classes=["segdemo-pixel"])
+        with gr.Column(scale=choice_scale, min_width=MAP_MIN_WIDTH) as column:
+            choice = gr.Dropdown(CLASS_CHOICES, value="", label=CLASS_CHOICE_LABEL, info=CLASS_CHOICE_INFO,
+                                 elem_id=f"{tab}-class")
+    return readout, choice, column
+
+
 def _class_probability_follows(choice: gr.Dropdown, fn: Any, shown: gr.State, maps: list[gr.Image],
                                result_text: gr.Markdown) -> None:
     """The chosen class's probability maps, drawn when a class is chosen and again for each new result (no network
@@ -803,15 +816,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 band = map_image("Boundary uncertainty", "band", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
                 mutual = map_image("Mutual information", "mutual", visible=False, min_width=MAP_MIN_WIDTH,
                                    elem_id="segment-mutual")
-            with gr.Row(elem_id="segment-probe"):
-                with gr.Column(scale=3):
-                    segment_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False,
-                                                elem_id="segment-pixel", elem_classes=["segdemo-pixel"])
-                with gr.Column(scale=2, min_width=MAP_MIN_WIDTH):
-                    segment_class = gr.Dropdown(CLASS_CHOICES, value="", label=CLASS_CHOICE_LABEL, info=CLASS_CHOICE_INFO,
-                                                elem_id="segment-class")
-                    segment_class_map = map_image("Probability of a class", "class", visible=False,
-                                                  elem_id="segment-class-probability")
+            segment_pixel, segment_class, class_column = _readout_and_class_choice("segment", choice_scale=2)
+            with class_column:  # the class's map under its choice
+                segment_class_map = map_image("Probability of a class", "class", visible=False,
+                                              elem_id="segment-class-probability")
             maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption")
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
@@ -883,13 +891,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
-            with gr.Row(elem_id="compare-probe"):
-                with gr.Column(scale=3):
-                    compare_pixel = gr.Markdown(captions.PIXEL_HINT, label="Pixel", show_label=False,
-                                                elem_id="compare-pixel", elem_classes=["segdemo-pixel"])
-                with gr.Column(scale=1, min_width=MAP_MIN_WIDTH):
-                    compare_class = gr.Dropdown(CLASS_CHOICES, value="", label=CLASS_CHOICE_LABEL, info=CLASS_CHOICE_INFO,
-                                                elem_id="compare-class")
+            compare_pixel, compare_class, _ = _readout_and_class_choice("compare", choice_scale=1)
             with gr.Column(elem_id="compare-maps"):
                 with gr.Row():  # shown once a class is chosen, at the other maps' scale
                     fcn_class_probability = map_image("FCN: probability of a class", "class", "FCN", visible=False,
