@@ -149,6 +149,7 @@ CLASS_CHOICE_LABEL = "Probability of one class everywhere"
 CLASS_CHOICE_INFO = "Where the network sees it, from the result shown (no network runs); grey: under 1%."
 CLASS_SHOWN_FROM = 0.01  # a class's probability map shows the greyed picture where the class is less likely
 PIXELS_GONE = "This result is no longer kept on the server: press the button again to read its pixels."
+CLASSES_GONE = "This result is no longer kept on the server: press the button again to draw its class probabilities."
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -605,7 +606,7 @@ class SegmentationService:
             return [gr.update(visible=False)] * networks
         if not isinstance(shown, ShownOverlays) or not shown.readouts:  # no result yet, or no longer held
             if shown is not None or result_on_page:
-                gr.Warning(PIXELS_GONE.replace("read its pixels", "draw its class probabilities"))
+                gr.Warning(CLASSES_GONE)
             return [gr.skip()] * networks
         maps = []  # (the network's family, its map), in the order shown
         picture = None
@@ -625,10 +626,10 @@ class SegmentationService:
                 maps.append((label, visualize.heatmap(probability, 0.0, 1.0, "plasma", "probability",
                                                       background=picture)))
         except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # swept, or cut short
-            gr.Warning(PIXELS_GONE.replace("read its pixels", "draw its class probabilities"))
+            gr.Warning(CLASSES_GONE)
             return [gr.skip()] * networks
         try:
-            files = write_images({f"class_probability{i}": picture for i, (_, picture) in enumerate(maps)})
+            files = write_images({f"class_probability{i}": drawn for i, (_, drawn) in enumerate(maps)})
         finally:
             release_free_memory()
         return [gr.update(value=path, visible=True, label=f"{label}: probability of {class_name}" if label
