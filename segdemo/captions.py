@@ -149,6 +149,7 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
 PIXEL_HINT = ("**Click any map** to read, at that pixel, each class's probability and the uncertainty figures the maps "
               "show there (the network does not run again).")
 RANKS = ("1st", "2nd", "3rd")
+PIXEL_ANCHOR = "segdemo-at"  # the readout's class naming the pixel read: segdemo-at-<x>-<y>-<width>-<height>
 
 
 def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[str], void_index: int = 11) -> str:
@@ -156,7 +157,9 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
     share, the entropy on the boundary map's scale, the mutual information, and, on a CamVid frame, the label."""
     first = readings[0][1]
     width, height = first.size
-    lines = [f"**At pixel ({first.x}, {first.y})** of the {width}x{height} result:", "",
+    # the empty span names the pixel for the page's script (segdemo/pixel_marker.js), which rings it on every map
+    lines = [f"**At pixel ({first.x}, {first.y})** of the {width}x{height} result:"
+             f'<span class="{PIXEL_ANCHOR} {PIXEL_ANCHOR}-{first.x}-{first.y}-{width}-{height}"></span>', "",
              "| | " + " | ".join(label for label, _ in readings) + " |", "|---" * (len(readings) + 1) + "|"]
     for rank, name in enumerate(RANKS):
         cells = [_class_share(reading.classes[rank], class_names, bold=rank == 0) for _, reading in readings]

@@ -53,6 +53,8 @@ QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, vis
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 # The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")
+# run by the page once loaded: rings the pixel a readout reads on every map of its tab
+PIXEL_MARKER_JS = (Path(__file__).resolve().parent / "pixel_marker.js").read_text(encoding="utf-8")
 UPLOAD_PLACEHOLDER = (
     "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
 )
@@ -66,6 +68,11 @@ CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 /* a clicked pixel's readout: Gradio's tables break anywhere, "Paveme/nt" on a phone; here only at spaces */
 .segdemo-pixel td, .segdemo-pixel th {word-break:normal; overflow-wrap:normal; padding:4px 8px}
+/* the ring segdemo/pixel_marker.js puts at the pixel read, on every map of the tab: white and black, to show on any
+   colour; clicks go through it to the map */
+.segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
+  border:2px solid #fff; box-shadow:0 0 0 1px #000, inset 0 0 0 1px #000; transform:translate(-50%, -50%);
+  pointer-events:none; z-index:1}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 /* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
 .segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block;
@@ -805,7 +812,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                          interactive=sampled, elem_classes=["segdemo-sampling"])
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
-                    slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil")
+                    slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
+                                            elem_classes=["segdemo-slider"])  # rings the pixel read (pixel_marker.js)
                     # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
                     legend = gr.HTML(label="Legend", show_label=False)
                     info = gr.Markdown(label="Info", show_label=False)
@@ -982,6 +990,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     demo.launch(
         theme=gr.themes.Soft(primary_hue="indigo"),
         css=CSS,
+        js=PIXEL_MARKER_JS,
         footer_links=["api", "gradio"],
         max_file_size=MAX_UPLOAD,
         # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import math
 import os
 import re
 import shutil
@@ -211,6 +212,7 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     click_pixel(page, "#segment-band", 363, 186)
     reading = wait_for_reading(page, "#segment-pixel")
     assert near(reading, 363, 186) and "nats" in reading, reading
+    rings_at(page, reading, len(SEGMENT_IMAGES) + 1)  # and the mutual information's map
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "segment.png"), full_page=True)
     page.close()
@@ -282,6 +284,7 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     page.get_by_role("option", name="Pedestrian", exact=True).click()
     page.wait_for_function(IMAGES_SHOWN, arg=["FCN: probability of Pedestrian", "SegNet: probability of Pedestrian"],
                            timeout=30_000)
+    rings_at(page, reading, len(COMPARE_IMAGES) + 2)  # and the two class maps
     SCREENSHOTS.mkdir(exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "compare.png"), full_page=True)
     page.close()
@@ -396,6 +399,83 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     first = page.locator("#compare-class-fcn img").get_attribute("src")
     page.locator("#compare-examples button.gallery-item").nth(1).click()
     page.wait_for_function(f"() => document.querySelector('#compare-class-fcn img').src !== {first!r}", timeout=90_000)
+    page.close()
+
+
+# The rings segdemo/pixel_marker.js draws, shown ones alone: each one's map (its block's label), its centre, the
+# element a click there reaches, and its map's picture (box, natural size, object-fit) to find the pixel it is on.
+RINGS = """() => [...document.querySelectorAll('.segdemo-marker')].filter(ring => ring.getClientRects().length).map(ring => {
+    const r = ring.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
+    const img = ring.parentElement.querySelector('img'), box = img.getBoundingClientRect();
+    return {map: ring.closest('.block').querySelector('[data-testid=block-label]').textContent.trim(), x, y,
+            hit: document.elementFromPoint(x, y)?.tagName ?? 'off the screen', box: [box.left, box.top, box.width, box.height],
+            natural: [img.naturalWidth, img.naturalHeight], fit: getComputedStyle(img).objectFit};
+})"""
+
+
+def ringed_pixel(ring: dict) -> tuple[float, float]:
+    """The picture's pixel under a ring's centre (its map drawn scaled to fit as its object-fit says, centred)."""
+    left, top, width, height = ring["box"]
+    natural_width, natural_height = ring["natural"]
+    ratio = min(width / natural_width, height / natural_height, 1 if ring["fit"] == "scale-down" else math.inf)
+    return ((ring["x"] - left - (width - natural_width * ratio) / 2) / ratio - 0.5,
+            (ring["y"] - top - (height - natural_height * ratio) / 2) / ratio - 0.5)
+
+
+def rings_at(page, reading: str, count: int) -> list[dict]:
+    """The rings, once ``count`` of them show, each at the pixel ``reading`` names (a ring moves at the next frame)."""
+    read = tuple(map(int, re.search(r"At pixel \((\d+), (\d+)\)", reading).groups())) if reading else None
+    deadline = time.monotonic() + 10
+    while True:
+        rings = page.evaluate(RINGS)
+        misplaced = [ring for ring in rings if read is None or max(abs(v - r) for v, r in zip(ringed_pixel(ring), read))
+                     >= 0.25]
+        if len(rings) == count and not misplaced:
+            return rings
+        assert time.monotonic() < deadline, (read, count, rings)
+        page.wait_for_timeout(100)
+
+
+def test_the_pixel_read_is_ringed_on_every_map_of_its_tab(browser, app_url):
+    """A click puts a ring at that pixel on every map of the tab (the overlay too), so that a visitor sees the place
+    the figures are of, on FCN's maps and SegNet's side by side; clicks go through the rings; a new result takes them
+    away. Drawn by the page alone, from the pixel the readout names."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.locator("#segment-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
+    assert page.evaluate(RINGS) == []
+    reading = ""
+    for selector, label, (x, y) in (("#segment-confidence", "Confidence", (300, 120)),
+                                    ("#segment-band", "Boundary uncertainty", (60, 330))):
+        click_pixel(page, selector, x, y)
+        reading = wait_for_reading(page, "#segment-pixel", reading)
+        assert near(reading, x, y)
+        rings = rings_at(page, reading, len(SEGMENT_IMAGES))
+        assert sorted(ring["map"] for ring in rings) == sorted(SEGMENT_IMAGES), rings
+        # a click on a ring reaches the map under it
+        assert all(ring["hit"] in ("IMG", "off the screen") for ring in rings), rings
+        assert sum(ring["hit"] == "IMG" for ring in rings) >= 3, rings
+        # on the map clicked, the ring is where the mouse was (click_pixel clicks a quarter pixel in)
+        clicked = next(ring for ring in rings if ring["map"] == label)
+        left, top, width, height = clicked["box"]
+        ratio = min(width / clicked["natural"][0], height / clicked["natural"][1], 1)
+        assert abs(clicked["x"] - (left + (width - clicked["natural"][0] * ratio) / 2 + (x + 0.25) * ratio)) < 1.5
+        assert abs(clicked["y"] - (top + (height - clicked["natural"][1] * ratio) / 2 + (y + 0.25) * ratio)) < 1.5
+    page.locator("#segment-examples button.gallery-item").nth(1).click()
+    page.wait_for_function("selector => document.querySelector(selector).innerText.includes('Click any map')",
+                           arg=readout("#segment-pixel"), timeout=90_000)
+    rings_at(page, "", 0)
+
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=90_000)
+    click_pixel(page, "#compare-differ", 240, 200)
+    reading = wait_for_reading(page, "#compare-pixel")
+    rings = rings_at(page, reading, len(COMPARE_IMAGES))
+    assert sorted(ring["map"] for ring in rings) == sorted(COMPARE_IMAGES)
+    page.set_viewport_size({"width": 390, "height": 900})  # a phone turned, a window narrowed: the maps reflow
+    rings_at(page, reading, len(COMPARE_IMAGES))
     page.close()
 
 

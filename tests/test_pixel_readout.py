@@ -89,6 +89,8 @@ def test_the_readout_shows_each_network_in_its_column_and_whether_it_is_right():
     assert "| entropy / log C | 0.43 | 0.43 |" in text
     assert "| mutual info. | – | 0.081 nats |" in text
     assert "| label: Bicyclist | **wrong** | right |" in text
+    # the pixel named for the page's script, which rings it on every map (tests/test_browser.py)
+    assert '<span class="segdemo-at segdemo-at-5-7-480-360"></span>' in text.splitlines()[0]
 
 
 def test_a_readout_without_labels_or_samples_shows_neither():
