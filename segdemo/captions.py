@@ -157,7 +157,7 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
     share, the entropy on the boundary map's scale, the mutual information, and, on a CamVid frame, the label."""
     first = readings[0][1]
     width, height = first.size
-    # the empty span names the pixel for the page's script (segdemo/pixel_marker.js), which rings it on every map
+    # the empty span names the pixel for the page's script (segdemo/pixel_readout.js), which rings it on every map
     lines = [f"**At pixel ({first.x}, {first.y})** of the {width}x{height} result:"
              f'<span class="{PIXEL_ANCHOR} {PIXEL_ANCHOR}-{first.x}-{first.y}-{width}-{height}"></span>', "",
              "| | " + " | ".join(label for label, _ in readings) + " |", "|---" * (len(readings) + 1) + "|"]

@@ -52,9 +52,9 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
+# run by the page once loaded: rings the pixel a readout reads on every map of its tab; reads a click on the overlay
+PIXEL_READOUT_JS = (Path(__file__).resolve().parent / "pixel_readout.js").read_text(encoding="utf-8")
 # The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")
-# run by the page once loaded: rings the pixel a readout reads on every map of its tab
-PIXEL_MARKER_JS = (Path(__file__).resolve().parent / "pixel_marker.js").read_text(encoding="utf-8")
 UPLOAD_PLACEHOLDER = (
     "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
 )
@@ -68,7 +68,7 @@ CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 /* a clicked pixel's readout: Gradio's tables break anywhere, "Paveme/nt" on a phone; here only at spaces */
 .segdemo-pixel td, .segdemo-pixel th {word-break:normal; overflow-wrap:normal; padding:4px 8px}
-/* the ring segdemo/pixel_marker.js puts at the pixel read, on every map of the tab: white and black, to show on any
+/* the ring segdemo/pixel_readout.js puts at the pixel read, on every map of the tab: white and black, to show on any
    colour; clicks go through it to the map */
 .segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
   border:2px solid #fff; box-shadow:0 0 0 1px #000, inset 0 0 0 1px #000; transform:translate(-50%, -50%);
@@ -813,7 +813,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
-                                            elem_classes=["segdemo-slider"])  # rings the pixel read (pixel_marker.js)
+                                            elem_classes=["segdemo-slider"])  # rings the pixel read, reads a click (pixel_readout.js)
                     # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
                     legend = gr.HTML(label="Legend", show_label=False)
                     info = gr.Markdown(label="Info", show_label=False)
@@ -990,7 +990,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     demo.launch(
         theme=gr.themes.Soft(primary_hue="indigo"),
         css=CSS,
-        js=PIXEL_MARKER_JS,
+        js=PIXEL_READOUT_JS,
         footer_links=["api", "gradio"],
         max_file_size=MAX_UPLOAD,
         # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)

@@ -402,7 +402,7 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     page.close()
 
 
-# The rings segdemo/pixel_marker.js draws, shown ones alone: each one's map (its block's label), its centre, the
+# The rings segdemo/pixel_readout.js draws, shown ones alone: each one's map (its block's label), its centre, the
 # element a click there reaches, and its map's picture (box, natural size, object-fit) to find the pixel it is on.
 RINGS = """() => [...document.querySelectorAll('.segdemo-marker')].filter(ring => ring.getClientRects().length).map(ring => {
     const r = ring.getBoundingClientRect(), x = r.left + r.width / 2, y = r.top + r.height / 2;
@@ -476,6 +476,31 @@ def test_the_pixel_read_is_ringed_on_every_map_of_its_tab(browser, app_url):
     assert sorted(ring["map"] for ring in rings) == sorted(COMPARE_IMAGES)
     page.set_viewport_size({"width": 390, "height": 900})  # a phone turned, a window narrowed: the maps reflow
     rings_at(page, reading, len(COMPARE_IMAGES))
+    page.close()
+
+
+def test_a_click_on_the_overlay_reads_its_pixel_and_a_drag_of_its_divider_does_not(browser, app_url):
+    """Gradio's ImageSlider sends no select event: the page passes a click on it to a map of the same result, at the
+    same pixel (within one: a map drawn smaller than the overlay cannot be clicked on every one of its pixels)."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.locator("#segment-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
+    box = page.locator(".segdemo-slider img").first.bounding_box()
+    ratio = min(box["width"] / 480, box["height"] / 360)  # drawn to fit its box, centred (object-fit: contain)
+    left, top = box["x"] + (box["width"] - 480 * ratio) / 2, box["y"] + (box["height"] - 360 * ratio) / 2
+    page.mouse.click(left + 100.5 * ratio, top + 250.5 * ratio)
+    reading = wait_for_reading(page, "#segment-pixel")
+    assert near(reading, 100, 250) and "of the 480x360 result" in reading, reading
+    rings_at(page, reading, len(SEGMENT_IMAGES))
+    # a drag, of the divider or of the picture (which ends in a click on it), is not a click on a pixel
+    for start, end in ((0.5, 0.3), (0.2, 0.4)):
+        page.mouse.move(box["x"] + box["width"] * start, box["y"] + box["height"] * 0.6)
+        page.mouse.down()
+        page.mouse.move(box["x"] + box["width"] * end, box["y"] + box["height"] * 0.6, steps=8)
+        page.mouse.up()
+    page.wait_for_timeout(1500)
+    assert page.locator(readout("#segment-pixel")).inner_text() == reading
     page.close()
 
 
