@@ -7,6 +7,7 @@ the tests all go through the same code.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import os
@@ -52,8 +53,6 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
-# run by the page once loaded: rings the pixel a readout reads on every map of its tab; reads a click on the overlay
-PIXEL_READOUT_JS = (Path(__file__).resolve().parent / "pixel_readout.js").read_text(encoding="utf-8")
 # The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")
 UPLOAD_PLACEHOLDER = (
     "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
@@ -227,6 +226,24 @@ MAP_ALTS = {
     "differ": "where FCN and SegNet disagree: the pixels whose predicted class differs, in magenta on the grey picture",
     "truth": "ground truth: CamVid's own label of this frame in the class colours, unlabelled pixels grey, with a key",
 }
+# what a screen reader says for the pictures whose alt text Gradio leaves empty (set by segdemo/alt_texts.js)
+PAGE_ALTS = {
+    "example": "Example: CamVid frame",  # + "<frame> of sequence <sequence>"
+    "example_other": "Example street picture",
+    "picture": "The picture, as the networks see it",
+    "overlay": ("Overlay: the picture with each pixel coloured by its predicted class and the class boundaries in "
+                "white; the classes' key is under it"),
+}
+
+
+def page_script() -> str:
+    """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
+    (segdemo/pixel_readout.js) and the alt texts Gradio leaves empty (segdemo/alt_texts.js)."""
+    here = Path(__file__).resolve().parent
+    readout, alts = ((here / name).read_text(encoding="utf-8").strip() for name in ("pixel_readout.js", "alt_texts.js"))
+    return f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n}}"
+
+
 PLOT_ALTS = {
     "reliability": ("Reliability diagrams of both networks: the share of pixels right against their confidence, in "
                     "15 bins, before (grey) and after (blue) temperature scaling, beside the diagonal of perfect "
@@ -990,7 +1007,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     demo.launch(
         theme=gr.themes.Soft(primary_hue="indigo"),
         css=CSS,
-        js=PIXEL_READOUT_JS,
+        js=page_script(),
         footer_links=["api", "gradio"],
         max_file_size=MAX_UPLOAD,
         # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)

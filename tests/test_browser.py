@@ -18,7 +18,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, start_app, stop_app
-from segdemo import visualize
+from segdemo import ui, visualize
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -303,6 +303,14 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
     open_app(page, app_url)
     page.get_by_role("tab", name=tab).click()
+    # each thumbnail names its frame to a screen reader (Gradio's examples have alt="")
+    examples = page.locator(f"#{tab.lower()}-examples button.gallery-item img")
+    examples.first.wait_for(timeout=10_000)
+    page.wait_for_function("selector => [...document.querySelectorAll(selector)].every(img => img.alt)",
+                           arg=f"#{tab.lower()}-examples img", timeout=10_000)
+    frames = sorted(re.fullmatch(r"camvid_0006R0_f(\d+)", path.stem)[1] for path in (ROOT / "examples").glob("*.jpg"))
+    assert [img.get_attribute("alt") for img in examples.all()] == [
+        f"Example: CamVid frame {int(frame)} of sequence 0006R0" for frame in frames]
     shown = list(COMPARE_IMAGES)
     if tab == "Segment":
         page.get_by_role("combobox", name="Model").click()
@@ -319,7 +327,9 @@ def test_a_visitor_clicks_a_bundled_example_and_sees_its_results(browser, app_ur
     # each map says what it shows to a visitor who cannot see it (a screen reader skipped every picture: alt="")
     alts = page.evaluate(ALT_TEXTS, [label for label in shown if label != "Picture | overlay (drag)"])
     assert all(len(alt) > 40 for alt in alts.values()), alts
-    if tab == "Segment":
+    if tab == "Segment":  # the slider's two pictures, which Gradio's ImageSlider leaves with alt="" too
+        assert [img.get_attribute("alt") for img in page.locator(".segdemo-slider img").all()] == [
+            "The picture, as the networks see it", ui.PAGE_ALTS["overlay"]]
         assert page.get_by_role("combobox", name="Model").input_value() == "Bayesian SegNet (lite, MC dropout)"
         assert page.get_by_text("Bayesian SegNet (lite, MC dropout) ·").count() == 1   # the info line of its run
     page.close()
