@@ -47,6 +47,7 @@ from .calibration import scale_logits, tempered_mean
 from .checkpoints import Checkpoint
 from .data import normalize
 from .devices import choose_device, describe_device, serving_autocast, to_host
+from .images import shrink_to, size_within
 from .models import is_bayesian
 from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mutual_information
 
@@ -118,20 +119,14 @@ def working_size(height: int, width: int, input_size: tuple[int, int], min_side:
 
 
 def output_size(height: int, width: int, max_side: int = MAX_OUTPUT_SIDE) -> tuple[int, int]:
-    """The picture's own size, or scaled down so that its long side is ``max_side``."""
-    longest = max(height, width)
-    if longest <= max_side:
-        return height, width
-    scale = max_side / longest
-    return max(1, round(height * scale)), max(1, round(width * scale))
+    """(H, W) of the results: the picture's own size, or scaled down so that its long side is ``max_side``."""
+    out_w, out_h = size_within(width, height, max_side)
+    return out_h, out_w
 
 
 def picture_at_output_size(image: Image.Image, max_side: int = MAX_OUTPUT_SIDE) -> Image.Image:
     """The picture as the results show it: itself, or scaled down to ``output_size``."""
-    out_h, out_w = output_size(image.height, image.width, max_side)
-    if (out_w, out_h) == image.size:
-        return image
-    return image.resize((out_w, out_h), Image.BILINEAR, reducing_gap=3.0)
+    return shrink_to(image, max_side)
 
 
 def prepare_for_inference(model: nn.Module) -> nn.Module:
@@ -341,10 +336,13 @@ def predict(
     notes: list[str] | None = None,
     mirror: bool = MIRROR_SAMPLES,
     scales: Sequence[float] | None = None,
+    upload_size: tuple[int, int] | None = None,
 ) -> Prediction:
     """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``).
 
-    ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale).
+    ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale). ``upload_size``: (width, height)
+    of the upload where ``image`` is a copy scaled down from it (``load_image(max_side=...)``), for what the
+    result says of it.
     """
     started = time.perf_counter()
     if image.mode != "RGB":
@@ -386,6 +384,7 @@ def predict(
     probs, top, labels, ent, mi, grid_probs, grid_mi = to_host(probs, top, labels, ent, mi, grid_probs, grid_mi)
     normalised = ent / math.log(probs.shape[0])
     shown = picture_at_output_size(image, max_output_side)
+    width, height = upload_size or (width, height)
     if (out_w, out_h) != (width, height):
         notes.append(f"results shown at {out_w}x{out_h} (the upload is {width}x{height})")
     return Prediction(

@@ -30,7 +30,7 @@ from .failures import failures_explained
 from .gpu import duration_for, gpu_task
 from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
-from .inference import DEFAULT_SAMPLES, MAX_SAMPLES, Prediction, picture_at_output_size, predict
+from .inference import DEFAULT_SAMPLES, MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict
 from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, described, refused
 from .memory import release_free_memory
 from .models import is_bayesian
@@ -321,7 +321,7 @@ class SegmentationService:
         if image is None:
             raise refused("Please upload a picture first (or pick one of the examples).")
         try:
-            return load_image(image)
+            return load_image(image, max_side=MAX_OUTPUT_SIDE)  # no result is drawn larger
         except ImageError as error:
             raise refused(str(error)) from None
 
@@ -354,7 +354,8 @@ class SegmentationService:
         return value
 
     def _predict(self, loaded, model: LoadedModel, samples: int, seed: int) -> Prediction:
-        return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes)
+        return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes,
+                       upload_size=loaded.original_size)
 
     def _passes(self, model_name: Any, samples: Any) -> int:
         """Network passes a request will make: its Monte-Carlo samples for a Bayesian model, else 1."""
@@ -528,14 +529,15 @@ class SegmentationService:
         if header is not None and header.format in BROWSER_FORMATS and within_limits(header):
             return gr.skip()
         try:
-            loaded = load_image(picture)  # what the header already condemns fails here at once, undecoded
+            # what the header already condemns fails here at once, undecoded
+            loaded = load_image(picture, max_side=MAX_OUTPUT_SIDE)
             if header is None or header.format in BROWSER_FORMATS:  # a picture after all
                 return gr.skip()
-            shown = picture_at_output_size(loaded.image)
+            shown = loaded.image
             notes = list(loaded.notes)
-            if shown.size != loaded.image.size:
+            if shown.size != loaded.original_size:
                 notes.append(f"shown at {shown.width}x{shown.height}, the size its maps are drawn at "
-                             f"(the upload is {loaded.image.width}x{loaded.image.height})")
+                             f"(the upload is {loaded.original_size[0]}x{loaded.original_size[1]})")
             png = write_images({"picture": shown})["picture"]
         except ImageError as error:
             gr.Warning(str(error))

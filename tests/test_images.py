@@ -486,6 +486,57 @@ def test_reduced_scale_jpeg_is_still_turned_upright(tmp_path):
     assert loaded.original_size == (300, 400)
 
 
+# --- scaled down to the largest size used (load_image(max_side=...)) ---------------------------------
+
+
+def big_oriented(orientation: int) -> tuple[Image.Image, Image.Exif]:
+    """A 300x200 picture with a distinct quadrant at its stored top left, and its EXIF orientation."""
+    image = noise((300, 200))
+    image.paste((255, 0, 0), (0, 0, 150, 100))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    return image, exif
+
+
+@pytest.mark.parametrize("suffix", ["png", "jpg", "tiff"])  # Pillow turns a TIFF upright as it opens it
+@pytest.mark.parametrize("orientation", range(1, 9))
+def test_a_picture_scaled_down_while_loading_is_the_full_one_scaled_down(tmp_path, orientation, suffix):
+    """Scaled down before it is turned upright and converted: the same picture as turning the full one upright and
+    then scaling it down, the upload's size kept."""
+    image, exif = big_oriented(orientation)
+    path = save(tmp_path, image, f"o.{suffix}", exif=exif, quality=95)
+    full = load_image(path)
+    loaded = load_image(path, max_side=120)
+    assert loaded.original_size == full.original_size == full.image.size
+    assert max(loaded.image.size) == 120 and loaded.image.size == images.shrink_to(full.image, 120).size
+    # Pillow scales rows, then columns: for a quarter turn the two orders round differently, by 1 at most
+    difference = np.abs(pixels(loaded).astype(int) - np.asarray(images.shrink_to(full.image, 120), int))
+    assert difference.max() <= (0 if orientation <= 4 else 1)
+    (x, y), (width, height) = DISPLAYED[orientation]  # the red quadrant's corner, where it shows
+    shown = loaded.image.size
+    red = loaded.image.getpixel((x * (shown[0] - 1) // (width - 1), y * (shown[1] - 1) // (height - 1)))
+    assert red[0] > 240 and max(red[1:]) < 15, red
+    assert loaded.notes == full.notes
+
+
+@pytest.mark.parametrize("mode", ["P", "I;16", "RGBA", "LA", "CMYK", "L"])
+def test_every_mode_comes_back_within_the_largest_side(mode):
+    """Palette and 16-bit pictures are converted first (scaling a palette picture would pick the nearest index), the
+    others scaled first; either way no side comes back over ``max_side``, and the colours are the same."""
+    picture = noise((300, 200)).convert("RGBA" if mode in ("RGBA", "LA") else "RGB")
+    picture = picture.quantize(16) if mode == "P" else picture.convert(mode) if mode != "I;16" else \
+        Image.fromarray((np.asarray(picture.convert("L"), np.uint16) * 257))
+    full, loaded = load_image(encode(picture, "TIFF")), load_image(encode(picture, "TIFF"), max_side=90)
+    assert loaded.image.size == (90, 60) and loaded.image.mode == "RGB" and loaded.original_size == (300, 200)
+    difference = np.abs(pixels(loaded).astype(int) - np.asarray(images.shrink_to(full.image, 90), int))
+    assert difference.max() <= 1, (mode, difference.max())  # rounded once more or less: the order alone differs
+
+
+def test_a_picture_within_the_largest_side_is_left_as_it_is():
+    picture = noise((80, 60))
+    assert load_image(picture, max_side=80).image.tobytes() == picture.tobytes()
+
+
 # --- other sources and shapes --------------------------------------------------------------------
 
 
