@@ -11,6 +11,11 @@
 - ``to_host`` brings a request's maps back in one device-to-host copy.
 - ``SEGDEMO_TEST_CUDA_MEMORY_MB`` caps the CUDA allocator; only tests set it,
   to provoke an out-of-memory error in the real server.
+- ``without_onednn_if_it_fails`` runs a CPU pass again without oneDNN where
+  oneDNN could not create a primitive: once that has happened for want of
+  memory, oneDNN 3.13 (torch 2.15) could create none, whatever memory there
+  was, until the process restarted (every picture whose shapes were not
+  cached failed); torch's own convolutions are 4-5x slower, but they answer.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ import contextlib
 import logging
 import os
 import re
-from typing import ContextManager
+from collections.abc import Callable
+from typing import ContextManager, TypeVar
 
 import torch
 
@@ -109,6 +115,31 @@ def packed_copy(tensors: tuple[torch.Tensor | None, ...], target: torch.device) 
         out.append(flat[offset : offset + count].view(tensor.shape).to(tensor.dtype))
         offset += count
     return tuple(out)
+
+
+# How oneDNN (torch's CPU convolutions) reports that it could not allocate a primitive's buffers; it
+# gives no status, but a shape that runs on other pictures fails so only when memory runs out.
+ONEDNN_ALLOCATION_FAILURE = "could not create a primitive"
+Result = TypeVar("Result")
+
+
+def without_onednn_if_it_fails(run: Callable[[], Result]) -> Result:
+    """``run()``, and where oneDNN could not create a primitive, ``run()`` again with oneDNN off for that call.
+
+    A real shortage of memory fails the second run too, and its error goes on to ``segdemo.failures``; a oneDNN
+    that a past shortage broke (module docstring) is bypassed, for as long as it stays broken: each later call
+    still tries it first (a failed creation costs the pass up to that layer), so a server whose oneDNN recovers,
+    or never broke, keeps its speed.
+    """
+    try:
+        return run()
+    except RuntimeError as error:
+        if ONEDNN_ALLOCATION_FAILURE not in str(error) or not torch.backends.mkldnn.is_available():
+            raise
+    log.warning("oneDNN could not create a primitive: this pass runs again without it (4-5x slower); if this "
+                "repeats with memory to spare, oneDNN is stuck until the server restarts")
+    with torch.backends.mkldnn.flags(enabled=False):
+        return run()
 
 
 def _cap_memory_for_tests(device: torch.device) -> None:

@@ -16,6 +16,7 @@ from contextlib import contextmanager
 import gradio as gr
 import torch
 
+from .devices import ONEDNN_ALLOCATION_FAILURE
 from .memory import release_free_memory
 
 log = logging.getLogger(__name__)
@@ -58,10 +59,6 @@ def failures_explained() -> Iterator[None]:
     finally:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 
-
-# How oneDNN (torch's CPU convolutions) reports that it could not allocate a primitive's buffers; it
-# gives no status, but a shape that runs on other pictures fails so only when memory runs out.
-ONEDNN_ALLOCATION_FAILURE = "could not create a primitive"
 
 
 def _first_line(error: BaseException) -> str:

@@ -46,7 +46,7 @@ from torch.nn.utils.fusion import fuse_conv_bn_eval
 from .calibration import scale_logits, tempered_mean
 from .checkpoints import Checkpoint
 from .data import normalize
-from .devices import choose_device, describe_device, serving_autocast, to_host
+from .devices import choose_device, describe_device, serving_autocast, to_host, without_onednn_if_it_fails
 from .images import shrink_to, size_within
 from .models import is_bayesian
 from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mutual_information
@@ -363,10 +363,10 @@ def predict(
         x = x.contiguous(memory_format=torch.channels_last)
     forward_started = time.perf_counter()
     with serving_autocast(device):  # half precision on a GPU, fp32 on the CPU; probabilities come out in fp32
-        mean_probs, sample_probs = class_probabilities(
+        mean_probs, sample_probs = without_onednn_if_it_fails(lambda: class_probabilities(
             model, x, samples=samples, seed=seed, temperature=checkpoint.temperature, mirror=mirror,
             temperature_scope=checkpoint.temperature_scope, scales=scales,
-        )
+        ))
     if device.type == "cuda":
         torch.cuda.synchronize(device)
     forward_seconds = time.perf_counter() - forward_started
