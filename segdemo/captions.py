@@ -146,8 +146,9 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
     return "\n\n".join(lines)
 
 
-PIXEL_HINT = ("**Click any map** (the overlay too) to read, at that pixel, each class's probability and the uncertainty "
-              "figures the maps show there (the network does not run again); a ring marks the pixel on every map.")
+PIXEL_HINT = ("**Click any map** (the overlay too) to read, at that pixel, each class's probability and the "
+              "uncertainty figures the maps show there (the network does not run again); a ring marks the pixel on every "
+              "map.")
 RANKS = ("1st", "2nd", "3rd")
 PIXEL_ANCHOR = "segdemo-at"  # the readout's class naming the pixel read: segdemo-at-<x>-<y>-<width>-<height>
 

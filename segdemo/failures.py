@@ -60,7 +60,6 @@ def failures_explained() -> Iterator[None]:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 
 
-
 def _first_line(error: BaseException) -> str:
     """An error's first line, at most 200 characters (torch's messages run to pages of C++ frames)."""
     text = str(error).strip()
