@@ -199,7 +199,9 @@ def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
     cap is lifted the same photo is processed by the same server. Where the
     capped request failed in oneDNN, oneDNN could create no primitive after
     it (2 runs in 12, every later try failing): the server now runs such a
-    pass without oneDNN (``devices.without_onednn_if_it_fails``).
+    pass without oneDNN (``devices.without_onednn_if_it_fails``), which
+    needs no primitive, and may then answer the photo within the cap; the
+    log says that oneDNN ran out.
     """
     huge = tmp_path / "huge.jpg"
     Image.open(EXAMPLE).convert("RGB").resize((4000, 3000)).save(huge, quality=90)
@@ -228,8 +230,12 @@ def test_a_request_that_runs_out_of_memory_half_way_harms_nobody_else(tmp_path):
                 told = None
             except Exception as error:  # noqa: BLE001 - checked below
                 told = str(error)
-            assert told and "ran out of memory on this picture" in told, f"told {told!r}; log: {log.read_text()[-1500:]}"
-            assert "WARNING segdemo.failures: request failed" in log.read_text()  # the operator's log says what torch said
+            logged = log.read_text()
+            if told is None:  # answered after all: only where oneDNN ran out and the pass ran again without it
+                assert "oneDNN could not create a primitive" in logged, f"answered within the cap; log: {logged[-1500:]}"
+            else:
+                assert "ran out of memory on this picture" in told, f"told {told!r}; log: {logged[-1500:]}"
+                assert "WARNING segdemo.failures: request failed" in logged  # the operator's log says what torch said
             visitor.join(timeout=120)
             # (a server that died here, e.g. "libgomp: Thread creation failed", cancels the visitor's job)
             assert answers["small"] == [480, 360], f"server {process.poll()=}; log: {log.read_text()[-1500:]}"
