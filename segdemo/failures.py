@@ -1,13 +1,16 @@
 """What a visitor is told when a request fails half-way, and how the server recovers from it.
 
 A picture that passes every check can still run the CPU or the GPU out of
-memory, or make torch fail in a way no check foresees. The visitor gets one
-plain sentence (never a stack trace), the operator's log keeps what torch
-said, and the failed request's memory goes back before the next visitor's.
+memory, find the disk full when its maps are saved, or make torch fail in a
+way no check foresees. The visitor gets one plain sentence (never a stack
+trace), the operator's log keeps what torch said, and the failed request's
+memory goes back (and old results make room on the disk) before the next
+visitor's.
 """
 
 from __future__ import annotations
 
+import errno
 import logging
 import traceback
 from collections.abc import Iterator
@@ -17,6 +20,7 @@ import gradio as gr
 import torch
 
 from .devices import ONEDNN_ALLOCATION_FAILURE
+from .imagefiles import sweep_now_and_then
 from .memory import release_free_memory
 
 log = logging.getLogger(__name__)
@@ -26,6 +30,27 @@ OUT_OF_MEMORY = (
     "The server ran out of memory on this picture; nothing else was affected. "
     "Please try a smaller picture, or again in a moment."
 )
+
+DISK_FULL = (
+    "The server's disk is full, so this result could not be saved; nothing else was affected. "
+    "Older results are being cleared: please try again in a moment."
+)
+DISK_FULL_ERRORS = {errno.ENOSPC, errno.EDQUOT}
+
+
+@contextmanager
+def disk_full_explained() -> Iterator[None]:
+    """A full disk (or quota) while a result is saved gets a plain message, and a sweep of old results starts
+    (``segdemo.imagefiles``; it keeps room on the disk, but the disk may have filled with something else)."""
+    try:
+        yield
+    except OSError as error:
+        if error.errno not in DISK_FULL_ERRORS:
+            raise
+        traceback.clear_frames(error.__traceback__)
+        log.warning("request failed, disk full: %s", _first_line(error))
+        sweep_now_and_then(disk_full=True)
+        raise gr.Error(DISK_FULL) from None
 
 
 @contextmanager
@@ -39,7 +64,8 @@ def failures_explained() -> Iterator[None]:
     freed pages back once the server has grown past its headroom.
     """
     try:
-        yield
+        with disk_full_explained():
+            yield
     except gr.Error:
         raise
     except MemoryError as error:

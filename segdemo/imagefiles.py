@@ -8,16 +8,31 @@ line up to the pixel; 4x faster, files within 3% of the size), two at a
 time, into a fresh folder inside Gradio's cache, where Gradio serves them
 without copying.
 
-A request leaves about 1 MB there at 480x360 and 12 MB for a 12-megapixel
-photo, so a busy Space would fill its disk within days and then fail every
-request: folders older than ``RESULTS_KEPT_SECONDS`` are swept away, at
-most once every ``SWEEP_EVERY_SECONDS``, in the background. The opacity
-slider's re-blends, one folder per step of a drag (2.5 MB each for a
+A request leaves 1-2.5 MB there at 480x360 and 12-22 MB for a 12-megapixel
+photo, so a busy Space would fill its disk and then fail every request,
+uploads first (Gradio answers an upload with a bare 500 once the disk is
+full, before any code of ours runs). Two bounds keep it from that, both
+enforced by one sweep that runs in the background beside a request:
+
+- age: folders older than ``RESULTS_KEPT_SECONDS`` go (checked at most once
+  every ``SWEEP_EVERY_SECONDS``);
+- room: the oldest folders go while the results take more than
+  ``RESULTS_MAX_BYTES`` or the disk has less than ``DISK_KEPT_FREE_BYTES``
+  free (checked with every request, swept at most every
+  ``ROOM_CHECK_SECONDS``). Results under ``RESULTS_IN_USE_SECONDS`` old stay:
+  a request may still be writing them, or its page fetching them.
+
+Where a sweep for room deletes files Gradio served, Gradio's own sweep
+(``forget_files_with``) deletes them first, so that Gradio also forgets them;
+it keeps the name of every file it served until its sweep deletes it. The
+opacity slider's re-blends, one folder per step of a drag (2.5 MB each for a
 12-megapixel photo), are deleted as soon as the page has moved on from them.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import os
 import shutil
 import tempfile
@@ -31,14 +46,34 @@ from typing import Any
 
 from PIL import Image
 
+log = logging.getLogger(__name__)
+
 PNG_COMPRESS_LEVEL = 1
 RESULTS_KEPT_SECONDS = int(float(os.environ.get("SEGDEMO_KEEP_RESULTS_HOURS", "24")) * 3600)
+# A free Space has 50 GB of disk; its uploads (swept by Gradio after a day) and logs need some of it.
+RESULTS_MAX_BYTES = int(float(os.environ.get("SEGDEMO_RESULTS_MAX_GB", "10")) * 1e9)
+DISK_KEPT_FREE_BYTES = int(float(os.environ.get("SEGDEMO_DISK_FREE_GB", "2")) * 1e9)
 SWEEP_EVERY_SECONDS = 3600  # also how often Gradio sweeps its own files (segdemo.ui.build_demo's delete_cache)
 # Gradio forgets a file it served only when its own sweep deletes it, so ours comes two of its sweeps later.
 SWEEP_AFTER_GRADIO_SECONDS = 2 * SWEEP_EVERY_SECONDS
+# where the disk filled all the same (SEGDEMO_DISK_FREE_GB=0, or something else filled it), old results make this room
+DISK_FULL_ROOM_BYTES = 200_000_000
+ROOM_CHECK_SECONDS = 10  # a disk filled by something else would otherwise be scanned at every request
+RESULTS_IN_USE_SECONDS = 120
+ROOM_SWEPT_TO = 0.8  # a sweep for room leaves the results at 80% of their bound: the next is 2,000+ requests away
 _encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segdemo-encode")  # zlib releases the GIL
-_last_sweep: float | None = None
+_last_sweep: float | None = None  # when the last sweep began (None: none yet in this process)
+_last_age_sweep: float | None = None
+_running_sweep: Future[int] | None = None
+_results_bytes = 0  # what the last sweep left, plus what was written since
 _sweep_lock = threading.Lock()
+_forget_older_than: Callable[[float], None] | None = None
+
+
+def forget_files_with(sweep: Callable[[float], None] | None) -> None:
+    """``sweep(age)`` deletes the files Gradio served that are older than ``age`` seconds, and forgets them."""
+    global _forget_older_than
+    _forget_older_than = sweep
 
 
 def cache_folder() -> Path:
@@ -55,33 +90,111 @@ def results_folder() -> Path:
     return cache_folder() / "segdemo"
 
 
-def sweep_old_results(max_age: float, now: float | None = None) -> int:
-    """Delete the result folders last written more than ``max_age`` seconds ago; how many. Never raises."""
-    now = time.time() if now is None else now
+def free_disk_bytes() -> int:
+    """Free bytes on the disk that holds Gradio's cache (the cache may not exist yet: its nearest folder)."""
+    folder = cache_folder()
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    try:
+        return shutil.disk_usage(folder).free
+    except OSError:
+        return DISK_KEPT_FREE_BYTES  # unknown: taken as enough, so that no sweep is forced on a guess
+
+
+def _result_folders() -> list[tuple[float, int, str]]:
+    """Each result folder's (last written, bytes, path), oldest first."""
     try:
         entries = list(os.scandir(results_folder()))
     except OSError:  # nothing written yet
-        return 0
-    removed = 0
+        return []
+    folders = []
     for entry in entries:
         try:
-            if entry.is_dir(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > max_age:
-                shutil.rmtree(entry.path, ignore_errors=True)
-                removed += 1
-        except OSError:  # another process swept it first
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            # a file's data is written after the folder's entry for it: the newest file dates the folder
+            stats = [entry.stat(follow_symlinks=False)]
+            stats += [item.stat(follow_symlinks=False) for item in os.scandir(entry.path)]
+            folders.append((max(s.st_mtime for s in stats), sum(s.st_size for s in stats[1:]), entry.path))
+        except OSError:  # swept by another process meanwhile
             continue
-    return removed
+    return sorted(folders)
 
 
-def sweep_now_and_then(now: float | None = None) -> Future[int] | None:
-    """Sweep in the background if the last sweep was ``SWEEP_EVERY_SECONDS`` ago (the first call sweeps)."""
-    global _last_sweep
+def sweep_results(max_age: float, max_bytes: float = math.inf, keep_free: float = 0.0,
+                  now: float | None = None) -> int:
+    """Delete the result folders last written more than ``max_age`` seconds ago, then, oldest first, those
+    that leave the results over ``max_bytes`` or the disk under ``keep_free`` bytes free (to ``ROOM_SWEPT_TO``
+    of the first, 1/``ROOM_SWEPT_TO`` of the second); never those under ``RESULTS_IN_USE_SECONDS`` old.
+    Returns how many went. Never raises."""
+    global _results_bytes
     now = time.time() if now is None else now
+    folders = _result_folders()
+    total = sum(size for _, size, _ in folders)
+    free = free_disk_bytes() if keep_free > 0 else math.inf
+    short_of_room = total > max_bytes or free < keep_free
+    target_bytes, target_free = max_bytes, 0.0
+    if short_of_room:  # swept well below the bounds, so that the next sweep for room is many requests away
+        target_bytes, target_free = max_bytes * ROOM_SWEPT_TO, keep_free / ROOM_SWEPT_TO
+    doomed, cutoff = [], now - max_age
+    for written, size, path in folders:  # oldest first
+        if now - written < RESULTS_IN_USE_SECONDS:
+            break
+        if written >= now - max_age and total <= target_bytes and free >= target_free:
+            break
+        doomed.append(path)
+        cutoff = max(cutoff, written)
+        total, free = total - size, free + size
+    if cutoff > now - max_age and _forget_older_than is not None:
+        # Gradio deletes the files it served (and its uploads) as old as these, and forgets their names
+        try:
+            _forget_older_than(max(time.time() - cutoff - 1e-3, 0.0))
+        except Exception as error:  # its sets changed while it went through them: ours below go anyway
+            log.warning("Gradio's sweep for room failed: %s", error)
+    for path in doomed:
+        shutil.rmtree(path, ignore_errors=True)
+    _results_bytes = total
+    if short_of_room:
+        log.warning("short of disk room: deleted the %d oldest result folders; results now take %.3g GB, "
+                    "the disk has %.3g GB free", len(doomed), total / 1e9, free_disk_bytes() / 1e9)
+    return len(doomed)
+
+
+def sweep_now_and_then(now: float | None = None, disk_full: bool = False) -> Future[int] | None:
+    """Sweep in the background (``sweep_results`` with this module's bounds) when one is due: the first call,
+    an hour after the last age sweep, or, ``ROOM_CHECK_SECONDS`` after the last sweep, when the results take
+    more than their bound or the disk is short of free room. ``disk_full`` (a write just failed for want of
+    room) sweeps at once, for ``DISK_FULL_ROOM_BYTES`` at least. None where none was started."""
+    global _last_sweep, _last_age_sweep, _running_sweep
+    now = time.time() if now is None else now
+    keep_free = max(DISK_KEPT_FREE_BYTES, DISK_FULL_ROOM_BYTES) if disk_full else DISK_KEPT_FREE_BYTES
     with _sweep_lock:
-        if _last_sweep is not None and now - _last_sweep < SWEEP_EVERY_SECONDS:
+        if _running_sweep is not None and not _running_sweep.done():
+            return None
+        age_due = _last_age_sweep is None or now - _last_age_sweep >= SWEEP_EVERY_SECONDS
+        room_due = disk_full or (_last_sweep is None or now - _last_sweep >= ROOM_CHECK_SECONDS) and (
+            _results_bytes > RESULTS_MAX_BYTES or free_disk_bytes() < keep_free)
+        if not (age_due or room_due):
             return None
         _last_sweep = now
-    return _encoder.submit(sweep_old_results, RESULTS_KEPT_SECONDS + SWEEP_AFTER_GRADIO_SECONDS, now)
+        if age_due:
+            _last_age_sweep = now
+        _running_sweep = _encoder.submit(sweep_results, RESULTS_KEPT_SECONDS + SWEEP_AFTER_GRADIO_SECONDS,
+                                         RESULTS_MAX_BYTES, keep_free, now)
+        return _running_sweep
+
+
+def _note_written(paths: Iterable[str | None]) -> None:
+    """Count what a result wrote towards ``RESULTS_MAX_BYTES`` (a sweep counts them all again)."""
+    global _results_bytes
+    size = 0
+    for path in paths:
+        try:
+            size += os.stat(path).st_size if path else 0
+        except OSError:
+            continue
+    with _sweep_lock:
+        _results_bytes += size
 
 
 class ImageWriter:
@@ -103,7 +216,9 @@ class ImageWriter:
 
     def paths(self) -> dict[str, str | None]:
         """Wait for every picture and file; their paths by name."""
-        return {name: None if future is None else future.result() for name, future in self._pending.items()}
+        paths = {name: None if future is None else future.result() for name, future in self._pending.items()}
+        _note_written(paths.values())
+        return paths
 
 
 def delete_results(folders: Iterable[str]) -> None:

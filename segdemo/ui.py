@@ -13,6 +13,7 @@ import math
 import os
 import time
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -26,9 +27,16 @@ from .analysis import compare_predictions, error_figures, example_ground_truth, 
 from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE
 from .compression import compression_middleware
-from .failures import failures_explained
+from .failures import disk_full_explained, failures_explained
 from .gpu import duration_for, gpu_task
-from .imagefiles import RESULTS_KEPT_SECONDS, SWEEP_EVERY_SECONDS, ImageWriter, delete_results, write_images
+from .imagefiles import (
+    RESULTS_KEPT_SECONDS,
+    SWEEP_EVERY_SECONDS,
+    ImageWriter,
+    delete_results,
+    forget_files_with,
+    write_images,
+)
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
 from .inference import DEFAULT_SAMPLES, MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict
 from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, described, refused
@@ -538,7 +546,8 @@ class SegmentationService:
             if shown.size != loaded.original_size:
                 notes.append(f"shown at {shown.width}x{shown.height}, the size its maps are drawn at "
                              f"(the upload is {loaded.original_size[0]}x{loaded.original_size[1]})")
-            png = write_images({"picture": shown})["picture"]
+            with disk_full_explained():
+                png = write_images({"picture": shown})["picture"]
         except ImageError as error:
             gr.Warning(str(error))
             return gr.skip()
@@ -592,8 +601,9 @@ class SegmentationService:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cleared from Gradio's cache, or cut short
             return self._result_gone()
         try:
-            blended = list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
-                                         for i, layer in enumerate(layers)}).values())
+            with disk_full_explained():
+                blended = list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
+                                             for i, layer in enumerate(layers)}).values())
         finally:
             release_free_memory()  # a 12-megapixel blend's float arrays go back, as after a request
         # A drag blends a few times a second (2.5 MB a step for a 12-megapixel photo), and each step's files would
@@ -655,7 +665,8 @@ class SegmentationService:
             gr.Warning(CLASSES_GONE)
             return [gr.skip()] * networks
         try:
-            files = write_images({f"class_probability{i}": drawn for i, (_, drawn) in enumerate(maps)})
+            with disk_full_explained():
+                files = write_images({f"class_probability{i}": drawn for i, (_, drawn) in enumerate(maps)})
         finally:
             release_free_memory()
         return [gr.update(value=path, visible=True, label=f"{label}: probability of {class_name}" if label
@@ -1000,7 +1011,19 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
                 interactive=False, wrap=True, column_widths=[f"{100 / len(headers):.0f}%"] * len(headers), max_height=1000,
             )
+    forget_files_with(gradio_sweep(demo))
     return demo
+
+
+def gradio_sweep(demo: gr.Blocks) -> Callable[[float], None] | None:
+    """Gradio's own sweep of the uploads and files ``demo`` served that are older than an age, for
+    ``segdemo.imagefiles``' sweep for room: Gradio forgets the names of the files it deletes, and keeps those of
+    files deleted behind its back for as long as the server runs. None where this Gradio has no such function."""
+    try:
+        from gradio.route_utils import delete_files_created_by_app
+    except ImportError:
+        return None
+    return lambda age: delete_files_created_by_app(demo, age)
 
 
 def launch(demo: gr.Blocks, **kwargs: Any) -> None:

@@ -64,6 +64,9 @@ def pytest_configure(config) -> None:
     config.segdemo_run_folder = run_folder
     os.environ["GRADIO_TEMP_DIR"] = str(run_folder / "gradio")  # before anything imports gradio_client
     os.environ["TMPDIR"] = str(run_folder)  # the servers, browsers and scripts the tests start
+    # The servers keep no floor of free disk (segdemo/imagefiles.py), or on a build machine with under 2 GB free
+    # they would delete results a test still reads; tests/test_disk_room.py sets the bounds it tests.
+    os.environ.setdefault("SEGDEMO_DISK_FREE_GB", "0")
 
 
 def pytest_unconfigure(config) -> None:

@@ -8,14 +8,15 @@ import time
 import pytest
 
 from segdemo import imagefiles
-from segdemo.imagefiles import ImageWriter, delete_results, results_folder, sweep_now_and_then, sweep_old_results
+from segdemo.imagefiles import ImageWriter, delete_results, results_folder, sweep_now_and_then, sweep_results
 
 
 @pytest.fixture
 def cache(tmp_path, monkeypatch):
     """A cache folder of this test's own, and a sweeper that has not swept yet."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
-    monkeypatch.setattr(imagefiles, "_last_sweep", None)
+    for name in ("_last_sweep", "_last_age_sweep", "_running_sweep"):
+        monkeypatch.setattr(imagefiles, name, None)
     return tmp_path
 
 
@@ -25,21 +26,22 @@ def result_folder(name: str, age_seconds: float) -> str:
     (folder / "overlay.png").write_bytes(b"png")
     (folder / "overlay.npz").write_bytes(b"npz")
     when = time.time() - age_seconds
-    os.utime(folder, (when, when))
+    for path in (*folder.iterdir(), folder):  # a folder is as old as its newest file
+        os.utime(path, (when, when))
     return name
 
 
 def test_folders_older_than_the_age_go_and_the_rest_stay(cache):
     old, fresh = result_folder("old", 7200), result_folder("fresh", 60)
-    assert sweep_old_results(3600) == 1
+    assert sweep_results(3600) == 1
     assert sorted(os.listdir(results_folder())) == [fresh] and old not in os.listdir(results_folder())
 
 
 def test_sweeping_an_empty_or_missing_cache_is_harmless(cache):
-    assert sweep_old_results(0) == 0
+    assert sweep_results(0) == 0
     results_folder().mkdir(parents=True)
     (results_folder() / "a-stray-file").write_text("not a result")   # only folders are results
-    assert sweep_old_results(0) == 0
+    assert sweep_results(0) == 0
 
 
 def test_the_first_result_sweeps_and_then_not_again_for_an_hour(cache, monkeypatch):
