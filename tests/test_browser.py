@@ -665,7 +665,12 @@ def test_moving_the_opacity_slider_reblends_the_overlay_without_running_the_netw
 def test_after_a_restart_the_slider_says_once_to_press_the_button_again(browser):
     """A Space restarts (an update, a crash, a night asleep) while a visitor's tab still shows a result: the new
     server holds nothing of it, so the slider cannot blend it. The visitor is told once to press the button, not
-    left moving a slider that does nothing, nor shown a message per step of the drag; pressing it re-arms the slider."""
+    left moving a slider that does nothing, nor shown a message per step of the drag; pressing it re-arms the slider.
+
+    Gradio's page may instead start afresh: where an event of the drag finds the new server without the tab's
+    session (its queue answers "session not found"), the page takes the connection for lost and reloads once the
+    server answers (about 1 run in 6 here). Then it shows no result, so there is nothing to tell; no message may
+    come, and the visitor's next result blends as ever."""
     process, url, _ = start_app()
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
@@ -680,19 +685,32 @@ def test_after_a_restart_the_slider_says_once_to_press_the_button_again(browser)
         assert again == url
         slider = page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity")
         drag_to_the_end(page, slider)
-        told = page.get_by_text("This result is no longer kept on the server: press the button again")
-        told.first.wait_for(timeout=30_000)
+        message = "This result is no longer kept on the server: press the button again"
+        told = page.get_by_text(message)
+        page.wait_for_function(  # told, or a page started afresh (no result shown)
+            f"""() => {{ if (document.body.innerText.includes({message!r})) return true;
+                try {{ return ({PICTURE_SOURCES})({overlay!r}).length === 0; }} catch (e) {{ return false; }} }}""",
+            timeout=30_000)
+        started_afresh = told.count() == 0
+        if started_afresh:
+            open_app(page, url)  # (the reload has finished)
+            slider = page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity")
         keys_to_the_end(page, slider)   # more moves after the message
         page.wait_for_timeout(2_000)   # what they would say has come by now
-        assert told.count() == 1
-        assert page.evaluate(PICTURE_SOURCES, overlay) == before
+        assert told.count() == (0 if started_afresh else 1)
+        if started_afresh:
+            assert page.evaluate(PICTURE_SOURCES, overlay) == []
+            page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+        else:
+            assert page.evaluate(PICTURE_SOURCES, overlay) == before
         page.get_by_role("button", name="Segment", exact=True).click()   # a result again: the slider blends it
         page.wait_for_function(f"() => ({PICTURE_SOURCES})({overlay!r})[1] !== {before[1]!r}", timeout=90_000)
+        page.wait_for_function(IMAGES_SHOWN, arg=[overlay], timeout=90_000)
         pressed = page.evaluate(PICTURE_SOURCES, overlay)
         slider.focus()
         page.keyboard.press("ArrowLeft")
         page.wait_for_function(f"() => ({PICTURE_SOURCES})({overlay!r})[1] !== {pressed[1]!r}", timeout=30_000)
-        assert told.count() == 1
+        assert told.count() == (0 if started_afresh else 1)
         page.close()
     finally:
         stop_app(process)
