@@ -292,7 +292,7 @@ class ShownOverlays:
     ``RESULT_FORGOTTEN`` instead, until the next result.
     """
 
-    picture_file: str  # the picture's PNG (the Segment tab shows it beside the overlay)
+    picture_file: str  # the picture's file (the Segment tab shows it beside the overlay)
     layer_files: tuple[str, ...]  # one OverlayLayer (.npz) per overlay shown
     blends: tuple[str, ...] = ()  # the folders of the last two re-blends (the one shown, the one before); older go
     readouts: tuple[tuple[str, str], ...] = ()  # (model name, its working grid's file) per network: pixel_readout
@@ -519,14 +519,15 @@ class SegmentationService:
 
     # -- an upload that most browsers cannot draw ------------------------
     def picture_for_the_browser(self, picture: Any):
-        """A TIFF or HEIC upload, which Safari alone draws, replaced by the PNG that the networks will see.
+        """A TIFF or HEIC upload, which Safari alone draws, replaced by a lossless copy (WebP) of what the
+        networks will see.
 
         Chrome and Firefox show a broken image where the visitor's picture
-        should be. The PNG is the decoded picture (upright, 8-bit RGB) at the
+        should be. The copy is the decoded picture (upright, 8-bit RGB) at the
         size its maps are drawn at, so Segment and Compare give the maps they
         give for the file itself (up to that rescaling, for a picture over
         2048 pixels). What was changed on the way is said now, in a message:
-        the PNG no longer shows it. A picture every browser draws stays as it
+        the copy no longer shows it. A picture every browser draws stays as it
         is, undecoded. A file that cannot be used (not a picture, too large,
         a damaged TIFF or HEIC) stays too, and the visitor is told why at
         once, as Segment would tell them.
@@ -791,10 +792,10 @@ def _class_probability_follows(choice: gr.Dropdown, fn: Any, shown: gr.State, ma
 
 
 def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
-    """A TIFF or HEIC upload is drawn as a PNG, for browsers that cannot draw it (``picture_for_the_browser``).
+    """A TIFF or HEIC upload is drawn as lossless WebP, for browsers that cannot draw it (``picture_for_the_browser``).
 
     Its own queue: a 12-megapixel HEIC (4032x3024) takes 1.1 s to decode
-    on 2 CPU cores and 1.5 s to become its 2048x1536 PNG, which must not
+    on 2 CPU cores and 1.5 s to become its 2048x1536 copy, which must not
     wait behind another visitor's inference.
     """
     picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload", show_progress="minimal")

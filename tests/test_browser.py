@@ -545,18 +545,18 @@ def test_on_a_phone_the_pixel_readout_fits_and_breaks_no_word(browser, app_url):
     page.close()
 
 
-# True once the picture in the upload block `selector` is drawn, from a PNG.
-DRAWN_FROM_PNG = """selector => {
+# True once the picture in the upload block `selector` is drawn, from the app's lossless copy (WebP).
+DRAWN_FROM_COPY = """selector => {
     const img = document.querySelector(selector);
-    return Boolean(img && img.complete && img.naturalWidth > 0 && new URL(img.src).pathname.endsWith('.png'));
+    return Boolean(img && img.complete && img.naturalWidth > 0 && new URL(img.src).pathname.endsWith('.webp'));
 }"""
 
 
 @pytest.mark.parametrize(("tab", "name"), [("Segment", "frame.tiff"), ("Segment", "street.heic"), ("Compare", "street.heic")])
-def test_a_picture_only_safari_draws_is_shown_as_the_png_the_networks_see(browser, app_url, tmp_path, heic_pictures, tab,
-                                                                          name):
-    """Chromium draws neither TIFF nor HEIC: without the app's PNG in its place the upload shows as a broken image.
-    A bundled frame uploaded as TIFF still gets its error map: the PNG holds exactly the pixels the file did."""
+def test_a_picture_only_safari_draws_is_shown_as_the_copy_the_networks_see(browser, app_url, tmp_path, heic_pictures,
+                                                                           tab, name):
+    """Chromium draws neither TIFF nor HEIC: without the app's copy (lossless WebP) in its place the upload shows as a
+    broken image. A bundled frame uploaded as TIFF still gets its error map: the copy holds the file's exact pixels."""
     if name == "frame.tiff":
         path = tmp_path / name
         with Image.open(EXAMPLE) as frame:
@@ -572,7 +572,7 @@ def test_a_picture_only_safari_draws_is_shown_as_the_png_the_networks_see(browse
     picture = f"#{tab.lower()}-picture"
     page.locator(f"{picture} input[type=file]").set_input_files(str(path))
     try:
-        page.wait_for_function(DRAWN_FROM_PNG, arg=f"{picture} img", timeout=30_000)
+        page.wait_for_function(DRAWN_FROM_COPY, arg=f"{picture} img", timeout=30_000)
     except Exception:
         src = page.locator(f"{picture} img").first.get_attribute("src")
         raise AssertionError(f"the uploaded {name} is not drawn (the picture's src: {src})")

@@ -190,21 +190,29 @@ def test_a_large_photo_scaled_down_as_it_is_decoded_gives_the_full_photos_answer
 
 
 def test_pictures_are_written_losslessly_into_gradios_cache(tmp_path, monkeypatch):
+    """Colour pictures as lossless WebP, a palette picture (a class map: its indices are the classes) and a grey
+    one as PNG; every pixel as it was, and, for the palette, every index and the palette."""
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))
     rng = np.random.default_rng(0)
+    palette = Image.fromarray(rng.integers(0, 12, (21, 34), dtype=np.uint8), mode="P")
+    palette.putpalette(rng.integers(0, 255, 36, dtype=np.uint8).tolist())
     pictures = {
         "noise": Image.fromarray(rng.integers(0, 255, (37, 53, 3), dtype=np.uint8)),
+        "see-through": Image.fromarray(rng.integers(0, 255, (19, 23, 4), dtype=np.uint8)),  # alpha 0 keeps its RGB
         "grey": Image.fromarray(rng.integers(0, 255, (20, 30), dtype=np.uint8)),
+        "classes": palette,
         "absent": None,
     }
     paths = write_images(pictures)
     assert paths["absent"] is None
-    for name in ("noise", "grey"):
+    for name, container in (("noise", "WEBP"), ("see-through", "WEBP"), ("grey", "PNG"), ("classes", "PNG")):
         path = paths[name]
-        assert path.startswith(str(tmp_path.resolve())) and path.endswith(".png")
+        assert path.startswith(str(tmp_path.resolve())) and path.endswith("." + container.lower())
         with Image.open(path) as written:
-            assert written.format == "PNG"
-            assert np.array_equal(np.asarray(written), np.asarray(pictures[name]))
+            assert written.format == container and written.mode == pictures[name].mode
+            assert np.array_equal(np.asarray(written), np.asarray(pictures[name])), name
+            if name == "classes":
+                assert written.getpalette()[:36] == pictures[name].getpalette()[:36]
     other = ImageWriter()
     other.add("noise", pictures["noise"])
     assert other.paths()["noise"] != paths["noise"]  # every request gets its own folder
