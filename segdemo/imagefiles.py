@@ -13,9 +13,9 @@ time (both release the GIL). Palette pictures (the class maps, whose
 palette indices are the classes) stay PNG: WebP stores RGB(A) alone.
 
 A request leaves 3-7 MB there at 480x360 and 11-23 MB for a 12-megapixel
-photo (with the class probabilities a click reads), so a busy Space would fill its disk and then fail every request,
-uploads first (Gradio answers an upload with a bare 500 once the disk is
-full, before any code of ours runs). Two bounds keep it from that, both
+photo (with the class probabilities a click reads), so a busy Space would
+fill its disk and then fail every request, uploads first (Gradio answers an
+upload with a bare 500 once the disk is full, before any code of ours runs). Two bounds keep it from that, both
 enforced by one sweep that runs in the background beside a request:
 
 - age: folders older than ``RESULTS_KEPT_SECONDS`` go (checked at most once
@@ -65,8 +65,8 @@ SWEEP_AFTER_GRADIO_SECONDS = 2 * SWEEP_EVERY_SECONDS
 DISK_FULL_ROOM_BYTES = 200_000_000
 ROOM_CHECK_SECONDS = 10  # a disk filled by something else would otherwise be scanned at every request
 RESULTS_IN_USE_SECONDS = 120
-ROOM_SWEPT_TO = 0.8  # a sweep for room leaves the results at 80% of their bound: the next is 2,000+ requests away
-_encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segdemo-encode")  # zlib releases the GIL
+ROOM_SWEPT_TO = 0.8  # a sweep for room leaves the results at 80% of their bound: the next is hundreds of requests away
+_encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segdemo-encode")  # libwebp and zlib release the GIL
 _last_sweep: float | None = None  # when the last sweep began (None: none yet in this process)
 _last_age_sweep: float | None = None
 _running_sweep: Future[int] | None = None
