@@ -137,6 +137,13 @@ CSS = """
 @media (max-width: 999px) {.dark .trust-plot-dark.trust-plot-stacked {display:block !important}}
 @media (min-width: 1000px) {.dark .trust-plot-dark.trust-plot-wide {display:block !important}}
 """
+SAMPLES_INFO = "Bayesian SegNet only (FCN has no dropout to sample); 1: dropout off"
+C_SAMPLES_INFO = "SegNet's dropout samples; 1: dropout off"
+# The samples' label, its number and reset button keep one line: where the column has no room for the seed beside
+# them (a laptop's half-width window, a tablet), the seed goes under them instead of squeezing them into a label of
+# five lines; a seed box is as wide as its label and a few digits
+SAMPLES_MIN_WIDTH = 270
+SEED_MIN_WIDTH = 110
 MAX_SEED = 2**32 - 1  # the usual range of a seed (numpy's), which a browser's number holds exactly
 SEED_RANGE = f"The seed must be a whole number from 0 to {MAX_SEED}."
 # What the API's docs ("Use via API") say of each endpoint and input, written for a caller; Gradio would show the
@@ -836,11 +843,11 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
                         samples = NumberSlider(
-                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled,
-                            label="Monte-Carlo samples (Bayesian models)", elem_classes=["segdemo-sampling"],
+                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled, scale=3, min_width=SAMPLES_MIN_WIDTH,
+                            label="Monte-Carlo samples", info=SAMPLES_INFO, elem_classes=["segdemo-sampling"],
                         )
-                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED,
-                                         interactive=sampled, elem_classes=["segdemo-sampling"])
+                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1,
+                                         min_width=SEED_MIN_WIDTH, interactive=sampled, elem_classes=["segdemo-sampling"])
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
@@ -917,8 +924,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     )
                     c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
-                        c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples")
-                        c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED)
+                        c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples",
+                                                 info=C_SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH)
+                        c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1,
+                                           min_width=SEED_MIN_WIDTH)
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
                     c_headline = gr.Markdown(label="Headline", show_label=False)

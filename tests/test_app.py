@@ -310,9 +310,9 @@ def test_numbers_sent_as_text_are_read_and_anything_else_is_refused_by_name(clie
     assert as_text["classes"] == as_numbers["classes"]
     for args, reason in (
         (("fcn8s_lite", "abc", 1, 0), "Overlay opacity must be a number, not 'abc'."),
-        (("fcn8s_lite", 0.5, [3], 0), "Monte-Carlo samples (Bayesian models) must be a number, not list."),
+        (("fcn8s_lite", 0.5, [3], 0), "Monte-Carlo samples must be a number, not list."),
         (("fcn8s_lite", 0.5, 1, "seven"), "Seed must be a number, not 'seven'."),
-        (("fcn8s_lite", 0.5, 0, 0), "Monte-Carlo samples (Bayesian models): Value 0 is less than minimum value 1."),
+        (("fcn8s_lite", 0.5, 0, 0), "Monte-Carlo samples: Value 0 is less than minimum value 1."),
         # NaN passed every bounds check: an opacity of NaN quietly drawn at 0.55, a seed that failed as Gradio rounded it
         (("fcn8s_lite", "nan", 1, 0), "Overlay opacity must be a number, not NaN."),
         (("fcn8s_lite", 0.5, 1, "NaN"), "Seed must be a number, not NaN."),

@@ -224,7 +224,7 @@ def test_the_samples_and_seed_can_be_set_only_while_the_model_samples(browser, a
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     open_app(page, app_url)
     panel = page.get_by_role("tabpanel")
-    sampling = (panel.get_by_role("slider", name="Monte-Carlo samples (Bayesian models)"), panel.get_by_label("Seed"))
+    sampling = (panel.get_by_role("slider", name="Monte-Carlo samples"), panel.get_by_label("Seed"))
     assert [control.is_disabled() for control in sampling] == [True, True]   # the default model, FCN
     for name, disabled in (("Bayesian SegNet (lite, MC dropout)", False), ("FCN-8s (lite)", True)):
         page.get_by_role("combobox", name="Model").click()
