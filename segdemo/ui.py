@@ -843,11 +843,11 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
                         samples = NumberSlider(
-                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled, scale=3, min_width=SAMPLES_MIN_WIDTH,
-                            label="Monte-Carlo samples", info=SAMPLES_INFO, elem_classes=["segdemo-sampling"],
+                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled, label="Monte-Carlo samples",
+                            info=SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH, elem_classes=["segdemo-sampling"],
                         )
-                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1,
-                                         min_width=SEED_MIN_WIDTH, interactive=sampled, elem_classes=["segdemo-sampling"])
+                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, interactive=sampled,
+                                         scale=1, min_width=SEED_MIN_WIDTH, elem_classes=["segdemo-sampling"])
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
@@ -924,8 +924,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     )
                     c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
-                        c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, label="Monte-Carlo samples",
-                                                 info=C_SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH)
+                        c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
+                                                 label="Monte-Carlo samples", info=C_SAMPLES_INFO, scale=3,
+                                                 min_width=SAMPLES_MIN_WIDTH)
                         c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1,
                                            min_width=SEED_MIN_WIDTH)
                     c_run = gr.Button("Compare", variant="primary")
