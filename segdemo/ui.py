@@ -843,11 +843,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
                         samples = NumberSlider(
-                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled, label="Monte-Carlo samples",
-                            info=SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH, elem_classes=["segdemo-sampling"],
+                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled,
+                            label="Monte-Carlo samples", info=SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH,
+                            elem_classes=["segdemo-sampling"],
                         )
-                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, interactive=sampled,
-                                         scale=1, min_width=SEED_MIN_WIDTH, elem_classes=["segdemo-sampling"])
+                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED,
+                                         interactive=sampled, scale=1, min_width=SEED_MIN_WIDTH,
+                                         elem_classes=["segdemo-sampling"])
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
