@@ -18,8 +18,9 @@ fill its disk and then fail every request, uploads first (Gradio answers an
 upload with a bare 500 once the disk is full, before any code of ours runs). Two bounds keep it from that, both
 enforced by one sweep that runs in the background beside a request:
 
-- age: folders older than ``RESULTS_KEPT_SECONDS`` go (checked at most once
-  every ``SWEEP_EVERY_SECONDS``);
+- age: folders older than ``RESULTS_KEPT_SECONDS`` and two of Gradio's
+  sweeps (``SWEEP_AFTER_GRADIO_SECONDS``: 26 hours by default) go, checked
+  at most once every ``SWEEP_EVERY_SECONDS``;
 - room: the oldest folders go while the results take more than
   ``RESULTS_MAX_BYTES`` or the disk has less than ``DISK_KEPT_FREE_BYTES``
   free (checked with every request, swept at most every
