@@ -215,7 +215,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     try:
         model = build(config["architecture"], num_classes=config["num_classes"], **kwargs)
         model.load_state_dict(state, strict=True)
-    except (TypeError, RuntimeError) as error:
+    except (TypeError, ValueError, OverflowError, RuntimeError) as error:  # model_kwargs the network refuses too
         raise CheckpointError(f"the weights in {directory} do not fit a {config['architecture']} model ({error})") from error
     model.to(device).eval()
     return Checkpoint(model=model, config=config, path=directory, parameters=count_parameters(model))

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import pickle
+import shutil
 
 import pytest
 import torch
+from conftest import ROOT
 
 from segdemo.checkpoints import CheckpointError, load_checkpoint, make_config, save_checkpoint
 from segdemo.models import build
@@ -97,6 +99,28 @@ def test_weights_of_another_architecture_are_refused(saved):
     (saved / "config.json").write_text(json.dumps(config))
     with pytest.raises(CheckpointError, match="do not fit"):
         load_checkpoint(saved)
+
+
+@pytest.mark.parametrize(
+    "name,change",
+    [
+        ("fcn8s_lite", {"stride": 4}),  # ValueError
+        ("fcn8s_lite", {"width": 1e308}),  # OverflowError
+        ("bayesian_segnet_lite", {"dropout": 1.5}),  # ValueError from torch's dropout
+        ("bayesian_segnet_lite", {"dropout_units": [9]}),  # there is no unit 9: it built a SegNet without dropout there
+        ("fcn8s_lite", {"width": "x"}),  # TypeError
+    ],
+)
+def test_model_arguments_the_network_refuses_are_a_checkpoint_error(tmp_path, name, change):
+    """Any value of model_kwargs that the network refuses gives a CheckpointError, which the zoo turns into a
+    model "not available right now"; another exception would stop the app at start-up."""
+    checkpoint = tmp_path / name
+    shutil.copytree(ROOT / "weights" / name, checkpoint)
+    config = json.loads((checkpoint / "config.json").read_text())
+    config["model_kwargs"].update(change)
+    (checkpoint / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_checkpoint(checkpoint)
 
 
 def test_config_json_that_is_not_json_is_refused(saved):

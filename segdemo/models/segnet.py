@@ -103,6 +103,13 @@ def _pad_to_min_size(x: torch.Tensor, minimum: int) -> torch.Tensor:
     return x
 
 
+def _check_units(units: tuple[int, ...], num_units: int) -> None:
+    """Dropout units are numbered 1..num_units: a unit outside them would quietly build a network without it."""
+    outside = [unit for unit in units if unit not in range(1, num_units + 1)]
+    if outside:
+        raise ValueError(f"dropout units must be numbered 1 to {num_units}, not {outside}")
+
+
 class SegNet(nn.Module):
     """SegNet on VGG16-BN; ``width`` scales every layer's channels (1.0 = the paper's)."""
 
@@ -117,6 +124,7 @@ class SegNet(nn.Module):
         self.num_classes = num_classes
         self.dropout = dropout
         self.dropout_units = tuple(dropout_units) if dropout > 0 else ()
+        _check_units(self.dropout_units, len(VGG16_STAGES))
         stages = [tuple(max(1, round(c * width)) for c in stage) for stage in VGG16_STAGES]
 
         in_channels = 3
@@ -220,6 +228,7 @@ class SegNetBasic(nn.Module):
         self.num_units = 4
         self.dropout = dropout
         self.dropout_units = tuple(dropout_units) if dropout > 0 else ()
+        _check_units(self.dropout_units, self.num_units)
         for unit in range(1, self.num_units + 1):
             in_channels = 3 if unit == 1 else features
             setattr(self, f"enc{unit}", basic_unit(f"conv{unit}", in_channels, features, kernel_size))
