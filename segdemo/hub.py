@@ -7,7 +7,9 @@ before giving up, and never checks a download's sha256. So this module:
 - probes the file's metadata once (no retries, short timeout) before
   downloading, so "not found", "bad revision", "server error" and
   "unreachable" come back at once with their reason;
-- bounds the whole download with an overall deadline;
+- bounds the wait for the download with an overall deadline: past it the app
+  goes on with its bundled copy, and the download, left to finish into the
+  cache for the next start, never holds up the app's exit;
 - checks the sha256 of ``model.safetensors`` itself.
 
 Every failure is a :class:`HubError` whose message is written for a visitor.
@@ -17,6 +19,8 @@ from __future__ import annotations
 
 import concurrent.futures
 import hashlib
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, is_offline_mode
@@ -39,7 +43,23 @@ except ImportError:  # pragma: no cover - older huggingface_hub
 PROBE_TIMEOUT = 5.0  # seconds for the metadata request
 DOWNLOAD_DEADLINE = 60.0  # seconds for both files, all retries included
 
-_executor = concurrent.futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="hub-download")
+
+
+def _in_the_background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
+    """``work`` on a daemon thread, as a future: a ThreadPoolExecutor's threads are joined when the interpreter
+    exits, so a download still running past its deadline held the app's exit (Ctrl-C, a restart) until it ended."""
+    future: concurrent.futures.Future[Path] = concurrent.futures.Future()
+
+    def run() -> None:
+        if not future.set_running_or_notify_cancel():
+            return
+        try:
+            future.set_result(work())
+        except BaseException as error:  # noqa: BLE001 - handed to the waiting caller, who explains it
+            future.set_exception(error)
+
+    threading.Thread(target=run, name="hub-download", daemon=True).start()
+    return future
 
 
 class HubError(Exception):
@@ -76,6 +96,13 @@ def cached_folder(repo_id: str, revision: str, cache_dir: str | Path | None = No
 
 
 def _describe(error: BaseException, repo_id: str, revision: str) -> str:
+    # hf_hub_download wraps a failure of its own first request, after our probe found both files, in a
+    # LocalEntryNotFoundError ("check your connection"), itself an EntryNotFoundError, or with force_download in a
+    # ValueError: the failure the visitor is told of is the one under it
+    if isinstance(error, (LocalEntryNotFoundError, ValueError)) and error.__cause__ is not None:
+        return _describe(error.__cause__, repo_id, revision)
+    if isinstance(error, LocalEntryNotFoundError):
+        return "the Hub could not be reached"
     if isinstance(error, RepositoryNotFoundError):
         return f"the Hub has no model repo {repo_id} (or it is private)"
     if isinstance(error, RevisionNotFoundError):
@@ -131,7 +158,7 @@ def download(
         ]
         return Path(paths[0]).parent
 
-    future = _executor.submit(fetch)
+    future = _in_the_background(fetch)
     try:
         return future.result(timeout=deadline)
     except Exception as error:  # noqa: BLE001

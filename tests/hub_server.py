@@ -145,6 +145,7 @@ class _Fault:
     match: str  # substring of the request path (fail/hang) or a repo filename (truncate/corrupt)
     value: float = 0  # status, seconds or keep_bytes
     times: int | None = None  # None: until reset()
+    after: int = 0  # matching requests answered normally before the fault starts
 
 
 class _Server(ThreadingHTTPServer):
@@ -400,13 +401,15 @@ class HubServer:
         return sha
 
     # ------------------------------------------------------------------ faults
-    def fail(self, status: int, path_contains: str = "", *, times: int | None = None) -> None:
-        """Answer ``status`` (JSON error body, no ``X-Error-Code``) to matching requests."""
-        self._add_fault(_Fault("fail", path_contains, status, times))
+    def fail(self, status: int, path_contains: str = "", *, times: int | None = None, after: int = 0) -> None:
+        """Answer ``status`` (JSON error body, no ``X-Error-Code``) to matching requests, from the one after the
+        first ``after`` (a failure after a client's first look succeeded)."""
+        self._add_fault(_Fault("fail", path_contains, status, times, after))
 
-    def hang(self, seconds: float, path_contains: str = "", *, times: int | None = None) -> None:
-        """Sleep ``seconds`` before answering matching requests (woken early by ``reset``/``stop``)."""
-        self._add_fault(_Fault("hang", path_contains, seconds, times))
+    def hang(self, seconds: float, path_contains: str = "", *, times: int | None = None, after: int = 0) -> None:
+        """Sleep ``seconds`` before answering matching requests, from the one after the first ``after`` (woken
+        early by ``reset``/``stop``)."""
+        self._add_fault(_Fault("hang", path_contains, seconds, times, after))
 
     def truncate(self, filename: str, keep_bytes: int, *, times: int | None = None) -> None:
         """Torn download: GETs of ``filename`` advertise the full size but the connection is closed after
@@ -433,6 +436,9 @@ class HubServer:
         with self._lock:
             for fault in self._faults:
                 if fault.kind == kind and predicate(fault.match):
+                    if fault.after > 0:
+                        fault.after -= 1
+                        return None
                     if fault.times is not None:
                         fault.times -= 1
                         if fault.times <= 0:

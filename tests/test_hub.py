@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 import time
 
 import huggingface_hub.constants
 import numpy as np
 import pytest
 import torch
+from conftest import ROOT
 from hub_server import HubServer
 from PIL import Image
 
@@ -140,6 +144,23 @@ def test_a_server_error_falls_back_at_once(hub, tmp_path):
     assert answers(model)
 
 
+@pytest.mark.parametrize("force", [False, True])
+def test_a_failure_after_the_probe_is_named_as_it_is(hub, tmp_path, force):
+    """The probe found both files, then the download's own request failed: huggingface_hub says so with a
+    LocalEntryNotFoundError ("check your connection"), an EntryNotFoundError too, which was shown as the repo lacking
+    its files; with force (a corrupt cached copy downloaded again), a ValueError, shown as a bare class name."""
+    if force:  # a cached copy whose sha256 fails is downloaded again with force_download
+        assert load(hub, tmp_path).source.endswith("downloaded")
+        weights = next((tmp_path / "cache").rglob("model.safetensors"))
+        weights.write_bytes(weights.read_bytes()[::-1])
+    hub.fail(403, "config.json", after=1)  # the probe's look at config.json passes, the download's fails
+    model = load(hub, tmp_path)
+    reason = model.describe()
+    assert is_bundled(model) and "answered with an error (403)" in reason, reason
+    assert "lacks" not in reason and "ValueError" not in reason
+    assert answers(model)
+
+
 def test_a_hanging_server_times_out_within_a_bound(hub, tmp_path):
     hub.hang(30)
     started = time.monotonic()
@@ -149,6 +170,37 @@ def test_a_hanging_server_times_out_within_a_bound(hub, tmp_path):
     assert elapsed < 6, elapsed
     assert is_bundled(model) and "did not answer in time" in model.describe()
     assert answers(model)
+
+
+STARTS_AND_EXITS = """
+import sys, time, torch
+from segdemo.zoo import ZooEntry, load_model
+endpoint, repo, revision, sha256, cache = sys.argv[1:]
+started = time.monotonic()
+model = load_model(ZooEntry("fcn8s_lite", "FCN-8s (lite)", "FCN", repo_id=repo, revision=revision, sha256=sha256),
+                   torch.device("cpu"), cache_dir=cache, endpoint=endpoint, probe_timeout=30.0, deadline=1.0)
+print(f"{time.monotonic() - started:.1f}", model.describe(), flush=True)
+"""
+
+
+def test_a_download_past_its_deadline_does_not_hold_the_app_s_exit(hub, tmp_path):
+    """Past the deadline the app goes on with the bundled copy while the download may still run; it ran on a
+    ThreadPoolExecutor, whose threads the interpreter joins at exit, so the process could not end until the
+    download did (here a server that stalls for a minute)."""
+    hub.hang(60, "model.safetensors", after=1)  # the probe's look passes; the download stalls
+    args = [hub.url, REPO, hub.old_sha, sha256(hub.old["model.safetensors"]), str(tmp_path / "cache")]
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-c", STARTS_AND_EXITS, *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=45, env={**os.environ, "SEGDEMO_OFFLINE": "", "HF_HUB_OFFLINE": "0"})
+    finally:
+        hub.reset()
+    exited_after = time.monotonic() - started
+    assert done.returncode == 0, done.stderr[-2000:]
+    waited, reason = done.stdout.split(" ", 1)
+    assert "bundled copy" in reason and "did not answer in time" in reason, reason
+    assert float(waited) < 5, waited
+    assert exited_after < float(waited) + 15, exited_after  # imports and a start, not the minute the server stalls
 
 
 def test_a_download_cut_off_every_time_falls_back(hub, tmp_path):
