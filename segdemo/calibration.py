@@ -110,8 +110,10 @@ class CalibrationMeter:
         self.pixels += int(labels.numel())
 
     def summary(self) -> dict[str, Any]:
-        """ECE, NLL, Brier, accuracy, mean confidence and the reliability diagram's bins."""
+        """ECE, NLL, Brier, accuracy, mean confidence and the reliability diagram's bins; the figures are None
+        where no labelled pixel was measured (all void), as a 0 would read as perfect calibration."""
         n = max(self.pixels, 1)
+        measured = (lambda value: value) if self.pixels else (lambda value: None)
         filled = self.count > 0
         accuracy = torch.where(filled, self.correct_sum / self.count.clamp(min=1), torch.nan)
         mean_conf = torch.where(filled, self.confidence_sum / self.count.clamp(min=1), torch.nan)
@@ -119,11 +121,11 @@ class CalibrationMeter:
         edges = [b / self.bins for b in range(self.bins + 1)]
         return {
             "pixels": self.pixels,
-            "ece": float(gaps.sum() / n),
-            "nll": self.nll_sum / n,
-            "brier": self.brier_sum / n,
-            "accuracy": float(self.correct_sum.sum() / n),
-            "mean_confidence": float(self.confidence_sum.sum() / n),
+            "ece": measured(float(gaps.sum() / n)),
+            "nll": measured(self.nll_sum / n),
+            "brier": measured(self.brier_sum / n),
+            "accuracy": measured(float(self.correct_sum.sum() / n)),
+            "mean_confidence": measured(float(self.confidence_sum.sum() / n)),
             "reliability": {
                 "lower": edges[:-1],
                 "upper": edges[1:],

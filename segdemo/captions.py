@@ -19,7 +19,20 @@ from .metrics import BF_TOLERANCE
 from .models import MODELS, count_macs, is_bayesian
 from .pixel_readout import PixelReading
 from .report import scales_served
+from .uncertainty import BoundaryUncertainty
 from .zoo import LoadedModel
+
+
+def band_against_interior(b: BoundaryUncertainty, band_share: float) -> str:
+    """The boundary band's uncertainty against the inside of regions, in words where one of them is empty."""
+    if b.band_mean is None:
+        return f"No class boundary in this picture, so no boundary band: its uncertainty is {b.interior_mean:.2f}."
+    if b.interior_mean is None:
+        return (f"The boundary band covers the whole picture (uncertainty {b.band_mean:.2f}): no region is wide "
+                "enough to have an inside to compare it with.")
+    ratio = f": {b.ratio:.1f}x" if b.ratio is not None else ", where the network is certain"
+    return (f"Uncertainty on the boundary band ({100 * band_share:.0f}% of the picture) is {b.band_mean:.2f} against "
+            f"{b.interior_mean:.2f} inside regions{ratio}.")
 
 
 def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str, Any]) -> str:
@@ -44,12 +57,8 @@ def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str,
             f"Run at {len(prediction.scales)} scales of the working resolution (×{', ×'.join(f'{s:g}' for s in prediction.scales)}), "
             + ("the samples shared among them." if prediction.samples > 1 else "their class scores averaged.")
         )
-    b = prediction.boundary
-    lines.append(
-        f"Mean confidence {100 * figures['mean_confidence']:.1f}%. Uncertainty on the boundary band "
-        f"({100 * figures['band_share']:.0f}% of the picture) is {b.band_mean:.2f} against {b.interior_mean:.2f} "
-        f"inside regions: {b.ratio:.1f}x."
-    )
+    lines.append(f"Mean confidence {100 * figures['mean_confidence']:.1f}%. " + band_against_interior(prediction.boundary,
+                                                                                                  figures["band_share"]))
     for note in prediction.notes:
         lines.append(f"Note: {note}.")
     return "\n\n".join(lines)

@@ -81,7 +81,9 @@ _ORIENTATIONS = {
     8: "rotated 90° counter-clockwise",
 }
 # 8-bit modes that Pillow scales down with their colours as they are (RGBA premultiplied): scaled before conversion.
-# Palette, 16-bit and float pictures are converted first (Pillow scales a palette's indices as the nearest one).
+# Palette, 16-bit and float pictures are converted first (Pillow scales a palette's indices as the nearest one), and
+# so is a picture with a transparent colour key (a PNG's tRNS): scaled first, its key would blend into its neighbours
+# (dark fringes where it meets other colours) before it is made transparent.
 _SHRUNK_BEFORE_CONVERSION = ("RGB", "RGBA", "CMYK", "L", "LA")
 _ALPHA_MODES = ("RGBA", "RGBa", "LA", "La", "PA")
 _PLAIN_MODES = ("1", "L", "RGBX", "CMYK", "YCbCr", "LAB", "HSV")
@@ -289,7 +291,7 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool, max_side: int | N
     if image.width * image.height > max_pixels:  # a plugin that grew the image while loading
         raise ImageError(_too_large(image.width, image.height, max_pixels))
 
-    if max_side is not None and image.mode in _SHRUNK_BEFORE_CONVERSION:
+    if max_side is not None and image.mode in _SHRUNK_BEFORE_CONVERSION and "transparency" not in image.info:
         # its long side is the same whichever way up it turns; the scaled copy keeps the EXIF data in its info
         image = shrink_to(image, max_side)
     upright, orientation = _apply_orientation(image)

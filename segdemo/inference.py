@@ -29,6 +29,7 @@ network runs in fp32 and nothing is copied.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -220,12 +221,15 @@ def class_logits(
 
 
 def _deterministic_logits(model: nn.Module, x: torch.Tensor, scales: Sequence[float] = SINGLE_SCALE) -> torch.Tensor:
-    """(N,C,H,W) float32 logits with dropout off: the mean over ``scales`` of each scale's scores on the working grid."""
-    set_mc_dropout(model, False)
+    """(N,C,H,W) float32 logits with dropout off: the mean over ``scales`` of each scale's scores on the working grid.
+
+    A Bayesian model's lock is held as while sampling: a sampling call on another thread switches its dropout on."""
     total = None
-    for scale in scales:
-        logits = _to_grid(model(scaled_input(x, scale)).float(), x.shape[-2:])
-        total = logits if total is None else total + logits
+    with _model_lock(model) if is_bayesian(model) else contextlib.nullcontext():
+        set_mc_dropout(model, False)
+        for scale in scales:
+            logits = _to_grid(model(scaled_input(x, scale)).float(), x.shape[-2:])
+            total = logits if total is None else total + logits
     assert total is not None, "at least one scale"
     return total if len(scales) == 1 else total / len(scales)
 
@@ -249,7 +253,9 @@ def _sampled_logits(
         set_mc_dropout(model, True)
         try:
             devices = [x.device] if x.device.type == "cuda" else []
-            with torch.random.fork_rng(devices=devices):
+            # a seed draws from a generator of its own and leaves the global one as it was; without a seed the
+            # global one is drawn from and moves on (restored too, every unseeded call drew the same masks)
+            with torch.random.fork_rng(devices=devices) if seed is not None else contextlib.nullcontext():
                 if seed is not None:
                     torch.manual_seed(seed)
                 mirrored = mirrored_samples(samples, mirror)

@@ -53,14 +53,15 @@ class BoundaryUncertainty:
 
     band: torch.Tensor  # (H,W) bool
     band_map: torch.Tensor  # (H,W) uncertainty on the band, NaN elsewhere
-    band_mean: float
-    interior_mean: float
+    band_mean: float | None  # None: no boundary, so no band (one class everywhere)
+    interior_mean: float | None  # None: the band covers the picture (a tiny or very busy one)
 
     @property
-    def ratio(self) -> float:
-        """How many times more uncertain the band is than the interior (inf if the interior is certain)."""
-        if self.interior_mean <= 0:
-            return math.inf if self.band_mean > 0 else 1.0
+    def ratio(self) -> float | None:
+        """How many times more uncertain the band is than the interior; None where either is empty or the interior
+        is certain: no number says that (a 0 or inf would also be read as a figure, and is no JSON)."""
+        if self.band_mean is None or self.interior_mean is None or self.interior_mean <= 0:
+            return None
         return self.band_mean / self.interior_mean
 
 
@@ -68,7 +69,7 @@ def boundary_uncertainty(uncertainty: torch.Tensor, labels: torch.Tensor, tolera
     """Split an (H,W) uncertainty map by the boundary band of ``labels``."""
     band = boundary_band(labels, tolerance)
     band_map = torch.where(band, uncertainty, torch.full_like(uncertainty, float("nan")))
-    band_mean = float(uncertainty[band].mean()) if band.any() else 0.0
+    band_mean = float(uncertainty[band].mean()) if band.any() else None
     interior = ~band
-    interior_mean = float(uncertainty[interior].mean()) if interior.any() else 0.0
+    interior_mean = float(uncertainty[interior].mean()) if interior.any() else None
     return BoundaryUncertainty(band=band, band_map=band_map, band_mean=band_mean, interior_mean=interior_mean)

@@ -83,6 +83,16 @@ def test_the_streaming_meter_equals_the_definition_and_skips_void():
     assert meter.summary()["ece"] == pytest.approx(expected_calibration_error(top[valid], (predicted == labels)[valid]), abs=1e-9)
 
 
+def test_frames_with_no_labelled_pixel_measure_nothing_rather_than_perfect_calibration():
+    """All void: the figures were 0.0, an ECE of 0 and an NLL of 0 as if perfectly calibrated and sure."""
+    meter = CalibrationMeter()
+    meter.update(two_class_probs([0.9] * 4), torch.full((1, 1, 4), 11))
+    summary = meter.summary()
+    assert summary["pixels"] == 0
+    assert [summary[k] for k in ("ece", "nll", "brier", "accuracy", "mean_confidence")] == [None] * 5
+    assert summary["reliability"]["count"] == [0] * 15
+
+
 # -- temperature scaling ---------------------------------------------------------
 
 

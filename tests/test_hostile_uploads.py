@@ -147,6 +147,22 @@ def test_odd_but_valid_pictures_are_answered(client, tmp_path, heic_pictures, ca
     still_answers(client, tmp_path)
 
 
+@pytest.mark.parametrize("size,words", [
+    ((1, 1), "No class boundary in this picture, so no boundary band"),
+    ((3, 2), "The boundary band covers the whole picture"),
+])
+def test_a_picture_without_a_band_or_without_an_inside_is_told_so(client, tmp_path, size, words):
+    """One class everywhere has no band; a tiny picture of several classes is all band. The line said "is 0.00
+    against 0.43 inside regions: 0.0x" for the first and "infx" for the second, and the API's figures held 0 and
+    Infinity for what does not exist."""
+    picture = Image.fromarray(np.random.default_rng(0).integers(0, 255, (size[1], size[0], 3), dtype=np.uint8))
+    *_, info, figures = segment(client, write(tmp_path, "small.png", encoded(picture, "PNG")))[:8]
+    assert words in info, info
+    assert figures["band_to_interior_ratio"] is None and "inf" not in info.lower()
+    assert (figures["boundary_band_uncertainty"] is None) == (size == (1, 1))
+    assert (figures["interior_uncertainty"] is None) == (size == (3, 2))
+
+
 @pytest.mark.parametrize("orientation", range(1, 9))
 def test_exif_orientation_lines_up_with_the_displayed_picture(client, tmp_path, orientation):
     """A wide picture with a red left half; after EXIF rotation the overlay must match PIL's upright view."""

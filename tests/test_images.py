@@ -128,6 +128,19 @@ def test_rgb_colour_key_transparency(tmp_path):
     assert pixels(loaded)[0].tolist() == [list(WHITE), [50, 60, 70]]
 
 
+@pytest.mark.parametrize("mode,key,other", [("L", 0, 100), ("RGB", (0, 0, 0), (100, 100, 100))])
+def test_a_colour_key_is_made_transparent_before_a_large_picture_is_scaled_down(tmp_path, mode, key, other):
+    """Scaled down first, the key colour blended into its neighbours: a dark fringe (25 for a key of 0 beside 100)
+    where the transparent half met the other, which should be white beside 100."""
+    image = Image.new(mode, (4100, 10), key)
+    image.paste(other, (2050, 0, 4100, 10))
+    loaded = load_image(save(tmp_path, image, "a.png", transparency=key), max_side=2048)
+    row = pixels(loaded)[2, :, 0].astype(int)
+    assert loaded.image.size == (2048, 5)
+    assert set(row[:1020]) == {255} and set(row[1030:]) == {100}
+    assert row[1020:1030].min() >= 100, row[1020:1030]  # between white and the other colour, nothing darker
+
+
 def test_greyscale_and_bilevel(tmp_path):
     grey = Image.fromarray(np.array([[0, 77, 255]], dtype=np.uint8))
     assert pixels(load_image(save(tmp_path, grey, "l.png")))[0].tolist() == [[0] * 3, [77] * 3, [255] * 3]

@@ -90,8 +90,19 @@ def test_boundary_uncertainty_splits_band_and_interior():
 
 
 def test_a_map_without_boundaries_has_no_band():
-    result = boundary_uncertainty(torch.rand(20, 30), torch.zeros(20, 30, dtype=torch.long))
-    assert not result.band.any() and result.band_mean == 0.0
+    uncertainty = torch.rand(20, 30)
+    result = boundary_uncertainty(uncertainty, torch.zeros(20, 30, dtype=torch.long))
+    assert not result.band.any() and result.band_mean is None and result.ratio is None
+    assert result.interior_mean == pytest.approx(float(uncertainty.mean()))
+
+
+def test_a_band_over_the_whole_picture_leaves_no_interior_and_no_ratio():
+    """A 3x2 picture of five classes is all band: its interior's mean was 0.0 and the ratio inf, which the
+    caption printed as "infx" and the API's JSON could not hold."""
+    labels = torch.tensor([[0, 1, 2], [3, 4, 0]])
+    result = boundary_uncertainty(torch.full((2, 3), 0.4), labels)
+    assert result.band.all() and result.band_mean == pytest.approx(0.4)
+    assert result.interior_mean is None and result.ratio is None
 
 
 @pytest.mark.parametrize("size", [(360, 480), (361, 479), (4000, 3000), (10, 10000), (1, 1)])
@@ -185,6 +196,23 @@ def test_mirrored_samples_are_the_flipped_pictures_passes_flipped_back(name):
             expected = plain if sample < 3 else mirrored  # 5 samples: 3 of the picture, 2 of its mirror
             assert torch.allclose(samples[image, sample], expected[image], atol=1e-5)
             assert torch.allclose(unmirrored[image, sample], plain[image], atol=1e-5)
+
+
+def test_a_seed_repeats_the_dropout_masks_and_no_seed_draws_new_ones():
+    """Seeded sampling is repeatable and leaves the global generator where it was; unseeded sampling draws from it,
+    so two calls differ (the global state was restored after every call, and each drew the same masks)."""
+    from segdemo.inference import class_logits
+
+    torch.manual_seed(0)
+    model = build("bayesian_segnet_basic", features=4).eval()
+    x = torch.randn(1, 3, 40, 56)
+    with torch.no_grad():
+        state = torch.get_rng_state()
+        first, again = (class_logits(model, x, samples=4, seed=7) for _ in range(2))
+        assert torch.equal(first, again) and torch.equal(torch.get_rng_state(), state)
+        one, two = (class_logits(model, x, samples=4, seed=None) for _ in range(2))
+    assert not torch.equal(one, two)
+    assert not torch.equal(torch.get_rng_state(), state)
 
 
 def test_mirroring_changes_only_bayesian_sampling(checkpoints):
