@@ -147,8 +147,9 @@ def frames_trained_on(config: Mapping[str, Any], split: str, images: Sequence[Pa
     return seen
 
 
-def adopt_temperature(checkpoint: Path, donor: Path) -> Path:
-    """Store ``donor``'s fitted temperature (scope, test scales, what it was fitted on) in ``checkpoint``'s config.json.
+def adopt_temperature(checkpoint: Path, donor: Path, dry_run: bool = False) -> tuple[float, Path | None]:
+    """Store ``donor``'s fitted temperature (scope, test scales, what it was fitted on) in ``checkpoint``'s config.json;
+    the temperature and the file written (None for a dry run, which only checks that the donor can lend it).
 
     For weights whose twin cannot hold out every kind of frame the temperature
     should be fitted on (the twin of the shipped FCN trained on all of 0001TP's
@@ -172,7 +173,9 @@ def adopt_temperature(checkpoint: Path, donor: Path) -> Path:
             "excluded_frames": training.get("excluded_frames", []),
         },
     }
-    return write_temperature(
+    if dry_run:
+        return donor_config["temperature"], None
+    return donor_config["temperature"], write_temperature(
         checkpoint, donor_config["temperature"], fitted_on, donor_config.get("temperature_scope", "samples"),
         tuple(donor_config.get("test_scales", (1.0,))),
     )
@@ -289,12 +292,15 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.remove:
-            print(f"removed the temperature from {write_temperature(args.checkpoint, None)}")
+            if args.dry_run:
+                print(f"dry run: would remove the temperature from {args.checkpoint}; config.json not changed")
+            else:
+                print(f"removed the temperature from {write_temperature(args.checkpoint, None)}")
             return 0
         if args.temperature_from:
-            written = adopt_temperature(args.checkpoint, args.temperature_from)
-            print(f"wrote {args.temperature_from}'s temperature, T = {read_config(args.checkpoint)['temperature']}, "
-                  f"into {written}")
+            temperature, written = adopt_temperature(args.checkpoint, args.temperature_from, args.dry_run)
+            print(f"dry run: {args.temperature_from}'s temperature is T = {temperature}; config.json not changed"
+                  if written is None else f"wrote {args.temperature_from}'s temperature, T = {temperature}, into {written}")
             return 0
         if args.threads:
             torch.set_num_threads(args.threads)

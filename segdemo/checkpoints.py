@@ -10,6 +10,7 @@ loading a checkpoint never executes anything; ``torch.load`` is never used.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,20 @@ def make_config(
 
 
 def save_checkpoint(model: nn.Module, config: dict[str, Any], directory: str | Path) -> Path:
-    """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed)."""
+    """Write ``config.json`` and ``model.safetensors`` into ``directory`` (created if needed).
+
+    Each file is written under a temporary name and renamed over the old one: a training run killed while saving its
+    best weights (runs here end with the session's clock) leaves the previous file whole, never a truncated one.
+    """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    save_file(state, str(directory / WEIGHTS_NAME), metadata={"format": "pt", "architecture": config["architecture"]})
-    (directory / CONFIG_NAME).write_text(json.dumps(config, indent=2) + "\n")
+    weights, partial_weights = directory / WEIGHTS_NAME, directory / f"{WEIGHTS_NAME}.partial"
+    save_file(state, str(partial_weights), metadata={"format": "pt", "architecture": config["architecture"]})
+    os.replace(partial_weights, weights)
+    partial_config = directory / f"{CONFIG_NAME}.partial"
+    partial_config.write_text(json.dumps(config, indent=2) + "\n")
+    os.replace(partial_config, directory / CONFIG_NAME)
     return directory
 
 

@@ -40,8 +40,7 @@ by the segdemo project, a Gradio Space that compares FCN and SegNet.
 {bayesian}
 ## CamVid figures
 
-Measured with `python -m segdemo.evaluate --checkpoint weights/{name}` against the full-resolution labels of
-CamVid {frames} (void pixels ignored).
+Measured {measured_how} against the full-resolution labels of CamVid {frames} (void pixels ignored).
 
 | global accuracy | class accuracy | mIoU | BF score |
 |---|---|---|---|
@@ -53,12 +52,30 @@ CamVid {frames} (void pixels ignored).
 
 ## Training
 
-`python -m segdemo.train --model {name} ...` with median-frequency class balancing, AdamW and joint
-image/mask augmentation; see `training` in `config.json` for the exact settings.
+`python -m segdemo.train --model {name} ...` with {class_weighting}, AdamW and joint image/mask
+augmentation; see `training` in `config.json` for the exact settings.
 
 CamVid: Brostow, Fauqueur, Cipolla, "Semantic object classes in video: A high-definition ground truth
 database", Pattern Recognition Letters 2009 (research use).
 """
+
+
+CLASS_WEIGHTING_WORDS = {
+    "median-frequency": "median-frequency class balancing (SegNet's)",
+    "enet": "ENet's class weights, 1/ln(1.02 + p)",
+    "espnet": "ESPNet's class weights, 1/ln(1.10 + p)",
+    "none": "plain cross-entropy (no class weights)",
+}
+
+
+def _measured_how(name: str, evaluation: dict[str, Any]) -> str:
+    """The command behind eval.json's figures: on these weights, or on their twin run, which held the frames out."""
+    sequences = evaluation.get("sequences") or []
+    frames = f"--split {evaluation['split']}" + (f" --sequence {' '.join(sequences)}" if sequences else "")
+    if evaluation.get("measured_on") == "twin":
+        return (f"on its twin (a run of the same schedule that held these frames out; these weights trained on "
+                f"them) with `python -m segdemo.evaluate --checkpoint TWIN {frames}`")
+    return f"with `python -m segdemo.evaluate --checkpoint weights/{name} {frames}`"
 
 
 def _split_measured(evaluation: dict[str, Any], config: dict[str, Any]) -> str:
@@ -125,6 +142,9 @@ def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
         classes=", ".join(config["class_names"]),
         bayesian=bayesian,
         name=name,
+        measured_how=_measured_how(name, evaluation),
+        class_weighting=CLASS_WEIGHTING_WORDS.get((config.get("training") or {}).get("class_weighting", ""),
+                                                  "class weights"),
         frames=measured_frames(evaluation, config),
         global_accuracy=100 * evaluation["global_accuracy"],
         class_accuracy=100 * evaluation["class_accuracy"],

@@ -9,7 +9,8 @@ same learning rate. Tensors go to safetensors and the rest to JSON: nothing
 here is a pickle, so reading a state never runs code.
 
 The folder is written under a temporary name and renamed into place, so a
-run killed while saving leaves the previous state intact.
+run killed while saving leaves the previous state intact: as ``state/``, or,
+killed between the two renames, as ``state.old/``, which is read then.
 """
 
 from __future__ import annotations
@@ -85,9 +86,15 @@ def save_run_state(
     return final
 
 
+def _state_folder(out: Path) -> Path:
+    """``out/state/``, or the previous state a run killed between saving's two renames left in ``state.old/``."""
+    final, old = Path(out) / STATE_DIR, Path(out) / f"{STATE_DIR}.old"
+    return old if not final.exists() and old.exists() else final
+
+
 def read_progress(out: Path) -> dict[str, Any]:
     """The progress (arguments, step, seconds, history) a run saved, without loading its tensors."""
-    path = Path(out) / STATE_DIR / "state.json"
+    path = _state_folder(out) / "state.json"
     if not path.is_file():
         raise FileNotFoundError(f"{out} has no saved training state ({path} is missing): nothing to resume")
     return json.loads(path.read_text())["progress"]
@@ -97,7 +104,7 @@ def load_run_state(
     out: Path, *, modules: dict[str, nn.Module], optimizer: torch.optim.Optimizer
 ) -> tuple[dict[str, dict[str, torch.Tensor]], dict[str, torch.Tensor], dict[str, Any]]:
     """Load weights into ``modules`` and ``optimizer``; return the averages, the RNG states and the progress."""
-    folder = Path(out) / STATE_DIR
+    folder = _state_folder(out)
     tensors = load_file(str(folder / "state.safetensors"))
     meta = json.loads((folder / "state.json").read_text())
     for prefix, module in modules.items():

@@ -274,11 +274,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved.setdefault("colour_cast", 0.0)
         saved.setdefault("label_relaxation", 0)
         saved.setdefault("focal_gamma", 0.0)
+        if args.budget_minutes and not saved.get("budget_minutes"):
+            parser.error("--budget-minutes can only lengthen a run that was started with one; this one counts epochs")
         args = argparse.Namespace(**saved)
         args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
-        args.out = Path(args.out)
         args.resume = Path(args.resume)
-        args.init = args.init_encoder = None  # the state holds the weights
+        args.out = args.resume  # where the state is: a run moved since it started writes on where it now is
+        # --init and --init-encoder stay as the run was started (config.json's "init" says what it started from);
+        # their weights are not loaded again: the state holds the weights
     elif not args.model:
         parser.error("--model is required (or --resume RUN)")
     return args
@@ -319,7 +322,7 @@ def load_frames(
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     for option, folder in (("--init", args.init), ("--init-encoder", args.init_encoder)):
-        if folder and not (Path(folder) / WEIGHTS_NAME).is_file():
+        if folder and not args.resume and not (Path(folder) / WEIGHTS_NAME).is_file():
             raise SystemExit(f"train: {option} {folder} has no {WEIGHTS_NAME}")
     seed_everything(args.seed)
     if args.threads:
@@ -367,11 +370,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "width", None) is not None:
         overrides["width"] = args.width
     model = build(args.model, num_classes=NUM_CLASSES, **overrides)
-    if args.init:
+    if args.init and not args.resume:
         # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
         model.load_state_dict(load_file(str(Path(args.init) / WEIGHTS_NAME)), strict=True)
         print(f"initialised from {args.init}")
-    if args.init_encoder:
+    if args.init_encoder and not args.resume:
         copied = load_vgg_encoder(model, load_file(str(Path(args.init_encoder) / WEIGHTS_NAME)))
         print(f"encoder initialised from {args.init_encoder} ({copied} tensors)")
     evaluated = copy.deepcopy(model)  # validation runs on a copy (before any hook is attached): the average, or the live weights
@@ -404,8 +407,9 @@ def main(argv: list[str] | None = None) -> int:
     best_miou, step, epoch, trained_seconds = -1.0, 0, 0, 0.0
     if args.resume:
         averages, generators, progress = load_run_state(args.resume, modules=modules, optimizer=optimizer)
-        if average is not None:
-            average.state, average.updates = averages["average"], progress["average_updates"]
+        if average is not None:  # read onto the CPU; on a GPU the average is updated from the model's own device
+            average.state = {k: v.to(device) for k, v in averages["average"].items()}
+            average.updates = progress["average_updates"]
         generator.set_state(generators["data"])
         torch.set_rng_state(generators["torch"])
         step, epoch, trained_seconds = progress["step"], progress["epoch"], progress["trained_seconds"]

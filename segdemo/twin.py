@@ -68,9 +68,11 @@ def adopt_twin_measurement(twin: Path, shipped: Path) -> dict[str, Any]:
         raise CheckpointError(f"calibrate and evaluate {twin} first (scripts/refresh_eval.sh --twin-dir)")
 
     evaluation = json.loads((twin / "eval.json").read_text())
-    held_out = set(twin_training["held_out"])
+    # held out of every phase: a twin continued from a phase that trained on the sequence has seen it
+    phases = [phase for phase in (twin_training, *twin_training.get("earlier_phases", [])) if phase.get("splits")]
+    held_out = set.intersection(*(set(phase.get("held_out") or []) for phase in phases or [twin_training]))
     if not set(evaluation.get("sequences") or []) <= held_out:
-        raise CheckpointError(f"{twin}/eval.json measures frames the twin trained on")
+        raise CheckpointError(f"{twin}/eval.json measures frames the twin trained on, in its last phase or an earlier one")
     twin_sha = sha256_of(twin / "model.safetensors")
     fitted_on = {**twin_config["temperature_fitted_on"], "twin": True}
     config["temperature"] = twin_config["temperature"]

