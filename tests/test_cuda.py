@@ -191,3 +191,16 @@ def test_a_gpu_out_of_memory_fails_only_that_request(tmp_path):
         assert "CUDA memory capped" in log.read_text()
     finally:
         stop_app(process)
+
+
+def test_a_run_with_a_weight_average_resumes_on_the_gpu(tiny_camvid, tmp_path):
+    """The saved state is read onto the CPU: the weight average stayed there and its first update, against the
+    model's CUDA weights, failed (the optimiser's moments were moved back, the average was not)."""
+    from segdemo import train
+
+    run = tmp_path / "run"
+    args = ["--model", "fcn8s_lite", "--data", str(tiny_camvid), "--size", "32", "48", "--frame-size", "48", "64",
+            "--epochs", "2", "--batch-size", "4", "--ema", "0.9", "--out", str(run)]
+    assert train.main(args + ["--stop-after-steps", "2"]) == 0
+    assert train.main(["--resume", str(run)]) == 0
+    assert json.loads((run / "log.json").read_text())[-1]["step"] == 4 and (run / "last" / "model.safetensors").is_file()
