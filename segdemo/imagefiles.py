@@ -73,6 +73,18 @@ _last_age_sweep: float | None = None
 _running_sweep: Future[int] | None = None
 _results_bytes = 0  # what the last sweep left, plus what was written since
 _sweep_lock = threading.Lock()
+
+
+def _start_afresh_in_a_forked_child() -> None:
+    """A forked child (ZeroGPU runs the decorated handlers in one) inherits the encoding pool without its threads,
+    so every result it wrote waited forever, and the sweep's lock perhaps held by a thread it does not have."""
+    global _encoder, _sweep_lock, _running_sweep
+    _encoder = ThreadPoolExecutor(max_workers=2, thread_name_prefix="segdemo-encode")
+    _sweep_lock = threading.Lock()
+    _running_sweep = None
+
+
+os.register_at_fork(after_in_child=_start_afresh_in_a_forked_child)
 _forget_older_than: Callable[[float], None] | None = None
 
 

@@ -65,3 +65,30 @@ def test_a_forked_child_gets_a_thread_of_its_own_instead_of_waiting_on_the_paren
     child.start()
     child.join(timeout=60)
     assert child.exitcode == 0 and queue.get(timeout=5) == 42
+
+
+def _write_in_child(queue) -> None:
+    from PIL import Image
+
+    from segdemo.imagefiles import write_images
+
+    queue.put(sorted(write_images({"picture": Image.new("RGB", (8, 6), (10, 20, 30))})))
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="needs fork")
+def test_a_forked_child_writes_its_results_with_encoding_threads_of_its_own():
+    """The result pictures are encoded on a pool of threads the server starts with its first result (or re-blend,
+    or class map): a child forked after that (ZeroGPU's) inherited the pool without its threads and hung."""
+    from PIL import Image
+
+    from segdemo.imagefiles import write_images
+
+    write_images({"picture": Image.new("RGB", (8, 6))})  # the parent's encoding threads now exist
+    context = multiprocessing.get_context("fork")
+    queue = context.Queue()
+    child = context.Process(target=_write_in_child, args=(queue,))
+    child.start()
+    child.join(timeout=30)
+    if child.is_alive():
+        child.kill()
+    assert child.exitcode == 0 and queue.get(timeout=5) == ["picture"]
