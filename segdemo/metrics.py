@@ -125,10 +125,19 @@ def boundary_f1(
     ignore_index: int = 11,
     tolerance: float = BF_TOLERANCE,
 ) -> float:
-    """The BF score of one image (H,W): mean F1 over the classes present in ``target``."""
+    """The BF score of one image (H,W): mean F1 over the classes present in ``target``.
+
+    Void pixels take no part: the prediction is read as void wherever the
+    truth is, so a region's edge against void is an edge of both. (Read as
+    predicted, the prediction's edge fell inside the void, where it was not
+    counted, and a prediction right on every labelled pixel lost the truth's
+    edges against void: 0.93-1.00 on CamVid's val frames, 0 for two classes
+    on either side of a void strip.)
+    """
     h, w = target.shape
     radius = tolerance * math.hypot(h, w)
     void = target == ignore_index
+    pred = torch.where(void, target, pred)
     true_b = class_boundaries(target, num_classes) & ~void
     pred_b = class_boundaries(pred, num_classes) & ~void
     true_near = disk_dilate(true_b, radius)

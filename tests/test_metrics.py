@@ -139,6 +139,20 @@ def test_boundary_f1_ignores_void_and_absent_classes():
     assert boundary_f1(pred, target, 3) == 1.0
 
 
+@pytest.mark.parametrize("fill", [0, 1])
+def test_boundary_f1_of_a_prediction_right_on_every_labelled_pixel_is_one_whatever_it_says_on_void(fill):
+    """Two classes with a void strip between them, as CamVid labels often are: the truth's regions end at the void,
+    and so must the prediction's, whatever it predicted there (it scored 0: its own edge lay inside the void)."""
+    target = split_image(10)
+    target[:, 8:12] = 11
+    pred = split_image(10)
+    pred[:, 8:12] = fill
+    assert boundary_f1(pred, target, 2) == 1.0
+    wrong = pred.clone()
+    wrong[:, 12:14] = 0  # two labelled columns of class 1 called 0: its edge moves two pixels
+    assert boundary_f1(wrong, target, 2, tolerance=1.0 / math.hypot(20, 20)) < 1.0
+
+
 def test_meter_accumulates_over_images():
     meter = SegmentationMeter(num_classes=2)
     target = split_image(10)
