@@ -10,9 +10,11 @@ refuse the rest in words, through ``refused``.
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import math
+import urllib.parse
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -110,13 +112,26 @@ class UploadImage(gr.Image):
         if payload is None:
             return None
         if payload.path is None and payload.url and payload.url.startswith("data:"):
-            return base64.b64decode(payload.url.split(",", 1)[-1])
+            return _data_url_bytes(payload.url)
         if payload.path is None and payload.url:  # Gradio fetches a URL given as the path, never one given as "url"
             raise refused(
                 'To send a picture by its URL, give the URL as "path": {"path": "https://...", "meta": {"_type": '
                 '"gradio.FileData"}} (gradio_client: handle_file("https://...")).'
             )
         return payload.path
+
+
+def _data_url_bytes(url: str) -> bytes:
+    """The bytes a ``data:`` URL holds: base64 where its header says so, else percent-encoded (RFC 2397); base64
+    that does not decode got Gradio's "Could not preprocess input component" and a traceback in the log."""
+    header, _, data = url.partition(",")
+    if not header.endswith(";base64"):
+        return urllib.parse.unquote_to_bytes(data)
+    try:
+        return base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise refused("The picture's data: URL is not valid base64: send the file itself (gradio_client: "
+                      "handle_file(path)).") from None
 
 
 def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: bool = True) -> Any:

@@ -18,12 +18,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import socket
 import uuid
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import urljoin, urlparse
+from urllib.parse import ParseResult, urljoin, urlparse
 
 import anyio
 import httpx
@@ -42,6 +43,7 @@ INFLATABLE = ("gzip", "x-gzip", "deflate")
 # httpx logs every request at INFO with its whole URL, the password and the query (which may hold a token)
 # included: a visitor's link would be copied into the server's log, the Space's Logs tab. Its warnings stay.
 logging.getLogger("httpx").setLevel(logging.WARNING)
+log = logging.getLogger(__name__)
 
 
 class PictureURLError(Exception):
@@ -61,18 +63,31 @@ async def fetch_picture(
         raise PictureURLError(
             f"Fetching the picture at {shown_url(url)} took longer than {seconds:g} s: upload the file instead."
         ) from None
+    except PictureURLError:
+        raise
+    except Exception as error:  # noqa: BLE001 - a visitor's URL can fail in ways no list foresees
+        # (a port out of range ends in anyio's ExceptionGroup, a control character in httpx's InvalidURL)
+        log.info("fetching a picture's URL failed: %s", type(error).__name__)
+        raise PictureURLError(
+            f"Could not fetch the picture at {shown_url(url)}: check the link, or upload the file instead."
+        ) from None
 
 
 async def _fetch(url: str, folder: Path, max_bytes: int, private_hosts: bool) -> str:
     target = folder / hash_url(url)
-    name = strip_invalid_filename_characters(Path(urlparse(url).path.rstrip("/")).name) or "picture"
+    name = strip_invalid_filename_characters(Path(_parsed(url).path.rstrip("/")).name).lstrip(".") or "picture"
     for _ in range(MAX_REDIRECTS + 1):
         transport = await _transport_for(url, private_hosts)
         try:
             async with (httpx.AsyncClient(transport=transport, timeout=httpx.Timeout(10.0)) as client,
                         client.stream("GET", url, follow_redirects=False, headers=IDENTITY) as response):
                 if response.has_redirect_location:
-                    url = urljoin(str(response.url), response.headers["Location"])
+                    try:
+                        url = urljoin(str(response.url), response.headers["Location"])
+                    except ValueError:
+                        raise PictureURLError(
+                            f"The server at {shown_url(url)} redirected to an address that is not a valid URL."
+                        ) from None
                     continue
                 _check_answer(url, response, max_bytes)
                 return await _save(url, response, target, name, max_bytes)
@@ -86,9 +101,20 @@ async def _fetch(url: str, folder: Path, max_bytes: int, private_hosts: bool) ->
     raise PictureURLError(f"The picture's URL redirected more than {MAX_REDIRECTS} times: give the file's own URL.")
 
 
+def _parsed(url: str) -> ParseResult:
+    """``url`` split into its parts, or a PictureURLError where it cannot be (``http://[bad/``, a port of letters
+    or past 65535): urlparse's ValueError reached the visitor as Gradio's bare "error"."""
+    try:
+        parsed = urlparse(url)
+        parsed.port  # noqa: B018 - read for its check
+    except ValueError:
+        raise PictureURLError(f"{shown_url(url)} is not a valid URL: check the link.") from None
+    return parsed
+
+
 async def _transport_for(url: str, private_hosts: bool) -> httpx.AsyncBaseTransport | None:
     """The transport that connects to a checked public address of the URL's host (None: any address will do)."""
-    parsed = urlparse(url)
+    parsed = _parsed(url)
     if parsed.scheme not in ("http", "https"):
         raise PictureURLError(f"Pictures are fetched over http and https only, not {parsed.scheme or 'this'} URLs.")
     host = parsed.hostname
@@ -176,7 +202,11 @@ def _too_large(url: str, max_bytes: int) -> str:
 
 def shown_url(url: str, limit: int = 80) -> str:
     """The URL as quoted in a message: without its query (which may hold tokens), and cut short."""
-    parsed = urlparse(url)
+    try:
+        parsed = urlparse(url)
+    except ValueError:  # not a URL urlparse can split: the text before any query or fragment, without a password
+        shown = re.sub(r"//[^/@]*@", "//", url.split("?")[0].split("#")[0])
+        return shown if len(shown) <= limit else shown[: limit - 1] + "…"
     try:
         port = f":{parsed.port}" if parsed.port else ""
     except ValueError:  # a port that is not a number

@@ -258,6 +258,10 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     by_url = {"url": "https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}
     event, payload = over_http(app_url, "segment", [by_url, "fcn8s_lite", 0.5, 1, 0])
     assert event == "error" and 'give the URL as "path"' in payload["error"]
+    # a data: URL that is no base64: Gradio's "Could not preprocess input component at index 0 ..."
+    not_base64 = {"path": None, "url": "data:image/png;base64,hello!", "meta": {"_type": "gradio.FileData"}}
+    event, payload = over_http(app_url, "segment", [not_base64, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and "data: URL is not valid base64" in payload["error"]
     still_answers(client, tmp_path)
 
 

@@ -41,7 +41,7 @@ class Answers(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         path = self.path.split("?")[0]
-        if path == "/street.jpg":
+        if path in ("/street.jpg", "/"):  # "/": where httpx sends "/street.jpg/.."
             self._send(200, PICTURE, "image/jpeg")
         elif path == "/moved":
             self._redirect("/street.jpg")
@@ -178,6 +178,23 @@ def test_private_and_local_addresses_are_out_of_reach(server, tmp_path):
 ])
 def test_urls_that_cannot_be_fetched_say_why(tmp_path, url, words):
     assert words in refusal(url, tmp_path, private_hosts=False)
+
+
+@pytest.mark.parametrize(("url", "words"), [
+    ("http://[bad/x.jpg", "is not a valid URL"),  # urlparse's ValueError ("Invalid IPv6 URL")
+    ("http://example.com:99999/x.jpg", "is not a valid URL"),  # a port past 65535
+    ("http://example.com:port/x.jpg", "is not a valid URL"),
+])
+def test_urls_that_are_no_urls_say_so(tmp_path, url, words):
+    assert words in refusal(url, tmp_path, private_hosts=False)
+
+
+def test_a_path_with_a_control_character_and_a_path_ending_in_dots_are_answered_in_words(server, tmp_path):
+    """httpx's InvalidURL is no HTTPError and escaped; a path ending in ".." named the file "..", and the rename over
+    a folder failed with the server's own paths in the message."""
+    assert "Could not fetch the picture at" in refusal(f"{server}/street\x01.jpg", tmp_path)
+    path = fetch(f"{server}/street.jpg/..", tmp_path)
+    assert Path(path).name == "picture" and Path(path).read_bytes() == PICTURE
 
 
 def test_a_message_never_repeats_a_urls_password_or_query(server, tmp_path):
