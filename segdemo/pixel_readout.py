@@ -30,7 +30,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .inference import Prediction
 
@@ -103,16 +102,30 @@ def class_probability(path: str | Path, class_index: int) -> np.ndarray:
     """(H,W) float32: the probability of class ``class_index`` at every pixel of the result's returned size,
     upsampled from the grid as ``predict`` upsampled all classes (before its renormalisation, which moves a value by
     under 1e-6: bilinear weights sum to 1). Raises OSError, ValueError or KeyError where the file is gone or damaged,
-    IndexError for a class the grid does not have."""
+    IndexError for a class the grid does not have.
+
+    In numpy, not torch: it runs on Gradio's own threads (no network runs, so it is not queued), and torch called
+    from a new thread starts OpenMP threads of its own there (``segdemo.worker``: two more per thread, up to 40)."""
     with np.load(path, allow_pickle=False) as grid:
         width, height = (int(v) for v in grid["size"])
         high, low = grid["high"], grid["low"]
         if not 0 <= class_index < len(high):
             raise IndexError(f"class {class_index} of {len(high)}")
         fixed = (high[class_index].astype(np.int32) << 8) | low[class_index]
-    channel = torch.from_numpy(fixed.astype(np.float32) / FULL_SCALE)
-    upsampled = F.interpolate(channel[None, None], size=(height, width), mode="bilinear", align_corners=False)
-    return upsampled[0, 0].clamp(0.0, 1.0).numpy()
+    return np.clip(_resize_bilinear(fixed.astype(np.float32) / FULL_SCALE, height, width), 0.0, 1.0)
+
+
+def _resize_bilinear(grid: np.ndarray, height: int, width: int) -> np.ndarray:
+    """An (h,w) float32 grid resized to (height, width) as torch's bilinear ``interpolate`` with
+    ``align_corners=False`` resizes it (``_source``'s rule, a row and a column at a time)."""
+    rows = [_source(y, grid.shape[0], height) for y in range(height)]
+    columns = [_source(x, grid.shape[1], width) for x in range(width)]
+    y0, y1, fy = (np.array(values) for values in zip(*rows))
+    x0, x1, fx = (np.array(values) for values in zip(*columns))
+    fy, fx = fy.astype(np.float32)[:, None], fx.astype(np.float32)
+    top = grid[y0][:, x0] * (1 - fx) + grid[y0][:, x1] * fx
+    bottom = grid[y1][:, x0] * (1 - fx) + grid[y1][:, x1] * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32, copy=False)
 
 
 def _interpolate(grid: np.ndarray, x: int, y: int, width: int, height: int) -> np.ndarray:

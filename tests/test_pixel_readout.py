@@ -184,3 +184,16 @@ def test_a_class_of_a_result_no_longer_kept_is_told_once(service):
     assert service.class_probability_maps(None, "Car", 1) == [gr.skip()]   # nothing shown yet: nothing to say
     with pytest.warns(UserWarning, match="no longer kept"):   # a result on the page that a restart forgot
         assert service.class_probability_maps(None, "Car", 1, "**FCN-8s (lite)** · 150 ms") == [gr.skip()]
+
+
+@pytest.mark.parametrize("size", [(37, 29), (480, 360), (2048, 1536), (5, 300)])
+def test_a_class_is_upsampled_in_numpy_exactly_as_torch_upsamples_it(size):
+    """Class maps are drawn on Gradio's own threads, where torch would start OpenMP threads of its own: numpy
+    resizes the grid there, by torch's rule (align_corners=False), within float32's rounding."""
+    from segdemo.pixel_readout import _resize_bilinear
+
+    grid = np.random.default_rng(0).random((30, 40), dtype=np.float32)
+    width, height = size
+    expected = torch.nn.functional.interpolate(torch.from_numpy(grid)[None, None], size=(height, width),
+                                               mode="bilinear", align_corners=False)[0, 0].numpy()
+    assert np.abs(_resize_bilinear(grid, height, width) - expected).max() < 1e-5  # torch rounds its scale otherwise
