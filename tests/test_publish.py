@@ -38,7 +38,7 @@ def test_dry_run_folder_has_a_valid_card_and_loadable_files(tiny_camvid, tmp_pat
     assert all(r.dataset_split == "val" for r in card.data.eval_results)
     assert "Monte-Carlo dropout" in card.text and "2 samples" in card.text
     assert "median-frequency class balancing" in card.text  # the run's own weighting, the default here
-    assert "evaluate --checkpoint weights/bayesian_segnet_lite --split val`" in card.text
+    assert "evaluate --checkpoint weights/bayesian_segnet_lite --split val --sequence val`" in card.text  # its frames
 
     original, published = load_checkpoint(run / "best"), load_checkpoint(out)
     x = torch.randn(1, 3, 40, 50)
