@@ -11,8 +11,10 @@ import json
 import logging
 import math
 import os
+import threading
 import time
 import zipfile
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -174,6 +176,7 @@ CLASSES_GONE = "This result is no longer kept on the server: press the button ag
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
+SESSIONS_REMEMBERED = 10_000  # as many sessions as Gradio keeps (a curl call is one): their newest result's name
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
 
 
@@ -303,6 +306,7 @@ class ShownOverlays:
     layer_files: tuple[str, ...]  # one OverlayLayer (.npz) per overlay shown
     blends: tuple[str, ...] = ()  # the folders of the last two re-blends (the one shown, the one before); older go
     readouts: tuple[tuple[str, str], ...] = ()  # (model name, its working grid's file) per network: pixel_readout
+    opacity: float | None = None  # what the overlays shown were blended at
 
 
 class SegmentationService:
@@ -310,6 +314,30 @@ class SegmentationService:
 
     def __init__(self, models: dict[str, LoadedModel]) -> None:
         self.models = models
+        self._newest: OrderedDict[str, str] = OrderedDict()  # session -> the picture file of its newest result
+        self._newest_lock = threading.Lock()
+
+    # -- which result a session shows last -------------------------------
+    def note_shown(self, request: gr.Request | None, outputs: Any) -> Any:
+        """Remember the result a Segment or Compare run gives its session (its State, the outputs' last); the
+        outputs, unchanged. Re-blends run beside a run, on the State they read when they began: one that ends after
+        the run's result would put the older result back on the page, and in the State (``_newer_shown``)."""
+        session = getattr(request, "session_hash", None)
+        shown = outputs[-1] if isinstance(outputs, (tuple, list)) and outputs else None
+        if session and isinstance(shown, ShownOverlays):
+            with self._newest_lock:
+                self._newest[session] = shown.picture_file
+                self._newest.move_to_end(session)
+                while len(self._newest) > SESSIONS_REMEMBERED:
+                    self._newest.popitem(last=False)
+        return outputs
+
+    def _newer_shown(self, request: gr.Request | None, shown: ShownOverlays) -> bool:
+        """Whether the session has been given a newer result than ``shown`` since the event that read it began."""
+        session = getattr(request, "session_hash", None)
+        with self._newest_lock:
+            newest = self._newest.get(session) if session else None
+        return newest is not None and newest != shown.picture_file
 
     # -- helpers -------------------------------------------------------
     def labels(self) -> list[tuple[str, str]]:
@@ -468,7 +496,7 @@ class SegmentationService:
             caption,
             paths[class_map_name],
             ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),),
-                          readouts=((model.entry.name, paths["pixels"]),)),
+                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity),
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
@@ -515,7 +543,7 @@ class SegmentationService:
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
         readouts = tuple((m.entry.name, files[f"pixels_{m.entry.name}"]) for m in (fcn, segnet))
-        shown = ShownOverlays(files["picture"], layer_files, readouts=readouts)  # one picture at one size
+        shown = ShownOverlays(files["picture"], layer_files, readouts=readouts, opacity=opacity)  # one picture, one size
         table = figures_table([[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows])
         return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
                 files["disagreement"], table, headline,
@@ -566,27 +594,51 @@ class SegmentationService:
         return png
 
     # -- a new opacity: the shown overlays blended again, no network run --
-    def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = ""):
+    def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
+                        request: gr.Request = None):
         """The Segment tab's picture | overlay at ``opacity``, from the last result's colours, and the session's State.
 
         ``result_on_page`` is the info line the page shows (empty before any
         result): it tells a session that never had a result from one whose
         result the server has forgotten.
         """
-        blended, state = self._blend_again(shown, opacity, result_on_page)
+        blended, state = self._blend_again(shown, opacity, result_on_page, request)
         if blended is None:
             return gr.skip(), state
         assert isinstance(shown, ShownOverlays)
         return (shown.picture_file, blended[0]), state  # the slider's value: the picture and its overlay
 
-    def reblend_compare(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = ""):
+    def reblend_compare(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
+                        request: gr.Request = None):
         """The Compare tab's two overlays at ``opacity``, from the last result's colours, and the session's State."""
-        blended, state = self._blend_again(shown, opacity, result_on_page)
+        blended, state = self._blend_again(shown, opacity, result_on_page, request)
         if blended is None:
             return gr.skip(), gr.skip(), state
         return *blended, state
 
-    def _blend_again(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any) -> tuple[list[str] | None, Any]:
+    def reblend_segment_if_moved(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
+                                 request: gr.Request = None):
+        """After a run: its result was blended at the opacity of the moment the button was pressed; where the slider
+        moved while it ran, the overlay follows the slider now (it stayed at the old opacity until the next move)."""
+        if not self._moved(shown, opacity):
+            return gr.skip(), gr.skip()
+        return self.reblend_segment(shown, opacity, result_on_page, request)
+
+    def reblend_compare_if_moved(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
+                                 request: gr.Request = None):
+        """``reblend_segment_if_moved`` for the Compare tab's two overlays."""
+        if not self._moved(shown, opacity):
+            return gr.skip(), gr.skip(), gr.skip()
+        return self.reblend_compare(shown, opacity, result_on_page, request)
+
+    def _moved(self, shown: ShownOverlays | str | None, opacity: Any) -> bool:
+        try:
+            return isinstance(shown, ShownOverlays) and shown.opacity != self._opacity(opacity)
+        except gr.Error:  # not a number: the slider's own event says so
+            return False
+
+    def _blend_again(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any,
+                     request: gr.Request | None = None) -> tuple[list[str] | None, Any]:
         """The overlays blended again (None: nothing to blend) and what the session's State becomes.
 
         Pure numpy and PIL (no torch, so not on the inference thread, behind
@@ -602,6 +654,8 @@ class SegmentationService:
             return self._result_gone()
         assert isinstance(shown, ShownOverlays)
         opacity = self._opacity(opacity)
+        if self._newer_shown(request, shown):  # a run gave this session another result since this event began
+            return None, gr.skip()
         try:
             with Image.open(shown.picture_file) as picture:
                 picture.load()
@@ -617,8 +671,11 @@ class SegmentationService:
         # A drag blends a few times a second (2.5 MB a step for a 12-megapixel photo), and each step's files would
         # stay a day. Those from two steps back go now: the page has shown the next one since (the one just before
         # this may still be on its way to the browser).
+        if self._newer_shown(request, shown):  # and it came while this blend was drawn: the page shows the newer one
+            delete_results([str(Path(blended[0]).parent)])
+            return None, gr.skip()
         delete_results(shown.blends[:-1])
-        return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)))
+        return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)), opacity=opacity)
 
     # -- a click on a map: what the networks said at that pixel ----------
     def read_pixel(self, shown: ShownOverlays | str | None, event: gr.SelectData):
@@ -715,7 +772,7 @@ class SegmentationService:
         return "(not measured)"
 
 
-def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> None:
+def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> Any:
     """Bundled frames that, clicked, replace the picture alone and run ``fn`` with the visitor's own settings.
 
     Only the picture column has values, so a click keeps the model, opacity,
@@ -735,8 +792,9 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
             api_visibility="private",
         )
         # run as the buttons run: in the one inference queue ("model"), not beside it
-        examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
-                                       api_visibility="private", concurrency_id="model")
+        return examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
+                                              api_visibility="private", concurrency_id="model")
+    return None
 
 
 def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list, result_text: gr.Markdown) -> None:
@@ -752,6 +810,16 @@ def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, over
     """
     opacity.input(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private", concurrency_id="blend",
                   trigger_mode="always_last", show_progress="hidden")
+
+
+def _overlay_follows_the_slider_after(runs: list, fn: Any, opacity: gr.Slider, shown: gr.State, overlays: list,
+                                      result_text: gr.Markdown) -> None:
+    """After each run (``runs``: its events), the overlays blended again where the slider moved while it ran: a
+    run blends at the opacity the button was pressed at. Read when the run ends, in the blends' own queue."""
+    for run in runs:
+        if run is not None:
+            run.then(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private",
+                     concurrency_id="blend", show_progress="hidden")
 
 
 def _sampling_follows_the_model(model: gr.Dropdown, sampling: list, applies: Any) -> None:
@@ -814,8 +882,18 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     default_model = DEFAULT_MODEL if DEFAULT_MODEL in service.models else (choices[0][1] if choices else None)
     examples = [str(p) for p in example_images()]
     # The two handlers that run a network for a visitor ask ZeroGPU for a GPU (segdemo.gpu); nothing else does.
-    segment = gpu_task(service.segment_gpu_seconds)(service.segment)
-    compare = gpu_task(service.compare_gpu_seconds)(service.compare)
+    segment_on_gpu = gpu_task(service.segment_gpu_seconds)(service.segment)
+    compare_on_gpu = gpu_task(service.compare_gpu_seconds)(service.compare)
+
+    # The runs, each result noted as its session's newest (here, in the server's process: on ZeroGPU the decorated
+    # handler runs in another). The parameters keep the handlers' names: they name the API's inputs.
+    def segment(image: Any, model_name: str, opacity: float, samples: Any, seed: Any, request: gr.Request):
+        return service.note_shown(request, segment_on_gpu(image, model_name, opacity, samples, seed))
+
+    def compare(image: Any, opacity: float, samples: Any, seed: Any, request: gr.Request):
+        return service.note_shown(request, compare_on_gpu(image, opacity, samples, seed))
+
+    segment.runs, compare.runs = segment_on_gpu, compare_on_gpu  # what each runs (tests look through to it)
 
     # Gradio sweeps the uploads and the files it served once they are as old as segdemo's result folders
     sweep = (SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)
@@ -892,8 +970,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
             )):
                 described(component, note, whole=component is samples)
-            run.click(segment, segment_inputs, segment_outputs, api_name="segment", api_description=SEGMENT_API,
-                      concurrency_id="model")
+            segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
+                                    api_description=SEGMENT_API, concurrency_id="model")
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
@@ -902,7 +980,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
                                        [segment_class_map], info)
             with segment_controls:
-                _examples(
+                segment_example_run = _examples(
                     examples,
                     segment_inputs,
                     segment_outputs,
@@ -910,6 +988,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     f"CamVid frames of sequence {example_sequences()}, which the shipped networks never trained on (click one)",
                     "segment-examples",
                 )
+            _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
+                                              opacity, segment_shown, [slider], info)
 
         with gr.Tab("Compare"):
             gr.Markdown(
@@ -982,8 +1062,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 SEED_NOTE + ".",
             )):
                 described(component, note, whole=component is c_samples)
-            c_run.click(compare, compare_inputs, compare_outputs, api_name="compare", api_description=COMPARE_API,
-                        concurrency_id="model")
+            compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
+                                      api_description=COMPARE_API, concurrency_id="model")
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
@@ -992,7 +1072,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _class_probability_follows(compare_class, service.class_probability_maps, compare_shown,
                                        [fcn_class_probability, segnet_class_probability], c_headline)
             with compare_controls:
-                _examples(
+                compare_example_run = _examples(
                     examples,
                     compare_inputs,
                     compare_outputs,
@@ -1000,6 +1080,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     f"CamVid frames of sequence {example_sequences()}, never trained on (ground truth known: per-image mIoU and BF)",
                     "compare-examples",
                 )
+            _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
+                                              c_opacity, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
 
         with gr.Tab("Models"):
             gr.Markdown(service.models_markdown())

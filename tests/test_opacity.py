@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import warnings
+from dataclasses import replace
 
 import gradio as gr
 import numpy as np
@@ -122,6 +123,67 @@ def test_a_drag_leaves_the_last_two_blends_on_disk_not_one_per_step(service):
     (_, overlay), state = service.reblend_segment(state, 0.3, "info")   # and it still blends
     assert os.path.exists(overlay) and not os.path.exists(overlays[-2])
 
+
+
+def test_a_blend_that_ends_after_a_newer_result_leaves_the_newer_one_shown(service):
+    """Blends run beside a run, on the State they read when they began: one that ended after Segment's new result
+    put the older result's overlay back on the page and in the State (2 stale answers in 8 tries over the queue)."""
+    visitor, other = gr.Request(session_hash="visitor"), gr.Request(session_hash="someone else")
+    older = service.note_shown(visitor, service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0))[-1]
+    assert service.reblend_segment(older, 0.7, "info", visitor)[0] != gr.skip()  # the newest result blends
+    newer = service.note_shown(visitor, service.segment(EXAMPLE, "bayesian_segnet_lite", 0.55, 2, 0))[-1]
+    folders = set(os.listdir(os.path.dirname(os.path.dirname(newer.picture_file))))
+    assert service.reblend_segment(older, 0.3, "info", visitor) == (gr.skip(), gr.skip())  # begun on the older
+    assert set(os.listdir(os.path.dirname(os.path.dirname(newer.picture_file)))) == folders  # and nothing written
+    (_, overlay), state = service.reblend_segment(newer, 0.3, "info", visitor)
+    assert state.picture_file == newer.picture_file and os.path.exists(overlay)
+    # another session's result changes nothing for this one, and a session with none noted blends as before
+    service.note_shown(other, service.compare(EXAMPLE, 0.55, 1, 0))
+    assert service.reblend_segment(newer, 0.4, "info", visitor)[0] != gr.skip()
+    assert service.reblend_segment(older, 0.4, "info", gr.Request(session_hash="never ran"))[0] != gr.skip()
+
+
+def test_a_blend_that_finds_a_newer_result_once_drawn_deletes_what_it_drew(service, monkeypatch):
+    """The newer result may come while the blend is drawn: checked again before it answers."""
+    visitor = gr.Request(session_hash="drawn meanwhile")
+    older = service.note_shown(visitor, service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0))[-1]
+    written = []
+    real_write = ui.write_images
+
+    def write_then_a_newer_result_arrives(images):
+        written.append(real_write(images))
+        service.note_shown(visitor, (replace(older, picture_file="a newer result"),))
+        return written[-1]
+
+    monkeypatch.setattr(ui, "write_images", write_then_a_newer_result_arrives)
+    assert service.reblend_compare(older, 0.2, "info", visitor) == (gr.skip(), gr.skip(), gr.skip())
+    assert written and not any(os.path.exists(path) for path in written[0].values())
+
+
+def test_a_slider_moved_during_a_run_is_followed_once_the_run_ends(service):
+    """A run blends at the opacity its button was pressed at; the slider's moves meanwhile re-blended the older
+    result, and the new overlay stayed at the old opacity until the next move."""
+    shown = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
+    assert shown.opacity == 0.55
+    assert service.reblend_segment_if_moved(shown, 0.55, "info") == (gr.skip(), gr.skip())  # not moved: no blend
+    (_, overlay), state = service.reblend_segment_if_moved(shown, 0.8, "info")
+    assert state.opacity == 0.8 and np.array_equal(pixels(overlay),
+                                                   pixels(service.segment(EXAMPLE, "fcn8s_lite", 0.8, 1, 0)[0][1]))
+    compared = service.compare(EXAMPLE, 0.3, 1, 0)[-1]
+    assert service.reblend_compare_if_moved(compared, 0.3, "info") == (gr.skip(),) * 3
+    assert len(service.reblend_compare_if_moved(compared, 0.6, "info")) == 3
+    assert service.reblend_segment_if_moved(None, 0.6, "") == (gr.skip(), gr.skip())  # no result yet
+
+
+def test_each_run_is_followed_by_a_blend_at_the_slider_s_value_then(service):
+    demo = ui.build_demo(service)
+    follows = {block_fn.fn.__name__: block_fn for block_fn in demo.fns.values()
+               if block_fn.fn is not None and block_fn.fn.__name__.endswith("_if_moved")}
+    assert sorted(follows) == ["reblend_compare_if_moved", "reblend_segment_if_moved"]
+    for block_fn in follows.values():
+        assert [t[1] for t in block_fn.targets] == ["then"] * len(block_fn.targets)
+        assert block_fn.api_visibility == "private" and block_fn.concurrency_id == "blend"
+        assert isinstance(block_fn.inputs[0], gr.State) and isinstance(block_fn.inputs[1], gr.Slider)
 
 def test_a_session_holds_file_names_only(service):
     """A curl call is a session of its own and Gradio keeps up to 10,000: none may hold a result's pixels in memory."""
