@@ -53,36 +53,34 @@ def test_files_broken_while_the_app_runs_do_not_stop_it(weights):
         stop_app(process)
 
 
-def test_broken_files_at_start_give_clear_messages_and_the_app_still_serves(weights):
+def without_fcn(weights) -> None:
     shutil.rmtree(weights / "fcn8s_lite")
-    process, url, log = start_app({"SEGDEMO_WEIGHTS": str(weights), "SEGDEMO_OFFLINE": "1"})
-    try:
-        client = Client(url, verbose=False)
-        with pytest.raises(Exception) as error:
-            segment(client, "fcn8s_lite")
-        assert "FCN-8s (lite) is not available right now" in str(error.value)
-        assert "config.json is missing" in str(error.value)
-        assert segment(client, "bayesian_segnet_lite")[7]["output_size"] == [480, 360]  # the other model serves
-        assert "could not be loaded" in log.read_text()
-    finally:
-        stop_app(process)
 
 
-def test_a_config_whose_values_the_network_refuses_does_not_stop_the_app(weights):
+def with_an_fcn_of_stride_4(weights) -> None:
     """config.json is valid JSON with every key in place, but FCN has no stride 4: the network's own ValueError
     escaped the checkpoint's errors, and the app did not start at all (only model.safetensors is sha256-pinned)."""
     config_path = weights / "fcn8s_lite" / "config.json"
     config = json.loads(config_path.read_text())
     config["model_kwargs"]["stride"] = 4
     config_path.write_text(json.dumps(config))
-    process, url, _ = start_app({"SEGDEMO_WEIGHTS": str(weights), "SEGDEMO_OFFLINE": "1"})
+
+
+@pytest.mark.parametrize(("breaks", "reason"), [
+    (without_fcn, "config.json is missing"),
+    (with_an_fcn_of_stride_4, "FCN stride must be 8, 16 or 32, not 4"),
+])
+def test_broken_files_at_start_give_clear_messages_and_the_app_still_serves(weights, breaks, reason):
+    breaks(weights)
+    process, url, log = start_app({"SEGDEMO_WEIGHTS": str(weights), "SEGDEMO_OFFLINE": "1"})
     try:
         client = Client(url, verbose=False)
         with pytest.raises(Exception) as error:
             segment(client, "fcn8s_lite")
         assert "FCN-8s (lite) is not available right now" in str(error.value)
-        assert "FCN stride must be 8, 16 or 32, not 4" in str(error.value)
-        assert segment(client, "bayesian_segnet_lite")[7]["output_size"] == [480, 360]
+        assert reason in str(error.value)
+        assert segment(client, "bayesian_segnet_lite")[7]["output_size"] == [480, 360]  # the other model serves
+        assert "could not be loaded" in log.read_text()
     finally:
         stop_app(process)
 
