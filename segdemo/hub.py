@@ -44,7 +44,6 @@ PROBE_TIMEOUT = 5.0  # seconds for the metadata request
 DOWNLOAD_DEADLINE = 60.0  # seconds for both files, all retries included
 
 
-
 def _in_the_background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
     """``work`` on a daemon thread, as a future: a ThreadPoolExecutor's threads are joined when the interpreter
     exits, so a download still running past its deadline held the app's exit (Ctrl-C, a restart) until it ended."""

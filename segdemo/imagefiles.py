@@ -73,6 +73,7 @@ _last_age_sweep: float | None = None
 _running_sweep: Future[int] | None = None
 _results_bytes = 0  # what the last sweep left, plus what was written since
 _sweep_lock = threading.Lock()
+_forget_older_than: Callable[[float], None] | None = None
 
 
 def _start_afresh_in_a_forked_child() -> None:
@@ -85,7 +86,6 @@ def _start_afresh_in_a_forked_child() -> None:
 
 
 os.register_at_fork(after_in_child=_start_afresh_in_a_forked_child)
-_forget_older_than: Callable[[float], None] | None = None
 
 
 def forget_files_with(sweep: Callable[[float], None] | None) -> None:
