@@ -16,18 +16,57 @@ from __future__ import annotations
 import argparse
 import fnmatch
 import glob
+import re
 import shutil
 import subprocess
 import tempfile
 from pathlib import Path
 
 from huggingface_hub import HfApi
+from huggingface_hub.repocard import metadata_load
 
 from .hub import UPLOAD_ERRORS, describe_upload_failure
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SENT = ("twins/*.safetensors",)  # fnmatch's * crosses folders: every safetensors file under twins/
 KEPT_ON_THE_HUB = {".gitattributes"}
+# The Hub's rules for a Space's configuration block (huggingface.co/docs/hub/spaces-config-reference) that refuse
+# an upload: checked before anything is sent, so that a deploy is refused here, in a sentence, not by the Hub.
+SHORT_DESCRIPTION_LIMIT = 60
+SPACE_COLOURS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
+
+
+def configuration_problems(root: Path = ROOT) -> list[str]:
+    """What in the README's configuration block the Hub would refuse (or build another Space from): [] if none."""
+    try:
+        metadata = metadata_load(root / "README.md") or {}
+    except Exception as error:  # yaml's errors: the block does not parse
+        return [f"its configuration block is not valid YAML ({type(error).__name__})"]
+    problems = []
+    description = str(metadata.get("short_description", ""))
+    if len(description) > SHORT_DESCRIPTION_LIMIT:
+        problems.append(f"short_description is {len(description)} characters; the Hub takes {SHORT_DESCRIPTION_LIMIT} "
+                        "at most")
+    if metadata.get("sdk") != "gradio":
+        problems.append(f"sdk is {metadata.get('sdk')!r}, not 'gradio'")
+    if metadata.get("app_file", "app.py") != "app.py":
+        problems.append(f"app_file is {metadata.get('app_file')!r}, not 'app.py'")
+    for key in ("colorFrom", "colorTo"):
+        if key in metadata and metadata[key] not in SPACE_COLOURS:
+            problems.append(f"{key} is {metadata[key]!r}; the Hub takes one of {', '.join(SPACE_COLOURS)}")
+    # The Space installs Gradio at sdk_version, then requirements.txt: two versions would not install together.
+    pinned = re.search(r"^gradio==(\S+)", (root / "requirements.txt").read_text(), flags=re.MULTILINE)
+    if pinned and str(metadata.get("sdk_version")) != pinned.group(1):
+        problems.append(f"sdk_version is {metadata.get('sdk_version')!r} where requirements.txt pins gradio "
+                        f"{pinned.group(1)}")
+    return problems
+
+
+def check_configuration(root: Path = ROOT) -> None:
+    """Refuse, before anything is written or sent, a README whose configuration block the Hub would refuse."""
+    problems = configuration_problems(root)
+    if problems:
+        raise SystemExit("the Space's README.md would be refused by the Hub: " + "; ".join(problems))
 
 
 def space_files(root: Path = ROOT) -> list[str]:
@@ -74,6 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
     args = parser.parse_args(argv)
+    check_configuration()
 
     if args.dry_run:
         folder = prepare_folder(args.dry_run)
@@ -88,6 +128,10 @@ def main(argv: list[str] | None = None) -> int:
     except UPLOAD_ERRORS as error:
         reason = describe_upload_failure(error, args.space)
         raise SystemExit(f"could not deploy to the Space {args.space}: {reason}") from None
+    except ValueError as error:  # huggingface_hub's "Invalid metadata in README.md", the Hub's own words after it
+        said = " ".join(line.strip(" -") for line in str(error).splitlines()[1:] if line.strip())
+        raise SystemExit(f"could not deploy to the Space {args.space}: the Hub refused README.md's configuration "
+                         f"block ({said or error})") from None
     print(f"uploaded to {url} at commit {commit}; the Space installs requirements.txt and starts app.py")
     return 0
 

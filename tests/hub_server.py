@@ -35,7 +35,8 @@ Uploads (what ``create_repo`` and ``upload_folder`` send; every write needs a be
 
 * ``POST /api/repos/create``: a repo with the Hub's first commit (``.gitattributes``; a Space also gets a
   ``README.md`` naming its SDK); 409 with the repo's ``url`` when it exists.
-* ``POST /api/validate-yaml``: a README's metadata block must parse as a YAML mapping.
+* ``POST /api/validate-yaml``: a README's metadata block must parse as a YAML mapping; a Space's must also keep
+  the Hub's rules that have refused real uploads (``_space_metadata_errors``).
 * ``POST /api/{type}s/{repo_id}/preupload/{revision}``: each file's upload mode by the Hub's rule (LFS for
   what ``.gitattributes`` sends there, for binary samples and above 10 MiB) and its current oid, which
   lets the client skip unchanged files.
@@ -87,6 +88,23 @@ _DEFAULT_GITATTRIBUTES = "".join(
 )
 _REGULAR_LIMIT = 10 * 1024 * 1024  # bigger files must go through LFS, whatever their kind
 _INVERT = bytes(255 - b for b in range(256))  # corrupt(): every byte XOR 0xFF
+
+
+_SPACE_SDKS = ("gradio", "docker", "static", "streamlit")
+_SPACE_COLOURS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
+
+
+def _space_metadata_errors(metadata: dict) -> list[str]:
+    """The Hub's rules for a Space's README metadata that have refused real uploads, in the Hub's words."""
+    errors = []
+    if len(str(metadata.get("short_description", ""))) > 60:
+        errors.append('"short_description" length must be less than or equal to 60 characters long')
+    if "sdk" in metadata and metadata["sdk"] not in _SPACE_SDKS:
+        errors.append(f'"sdk" must be one of [{", ".join(_SPACE_SDKS)}]')
+    for key in ("colorFrom", "colorTo"):
+        if key in metadata and metadata[key] not in _SPACE_COLOURS:
+            errors.append(f'"{key}" must be one of [{", ".join(_SPACE_COLOURS)}]')
+    return errors
 
 
 def _git_blob_sha1(content: bytes) -> str:
@@ -853,7 +871,8 @@ class HubServer:
         self._send_json(handler, method, 200, created)
 
     def _handle_validate_yaml(self, handler: _Handler, method: str) -> None:
-        """The metadata block of a README.md must be YAML mapping (the Hub checks more; this is its first test)."""
+        """The metadata block of a README.md must be a YAML mapping, and a Space's must keep the rules of the Hub's
+        that have refused real Spaces' uploads (``_space_metadata_errors``)."""
         import yaml
 
         payload = self._json_body(handler, method)
@@ -867,6 +886,8 @@ class HubServer:
                 metadata = yaml.safe_load(block)
                 if metadata is not None and not isinstance(metadata, dict):
                     errors.append({"message": "the metadata block is not a mapping"})
+                elif metadata and payload.get("repoType") == "space":
+                    errors += [{"message": message} for message in _space_metadata_errors(metadata)]
             except yaml.YAMLError as error:
                 errors.append({"message": f"the metadata block is not valid YAML: {error}"})
         self._send_json(handler, method, 400 if errors else 200, {"errors": errors, "warnings": []})

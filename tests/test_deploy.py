@@ -123,3 +123,50 @@ def test_a_deploy_that_cannot_upload_says_why_without_a_traceback(hub, monkeypat
         deploy.main(["--space", "someone/other", "--endpoint", hub.url])
     with pytest.raises(SystemExit, match="the Hub could not be reached"):
         deploy.main(["--space", "someone/other", "--token", TOKEN, "--endpoint", f"http://127.0.0.1:{free_port()}"])
+
+
+def test_the_readme_configuration_keeps_the_hubs_rules():
+    assert deploy.configuration_problems() == []
+
+
+@pytest.mark.parametrize("edit, refused", [
+    (("short_description: FCN and SegNet on road scenes, with their uncertainty",
+      "short_description: FCN and SegNet on road scenes, with confidence and boundary uncertainty"),
+     "short_description is 71 characters; the Hub takes 60 at most"),
+    (("short_description: FCN and SegNet on road scenes, with their uncertainty",
+      "short_description: FCN vs SegNet: road scenes"), "not valid YAML"),
+    (("colorTo: gray", "colorTo: grey"), "colorTo is 'grey'"),
+    (("sdk_version: 6.31.0", "sdk_version: 6.30.0"),
+     "sdk_version is '6.30.0' where requirements.txt pins gradio 6.31.0"),
+])
+def test_a_configuration_the_hub_would_refuse_is_refused_before_anything_is_written(tmp_path, edit, refused):
+    """The Hub refuses such a README's upload (a 71-character short_description was in this one): the deploy stops
+    first, in one sentence, dry run included."""
+    readme = (ROOT / "README.md").read_text()
+    assert edit[0] in readme
+    (tmp_path / "README.md").write_text(readme.replace(edit[0], edit[1]))
+    (tmp_path / "requirements.txt").write_text((ROOT / "requirements.txt").read_text())
+    with pytest.raises(SystemExit, match=re.escape(refused)):
+        deploy.check_configuration(tmp_path)
+
+
+def test_the_hub_server_refuses_what_the_hub_refuses(hub):
+    """The local Hub's validate-yaml keeps the Hub's rules for a Space's block, so an upload test meets them."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(endpoint=hub.url, token=TOKEN)
+    long = "---\ntitle: x\nsdk: gradio\nshort_description: " + "x" * 61 + "\n---\n"
+    with pytest.raises(ValueError, match="short_description.*60 characters"):
+        api._validate_yaml(long, repo_type="space")
+    api._validate_yaml(long, repo_type="model")  # the rule is a Space's
+    api._validate_yaml(long.replace("x" * 61, "x" * 60), repo_type="space")
+
+
+def test_the_hubs_own_refusal_of_the_readme_is_one_sentence(monkeypatch):
+    def refused(*args, **kwargs):  # huggingface_hub's words, with the Hub's after them
+        raise ValueError('Invalid metadata in README.md.\n- "license" must be one of [apache-2.0, mit, ...]')
+
+    monkeypatch.setattr(deploy, "deploy", refused)
+    said = r"the Hub refused README.md's configuration block \(\"license\" must be one of"
+    with pytest.raises(SystemExit, match=said):
+        deploy.main(["--space", SPACE, "--token", TOKEN, "--endpoint", "http://127.0.0.1:9"])
