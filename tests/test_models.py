@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from segdemo.models import MODELS, build, count_macs, count_parameters, is_bayesian
-from segdemo.models.fcn import upsampling
+from segdemo.models.fcn import final_upsampling, upsampling
 from segdemo.models.segnet import VGG16_STAGES, _max_pool, _max_unpool
 
 COMPACT = ["fcn_basic", "fcn8s_lite", "segnet_basic", "bayesian_segnet_basic", "segnet_lite", "bayesian_segnet_lite"]
@@ -58,6 +58,7 @@ def on_meta(name: str, **kwargs) -> torch.nn.Module:
 
 def test_fcn8s_with_20_classes_has_the_papers_parameter_count():
     assert count_parameters(on_meta("fcn8s", num_classes=20)) == 134_473_084
+    assert count_parameters(on_meta("fcn8s", num_classes=21)) == 134_489_759  # PASCAL's 20 classes and background
 
 
 @pytest.mark.parametrize("name,stride", [("fcn32s", 32), ("fcn16s", 16), ("fcn8s", 8)])
@@ -152,6 +153,34 @@ def test_learned_upsampling_starts_as_centre_aligned_bilinear():
         inner = slice(factor, -factor)
         assert torch.allclose(up[..., inner, inner], reference[..., inner, inner], atol=1e-5)
     assert upsampling(5, 8, learned=False).weight.requires_grad is False
+
+
+@pytest.mark.parametrize("factor", [8, 16, 32])
+def test_fcn_final_upsampling_is_bilinear_up_to_the_edges(factor):
+    """The fixed layer alone leaves the outermost factor/2 rows and columns 0.5-0.56 of their scores (0.27-0.32 in
+    the corners): FCN's maps were unsure along the picture's edges. Divided by its kernel's share inside the map,
+    it is bilinear interpolation everywhere."""
+    torch.manual_seed(0)
+    x = torch.randn(1, 4, 5, 7)
+    layer = upsampling(4, factor, learned=False)
+    reference = F.interpolate(x, scale_factor=factor, mode="bilinear", align_corners=False)
+    assert torch.allclose(final_upsampling(layer, x), reference, atol=1e-5)
+    assert not torch.allclose(layer(x)[..., 0, :], reference[..., 0, :], atol=0.1)  # what it was
+
+
+@pytest.mark.parametrize("name", ["fcn32s", "fcn16s", "fcn8s_lite"])
+def test_fcn_scores_are_not_weakened_along_the_edges(name):
+    """Scores that are constant before the final upsampling stay constant after it, edges and corners too."""
+    model = build(name, num_classes=3).eval()
+    final = {"fcn32s": "upscore", "fcn16s": "upscore16"}.get(name, "upscore8")
+    captured = {}
+    layer = getattr(model, final)
+    layer.register_forward_pre_hook(lambda module, args: (torch.ones_like(args[0]),))
+    layer.register_forward_hook(lambda module, args, out: captured.setdefault("up", out))
+    with torch.no_grad():
+        out = model(torch.randn(1, 3, 64, 96))
+    assert torch.allclose(out, torch.ones_like(out), atol=1e-5), "the fixed upsampling weakened the edges"
+    assert captured["up"][..., 0, 0].max() < 0.5  # the layer alone would have
 
 
 def test_fcn_final_upsampling_is_fixed_and_skips_are_learned():

@@ -3,6 +3,11 @@
 VGG16's classifier is *convolutionalised*: fc6 becomes a 7x7 convolution with
 4096 filters, fc7 a 1x1 convolution with 4096, each followed by ReLU and
 dropout, and ``score_fr`` scores every class at 1/32 of the input resolution.
+The dropout (p = 0.5, as the paper's) drops whole channels (``nn.Dropout2d``,
+Tompson et al. 2015's spatial dropout), where Caffe's Dropout layer dropped
+single activations: on a convolutional map neighbouring activations are
+nearly the same, so dropping single ones regularises little. A departure
+from the paper; the shipped FCN was trained with it.
 
 - FCN-32s upsamples those scores 32x in one step (``upscore``).
 - FCN-16s upsamples 2x (``upscore2``), adds the scores of pool4
@@ -19,8 +24,16 @@ Alignment: the Caffe models padded conv1_1 by 100 pixels and cropped with
 hand-derived offsets. Here the input is padded to a multiple of 32, fc6 is
 'same'-padded, every upsampling is exactly centre-aligned (kernel 2s, stride
 s, padding s/2) so skip maps meet pixel for pixel, and the output is cropped
-back to the input's size. Parameter counts are unchanged (FCN-8s with 20
-classes: 134,473,084).
+back to the input's size. The 100-pixel padding also kept every output pixel
+under the whole kernel of the final, fixed upsampling; without it the
+outermost s/2 rows and columns would get part of it (0.56 of their scores on
+an edge at s = 8, 0.32 in a corner), and FCN's maps would look unsure all
+along the picture's edges. So the final upsampling is divided by the share
+of its kernel inside the map, which makes it exactly bilinear interpolation
+(``F.interpolate``, ``align_corners=False``) up to the edges. The learned 2x
+upsamplings keep Caffe's arithmetic: the weights learned it. Parameter counts
+are unchanged (FCN-8s with 20 outputs: 134,473,084; the paper's PASCAL
+network has 21, 20 classes and background: 134,489,759).
 
 FCN-Basic is the SegNet paper's controlled counterpart of SegNet-Basic: the
 same 4-unit encoder (64 features, 7x7, BN, no biases) and an FCN decoder that
@@ -58,6 +71,16 @@ def upsampling(channels: int, factor: int, learned: bool) -> nn.ConvTranspose2d:
         layer.weight.copy_(bilinear_kernel(channels, 2 * factor))
     layer.weight.requires_grad_(learned)
     return layer
+
+
+def final_upsampling(layer: nn.ConvTranspose2d, score: torch.Tensor) -> torch.Tensor:
+    """The fixed bilinear upsampling ``layer`` of ``score``, divided by the share of its kernel inside the map
+    (1 but for the outermost factor/2 rows and columns): bilinear interpolation up to the edges, as the Caffe
+    nets' 100-pixel padding made it (see the module's docstring)."""
+    ones = torch.ones(1, 1, *score.shape[-2:], device=score.device, dtype=layer.weight.dtype)
+    coverage = F.conv_transpose2d(ones, layer.weight[:1, :1], stride=layer.stride, padding=layer.padding)
+    upsampled = layer(score)
+    return upsampled / coverage.to(upsampled.dtype)
 
 
 def _pad_to_multiple(x: torch.Tensor, multiple: int) -> torch.Tensor:
@@ -146,14 +169,14 @@ class FCN(nn.Module):
         fc7 = self.drop7(self.relu7(self.fc7(self.drop6(self.relu6(self.fc6(pool5))))))
         score = self.score_fr(fc7)
         if self.stride == 32:
-            score = self.upscore(score)
+            score = final_upsampling(self.upscore, score)
         else:
             score = self.upscore2(score) + self.score_pool4(pool4)
             if self.stride == 16:
-                score = self.upscore16(score)
+                score = final_upsampling(self.upscore16, score)
             else:
                 score = self.upscore_pool4(score) + self.score_pool3(pool3)
-                score = self.upscore8(score)
+                score = final_upsampling(self.upscore8, score)
         return score[..., :h, :w]
 
 
