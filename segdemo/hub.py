@@ -10,7 +10,9 @@ before giving up, and never checks a download's sha256. So this module:
 - bounds the wait for the download with an overall deadline: past it the app
   goes on with its bundled copy, and the download, left to finish into the
   cache for the next start, never holds up the app's exit;
-- checks the sha256 of ``model.safetensors`` itself.
+- checks the sha256 of ``model.safetensors`` itself;
+- takes only a commit sha as a pin (a branch, once cached, would be resolved from the cache forever), and
+  refuses a ``config.json`` bigger than ``MAX_CONFIG_BYTES`` by its probed size, before downloading it.
 
 Every failure is a :class:`HubError` whose message is written for a visitor.
 """
@@ -18,7 +20,12 @@ Every failure is a :class:`HubError` whose message is written for a visitor.
 from __future__ import annotations
 
 import concurrent.futures
+import errno
 import hashlib
+import logging
+import os
+import re
+import socket
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -26,6 +33,7 @@ from pathlib import Path
 from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, is_offline_mode
 from huggingface_hub.errors import (
     EntryNotFoundError,
+    GatedRepoError,
     HfHubHTTPError,
     LocalEntryNotFoundError,
     OfflineModeIsEnabled,
@@ -33,15 +41,21 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
-from .checkpoints import CONFIG_NAME, WEIGHTS_NAME
+from .checkpoints import CONFIG_NAME, MAX_CONFIG_BYTES, WEIGHTS_NAME
 
 try:  # huggingface_hub 2.x talks HTTP through httpx2; its errors are what we classify
     import httpx2 as httpx
 except ImportError:  # pragma: no cover - older huggingface_hub
     import httpx  # type: ignore[no-redef]
 
+log = logging.getLogger(__name__)
+
 PROBE_TIMEOUT = 5.0  # seconds for the metadata request
 DOWNLOAD_DEADLINE = 60.0  # seconds for both files, all retries included
+COMMIT_SHA = re.compile(r"[0-9a-f]{40}")
+# errnos of a cache folder that cannot be written: read-only, not ours, full
+CACHE_ERRNOS = frozenset({errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOSPC, errno.EDQUOT})
+CACHE_UNWRITABLE = "the Hub cache folder could not be written"
 
 
 def _in_the_background(work: Callable[[], Path]) -> concurrent.futures.Future[Path]:
@@ -82,8 +96,26 @@ def verify_sha256(folder: Path, expected: str | None) -> None:
         raise HubError(f"{WEIGHTS_NAME} failed its integrity check (sha256 {actual[:12]}..., expected {expected[:12]}...)")
 
 
+def commit_problem(revision: object) -> str | None:
+    """Why ``revision`` is no pin, or None: a branch or tag is resolved from the local cache forever once cached,
+    so a Space pinned to one would never see the branch move; only a commit names the same files everywhere."""
+    if isinstance(revision, str) and COMMIT_SHA.fullmatch(revision):
+        return None
+    shown = repr(revision[:50] if isinstance(revision, str) else revision)[:60]
+    return (f"revision {shown} is not a commit sha: pin a commit (40 lowercase hex digits, as segdemo.publish "
+            "prints it), not a branch or tag")
+
+
+def require_commit(revision: str) -> None:
+    """Refuse a revision that is not a full commit sha (see ``commit_problem``)."""
+    problem = commit_problem(revision)
+    if problem:
+        raise HubError(problem)
+
+
 def cached_folder(repo_id: str, revision: str, cache_dir: str | Path | None = None) -> Path | None:
     """The snapshot folder holding both files of ``repo_id@revision`` in the local cache, else None."""
+    require_commit(revision)
     try:
         paths = [
             hf_hub_download(repo_id, name, revision=revision, cache_dir=cache_dir, local_files_only=True)
@@ -94,6 +126,18 @@ def cached_folder(repo_id: str, revision: str, cache_dir: str | Path | None = No
     return Path(paths[0]).parent
 
 
+def _status(error: BaseException) -> int | None:
+    """The HTTP status of a Hub error, if it carries an answer."""
+    return getattr(getattr(error, "response", None), "status_code", None)
+
+
+def _is_cache_error(error: BaseException) -> bool:
+    """Whether ``error`` is the local cache folder refusing a write (read-only, not ours, disk full), not the network:
+    both are OSErrors, and the visitor was told the Hub could not be reached when the disk was full."""
+    network = (httpx.HTTPError, ConnectionError, TimeoutError, socket.gaierror, socket.herror)
+    return isinstance(error, OSError) and not isinstance(error, network) and error.errno in CACHE_ERRNOS
+
+
 def _describe(error: BaseException, repo_id: str, revision: str) -> str:
     # hf_hub_download wraps a failure of its own first request, after our probe found both files, in a
     # LocalEntryNotFoundError ("check your connection"), itself an EntryNotFoundError, or with force_download in a
@@ -102,7 +146,11 @@ def _describe(error: BaseException, repo_id: str, revision: str) -> str:
         return _describe(error.__cause__, repo_id, revision)
     if isinstance(error, LocalEntryNotFoundError):
         return "the Hub could not be reached"
+    if isinstance(error, GatedRepoError):  # a RepositoryNotFoundError too: asked first
+        return f"{repo_id} is a gated repo: accept its terms on the Hub, then set HF_TOKEN to a token of that account"
     if isinstance(error, RepositoryNotFoundError):
+        if _status(error) == 401:
+            return f"the Hub has no model repo {repo_id}, or it is private: set HF_TOKEN to a token that may read it"
         return f"the Hub has no model repo {repo_id} (or it is private)"
     if isinstance(error, RevisionNotFoundError):
         return f"{repo_id} has no revision {revision[:12]}"
@@ -111,12 +159,16 @@ def _describe(error: BaseException, repo_id: str, revision: str) -> str:
     if isinstance(error, OfflineModeIsEnabled):
         return "Hub downloads are switched off (HF_HUB_OFFLINE=1)"
     if isinstance(error, HfHubHTTPError):
-        status = getattr(getattr(error, "response", None), "status_code", None)
+        status = _status(error)
+        if status in (401, 403):
+            return f"the Hub answered with an error ({status}): set HF_TOKEN to a token that may read {repo_id}"
         return f"the Hub answered with an error ({status or 'HTTP error'})"
     if isinstance(error, (httpx.TimeoutException, concurrent.futures.TimeoutError, TimeoutError)):
         return "the Hub did not answer in time"
     if isinstance(error, (httpx.RemoteProtocolError, httpx.ReadError)):
         return "the download was cut off before the end"
+    if _is_cache_error(error):
+        return f"{CACHE_UNWRITABLE} ({os.strerror(error.errno).lower()})"
     if isinstance(error, (httpx.TransportError, ConnectionError, OSError)):
         return "the Hub could not be reached"
     return f"the Hub download failed ({type(error).__name__})"
@@ -133,14 +185,17 @@ def download(
     deadline: float = DOWNLOAD_DEADLINE,
 ) -> Path:
     """Download both files of ``repo_id@revision`` into the cache; the snapshot folder, or HubError."""
+    require_commit(revision)
     if is_offline_mode():
         raise HubError("Hub downloads are switched off (HF_HUB_OFFLINE=1)")
     try:
+        sizes = {}
         for name in (CONFIG_NAME, WEIGHTS_NAME):
             url = hf_hub_url(repo_id, name, revision=revision, endpoint=endpoint)
-            get_hf_file_metadata(url, timeout=probe_timeout, endpoint=endpoint)
+            sizes[name] = get_hf_file_metadata(url, timeout=probe_timeout, endpoint=endpoint).size
     except Exception as error:  # noqa: BLE001 - every failure becomes a reason for the visitor
-        raise HubError(_describe(error, repo_id, revision)) from error
+        raise HubError(_explain(error, repo_id, revision)) from error
+    check_config_size(sizes[CONFIG_NAME], repo_id, revision)
 
     def fetch() -> Path:
         paths = [
@@ -161,7 +216,29 @@ def download(
     try:
         return future.result(timeout=deadline)
     except Exception as error:  # noqa: BLE001
-        raise HubError(_describe(error, repo_id, revision)) from error
+        raise HubError(_explain(error, repo_id, revision)) from error
+
+
+def check_config_size(size: int | None, repo_id: str, revision: str) -> None:
+    """Refuse, before downloading it, a config.json bigger than any real one (a few kB) could be."""
+    if size is not None and size > MAX_CONFIG_BYTES:
+        raise HubError(f"{repo_id}@{revision[:12]} has a {CONFIG_NAME} of {size / 1e6:.1f} MB, more than the "
+                       f"{MAX_CONFIG_BYTES // 1024} kB a checkpoint's config may be")
+
+
+def _explain(error: BaseException, repo_id: str, revision: str) -> str:
+    """``_describe``'s sentence for the visitor; the server's log keeps the full error (with paths) where it is local."""
+    reason = _describe(error, repo_id, revision)
+    if reason.startswith(CACHE_UNWRITABLE):
+        log.warning("downloading %s@%s: %s", repo_id, revision[:12], _root_cause(error))
+    return reason
+
+
+def _root_cause(error: BaseException) -> BaseException:
+    """The innermost ``__cause__`` of ``error``: the OSError that huggingface_hub may have wrapped."""
+    while error.__cause__ is not None:
+        error = error.__cause__
+    return error
 
 
 UPLOAD_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)  # what publish and deploy turn into a message

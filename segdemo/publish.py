@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import shutil
 import tempfile
 from pathlib import Path
@@ -21,7 +22,15 @@ from typing import Any
 
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData
 
-from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, CheckpointError, load_checkpoint, measured_frames, measured_training
+from .checkpoints import (
+    CONFIG_NAME,
+    WEIGHTS_NAME,
+    Checkpoint,
+    CheckpointError,
+    load_checkpoint,
+    measured_frames,
+    measured_training,
+)
 from .hub import UPLOAD_ERRORS, describe_upload_failure, sha256_of
 from .models import MODELS, count_parameters
 from .zoo import WEIGHTS_DIR
@@ -85,13 +94,70 @@ def _split_measured(evaluation: dict[str, Any], config: dict[str, Any]) -> str:
     return "+".join(sequences) if sequences and set(sequences) <= held_out else evaluation["split"]
 
 
+EVAL_FIGURES = ("global_accuracy", "class_accuracy", "mean_iou", "boundary_f1")  # shares in [0, 1]
+
+
+def _is_share(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and 0 <= value <= 1
+
+
+def _evaluation_problem(evaluation: Any) -> str | None:
+    """What eval.json lacks of what the card shows, or None."""
+    if not isinstance(evaluation, dict):
+        return "is not a JSON object"
+    missing = [k for k in ("architecture", "split", "images", "class_names", "per_class_iou", *EVAL_FIGURES)
+               if k not in evaluation]
+    if missing:
+        return f"lacks {', '.join(missing)}"
+    bad = [k for k in EVAL_FIGURES if not _is_share(evaluation[k])]
+    if bad:
+        return f"has no figure between 0 and 1 for {', '.join(bad)}"
+    names, ious = evaluation["class_names"], evaluation["per_class_iou"]
+    if not (isinstance(names, list) and all(isinstance(n, str) for n in names) and isinstance(ious, list)
+            and len(ious) == len(names) and all(iou is None or _is_share(iou) for iou in ious)):
+        return "has no per-class IoU for each of its class_names"
+    sequences = evaluation.get("sequences") or []
+    if not (isinstance(evaluation["split"], str) and isinstance(evaluation["images"], int)
+            and isinstance(sequences, list) and all(isinstance(q, str) for q in sequences)):
+        return "does not say which frames it measured (split, sequences, images)"
+    return None
+
+
+def read_evaluation(folder: Path, architecture: str) -> dict[str, Any]:
+    """``folder/eval.json``, refused unless it holds every figure the card shows and measured this architecture:
+    the card puts its figures beside these weights, so figures of other weights would be published as theirs."""
+    path = folder / "eval.json"
+    again = f"run python -m segdemo.evaluate --checkpoint {folder}"
+    if not path.is_file():  # the card's figures come from it
+        raise CheckpointError(f"{folder} has no eval.json: {again} first")
+    try:
+        evaluation = json.loads(path.read_text())
+    except (ValueError, RecursionError) as error:  # ValueError: bad JSON or bad UTF-8
+        raise CheckpointError(f"{path} is not valid JSON: {again} again") from error
+    problem = _evaluation_problem(evaluation)
+    if problem:
+        raise CheckpointError(f"{path} {problem}: {again} again")
+    if evaluation["architecture"] != architecture:
+        raise CheckpointError(f"{path} measured a {evaluation['architecture']!r} model, not this {architecture} "
+                              f"checkpoint: {again} again")
+    return evaluation
+
+
+def checked_checkpoint(name: str, folder: Path) -> Checkpoint:
+    """The checkpoint in ``folder``, refused unless it is the ``name`` model (--model) the card will describe."""
+    if name not in MODELS:
+        raise CheckpointError(f"--model {name!r} is no segdemo model: use one of {', '.join(sorted(MODELS))}")
+    checkpoint = load_checkpoint(folder)
+    if checkpoint.name != name:
+        raise CheckpointError(f"{folder} holds a {checkpoint.name} checkpoint, not the {name} that --model names")
+    return checkpoint
+
+
 def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
     """The README.md of a published checkpoint: YAML metadata plus a human summary."""
-    checkpoint = load_checkpoint(folder)
+    checkpoint = checked_checkpoint(name, folder)
     config = checkpoint.config
-    if not (folder / "eval.json").is_file():  # the card's figures come from it
-        raise CheckpointError(f"{folder} has no eval.json: run python -m segdemo.evaluate --checkpoint {folder} first")
-    evaluation: dict[str, Any] = json.loads((folder / "eval.json").read_text())
+    evaluation = read_evaluation(folder, checkpoint.name)
     metrics = {
         "mean_iou": ("mean_iou", "mIoU"),
         "global_accuracy": ("accuracy", "global accuracy"),

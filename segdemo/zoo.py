@@ -12,6 +12,8 @@ logs show where the weights came from and why.
   ``SEGDEMO_DEVICE=cpu|cuda`` says (``segdemo.devices``); requests never move them.
 - ``SEGDEMO_ZOO=path/to/zoo.json`` points the Space at other repos without a code change:
   ``{"fcn8s_lite": {"repo_id": "you/fcn8s-lite-camvid", "revision": "<40-hex commit>", "sha256": "<hex>"}}``.
+  Each entry is checked (known keys only, each of its type; a revision must be a commit, never a branch): a
+  wrong one is refused with the reason, and that model is served from its bundled copy.
 
 A model that cannot be loaded from anywhere does not stop the app: it is
 reported with the reason and the others are served.
@@ -22,14 +24,16 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from .classes import CAMVID_CLASSES
-from .hub import HubError, cached_folder, download, verify_sha256
+from .hub import HubError, cached_folder, commit_problem, download, verify_sha256
 from .inference import default_device, prepare_for_inference
 
 log = logging.getLogger(__name__)
@@ -45,6 +49,7 @@ class ZooEntry:
     repo_id: str | None = None  # Hub model repo
     revision: str | None = None  # the pinned commit (40 hex); None: not published yet
     sha256: str | None = None  # of the Hub's model.safetensors (published from the bundled copy, so equal)
+    refused: str | None = None  # why its SEGDEMO_ZOO entry was refused: the bundled copy serves
 
     @property
     def bundled(self) -> Path:
@@ -79,23 +84,69 @@ DEFAULT_FCN = "fcn8s_lite"
 DEFAULT_MODEL = DEFAULT_FCN
 
 
+ZOO_KEYS = ("repo_id", "revision", "sha256", "label")  # what a SEGDEMO_ZOO entry may set
+REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9][A-Za-z0-9._-]*")
+SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+
+
+def _field_problem(key: str, value: Any) -> str | None:
+    """Why one field of a SEGDEMO_ZOO entry is unusable, or None."""
+    if key == "repo_id" and not (isinstance(value, str) and REPO_ID.fullmatch(value) and len(value) <= 96):
+        return f"repo_id must be a Hub repo id, \"owner/name\", not {_shown(value)}"
+    if key == "revision":
+        return commit_problem(value)
+    if key == "sha256" and not (isinstance(value, str) and SHA256.fullmatch(value)):
+        return f"sha256 must be the 64 hex digits segdemo.publish prints, not {_shown(value)}"
+    if key == "label" and not (isinstance(value, str) and value.strip()):
+        return f"label must be a non-empty string, not {_shown(value)}"
+    return None
+
+
+def _shown(value: Any) -> str:
+    """A JSON value as a visitor may read it: short, and of its kind."""
+    text = json.dumps(value)
+    return text if len(text) <= 50 else text[:47] + "..."
+
+
+def entry_problem(fields: Any) -> str | None:
+    """Why a SEGDEMO_ZOO entry cannot be used, or None: each key is checked, and a misspelt one ("revison") is
+    named, since dropping it would serve the model from another pin than the one meant."""
+    if not isinstance(fields, dict):
+        return f"it must be an object with {', '.join(ZOO_KEYS)}, not {_shown(fields)}"
+    unknown = [key for key in fields if key not in ZOO_KEYS]
+    if unknown:
+        return f"unknown key {_shown(unknown[0])} (the keys are {', '.join(ZOO_KEYS)})"
+    return next((problem for key, value in fields.items() if (problem := _field_problem(key, value))), None)
+
+
 def zoo_entries() -> dict[str, ZooEntry]:
-    """The built-in zoo, updated from the JSON file named by SEGDEMO_ZOO, if any."""
+    """The built-in zoo, updated from the JSON file named by SEGDEMO_ZOO, if any.
+
+    A file that cannot be read is ignored (the built-in zoo serves); an entry that is not right is refused, and
+    that model is served from its bundled copy, with the reason."""
     entries = dict(ZOO)
     path = os.environ.get("SEGDEMO_ZOO")
     if not path:
         return entries
     try:
         overrides = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as error:
+    except (OSError, ValueError, RecursionError) as error:  # ValueError: bad JSON, bad UTF-8
         log.error("ignoring SEGDEMO_ZOO=%s: %s", path, error)
+        return entries
+    if not isinstance(overrides, dict):
+        log.error("ignoring SEGDEMO_ZOO=%s: it must be a JSON object of model names to entries, not %s",
+                  path, type(overrides).__name__)
         return entries
     for name, fields in overrides.items():
         if name not in entries:
             log.error("ignoring SEGDEMO_ZOO entry %r: no such model in the zoo", name)
             continue
-        allowed = {k: v for k, v in fields.items() if k in ("repo_id", "revision", "sha256", "label")}
-        entries[name] = replace(entries[name], **allowed)
+        problem = entry_problem(fields)
+        if problem:
+            log.error("refusing SEGDEMO_ZOO entry %r in %s: %s; its bundled copy serves", name, path, problem)
+            entries[name] = replace(entries[name], refused=f"its SEGDEMO_ZOO entry was refused: {problem}")
+            continue
+        entries[name] = replace(entries[name], **fields)
     return entries
 
 
@@ -124,6 +175,25 @@ class LoadedModel:
         return f"{self.source} (Hub copy not used: {'; '.join(self.fallbacks)})"
 
 
+def _bundled_place(entry: ZooEntry) -> str:
+    """Where the bundled copy was read, as the info line names it: ``weights/NAME``, or the folder SEGDEMO_WEIGHTS
+    names, by its last part only (a visitor needs no server path)."""
+    default = Path(__file__).resolve().parent.parent / "weights"
+    if WEIGHTS_DIR.resolve() == default:
+        return f"weights/{entry.name}"
+    return f"{WEIGHTS_DIR.name}/{entry.name} (SEGDEMO_WEIGHTS)"
+
+
+def _reason(error: Exception) -> str:
+    """What a visitor is told of a failure: a CheckpointError's reason has no server path nor torch's text (the
+    log keeps the whole message)."""
+    if isinstance(error, CheckpointError):
+        if error.reason != str(error):
+            log.warning("%s", error)
+        return error.reason
+    return str(error)
+
+
 def _load_verified(folder: Path, entry: ZooEntry, device: torch.device, sha256: str | None) -> Checkpoint:
     verify_sha256(folder, sha256)
     checkpoint = load_checkpoint(folder)  # on the CPU: batch norm is folded there, then the model moves once
@@ -149,34 +219,65 @@ def load_model(
     reasons: list[str] = []
     if offline_forced():
         reasons.append("offline mode is on (SEGDEMO_OFFLINE=1)")
+    elif entry.refused:
+        reasons.append(entry.refused)
     elif not (entry.repo_id and entry.revision):
         reasons.append("it is not published on the Hub yet")
     else:
-        pinned = f"{entry.repo_id}@{entry.revision[:7]}"
-        force = False
-        folder = cached_folder(entry.repo_id, entry.revision, cache_dir)
-        if folder is not None:
-            try:
-                checkpoint = _load_verified(folder, entry, device, entry.sha256)
-                return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, from the local cache")
-            except (HubError, CheckpointError) as error:
-                reasons.append(f"the cached copy is unusable: {error}")
-                force = True
-        try:
-            kwargs = {"deadline": deadline} if deadline else {}
-            if probe_timeout:
-                kwargs["probe_timeout"] = probe_timeout
-            folder = download(entry.repo_id, entry.revision, cache_dir=cache_dir, endpoint=endpoint, force=force, **kwargs)
-            checkpoint = _load_verified(folder, entry, device, entry.sha256)
-            return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, downloaded", fallbacks=reasons)
-        except (HubError, CheckpointError) as error:
-            reasons.append(str(error))
+        loaded = _load_from_hub(entry, device, reasons, cache_dir, endpoint, deadline, probe_timeout)
+        if loaded is not None:
+            return loaded
     try:
         checkpoint = _load_verified(entry.bundled, entry, device, None)  # git is its integrity check
-        return LoadedModel(entry, checkpoint, source=f"bundled copy in weights/{entry.name}", fallbacks=reasons)
+        return LoadedModel(entry, checkpoint, source=f"bundled copy in {_bundled_place(entry)}", fallbacks=reasons)
     except CheckpointError as error:
-        reasons.append(f"the bundled copy is unusable: {error}")
+        reasons.append(f"the bundled copy is unusable: {_reason(error)}")
         return LoadedModel(entry, None, source="not loaded", fallbacks=reasons, error="; ".join(reasons))
+
+
+def _load_from_hub(
+    entry: ZooEntry,
+    device: torch.device,
+    reasons: list[str],
+    cache_dir: str | Path | None,
+    endpoint: str | None,
+    deadline: float | None,
+    probe_timeout: float | None,
+) -> LoadedModel | None:
+    """The entry from the local Hub cache, else downloaded at its pin; None (with ``reasons`` said) if neither works.
+
+    A cached copy that fails its check and is downloaded again is served from the Hub: the line says so, and not
+    "Hub copy not used", which is for the bundled copy."""
+    assert entry.repo_id and entry.revision
+    pinned = f"{entry.repo_id}@{entry.revision[:7]}"
+    try:
+        folder = cached_folder(entry.repo_id, entry.revision, cache_dir)  # refuses a revision that is no commit
+    except HubError as error:
+        reasons.append(str(error))
+        return None
+    cache_failure = None
+    if folder is not None:
+        try:
+            checkpoint = _load_verified(folder, entry, device, entry.sha256)
+            return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, from the local cache")
+        except (HubError, CheckpointError) as error:
+            cache_failure = _reason(error)
+    try:
+        kwargs: dict[str, float] = {"deadline": deadline} if deadline else {}
+        if probe_timeout:
+            kwargs["probe_timeout"] = probe_timeout
+        folder = download(entry.repo_id, entry.revision, cache_dir=cache_dir, endpoint=endpoint,
+                          force=cache_failure is not None, **kwargs)
+        checkpoint = _load_verified(folder, entry, device, entry.sha256)
+    except (HubError, CheckpointError) as error:
+        if cache_failure is not None:
+            reasons.append(f"the cached copy is unusable: {cache_failure}")
+        reasons.append(_reason(error))
+        return None
+    if cache_failure is None:
+        return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, downloaded")
+    log.warning("%s: the cached copy of %s was unusable (%s); downloaded again", entry.name, pinned, cache_failure)
+    return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, downloaded again: the cached copy failed its check")
 
 
 def load_zoo(

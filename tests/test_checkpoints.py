@@ -127,3 +127,89 @@ def test_config_json_that_is_not_json_is_refused(saved):
     (saved / "config.json").write_text("{not json")
     with pytest.raises(CheckpointError, match="not valid JSON"):
         load_checkpoint(saved)
+
+
+def test_weights_that_do_not_fit_give_a_short_reason_without_the_folder(saved):
+    """The zoo shows ``reason`` to web visitors: it had the server's path and torch's many-line text."""
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(saved / "model.safetensors"))
+    state["evil"] = torch.zeros(2)
+    save_file(state, str(saved / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="do not fit") as refused:
+        load_checkpoint(saved)
+    assert refused.value.reason == "its weights do not fit a segnet_lite model: 1 unexpected tensor (evil)"
+    assert str(saved) in str(refused.value)  # the terminal (evaluate, publish...) still names the folder
+    del state["evil"]
+    first = min(state)
+    state[first] = torch.zeros(3)
+    del state[max(state)]
+    save_file(state, str(saved / "model.safetensors"))
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(saved)
+    reason = refused.value.reason
+    assert "1 missing tensor (" in reason and f"1 tensor of the wrong shape ({first})" in reason, reason
+    assert "\n" not in reason and str(saved) not in reason
+
+
+def test_config_errors_have_a_reason_without_the_folder(saved):
+    (saved / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError) as refused:
+        load_checkpoint(saved)
+    assert refused.value.reason == "config.json is not valid JSON" and str(saved) in str(refused.value)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_weights_with_nan_or_inf_are_refused(saved, value):
+    """They loaded, and the model answered NaN (every pixel the first class) or garbage."""
+    from safetensors.torch import load_file, save_file
+
+    state = load_file(str(saved / "model.safetensors"))
+    floats = sorted(k for k, v in state.items() if v.is_floating_point())
+    for key in floats[-2:]:
+        state[key].view(-1)[0] = value
+    save_file(state, str(saved / "model.safetensors"))
+    with pytest.raises(CheckpointError, match="NaN or infinite values in 2 tensors") as refused:
+        load_checkpoint(saved)
+    assert refused.value.reason == (f"model.safetensors holds NaN or infinite values in 2 tensors "
+                                    f"(the first: {floats[-2]})")
+
+
+def test_the_finiteness_check_costs_little_on_the_bundled_weights():
+    import time
+
+    from safetensors.torch import load_file
+
+    from segdemo.checkpoints import non_finite_tensors
+
+    for name in ("fcn8s_lite", "bayesian_segnet_lite"):
+        state = load_file(str(ROOT / "weights" / name / "model.safetensors"))
+        times = []
+        for _ in range(5):  # the fastest of 5: the CPU is shared
+            started = time.perf_counter()
+            assert non_finite_tensors(state) == []
+            times.append(time.perf_counter() - started)
+        assert min(times) < 0.02, times  # about 2 ms on one thread; the whole load takes 100 ms
+
+
+def test_a_config_json_over_the_bound_is_refused_unread(saved, monkeypatch):
+    """A 60 MB config.json was read and parsed whole; the real ones are 6-8 kB."""
+    from segdemo import checkpoints
+
+    config = json.loads((saved / "config.json").read_text())
+    config["padding"] = "x" * (checkpoints.MAX_CONFIG_BYTES + 1)
+    (saved / "config.json").write_text(json.dumps(config))
+    with pytest.raises(CheckpointError, match="config.json in .* is over 1024 kB") as refused:
+        load_checkpoint(saved)
+    assert refused.value.reason == "config.json is over 1024 kB, more than a checkpoint's config may be"
+    for name in ("fcn8s_lite", "bayesian_segnet_lite"):
+        assert (ROOT / "weights" / name / "config.json").stat().st_size < checkpoints.MAX_CONFIG_BYTES / 100
+
+
+def test_a_float64_tensor_whose_sum_overflows_is_still_finite():
+    from segdemo.checkpoints import non_finite_tensors
+
+    big = torch.full((4,), 1e308, dtype=torch.float64)
+    assert non_finite_tensors({"big": big}) == []
+    big[1] = float("nan")
+    assert non_finite_tensors({"big": big, "fine": torch.ones(3)}) == ["big"]

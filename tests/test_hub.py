@@ -7,9 +7,11 @@ answers (a prediction runs).
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +25,7 @@ from hub_server import HubServer
 from PIL import Image
 
 from segdemo.checkpoints import make_config, save_checkpoint
+from segdemo.hub import httpx
 from segdemo.inference import predict
 from segdemo.models import build
 from segdemo.zoo import ZooEntry, load_model
@@ -222,10 +225,13 @@ def test_a_corrupt_download_fails_its_sha256_and_the_cache_heals(hub, tmp_path):
     model = load(hub, tmp_path)
     assert is_bundled(model) and "failed its integrity check" in model.describe()
     assert answers(model)
-    # huggingface_hub keeps the corrupt blob; the next start notices and downloads it again
+    # huggingface_hub keeps the corrupt blob; the next start notices and downloads it again, and serves it: the line
+    # said "(Hub copy not used: the cached copy is unusable: ...)" of the Hub copy it served
     model = load(hub, tmp_path)
-    assert model.source.endswith("downloaded")
-    assert "the cached copy is unusable" in model.describe()
+    assert model.describe() == f"Hub {REPO}@{hub.old_sha[:7]}, downloaded again: the cached copy failed its check"
+    assert not model.fallbacks and torch.equal(loaded_weights(model), weights_of(hub.old))
+    assert answers(model)
+    assert load(hub, tmp_path).source.endswith("from the local cache")  # healed
 
 
 def test_a_wrong_pinned_sha256_is_refused(hub, tmp_path):
@@ -277,3 +283,140 @@ def test_unpublished_entries_use_the_bundled_copy(hub, tmp_path):
     model = load(hub, tmp_path, revision=None)
     assert is_bundled(model) and "not published on the Hub yet" in model.describe()
     assert hub.requests == []
+
+
+def commit_state(hub, state: dict[str, torch.Tensor], config: bytes | None = None, branch: str = "other") -> dict:
+    """A commit of ``state`` (with the old commit's config.json unless given); the changes to pin it."""
+    from safetensors.torch import save
+
+    weights = save(state)
+    sha = hub.add_commit(REPO, {"config.json": config or hub.old["config.json"], "model.safetensors": weights},
+                         branch=branch)
+    return {"revision": sha, "sha256": sha256(weights)}
+
+
+def old_state(hub) -> dict[str, torch.Tensor]:
+    from safetensors.torch import load
+
+    return load(hub.old["model.safetensors"])
+
+
+@pytest.mark.parametrize("code", [errno.ENOSPC, errno.EROFS, errno.EACCES])
+def test_a_cache_folder_that_cannot_be_written_is_named_as_such(hub, tmp_path, monkeypatch, code, caplog):
+    """A full disk or a read-only cache was told to visitors as "the Hub could not be reached". The write that fails
+    is injected where huggingface_hub writes the download (a full disk can't be made here, and root writes anyway)."""
+    import huggingface_hub.file_download
+
+    def write_fails(*args, **kwargs):
+        raise OSError(code, os.strerror(code), str(tmp_path / "cache" / "blobs" / "x.incomplete"))
+
+    monkeypatch.setattr(huggingface_hub.file_download, "http_get", write_fails)
+    model = load(hub, tmp_path)
+    reason = model.describe()
+    assert is_bundled(model) and f"the Hub cache folder could not be written ({os.strerror(code).lower()})" in reason
+    assert "could not be reached" not in reason and str(tmp_path) not in reason
+    assert str(tmp_path) in caplog.text  # the server's log has the path
+    assert answers(model)
+
+
+def test_network_oserrors_are_still_the_hub_unreachable():
+    from segdemo.hub import _describe
+
+    for error in (ConnectionResetError(errno.ECONNRESET, "reset"), ConnectionRefusedError(errno.ECONNREFUSED, "no"),
+                  socket.gaierror(-2, "Name or service not known"), OSError(errno.ENETUNREACH, "unreachable")):
+        assert _describe(error, REPO, "0" * 40) == "the Hub could not be reached", error
+    assert _describe(PermissionError(errno.EACCES, "Permission denied", "/x"), REPO, "0" * 40) == \
+        "the Hub cache folder could not be written (permission denied)"
+
+
+@pytest.mark.parametrize("revision", ["main", "v1.0", "refs/pr/1", "short"])
+def test_a_revision_that_is_not_a_commit_is_refused(hub, tmp_path, revision):
+    """A branch was resolved from the local cache forever once cached: the branch's new commits never came."""
+    revision = hub.old_sha[:7] if revision == "short" else revision
+    model = load(hub, tmp_path, revision=revision)
+    reason = model.describe()
+    assert is_bundled(model) and f"revision {revision!r} is not a commit sha: pin a commit" in reason, reason
+    assert hub.requests == []
+    assert answers(model)
+
+
+class GatedHub(HubServer):
+    """The Hub's answer to a gated repo whose terms the token's account has not accepted (or no token)."""
+
+    status = 401
+
+    def _handle_hub(self, handler, method, raw_path):
+        if f"/{REPO}/resolve/" in raw_path:
+            error = {"error": f"Access to model {REPO} is restricted. You must have access to it."}
+            return self._send_json(handler, method, self.status, error, error_code="GatedRepo")
+        return super()._handle_hub(handler, method, raw_path)
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_gated_repo_is_named_gated_with_what_to_do(tmp_path, status):
+    """It was "the Hub has no model repo X (or it is private)": GatedRepoError is a RepositoryNotFoundError."""
+    server = GatedHub()
+    server.status = status
+    with server:
+        sha = server.add_commit(REPO, checkpoint_files(tmp_path, 1))
+        gated = ZooEntry("fcn8s_lite", "FCN-8s (lite)", "FCN", repo_id=REPO, revision=sha)
+        model = load_model(gated, torch.device("cpu"), cache_dir=tmp_path / "cache", endpoint=server.url,
+                           probe_timeout=2.0, deadline=20.0)
+    reason = model.describe()
+    assert is_bundled(model) and f"{REPO} is a gated repo: accept its terms on the Hub, then set HF_TOKEN" in reason
+    assert "has no model repo" not in reason
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_read_says_to_set_hf_token(hub, tmp_path, status):
+    hub.fail(status)
+    model = load(hub, tmp_path)
+    reason = model.describe()
+    assert is_bundled(model) and f"answered with an error ({status}): set HF_TOKEN to a token that may read {REPO}" \
+        in reason, reason
+
+
+def test_a_401_repo_not_found_says_to_set_hf_token():
+    """The real Hub (https) answers 401 for a private or missing repo to a client without a token."""
+    from huggingface_hub.errors import RepositoryNotFoundError
+
+    from segdemo.hub import _describe
+
+    url = f"https://huggingface.co/{REPO}/resolve/{'0' * 40}/config.json"
+    for status, said in ((401, "or it is private: set HF_TOKEN"), (404, "(or it is private)")):
+        response = httpx.Response(status, request=httpx.Request("HEAD", url))
+        reason = _describe(RepositoryNotFoundError("not found", response=response), REPO, "0" * 40)
+        assert reason.startswith(f"the Hub has no model repo {REPO}") and said in reason, reason
+
+
+def test_weights_that_do_not_fit_are_named_without_the_server_s_path(hub, tmp_path):
+    """The line had the cache's snapshot path and torch's many-line "Error(s) in loading state_dict" text."""
+    state = old_state(hub)
+    state["evil"] = torch.zeros(3)
+    model = load(hub, tmp_path, **commit_state(hub, state))
+    reason = model.describe()
+    assert is_bundled(model) and "its weights do not fit a fcn8s_lite model: 1 unexpected tensor (evil)" in reason
+    assert str(tmp_path) not in reason and "snapshots" not in reason and "\n" not in reason and "state_dict" not in reason
+
+
+def test_weights_with_nan_on_the_hub_are_refused(hub, tmp_path):
+    state = old_state(hub)
+    state["score_fr.weight"][0, 0, 0, 0] = float("nan")
+    model = load(hub, tmp_path, **commit_state(hub, state))
+    assert is_bundled(model) and "model.safetensors holds NaN or infinite values in 1 tensor (the first: score_fr.weight)" \
+        in model.describe()
+
+
+def test_a_config_json_too_big_is_refused_before_its_download(hub, tmp_path):
+    """A 60 MB config.json was downloaded and read whole; the probe gives its size first."""
+    from segdemo.checkpoints import MAX_CONFIG_BYTES
+
+    config = json.loads(hub.old["config.json"])
+    config["padding"] = "x" * (2 * MAX_CONFIG_BYTES)
+    pin = commit_state(hub, old_state(hub), json.dumps(config).encode())
+    hub.requests.clear()
+    model = load(hub, tmp_path, **pin)
+    assert is_bundled(model) and f"{REPO}@{pin['revision'][:12]} has a config.json of 2.1 MB, more than the 1024 kB" \
+        in model.describe()
+    assert not [path for method, path in hub.requests if method == "GET" and "config.json" in path]
+    assert answers(model)

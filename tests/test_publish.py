@@ -86,3 +86,69 @@ def test_publish_uploads_what_the_zoo_then_downloads_and_loads(tmp_path, monkeyp
         refused = r"could not publish fcn8s_lite to someone/x: the Hub refused the token \(401"
         with pytest.raises(SystemExit, match=refused):
             publish.main(["--model", name, "--repo", "someone/x", "--endpoint", server.url])
+
+
+def shipped_copy(tmp_path, name: str = "fcn8s_lite"):
+    """A copy of a shipped checkpoint folder, to spoil."""
+    import shutil
+
+    folder = tmp_path / name
+    shutil.copytree(WEIGHTS_DIR / name, folder)
+    return folder
+
+
+def refused(argv: list[str], capsys) -> str:
+    """publish's one line, as a SystemExit (no traceback)."""
+    with pytest.raises(SystemExit) as stopped:
+        publish.main(argv)
+    message = str(stopped.value.code)
+    assert "\n" not in message and "Traceback" not in capsys.readouterr().err
+    return message
+
+
+def dry_run(name: str, folder, tmp_path) -> list[str]:
+    return ["--model", name, "--repo", "someone/x", "--weights", str(folder), "--dry-run", str(tmp_path / "out")]
+
+
+def test_a_model_name_that_is_no_model_is_one_line(tmp_path, capsys):
+    """--model nosuch ended in a KeyError."""
+    message = refused(dry_run("nosuch", WEIGHTS_DIR / "fcn8s_lite", tmp_path), capsys)
+    assert message.startswith("publish: --model 'nosuch' is no segdemo model: use one of ") and "fcn8s_lite" in message
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_checkpoint_of_another_model_than_model_is_refused(tmp_path, capsys):
+    """--model names the card's description and tags: the card said FCN of a SegNet's weights."""
+    message = refused(dry_run("fcn8s_lite", WEIGHTS_DIR / "bayesian_segnet_lite", tmp_path), capsys)
+    assert message == (f"publish: {WEIGHTS_DIR / 'bayesian_segnet_lite'} holds a bayesian_segnet_lite checkpoint, "
+                       "not the fcn8s_lite that --model names")
+
+
+def test_figures_of_another_architecture_are_refused(tmp_path, capsys):
+    """eval.json was never checked against the weights: another model's figures went on their card."""
+    folder = shipped_copy(tmp_path)
+    evaluation = json.loads((WEIGHTS_DIR / "bayesian_segnet_lite" / "eval.json").read_text())
+    (folder / "eval.json").write_text(json.dumps(evaluation))
+    message = refused(dry_run("fcn8s_lite", folder, tmp_path), capsys)
+    assert message.startswith(f"publish: {folder / 'eval.json'} measured a 'bayesian_segnet_lite' model, not this "
+                              "fcn8s_lite checkpoint: run python -m segdemo.evaluate --checkpoint")
+
+
+@pytest.mark.parametrize(
+    "spoil,said",
+    [
+        (lambda e: "{not json", "is not valid JSON"),  # a JSONDecodeError
+        (lambda e: {k: v for k, v in e.items() if k != "boundary_f1"}, "lacks boundary_f1"),  # a KeyError
+        (lambda e: {k: v for k, v in e.items() if k not in ("mean_iou", "split")}, "lacks split, mean_iou"),
+        (lambda e: {k: v for k, v in e.items() if k != "architecture"}, "lacks architecture"),
+        (lambda e: {**e, "mean_iou": "high"}, "has no figure between 0 and 1 for mean_iou"),
+        (lambda e: {**e, "per_class_iou": e["per_class_iou"][:3]}, "has no per-class IoU for each of its class_names"),
+        (lambda e: [e], "is not a JSON object"),
+    ],
+)
+def test_an_eval_json_without_the_card_s_figures_is_one_line(tmp_path, capsys, spoil, said):
+    folder = shipped_copy(tmp_path)
+    spoilt = spoil(json.loads((folder / "eval.json").read_text()))
+    (folder / "eval.json").write_text(spoilt if isinstance(spoilt, str) else json.dumps(spoilt))
+    message = refused(dry_run("fcn8s_lite", folder, tmp_path), capsys)
+    assert message.startswith(f"publish: {folder / 'eval.json'} {said}: run python -m segdemo.evaluate"), message

@@ -1,0 +1,101 @@
+"""SEGDEMO_ZOO: a file that points the Space at other Hub repos. A wrong entry is refused with a sentence and that
+model is served from its bundled copy; nothing in the file stops the app."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+import torch
+
+from segdemo.zoo import ZOO, load_model, load_zoo, zoo_entries
+
+SHA = "a" * 40
+SHA256 = "b" * 64
+
+
+@pytest.fixture
+def zoo_file(tmp_path, monkeypatch):
+    """Write ``content`` (JSON-encoded unless text) as the SEGDEMO_ZOO file."""
+    path = tmp_path / "zoo.json"
+    monkeypatch.setenv("SEGDEMO_ZOO", str(path))
+    monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
+
+    def write(content) -> None:
+        path.write_text(content if isinstance(content, str) else json.dumps(content))
+
+    return write
+
+
+def test_a_right_entry_is_taken(zoo_file):
+    zoo_file({"fcn8s_lite": {"repo_id": "you/fcn", "revision": SHA, "sha256": SHA256, "label": "FCN (mine)"}})
+    entry = zoo_entries()["fcn8s_lite"]
+    assert (entry.repo_id, entry.revision, entry.sha256, entry.label, entry.refused) == \
+        ("you/fcn", SHA, SHA256, "FCN (mine)", None)
+
+
+@pytest.mark.parametrize(
+    "fields,said",
+    [
+        ({"revision": 123}, "revision 123 is not a commit sha: pin a commit"),  # was a TypeError at start-up
+        ({"sha256": 5}, "sha256 must be the 64 hex digits segdemo.publish prints, not 5"),  # an AttributeError
+        ("you/fcn", 'it must be an object with repo_id, revision, sha256, label, not "you/fcn"'),  # AttributeError
+        ({"revison": SHA}, 'unknown key "revison" (the keys are repo_id, revision, sha256, label)'),  # dropped
+        ({"repo_id": "fcn"}, 'repo_id must be a Hub repo id, "owner/name", not "fcn"'),
+        ({"repo_id": ["you/fcn"]}, "repo_id must be a Hub repo id"),
+        ({"revision": "main"}, "revision 'main' is not a commit sha: pin a commit"),
+        ({"sha256": "abc"}, "sha256 must be the 64 hex digits"),
+        ({"label": 7}, "label must be a non-empty string, not 7"),
+        (None, "it must be an object"),
+    ],
+)
+def test_a_wrong_entry_is_refused_and_the_bundled_copy_serves(zoo_file, caplog, fields, said):
+    zoo_file({"fcn8s_lite": fields, "bayesian_segnet_lite": {"label": "still mine"}})
+    with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
+        entries = zoo_entries()
+    assert entries["fcn8s_lite"].refused.startswith(f"its SEGDEMO_ZOO entry was refused: {said}")
+    assert "refusing SEGDEMO_ZOO entry 'fcn8s_lite'" in caplog.text and said in caplog.text
+    assert entries["bayesian_segnet_lite"].label == "still mine"  # the others are taken
+    model = load_model(entries["fcn8s_lite"], torch.device("cpu"))
+    assert model.ready and model.describe() == \
+        f"bundled copy in weights/fcn8s_lite (Hub copy not used: {entries['fcn8s_lite'].refused})"
+
+
+@pytest.mark.parametrize("content", [[{"fcn8s_lite": {}}], "[1, 2]", "{not json", "7", '"text"'])
+def test_a_file_that_is_no_zoo_is_ignored(zoo_file, caplog, content):
+    zoo_file(content)
+    with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
+        assert zoo_entries() == ZOO
+    assert "ignoring SEGDEMO_ZOO=" in caplog.text
+
+
+def test_the_app_starts_whatever_the_file_holds(zoo_file):
+    zoo_file({"fcn8s_lite": {"revision": 123, "sha256": 5}, "bayesian_segnet_lite": "x", "nosuch": {}})
+    loaded = load_zoo(device=torch.device("cpu"))
+    assert all(model.ready and model.source.startswith("bundled copy") for model in loaded.values())
+    assert "SEGDEMO_ZOO entry was refused" in loaded["bayesian_segnet_lite"].describe()
+
+
+def test_a_built_in_revision_that_is_not_a_commit_is_refused(monkeypatch):
+    """The check is at loading too, for the built-in zoo (segdemo/zoo.py) as for a file."""
+    from dataclasses import replace
+
+    monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
+    model = load_model(replace(ZOO["fcn8s_lite"], revision="main"), torch.device("cpu"))
+    assert model.ready and "revision 'main' is not a commit sha: pin a commit" in model.describe()
+
+
+def test_weights_bundled_from_another_folder_are_named_so(tmp_path, monkeypatch):
+    """SEGDEMO_WEIGHTS=DIR bundles from DIR, and the info line said weights/ all the same."""
+    import shutil
+
+    from segdemo import zoo
+
+    folder = tmp_path / "other_weights"
+    shutil.copytree(zoo.WEIGHTS_DIR / "fcn8s_lite", folder / "fcn8s_lite")
+    monkeypatch.setenv("SEGDEMO_OFFLINE", "1")
+    monkeypatch.setattr(zoo, "WEIGHTS_DIR", folder)
+    model = load_model(ZOO["fcn8s_lite"], torch.device("cpu"))
+    assert model.ready and model.describe().startswith("bundled copy in other_weights/fcn8s_lite (SEGDEMO_WEIGHTS)")
+    assert str(tmp_path) not in model.describe()
