@@ -26,7 +26,8 @@ from .zoo import LoadedModel
 def band_against_interior(b: BoundaryUncertainty, band_share: float) -> str:
     """The boundary band's uncertainty against the inside of regions, in words where one of them is empty."""
     if b.band_mean is None:
-        return f"No class boundary in this picture, so no boundary band: its uncertainty is {b.interior_mean:.2f}."
+        return ("No class boundary in this picture, so no boundary band: the picture's mean uncertainty (entropy / "
+                f"log C, from 0 to 1) is {b.interior_mean:.2f}.")
     if b.interior_mean is None:
         return (f"The boundary band covers the whole picture (uncertainty {b.band_mean:.2f}): no region is wide "
                 "enough to have an inside to compare it with.")
@@ -155,7 +156,7 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
     return "\n\n".join(lines)
 
 
-PIXEL_HINT = ("**Click any map** (the overlay too) to read, at that pixel, each class's probability and the "
+PIXEL_HINT = ("**Click or tap any map** (the overlay too) to read, at that pixel, each class's probability and the "
               "uncertainty figures the maps show there (the network does not run again); a ring marks the pixel on every "
               "map.")
 RANKS = ("1st", "2nd", "3rd")

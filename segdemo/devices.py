@@ -87,7 +87,12 @@ def describe_device(device: torch.device) -> str:
         dtype = autocast_dtype(device)
         precision = {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(dtype, "fp32")
         return f"GPU ({torch.cuda.get_device_name(device)}, {precision})"
-    return f"CPU ({torch.get_num_threads()} threads)"
+    return f"CPU ({threads_named(torch.get_num_threads())})"
+
+
+def threads_named(count: int) -> str:
+    """``1 thread``, ``2 threads``: the info line said "1 threads" on a one-core Space."""
+    return f"{count} thread" + ("" if count == 1 else "s")
 
 
 def to_host(*tensors: torch.Tensor | None) -> tuple[torch.Tensor | None, ...]:

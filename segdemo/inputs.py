@@ -20,6 +20,8 @@ from typing import Any, TypeVar
 
 import gradio as gr
 from gradio.data_classes import ImageData
+from gradio.exceptions import InvalidPathError
+from gradio.utils import get_function_params
 from pydantic import ConfigDict, ValidationError
 
 from . import images
@@ -34,6 +36,32 @@ def refused(message: str) -> gr.Error:
     the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log)."""
     log.info("refused: %s", message)
     return gr.Error(message, print_exception=False)
+
+
+class RefusingBlocks(gr.Blocks):
+    """``gr.Blocks`` whose own checks of a call, made before any component or handler sees it, refuse in words.
+
+    Gradio answered a call with too few inputs with the components' Python reprs and a hint about JavaScript
+    functions, and a picture named by a path on the server with its cache's internals; both printed a traceback
+    in the server's log for every such call.
+    """
+
+    def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        try:
+            super().validate_inputs(block_fn, inputs)
+        except ValueError:
+            names = [name for name, *_ in get_function_params(block_fn.fn)]
+            endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "This event"
+            raise refused(f"{endpoint} takes {len(block_fn.inputs)} inputs ({', '.join(names)}); this call sent "
+                          f"{len(inputs)}.") from None
+
+    async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        try:
+            return await super().preprocess_data(block_fn, inputs, state, explicit_call)
+        except InvalidPathError:
+            raise refused("The picture names a file on the server, which a call may not read: send the file "
+                          "itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
+                          "first).") from None
 
 
 def described(component: C, note: str, whole: bool = False) -> C:

@@ -41,7 +41,7 @@ from .imagefiles import (
 )
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
 from .inference import DEFAULT_SAMPLES, MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict
-from .inputs import ModelDropdown, NumberBox, NumberSlider, UploadImage, described, refused
+from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, UploadImage, described, refused
 from .memory import release_free_memory
 from .models import is_bayesian
 from .pixel_readout import class_probability, read_pixel, save_grid
@@ -77,6 +77,21 @@ CSS = """
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 /* a clicked pixel's readout: Gradio's tables break anywhere, "Paveme/nt" on a phone; here only at spaces */
 .segdemo-pixel td, .segdemo-pixel th {word-break:normal; overflow-wrap:normal; padding:4px 8px}
+/* and so do the class tables' names ("SignSymbo/l", "Pedestria/n" at 360 px): whole words, wrapped at spaces, in
+   a first column wide enough for the longest ("SignSymbol", "Pedestrian": 10 monospace letters and the padding) */
+.segdemo-words .virtual-row *, .segdemo-words th, .segdemo-words th * {word-break:normal; overflow-wrap:normal}
+/* The Model dropdown's whole label, clear of its arrow: Gradio's text ran under the arrow (768 px) and was cut off
+   ("Bayesian SegNet (lite, MC dropou", 360 px). Where its block is under 340 px wide (a phone's single column; the
+   controls' column, 320-340 px, from 718 to 930 px), the text is smaller and the padding less. (Gradio drops a
+   @container rule from a Space's CSS, so the widths are the page's.) */
+#segment-model input[role=combobox] {padding-right:26px}
+@media (max-width: 404px), (min-width: 718px) and (max-width: 930px) {
+  #segment-model .wrap-inner {padding-inline:6px}
+  #segment-model input[role=combobox] {font-size:12px}
+}
+/* A range slider (opacity, samples) focused from the keyboard shows it: Gradio's has no outline and no shadow. */
+input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-offset:3px;
+  border-radius:4px}
 /* the ring segdemo/pixel_readout.js puts at the pixel read, on every map of the tab: white and black, to show on any
    colour; clicks go through it to the map */
 .segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
@@ -178,10 +193,16 @@ MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
 SESSIONS_REMEMBERED = 10_000  # as many sessions as Gradio keeps (a curl call is one): their newest result's name
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
+# A run asked for while one of its kind is going waits for it, then runs on what the page shows by then: Gradio's
+# default ("once") dropped it, and the page ended on the results of another picture or model than the one chosen.
+LAST_REQUEST_WINS = "always_last"
 
 
 COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
+# what each model's pictures are named as downloaded (``download_name``): class_map_fcn8s_lite.png, ...
+DOWNLOADS = ("overlay", "confidence", "errors", "boundary_uncertainty", "mutual_information", "class_map")
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
+CLASS_COLUMN_SHARE = 36  # % of a class table's width for the names: "SignSymbol" whole at 360 px
 # What the downloadable class map holds (beside it; the label stays short, as the API names the output after it)
 CLASS_MAP_NOTE = (
     "Each pixel of the **class map** is its class index in CamVid's order ("
@@ -189,6 +210,21 @@ CLASS_MAP_NOTE = (
     + "), with the class colours as the PNG's palette: an image viewer shows the colours, "
     "`numpy.asarray(PIL.Image.open(path))` gives the indices."
 )
+
+
+def per_class_widths(columns: int) -> list[str]:
+    """The Models tab's per-class table: the class names' column wide enough for "Pedestrian" whole on a 360-px phone
+    (a third of the width broke it), the models' columns sharing the rest."""
+    if columns < 2:
+        return ["100%"] * columns
+    rest = (100 - CLASS_COLUMN_SHARE) / (columns - 1)
+    return [f"{CLASS_COLUMN_SHARE}%"] + [f"{rest:.0f}%"] * (columns - 1)
+
+
+def download_name(kind: str, model_name: str) -> str:
+    """A result picture's file name, which a visitor's download keeps: what it shows and which model drew it, so that
+    two models' downloads (confidence.webp, twice) do not overwrite each other in a Downloads folder."""
+    return f"{kind}_{model_name}"
 
 
 def shown_as(headers: list[str], rows: list[list[Any]], shown: list[list[Any]]) -> dict[str, Any]:
@@ -453,26 +489,26 @@ class SegmentationService:
         files.add_file("pixels", save_grid, files.folder / "pixels.npz", prediction, truth)  # what a click reads
         files.add("picture", prediction.image)
         layer = visualize.overlay_layer(prediction.labels, palette)
-        files.add("overlay", visualize.blend(prediction.image, layer, opacity))
-        class_map_name = f"class_map_{model.entry.name}"  # the name a visitor's download keeps
-        files.add(class_map_name, visualize.class_map(layer.labels, palette))
+        named = {kind: download_name(kind, model.entry.name) for kind in DOWNLOADS}  # the names downloads keep
+        files.add(named["overlay"], visualize.blend(prediction.image, layer, opacity))
+        files.add(named["class_map"], visualize.class_map(layer.labels, palette))
         confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
-        files.add("confidence", confidence_map)
+        files.add(named["confidence"], confidence_map)
         errors = None
         if truth is not None:  # drawn with the confidence map's geometry, so the two can be read side by side
             errors = visualize.error_map(
                 prediction.image, prediction.labels, truth, config.get("void_index", 11), width=confidence_map.width
             )
-        files.add("errors", errors)
+        files.add(named["errors"], errors)
         files.add(
-            "band",
+            named["boundary_uncertainty"],
             visualize.heatmap(prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image),
         )
         mi, top = None, None
         if prediction.mutual_information is not None:  # drawn on the picture's own scale, which the caption gives
             top = max(float(prediction.mutual_information.max()), 1e-3)
             mi = visualize.heatmap(prediction.mutual_information, 0.0, top, "cividis", "mutual info. (nats)")
-        files.add("mutual_information", mi)
+        files.add(named["mutual_information"], mi)
         shares = prediction.class_shares()
         table = decimals_shown(CLASS_TABLE_HEADERS, visualize.class_table(shares, names, prediction.class_confidences()),
                                [None, 2, 1])
@@ -484,17 +520,17 @@ class SegmentationService:
         paths = files.paths()
         figures["handler_seconds"] = round(time.perf_counter() - started, 4)  # decoding to written files
         return (
-            (paths["picture"], paths["overlay"]),
-            paths["confidence"],
-            paths["band"],
-            gr.update(value=paths["mutual_information"], visible=mi is not None),
+            (paths["picture"], paths[named["overlay"]]),
+            paths[named["confidence"]],
+            paths[named["boundary_uncertainty"]],
+            gr.update(value=paths[named["mutual_information"]], visible=mi is not None),
             table,
             legend,
             info,
             figures,
-            gr.update(value=paths["errors"], visible=errors is not None),
+            gr.update(value=paths[named["errors"]], visible=errors is not None),
             caption,
-            paths[class_map_name],
+            paths[named["class_map"]],
             ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),),
                           readouts=((model.entry.name, paths["pixels"]),), opacity=opacity),
         )
@@ -531,26 +567,27 @@ class SegmentationService:
         writer = ImageWriter()
         for m, p in ((fcn, p_fcn), (segnet, p_segnet)):  # what a click on a map reads
             writer.add_file(f"pixels_{m.entry.name}", save_grid, writer.folder / f"pixels_{m.entry.name}.npz", p, truth)
-        class_maps = {f"class_map_{m.entry.name}": visualize.class_map(layer.labels, palette)  # named as downloaded
-                      for m, layer in zip((fcn, segnet), layers)}
-        for name, picture in {"fcn_overlay": fcn_overlay, "segnet_overlay": segnet_overlay,
-                              "fcn_confidence": fcn_confidence, "segnet_confidence": segnet_confidence,
-                              "fcn_band": fcn_band, "segnet_band": segnet_band, "disagreement": differ,
-                              "fcn_errors": fcn_errors, "segnet_errors": segnet_errors, "truth": truth_map,
-                              "picture": p_fcn.image,
-                              **class_maps}.items():
+        # each picture named as its download keeps it: by the model that drew it, as on the Segment tab
+        drawn = {"overlay": (fcn_overlay, segnet_overlay), "confidence": (fcn_confidence, segnet_confidence),
+                 "boundary_uncertainty": (fcn_band, segnet_band), "errors": (fcn_errors, segnet_errors),
+                 "class_map": tuple(visualize.class_map(layer.labels, palette) for layer in layers)}
+        named = {(kind, family): download_name(kind, m.entry.name)
+                 for kind in drawn for family, m in (("fcn", fcn), ("segnet", segnet))}
+        for kind, pictures in drawn.items():
+            for family, picture in zip(("fcn", "segnet"), pictures):
+                writer.add(named[kind, family], picture)
+        for name, picture in {"disagreement": differ, "ground_truth": truth_map, "picture": p_fcn.image}.items():
             writer.add(name, picture)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
+        both = {kind: tuple(files[named[kind, family]] for family in ("fcn", "segnet")) for kind in drawn}
         readouts = tuple((m.entry.name, files[f"pixels_{m.entry.name}"]) for m in (fcn, segnet))
         shown = ShownOverlays(files["picture"], layer_files, readouts=readouts, opacity=opacity)  # one picture, one size
         table = figures_table([[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows])
-        return (files["fcn_overlay"], files["segnet_overlay"], files["fcn_band"], files["segnet_band"],
-                files["disagreement"], table, headline,
-                gr.update(value=files["fcn_errors"], visible=truth is not None),
-                gr.update(value=files["segnet_errors"], visible=truth is not None),
-                gr.update(value=files["truth"], visible=truth is not None),
-                *(files[name] for name in class_maps), files["fcn_confidence"], files["segnet_confidence"], shown)
+        return (*both["overlay"], *both["boundary_uncertainty"], files["disagreement"], table, headline,
+                *(gr.update(value=path, visible=truth is not None) for path in both["errors"]),
+                gr.update(value=files["ground_truth"], visible=truth is not None),
+                *both["class_map"], *both["confidence"], shown)
 
     # -- an upload that most browsers cannot draw ------------------------
     def picture_for_the_browser(self, picture: Any):
@@ -564,8 +601,9 @@ class SegmentationService:
         2048 pixels). What was changed on the way is said now, in a message:
         the copy no longer shows it. A picture every browser draws stays as it
         is, undecoded. A file that cannot be used (not a picture, too large,
-        a damaged TIFF or HEIC) stays too, and the visitor is told why at
-        once, as Segment would tell them.
+        a damaged TIFF or HEIC) is taken out of the picture box, and the
+        visitor is told why at once, as Segment would tell them: left there,
+        it showed as a broken image, and Segment gave the same error again.
         """
         if not isinstance(picture, str):
             return gr.skip()
@@ -586,7 +624,7 @@ class SegmentationService:
                 png = write_images({"picture": shown})["picture"]
         except ImageError as error:
             gr.Warning(str(error))
-            return gr.skip()
+            return None  # the box empties: Segment then asks for a picture
         finally:
             release_free_memory()
         if notes:
@@ -656,6 +694,8 @@ class SegmentationService:
         opacity = self._opacity(opacity)
         if self._newer_shown(request, shown):  # a run gave this session another result since this event began
             return None, gr.skip()
+        if shown.opacity == opacity:  # shown at it already (the reset button's second "change")
+            return None, gr.skip()
         try:
             with Image.open(shown.picture_file) as picture:
                 picture.load()
@@ -664,7 +704,7 @@ class SegmentationService:
             return self._result_gone()
         try:
             with disk_full_explained():
-                blended = list(write_images({f"overlay{i}": visualize.blend(picture, layer, opacity)
+                blended = list(write_images({_overlay_name(shown, i): visualize.blend(picture, layer, opacity)
                                              for i, layer in enumerate(layers)}).values())
         finally:
             release_free_memory()  # a 12-megapixel blend's float arrays go back, as after a request
@@ -709,7 +749,7 @@ class SegmentationService:
             if shown is not None or result_on_page:
                 gr.Warning(CLASSES_GONE)
             return [gr.skip()] * networks
-        maps = []  # (the network's family, its map), in the order shown
+        maps = []  # (the network's family, the file name its download keeps, its map), in the order shown
         picture = None
         try:
             for name, path in shown.readouts:
@@ -724,18 +764,18 @@ class SegmentationService:
                         picture = kept.convert("RGB")
                 # under 1% the picture shows, greyed as on the boundary map, so the class's places stand out in it
                 probability[probability < CLASS_SHOWN_FROM] = np.nan
-                maps.append((label, visualize.heatmap(probability, 0.0, 1.0, "plasma", "probability",
-                                                      background=picture)))
+                maps.append((label, download_name(f"probability_{class_name}", name),
+                             visualize.heatmap(probability, 0.0, 1.0, "plasma", "probability", background=picture)))
         except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # swept, or cut short
             gr.Warning(CLASSES_GONE)
             return [gr.skip()] * networks
         try:
             with disk_full_explained():
-                files = write_images({f"class_probability{i}": drawn for i, (_, drawn) in enumerate(maps)})
+                files = write_images({named: drawn for _, named, drawn in maps})
         finally:
             release_free_memory()
         return [gr.update(value=path, visible=True, label=f"{label}: probability of {class_name}" if label
-                          else f"Probability of {class_name}") for (label, _), path in zip(maps, files.values())]
+                          else f"Probability of {class_name}") for (label, _, _), path in zip(maps, files.values())]
 
     @staticmethod
     def _result_gone() -> tuple[None, str]:
@@ -772,6 +812,13 @@ class SegmentationService:
         return "(not measured)"
 
 
+def _overlay_name(shown: ShownOverlays, index: int) -> str:
+    """A re-blended overlay's file name: the model's, as the run's own overlay is named (``download_name``)."""
+    if index < len(shown.readouts):
+        return download_name("overlay", shown.readouts[index][0])
+    return f"overlay{index}"
+
+
 def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> Any:
     """Bundled frames that, clicked, replace the picture alone and run ``fn`` with the visitor's own settings.
 
@@ -791,25 +838,31 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
             examples_per_page=6,
             api_visibility="private",
         )
-        # run as the buttons run: in the one inference queue ("model"), not beside it
+        # run as the buttons run: in the one inference queue ("model"), not beside it, the last click winning
         return examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
-                                              api_visibility="private", concurrency_id="model")
+                                              api_visibility="private", concurrency_id="model",
+                                              trigger_mode=LAST_REQUEST_WINS)
     return None
 
 
 def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list, result_text: gr.Markdown) -> None:
-    """As the visitor moves the opacity slider (mouse, keyboard or typed), the shown overlays are blended again.
+    """As the visitor moves the opacity slider (mouse, keyboard, typed or its ↺ reset), the shown overlays are
+    blended again.
 
     Its own queue (not the networks' "model" one), so it never waits behind a
     visitor's inference. While one blend runs, only the latest of the values
     the slider passed through waits, so a drag costs a blend per round trip,
     not per step; no spinner over the overlay for a change that takes
-    milliseconds. (Gradio's "release" would skip the keyboard's arrows.)
-    ``result_text`` (empty until a result is shown) goes along, so that a
-    result the server has forgotten is told from no result at all.
+    milliseconds. "change", not "input": Gradio 6's reset button sends no
+    "input" (the overlay stayed at the old opacity), and "release" would skip
+    the keyboard's arrows and come again at the end of each drag. The reset
+    sends "change" twice; the second finds the overlay at that opacity and
+    blends nothing (``_blend_again``). ``result_text`` (empty until a result is
+    shown) goes along, so that a result the server has forgotten is told from
+    no result at all.
     """
-    opacity.input(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private", concurrency_id="blend",
-                  trigger_mode="always_last", show_progress="hidden")
+    opacity.change(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private",
+                   concurrency_id="blend", trigger_mode="always_last", show_progress="hidden")
 
 
 def _overlay_follows_the_slider_after(runs: list, fn: Any, opacity: gr.Slider, shown: gr.State, overlays: list,
@@ -819,7 +872,7 @@ def _overlay_follows_the_slider_after(runs: list, fn: Any, opacity: gr.Slider, s
     for run in runs:
         if run is not None:
             run.then(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private",
-                     concurrency_id="blend", show_progress="hidden")
+                     concurrency_id="blend", show_progress="hidden", trigger_mode=LAST_REQUEST_WINS)
 
 
 def _sampling_follows_the_model(model: gr.Dropdown, sampling: list, applies: Any) -> None:
@@ -897,7 +950,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
 
     # Gradio sweeps the uploads and the files it served once they are as old as segdemo's result folders
     sweep = (SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)
-    with gr.Blocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=sweep) as demo:
+    with RefusingBlocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=sweep) as demo:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
             "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "
@@ -916,7 +969,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         height=300,
                         placeholder=UPLOAD_PLACEHOLDER,
                     )
-                    model = ModelDropdown(choices=choices, value=default_model, label="Model")
+                    model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model")
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
@@ -951,7 +1004,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
-                    wrap=True, column_widths=["34%", "26%", "40%"],
+                    wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", "40%"], elem_classes=["segdemo-words"],
                 )
             class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map",
                                 elem_classes=["segdemo-class-map"])
@@ -971,7 +1024,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             )):
                 described(component, note, whole=component is samples)
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
-                                    api_description=SEGMENT_API, concurrency_id="model")
+                                    api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS)
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
@@ -1063,7 +1116,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             )):
                 described(component, note, whole=component is c_samples)
             compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
-                                      api_description=COMPARE_API, concurrency_id="model")
+                                      api_description=COMPARE_API, concurrency_id="model",
+                                      trigger_mode=LAST_REQUEST_WINS)
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
@@ -1104,7 +1158,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
                 value=decimals_shown(headers, rows, [None] + [1] * (len(headers) - 1)), headers=headers,
                 label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
-                interactive=False, wrap=True, column_widths=[f"{100 / len(headers):.0f}%"] * len(headers), max_height=1000,
+                interactive=False, wrap=True, column_widths=per_class_widths(len(headers)), max_height=1000,
+                elem_classes=["segdemo-words"],
             )
     forget_files_with(gradio_sweep(demo))
     return demo

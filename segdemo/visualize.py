@@ -294,12 +294,18 @@ def legend_html(shares: list[tuple[int, float | None]], class_names: Sequence[st
     for index, share in shares:
         r, g, b = palette[index]
         name = html.escape(class_names[index])
-        figure = "" if share is None else f" <b>{100 * share:.1f}%</b>"
+        figure = "" if share is None else f" <b>{share_shown(share)}</b>"
         items.append(
             f'<span class="segdemo-legend-item"><span class="segdemo-swatch" style="background:rgb({r},{g},{b})">'
             f"</span>{name}{figure}</span>"
         )
     return '<div class="segdemo-legend">' + "".join(items) + "</div>"
+
+
+def share_shown(share: float) -> str:
+    """A class's share of the picture in percent, one decimal: a class found on a few pixels shows "<0.1%", not the
+    "0.0%" that read as absent beside its swatch."""
+    return "<0.1%" if 0 < share < 0.0005 else f"{100 * share:.1f}%"
 
 
 def palette_legend_html(class_names: Sequence[str], palette: Palette) -> str:

@@ -378,7 +378,7 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
     open_app(page, app_url)
     shown = page.locator(readout("#segment-pixel"))
-    assert "Click any map" in shown.inner_text()
+    assert "Click or tap any map" in shown.inner_text()
     page.locator("#segment-examples button.gallery-item").first.click()
     page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
     click_map(page, "#segment-confidence", 0.3, 0.6)
@@ -388,7 +388,7 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     page.wait_for_timeout(1500)
     assert shown.inner_text() == text
     page.locator("#segment-examples button.gallery-item").nth(1).click()
-    page.wait_for_function("selector => document.querySelector(selector).innerText.includes('Click any map')",
+    page.wait_for_function("selector => document.querySelector(selector).innerText.includes('Click or tap any map')",
                            arg=readout("#segment-pixel"), timeout=90_000)
 
     page.get_by_role("tab", name="Compare").click()
@@ -473,7 +473,7 @@ def test_the_pixel_read_is_ringed_on_every_map_of_its_tab(browser, app_url):
         assert abs(clicked["x"] - (left + (width - clicked["natural"][0] * ratio) / 2 + (x + 0.25) * ratio)) < 1.5
         assert abs(clicked["y"] - (top + (height - clicked["natural"][1] * ratio) / 2 + (y + 0.25) * ratio)) < 1.5
     page.locator("#segment-examples button.gallery-item").nth(1).click()
-    page.wait_for_function("selector => document.querySelector(selector).innerText.includes('Click any map')",
+    page.wait_for_function("selector => document.querySelector(selector).innerText.includes('Click or tap any map')",
                            arg=readout("#segment-pixel"), timeout=90_000)
     rings_at(page, "", 0)
 
@@ -585,13 +585,18 @@ def test_a_picture_only_safari_draws_is_shown_as_the_copy_the_networks_see(brows
 
 
 def test_a_file_that_is_no_picture_is_explained_as_soon_as_it_is_uploaded(browser, app_url, tmp_path):
-    """Chromium shows a broken image for it; the visitor is told why at once, without pressing Segment."""
+    """The visitor is told why at once, without pressing Segment, and the file leaves the picture box: left there, it
+    showed as a broken image, and Segment gave the same error again, with red Error badges on the outputs."""
     text = tmp_path / "notes.png"
     text.write_text("just some text\n" * 20)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     open_app(page, app_url)
     page.locator("#segment-picture input[type=file]").set_input_files(str(text))
     page.locator(".toast-body").filter(has_text="This file is not an image we can read").wait_for(timeout=30_000)
+    page.wait_for_function("() => !document.querySelector('#segment-picture img')", timeout=10_000)
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.locator(".toast-body").filter(has_text="Please upload a picture first").wait_for(timeout=30_000)
+    assert page.locator(".toast-body").filter(has_text="This file is not an image we can read").count() <= 1
     page.close()
 
 
@@ -909,15 +914,17 @@ def test_the_upload_area_says_what_to_drop_and_which_files_are_read(browser, app
     page.close()
 
 
-def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
-    page = browser.new_page(viewport={"width": 390, "height": 900})
+@pytest.mark.parametrize("width", [390, 360])
+def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url, width):
+    """Every column shows, and no class's name breaks inside a word ("SignSymbo" above "l" at 360 px)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
     open_app(page, app_url)
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Segment", exact=True).click()
     page.get_by_text("Mean confidence %").wait_for(timeout=60_000)
     page.locator(".virtual-row").first.wait_for(timeout=10_000)
     columns = ["Class", "Pixels %", "Mean confidence %"]
-    assert page.evaluate(COLUMNS_CUT, ["Mean confidence %", columns, columns]) == []
+    assert page.evaluate(COLUMNS_CUT, ["Mean confidence %", columns, columns, [], ["Class"]]) == []
     # every number with its decimals, so that a column lines up ("98.0" above "93.7", never "98")
     shares, confidences = page.evaluate(COLUMN_TEXTS, ["Mean confidence %", ["Pixels %", "Mean confidence %"]])
     assert shares and all(re.fullmatch(r"\d+\.\d\d", text) for text in shares), shares
@@ -925,7 +932,7 @@ def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url):
     page.get_by_role("tab", name="Models").click()
     page.get_by_text("mean IoU").wait_for(timeout=10_000)
     models = ["Class", "Bayesian SegNet", "FCN-8s"]   # the per-class IoU table: one column per shipped model
-    assert page.evaluate(COLUMNS_CUT, ["FCN-8s", models, models]) == []
+    assert page.evaluate(COLUMNS_CUT, ["FCN-8s", models, models, [], ["Class"]]) == []
     for texts in page.evaluate(COLUMN_TEXTS, ["FCN-8s", models[1:]]):
         assert len(texts) == 12 and all(re.fullmatch(r"\d+\.\d|—", text) for text in texts), texts
     page.close()
@@ -980,4 +987,166 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
         # Gradio's block label sits on the top-left of the picture, where the figure's title is
         block = page.locator(".trust-plot img:visible").nth(index).locator("xpath=ancestor::div[contains(@class, 'block')][1]")
         assert not block.locator("[data-testid=block-label]").is_visible(), f"plot {index} has its block label over it"
+    page.close()
+
+
+# The left and right ends of the Model dropdown's text as drawn, its box, and where its arrow begins.
+MODEL_TEXT = """() => {
+    const input = document.querySelector('#segment-model input[role=combobox]');
+    const style = getComputedStyle(input);
+    const context = document.createElement('canvas').getContext('2d');
+    context.font = style.font;
+    const box = input.getBoundingClientRect();
+    const start = box.left + parseFloat(style.paddingLeft);
+    return {value: input.value, start, end: start + context.measureText(input.value).width,
+            whole: input.scrollWidth <= input.clientWidth, box_right: box.right,
+            arrow: document.querySelector('#segment-model .dropdown-arrow').getBoundingClientRect().left};
+}"""
+
+
+@pytest.mark.parametrize("width", [360, 390, 768, 1000, 1400])
+def test_the_model_dropdown_shows_the_whole_label_clear_of_its_arrow(browser, app_url, width):
+    """"Bayesian SegNet (lite, MC dropout)" was cut off at 360 px, and ran under the ▾ at 360 and 768 px."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Bayesian SegNet (lite, MC dropout)").click()
+    page.mouse.click(1, 1)   # the list closes
+    page.wait_for_function("() => document.querySelector('#segment-model input').value.startsWith('Bayesian')")
+    drawn = page.evaluate(MODEL_TEXT)
+    assert drawn["whole"], drawn
+    assert drawn["end"] <= drawn["arrow"] - 2, drawn
+    page.close()
+
+
+@pytest.mark.parametrize("label", ["Overlay opacity", "Monte-Carlo samples"])
+def test_a_range_slider_reached_from_the_keyboard_shows_its_focus(browser, app_url, label):
+    """Tabbing onto a slider showed nothing (outline none, box-shadow none): a keyboard user could not see where
+    the arrow keys would act."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    panel = page.get_by_role("tabpanel")
+    if label == "Monte-Carlo samples":   # enabled for the Bayesian SegNet alone
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name="Bayesian SegNet (lite, MC dropout)").click()
+    slider = panel.get_by_role("slider", name=label)
+    page.wait_for_function("el => !el.disabled", arg=slider.element_handle())
+    slider_block(page, label).get_by_role("button", name="Reset to default value").focus()
+    page.keyboard.press("Tab")   # from its reset button, the next stop is the slider
+    focused = slider.evaluate("""el => ({focused: el.matches(':focus-visible'), outline: getComputedStyle(el).outlineStyle,
+        width: parseFloat(getComputedStyle(el).outlineWidth), shadow: getComputedStyle(el).boxShadow})""")
+    assert focused["focused"], focused
+    assert (focused["outline"] != "none" and focused["width"] >= 2) or focused["shadow"] != "none", focused
+    page.close()
+
+
+def slider_block(page, label: str):
+    """The block of the slider ``label`` on the tab shown: its number box and its reset button."""
+    return page.get_by_role("tabpanel").locator(".block").filter(has=page.get_by_role("slider", name=label)).last
+
+
+def picture_pixels(url: str) -> np.ndarray:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return np.asarray(Image.open(BytesIO(response.read())).convert("RGB")).astype(np.int16)
+
+
+def test_the_reset_button_of_the_opacity_slider_blends_the_overlay_again(browser, app_url):
+    """Its ↺ put the number back to 0.55 but left the overlay at the opacity it had been moved to: Gradio's reset
+    sends "change" (and "release"), never "input"."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    overlay = "Picture | overlay (drag)"
+    page.wait_for_function(IMAGES_SHOWN, arg=[overlay], timeout=90_000)
+    first = page.evaluate(PICTURE_SOURCES, overlay)[-1]
+    slider = page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity")
+    keys_to_the_end(page, slider)
+    deadline = time.monotonic() + 30
+    while not only_class_colours(moved := page.evaluate(PICTURE_SOURCES, overlay)[-1], keyed=False):
+        assert time.monotonic() < deadline, "the overlay never reached opacity 1"
+        time.sleep(0.2)
+    slider_block(page, "Overlay opacity").get_by_role("button", name="Reset to default value").click()
+    assert slider.input_value() == "0.55"
+    deadline = time.monotonic() + 30
+    while (shown := page.evaluate(PICTURE_SOURCES, overlay)[-1]) == moved:
+        assert time.monotonic() < deadline, "the overlay stayed at opacity 1 after the reset"
+        time.sleep(0.2)
+    assert np.array_equal(picture_pixels(shown), picture_pixels(first))   # blended at 0.55 again, as the run was
+    page.close()
+
+
+def closest_example(url: str) -> str:
+    """The bundled frame a result picture (the picture itself, or an overlay of it at its left) was drawn from."""
+    shown = picture_pixels(url)
+    distances = {}
+    for path in sorted((ROOT / "examples").glob("*.jpg")):
+        with Image.open(path) as frame:
+            frame = np.asarray(frame.convert("RGB")).astype(np.int16)
+        h, w = min(frame.shape[0], shown.shape[0]), min(frame.shape[1], shown.shape[1])
+        distances[path.stem] = float(np.abs(shown[:h, :w] - frame[:h, :w]).mean())
+    return min(distances, key=distances.get)
+
+
+def set_slider(page, label: str, value: int) -> None:
+    """Type a value into the number box of the slider ``label`` of the tab shown, as a visitor can."""
+    slider = page.get_by_role("tabpanel").get_by_role("slider", name=label)
+    box = slider_block(page, label).get_by_label(f"number input for {label}")
+    box.fill(str(value))
+    box.press("Tab")
+    page.wait_for_function("([el, v]) => el.value === v", arg=[slider.element_handle(), str(value)])
+
+
+def wait_until_shown(page, label: str, example: str, what: str) -> None:
+    """Wait for the picture of the block ``label`` to come from ``example``: the run asked for last."""
+    deadline = time.monotonic() + 90
+    while True:
+        sources = page.evaluate(PICTURE_SOURCES, label) if page.evaluate(IMAGES_SHOWN, [label]) else []
+        if sources and closest_example(sources[0]) == example:
+            return
+        assert time.monotonic() < deadline, f"{what}: the page still shows another picture's results"
+        time.sleep(0.5)
+
+
+@pytest.mark.parametrize("tab", ["Segment", "Compare"])
+def test_an_example_clicked_while_another_runs_is_the_one_whose_results_the_page_ends_on(browser, app_url, tab):
+    """Gradio dropped a run asked for while one was going ("once"): a visitor clicked example 1, then example 4, and
+    the page showed example 4's picture with example 1's results, for good."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    if tab == "Segment":
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name="Bayesian SegNet (lite, MC dropout)").click()
+    set_slider(page, "Monte-Carlo samples", 32)   # a run long enough to click again while it goes
+    examples = page.locator(f"#{tab.lower()}-examples button.gallery-item")
+    frames = sorted(path.stem for path in (ROOT / "examples").glob("*.jpg"))
+    examples.nth(0).click()
+    page.wait_for_function("selector => document.querySelector(selector)", arg=f"#{tab.lower()}-picture img")
+    page.wait_for_timeout(300)
+    examples.nth(3).click()
+    label = "Picture | overlay (drag)" if tab == "Segment" else "FCN overlay"
+    wait_until_shown(page, label, frames[3], tab)
+    if tab == "Compare":
+        wait_until_shown(page, "SegNet overlay", frames[3], tab)
+    page.close()
+
+
+def test_a_model_chosen_and_run_while_another_runs_is_the_one_the_page_ends_on(browser, app_url):
+    """Segment pressed again after switching model mid-run was dropped: the page kept the first model's results."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Bayesian SegNet (lite, MC dropout)").click()
+    set_slider(page, "Monte-Carlo samples", 32)
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.wait_for_timeout(300)
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="FCN-8s (lite)").click()
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.get_by_text("FCN-8s (lite)** ·").or_(page.get_by_text("FCN-8s (lite) ·")).first.wait_for(timeout=90_000)
+    page.wait_for_timeout(1000)   # nothing older comes after it
+    assert page.get_by_text("Bayesian SegNet (lite, MC dropout) ·").count() == 0
+    assert page.get_by_text("FCN-8s (lite) ·").count() == 1
     page.close()

@@ -57,8 +57,9 @@ def test_pictures_every_browser_draws_stay_as_they_are(service, messages, warnin
     assert messages == warnings_told == []
 
 
-def test_a_file_that_cannot_be_used_is_left_as_it_is_and_the_visitor_told_why_at_once(service, messages,
-                                                                                    warnings_told, tmp_path):
+def test_a_file_that_cannot_be_used_leaves_the_picture_box_and_the_visitor_is_told_why_at_once(service, messages,
+                                                                                             warnings_told, tmp_path):
+    """Left in the box, it showed as a broken image, and Segment repeated the error with red Error badges."""
     cut = tmp_path / "cut.tiff"
     Image.new("RGB", (64, 48), (1, 2, 3)).save(cut)
     cut.write_bytes(cut.read_bytes()[:300])
@@ -74,7 +75,7 @@ def test_a_file_that_cannot_be_used_is_left_as_it_is_and_the_visitor_told_why_at
     data[29:33] = struct.pack(">I", zlib.crc32(bytes(data[12:29])))
     bomb.write_bytes(bytes(data))
     for upload in (cut, text, huge, bomb):
-        assert service.picture_for_the_browser(str(upload)) == gr.skip()
+        assert service.picture_for_the_browser(str(upload)) is None   # the box empties
     assert warnings_told[0] == "The image file is truncated or corrupt."
     assert warnings_told[1].startswith("This file is not an image we can read")
     assert "too large" in warnings_told[2] and "9000x7000" in warnings_told[2]

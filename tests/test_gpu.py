@@ -335,7 +335,13 @@ def test_on_the_cpu_nothing_is_cast_or_copied():
     probs, labels = torch.rand(3, 4, 5), torch.randint(0, 11, (4, 5))
     out = to_host(probs, labels, None)
     assert out[0] is probs and out[1] is labels and out[2] is None
-    assert describe_device(cpu) == f"CPU ({torch.get_num_threads()} threads)"
+    threads = torch.get_num_threads()
+    try:
+        for count, named in ((1, "CPU (1 thread)"), (2, "CPU (2 threads)")):   # "1 threads" on a one-core Space
+            torch.set_num_threads(count)
+            assert describe_device(cpu) == named
+    finally:
+        torch.set_num_threads(threads)
 
 
 def test_the_single_copy_gives_every_map_back_exactly():

@@ -15,6 +15,8 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
+from conftest import ROOT
+
 GOOD_SIZE = (96, 72)
 
 
@@ -229,6 +231,11 @@ def test_a_picture_url_the_server_may_not_or_cannot_fetch_is_explained(client, t
     still_answers(client, tmp_path)
 
 
+def server_file(path: str | Path) -> dict:
+    """A picture named by a path on the server, as an HTTP caller may try (the server may not read it)."""
+    return {"path": str(path), "meta": {"_type": "gradio.FileData"}}
+
+
 def over_http(app_url: str, endpoint: str, data: list) -> tuple[str | None, object]:
     """A call as ``curl`` makes it (POST, then the event stream): the final event's name and its data."""
     with httpx.Client(base_url=app_url, timeout=60) as http:
@@ -246,7 +253,15 @@ def over_http(app_url: str, endpoint: str, data: list) -> tuple[str | None, obje
 def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_path):
     """Gradio's own checks ran before segdemo's code and answered {"error": null} over plain HTTP."""
     event, payload = over_http(app_url, "segment", [None, "fcn8s_lite"])
-    assert event == "error" and "didn't receive enough input values (needed: 5, got: 2)" in payload["error"]
+    assert event == "error" and payload["error"] == ("/segment takes 5 inputs (image, model_name, opacity, samples, "
+                                                     "seed); this call sent 2.")
+    event, payload = over_http(app_url, "compare", [None])
+    assert event == "error" and payload["error"] == ("/compare takes 4 inputs (image, opacity, samples, seed); this "
+                                                     "call sent 1.")
+    for path in ("/etc/passwd", ROOT / "examples" / "camvid_0006R0_f01290.jpg"):  # Gradio: "Cannot move ... cache dir"
+        event, payload = over_http(app_url, "segment", [server_file(path), "fcn8s_lite", 0.5, 1, 0])
+        assert event == "error" and payload["error"].startswith("The picture names a file on the server, which a call "
+                                                                "may not read: send the file itself")
     event, payload = over_http(app_url, "compare", [5, 0.5, 1, 0])
     assert event == "error" and payload["error"].startswith("The picture came as int: send it as a file")
     event, payload = over_http(app_url, "segment", ["", "fcn8s_lite", 0.5, 1, 0])
@@ -283,12 +298,15 @@ def test_a_picture_sent_as_text_is_told_how_to_send_a_file(client, tmp_path, end
     still_answers(client, tmp_path)
 
 
-def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_server, client, tmp_path):
+def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_server, app_url, client, tmp_path):
     """Gradio printed a 20-line traceback for every refused upload, number or link: a Space's log filled with them."""
     _, _, log = app_server
     start = log.stat().st_size
     text = tmp_path / "notes.png"
     text.write_text("not a picture")
+    for data in ([server_file("/etc/passwd"), "fcn8s_lite", 0.5, 1, 0],
+                 [server_file(ROOT / "examples" / "camvid_0006R0_f01290.jpg"), "fcn8s_lite", 0.5, 1, 0], [None]):
+        assert over_http(app_url, "segment", data)[0] == "error"
     for call in (lambda: segment(client, str(text)),
                  lambda: client.predict(handle_file("http://127.0.0.1:9/x.jpg"), 0.5, 1, 0, api_name="/compare"),
                  lambda: client.predict(handle_file(str(text)), "fcn8s_lite", "abc", 1, 0, api_name="/segment"),
@@ -303,3 +321,5 @@ def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_se
     assert "refused: This file is not an image" in written and "refused: '127.0.0.1' is a private" in written
     assert "refused: Overlay opacity must be a number, not 'abc'." in written
     assert "refused: The picture came as text: send it as a file" in written
+    assert written.count("refused: The picture names a file on the server") == 2
+    assert "refused: /segment takes 5 inputs" in written

@@ -196,7 +196,7 @@ def test_a_session_holds_file_names_only(service):
 
 @pytest.mark.parametrize("opacity", [-3, 7, float("nan"), "0.4"])
 def test_an_odd_opacity_is_clamped_as_a_run_would_clamp_it(service, opacity):
-    kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
+    kept = service.segment(EXAMPLE, "fcn8s_lite", 0.3, 1, 0)[-1]   # at another opacity than any of them becomes
     (_, overlay), _ = service.reblend_segment(kept, opacity, "info")
     expected = service.segment(EXAMPLE, "fcn8s_lite", opacity, 1, 0)[0][1]
     assert np.array_equal(pixels(overlay), pixels(expected))
@@ -214,7 +214,8 @@ def test_moving_either_slider_reblends_privately_and_asks_for_no_gpu(service):
     by_fn = {block_fn.fn.__name__: block_fn for block_fn in demo.fns.values() if block_fn.fn is not None}
     for name, outputs in (("reblend_segment", ["Picture | overlay (drag)"]), ("reblend_compare", ["FCN overlay", "SegNet overlay"])):
         block_fn = by_fn[name]
-        assert [t[1] for t in block_fn.targets] == ["input"]   # the visitor's own moves: mouse, keys or typed
+        # the visitor's own moves: mouse, keys, typed or the reset button (which sends no "input")
+        assert [t[1] for t in block_fn.targets] == ["change"]
         assert block_fn.trigger_mode == "always_last"   # a drag's steps do not pile up
         assert block_fn.api_visibility == "private"
         assert block_fn.concurrency_id != by_fn["segment"].concurrency_id   # never queued behind a network run
@@ -232,3 +233,25 @@ def test_the_benchmark_runs_and_writes_its_figures(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert [row["returned"] for row in rows] == [[480, 360], [2048, 1536]]
     assert all(row["reblend_ms"] > 0 and row["segment_ms"] > 0 for row in rows)
+
+
+def test_a_reset_to_the_opacity_shown_blends_nothing(service):
+    """Gradio's reset button sends "change" twice: the second finds the overlay at that opacity already, and neither
+    writes a blend nor changes the State."""
+    kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
+    _, state = service.reblend_segment(kept, 1.0, "info")
+    assert state.opacity == 1.0
+    assert service.reblend_segment(state, 1.0, "info") == (gr.skip(), gr.skip())
+    assert service.reblend_segment(state, 0.55, "info")[1].opacity == 0.55   # and the reset itself blends
+
+
+def test_a_run_asked_for_while_another_runs_waits_for_it_instead_of_being_dropped(service):
+    """Gradio's default ("once") dropped a click made while the same event ran: the page ended on the results of the
+    example or model clicked first. The runs, the examples' and the blends that follow a run keep the last click."""
+    demo = ui.build_demo(service)
+    by_name = {block_fn.api_name: block_fn for block_fn in demo.fns.values()}
+    runs = [by_name[name] for name in ("segment", "compare", "segment_examples", "compare_examples")]
+    follows = [block_fn for block_fn in demo.fns.values()
+               if block_fn.fn is not None and block_fn.fn.__name__.endswith("_if_moved")]
+    assert len(follows) == 4   # after each tab's button and examples
+    assert all(block_fn.trigger_mode == "always_last" for block_fn in runs + follows)

@@ -1,0 +1,87 @@
+"""The words and file names the page shows: counts in the singular, shares too small for one decimal, the picture
+with no boundary, and downloads named after the model that drew them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from conftest import ROOT
+from segdemo import visualize
+from segdemo.captions import band_against_interior
+from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
+from segdemo.devices import threads_named
+from segdemo.ui import SegmentationService, per_class_widths
+from segdemo.uncertainty import BoundaryUncertainty
+from segdemo.zoo import load_zoo
+
+EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01890.jpg")
+
+
+@pytest.fixture(scope="module")
+def service() -> SegmentationService:
+    return SegmentationService(load_zoo())
+
+
+def test_one_thread_is_named_in_the_singular():
+    """The info line said "on CPU (1 threads)" on a one-core Space."""
+    assert [threads_named(n) for n in (1, 2, 16)] == ["1 thread", "2 threads", "16 threads"]
+
+
+@pytest.mark.parametrize("share, shown", [(0.0001, "<0.1%"), (0.00049, "<0.1%"), (0.0005, "0.1%"), (0.2345, "23.4%"),
+                                          (1.0, "100.0%")])
+def test_a_class_found_on_a_few_pixels_is_not_shown_as_none(share, shown):
+    """The legend lists the classes found: "Fence 0.0%" read as a class found on no pixel."""
+    assert visualize.share_shown(share) == shown
+    legend = visualize.legend_html([(7, share)], CAMVID_CLASSES, CAMVID_PALETTE)
+    assert f"<b>{shown.replace('<', '&lt;')}</b>" in legend or f"<b>{shown}</b>" in legend
+
+
+def test_the_picture_without_a_boundary_says_whose_uncertainty_it_gives():
+    """"...no boundary band: its uncertainty is 0.25" left "its" to the reader (it is not the band's: there is none)."""
+    line = band_against_interior(BoundaryUncertainty(None, None, None, 0.25), 0.0)
+    assert line.startswith("No class boundary in this picture, so no boundary band")
+    assert "the picture's mean uncertainty" in line and "0.25" in line and " its " not in line
+
+
+def test_the_class_names_column_is_wider_than_the_models_columns():
+    assert per_class_widths(3) == ["36%", "32%", "32%"]
+    assert per_class_widths(1) == ["100%"]
+
+
+def names(values) -> list[str]:
+    """The file names of a run's outputs that are files (an update's value too)."""
+    found = []
+    for value in values:
+        value = value.get("value") if isinstance(value, dict) else value
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, str) and item.startswith("/"):
+                found.append(Path(item).name)
+    return found
+
+
+def test_every_segment_download_names_its_model(service):
+    """confidence.webp, errors.webp, band.webp and overlay.webp: two models' downloads overwrote each other."""
+    for model in ("fcn8s_lite", "bayesian_segnet_lite"):
+        out = service.segment(EXAMPLE, model, 0.55, 2, 0)
+        files = [name for name in names(out[:-1]) if name != "picture.webp"]
+        assert sorted(files) == sorted(f"{kind}_{model}{'.png' if kind == 'class_map' else '.webp'}" for kind in (
+            "overlay", "confidence", "boundary_uncertainty", "errors", "class_map",
+            *(["mutual_information"] if model == "bayesian_segnet_lite" else []))), files
+        (_, overlay), state = service.reblend_segment(out[-1], 0.9, "info")
+        assert Path(overlay).name == f"overlay_{model}.webp"   # a re-blend's too
+        probability = service.class_probability_maps(state, "Car", 1)[0]
+        assert Path(probability["value"]).name == f"probability_Car_{model}.webp"
+
+
+def test_every_compare_download_is_named_apart(service):
+    out = service.compare(EXAMPLE, 0.55, 2, 0)
+    files = names(out[:-1])
+    assert len(files) == len(set(files)) == 12, files   # and the disagreement, the ground truth
+    for model in ("fcn8s_lite", "bayesian_segnet_lite"):
+        for kind in ("overlay", "confidence", "boundary_uncertainty", "errors"):
+            assert f"{kind}_{model}.webp" in files
+        assert f"class_map_{model}.png" in files
+    fcn, segnet, _ = service.reblend_compare(out[-1], 0.9, "headline")
+    assert (Path(fcn).name, Path(segnet).name) == ("overlay_fcn8s_lite.webp", "overlay_bayesian_segnet_lite.webp")
