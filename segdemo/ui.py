@@ -1189,6 +1189,6 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
         # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
         # exception". The handlers' own failures are sentences already (segdemo.failures).
         show_error=True,
-        app_kwargs={"middleware": compression_middleware()},  # the page, gzipped: 213 kB to 23 kB
+        app_kwargs={"middleware": compression_middleware()},  # the page, gzipped: 272 kB to 29 kB
         **kwargs,
     )
