@@ -103,10 +103,15 @@ def train_step(
     relaxation: int = 0,
     focal_gamma: float = 0.0,
 ) -> float:
-    """One optimisation step on a batch of images (uint8, or float in 0..1) and int64 labels; returns the loss.
+    """One optimisation step on a batch of images (uint8, or float in 0..1) and int64 labels; returns the loss, or NaN
+    where the step was skipped.
 
     With ``autocast`` the forward pass runs in bf16 (the weights and the
-    optimiser stay fp32); the loss is always computed in fp32.
+    optimiser stay fp32); the loss is always computed in fp32. A step whose
+    loss or gradients are not finite changes no weight (as AMP's gradient
+    scaler skips one): oneDNN's bf16 weight gradient of fc6, a 7x7 kernel over
+    a 2x2 map (crops of 64 pixels or less), is now and then NaN, which one
+    AdamW step spread over all of fc6 and every later step kept.
     """
     device = class_weights.device
     x = normalize(images.to(device, non_blocking=True), mean, std)
@@ -120,8 +125,17 @@ def train_step(
                              focal_gamma)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    if not _finite_gradients(optimizer):
+        optimizer.zero_grad(set_to_none=True)
+        return float("nan")
     optimizer.step()
     return float(loss.detach())
+
+
+def _finite_gradients(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether every gradient the optimizer would apply is finite (a NaN loss makes them all NaN)."""
+    grads = [p.grad for group in optimizer.param_groups for p in group["params"] if p.grad is not None]
+    return not grads or bool(torch.isfinite(torch.nn.utils.get_total_norm(grads)))
 
 
 def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
@@ -149,6 +163,7 @@ def plot_curves(history: list[dict[str, Any]], path: Path) -> None:
 
 
 # Class weightings of the loss, from the steepest to the softest (ratio rarest/commonest on CamVid about 35, 10, 3).
+MAX_SKIPPED_IN_A_ROW = 20  # steps without a finite gradient before a run is given up: it has diverged
 CLASS_WEIGHTINGS = {
     "median-frequency": median_frequency_weights,  # SegNet's
     "enet": enet_weights,  # 1/ln(1.02+p), ENet's
@@ -476,10 +491,12 @@ def main(argv: list[str] | None = None) -> int:
 
     last_save, typical_step = time.perf_counter(), None
     interrupted = False
+    skipped_in_a_row = 0
     while not finished() and not interrupted:
         epoch += 1
         model.train()
         losses = []
+        skipped = 0  # steps of this epoch whose loss or gradients were not finite (``train_step``)
         order = torch.randperm(len(images), generator=generator).tolist()
         for first in range(0, steps_per_epoch * args.batch_size, args.batch_size):
             lr = learning_rate(step, progress_now(), warmup, args.lr)
@@ -487,10 +504,20 @@ def main(argv: list[str] | None = None) -> int:
                 group["lr"] = lr
             tick = time.perf_counter()
             x, y = make_batch(images, labels, order[first:first + args.batch_size], augmentation, generator)
-            losses.append(train_step(model, optimizer, x, y, class_weights, autocast=bf16, auxiliary=auxiliary,
-                                     auxiliary_weight=args.aux_weight, channels_last=channels_last,
-                                     lovasz_weight=args.lovasz_weight, lovasz_pixels=args.lovasz_pixels,
-                                     relaxation=args.label_relaxation, focal_gamma=args.focal_gamma))
+            loss = train_step(model, optimizer, x, y, class_weights, autocast=bf16, auxiliary=auxiliary,
+                              auxiliary_weight=args.aux_weight, channels_last=channels_last,
+                              lovasz_weight=args.lovasz_weight, lovasz_pixels=args.lovasz_pixels,
+                              relaxation=args.label_relaxation, focal_gamma=args.focal_gamma)
+            if math.isnan(loss):  # skipped: its loss or gradients were not finite
+                skipped += 1
+                skipped_in_a_row += 1
+                print(f"step {step + 1}: the loss or a gradient was not finite; the step was skipped", flush=True)
+                if skipped_in_a_row >= MAX_SKIPPED_IN_A_ROW:
+                    raise SystemExit(f"train: {skipped_in_a_row} steps in a row had a loss or gradient that was not "
+                                     "finite: lower --lr, or train on larger crops")
+            else:
+                losses.append(loss)
+                skipped_in_a_row = 0
             if average is not None:
                 average.update(model)
             seconds = time.perf_counter() - tick
@@ -508,6 +535,7 @@ def main(argv: list[str] | None = None) -> int:
             "step": step,
             "lr": lr,
             "train_loss": sum(losses) / max(1, len(losses)),
+            "skipped_steps": skipped,
             "minutes": round(trained_seconds / 60, 2),
             "wall_minutes": round((time.perf_counter() - started) / 60, 2),
         }

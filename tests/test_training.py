@@ -30,7 +30,9 @@ def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid, bf16):
         optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
         losses = [train.train_step(model, optimizer, images, labels, weights, autocast=bf16, channels_last=bf16)
                   for _ in range(12)]
-        assert losses[-1] < 0.7 * losses[0], (name, losses)
+        # a step oneDNN's bf16 fc6 gradient made NaN on these 2x2 maps is skipped (NaN), and changes nothing
+        finite = [loss for loss in losses if not math.isnan(loss)]
+        assert len(finite) >= 10 and finite[-1] < 0.7 * finite[0], (name, losses)
         assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay fp32
 
 
@@ -44,7 +46,8 @@ def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it_and_copy_pa
     weights = torch.ones(11)
     losses = [train.train_step(model, optimizer, images, labels, weights, lovasz_weight=1.0, lovasz_pixels=2000)
               for _ in range(12)]
-    assert losses[-1] < 0.7 * losses[0], losses
+    finite = [loss for loss in losses if not math.isnan(loss)]  # a skipped step is NaN
+    assert len(finite) >= 10 and finite[-1] < 0.7 * finite[0], losses
     out = tmp_path / "run"
     assert train.main(["--model", "fcn8s_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48",
                        "64", "--steps", "2", "--batch-size", "2", "--lovasz-weight", "0.5", "--copy-paste", "0.5",
@@ -277,3 +280,42 @@ def test_held_out_sequences_and_excluded_frames_are_never_trained_on(tmp_path):
     assert config["held_out"] == [] and config["excluded_frames"] == ["0006R0_004", "0006R0_005"]
     assert config["frames"] == {"0001TP": 4}
     assert config["class_weighting"] == "enet" and max(config["class_weights"]) < 1 / math.log(1.02) + 1e-6
+
+
+def test_a_step_whose_gradients_are_not_finite_changes_no_weight(tiny_camvid):
+    """oneDNN's bf16 weight gradient of fc6 (a 7x7 kernel over a 2x2 map) is now and then NaN: one AdamW step spread
+    it over all of fc6, every later step kept it, and the run saved NaN weights (the suite met it: 1 run in ~3)."""
+    train.seed_everything(0)
+    data = CamVid(root=tiny_camvid, split="train")
+    images = torch.stack([data[i][0] for i in range(2)])
+    labels = torch.stack([data[i][1] for i in range(2)])
+    model = build("fcn8s_lite").train()
+    optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    hook = model.fc6.weight.register_hook(lambda grad: torch.full_like(grad, float("nan")))
+    assert math.isnan(train.train_step(model, optimizer, images, labels, torch.ones(11)))
+    assert all(torch.equal(p, before[name]) for name, p in model.named_parameters())
+    hook.remove()
+    assert math.isfinite(train.train_step(model, optimizer, images, labels, torch.ones(11)))
+    assert not torch.equal(model.fc6.weight, before["fc6.weight"]) and torch.isfinite(model.fc6.weight).all()
+
+
+def test_a_run_logs_its_skipped_steps_and_gives_up_on_one_that_diverged(tiny_camvid, tmp_path, monkeypatch, capsys):
+    step = train.train_step
+    calls = []
+
+    def second_step_not_finite(*args, **kwargs):
+        calls.append(1)
+        return float("nan") if len(calls) == 2 else step(*args, **kwargs)
+
+    monkeypatch.setattr(train, "train_step", second_step_not_finite)
+    args = ["--model", "fcn8s_lite", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64",
+            "--batch-size", "2"]
+    assert train.main([*args, "--steps", "3", "--out", str(tmp_path / "run")]) == 0
+    history = json.loads((tmp_path / "run" / "log.json").read_text())
+    assert sum(row["skipped_steps"] for row in history) == 1
+    assert "step 2: the loss or a gradient was not finite; the step was skipped" in capsys.readouterr().out
+
+    monkeypatch.setattr(train, "train_step", lambda *args, **kwargs: float("nan"))
+    with pytest.raises(SystemExit, match="20 steps in a row had a loss or gradient that was not finite"):
+        train.main([*args, "--steps", "30", "--out", str(tmp_path / "diverged")])
