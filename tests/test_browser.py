@@ -679,11 +679,7 @@ def test_after_a_restart_the_slider_says_once_to_press_the_button_again(browser)
     process, url, _ = start_app()
     try:
         page = browser.new_page(viewport={"width": 1400, "height": 1500})
-        open_app(page, url)
-        page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
-        page.get_by_role("button", name="Segment", exact=True).click()
-        overlay = "Picture | overlay (drag)"
-        page.wait_for_function(IMAGES_SHOWN, arg=[overlay], timeout=90_000)
+        overlay = segment_the_example(page, url)
         before = page.evaluate(PICTURE_SOURCES, overlay)
         stop_app(process)
         process, again, _ = start_app({"GRADIO_SERVER_PORT": url.rstrip("/").rsplit(":", 1)[1]})
@@ -1050,15 +1046,21 @@ def picture_pixels(url: str) -> np.ndarray:
         return np.asarray(Image.open(BytesIO(response.read())).convert("RGB")).astype(np.int16)
 
 
-def test_the_reset_button_of_the_opacity_slider_blends_the_overlay_again(browser, app_url):
-    """Its ↺ put the number back to 0.55 but left the overlay at the opacity it had been moved to: Gradio's reset
-    sends "change" (and "release"), never "input"."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1500})
-    open_app(page, app_url)
+def segment_the_example(page, url: str) -> str:
+    """Open the app, segment the bundled example on the Segment tab and wait for its overlay; the overlay's label."""
+    open_app(page, url)
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
     page.get_by_role("button", name="Segment", exact=True).click()
     overlay = "Picture | overlay (drag)"
     page.wait_for_function(IMAGES_SHOWN, arg=[overlay], timeout=90_000)
+    return overlay
+
+
+def test_the_reset_button_of_the_opacity_slider_blends_the_overlay_again(browser, app_url):
+    """Its ↺ put the number back to 0.55 but left the overlay at the opacity it had been moved to: Gradio's reset
+    sends "change" (and "release"), never "input"."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    overlay = segment_the_example(page, app_url)
     first = page.evaluate(PICTURE_SOURCES, overlay)[-1]
     slider = page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity")
     keys_to_the_end(page, slider)

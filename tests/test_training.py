@@ -16,6 +16,13 @@ from segdemo.data.camvid import CamVid, median_frequency_weights
 from segdemo.models import build
 
 
+def first_frames(root, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The first ``count`` training frames of the tiny dataset and their labels, the generators seeded."""
+    train.seed_everything(0)
+    data = CamVid(root=root, split="train")
+    return torch.stack([data[i][0] for i in range(count)]), torch.stack([data[i][1] for i in range(count)])
+
+
 @pytest.mark.parametrize("bf16", [False, True], ids=["fp32", "bf16-channels-last"])
 def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid, bf16):
     train.seed_everything(0)
@@ -37,10 +44,7 @@ def test_a_few_steps_on_one_batch_reduce_the_loss(tiny_camvid, bf16):
 
 
 def test_steps_with_the_lovasz_loss_reduce_it_and_the_run_records_it_and_copy_paste(tiny_camvid, tmp_path):
-    train.seed_everything(0)
-    data = CamVid(root=tiny_camvid, split="train")
-    images = torch.stack([data[i][0] for i in range(4)])
-    labels = torch.stack([data[i][1] for i in range(4)])
+    images, labels = first_frames(tiny_camvid, 4)
     model = build("fcn8s_lite").train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     weights = torch.ones(11)
@@ -285,10 +289,7 @@ def test_held_out_sequences_and_excluded_frames_are_never_trained_on(tmp_path):
 def test_a_step_whose_gradients_are_not_finite_changes_no_weight(tiny_camvid):
     """oneDNN's bf16 weight gradient of fc6 (a 7x7 kernel over a 2x2 map) is now and then NaN: one AdamW step spread
     it over all of fc6, every later step kept it, and the run saved NaN weights (the suite met it: 1 run in ~3)."""
-    train.seed_everything(0)
-    data = CamVid(root=tiny_camvid, split="train")
-    images = torch.stack([data[i][0] for i in range(2)])
-    labels = torch.stack([data[i][1] for i in range(2)])
+    images, labels = first_frames(tiny_camvid, 2)
     model = build("fcn8s_lite").train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3)
     before = {name: p.detach().clone() for name, p in model.named_parameters()}
