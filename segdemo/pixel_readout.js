@@ -7,6 +7,9 @@
   //    segdemo-at-<x>-<y>-<width>-<height>); no map is encoded again. It follows the page by a MutationObserver.
   // 2. A click on the Segment tab's overlay reads its pixel too. Gradio's ImageSlider sends no select event, so the
   //    click is passed on to a map of the same result at the same pixel, whose select event reads it.
+  // 3. The keyboard reads pixels too, for a visitor without a mouse: on a map reached with Tab, Enter or Space reads
+  //    the pixel the ring marks (the picture's centre at first) and the arrow keys move the ring, 8 of the picture's
+  //    pixels a press, 1 with Shift. Gradio's own answer to Enter was a click with no position, which read nothing.
   const ANCHOR = /(?:^|\s)segdemo-at-(\d+)-(\d+)-(\d+)-(\d+)(?:\s|$)/;
   const MARKER = "segdemo-marker";
   const MAPS = ".segdemo-map img";
@@ -41,6 +44,9 @@
   function place() {
     scheduled = false;
     for (const readout of document.querySelectorAll(".segdemo-pixel")) {
+      // a screen reader says each new reading (a key press on a map reads one, and nothing else on the page moves)
+      if (readout.getAttribute("aria-live") !== "polite") readout.setAttribute("aria-live", "polite");
+      pump(readout);  // an answer to the keys came in: the pixel they moved to since is asked for
       const pixel = readPixel(readout);
       const done = new Set();  // the slider's two pictures, one over the other, share one ring
       for (const img of tabOf(readout).querySelectorAll(`${MAPS}, ${SLIDER} img`)) {
@@ -112,23 +118,131 @@
     if (x < 0 || y < 0 || x >= picture.naturalWidth || y >= picture.naturalHeight) return;
     const map = [...tabOf(slider).querySelectorAll(MAPS)].find((img) => img.offsetParent !== null && img.complete
       && img.naturalHeight === picture.naturalHeight && img.naturalWidth >= picture.naturalWidth);
-    const button = map?.closest("button");
-    if (!button) return;
-    const box = map.getBoundingClientRect();
-    const scale = Math.min(box.width / map.naturalWidth, box.height / map.naturalHeight, 1);
-    button.dispatchEvent(new MouseEvent("click", {
-      bubbles: true, cancelable: true, view: window,
-      clientX: clientFor(x, box.left + (box.width - map.naturalWidth * scale) / 2, scale),
-      clientY: clientFor(y, box.top + (box.height - map.naturalHeight * scale) / 2, scale),
-    }));
+    if (map) clickMap(map, x, y);
   }, true);
 
-  // The whole CSS pixel at which Gradio reads the map pixel nearest ``pixel`` (it rounds (client - start) / scale):
-  // an event's coordinates are whole CSS pixels, which on a map drawn smaller miss some of its pixels by one.
-  function clientFor(pixel, start, scale) {
-    const near = Math.round(start + pixel * scale);
-    return [near, near - 1, near + 1].reduce((best, client) =>
-      Math.abs(Math.round((client - start) / scale) - pixel) < Math.abs(Math.round((best - start) / scale) - pixel)
-        ? client : best);
+  // A click on ``map`` at its pixel (x, y), as Gradio finds the pixel a click is on (scale-down, centred), so that
+  // its select event reads that pixel. ``from``, the pixel a key moves from: where a map drawn smaller than its
+  // picture cannot be clicked on (x, y) itself, the nearest pixel that can, on the side away from ``from``.
+  // Returns the pixel Gradio reads, or null where the map is not a button (no select event).
+  function clickMap(map, x, y, from = [x, y]) {
+    const button = map.closest("button");
+    if (!button) return null;
+    const box = map.getBoundingClientRect();
+    const scale = Math.min(box.width / map.naturalWidth, box.height / map.naturalHeight, 1);
+    const [left, top] = [box.left + (box.width - map.naturalWidth * scale) / 2,
+                         box.top + (box.height - map.naturalHeight * scale) / 2];
+    const [clientX, clientY] = [clientFor(x, left, scale, map.naturalWidth, from[0]),
+                                clientFor(y, top, scale, map.naturalHeight, from[1])];
+    button.dispatchEvent(new MouseEvent("click", { bubbles: true, cancelable: true, view: window, clientX, clientY }));
+    return [Math.round((clientX - left) / scale), Math.round((clientY - top) / scale)];
   }
+
+  // The whole CSS pixel at which Gradio reads the map pixel nearest ``pixel`` (it rounds (client - start) / scale):
+  // an event's coordinates are whole CSS pixels, which on a map drawn smaller miss some of its pixels by one or more.
+  // Of those past ``from`` on the way to ``pixel`` where it is another, so that a key press always moves; and on
+  // the map (of ``size`` pixels): at a map's first pixel, the CSS pixel nearest it can be just outside the map.
+  function clientFor(pixel, start, scale, size, from = pixel) {
+    const read = (client) => Math.round((client - start) / scale);
+    const way = Math.sign(pixel - from);
+    const near = Math.round(start + pixel * scale);
+    const candidates = [near, near - 1, near + 1, near + 2 * way, near + 3 * way]
+      .filter((client) => read(client) >= 0 && read(client) < size)
+      .filter((client) => way === 0 || Math.sign(read(client) - from) === way);
+    return candidates.reduce((best, client) =>
+      Math.abs(read(client) - pixel) < Math.abs(read(best) - pixel) ? client : best, candidates[0] ?? near);
+  }
+
+  // The keyboard (3. above). Gradio drops a map's select event while the last one is unanswered (and its
+  // "always_last" keeps the event but not its pixel), so keys pressed faster than the server answers move a cursor
+  // here, and the pixel under it is asked for once the last answer is in: one request at a time, the last one wins.
+  const STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+  const FAR = 8;  // pixels of the picture an arrow moves the ring; with Shift, 1
+  const PATIENCE_MS = 2000;  // an answer not in by then is taken as lost (or as "nothing there": the server skips)
+  // readout -> { map, cursor: [x, y, width, height], single: whether Shift moved it, axis: 0 across, 1 down,
+  //   asked: the cursor last asked for, way: the pixels ("x,y") asked for and the one the keys started from,
+  //   sent: the pixel shown when last asked, at: when }
+  const keyed = new WeakMap();
+  const spot = (pixel) => String(pixel?.slice(0, 2));  // a pixel, whatever the size of the result it is of
+  const focusedMap = (event) => {
+    const map = event.target.closest?.(".segdemo-map button")?.querySelector("img");
+    return map && map.offsetParent !== null && map.complete && map.naturalWidth > 0 ? map : null;
+  };
+  const readoutOf = (map) => tabOf(map).querySelector(".segdemo-pixel");
+
+  // The keys' state of a readout while it shows a pixel they asked for (or the one they started from); a pixel read
+  // otherwise (a click, a new result) lets it go.
+  function keysOn(readout) {
+    const keys = keyed.get(readout);
+    if (keys && keys.way.has(spot(readPixel(readout)))) return keys;
+    keyed.delete(readout);
+    return null;
+  }
+
+  // The pixel a key moves from: the keys' cursor, else the one read where the readout is of this map's result, else
+  // near the middle of the map's picture (a map is its picture with a narrower key or colour bar to its right, so
+  // the map's middle is on the picture; the first reading gives the picture's size, which then bounds the keys).
+  function startingPixel(map, readout) {
+    const keys = keysOn(readout);
+    if (keys) return keys.cursor;
+    const pixel = readPixel(readout);
+    if (pixel && map.naturalHeight === pixel[3] && map.naturalWidth >= pixel[2]) return pixel;
+    return [Math.floor(map.naturalWidth / 2), Math.floor(map.naturalHeight / 2), map.naturalWidth, map.naturalHeight];
+  }
+
+  // Asks for the cursor's pixel where it is not the one shown and no answer is awaited.
+  function pump(readout) {
+    const keys = keysOn(readout);
+    if (!keys) return;
+    const shown = String(readPixel(readout));
+    if (keys.sent !== null && shown === keys.sent && performance.now() - keys.at < PATIENCE_MS) return;  // awaited
+    keys.sent = null;
+    const shownPixel = readPixel(readout);
+    if (shownPixel) {  // the picture's size, from the server (keys started from the map's middle had the map's)
+      const [, , width, height] = shownPixel;
+      keys.cursor = [Math.min(keys.cursor[0], width - 1), Math.min(keys.cursor[1], height - 1), width, height];
+    }
+    if (keys.asked === spot(keys.cursor) || !keys.map.isConnected) return;
+    const [width, height] = keys.cursor.slice(2);
+    const from = keys.axis === 0 ? [shownPixel?.[0] ?? keys.cursor[0], keys.cursor[1]]  // the moving axis' alone
+      : [keys.cursor[0], shownPixel?.[1] ?? keys.cursor[1]];
+    const reached = clickMap(keys.map, keys.cursor[0], keys.cursor[1], from);
+    if (!reached) return;
+    // a map drawn smaller reaches the pixel nearest the cursor, which stays where the keys put it (so that its
+    // rounding does not add up over presses), but for single pixels (Shift), which go on from the pixel reached
+    if (keys.single) keys.cursor = [...reached, width, height];
+    keys.asked = spot(keys.cursor);
+    keys.way.add(spot(reached));
+    [keys.sent, keys.at] = [shown, performance.now()];
+    setTimeout(() => pump(readout), PATIENCE_MS + 50);
+  }
+
+  document.addEventListener("keydown", (event) => {
+    const step = STEPS[event.key];
+    if (!step || event.altKey || event.ctrlKey || event.metaKey) return;
+    const map = focusedMap(event);
+    const readout = map && readoutOf(map);
+    if (!readout) return;
+    event.preventDefault();  // the page does not scroll under the ring
+    const [x, y, width, height] = startingPixel(map, readout);
+    const far = event.shiftKey ? 1 : FAR;
+    const to = (value, axis, size) => Math.min(Math.max(value + step[axis] * far, 0), size - 1);
+    const cursor = [to(x, 0, width), to(y, 1, height), width, height];
+    const keys = keysOn(readout) ?? { way: new Set([spot(readPixel(readout))]), sent: null, at: 0, asked: null };
+    Object.assign(keys, { map, cursor, single: event.shiftKey, axis: step[0] === 0 ? 1 : 0 });
+    keyed.set(readout, keys);
+    pump(readout);
+  }, true);
+
+  // Enter or Space on a map reads the pixel the keys start from: the browser's click has no position (detail 0, at
+  // the window's corner), from which Gradio's handler would read nothing
+  document.addEventListener("click", (event) => {
+    if (!event.isTrusted || event.detail !== 0) return;
+    const map = focusedMap(event);
+    const readout = map && readoutOf(map);
+    if (!readout) return;
+    event.stopPropagation();
+    const [x, y] = startingPixel(map, readout);
+    clickMap(map, x, y);
+  }, true);
 }

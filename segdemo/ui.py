@@ -72,8 +72,10 @@ CSS = """
 /* The app fills the page's width (Blocks(fill_width=True)) up to Gradio's widest step: Gradio's steps left a
    laptop's 1000 px window 704 px of app, and a blog's 760 px iframe 576, so the maps came out a third smaller. */
 .gradio-container .app.fill_width {max-width:1920px}
-/* the samples and seed, greyed out while the model (FCN) has no dropout to sample: Gradio's disabled look is faint */
-.segdemo-sampling:has(input:disabled) {opacity:0.45}
+/* the samples and seed, greyed out while the model (FCN) has no dropout to sample: Gradio's disabled look is faint.
+   Their controls and names alone: the line under the name says why, and greyed with them it was unreadable (1.6:1). */
+.segdemo-sampling:has(input:disabled) :is([data-testid=block-info], .tab-like-container, .slider_input_container,
+  .container > input) {opacity:0.45}
 .segdemo-legend {display:flex; flex-wrap:wrap; gap:6px 14px; font-size:0.92em}
 /* a clicked pixel's readout: Gradio's tables break anywhere, "Paveme/nt" on a phone; here only at spaces */
 .segdemo-pixel td, .segdemo-pixel th {word-break:normal; overflow-wrap:normal; padding:4px 8px}
@@ -92,6 +94,9 @@ CSS = """
 /* A range slider (opacity, samples) focused from the keyboard shows it: Gradio's has no outline and no shadow. */
 input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-offset:3px;
   border-radius:4px}
+/* and so does a map, whose pixels the arrow keys read (segdemo/pixel_readout.js): the browser's thin ring was lost
+   on the maps' own colours */
+.segdemo-map button:focus-visible {outline:3px solid var(--color-accent); outline-offset:2px; border-radius:4px}
 /* the ring segdemo/pixel_readout.js puts at the pixel read, on every map of the tab: white and black, to show on any
    colour; clicks go through it to the map */
 .segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
@@ -1176,11 +1181,17 @@ def gradio_sweep(demo: gr.Blocks) -> Callable[[float], None] | None:
     return lambda age: delete_files_created_by_app(demo, age)
 
 
+# Soft, with the lines under the controls' names (what a slider is for, why one is greyed out) in a grey that reads:
+# its own gray-400 on white is 2.5:1, where text wants 4.5:1; gray-500 is 4.8:1 (dark: gray-400 on gray-800, 5.8:1).
+THEME = gr.themes.Soft(primary_hue="indigo").set(block_info_text_color="*neutral_500",
+                                                 block_info_text_color_dark="*neutral_400")
+
+
 def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     """Queue with a bounded size and one inference at a time, then serve."""
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.launch(
-        theme=gr.themes.Soft(primary_hue="indigo"),
+        theme=THEME,
         css=CSS,
         js=page_script(),
         footer_links=["api", "gradio"],

@@ -231,7 +231,41 @@ def test_the_samples_and_seed_can_be_set_only_while_the_model_samples(browser, a
         page.get_by_role("option", name=name).click()
         page.wait_for_function("([el, d]) => el.disabled === d", arg=[sampling[0].element_handle(), disabled])
         assert [control.is_disabled() for control in sampling] == [disabled, disabled], name
+    # greyed out, they still say why, in a grey that reads (it was 1.6:1 against the page, text wants 4.5:1)
+    for theme in ("light", "dark"):
+        page.goto(f"{app_url}?__theme={theme}")
+        page.get_by_role("tab", name="Models").wait_for(timeout=30_000)
+        why = page.get_by_text(ui.SAMPLES_INFO)
+        assert page.get_by_role("tabpanel").get_by_role("slider", name="Monte-Carlo samples").is_disabled()
+        assert contrast_against_page(why) >= 4.5, theme
+        assert contrast_against_page(page.get_by_text(ui.CLASS_CHOICE_INFO).first) >= 4.5, theme   # every such line
     page.close()
+
+
+# The colour a text is drawn in, its opacity with its ancestors', and the first opaque background behind it
+DRAWN_COLOUR = """el => { let opacity = 1, background = null;
+    for (let e = el; e; e = e.parentElement) {
+        const style = getComputedStyle(e);
+        opacity *= Number(style.opacity);
+        const clear = /rgba\\(.*, 0\\)$|transparent/.test(style.backgroundColor);
+        if (!background && !clear) background = style.backgroundColor;
+    }
+    return {colour: getComputedStyle(el).color, opacity, background: background ?? 'rgb(255, 255, 255)'}; }"""
+
+
+def contrast_against_page(text) -> float:
+    """WCAG's contrast ratio of a text against what is behind it, its opacity blended in."""
+    drawn = text.evaluate(DRAWN_COLOUR)
+    colour, background = (np.array([float(v) for v in re.findall(r"[\d.]+", drawn[key])[:3]])
+                          for key in ("colour", "background"))
+    colour = drawn["opacity"] * colour + (1 - drawn["opacity"]) * background
+
+    def luminance(rgb: np.ndarray) -> float:
+        linear = np.where(rgb / 255 <= 0.04045, rgb / 255 / 12.92, ((rgb / 255 + 0.055) / 1.055) ** 2.4)
+        return float(linear @ [0.2126, 0.7152, 0.0722])
+
+    lighter, darker = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (lighter + 0.05) / (darker + 0.05)
 
 
 def assert_compare_pictures_line_up(page) -> None:
@@ -486,6 +520,120 @@ def test_the_pixel_read_is_ringed_on_every_map_of_its_tab(browser, app_url):
     assert sorted(ring["map"] for ring in rings) == sorted(COMPARE_IMAGES)
     page.set_viewport_size({"width": 390, "height": 900})  # a phone turned, a window narrowed: the maps reflow
     rings_at(page, reading, len(COMPARE_IMAGES))
+    page.close()
+
+
+def pixel_of(reading: str) -> tuple[int, int]:
+    """The pixel a reading is of."""
+    return tuple(map(int, re.search(r"At pixel \((\d+), (\d+)\)", reading).groups()))
+
+
+def reading_at(page, selector: str, before: str) -> tuple[int, int]:
+    """The pixel the readout at ``selector`` reads once it differs from ``before``."""
+    return pixel_of(wait_for_reading(page, selector, before))
+
+
+def settled_reading(page, selector: str) -> tuple[int, int]:
+    """The pixel the readout reads once it has not changed for a second (keys pressed faster than it answers)."""
+    last, since = None, time.monotonic()
+    deadline = since + 15
+    while time.monotonic() < deadline:
+        now = page.locator(readout(selector)).inner_text()
+        if now != last:
+            last, since = now, time.monotonic()
+        elif time.monotonic() - since > 1.0:
+            return pixel_of(now)
+        page.wait_for_timeout(100)
+    raise AssertionError(f"the readout never settled: {last}")
+
+
+DRAWN_RATIO = "img => img.getBoundingClientRect().width / img.naturalWidth"   # a map's CSS pixels per pixel
+
+
+def reachable_within(ratio: float) -> int:
+    """How far from a pixel the nearest one a click can reach may be, on a map drawn at ``ratio``."""
+    return max(1, math.ceil(0.5 / min(ratio, 1)))
+
+
+def tab_onto_map(page, selector: str) -> None:
+    """Move the keyboard's focus onto the map at ``selector``, as Tab does from the button before it."""
+    page.locator(f"{selector} button[aria-label=Download]").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("s => document.activeElement === document.querySelector(s + ' img').closest('button')",
+                         selector)
+
+
+@pytest.mark.parametrize("width", [1400, 390])
+def test_a_map_reads_its_pixels_from_the_keyboard(browser, app_url, width):
+    """A visitor without a mouse reads pixels too: Tab onto a map, Enter reads near its middle, the arrow keys move
+    8 pixels (Shift: the next pixel the map can be clicked on) and keys pressed faster than the server answers all
+    count. Before, Enter read nothing (Gradio's click from the keyboard has no position) and the arrows scrolled."""
+    page = browser.new_page(viewport={"width": width, "height": 1200})
+    open_app(page, app_url)
+    page.locator("#segment-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
+    tab_onto_map(page, "#segment-confidence")
+    focus = page.evaluate("""() => { const e = document.activeElement, style = getComputedStyle(e);
+        return [e.matches(':focus-visible'), style.outlineStyle, parseFloat(style.outlineWidth)]; }""")
+    assert focus[0] and focus[1] == "solid" and focus[2] >= 2, focus   # a ring that shows on the map's colours
+    scrolled = page.evaluate("scrollY")
+    page.keyboard.press("Enter")
+    reading = wait_for_reading(page, "#segment-pixel")
+    x, y = pixel_of(reading)
+    width_drawn = page.locator("#segment-confidence img").evaluate("img => img.naturalWidth")
+    assert near(reading, width_drawn // 2, 180) and x < 480, reading   # the map's middle, on the picture
+    rings_at(page, reading, len(SEGMENT_IMAGES))
+    # the arrows: 8 pixels a press, from where the keys put the ring; on a map drawn smaller than its picture, the
+    # pixel nearest it that a click can reach (a CSS pixel spans 1/ratio of the map's pixels)
+    ratio = page.locator("#segment-confidence img").evaluate(DRAWN_RATIO)
+    off = reachable_within(ratio)
+    text, (to_x, to_y) = reading, (x, y)
+    for key, (dx, dy) in (("ArrowRight", (8, 0)), ("ArrowDown", (0, 8)), ("ArrowLeft", (-8, 0)), ("ArrowUp", (0, -8))):
+        page.keyboard.press(key)
+        to_x, to_y = to_x + dx, to_y + dy
+        x, y = reading_at(page, "#segment-pixel", text)
+        assert abs(x - to_x) <= off and abs(y - to_y) <= off, (key, to_x, to_y, x, y)
+        text = page.locator(readout("#segment-pixel")).inner_text()
+    page.keyboard.press("Shift+ArrowRight")
+    new_x, new_y = reading_at(page, "#segment-pixel", text)
+    assert new_y == y and x < new_x <= x + 3, (x, new_x)   # moved, by as little as the drawn map allows
+    x = new_x
+    assert page.evaluate("scrollY") == scrolled   # the page did not scroll under the ring
+    # keys pressed faster than the server answers: every one counts, and the picture's edge stops them
+    for _ in range(5):
+        page.keyboard.press("ArrowLeft")
+    settled = settled_reading(page, "#segment-pixel")
+    assert abs(settled[0] - (x - 40)) <= off and settled[1] == y, (x, settled)
+    for _ in range(30):
+        page.keyboard.press("ArrowUp")
+    top = settled_reading(page, "#segment-pixel")   # the first row, or the row nearest it that a click can reach
+    assert top[0] == settled[0] and top[1] <= off - 1 + (ratio < 1), (settled, top)
+    rings_at(page, page.locator(readout("#segment-pixel")).inner_text(), len(SEGMENT_IMAGES))
+    # a click elsewhere, then the keys go on from the pixel clicked
+    text = page.locator(readout("#segment-pixel")).inner_text()
+    click_pixel(page, "#segment-band", 100, 100)
+    clicked = reading_at(page, "#segment-pixel", text)
+    tab_onto_map(page, "#segment-band")
+    text = page.locator(readout("#segment-pixel")).inner_text()
+    page.keyboard.press("ArrowDown")
+    moved = reading_at(page, "#segment-pixel", text)
+    assert moved[0] == clicked[0] and abs(moved[1] - (clicked[1] + 8)) <= off, (clicked, moved)
+
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-examples button.gallery-item").first.click()
+    page.get_by_text("disagree on").wait_for(timeout=90_000)
+    page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=30_000)
+    tab_onto_map(page, "#compare-differ")
+    for _ in range(3):   # with nothing read yet, from the map's middle, faster than the server answers
+        page.keyboard.press("ArrowRight")
+    middle = page.locator("#compare-differ img").evaluate("img => [img.naturalWidth >> 1, img.naturalHeight >> 1]")
+    off = reachable_within(page.locator("#compare-differ img").evaluate(DRAWN_RATIO))
+    x, y = settled_reading(page, "#compare-pixel")
+    assert abs(x - (middle[0] + 24)) <= off and abs(y - middle[1]) <= 1, (middle, x, y)
+    text = page.locator(readout("#compare-pixel")).inner_text()
+    assert "FCN-8s (lite)" in text and "Bayesian SegNet (lite, MC dropout)" in text, text
+    assert page.locator("#compare-pixel").get_attribute("aria-live") == "polite"   # a screen reader says each reading
     page.close()
 
 
