@@ -255,7 +255,8 @@ def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int
     A Dataframe drops a number's trailing zeros, so a column read "98" above
     "93.7". Only the shown text is formatted: the API's data keep their
     numbers. ``decimals`` has one entry per column, None for a column shown
-    as it is; a missing number shows as a dash.
+    as it is; a missing number shows as a dash, and one above 0 too small for
+    its decimals as under the last one ("<0.01", where "0.00" read as none).
     """
 
     def shown(value: Any, places: int | None) -> Any:
@@ -263,6 +264,8 @@ def decimals_shown(headers: list[str], rows: list[list[Any]], decimals: list[int
             return value
         if value is None or (isinstance(value, float) and math.isnan(value)):
             return "—"
+        if 0 < value < 0.5 * 10**-places:
+            return f"<{10**-places:.{places}f}"
         return f"{value:.{places}f}"
 
     return shown_as(headers, rows, [[shown(value, places) for value, places in zip(row, decimals)] for row in rows])

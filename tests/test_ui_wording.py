@@ -12,7 +12,7 @@ from segdemo import visualize
 from segdemo.captions import band_against_interior
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 from segdemo.devices import threads_named
-from segdemo.ui import SegmentationService, per_class_widths
+from segdemo.ui import CLASS_TABLE_HEADERS, SegmentationService, decimals_shown, per_class_widths
 from segdemo.uncertainty import BoundaryUncertainty
 from segdemo.zoo import load_zoo
 
@@ -36,6 +36,19 @@ def test_a_class_found_on_a_few_pixels_is_not_shown_as_none(share, shown):
     assert visualize.share_shown(share) == shown
     legend = visualize.legend_html([(7, share)], CAMVID_CLASSES, CAMVID_PALETTE)
     assert f"<b>{shown.replace('<', '&lt;')}</b>" in legend or f"<b>{shown}</b>" in legend
+
+
+def test_the_class_table_shows_a_class_on_a_few_pixels_as_found():
+    """The Segment tab's class table read "Pedestrian 0.00" for a class on 5 pixels of a 480x360 result (0.003%),
+    beside a legend that said "<0.1%"; the API's data said 0.0."""
+    rows = visualize.class_table([(0, 0.99997), (9, 5 / 172_800)], CAMVID_CLASSES, {0: 0.97, 9: 0.41})
+    assert rows[1][:2] == ["Pedestrian", 0.0029]
+    table = decimals_shown(CLASS_TABLE_HEADERS, rows, [None, 2, 1])
+    assert table["data"] == rows   # the API's numbers as they are
+    shown = table["metadata"]["display_value"]
+    assert [row[1] for row in shown] == ["100.00", "<0.01"] and [row[2] for row in shown] == ["97.0", "41.0"]
+    exact = decimals_shown(CLASS_TABLE_HEADERS, [["Sky", 0.005, 0.0]], [None, 2, 1])   # half the last place shows
+    assert exact["metadata"]["display_value"] == [["Sky", "0.01", "0.0"]]
 
 
 def test_the_picture_without_a_boundary_says_whose_uncertainty_it_gives():
