@@ -31,8 +31,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 # A request's GPU time allowance, in seconds: BASE_SECONDS + SECONDS_PER_PASS x network passes.
 # The base covers a fresh ZeroGPU worker (CUDA context, the weights onto the GPU) and the
 # request's CPU work: decoding and drawing the maps of a 12-megapixel photo takes 2.4-3 s on
-# 2 CPU cores (README, Speed). A pass at 480x360 costs 30-64 ms on those 2 cores as served,
-# and less on a GPU; a quarter of a second each leaves room for a slow first call. Monte-Carlo
+# 2 CPU cores (README, Speed). A pass at 480x360 costs 80-111 ms on those 2 cores as served
+# (FCN's three scales; a Bayesian SegNet sample at its two), and less on a GPU; a quarter of a second each leaves room for a slow first call. Monte-Carlo
 # samples are passes: /segment makes T (1 for FCN), /compare 1 + T. No GPU has measured these
 # yet: replace both with figures from `benchmarks/speed.py --device cuda` once one has.
 BASE_SECONDS = 10.0
