@@ -95,8 +95,8 @@ CSS = """
 input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-offset:3px;
   border-radius:4px}
 /* and so does a map, whose pixels the arrow keys read (segdemo/pixel_readout.js): the browser's thin ring was lost
-   on the maps' own colours */
-.segdemo-map button:focus-visible {outline:3px solid var(--color-accent); outline-offset:2px; border-radius:4px}
+   on the maps' own colours. Inside the map's box, over the picture: its container clips anything outside it. */
+.segdemo-map button:focus-visible {outline:3px solid var(--color-accent); outline-offset:-3px}
 /* the ring segdemo/pixel_readout.js puts at the pixel read, on every map of the tab: white and black, to show on any
    colour; clicks go through it to the map */
 .segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
@@ -178,7 +178,8 @@ SEGMENT_API = (
 )
 COMPARE_API = (
     "Run FCN and the Bayesian SegNet on one picture. Returns both overlays, both boundary-uncertainty maps, where "
-    "they disagree, a table of figures on what the papers say of each, a headline, both error maps and the ground "
+    "they disagree, a table of figures on what the papers say of each, a headline (with which of the papers' claims "
+    "hold on the picture), both error maps and the ground "
     "truth (bundled CamVid frames only), both class maps (PNGs of class indices) and both confidence maps."
 )
 PICTURE_NOTE = ("A street picture (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50 MB): a file, or its http(s) "
@@ -187,6 +188,15 @@ OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in
 SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
+# What the papers claim, as claims: the networks here are compact ones trained by this project, and the line under
+# the headline says which claims hold on the picture (analysis.claims_line)
+COMPARE_INTRO = (
+    "**The papers say:** FCN upsamples coarse class scores 8x, so its maps are smooth and miss thin structures; SegNet "
+    "upsamples with the encoder's pooling indices and keeps detail, but is less sure where boundaries lie and mixes "
+    "classes that overlap (people on bicycles). The figures below test each claim on your picture, with the compact "
+    "networks trained here, and the line above them says which hold: on the bundled frames SegNet keeps more detail "
+    "on all six, but is less sure at boundaries on one and mixes riders more on two."
+)
 CLASS_CHOICES = [("none", "")] + [(name, name) for name in CAMVID_CLASSES]
 CLASS_CHOICE_LABEL = "Probability of one class everywhere"
 CLASS_CHOICE_INFO = "Where the network sees it, from the result shown (no network runs); grey: under 1%."
@@ -1053,11 +1063,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                               opacity, segment_shown, [slider], info)
 
         with gr.Tab("Compare"):
-            gr.Markdown(
-                "FCN upsamples coarse class scores 8x, so its maps are smooth and miss thin structures; SegNet "
-                "upsamples with the encoder's pooling indices and keeps detail, but is less sure where boundaries "
-                "lie and mixes classes that overlap (people on bicycles). The figures below measure both on your picture."
-            )
+            gr.Markdown(COMPARE_INTRO)
             with gr.Row():
                 with gr.Column(scale=2) as compare_controls:
                     c_image = UploadImage(

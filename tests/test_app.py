@@ -200,6 +200,20 @@ def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
         if row[0].startswith(("mIoU on", "BF score")):
             for value in row[1:3]:
                 assert 0 <= float(value.rstrip("%")) <= 100
+    # which of the papers' claims hold here, judged from the table's own figures (the intro only says what they claim)
+    verdicts = dict(re.findall(r"(SegNet keeps more detail|more thin structure|is less sure where boundaries lie|"
+                               r"mixes Pedestrian and Bicyclist more): (holds|does not hold|about the same)", headline))
+    assert len(verdicts) == 4, headline
+    shown = {row[0]: [float(value.rstrip("%")) for value in row[1:3]] for row in table["data"] if row[1] != "—"}
+    for claim, figure in (("SegNet keeps more detail", "Boundary pixels per 1000"),
+                          ("more thin structure", "Thin structures (poles, signs, fences, people)"),
+                          ("is less sure where boundaries lie", "Band / interior uncertainty"),
+                          ("mixes Pedestrian and Bicyclist more", "Pedestrian/Bicyclist mixing")):
+        fcn_figure, segnet_figure = shown[figure]
+        if abs(segnet_figure - fcn_figure) > 0.06 * max(fcn_figure, segnet_figure):   # clear of rounding
+            assert verdicts[claim] == ("holds" if segnet_figure > fcn_figure else "does not hold"), (claim, headline)
+        elif abs(segnet_figure - fcn_figure) < 0.04 * max(fcn_figure, segnet_figure):
+            assert verdicts[claim] == "about the same", (claim, headline)
 
 
 def test_compares_class_and_confidence_maps_are_each_networks_own_as_segment_gives_them(client, odd_picture):

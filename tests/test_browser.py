@@ -574,8 +574,10 @@ def test_a_map_reads_its_pixels_from_the_keyboard(browser, app_url, width):
     page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=90_000)
     tab_onto_map(page, "#segment-confidence")
     focus = page.evaluate("""() => { const e = document.activeElement, style = getComputedStyle(e);
-        return [e.matches(':focus-visible'), style.outlineStyle, parseFloat(style.outlineWidth)]; }""")
+        return [e.matches(':focus-visible'), style.outlineStyle, parseFloat(style.outlineWidth),
+                parseFloat(style.outlineOffset)]; }""")
     assert focus[0] and focus[1] == "solid" and focus[2] >= 2, focus   # a ring that shows on the map's colours
+    assert focus[3] <= -focus[2], focus   # and inside the map's box, which its container clips (it showed 3 px)
     scrolled = page.evaluate("scrollY")
     page.keyboard.press("Enter")
     reading = wait_for_reading(page, "#segment-pixel")

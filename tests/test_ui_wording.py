@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from segdemo import visualize
+from segdemo import analysis, ui, visualize
 from segdemo.captions import band_against_interior
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 from segdemo.devices import threads_named
@@ -98,3 +98,15 @@ def test_every_compare_download_is_named_apart(service):
         assert f"class_map_{model}.png" in files
     fcn, segnet, _ = service.reblend_compare(out[-1], 0.9, "headline")
     assert (Path(fcn).name, Path(segnet).name) == ("overlay_fcn8s_lite.webp", "overlay_bayesian_segnet_lite.webp")
+
+
+@pytest.mark.parametrize("segnet, fcn, verdict", [(2.0, 1.0, "holds (SegNet 2.00, FCN 1.00)"),
+                                                  (1.0, 2.0, "does not hold (SegNet 1.00, FCN 2.00)"),
+                                                  (1.04, 1.0, "about the same (SegNet 1.04, FCN 1.00)"),
+                                                  (0.0, 0.0, "about the same (SegNet 0.00, FCN 0.00)"),
+                                                  (None, 1.0, "no riders")])
+def test_a_claim_of_the_papers_is_judged_from_the_two_figures(segnet, fcn, verdict):
+    """The Compare tab said SegNet "is less sure where boundaries lie and mixes classes that overlap" above a table
+    that showed the opposite on 5 of the 6 bundled frames: now it says what the papers claim, and which holds."""
+    assert analysis._claim("claim", segnet, fcn, "SegNet {segnet:.2f}, FCN {fcn:.2f}", "no riders") == f"claim: {verdict}"
+    assert ui.COMPARE_INTRO.startswith("**The papers say:**")
