@@ -534,7 +534,7 @@ class SegmentationService:
         figures = prediction_figures(prediction, model.entry.name, model.describe())
         figures["errors"] = error_figures(prediction, truth) if truth is not None else {"ground_truth": False}
         info = captions.info_markdown(prediction, model, figures)
-        caption = captions.maps_caption(model, figures["errors"], top)
+        caption = captions.maps_caption(model, figures["errors"], top, prediction.samples)
         paths = files.paths()
         figures["handler_seconds"] = round(time.perf_counter() - started, 4)  # decoding to written files
         return (

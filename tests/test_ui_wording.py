@@ -110,3 +110,15 @@ def test_a_claim_of_the_papers_is_judged_from_the_two_figures(segnet, fcn, verdi
     that showed the opposite on 5 of the 6 bundled frames: now it says what the papers claim, and which holds."""
     assert analysis._claim("claim", segnet, fcn, "SegNet {segnet:.2f}, FCN {fcn:.2f}", "no riders") == f"claim: {verdict}"
     assert ui.COMPARE_INTRO.startswith("**The papers say:**")
+
+
+def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service):
+    """At 1 sample (dropout off) the caption quoted the served 8 samples' ECE, 1.2%, for maps whose ECE is 4.6%."""
+    import json
+    calibration = json.loads((ROOT / "weights" / "bayesian_segnet_lite" / "eval.json").read_text())["calibration"]
+    served, single = calibration["calibrated"]["ece"], calibration["by_samples"]["1"]["calibrated"]["ece"]
+    captions = {samples: service.segment(EXAMPLE, "bayesian_segnet_lite", 0.55, samples, 0)[9] for samples in (1, 3, 8)}
+    assert f"is {100 * single:.1f}%" in captions[1] and "with dropout off (1 sample), as in this run" in captions[1]
+    assert f"at which it is {100 * served:.1f}%" in captions[1]
+    assert f"is {100 * served:.1f}%" in captions[3] and "this run took 3, at which it was not measured" in captions[3]
+    assert f"is {100 * served:.1f}%" in captions[8] and "this run" not in captions[8]
