@@ -177,9 +177,12 @@ RANKS = ("1st", "2nd", "3rd")
 PIXEL_ANCHOR = "segdemo-at"  # the readout's class naming the pixel read: segdemo-at-<x>-<y>-<width>-<height>
 
 
-def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[str], void_index: int = 11) -> str:
+def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[str], void_index: int = 11,
+                   chosen: int | None = None) -> str:
     """What each network said at the clicked pixel, a column a network: its three likeliest classes, the rest's
-    share, the entropy on the boundary map's scale, the mutual information, and, on a CamVid frame, the label."""
+    share, the entropy on the boundary map's scale, the mutual information, and, on a CamVid frame, the label.
+    ``chosen``: the class whose probability map the visitor drew, given a row of its own where a network does not
+    rank it in its three (a click on "probability of Car" read Building, SignSymbol, Tree and "other 8")."""
     first = readings[0][1]
     width, height = first.size
     # the empty span names the pixel for the page's script (segdemo/pixel_readout.js), which rings it on every map
@@ -189,9 +192,16 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
     for rank, name in enumerate(RANKS):
         cells = [_class_share(reading.classes[rank], class_names, bold=rank == 0) for _, reading in readings]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
-    rest = len(first.classes) - len(RANKS)
-    lines.append(f"| other {rest} | "
-                 + " | ".join(_percent(sum(p for _, p in reading.classes[len(RANKS):])) for _, reading in readings) + " |")
+    ranked = [{index for index, _ in reading.classes[:len(RANKS)]} for _, reading in readings]
+    apart = chosen is not None and 0 <= chosen < len(first.classes) and any(chosen not in top for top in ranked)
+    if apart:  # the chosen class in each column, and the rest without it where it is not in the three
+        lines.append(f"| {_class_name(chosen, class_names)} (chosen) | "
+                     + " | ".join(_percent(dict(reading.classes)[chosen]) for _, reading in readings) + " |")
+    rest = [sum(p for index, p in reading.classes[len(RANKS):] if not (apart and index == chosen))
+            for _, reading in readings]
+    others = len(first.classes) - len(RANKS)
+    label = ("the rest" if any(chosen in top for top in ranked) else f"other {others - 1}") if apart else f"other {others}"
+    lines.append(f"| {label} | " + " | ".join(_percent(share) for share in rest) + " |")
     lines.append("| entropy / log C | "
                  + " | ".join(f"{reading.normalised_entropy:.2f}" for _, reading in readings) + " |")
     if any(reading.mutual_information is not None for _, reading in readings):
@@ -214,10 +224,13 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
     return "\n".join(lines)
 
 
+def _class_name(index: int, class_names: list[str]) -> str:
+    return class_names[index] if index < len(class_names) else f"class {index}"
+
+
 def _class_share(entry: tuple[int, float], class_names: list[str], bold: bool) -> str:
     index, probability = entry
-    name = class_names[index] if index < len(class_names) else f"class {index}"
-    text = f"{name} {_percent(probability)}"
+    text = f"{_class_name(index, class_names)} {_percent(probability)}"
     return f"**{text}**" if bold else text
 
 

@@ -739,9 +739,10 @@ class SegmentationService:
         return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)), opacity=opacity)
 
     # -- a click on a map: what the networks said at that pixel ----------
-    def read_pixel(self, shown: ShownOverlays | str | None, event: gr.SelectData):
+    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: gr.SelectData):
         """Each shown network's class probabilities and uncertainty at the clicked pixel (``pixel_readout``), read
-        from the grid its result kept: no network runs. A click on a map's key or colour bar changes nothing."""
+        from the grid its result kept: no network runs. A click on a map's key or colour bar changes nothing.
+        ``class_name``: the class whose probability maps are drawn (or ""), read out whatever its rank."""
         index = getattr(event, "index", None)
         if not (isinstance(index, (list, tuple)) and len(index) == 2 and all(isinstance(v, int) for v in index)):
             return gr.skip()  # a click beside the picture Gradio shows
@@ -756,8 +757,9 @@ class SegmentationService:
         first = self.models[readings[0][0]].checkpoint.config if readings[0][0] in self.models else {}
         labelled = [(self.models[name].entry.label if name in self.models else name, reading)
                     for name, reading in readings]
-        return captions.pixel_markdown(labelled, first.get("class_names", CAMVID_CLASSES),
-                                       first.get("void_index", len(CAMVID_CLASSES)))
+        names = first.get("class_names", CAMVID_CLASSES)
+        chosen = names.index(class_name) if isinstance(class_name, str) and class_name in names else None
+        return captions.pixel_markdown(labelled, names, first.get("void_index", len(CAMVID_CLASSES)), chosen)
 
     def class_probability_maps(self, shown: ShownOverlays | str | None, class_name: Any, networks: int,
                                result_on_page: Any = ""):
@@ -903,13 +905,13 @@ def _sampling_follows_the_model(model: gr.Dropdown, sampling: list, applies: Any
                  api_visibility="private", queue=False, show_progress="hidden")
 
 
-def _read_pixels_on_click(maps: list[gr.Image], fn: Any, shown: gr.State, readout: gr.Markdown,
+def _read_pixels_on_click(maps: list[gr.Image], fn: Any, shown: gr.State, choice: gr.Dropdown, readout: gr.Markdown,
                           result_text: gr.Markdown) -> None:
     """A click on any of ``maps`` shows in ``readout`` what the networks said at that pixel (``read_pixel``: a file
-    read, no network run, so no queue); a new result (``result_text`` changes with each) puts the hint back, so that
-    no reading of the last picture stays under the next one's maps."""
+    read, no network run, so no queue), the class ``choice`` names among it; a new result (``result_text`` changes
+    with each) puts the hint back, so that no reading of the last picture stays under the next one's maps."""
     for picture in maps:
-        picture.select(fn, shown, readout, api_visibility="private", queue=False, show_progress="hidden")
+        picture.select(fn, [shown, choice], readout, api_visibility="private", queue=False, show_progress="hidden")
     result_text.change(lambda: captions.PIXEL_HINT, None, readout, api_visibility="private", queue=False,
                        show_progress="hidden")
 
@@ -1050,7 +1052,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
             _read_pixels_on_click([confidence, errors, band, mutual, segment_class_map], service.read_pixel,
-                                  segment_shown, segment_pixel, info)
+                                  segment_shown, segment_class, segment_pixel, info)
             _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
                                        [segment_class_map], info)
             with segment_controls:
@@ -1139,7 +1141,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
                                    fcn_errors, segnet_errors, differ, truth_map, fcn_class_probability,
-                                   segnet_class_probability], service.read_pixel, compare_shown, compare_pixel, c_headline)
+                                   segnet_class_probability], service.read_pixel, compare_shown, compare_class,
+                                  compare_pixel, c_headline)
             _class_probability_follows(compare_class, service.class_probability_maps, compare_shown,
                                        [fcn_class_probability, segnet_class_probability], c_headline)
             with compare_controls:

@@ -93,6 +93,26 @@ def test_the_readout_shows_each_network_in_its_column_and_whether_it_is_right():
     assert '<span class="segdemo-at segdemo-at-5-7-480-360"></span>' in text.splitlines()[0]
 
 
+def test_the_class_whose_map_is_drawn_is_read_out_whatever_its_rank():
+    """A click on the "probability of Car" map read Building, SignSymbol, Tree and "other 8", Car hidden in those."""
+    fcn = reading([(1, 0.715), (6, 0.148), (5, 0.081), (8, 0.03), (4, 0.026)], truth=None)
+    segnet = reading([(8, 0.5), (1, 0.3), (5, 0.1), (4, 0.1)], truth=None)
+    text = captions.pixel_markdown([("FCN", fcn), ("SegNet", segnet)], NAMES, chosen=8)
+    assert "| Car (chosen) | 3.0% | 50.0% |" in text and "| the rest | 2.6% | 10.0% |" in text   # its rest without Car
+    alone = captions.pixel_markdown([("FCN", fcn)], NAMES, chosen=8)
+    assert "| Car (chosen) | 3.0% |" in alone and "| other 7 | 2.6% |" in alone
+    ranked = captions.pixel_markdown([("FCN", fcn)], NAMES, chosen=6)   # among the three already: no row of its own
+    assert "(chosen)" not in ranked and "| other 8 | 5.6% |" in ranked
+    assert captions.pixel_markdown([("FCN", fcn)], NAMES) == captions.pixel_markdown([("FCN", fcn)], NAMES, chosen=None)
+
+
+def test_a_click_reads_the_chosen_class_too(service):
+    shown = service.segment(str(EXAMPLE), "fcn8s_lite", 0.55, 1, 0)[-1]
+    text = service.read_pixel(shown, "Bicyclist", click(20, 20))   # the sky: Bicyclist is nowhere near the three
+    assert "| Bicyclist (chosen) | " in text and "| other 7 | " in text
+    assert "(chosen)" not in service.read_pixel(shown, "", click(20, 20))
+
+
 def test_a_readout_without_labels_or_samples_shows_neither():
     text = captions.pixel_markdown([("FCN-8s (lite)", reading([(3, 0.9)], truth=None))], NAMES)
     assert "mutual info" not in text and "label" not in text
@@ -106,13 +126,13 @@ def click(x: int, y: int) -> gr.SelectData:
 def test_a_click_on_a_segment_map_reads_that_pixel_without_running_the_network(service, monkeypatch):
     shown = service.segment(str(EXAMPLE), "bayesian_segnet_lite", 0.55, 4, 0)[-1]
     monkeypatch.setattr(ui, "predict", lambda *args, **kwargs: pytest.fail("a network ran"))
-    text = service.read_pixel(shown, click(240, 300))
+    text = service.read_pixel(shown, "", click(240, 300))
     assert text.startswith("**At pixel (240, 300)** of the 480x360 result")
     assert "Bayesian SegNet (lite, MC dropout)" in text and "nats" in text
     assert "| label: " in text   # a bundled frame: its labels are known
     # the colour bar right of a map, or a click Gradio places nowhere, changes nothing
-    assert service.read_pixel(shown, click(480, 10)) == gr.skip()
-    assert service.read_pixel(shown, gr.SelectData(None, {"index": None, "value": None})) == gr.skip()
+    assert service.read_pixel(shown, "", click(480, 10)) == gr.skip()
+    assert service.read_pixel(shown, "", gr.SelectData(None, {"index": None, "value": None})) == gr.skip()
 
 
 def test_a_click_on_a_compare_map_reads_both_networks(service, tmp_path):
@@ -120,7 +140,7 @@ def test_a_click_on_a_compare_map_reads_both_networks(service, tmp_path):
     with Image.open(EXAMPLE) as picture:
         picture.convert("RGB").resize((400, 300)).transpose(Image.FLIP_LEFT_RIGHT).save(upload)
     shown = service.compare(str(upload), 0.55, 2, 0)[-1]
-    text = service.read_pixel(shown, click(399, 299))
+    text = service.read_pixel(shown, "", click(399, 299))
     assert "| | FCN-8s (lite) | Bayesian SegNet (lite, MC dropout) |" in text
     assert "of the 400x300 result" in text and "label" not in text
 
@@ -134,9 +154,9 @@ def test_a_result_no_longer_kept_says_so(service, lost):
     else:
         with open(path, "r+b") as handle:
             handle.truncate(1000)
-    assert service.read_pixel(shown, click(10, 10)) == ui.PIXELS_GONE
+    assert service.read_pixel(shown, "", click(10, 10)) == ui.PIXELS_GONE
     for state in (None, ui.RESULT_FORGOTTEN, ShownOverlays(shown.picture_file, shown.layer_files)):
-        assert service.read_pixel(state, click(10, 10)) == ui.PIXELS_GONE
+        assert service.read_pixel(state, "", click(10, 10)) == ui.PIXELS_GONE
 
 
 @pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
