@@ -199,3 +199,12 @@ def test_the_ground_truth_is_drawn_in_flat_class_colours_void_grey_with_the_maps
     met = [tuple(colour) for i, colour in enumerate(swatches) if i == 0 or (colour != swatches[i - 1]).any()]
     assert [c for c in met if c in {tuple(CAMVID_PALETTE[3]), tuple(CAMVID_PALETTE[0]), visualize.VOID_GREY}] == [
         tuple(CAMVID_PALETTE[3]), tuple(CAMVID_PALETTE[0])]
+
+
+@pytest.mark.parametrize("height", [720, 1536, 2048])
+def test_a_maps_key_reads_alike_whatever_the_pictures_size(height):
+    """The page fits a map to its box, so a key's text shows at its share of the map's height: a 12-megapixel photo's
+    2048x1536 maps, shown 500 px wide, had keys of 4-6 px where a CamVid frame's read at 13 px."""
+    frame = visualize._font_size(360) / 360
+    assert visualize._font_size(height) / height == pytest.approx(frame, rel=0.1)
+    assert visualize.colour_bar_width(height) / height == pytest.approx(visualize.colour_bar_width(360) / 360, rel=0.15)
