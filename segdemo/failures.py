@@ -21,6 +21,7 @@ import torch
 
 from .devices import ONEDNN_ALLOCATION_FAILURE
 from .imagefiles import sweep_now_and_then
+from .inputs import MESSAGE_STAYS
 from .memory import release_free_memory
 
 log = logging.getLogger(__name__)
@@ -50,7 +51,7 @@ def disk_full_explained() -> Iterator[None]:
         traceback.clear_frames(error.__traceback__)
         log.warning("request failed, disk full: %s", _first_line(error))
         sweep_now_and_then(disk_full=True)
-        raise gr.Error(DISK_FULL) from None
+        raise gr.Error(DISK_FULL, duration=MESSAGE_STAYS) from None
 
 
 @contextmanager
@@ -71,7 +72,7 @@ def failures_explained() -> Iterator[None]:
     except MemoryError as error:
         traceback.clear_frames(error.__traceback__)
         log.warning("request failed, out of memory: %s", _first_line(error))
-        raise gr.Error(OUT_OF_MEMORY) from None
+        raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS) from None
     except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
         # The failed request's frames hold its tensors, and the message below keeps its traceback alive
         # (as __context__) for as long as Gradio keeps the message: free them now, before the next visitor.
@@ -80,8 +81,9 @@ def failures_explained() -> Iterator[None]:
         log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
         if _out_of_memory(error):
             _release_gpu_cache()
-            raise gr.Error(OUT_OF_MEMORY) from None
-        raise gr.Error(f"The model could not process this picture: {_first_line(error)}") from None
+            raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS) from None
+        raise gr.Error(f"The model could not process this picture: {_first_line(error)}",
+                       duration=MESSAGE_STAYS) from None
     finally:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 

@@ -31,11 +31,16 @@ log = logging.getLogger(__name__)
 C = TypeVar("C", bound=gr.components.Component)
 
 
+# A refusal's or failure's message stays until the visitor closes it: Gradio's 10 s toast went, and left only the
+# outputs' bare "Error" badges, which say nothing of why (an out-of-range seed typed, then an example clicked)
+MESSAGE_STAYS = None
+
+
 def refused(message: str) -> gr.Error:
     """A visitor's request refused in words: the sentence is theirs, and the server's log gets it in one line, not
     the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log)."""
     log.info("refused: %s", message)
-    return gr.Error(message, print_exception=False)
+    return gr.Error(message, duration=MESSAGE_STAYS, print_exception=False)
 
 
 class RefusingBlocks(gr.Blocks):

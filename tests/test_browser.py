@@ -751,6 +751,22 @@ def test_a_file_that_is_no_picture_is_explained_as_soon_as_it_is_uploaded(browse
     page.close()
 
 
+def test_a_refused_request_says_why_until_the_visitor_closes_it(browser, app_url):
+    """A seed out of range, then an example: Gradio's toast said why for 10 s, then only the outputs' bare "Error"
+    badges stayed, which say nothing of the cause."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    seed = page.get_by_role("tabpanel").get_by_label("Seed")
+    seed.fill("-5")
+    page.locator("#compare-examples button.gallery-item").first.click()
+    why = page.locator(".toast-body").filter(has_text="Seed")
+    why.wait_for(timeout=30_000)
+    page.wait_for_timeout(12_000)   # past Gradio's 10 s
+    assert why.is_visible()
+    page.close()
+
+
 # The src of each picture in the image block labelled `label` (the picture | overlay slider has two).
 PICTURE_SOURCES = """label => [...[...document.querySelectorAll('.block')]
     .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label).querySelectorAll('img')]
