@@ -304,7 +304,8 @@ def compare_predictions(
     )
     if truth is not None:
         headline += (
-            " This is a bundled CamVid frame, so its ground truth is known: see the last rows, and each network's "
+            " This is a bundled CamVid frame (or a copy of one, re-encoded or resized), so its ground truth is known: "
+            "see the last rows, and each network's "
             "errors (red) under its boundary uncertainty."
         )
     else:

@@ -164,8 +164,8 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
         )
     if not errors.get("ground_truth"):
         lines.append(
-            "No ground truth for this picture, so no error map: only the bundled CamVid frames (or the very same "
-            "pixels uploaded again) come with labels."
+            "No ground truth for this picture, so no error map: only the bundled CamVid frames (or a copy of one, "
+            "re-encoded or resized) come with labels."
         )
     return "\n\n".join(lines)
 
