@@ -44,6 +44,10 @@ PLOT_FILES = {  # in docs/; "_stacked": panels one above the other, for a phone;
     "kept_stacked_dark": "uncertainty_errors-stacked-dark.png",
 }
 STACKED_TITLE_WIDTH = 34  # characters a line of a stacked figure's title holds, clear of the buttons on its right
+# A stacked figure's width, and its legends' size: a 360-px phone shows it 296 px wide, where the 4.1-4.4 in of
+# before (451-484 px at 110 dpi) came out at 0.6 and their 7.5-8 pt legends at 7 px; 3.6 in and 9 pt give 10 px
+STACKED_WIDTH = 3.6
+STACKED_LEGEND_SIZE = 9
 SOURCE_KEY = "segdemo-source"  # PNG text chunk: the digest of the figures drawn
 Evaluations = Mapping[str, dict[str, Any]]  # label -> parsed eval.json
 
@@ -78,7 +82,7 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette:
     """One reliability diagram per model: accuracy per confidence bin at T = 1 and with the fitted temperature."""
     shown = {label: e for label, e in evaluations.items() if "calibration" in e}
     panels = max(len(shown), 1)
-    size = (4.1, 4.1 * panels + 0.4) if stacked else (4.2 * panels, 4.4)
+    size = (STACKED_WIDTH, 3.9 * panels + 0.5) if stacked else (4.2 * panels, 4.4)
     figure = Figure(figsize=size, dpi=110, layout="constrained")
     axes = figure.subplots(panels, 1, squeeze=False)[:, 0] if stacked else figure.subplots(1, panels, squeeze=False)[0]
     for ax, (label, evaluation) in zip(axes, shown.items()):
@@ -99,12 +103,14 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette:
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (max class probability)", ylabel="accuracy")
         samples = calibration.get("samples", 1)
         top = after["reliability"]["count"][-1] / max(after["pixels"], 1)
-        ax.set_title(
-            f"{label}" + (f", {samples} MC samples" if samples > 1 else "")
-            + f"\n{100 * top:.0f}% of the pixels in the last bin (> {100 * bins['lower'][-1]:.0f}%) after scaling",
-            fontsize=9,
-        )
-        ax.legend(loc="upper left", fontsize=8, frameon=False)
+        last_bin = f"{100 * top:.0f}% of the pixels in the last bin (>\u00a0{100 * bins['lower'][-1]:.0f}%) after scaling"
+        sampled = f"{samples} MC samples" if samples > 1 else ""
+        if stacked:  # the model's name on a line of its own, the rest wrapped to the narrow figure
+            title = label + "\n" + textwrap.fill("; ".join(filter(None, (sampled, last_bin))), STACKED_TITLE_WIDTH + 6)
+        else:
+            title = ", ".join(filter(None, (label, sampled))) + "\n" + last_bin
+        ax.set_title(title, fontsize=9)
+        ax.legend(loc="upper left", fontsize=STACKED_LEGEND_SIZE if stacked else 8, frameon=False)
     if shown:
         _suptitle(figure, f"Reliability on {_frames(next(iter(shown.values())))}; void excluded", stacked, palette)
     return _painted(figure, palette)
@@ -113,7 +119,8 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette:
 def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False, palette: Palette = LIGHT) -> Figure:
     """Accuracy against the fraction of most-certain pixels kept, all pixels and the boundary band, all models."""
     shown = {label: e for label, e in evaluations.items() if "error_detection" in e}
-    figure = Figure(figsize=(4.4, 11.0) if stacked else (10, 5.6), dpi=110, layout="constrained")
+    figure = Figure(figsize=(STACKED_WIDTH, 12.0) if stacked else (10, 5.6), dpi=110, layout="constrained")
+    apart = "\n" if stacked else ", "  # a stacked figure's legend names the model on a line of its own
     axes = figure.subplots(2, 1) if stacked else figure.subplots(1, 2, sharey=False)
     for ax, region, title in zip(axes, ("all", "band"), ("all labelled pixels", "boundary band (ground truth)")):
         for colour, (label, evaluation) in zip(palette.models, shown.items()):
@@ -125,15 +132,16 @@ def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False, palette:
                 name = "entropy" if score == "entropy" else "mutual information"
                 auroc = block[score]["auroc"]
                 ax.plot([100 * f for f, _ in points], [100 * a for _, a in points], ls=style, color=colour, lw=1.6,
-                        label=f"{label}, {name}" + (f" (AUROC {auroc:.3f})" if auroc is not None else ""))
+                        label=f"{label}{apart}{name}" + (f" (AUROC {auroc:.3f})" if auroc is not None else ""))
             rate = block["error_rate"] or 0.0
             fractions = [f for f in block["entropy"]["kept"]["fraction"]]
             ax.plot([100 * f for f in fractions], [100 * min(1.0, (1 - rate) / f) for f in fractions], ls=":",
-                    color=colour, lw=1, label=f"{label}, best possible")
+                    color=colour, lw=1, label=f"{label}{apart}best possible")
         ax.set(xlabel="most certain pixels kept (%)", ylabel="accuracy of the kept pixels (%)", xlim=(0, 100))
         ax.set_title(title, fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=7.5, frameon=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=STACKED_LEGEND_SIZE if stacked else 7.5,
+                  frameon=False)
     if shown:
         _suptitle(figure, f"Does uncertainty find the mistakes? {_frames(next(iter(shown.values())))}", stacked, palette)
     return _painted(figure, palette)

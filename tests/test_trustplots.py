@@ -56,3 +56,19 @@ def test_the_text_and_every_curve_stand_out_from_the_ground(palette):
     assert abs(_luminance(palette.text) - _luminance(palette.background)) > 0.6
     for curve in (palette.after, *palette.models):  # the calibrated bars and each model's curves
         assert abs(_luminance(curve) - _luminance(palette.background)) > 0.1
+
+
+PHONE_WIDTH = 296  # px a 360-px phone gives a Models-tab plot (tests/test_browser.py measures it)
+
+
+@pytest.mark.parametrize("key", ["reliability_stacked", "kept_stacked"])
+def test_on_a_phone_every_text_of_the_stacked_plots_reads(evaluations, key):
+    """Shrunk to a phone's 296 px, the stacked plots' legends were 7 px high (7.5-8 pt on a 451-484-px figure)."""
+    figure = trustplots.figures(evaluations, [key])[key]
+    shown = PHONE_WIDTH / (figure.get_figwidth() * figure.dpi)
+    smallest = min(_texts(figure), key=lambda text: text.get_fontsize())
+    assert smallest.get_fontsize() * figure.dpi / 72 * shown >= 9, (smallest.get_text(), smallest.get_fontsize())
+    width = figure.get_figwidth() * figure.dpi   # and no text runs past the figure's sides (a title did)
+    for text in _texts(figure):
+        box = text.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= width, (key, text.get_text(), box)
