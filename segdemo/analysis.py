@@ -78,15 +78,18 @@ def claims_line(fcn: Prediction, segnet: Prediction) -> str:
 
     The tab's introduction says what the papers claim; the networks shipped here are compact ones trained by this
     project, and on most pictures only some of the claims show (on the bundled frames, SegNet keeps more detail on
-    all six, while it is less sure at boundaries on one and mixes riders more on two). So the page says which.
+    all six, while it is less sure on the boundary band on none and mixes riders more on two). So the page says which.
+    "Less sure where boundaries lie" is judged on the band's uncertainty, the table's row, not on its ratio to the
+    interior's: a higher ratio beside a lower band figure read as the opposite of the row under it.
     """
     claims = [
         _claim("SegNet keeps more detail", boundary_density(segnet.labels), boundary_density(fcn.labels),
                "SegNet {segnet:.0f}, FCN {fcn:.0f} boundary pixels per 1000", "no boundary"),
         _claim("more thin structure", thin_share(segnet.labels), thin_share(fcn.labels),
                "SegNet {segnet:.1%}, FCN {fcn:.1%} of the map", "none"),
-        _claim("is less sure where boundaries lie", segnet.boundary.ratio, fcn.boundary.ratio,
-               "band/interior uncertainty: SegNet {segnet:.2f}, FCN {fcn:.2f}", "no boundary in both maps to test it on"),
+        _claim("is less sure where boundaries lie", segnet.boundary.band_mean, fcn.boundary.band_mean,
+               "uncertainty on the boundary band: SegNet {segnet:.3f}, FCN {fcn:.3f}",
+               "no boundary in both maps to test it on"),
         _claim("mixes Pedestrian and Bicyclist more", rider_mixing(segnet), rider_mixing(fcn),
                "SegNet {segnet:.1%}, FCN {fcn:.1%}", "no Pedestrian or Bicyclist in both maps to test it on"),
     ]

@@ -172,7 +172,8 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
 
 PIXEL_HINT = ("**Click or tap any map** (the overlay too) to read, at that pixel, each class's probability and the "
               "uncertainty figures the maps show there (the network does not run again); a ring marks the pixel on every "
-              "map. On a keyboard: Tab to a map, then Enter, and the arrow keys to move (Shift: one pixel at a time).")
+              "map. On a keyboard: Tab to a map, then Enter, and the arrow keys to move (Shift: finer steps, one pixel where "
+              "the map is shown at its full size).")
 RANKS = ("1st", "2nd", "3rd")
 PIXEL_ANCHOR = "segdemo-at"  # the readout's class naming the pixel read: segdemo-at-<x>-<y>-<width>-<height>
 

@@ -9,7 +9,7 @@
   //    click is passed on to a map of the same result at the same pixel, whose select event reads it.
   // 3. The keyboard reads pixels too, for a visitor without a mouse: on a map reached with Tab, Enter or Space reads
   //    the pixel the ring marks (the picture's centre at first) and the arrow keys move the ring, 8 of the picture's
-  //    pixels a press, 1 with Shift. Gradio's own answer to Enter was a click with no position, which read nothing.
+  //    pixels a press, with Shift the smallest step a click can make (1 pixel on a map shown at its full size). Gradio's own answer to Enter was a click with no position, which read nothing.
   const ANCHOR = /(?:^|\s)segdemo-at-(\d+)-(\d+)-(\d+)-(\d+)(?:\s|$)/;
   const MARKER = "segdemo-marker";
   const MAPS = ".segdemo-map img";
@@ -46,7 +46,7 @@
     for (const readout of document.querySelectorAll(".segdemo-pixel")) {
       // a screen reader says each new reading (a key press on a map reads one, and nothing else on the page moves)
       if (readout.getAttribute("aria-live") !== "polite") readout.setAttribute("aria-live", "polite");
-      pump(readout);  // an answer to the keys came in: the pixel they moved to since is asked for
+      setTimeout(() => pump(readout), SETTLE_MS);  // an answer came in: the pixel the keys moved to since is asked for
       const pixel = readPixel(readout);
       const done = new Set();  // the slider's two pictures, one over the other, share one ring
       for (const img of tabOf(readout).querySelectorAll(`${MAPS}, ${SLIDER} img`)) {
@@ -157,10 +157,13 @@
   // "always_last" keeps the event but not its pixel), so keys pressed faster than the server answers move a cursor
   // here, and the pixel under it is asked for once the last answer is in: one request at a time, the last one wins.
   const STEPS = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
-  const FAR = 8;  // pixels of the picture an arrow moves the ring; with Shift, 1
-  const PATIENCE_MS = 2000;  // an answer not in by then is taken as lost (or as "nothing there": the server skips)
+  const FAR = 8;  // pixels of the picture an arrow moves the ring; with Shift, 1 (or the next a click reaches)
+  const PATIENCE_MS = 1200;  // an answer not in by then is taken as lost (or as "nothing there": the server skips)
+  const RETRIES = 2;
+  const SETTLE_MS = 60;  // after an answer, before the next request: Gradio still counts the last one as pending
   // readout -> { map, cursor: [x, y, width, height], single: whether Shift moved it, axis: 0 across, 1 down,
-  //   asked: the cursor last asked for, way: the pixels ("x,y") asked for and the one the keys started from,
+  //   asked: the cursor last asked for (retries: how many times again), way: the pixels ("x,y") asked for and the
+  //   one the keys started from,
   //   sent: the pixel shown when last asked, at: when }
   const keyed = new WeakMap();
   const spot = (pixel) => String(pixel?.slice(0, 2));  // a pixel, whatever the size of the result it is of
@@ -190,26 +193,31 @@
     return [Math.floor(map.naturalWidth / 2), Math.floor(map.naturalHeight / 2), map.naturalWidth, map.naturalHeight];
   }
 
-  // Asks for the cursor's pixel where it is not the one shown and no answer is awaited.
+  // Asks for the cursor's pixel where it is not the one shown and no answer is awaited; asks again (RETRIES times at
+  // most: a pixel on a map's key reads nothing) where an answer did not come in time, which is what Gradio's
+  // dropping a select looks like from here.
   function pump(readout) {
     const keys = keysOn(readout);
     if (!keys) return;
-    const shown = String(readPixel(readout));
-    if (keys.sent !== null && shown === keys.sent && performance.now() - keys.at < PATIENCE_MS) return;  // awaited
-    keys.sent = null;
     const shownPixel = readPixel(readout);
+    const shown = String(shownPixel);
+    if (keys.sent !== null && shown === keys.sent && performance.now() - keys.at < PATIENCE_MS) return;  // awaited
+    const lost = keys.sent !== null && shown === keys.sent;
+    keys.sent = null;
     if (shownPixel) {  // the picture's size, from the server (keys started from the map's middle had the map's)
       const [, , width, height] = shownPixel;
       keys.cursor = [Math.min(keys.cursor[0], width - 1), Math.min(keys.cursor[1], height - 1), width, height];
     }
-    if (keys.asked === spot(keys.cursor) || !keys.map.isConnected) return;
+    const again = keys.asked === spot(keys.cursor);
+    if ((again && !(lost && keys.retries < RETRIES)) || !keys.map.isConnected) return;
+    keys.retries = again ? keys.retries + 1 : 0;
     const [width, height] = keys.cursor.slice(2);
     const from = keys.axis === 0 ? [shownPixel?.[0] ?? keys.cursor[0], keys.cursor[1]]  // the moving axis' alone
       : [keys.cursor[0], shownPixel?.[1] ?? keys.cursor[1]];
     const reached = clickMap(keys.map, keys.cursor[0], keys.cursor[1], from);
     if (!reached) return;
     // a map drawn smaller reaches the pixel nearest the cursor, which stays where the keys put it (so that its
-    // rounding does not add up over presses), but for single pixels (Shift), which go on from the pixel reached
+    // rounding does not add up over presses), but for the smallest steps (Shift), which go on from the pixel reached
     if (keys.single) keys.cursor = [...reached, width, height];
     keys.asked = spot(keys.cursor);
     keys.way.add(spot(reached));
@@ -228,7 +236,8 @@
     const far = event.shiftKey ? 1 : FAR;
     const to = (value, axis, size) => Math.min(Math.max(value + step[axis] * far, 0), size - 1);
     const cursor = [to(x, 0, width), to(y, 1, height), width, height];
-    const keys = keysOn(readout) ?? { way: new Set([spot(readPixel(readout))]), sent: null, at: 0, asked: null };
+    const keys = keysOn(readout) ?? { way: new Set([spot(readPixel(readout))]), sent: null, at: 0, asked: null,
+                                      retries: 0 };
     Object.assign(keys, { map, cursor, single: event.shiftKey, axis: step[0] === 0 ? 1 : 0 });
     keyed.set(readout, keys);
     pump(readout);

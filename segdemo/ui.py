@@ -195,7 +195,8 @@ COMPARE_INTRO = (
     "upsamples with the encoder's pooling indices and keeps detail, but is less sure where boundaries lie and mixes "
     "classes that overlap (people on bicycles). The figures below test each claim on your picture, with the compact "
     "networks trained here, and the line above them says which hold: on the bundled frames SegNet keeps more detail "
-    "on all six, but is less sure at boundaries on one and mixes riders more on two."
+    "on all six, but is no less sure at boundaries on any (about as sure on four, surer on two) and mixes riders more "
+    "on two."
 )
 # What the shipped networks saw of the bundled examples (tests/test_shipped_weights.py keeps it true): flattering
 # figures, a visitor should know, where "never trained on" let the example frames pass for an unseen street
