@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import http.server
+import json
 import math
 import os
 import re
@@ -36,6 +37,16 @@ IMAGES_SHOWN = """labels => labels.every(label => [...document.querySelectorAll(
     const img = block.querySelector('img');
     return name && name.textContent.trim() === label && img && img.complete && img.naturalWidth > 0;
 }))"""
+# Of the named image blocks, those not showing a decoded picture yet, each with what its first picture is doing.
+PICTURES_MISSING = """labels => labels.flatMap(label => {
+    const block = [...document.querySelectorAll('.block')].find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label);
+    const img = block?.querySelector('img');
+    if (img && img.complete && img.naturalWidth > 0) return [];
+    return [{label, block: !!block, img: img ? {complete: img.complete, width: img.naturalWidth, loading: img.getAttribute('loading'),
+             top: Math.round(img.getBoundingClientRect().top), src: img.src.slice(-48)} : null}];
+})"""
+
+
 # The maps whose block label starts with one of `labels`: how many were found, and those whose label covers part
 # of the picture (and its colour bar) or runs under the picture's buttons.
 LABELS_ON_MAPS = """labels => {
@@ -968,6 +979,21 @@ def blog_post(request, app_url):
     server.server_close()
 
 
+def scroll_until_shown(frame, labels, timeout_s: float) -> None:
+    """Wait for the named pictures, scrolling to each one still missing, as a visitor does. In a frame from another
+    site, Chromium starts a lazy picture's download only once the picture is in the page's viewport, without the
+    margin it allows on the page itself: a picture the frame scrolled past before the browser first looked at it
+    waits until the visitor scrolls back to it."""
+    deadline = time.monotonic() + timeout_s
+    while missing := frame.evaluate(PICTURES_MISSING, list(labels)):
+        assert time.monotonic() < deadline, f"never shown, after scrolling to each: {missing}"
+        if missing[0]["img"]:
+            label = json.dumps(missing[0]["label"])
+            frame.locator(f".block:has([data-testid=block-label]:text-is({label})) img").first \
+                .scroll_into_view_if_needed(timeout=5_000)
+        time.sleep(0.25)
+
+
 def test_embedded_in_another_sites_blog_post_the_space_runs_and_reblends(browser, app_url, blog_post):
     """The README's snippets in another site's page (a browser frames a page unless its headers forbid it, and
     keeps a cross-site frame's storage apart; the web component calls the app across origins): an example runs,
@@ -984,8 +1010,7 @@ def test_embedded_in_another_sites_blog_post_the_space_runs_and_reblends(browser
     app.locator("#segment-examples button.gallery-item").first.click()
     overlay = "Picture | overlay (drag)"
     app.get_by_text("Boundary uncertainty is the entropy").wait_for(timeout=90_000)
-    app.locator("#segment-maps").scroll_into_view_if_needed()   # the maps load lazily, as a visitor scrolls to them
-    app.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES), timeout=30_000)
+    scroll_until_shown(app, SEGMENT_IMAGES, timeout_s=30)   # the maps load lazily, as a visitor scrolls to them
     assert app.get_by_text("Error", exact=True).count() == 0
     before = app.evaluate(PICTURE_SOURCES, overlay)
     keys_to_the_end(page, app.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity"))
