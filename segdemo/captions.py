@@ -65,8 +65,9 @@ def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str,
     return "\n\n".join(lines)
 
 
-def temperature_note(config: dict[str, Any]) -> str:
-    """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it)."""
+def temperature_note(config: dict[str, Any], samples: int | None = None) -> str:
+    """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it). ``samples``: the
+    Monte-Carlo samples of this run; with one (dropout off) there is no average to temper, and ``inference`` divides the logits."""
     temperature = config.get("temperature")
     if temperature is None:
         return "not calibrated: no temperature was fitted for these weights, so it is the network's raw softmax"
@@ -82,7 +83,9 @@ def temperature_note(config: dict[str, Any]) -> str:
         frames += ", by a run of the same recipe that never trained on them"
     elif fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
         frames += ", for a twin run (same schedule) that never trained on them"
-    if config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
+    if config.get("temperature_scope") == "averaged" and samples == 1:   # softmax(log p / T) = softmax(logits / T)
+        how = f"dropout is off, so no samples' average to temper: the logits are divided by a temperature of {temperature:.2f}"
+    elif config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
         how = f"the Monte-Carlo samples' averaged probabilities p are tempered to softmax(log p / {temperature:.2f})"
     else:
         how = f"the logits are divided by a temperature of {temperature:.2f}"
@@ -120,7 +123,7 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
     ``samples``: the Monte-Carlo samples of this run, whose calibration is quoted where eval.json measured it (the
     served count's figure is not this run's: 1.2% at 8 samples was 4.6% with dropout off)."""
     config = model.checkpoint.config
-    lines = [f"**Confidence** (each pixel's highest class probability) is {temperature_note(config)}."]
+    lines = [f"**Confidence** (each pixel's highest class probability) is {temperature_note(config, samples)}."]
     evaluation = read_eval(model)
     if config.get("temperature") is not None and evaluation and "calibration" in evaluation:
         c = evaluation["calibration"]

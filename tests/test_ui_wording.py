@@ -122,3 +122,9 @@ def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service)
     assert f"at which it is {100 * served:.1f}%" in captions[1]
     assert f"is {100 * served:.1f}%" in captions[3] and "this run took 3, at which it was not measured" in captions[3]
     assert f"is {100 * served:.1f}%" in captions[8] and "this run" not in captions[8]
+    # with one sample there is no average: the caption says what inference does, divide the logits by T
+    temperature = json.loads((ROOT / "weights" / "bayesian_segnet_lite" / "config.json").read_text())["temperature"]
+    assert "averaged probabilities" not in captions[1]
+    assert f"dropout is off, so no samples' average to temper: the logits are divided by a temperature of {temperature:.2f}" \
+        in captions[1]
+    assert f"averaged probabilities p are tempered to softmax(log p / {temperature:.2f})" in captions[3]
