@@ -8,7 +8,7 @@ import shutil
 
 import pytest
 import torch
-from conftest import ROOT
+from conftest import ROOT, load_benchmark_script
 
 from segdemo.checkpoints import CheckpointError, load_checkpoint, make_config, save_checkpoint
 from segdemo.models import build
@@ -175,21 +175,29 @@ def test_weights_with_nan_or_inf_are_refused(saved, value):
                                     f"(the first: {floats[-2]})")
 
 
-def test_the_finiteness_check_costs_little_on_the_bundled_weights():
-    import time
-
+@pytest.mark.parametrize("name", ["fcn8s_lite", "bayesian_segnet_lite"])
+def test_the_finiteness_check_passes_the_bundled_weights_and_finds_one_bad_value_in_them(name):
+    """Every floating-point tensor of the real weights is looked at: one infinity, in the last of them, is named. What
+    the check costs is a benchmark's figure (benchmarks/checkpoint_load.py), not this test's: a timed assert here
+    failed on a busy machine, where torch's two threads wait on each other."""
     from safetensors.torch import load_file
 
     from segdemo.checkpoints import non_finite_tensors
 
-    for name in ("fcn8s_lite", "bayesian_segnet_lite"):
-        state = load_file(str(ROOT / "weights" / name / "model.safetensors"))
-        times = []
-        for _ in range(5):  # the fastest of 5: the CPU is shared
-            started = time.perf_counter()
-            assert non_finite_tensors(state) == []
-            times.append(time.perf_counter() - started)
-        assert min(times) < 0.02, times  # about 2 ms on one thread; the whole load takes 100 ms
+    state = load_file(str(ROOT / "weights" / name / "model.safetensors"))
+    assert non_finite_tensors(state) == []
+    last = sorted(key for key, tensor in state.items() if tensor.is_floating_point())[-1]
+    state[last].view(-1)[-1] = float("inf")
+    assert non_finite_tensors(state) == [last]
+
+
+def test_the_checkpoint_load_benchmark_runs_and_writes_its_figures(tmp_path):
+    """benchmarks/checkpoint_load.py, one repeat: a row per shipped model (no speed is asserted here)."""
+    out = tmp_path / "load.json"
+    assert load_benchmark_script("checkpoint_load").main(["--repeats", "1", "--json", str(out)]) == 0
+    rows = json.loads(out.read_text())["rows"]
+    assert [row["model"] for row in rows] == ["fcn8s_lite", "bayesian_segnet_lite"]
+    assert all(row["finiteness_ms"] > 0 and row["load_checkpoint_ms"] > 0 and row["parameters"] > 0 for row in rows)
 
 
 def test_a_config_json_over_the_bound_is_refused_unread(saved, monkeypatch):
