@@ -84,7 +84,8 @@ def temperature_note(config: dict[str, Any], samples: int | None = None) -> str:
     elif fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
         frames += ", for a twin run (same schedule) that never trained on them"
     if config.get("temperature_scope") == "averaged" and samples == 1:   # softmax(log p / T) = softmax(logits / T)
-        how = f"dropout is off, so no samples' average to temper: the logits are divided by a temperature of {temperature:.2f}"
+        how = ("with dropout off there are no samples to average, so the logits are divided by a temperature of "
+               f"{temperature:.2f}")
     elif config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
         how = f"the Monte-Carlo samples' averaged probabilities p are tempered to softmax(log p / {temperature:.2f})"
     else:

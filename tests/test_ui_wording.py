@@ -125,6 +125,7 @@ def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service)
     # with one sample there is no average: the caption says what inference does, divide the logits by T
     temperature = json.loads((ROOT / "weights" / "bayesian_segnet_lite" / "config.json").read_text())["temperature"]
     assert "averaged probabilities" not in captions[1]
-    assert f"dropout is off, so no samples' average to temper: the logits are divided by a temperature of {temperature:.2f}" \
-        in captions[1]
+    said = ("with dropout off there are no samples to average, so the logits are divided by a temperature of "
+            f"{temperature:.2f}")
+    assert said in captions[1]
     assert f"averaged probabilities p are tempered to softmax(log p / {temperature:.2f})" in captions[3]
