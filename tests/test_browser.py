@@ -213,7 +213,8 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     images = page.locator("img[src*='gradio_api/file']")
     images.nth(4).wait_for(timeout=20_000)
     assert images.count() >= 5
-    for index in range(images.count()):
+    page.wait_for_function(IMAGES_SHOWN, arg=[*SEGMENT_IMAGES, "Mutual information"], timeout=30_000)
+    for index in range(images.count()):   # and every other picture from the server (the examples' thumbnails)
         loaded = images.nth(index).evaluate("img => img.complete && img.naturalWidth > 0")
         assert loaded, f"image {index} did not load"
     # four maps in a row: no block label covers a map or its colour bar (a long label would wrap onto its top)
