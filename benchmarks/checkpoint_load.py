@@ -18,11 +18,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
-from typing import Callable
 
 import torch
 from safetensors.torch import load_file
@@ -30,20 +27,10 @@ from safetensors.torch import load_file
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from reblend import median_ms  # noqa: E402  (the warm-up, then the median of the repeats, in ms)
 from segdemo.checkpoints import WEIGHTS_NAME, load_checkpoint, non_finite_tensors  # noqa: E402
 
 SHIPPED = ("fcn8s_lite", "bayesian_segnet_lite")
-
-
-def median_ms(work: Callable[[], object], repeats: int) -> float:
-    """Median wall time of ``work`` in milliseconds, after one untimed run."""
-    work()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        work()
-        times.append(time.perf_counter() - started)
-    return 1000 * statistics.median(times)
 
 
 def measure(name: str, repeats: int) -> dict:
