@@ -67,7 +67,8 @@ def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str,
 
 def temperature_note(config: dict[str, Any], samples: int | None = None) -> str:
     """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it). ``samples``: the
-    Monte-Carlo samples of this run; with one (dropout off) there is no average to temper, and ``inference`` divides the logits."""
+    Monte-Carlo samples of this run; with one (dropout off) there is no average to temper, and ``inference`` divides
+    the logits."""
     temperature = config.get("temperature")
     if temperature is None:
         return "not calibrated: no temperature was fitted for these weights, so it is the network's raw softmax"
