@@ -314,10 +314,12 @@ PAGE_ALTS = {
 
 def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
-    (segdemo/pixel_readout.js) and the alt texts Gradio leaves empty (segdemo/alt_texts.js)."""
+    (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js) and pictures loaded as soon
+    as they arrive rather than lazily (segdemo/eager_pictures.js)."""
     here = Path(__file__).resolve().parent
-    readout, alts = ((here / name).read_text(encoding="utf-8").strip() for name in ("pixel_readout.js", "alt_texts.js"))
-    return f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n}}"
+    readout, alts, eager = ((here / name).read_text(encoding="utf-8").strip()
+                            for name in ("pixel_readout.js", "alt_texts.js", "eager_pictures.js"))
+    return f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n}}"
 
 
 PLOT_ALTS = {
