@@ -82,6 +82,9 @@ CSS = """
 /* and so do the class tables' names ("SignSymbo/l", "Pedestria/n" at 360 px): whole words, wrapped at spaces, in
    a first column wide enough for the longest ("SignSymbol", "Pedestrian": 10 monospace letters and the padding) */
 .segdemo-words .virtual-row *, .segdemo-words th, .segdemo-words th * {word-break:normal; overflow-wrap:normal}
+/* On the narrowest phones (320 px) the class table has 254 px for its three columns: with Gradio's 8 px either side
+   of each cell, "Pixels" was cut to "Pixel". */
+@media (max-width: 359px) {.segdemo-words .cell-wrap {padding-inline:5px}}
 /* The Model dropdown's whole label, clear of its arrow: Gradio's text ran under the arrow (768 px) and was cut off
    ("Bayesian SegNet (lite, MC dropou", 360 px). Where its block is under 340 px wide (a phone's single column; the
    controls' column, 320-340 px, from 718 to 930 px), the text is smaller and the padding less. (Gradio drops a
@@ -90,6 +93,14 @@ CSS = """
 @media (max-width: 404px), (min-width: 718px) and (max-width: 930px) {
   #segment-model .wrap-inner {padding-inline:6px}
   #segment-model input[role=combobox] {font-size:12px}
+}
+/* On the narrowest phones (320 px) the block is 256 px wide: smaller still, in less padding, the arrow nearer the
+   edge. */
+@media (max-width: 359px) {
+  #segment-model {padding-inline:8px}
+  #segment-model .wrap-inner {padding-inline:4px}
+  #segment-model .icon-wrap {right:6px}
+  #segment-model input[role=combobox] {font-size:11px; padding-right:16px}
 }
 /* A range slider (opacity, samples) focused from the keyboard shows it: Gradio's has no outline and no shadow. */
 input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-offset:3px;
@@ -107,8 +118,10 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block;
   border:1px solid color-mix(in srgb, currentColor 45%, transparent)}
 /* A map's label sits above the picture, not on it: floated, a label wider than a narrow map (a phone, a blog's
-   iframe) runs under the buttons and over the colour bar, or wraps onto the picture. */
-.segdemo-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
+   iframe) runs under the buttons and over the colour bar, or wraps onto the picture ("Picture | overlay (dra" under
+   the slider's buttons at 320 px). */
+.segdemo-map label[data-testid=block-label], .segdemo-slider label[data-testid=block-label] {position:static;
+  margin:0 0 6px 0; white-space:normal}
 /* Where the Segment tab's maps wrap (a blog's column, a tablet), they go two to a row, each half the width (never
    three and a lone fourth), and the error map, where there is one, comes first, beside the boundary uncertainty map,
    whose mistakes it shows. Hidden maps are not in the page, so :has() sees whether the error map is shown. */

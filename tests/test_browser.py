@@ -1104,6 +1104,22 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
     page.close()
 
 
+@pytest.mark.parametrize("width", [320, 390])
+def test_on_a_phone_no_picture_has_its_label_on_it_or_under_its_buttons(browser, app_url, width):
+    """Gradio floats a picture's label over its top-left corner: at 320 px "Picture | overlay (drag)" ran under the
+    slider's buttons, cut to "Picture | overlay (dra"."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("combobox", name="Model").click()
+    page.get_by_role("option", name="Bayesian SegNet (lite, MC dropout)").click()
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    labels = [*SEGMENT_IMAGES, "Mutual information"]
+    wait_for_pictures(page, labels, timeout_s=60)
+    assert page.evaluate(LABELS_ON_MAPS, labels) == {"found": len(labels), "over": []}
+    page.close()
+
+
 @pytest.mark.parametrize("width", [320, 345, 360])
 def test_on_the_narrowest_phones_every_tab_shows_in_the_tab_bar(browser, app_url, width):
     """At 320 px Gradio put Compare and Models into a "..." menu: a visitor might never find the comparison."""
@@ -1148,9 +1164,10 @@ def test_the_upload_area_says_what_to_drop_and_which_files_are_read(browser, app
     page.close()
 
 
-@pytest.mark.parametrize("width", [390, 360])
+@pytest.mark.parametrize("width", [390, 360, 320])
 def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url, width):
-    """Every column shows, and no class's name breaks inside a word ("SignSymbo" above "l" at 360 px)."""
+    """Every column shows, and no class's name breaks inside a word ("SignSymbo" above "l" at 360 px; "Pixels" was
+    cut to "Pixel" at 320 px)."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     open_app(page, app_url)
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
@@ -1238,9 +1255,10 @@ MODEL_TEXT = """() => {
 }"""
 
 
-@pytest.mark.parametrize("width", [360, 390, 768, 1000, 1400])
+@pytest.mark.parametrize("width", [320, 360, 390, 768, 1000, 1400])
 def test_the_model_dropdown_shows_the_whole_label_clear_of_its_arrow(browser, app_url, width):
-    """"Bayesian SegNet (lite, MC dropout)" was cut off at 360 px, and ran under the ▾ at 360 and 768 px."""
+    """"Bayesian SegNet (lite, MC dropout)" was cut off at 360 px (and at 320 px still), and ran under the ▾ at 360
+    and 768 px."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     open_app(page, app_url)
     page.get_by_role("combobox", name="Model").click()
