@@ -154,6 +154,14 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    key's names a few pixels high and Gradio's buttons over a third of it. From 560 px up, the disagreement map, alone
    on its row where no ground truth is known, is as wide as a map of the rows above it, centred under them. */
 #compare-maps .image-container > button {justify-content:flex-start}
+/* The figures table's rows reach its right edge: Gradio sizes "What it shows" at 50% of the table (its other
+   columns are in px, so that the readings never split), which left a laptop's rows 659 px long in a 790 px table.
+   The last column takes what is left, in the header (a table: fixed layout, so that the other columns keep their
+   widths) and in the rows (flex); where the table is narrower than its columns (a phone), it scrolls as before. */
+#compare-figures .header-table, #compare-figures .virtual-body {min-width:100% !important}
+#compare-figures .header-table {table-layout:fixed !important}
+#compare-figures .header-table th:last-child {width:auto !important; max-width:none !important}
+#compare-figures .virtual-row > :last-child {flex-grow:1 !important}
 @media (max-width: 559px) {#compare-maps .row > .block, #compare-class-maps > .block {min-width:100% !important}}
 @media (min-width: 560px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare

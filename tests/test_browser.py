@@ -955,6 +955,9 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
                                         ["Figure"]]) == []
     clipped = page.evaluate(TABLE_CLIPPED, "What it shows")   # every row shows without scrolling the table
     assert [box for box in clipped if width >= 576 or "high" in box] == []
+    # and its header and rows reach its right edge (Gradio's "What it shows" at 50% left them 659 px in 790)
+    table, header, rows = page.evaluate(TABLE_SPAN, "What it shows")
+    assert header >= table - 1 and min(rows) >= table - 1, (table, header, rows)
     page.close()
 
 
@@ -981,6 +984,15 @@ def test_on_a_phone_every_map_loads_before_the_visitor_scrolls_to_it(browser, ap
     time.sleep(1)
     assert page.evaluate("document.documentElement.scrollHeight") == height
     page.close()
+
+
+# For the table headed `header`: the width of its scrolling box, of its header and of each of its rows.
+TABLE_SPAN = """header => {
+    const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
+    const viewport = table.closest('.virtual-table-viewport');
+    return [viewport.clientWidth, table.getBoundingClientRect().width,
+            [...viewport.querySelectorAll('.virtual-row')].map(row => row.getBoundingClientRect().width)];
+}"""
 
 
 BLOG_POST = """<!doctype html><html><head><meta charset="utf-8"><title>A post about FCN and SegNet</title>{head}</head>
