@@ -200,23 +200,42 @@ def _wrap(text: str, font: ImageFont.ImageFont, width: int) -> list[str]:
     return lines
 
 
+def _text_height(font: ImageFont.ImageFont) -> int:
+    """The rows a line of ``font`` takes below the y it is drawn at, descenders included (about 1.2 times its size:
+    laid out at its size alone, a label's last line ran off the bottom of a large map's panel)."""
+    ascent, descent = font.getmetrics()
+    return ascent + descent
+
+
 @lru_cache(maxsize=64)
 def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Image.Image:
-    """The white panel right of a heatmap: the colour bar, three ticks and the label under it (cached)."""
+    """The white panel right of a heatmap: the colour bar, three ticks and the label under it (cached).
+
+    What does not fit a short map is left out rather than drawn over the rest: the middle tick first, then the label,
+    then the end ticks' values (a 32x24 picture's map keeps its bar alone)."""
     lut = _lut(cmap)
     font_size = _font_size(h)
     font = _font(font_size)
+    text_h = _text_height(font)
     bar_w = max(10, font_size)
     panel_w = colour_bar_width(h)
     lines = _wrap(label, font, panel_w - 8)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     panel_w = max([panel_w] + [int(measure.textlength(line, font=font)) + 8 for line in lines])  # a word too long
-    line_h = font_size + 2
+    line_h = text_h + 1
     panel = Image.new("RGB", (panel_w, h), (255, 255, 255))
     # Web UIs overlay their buttons on an image's top-right corner (Gradio's cover up to 14% of the rows on a
-    # phone): the bar and its top tick start below 17% of the height, and the label goes under the bar.
-    top = round(0.17 * h) + font_size // 2 + 2
-    bottom = h - (len(lines) * line_h + 8 if lines else 6)
+    # phone): the bar and its top tick start below 17% of the height, and the label goes under the bar. A tick's
+    # value is centred on it, so the bar's ends keep half a line clear of the buttons and of the label.
+    top = round(0.17 * h) + text_h // 2 + 2
+    label_top = h - len(lines) * line_h - 2
+    bottom = label_top - text_h // 2 - 3
+    if lines and bottom - top < text_h + 2:  # no room for both end ticks' values above the label: no label
+        lines, label_top = [], h
+        bottom = h - text_h // 2 - 3
+    ticks = (0.0, 0.5, 1.0) if bottom - top >= 2 * (text_h + 2) else (0.0, 1.0) if bottom - top >= text_h + 2 else ()
+    if not ticks:  # the bar alone, below the buttons' corner
+        top, bottom = round(0.17 * h), h - 2
     length = max(2, bottom - top)
     gradient = lut[np.linspace(255, 0, length).round().astype(np.int64)]
     strip = np.repeat(gradient[:, None, :], bar_w, axis=1)
@@ -224,13 +243,12 @@ def _colour_bar(h: int, cmap: str, vmin: float, vmax: float, label: str) -> Imag
     panel.paste(Image.fromarray(strip), (x0, top))
     draw = ImageDraw.Draw(panel)
     for row, line in enumerate(lines):
-        draw.text((4, h - (len(lines) - row) * line_h - 2), line, fill=(20, 20, 20), font=font)
-    for fraction in (0.0, 0.5, 1.0):
+        draw.text((4, label_top + row * line_h), line, fill=(20, 20, 20), font=font)
+    for fraction in ticks:
         y = bottom - fraction * (length - 1)
         value = vmin + fraction * (vmax - vmin)
         draw.line([(x0 + bar_w, y), (x0 + bar_w + 4, y)], fill=(20, 20, 20))
-        text_y = min(max(y - font_size / 2, 0), bottom - font_size / 2)
-        draw.text((x0 + bar_w + 6, text_y), f"{value:.2g}", fill=(20, 20, 20), font=font)
+        draw.text((x0 + bar_w + 6, y - text_h / 2), f"{value:.2g}", fill=(20, 20, 20), font=font)
     return panel
 
 
@@ -390,20 +408,35 @@ def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
 
 
 def _share_key(h: int, width: int, rows: list[tuple[tuple[int, int, int], str]], share: float, what: str) -> Image.Image:
-    """A white key panel: a swatch for each row, mid-height, and at the bottom the share of pixels that are ``what``."""
+    """A white key panel: a swatch for each row, mid-height, and at the bottom the share of pixels that are ``what``.
+
+    On a short map the rows close up, then the share is left out (the caption says it too), then the last rows:
+    nothing is drawn over anything else."""
     font_size = _font_size(h)
     font = _font(font_size)
+    text_h = _text_height(font)
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     natural = 8 + font_size + 6 + max(int(measure.textlength(text, font=font)) for _, text in rows) + 8
     panel = Image.new("RGB", (max(width, natural), h), (255, 255, 255))
     draw = ImageDraw.Draw(panel)
-    # the swatches sit mid-height: web UIs tend to overlay their buttons on an image's top corner
-    y = max(font_size // 2 + 6, (h - int(1.8 * font_size) * len(rows)) // 2 - font_size)
-    for colour, text in rows:
+    # the swatches sit mid-height, below the corner where web UIs overlay their buttons on an image
+    first = round(0.17 * h) + 2
+    share_lines = 2 * text_h + 6  # two short lines, so that the key fits the colour-bar panel whose place it takes
+    step, shown, share_shown = int(1.8 * font_size), len(rows), True
+    while shown and first + (shown - 1) * step + text_h > h - share_lines * share_shown - 2:
+        if step > text_h + 2:
+            step = text_h + 2
+        elif share_shown:
+            share_shown, step = False, int(1.8 * font_size)
+        else:
+            shown -= 1
+    last = h - share_lines * share_shown - 2
+    y = max(first, (first + last - (shown - 1) * step - text_h) // 2)
+    for colour, text in rows[:shown]:
         draw.rectangle([8, y, 8 + font_size, y + font_size], fill=colour, outline=(60, 60, 60))
         draw.text((8 + font_size + 6, y), text, fill=(20, 20, 20), font=font)
-        y += int(1.8 * font_size)
-    # two short lines, so that the key fits the colour-bar panel whose place it takes
-    draw.text((4, h - 2 * font_size - 8), f"{100 * share:.1f}%", fill=(20, 20, 20), font=font)
-    draw.text((4, h - font_size - 4), what, fill=(20, 20, 20), font=font)
+        y += step
+    if share_shown:
+        draw.text((4, h - share_lines), f"{100 * share:.1f}%", fill=(20, 20, 20), font=font)
+        draw.text((4, h - text_h - 3), what, fill=(20, 20, 20), font=font)
     return panel

@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 import torch
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from segdemo import visualize
 from segdemo.analysis import content_hash, example_ground_truth
@@ -199,6 +199,61 @@ def test_the_ground_truth_is_drawn_in_flat_class_colours_void_grey_with_the_maps
     met = [tuple(colour) for i, colour in enumerate(swatches) if i == 0 or (colour != swatches[i - 1]).any()]
     assert [c for c in met if c in {tuple(CAMVID_PALETTE[3]), tuple(CAMVID_PALETTE[0]), visualize.VOID_GREY}] == [
         tuple(CAMVID_PALETTE[3]), tuple(CAMVID_PALETTE[0])]
+
+
+KEYED_MAPS = {   # every map drawn with a key or a colour bar beside it, for a picture `h` rows high
+    "confidence": lambda h: visualize.heatmap(torch.rand(h, 32), 0, 1, "viridis", "confidence"),
+    "boundary uncertainty": lambda h: visualize.heatmap(torch.rand(h, 32), 0, 1, "magma", "entropy / log C"),
+    "mutual information": lambda h: visualize.heatmap(torch.rand(h, 32), 0, 0.73, "cividis", "mutual info. (nats)"),
+    "errors": lambda h: visualize.error_map(Image.new("RGB", (32, h)), torch.zeros(h, 32, dtype=torch.long),
+                                            torch.ones(h, 32, dtype=torch.long)),
+    "disagreement": lambda h: visualize.disagreement(Image.new("RGB", (32, h)), torch.zeros(h, 32, dtype=torch.long),
+                                                     torch.ones(h, 32, dtype=torch.long)),
+    "ground truth": lambda h: visualize.label_map(torch.arange(h * 32).reshape(h, 32) % 11, CAMVID_PALETTE,
+                                                  CAMVID_CLASSES),
+}
+
+
+@pytest.mark.parametrize("name", list(KEYED_MAPS))
+def test_no_text_of_a_key_is_drawn_over_another_or_off_the_map(name, monkeypatch):
+    """A 96x72 picture's error map had its share "38.8%" drawn over "void", a 32x24 one's "wrong" over "wrong" and
+    its colour bars' ticks over each other; at 2048 rows the label's last line ran off the bottom ("log C"). Every
+    text and swatch a key draws is recorded, at every height up to 130 rows and at large ones: none may overlap
+    another or leave the map's rows."""
+    drawn = []
+    text, rectangle = ImageDraw.ImageDraw.text, ImageDraw.ImageDraw.rectangle
+
+    def recorded_text(self, xy, words, *args, **kwargs):
+        drawn.append((words, self.textbbox(xy, words, font=kwargs.get("font"))))
+        return text(self, xy, words, *args, **kwargs)
+
+    def recorded_rectangle(self, xy, *args, **kwargs):
+        drawn.append(("a swatch", tuple(np.ravel(xy))))
+        return rectangle(self, xy, *args, **kwargs)
+
+    monkeypatch.setattr(ImageDraw.ImageDraw, "text", recorded_text)
+    monkeypatch.setattr(ImageDraw.ImageDraw, "rectangle", recorded_rectangle)
+    problems = []
+    for height in [*range(1, 131), 200, 360, 720, 1536, 2048]:
+        drawn.clear()
+        visualize._colour_bar.cache_clear()   # drawn again, while recorded
+        KEYED_MAPS[name](height)
+        for index, (words, (left, top, right, bottom)) in enumerate(drawn):
+            if top < 0 or bottom > height:
+                problems.append(f"{height} rows: {words!r} runs off the map ({top}-{bottom})")
+            for other, box in drawn[index + 1:]:
+                if left < box[2] - 1 and box[0] < right - 1 and top < box[3] - 1 and box[1] < bottom - 1:
+                    problems.append(f"{height} rows: {words!r} drawn over {other!r}")
+    visualize._colour_bar.cache_clear()
+    assert problems == [], problems[:5]
+
+
+@pytest.mark.parametrize("height", [100, 120, 200, 360])
+def test_an_error_keys_share_of_wrong_pixels_shows_on_any_but_the_smallest_maps(height):
+    """Left out to make room only where the rows do not fit beside it (under 100 rows): the caption says it too."""
+    panel = np.asarray(KEYED_MAPS["errors"](height))[:, 32:]
+    text_rows = visualize._text_height(visualize._font(visualize._font_size(height)))
+    assert (panel[-2 * text_rows - 6:] < 128).any(), f"{height} rows: the share is left out"
 
 
 @pytest.mark.parametrize("height", [720, 1536, 2048])
