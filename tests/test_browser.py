@@ -1201,6 +1201,29 @@ def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url, wid
     page.close()
 
 
+@pytest.mark.parametrize("width, theme", [(1400, "light"), (390, "dark")])
+def test_the_models_tab_downloads_only_the_two_plots_it_shows(browser, app_url, width, theme):
+    """Each plot is drawn four times (light and dark, wide and stacked) and the page hides three: they stay lazy,
+    unloaded, where the result maps load at once (segdemo/eager_pictures.js; all eight cost 906 kB, the two 223)."""
+    page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=theme)
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=10_000)
+    # the visitor scrolls down to each plot shown (lazy, one starts to load once near the view)
+    page.wait_for_function("""() => {
+        const shown = [...document.querySelectorAll('.trust-plot img')].filter(i => i.offsetParent);
+        shown.find(i => !(i.complete && i.naturalWidth > 0))?.scrollIntoView();
+        return shown.length === 2 && shown.every(i => i.complete && i.naturalWidth > 0);
+    }""", timeout=20_000, polling=250)
+    time.sleep(2)
+    fetched = page.evaluate("() => performance.getEntriesByType('resource').map(e => e.name)"
+                            ".filter(name => /(reliability|uncertainty_errors)[^/]*[.]png$/.test(name))")
+    suffix = ("" if width >= 1000 else "-stacked") + ("-dark" if theme == "dark" else "")
+    assert sorted(name.rsplit("/", 1)[1] for name in fetched) == [f"reliability{suffix}.png",
+                                                                  f"uncertainty_errors{suffix}.png"]
+    page.close()
+
+
 def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page = browser.new_page()
     open_app(page, app_url)
