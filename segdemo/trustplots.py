@@ -43,7 +43,8 @@ PLOT_FILES = {  # in docs/; "_stacked": panels one above the other, for a phone;
     "reliability_stacked_dark": "reliability-stacked-dark.png",
     "kept_stacked_dark": "uncertainty_errors-stacked-dark.png",
 }
-STACKED_TITLE_WIDTH = 34  # characters a line of a stacked figure's title holds, clear of the buttons on its right
+STACKED_TITLE_WIDTH = 28  # characters a line of a stacked figure's title holds, clear of the buttons on its right
+# (34 put "(0006R0," under them on a 320 px phone)
 # A stacked figure's width, and its legends' size: a 360-px phone shows it 296 px wide, where the 4.1-4.4 in of
 # before (451-484 px at 110 dpi) came out at 0.6 and their 7.5-8 pt legends at 7 px; 3.6 in and 9 pt give 10 px
 STACKED_WIDTH = 3.6

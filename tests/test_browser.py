@@ -1237,8 +1237,9 @@ def test_the_models_tab_lists_the_shipped_models(browser, app_url):
 
 
 @pytest.mark.parametrize(("width", "theme"), [(1400, "light"), (1024, "light"), (760, "light"), (390, "light"),
-                                              (1400, "dark"), (390, "dark")],
-                         ids=["desktop", "laptop", "blog-iframe", "phone", "desktop-dark", "phone-dark"])
+                                              (360, "light"), (320, "light"), (1400, "dark"), (390, "dark")],
+                         ids=["desktop", "laptop", "blog-iframe", "phone", "android", "narrowest-phone", "desktop-dark",
+                              "phone-dark"])
 def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_titles(browser, app_url, width, theme):
     """Each plot is drawn twice, panels side by side and stacked: the one shown is never shrunk much below its own
     size, where its legends' text (7.5 pt) would be too small to read. Side by side on a phone, it was shrunk to 0.3.
@@ -1273,7 +1274,34 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
         # Gradio's block label sits on the top-left of the picture, where the figure's title is
         block = page.locator(".trust-plot img:visible").nth(index).locator("xpath=ancestor::div[contains(@class, 'block')][1]")
         assert not block.locator("[data-testid=block-label]").is_visible(), f"plot {index} has its block label over it"
+    # and its buttons (fullscreen, download) on the top-right corner sit on the figure's ground, not on its title
+    # ("(0006R0," of the kept-pixels plot's title was under them at 320 px)
+    under = page.evaluate(UNDER_THE_BUTTONS)
+    assert len(under) == 2 and all(plot["inked"] == 0 for plot in under), under
     page.close()
+
+
+# For each plot shown: how many of the figure's pixels under its block's buttons differ from the figure's ground.
+UNDER_THE_BUTTONS = """() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width).map(img => {
+    const box = img.getBoundingClientRect();
+    const buttons = img.closest('.block').querySelector('.icon-button-wrapper').getBoundingClientRect();
+    const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);   // object-fit: contain
+    const left = box.left + (box.width - img.naturalWidth * scale) / 2, top = box.top + (box.height - img.naturalHeight * scale) / 2;
+    const x0 = Math.max(0, Math.floor((buttons.left - left) / scale)), y0 = Math.max(0, Math.floor((buttons.top - top) / scale));
+    const x1 = Math.min(img.naturalWidth, Math.ceil((buttons.right - left) / scale));
+    const y1 = Math.min(img.naturalHeight, Math.ceil((buttons.bottom - top) / scale));
+    const canvas = document.createElement('canvas');
+    canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+    const context = canvas.getContext('2d');
+    context.drawImage(img, 0, 0);
+    const ground = context.getImageData(2, 2, 1, 1).data;
+    if (x1 <= x0 || y1 <= y0) return {region: [x0, y0, x1, y1], inked: 0};
+    const pixels = context.getImageData(x0, y0, x1 - x0, y1 - y0).data;
+    let inked = 0;
+    for (let k = 0; k < pixels.length; k += 4)
+        if ([0, 1, 2].some(c => Math.abs(pixels[k + c] - ground[c]) > 40)) inked += 1;
+    return {src: img.src.slice(-40), region: [x0, y0, x1, y1], inked};
+})"""
 
 
 # The left and right ends of the Model dropdown's text as drawn, its box, and where its arrow begins.
