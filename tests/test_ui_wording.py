@@ -4,8 +4,10 @@ with no boundary, and downloads named after the model that drew them."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+import torch
 
 from conftest import ROOT
 from segdemo import analysis, ui, visualize
@@ -110,6 +112,27 @@ def test_a_claim_of_the_papers_is_judged_from_the_two_figures(segnet, fcn, verdi
     that showed the opposite on 5 of the 6 bundled frames: now it says what the papers claim, and which holds."""
     assert analysis._claim("claim", segnet, fcn, "SegNet {segnet:.2f}, FCN {fcn:.2f}", "no riders") == f"claim: {verdict}"
     assert ui.COMPARE_INTRO.startswith("**The papers say:**")
+
+
+def riders(count: int, side: int = 100):
+    """A stand-in for a Prediction of a side x side picture: ``count`` pixels called Pedestrian, at 60% Pedestrian
+    and 20% Bicyclist (so a quarter of that pair's probability is the other class's), the rest Road."""
+    labels = torch.full((side, side), CAMVID_CLASSES.index("Road"), dtype=torch.long)
+    labels.view(-1)[:count] = analysis.PEDESTRIAN
+    probabilities = torch.zeros(len(CAMVID_CLASSES), side, side)
+    probabilities[analysis.PEDESTRIAN], probabilities[analysis.BICYCLIST] = 0.6, 0.2
+    return SimpleNamespace(labels=labels, probabilities=probabilities)
+
+
+def test_a_few_stray_rider_pixels_are_not_judged():
+    """On bundled frame f01890, whose label holds no person, FCN called 69 pixels Pedestrian and SegNet 13: the
+    table gave "Pedestrian/Bicyclist mixing 26.6% / 12.4%" and the line under the headline judged the papers' claim
+    on them. Under 0.1% of the picture, there is no figure, and the claim says why."""
+    assert analysis.rider_mixing(riders(9)) is None                      # 0.09% of the picture
+    assert analysis.rider_mixing(riders(10)) == pytest.approx(0.25)      # 0.1%
+    line = analysis.claims_line(SimpleNamespace(**vars(riders(30)), boundary=SimpleNamespace(band_mean=0.4)),
+                                SimpleNamespace(**vars(riders(5)), boundary=SimpleNamespace(band_mean=0.4)))
+    assert "mixes Pedestrian and Bicyclist more: too few Pedestrian or Bicyclist pixels to test it on" in line, line
 
 
 def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service):
