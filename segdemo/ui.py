@@ -113,6 +113,20 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
   border:2px solid #fff; box-shadow:0 0 0 1px #000, inset 0 0 0 1px #000; transform:translate(-50%, -50%);
   pointer-events:none; z-index:1}
+/* A pixel read out of sight of its readout, docked at the foot of the window, or its top where the map clicked is
+   in the lower half (segdemo/readout_dock.js) */
+.segdemo-readout-dock {position:fixed; left:8px; right:8px; bottom:8px; z-index:100; max-height:40vh; overflow:auto;
+  padding:8px 36px 8px 12px; background:var(--background-fill-primary); color:var(--body-text-color);
+  border:1px solid var(--border-color-primary); border-radius:8px; box-shadow:0 4px 18px rgba(0,0,0,0.3);
+  font-size:var(--text-sm)}
+.segdemo-readout-dock[hidden] {display:none}
+@media (min-width: 1000px) {.segdemo-readout-dock {left:auto; width:560px}}
+.segdemo-readout-dock.segdemo-readout-dock-top {bottom:auto; top:8px}
+.segdemo-readout-dock td, .segdemo-readout-dock th {padding:2px 8px; text-align:left; word-break:normal;
+  overflow-wrap:normal}
+.segdemo-readout-dock p {margin:4px 0}
+.segdemo-readout-dock-close {position:absolute; top:2px; right:4px; width:32px; height:32px; font-size:24px !important;
+  line-height:1; background:none; border:none; color:inherit; cursor:pointer}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 /* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
 .segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block;
@@ -335,12 +349,13 @@ PAGE_ALTS = {
 
 def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
-    (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js) and pictures loaded as soon
-    as they arrive rather than lazily (segdemo/eager_pictures.js)."""
+    (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js), result maps loaded as soon
+    as they arrive rather than lazily (segdemo/eager_pictures.js) and a reading docked at the window's foot where its
+    readout is out of sight (segdemo/readout_dock.js)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager = ((here / name).read_text(encoding="utf-8").strip()
-                            for name in ("pixel_readout.js", "alt_texts.js", "eager_pictures.js"))
-    return f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n}}"
+    readout, alts, eager, dock = ((here / name).read_text(encoding="utf-8").strip() for name in
+                                  ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js"))
+    return f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n({dock})();\n}}"
 
 
 PLOT_ALTS = {

@@ -448,6 +448,8 @@ def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, ap
     click_map(page, "#segment-confidence", 0.3, 0.6)
     text = wait_for_reading(page, "#segment-pixel")
     assert "of the 480x360 result" in text and "FCN-8s (lite)" in text and "label: " in text, text
+    page.wait_for_timeout(300)
+    assert page.locator(".segdemo-readout-dock").is_hidden()   # the readout is in sight: no copy of it is docked
     click_map(page, "#segment-errors", 0.99, 0.5)   # the error map's key
     page.wait_for_timeout(1500)
     assert shown.inner_text() == text
@@ -673,6 +675,43 @@ def test_a_map_reads_its_pixels_from_the_keyboard(browser, app_url, width):
     text = page.locator(readout("#compare-pixel")).inner_text()
     assert "FCN-8s (lite)" in text and "Bayesian SegNet (lite, MC dropout)" in text, text
     assert page.locator("#compare-pixel").get_attribute("aria-live") == "polite"   # a screen reader says each reading
+    page.close()
+
+
+@pytest.mark.parametrize("width", [390, 1400])
+def test_a_pixel_read_out_of_sight_of_its_readout_is_docked_in_the_window(browser, app_url, width):
+    """The Compare tab's readout sits above its ten maps: a tap on the SegNet error map put the reading 2,200 px
+    above a phone's screen, with nothing to say it had come. A copy of it is docked in the window, away from the
+    map clicked, until the visitor scrolls to the readout itself (segdemo/readout_dock.js)."""
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    wait_for_pictures(page, list(COMPARE_IMAGES), timeout_s=60)
+    dock = page.locator(".segdemo-readout-dock")
+    assert dock.is_hidden()
+    errors = '.block:has([data-testid=block-label]:text-is("SegNet errors (red: wrong, grey: void)"))'
+    page.locator(f"{errors} img").scroll_into_view_if_needed()
+    click_pixel(page, errors, 200, 180)
+    reading = wait_for_reading(page, "#compare-pixel")
+    assert near(reading, 200, 180)
+    dock.wait_for(state="visible", timeout=5_000)
+    shown = dock.locator(".segdemo-readout-dock-body").inner_text()
+    assert shown.splitlines()[0] == reading.splitlines()[0]   # "At pixel (x, y) of the 480x360 result:"
+    box, clicked = dock.bounding_box(), page.locator(f"{errors} img").bounding_box()
+    assert 0 <= box["y"] and box["y"] + box["height"] <= 800, box          # in the window
+    ring = page.locator(f"{errors} .segdemo-marker").bounding_box()
+    assert not (box["y"] < ring["y"] + ring["height"] and ring["y"] < box["y"] + box["height"]
+                and box["x"] < ring["x"] + ring["width"] and ring["x"] < box["x"] + box["width"]), (box, ring, clicked)
+    dock.locator(".segdemo-readout-dock-close").click()   # closed, it stays closed until another pixel is read
+    page.wait_for_timeout(500)
+    assert dock.is_hidden()
+    click_pixel(page, errors, 100, 100)
+    assert near(wait_for_reading(page, "#compare-pixel", reading), 100, 100)
+    dock.wait_for(state="visible", timeout=5_000)
+    page.locator("#compare-pixel").scroll_into_view_if_needed()   # the readout itself in sight: the copy goes
+    dock.wait_for(state="hidden", timeout=5_000)
     page.close()
 
 

@@ -1,0 +1,80 @@
+() => {
+  // A pixel read where its readout is out of sight is shown docked at the window's foot (or top, away from the map
+  // clicked). The Compare tab's
+  // readout sits above its ten maps: a tap on the SegNet error map of a phone's page put the reading 2,200 px above
+  // the screen, with nothing to say it had come. The dock is a copy of the readout (hidden from screen readers,
+  // which hear the readout itself: segdemo/pixel_readout.js makes it a live region); it goes when the readout comes
+  // into view, when the visitor closes it, and when the readout no longer shows a pixel (a new result).
+  // Run once by Gradio when the page loads (launch(js=...)).
+  const READOUT = ".segdemo-pixel";
+  const ASKED_WITHIN_MS = 15000;  // a reading that follows a click or a key on a map; not a new result's empty one
+  let asked = 0;  // when the visitor last clicked a map or pressed a key on one
+  let closedFor = null;  // the reading the visitor closed the dock on: it stays closed until another comes
+
+  const dock = document.createElement("div");
+  dock.className = "segdemo-readout-dock";
+  dock.setAttribute("aria-hidden", "true");
+  dock.hidden = true;
+  const close = document.createElement("button");
+  close.type = "button";
+  close.className = "segdemo-readout-dock-close";
+  close.textContent = "\u00d7";
+  close.tabIndex = -1;  // the dock is a copy for the eyes; the keyboard's reading is the readout's
+  const body = document.createElement("div");
+  body.className = "segdemo-readout-dock-body prose";
+  dock.append(close, body);
+  // inside Gradio's content, where the Space's CSS (which Gradio scopes to ".gradio-container .contain") reaches
+  (document.querySelector(".gradio-container .contain") ?? document.body).appendChild(dock);
+
+  const textOf = (readout) => readout.querySelector("[data-testid=markdown]") ?? readout;
+  const reading = (readout) => {
+    const text = textOf(readout).innerText;
+    return text.includes("At pixel") ? text : null;
+  };
+  // the readout of the tab shown, if any
+  const shownReadout = () => [...document.querySelectorAll(READOUT)].find((readout) => readout.offsetParent !== null);
+  const inView = (element) => {
+    const box = element.getBoundingClientRect();
+    return box.bottom > 40 && box.top < window.innerHeight - 40;
+  };
+
+  function update() {
+    const readout = shownReadout();
+    const text = readout && reading(readout);
+    const wanted = text && text !== closedFor && performance.now() - asked < ASKED_WITHIN_MS && !inView(readout);
+    if (!wanted) {
+      if (!dock.hidden && (!text || inView(readout) || text === closedFor)) dock.hidden = true;
+      if (!text) closedFor = null;
+      if (dock.hidden) return;
+    }
+    const html = textOf(readout).innerHTML;
+    if (body.innerHTML !== html) body.innerHTML = html;
+    dock.hidden = false;
+  }
+
+  let scheduled = false;
+  const schedule = () => {
+    if (!scheduled) {
+      scheduled = true;
+      requestAnimationFrame(() => { scheduled = false; update(); });
+    }
+  };
+  close.addEventListener("click", () => {
+    const readout = shownReadout();
+    closedFor = readout && reading(readout);
+    dock.hidden = true;
+  });
+  const onMap = (event) => event.target.closest?.(".segdemo-map, .segdemo-slider");
+  // the dock keeps clear of the map clicked: at the window's top where the click was in its lower half
+  document.addEventListener("click", (event) => {
+    if (!onMap(event)) return;
+    asked = performance.now();
+    if (event.clientY > 0) dock.classList.toggle("segdemo-readout-dock-top", event.clientY > window.innerHeight / 2);
+  }, true);
+  document.addEventListener("keydown", (event) => { if (onMap(event)) asked = performance.now(); }, true);
+  new MutationObserver((records) => {
+    if (records.some((record) => !dock.contains(record.target))) schedule();
+  }).observe(document.body, { subtree: true, childList: true, characterData: true });
+  window.addEventListener("scroll", schedule, { passive: true, capture: true });
+  window.addEventListener("resize", schedule);
+}
