@@ -1,11 +1,10 @@
 () => {
   // A pixel read where its readout is out of sight is shown docked at the window's foot (or top, away from the map
-  // clicked). The Compare tab's
-  // readout sits above its ten maps: a tap on the SegNet error map of a phone's page put the reading 2,200 px above
-  // the screen, with nothing to say it had come. The dock is a copy of the readout (hidden from screen readers,
-  // which hear the readout itself: segdemo/pixel_readout.js makes it a live region); it goes when the readout comes
-  // into view, when the visitor closes it, and when the readout no longer shows a pixel (a new result).
-  // Run once by Gradio when the page loads (launch(js=...)).
+  // clicked). The Compare tab's readout sits above its ten maps: a tap on the SegNet error map of a phone's page
+  // put the reading 2,200 px above the screen, with nothing to say it had come. The dock is a copy of the readout
+  // (hidden from screen readers, which hear the readout itself: segdemo/pixel_readout.js makes it a live region);
+  // it goes when the readout comes into view, when the visitor closes it, and when the readout no longer shows a
+  // pixel (a new result). Run once by Gradio when the page loads (launch(js=...)).
   const READOUT = ".segdemo-pixel";
   const ASKED_WITHIN_MS = 15000;  // a reading that follows a click or a key on a map; not a new result's empty one
   let asked = 0;  // when the visitor last clicked a map or pressed a key on one
@@ -67,13 +66,16 @@
   const onMap = (event) => event.target.closest?.(".segdemo-map, .segdemo-slider");
   // the dock keeps clear of the map clicked: at the window's top where the click was in its lower half
   document.addEventListener("click", (event) => {
+    schedule();  // a tab changed, perhaps: its readout is another
     if (!onMap(event)) return;
     asked = performance.now();
     if (event.clientY > 0) dock.classList.toggle("segdemo-readout-dock-top", event.clientY > window.innerHeight / 2);
   }, true);
   document.addEventListener("keydown", (event) => { if (onMap(event)) asked = performance.now(); }, true);
+  // a readout's own changes alone (the rest of the page changes all through a run: its timers)
+  const inReadout = (node) => (node.nodeType === Node.ELEMENT_NODE ? node : node.parentElement)?.closest(READOUT);
   new MutationObserver((records) => {
-    if (records.some((record) => !dock.contains(record.target))) schedule();
+    if (records.some((record) => inReadout(record.target))) schedule();
   }).observe(document.body, { subtree: true, childList: true, characterData: true });
   window.addEventListener("scroll", schedule, { passive: true, capture: true });
   window.addEventListener("resize", schedule);
