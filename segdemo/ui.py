@@ -68,6 +68,7 @@ UPLOAD_PLACEHOLDER = (
     "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
 )
 
+RESULT = "segdemo-result"  # a tab's result that is not a map (a table, a text): greyed out with the maps when stale
 CSS = """
 /* The app fills the page's width (Blocks(fill_width=True)) up to Gradio's widest step: Gradio's steps left a
    laptop's 1000 px window 704 px of app, and a blog's 760 px iframe 576, so the maps came out a third smaller. */
@@ -127,6 +128,20 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .segdemo-readout-dock p {margin:4px 0}
 .segdemo-readout-dock-close {position:absolute; top:2px; right:4px; width:32px; height:32px; font-size:24px !important;
   line-height:1; background:none; border:none; color:inherit; cursor:pointer}
+/* A tab's results while the picture shown is not the one they were made from (segdemo/stale_results.js): greyed
+   out, under a line that says so. The class is on the Tabs element, which stays while each tab's contents are drawn
+   again on every visit; each tab's own results are found by its picture. */
+.block.segdemo-stale-note {display:none}
+.segdemo-stale-note p {margin:0; padding:8px 12px; border-radius:8px; border:1px solid var(--color-accent);
+  background:var(--color-accent-soft); color:var(--body-text-color)}
+.segdemo-stale-segment #segment-stale-note, .segdemo-stale-compare #compare-stale-note {display:block}
+.segdemo-stale-note .segdemo-stale-gone, .segdemo-cleared-segment #segment-stale-note .segdemo-stale-new,
+  .segdemo-cleared-compare #compare-stale-note .segdemo-stale-new {display:none}
+.segdemo-cleared-segment #segment-stale-note .segdemo-stale-gone,
+  .segdemo-cleared-compare #compare-stale-note .segdemo-stale-gone {display:block}
+.segdemo-stale-segment .tabitem:has(#segment-picture) :is(.segdemo-result, .segdemo-map, .segdemo-slider,
+  .segdemo-class-map), .segdemo-stale-compare .tabitem:has(#compare-picture) :is(.segdemo-result, .segdemo-map,
+  .segdemo-class-map) {opacity:0.5; filter:grayscale(0.6); transition:opacity 0.2s}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
 /* the swatch's edge follows the text colour, so dark classes (Car, Pedestrian) stand out in dark mode too */
 .segdemo-swatch {width:14px; height:14px; border-radius:3px; display:inline-block;
@@ -350,12 +365,15 @@ PAGE_ALTS = {
 def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
     (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js), result maps loaded as soon
-    as they arrive rather than lazily (segdemo/eager_pictures.js) and a reading docked at the window's foot where its
-    readout is out of sight (segdemo/readout_dock.js)."""
+    as they arrive rather than lazily (segdemo/eager_pictures.js), a reading docked at the window's foot where its
+    readout is out of sight (segdemo/readout_dock.js) and results greyed out while the picture shown is another
+    (segdemo/stale_results.js)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager, dock = ((here / name).read_text(encoding="utf-8").strip() for name in
-                                  ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js"))
-    return f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n({dock})();\n}}"
+    readout, alts, eager, dock, stale = (
+        (here / name).read_text(encoding="utf-8").strip() for name in
+        ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js"))
+    return (f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n({dock})();\n"
+            f"({stale})();\n}}")
 
 
 PLOT_ALTS = {
@@ -881,7 +899,8 @@ def _overlay_name(shown: ShownOverlays, index: int) -> str:
     return f"overlay{index}"
 
 
-def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str) -> Any:
+def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str,
+              js: str | None = None) -> Any:
     """Bundled frames that, clicked, replace the picture alone and run ``fn`` with the visitor's own settings.
 
     Only the picture column has values, so a click keeps the model, opacity,
@@ -903,7 +922,7 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
         # run as the buttons run: in the one inference queue ("model"), not beside it, the last click winning
         return examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
                                               api_visibility="private", concurrency_id="model",
-                                              trigger_mode=LAST_REQUEST_WINS)
+                                              trigger_mode=LAST_REQUEST_WINS, js=js)
     return None
 
 
@@ -991,6 +1010,35 @@ def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
     picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload", show_progress="minimal")
 
 
+def _sent_with_its_picture(tab: str, run: str) -> str:
+    """The page's part of a run's event (``js=``), as it is sent: it notes the picture the run is of (its first
+    input; segdemo/stale_results.js) and passes the inputs on unchanged. The API's calls never run it."""
+    return f"(...inputs) => {{ window.segdemoResults?.sent('{tab}', '{run}', inputs[0]); return inputs; }}"
+
+
+def _results_follow_the_picture(tab: str, picture: UploadImage, runs: dict[str, Any]) -> None:
+    """A tab's results greyed out, under a line that says so (``stale_note``), while the picture shown is not the one
+    they were made from: after a new upload, an example's click or a clear, and while a run sent before it ends
+    (segdemo/stale_results.js). ``runs`` are the tab's runs by name, each sent with ``_sent_with_its_picture``. The
+    page's own: no server call, no API."""
+    for name, run in runs.items():
+        if run is not None:
+            run.success(None, [picture], None, js=f"(picture) => window.segdemoResults?.arrived('{tab}', '{name}', "
+                        "picture)", api_visibility="private", queue=False, show_progress="hidden")
+    picture.change(None, [picture], None, js=f"(picture) => window.segdemoResults?.changed('{tab}', picture)",
+                   api_visibility="private", queue=False, show_progress="hidden")
+
+
+def stale_note(tab: str, button: str) -> gr.HTML:
+    """The line above a tab's results while they are of another picture (shown by the page's CSS, which
+    ``_results_follow_the_picture`` switches): which of two, by whether a picture is shown."""
+    return gr.HTML(
+        f'<p class="segdemo-stale-new">These results are of the previous picture: press <strong>{button}</strong> '
+        'for this one\'s.</p><p class="segdemo-stale-gone">These results are of the picture you removed.</p>',
+        elem_id=f"{tab}-stale-note", elem_classes=["segdemo-stale-note"], padding=False,
+    )
+
+
 def build_demo(service: SegmentationService) -> gr.Blocks:
     """The whole UI; launch it with ``launch(demo)``."""
     choices = service.labels()
@@ -1045,11 +1093,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                          elem_classes=["segdemo-sampling"])
                     run = gr.Button("Segment", variant="primary")
                 with gr.Column(scale=3):
+                    stale_note("segment", "Segment")
                     slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
                                             elem_classes=["segdemo-slider"])  # rings the pixel read, reads a click (pixel_readout.js)
                     # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
-                    legend = gr.HTML(label="Legend", show_label=False)
-                    info = gr.Markdown(label="Info", show_label=False)
+                    legend = gr.HTML(label="Legend", show_label=False, elem_classes=[RESULT])
+                    info = gr.Markdown(label="Info", show_label=False, elem_classes=[RESULT])
             with gr.Row(elem_id="segment-maps"):
                 confidence = map_image("Confidence", "confidence", min_width=MAP_MIN_WIDTH,
                                        elem_id="segment-confidence")
@@ -1062,16 +1111,17 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             with class_column:  # the class's map under its choice
                 segment_class_map = map_image("Probability of a class", "class", visible=False,
                                               elem_id="segment-class-probability")
-            maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption")
+            maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption", elem_classes=[RESULT])
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
-                    wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", "40%"], elem_classes=["segdemo-words"],
+                    wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", "40%"],
+                    elem_classes=["segdemo-words", RESULT],
                 )
             class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map",
                                 elem_classes=["segdemo-class-map"])
             gr.Markdown(CLASS_MAP_NOTE, elem_id="class-map-note")
-            with gr.Accordion("Figures (JSON)", open=False):
+            with gr.Accordion("Figures (JSON)", open=False, elem_classes=[RESULT]):
                 figures = gr.JSON(label="Figures", show_label=False)
             segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
             segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
@@ -1086,7 +1136,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             )):
                 described(component, note, whole=component is samples)
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
-                                    api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS)
+                                    api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS,
+                                    js=_sent_with_its_picture("segment", "button"))
             _show_uploads_in_every_browser(image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
@@ -1102,7 +1153,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     segment,
                     f"CamVid frames of sequence {example_sequences()}: {EXAMPLES_SEEN} (click one)",
                     "segment-examples",
+                    js=_sent_with_its_picture("segment", "examples"),
                 )
+            _results_follow_the_picture("segment", image, {"button": segment_run, "examples": segment_example_run})
             _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
                                               opacity, segment_shown, [slider], info)
 
@@ -1124,7 +1177,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                            min_width=SEED_MIN_WIDTH)
                     c_run = gr.Button("Compare", variant="primary")
                 with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
-                    c_headline = gr.Markdown(label="Headline", show_label=False)
+                    stale_note("compare", "Compare")
+                    c_headline = gr.Markdown(label="Headline", show_label=False, elem_classes=[RESULT])
                     # the names and both networks' readings at fixed widths (shares of a phone's width would split
                     # the numbers), "What it shows" half the table: it all fits from 528 px, the readings wrapping
                     # inside their column instead of running off to the right; on a phone only "What it shows"
@@ -1132,6 +1186,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     c_table = gr.Dataframe(
                         headers=COMPARE_HEADERS, label="Figures", interactive=False, wrap=True,
                         column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
+                        elem_classes=[RESULT],
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
             compare_pixel, compare_class, _ = _readout_and_class_choice("compare", choice_scale=1)
@@ -1175,7 +1230,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 described(component, note, whole=component is c_samples)
             compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
                                       api_description=COMPARE_API, concurrency_id="model",
-                                      trigger_mode=LAST_REQUEST_WINS)
+                                      trigger_mode=LAST_REQUEST_WINS, js=_sent_with_its_picture("compare", "button"))
             _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
@@ -1193,7 +1248,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     f"CamVid frames of sequence {example_sequences()}: {EXAMPLES_SEEN} (ground truth known: per-image mIoU "
                     "and BF)",
                     "compare-examples",
+                    js=_sent_with_its_picture("compare", "examples"),
                 )
+            _results_follow_the_picture("compare", c_image, {"button": compare_run, "examples": compare_example_run})
             _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
                                               c_opacity, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
 

@@ -1468,10 +1468,28 @@ def wait_until_shown(page, label: str, example: str, what: str) -> None:
         time.sleep(0.5)
 
 
+# Each time the tab's results are greyed out or shown again (segdemo/stale_results.js): whether greyed, and the
+# picture the block labelled `label` shows then.
+RECORD_STALE = """([tab, label]) => {
+    window.staleSeen = [];
+    const tabs = document.querySelector('.tabs');
+    const source = () => [...document.querySelectorAll('.block')]
+        .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label)
+        ?.querySelector('img')?.src;
+    let stale = tabs.classList.contains(`segdemo-stale-${tab}`);
+    new MutationObserver(() => {
+        const now = tabs.classList.contains(`segdemo-stale-${tab}`);
+        if (now !== stale) window.staleSeen.push([now, source()]);
+        stale = now;
+    }).observe(tabs, {attributes: true, attributeFilter: ['class']});
+}"""
+
+
 @pytest.mark.parametrize("tab", ["Segment", "Compare"])
 def test_an_example_clicked_while_another_runs_is_the_one_whose_results_the_page_ends_on(browser, app_url, tab):
     """Gradio dropped a run asked for while one was going ("once"): a visitor clicked example 1, then example 4, and
-    the page showed example 4's picture with example 1's results, for good."""
+    the page showed example 4's picture with example 1's results, for good. And example 1's results, which come
+    first, are greyed out under a line that says they are of another picture, until example 4's come."""
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
     open_app(page, app_url)
     page.get_by_role("tab", name=tab).click()
@@ -1481,14 +1499,51 @@ def test_an_example_clicked_while_another_runs_is_the_one_whose_results_the_page
     set_slider(page, "Monte-Carlo samples", 32)   # a run long enough to click again while it goes
     examples = page.locator(f"#{tab.lower()}-examples button.gallery-item")
     frames = sorted(path.stem for path in (ROOT / "examples").glob("*.jpg"))
+    label = "Picture | overlay (drag)" if tab == "Segment" else "FCN overlay"
+    page.evaluate(RECORD_STALE, [tab.lower(), label])
     examples.nth(0).click()
     page.wait_for_function("selector => document.querySelector(selector)", arg=f"#{tab.lower()}-picture img")
     page.wait_for_timeout(300)
     examples.nth(3).click()
-    label = "Picture | overlay (drag)" if tab == "Segment" else "FCN overlay"
     wait_until_shown(page, label, frames[3], tab)
     if tab == "Compare":
         wait_until_shown(page, "SegNet overlay", frames[3], tab)
+    page.wait_for_function("() => window.staleSeen.length >= 2 && !window.staleSeen.at(-1)[0]", timeout=10_000)
+    seen = [(stale, closest_example(source)) for stale, source in page.evaluate("window.staleSeen")]
+    assert seen == [(True, frames[0]), (False, frames[3])], seen
+    page.close()
+
+
+def test_results_of_another_picture_are_greyed_out_until_the_picture_shown_is_run(browser, app_url):
+    """A second picture uploaded, or the picture removed, left the first picture's results at full strength beside
+    it, with nothing to say they were not of it. They are greyed out under a line that says so, and come back with
+    the next run; the other tab's results are left as they are."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    open_app(page, app_url)
+    note, new, gone = "#segment-stale-note", "These results are of the previous picture", "of the picture you removed"
+    opacity = "() => Number(getComputedStyle(document.querySelector('#segment-confidence')).opacity)"
+    upload = page.locator("#segment-picture input[type=file]")
+    upload.set_input_files(str(EXAMPLE))
+    assert not page.locator(note).is_visible()   # no results yet: nothing to grey out
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=SEGMENT_IMAGES, timeout=60_000)
+    assert not page.locator(note).is_visible() and page.evaluate(opacity) == 1
+    upload.set_input_files(str(ROOT / "examples" / "camvid_0006R0_f01290.jpg"))
+    page.locator(note).get_by_text(new).wait_for(timeout=10_000)
+    assert page.locator(note).inner_text().strip() == f"{new}: press Segment for this one's."
+    page.wait_for_function(f"() => {opacity[6:]} < 0.6", timeout=5_000)   # faded in 0.2 s
+    # the Compare tab, whose results are of no other picture, is not greyed out
+    page.get_by_role("tab", name="Compare").click()
+    assert not page.locator("#compare-stale-note").is_visible()
+    page.get_by_role("tab", name="Segment").click()   # and this tab's, drawn again, still are
+    page.locator(note).get_by_text(new).wait_for(timeout=10_000)
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.locator(note).wait_for(state="hidden", timeout=60_000)
+    page.wait_for_function(f"() => {opacity[6:]} === 1", timeout=5_000)
+    assert closest_example(page.evaluate(PICTURE_SOURCES, "Picture | overlay (drag)")[0]) == "camvid_0006R0_f01290"
+    page.locator("#segment-picture").get_by_role("button", name="Remove Image").click()
+    page.locator(note).get_by_text(gone).wait_for(timeout=10_000)
+    assert not page.locator(note).get_by_text(new).is_visible()
     page.close()
 
 

@@ -1,0 +1,35 @@
+() => {
+  // A result shown beside a picture it was not made from is greyed out, under a line that says so. A visitor who
+  // uploads a second picture (or clicks an example, or clears the picture) kept the first picture's overlay and maps
+  // at full strength, beside the new picture, until pressing the button: nothing said they were not of it. And an
+  // example clicked while another run was going showed that run's result as it came, for seconds, before the
+  // example's own. A result is of the picture its run was sent with (Gradio's file path for it, which is the same
+  // for the same file); each tab compares that with the picture shown whenever either changes. Gradio's events call
+  // window.segdemoResults (segdemo/ui.py: `stale_results_follow`); the page's CSS greys the tab's results and shows
+  // its line while the Tabs element has the class "segdemo-stale-<tab>" (the Tabs element stays while a tab's own
+  // contents are drawn again on each visit), and "segdemo-cleared-<tab>" picks the line for a picture removed.
+  // Run once by Gradio when the page loads (launch(js=...)).
+  const pictureOf = (value) => (value && (value.path ?? value.url)) || null;
+  const sent = {};  // each run's picture, by tab and run, as it was sent: a run's result may come after a new picture
+  const shown = {};  // each tab's picture whose result the page shows
+
+  function mark(tab, current) {
+    const tabs = document.querySelector(".gradio-container .contain .tabs");
+    if (!tabs) return;
+    const stale = tab in shown && pictureOf(current) !== shown[tab];
+    tabs.classList.toggle(`segdemo-stale-${tab}`, stale);
+    tabs.classList.toggle(`segdemo-cleared-${tab}`, stale && !pictureOf(current));
+  }
+
+  window.segdemoResults = {
+    // a run of `tab` (its button or its examples: `run`) sent with `picture`
+    sent(tab, run, picture) { sent[`${tab}/${run}`] = pictureOf(picture); },
+    // that run's result is on the page; `current` is the picture shown now
+    arrived(tab, run, current) {
+      shown[tab] = sent[`${tab}/${run}`] ?? null;
+      mark(tab, current);
+    },
+    // the tab's picture changed (an upload, an example, a clear, a format drawn for the browser)
+    changed(tab, current) { mark(tab, current); },
+  };
+}
