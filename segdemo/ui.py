@@ -167,6 +167,12 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
   #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:first-child {order:1}
   #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:nth-child(4) {order:2}
 }
+/* A map is never taller than most of the window, so that a row of maps (FCN's beside SegNet's) fits in it with its
+   labels: a tall picture's were drawn as wide as their blocks, 1,116 px high for a 600x1600 picture in a 900 px
+   window. Scaled down whole, the map keeps its shape and its box is the picture's own, so a click reads the pixel
+   under it (Gradio's click finds the pixel in the box as drawn). In pixels too: in a frame that grows to fit its
+   page (iframe-resizer), a share of the window alone would grow with the frame. */
+.segdemo-map img {max-height:min(80vh, 960px)}
 /* The class maps' downloads: the label above as a map's, and no tall empty box before there is a result. */
 .segdemo-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
 .segdemo-class-map .empty {min-height:var(--size-12); height:var(--size-12)}

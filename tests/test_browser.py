@@ -430,10 +430,11 @@ def wait_for_reading(page, selector: str, before: str = "") -> str:
     return page.locator(readout(selector)).inner_text()
 
 
-def near(reading: str, x: int, y: int) -> bool:
-    """Whether the reading is of pixel (x, y) or one beside it (a CSS pixel spans 1.7 of a map's drawn smaller)."""
+def near(reading: str, x: int, y: int, within: int = 1) -> bool:
+    """Whether the reading is of pixel (x, y) or one ``within`` of it (a CSS pixel spans 1.7 of a map's drawn
+    smaller)."""
     read_x, read_y = map(int, re.search(r"At pixel \((\d+), (\d+)\)", reading).groups())
-    return abs(read_x - x) <= 1 and abs(read_y - y) <= 1
+    return abs(read_x - x) <= within and abs(read_y - y) <= within
 
 
 def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, app_url):
@@ -1152,6 +1153,41 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
     # the captions under the maps explain them in the order a visitor reads the maps: row by row, left to right
     reading = [label.split(" (")[0] for label, _ in sorted(maps.items(), key=lambda item: (round(item[1][1]), item[1][0]))]
     assert page.evaluate(CAPTIONS_SHOWN) == reading
+    page.close()
+
+
+# Each shown map's label, its picture's box and its natural size.
+MAP_BOXES = """() => [...document.querySelectorAll('.segdemo-map')].filter(block => block.offsetParent).map(block => {
+    const img = block.querySelector('img'), box = img?.getBoundingClientRect();
+    return img && {label: block.querySelector('[data-testid=block-label]').textContent.trim(), width: box.width,
+                   height: box.height, natural: [img.naturalWidth, img.naturalHeight]};
+}).filter(Boolean)"""
+
+
+def test_a_tall_pictures_maps_each_fit_in_the_window_and_read_the_pixel_clicked(browser, app_url, tmp_path):
+    """A 600x1600 picture's maps were as wide as their blocks, 1,116 px high in a 900 px window: no row of them (FCN's
+    beside SegNet's) could be seen whole. Each is scaled down whole to 80% of the window's height, the box it is drawn
+    in its own shape (so the pixel a click reads is the one under it), all at one scale."""
+    picture = tmp_path / "tall.jpg"
+    with Image.open(EXAMPLE) as frame:
+        frame.crop((165, 0, 300, 360)).resize((600, 1600)).save(picture, quality=90)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(picture))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES[:6]), timeout=60_000)
+    maps = page.evaluate(MAP_BOXES)
+    assert len(maps) >= 7, maps
+    for shown in maps:
+        natural_width, natural_height = shown["natural"]
+        assert natural_height == 1600 and shown["height"] <= 0.8 * 900 + 0.5, shown
+        assert abs(shown["width"] / shown["height"] - natural_width / natural_height) < 0.01, shown
+    assert len({(round(shown["width"]), round(shown["height"])) for shown in maps}) == 1, maps   # one scale
+    click_pixel(page, "#compare-confidence-fcn", 240, 1300)
+    reading = wait_for_reading(page, "#compare-pixel")
+    assert near(reading, 240, 1300, within=2), reading   # drawn at 0.45, a CSS pixel spans 2.2 of its pixels
+    rings_at(page, reading, 7)   # on every map shown, the overlays' too
     page.close()
 
 
