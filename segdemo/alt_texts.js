@@ -18,9 +18,29 @@
     }
   }
 
-  // alt is not among the attributes followed, so setting it does not call describe again
-  new MutationObserver(describe).observe(document.body, {
-    subtree: true, childList: true, attributes: true, attributeFilter: ["src"],
+  // And names for the downloads. A map's download is a link around a button, both reached with Tab: the link, which
+  // has no name, is taken out of the Tab order, and the button ("Download", on every map alike) is named after the
+  // file it downloads ("Download confidence_fcn8s_lite.webp"). A class map's link was read as its size ("3.7 KB
+  // ⇣"); it says its file and size.
+  function nameDownloads() {
+    for (const link of document.querySelectorAll("a.download-link[download]")) {
+      const file = link.getAttribute("download");
+      const button = link.querySelector("button");
+      if (button) {
+        if (link.getAttribute("tabindex") !== "-1") link.setAttribute("tabindex", "-1");
+        if (file && button.getAttribute("aria-label") !== `Download ${file}`) button.setAttribute("aria-label", `Download ${file}`);
+      } else if (file) {
+        const name = `Download ${file} (${link.textContent.replace(/[\s\u00a0]*\u21e3/, "").replace(/\u00a0/g, " ").trim()})`;
+        if (link.getAttribute("aria-label") !== name) link.setAttribute("aria-label", name);
+      }
+    }
+  }
+
+  // each sets only what differs, so a change it makes calls it once more, to find nothing left to set
+  new MutationObserver(() => { describe(); nameDownloads(); }).observe(document.body, {
+    subtree: true, childList: true, attributes: true,
+    attributeFilter: ["src", "href", "download", "aria-label", "tabindex"],
   });
   describe();
+  nameDownloads();
 }

@@ -36,6 +36,7 @@ opacity slider's re-blends, one folder per step of a drag (2.5 MB each for a
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import math
 import os
@@ -256,6 +257,39 @@ def delete_results(folders: Iterable[str]) -> None:
         path = Path(folder).resolve()
         if path.parent == root:
             shutil.rmtree(path, ignore_errors=True)
+
+
+def write_copy_of(upload: str | Path, name: str, image: Image.Image) -> str:
+    """``image``, drawn from the file ``upload``, written once to ``<cache>/segdemo/copy-<hash of upload's path>/``:
+    the path of the copy written before, where the same upload comes again.
+
+    Gradio keeps an upload at a path named after its content, so the same
+    file sent twice gets one path, and so does its copy: the page, which
+    tells a new picture from the one a result is of by its path
+    (segdemo/stale_results.js), took the same TIFF or HEIC uploaded again
+    for another picture when each copy had a folder of its own. A copy
+    found is touched (no sweep takes it as old); a new one is written
+    under another name and renamed, so that no visitor's page ever reads
+    one half-written.
+    """
+    sweep_now_and_then()
+    digest = hashlib.sha256(os.path.realpath(upload).encode()).hexdigest()[:40]
+    path = results_folder() / f"copy-{digest}" / f"{name}{file_suffix(image)}"
+    try:
+        os.utime(path)
+        os.utime(path.parent)
+        return str(path)
+    except FileNotFoundError:  # not written yet, or swept
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    unfinished = path.with_name(f".{uuid.uuid4().hex}{path.suffix}")
+    try:
+        _write(image, unfinished)
+        os.replace(unfinished, path)
+    finally:
+        unfinished.unlink(missing_ok=True)
+    _note_written([str(path)])
+    return str(path)
 
 
 def write_images(images: dict[str, Image.Image | None]) -> dict[str, str | None]:

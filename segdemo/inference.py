@@ -294,6 +294,7 @@ class Prediction:
     notes: list[str]
     temperature: float = 1.0  # the checkpoint's softmax temperature (1.0: not calibrated)
     mirrored_samples: int = 0  # of ``samples``, how many ran on the mirror image
+    seed: int | None = None  # the dropout masks' seed, where samples were drawn: the same seed, the same answer
     scales: tuple[float, ...] = SINGLE_SCALE  # the working resolution times these (the checkpoint's test_scales)
     # What the maps were upsampled from: the mean class probabilities (C,h,w) and the mutual information (h,w) on
     # the working grid (``segdemo.pixel_readout`` reads a clicked pixel's figures back from them)
@@ -326,6 +327,7 @@ class Prediction:
             "band_share": float(self.boundary.band.float().mean()),
             "samples": self.samples,
             "mirrored_samples": self.mirrored_samples,
+            "seed": self.seed,
             "scales": list(self.scales),
         }
         if self.mutual_information is not None:
@@ -410,6 +412,7 @@ def predict(
         notes=notes,
         temperature=checkpoint.temperature,
         mirrored_samples=mirrored_samples(samples, mirror) if sample_probs is not None else 0,
+        seed=seed if sample_probs is not None else None,
         scales=scales,
         grid_probabilities=grid_probs,
         grid_mutual_information=grid_mi,

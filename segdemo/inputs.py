@@ -167,11 +167,12 @@ def _data_url_bytes(url: str) -> bytes:
                       "handle_file(path)).") from None
 
 
-def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: bool = True) -> Any:
+def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: bool = True, whole: bool = False) -> Any:
     """An API number input's value: a number sent as text ("3", "0.5", as a form or ``curl`` may send it) is read,
     anything else refused in words. Gradio's own check compared the text with the component's bounds and failed
     with a TypeError that a visitor saw only as "the upstream Gradio app has raised an exception", and its range
-    message did not say which input was out of range."""
+    message did not say which input was out of range. A ``whole`` input (samples, seed) refuses a fraction, which
+    was quietly rounded (samples 2.5 ran 2, seed 1.5 ran 2)."""
     if isinstance(payload, str):
         try:
             payload = float(payload.strip())
@@ -183,6 +184,8 @@ def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: b
         raise refused(f"{label} must be a number, not {type(payload).__name__}.")
     if isinstance(payload, float) and math.isnan(payload):  # it passes every bounds check
         raise refused(f"{label} must be a number, not NaN.")
+    if whole and isinstance(payload, float) and not payload.is_integer():
+        raise refused(f"{label} must be a whole number, not {payload:g}.")
     try:
         return preprocess(payload)
     except gr.Error as error:
@@ -195,7 +198,8 @@ class NumberSlider(gr.Slider):
     is_template = True  # rendered by the frontend's ordinary Slider (Gradio names it after the first base class)
 
     def preprocess(self, payload: Any) -> Any:
-        return _read_number(self.label, payload, super().preprocess, allow_none=False)
+        whole = float(self.step).is_integer() and float(self.minimum).is_integer()  # the samples, not the opacity
+        return _read_number(self.label, payload, super().preprocess, allow_none=False, whole=whole)
 
 
 class NumberBox(gr.Number):
@@ -204,7 +208,7 @@ class NumberBox(gr.Number):
     is_template = True  # rendered by the frontend's ordinary Number
 
     def preprocess(self, payload: Any) -> Any:
-        return _read_number(self.label, payload, super().preprocess)
+        return _read_number(self.label, payload, super().preprocess, whole=self.precision == 0)
 
 
 class ModelDropdown(gr.Dropdown):
@@ -218,10 +222,12 @@ class ModelDropdown(gr.Dropdown):
         if isinstance(payload, str) and payload not in by_label.values() and payload in by_label:
             payload = by_label[payload]
         try:
-            if payload is not None and not isinstance(payload, str):  # Gradio let a list of one name through
+            # Gradio let a list of one name through, and None as far as the handler ("Unknown model 'None'")
+            if not isinstance(payload, str):
                 raise gr.Error("not a name")
             return super().preprocess(payload)
         except gr.Error:
             named = ", ".join(f"{value} ({label})" for label, value in self.choices)
-            shown = repr(payload[:40]) if isinstance(payload, str) else type(payload).__name__
+            shown = (repr(payload[:40]) if isinstance(payload, str) else "none" if payload is None
+                     else type(payload).__name__)
             raise refused(f"{self.label} must be one of {named}, not {shown}.") from None

@@ -48,6 +48,9 @@
     }
     const html = textOf(readout).innerHTML;
     if (body.innerHTML !== html) body.innerHTML = html;
+    // greyed out, and said to be, as the readout is while its tab's results are of another picture
+    const tab = readout.id.replace(/-pixel$/, "");
+    dock.classList.toggle("segdemo-readout-dock-stale", !!window.segdemoResults?.stale(tab));
     dock.hidden = false;
   }
 
@@ -79,4 +82,5 @@
   }).observe(document.body, { subtree: true, childList: true, characterData: true });
   window.addEventListener("scroll", schedule, { passive: true, capture: true });
   window.addEventListener("resize", schedule);
+  window.addEventListener("segdemo-stale", schedule);  // a tab's results greyed out, or shown again
 }

@@ -5,20 +5,34 @@
   // example clicked while another run was going showed that run's result as it came, for seconds, before the
   // example's own. A result is of the picture its run was sent with (Gradio's file path for it, which is the same
   // for the same file); each tab compares that with the picture shown whenever either changes. Gradio's events call
-  // window.segdemoResults (segdemo/ui.py: `stale_results_follow`); the page's CSS greys the tab's results and shows
-  // its line while the Tabs element has the class "segdemo-stale-<tab>" (the Tabs element stays while a tab's own
-  // contents are drawn again on each visit), and "segdemo-cleared-<tab>" picks the line for a picture removed.
+  // window.segdemoResults (segdemo/ui.py: `_results_follow_the_picture`); the page's CSS greys the tab's results and
+  // shows its line while the Tabs element has the class "segdemo-stale-<tab>" (the Tabs element stays while a tab's
+  // own contents are drawn again on each visit), and "segdemo-cleared-<tab>" picks the line for a picture no longer
+  // shown. A screen reader is told too, in a live region of its own (the line appears by CSS, which it does not
+  // hear), and the docked readout (segdemo/readout_dock.js) hears of each change by a "segdemo-stale" event.
   // Run once by Gradio when the page loads (launch(js=...)).
   const pictureOf = (value) => (value && (value.path ?? value.url)) || null;
   const sent = {};  // each run's picture, by tab and run, as it was sent: a run's result may come after a new picture
   const shown = {};  // each tab's picture whose result the page shows
 
+  const spoken = document.createElement("div");
+  spoken.className = "segdemo-spoken";
+  spoken.setAttribute("role", "status");
+  spoken.setAttribute("aria-live", "polite");
+  (document.querySelector(".gradio-container .contain") ?? document.body).appendChild(spoken);
+
   function mark(tab, current) {
     const tabs = document.querySelector(".gradio-container .contain .tabs");
     if (!tabs) return;
     const stale = tab in shown && pictureOf(current) !== shown[tab];
+    const was = tabs.classList.contains(`segdemo-stale-${tab}`);
     tabs.classList.toggle(`segdemo-stale-${tab}`, stale);
     tabs.classList.toggle(`segdemo-cleared-${tab}`, stale && !pictureOf(current));
+    if (stale !== was) {
+      const note = document.getElementById(`${tab}-stale-note`);
+      spoken.textContent = stale && note ? note.innerText.trim() : "";
+      window.dispatchEvent(new CustomEvent("segdemo-stale", { detail: { tab, stale } }));
+    }
   }
 
   window.segdemoResults = {
@@ -31,5 +45,9 @@
     },
     // the tab's picture changed (an upload, an example, a clear, a format drawn for the browser)
     changed(tab, current) { mark(tab, current); },
+    // whether the results of `tab` are greyed out
+    stale(tab) {
+      return !!document.querySelector(".gradio-container .contain .tabs")?.classList.contains(`segdemo-stale-${tab}`);
+    },
   };
 }

@@ -144,6 +144,7 @@ def test_bayesian_outputs_only_for_bayesian_models(client, odd_picture):
     mutual, figures = result[3], result[7]
     assert mutual["visible"] is False and not mutual.get("value")
     assert figures["samples"] == 1 and "mean_mutual_information" not in figures
+    assert figures["seed"] is None   # a single pass draws nothing: no seed to give
 
 
 def test_results_are_repeatable_with_a_seed(client, odd_picture):
@@ -155,6 +156,7 @@ def test_results_are_repeatable_with_a_seed(client, odd_picture):
     drop_timing = lambda f: {k: v for k, v in f.items() if "seconds" not in k}  # noqa: E731
     assert drop_timing(first[7]) == drop_timing(second[7])
     assert first[7]["mean_mutual_information"] != other[7]["mean_mutual_information"]
+    assert (first[7]["seed"], other[7]["seed"]) == (11, 12)   # the figures say how to get them again
 
 
 def test_a_display_p3_photo_is_shown_and_segmented_in_the_colours_its_profile_means(client, tmp_path):
@@ -332,6 +334,9 @@ def test_numbers_sent_as_text_are_read_and_anything_else_is_refused_by_name(clie
         (("fcn8s_lite", 0.5, 1, "NaN"), "Seed must be a number, not NaN."),
         # None failed Gradio's bounds check with a TypeError
         (("fcn8s_lite", None, 1, 0), "Overlay opacity must be a number, not None."),
+        # a fraction was quietly rounded: samples 2.5 ran 2, seed 1.5 ran 2
+        (("bayesian_segnet_lite", 0.5, 2.5, 0), "Monte-Carlo samples must be a whole number, not 2.5."),
+        (("bayesian_segnet_lite", 0.5, 2, "1.5"), "Seed must be a whole number, not 1.5."),
     ):
         with pytest.raises(Exception) as error:
             client.predict(handle_file(odd_picture), *args, api_name="/segment")
@@ -347,7 +352,8 @@ def test_the_model_is_chosen_by_name_or_by_its_label_and_anything_else_is_refuse
     list of choices"); an API caller who copies the label from the page now gets that model."""
     by_label = client.predict(handle_file(odd_picture), "FCN-8s (lite)", 0.5, 1, 0, api_name="/segment")[7]
     assert by_label["model"] == "fcn8s_lite"
-    for model, shown in (("fcn8s", "'fcn8s'"), (5, "int"), (["fcn8s_lite"], "list")):  # the list: "unhashable type"
+    for model, shown in (("fcn8s", "'fcn8s'"), (5, "int"), (["fcn8s_lite"], "list"),  # the list: "unhashable type"
+                         (None, "none")):  # None had reached the handler: "Unknown model 'None'", no labels
         with pytest.raises(Exception) as error:
             client.predict(handle_file(odd_picture), model, 0.5, 1, 0, api_name="/segment")
         assert str(error.value) == (f"Model must be one of bayesian_segnet_lite (Bayesian SegNet (lite, MC dropout)), "

@@ -262,6 +262,23 @@ def test_the_samples_and_seed_can_be_set_only_while_the_model_samples(browser, a
     page.close()
 
 
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_tab_shown_and_the_class_maps_download_read_in_either_theme(browser, app_url, theme):
+    """In the dark, the tab shown was named in Gradio's accent, 4.3:1 against the page, and the class map's download
+    link 4.0:1 against its block; text wants 4.5:1. A screen reader hears the download's file, not "3.7 KB"."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    page.goto(f"{app_url}?__theme={theme}")
+    page.get_by_role("tab", name="Models").wait_for(timeout=30_000)
+    assert contrast_against_page(page.locator(".tab-container button.selected")) >= 4.5
+    page.locator("#segment-examples button.gallery-item").first.click()
+    link = page.locator("#segment-class-map a[data-testid=download-link]")
+    link.wait_for(timeout=60_000)
+    assert contrast_against_page(link) >= 4.5
+    page.wait_for_function("link => /^Download class_map_fcn8s_lite\\.png \\(\\d+(\\.\\d)? KB\\)$/.test(link.ariaLabel)",
+                           arg=link.element_handle(), timeout=5_000)
+    page.close()
+
+
 # The colour a text is drawn in, its opacity with its ancestors', and the first opaque background behind it
 DRAWN_COLOUR = """el => { let opacity = 1, background = null;
     for (let e = el; e; e = e.parentElement) {
@@ -592,7 +609,7 @@ def reachable_within(ratio: float) -> int:
 
 def tab_onto_map(page, selector: str) -> None:
     """Move the keyboard's focus onto the map at ``selector``, as Tab does from the button before it."""
-    page.locator(f"{selector} button[aria-label=Download]").focus()
+    page.locator(f"{selector} button[aria-label^=Download]").focus()
     page.keyboard.press("Tab")
     assert page.evaluate("s => document.activeElement === document.querySelector(s + ' img').closest('button')",
                          selector)
@@ -1552,22 +1569,37 @@ def test_an_example_clicked_while_another_runs_is_the_one_whose_results_the_page
 
 def test_results_of_another_picture_are_greyed_out_until_the_picture_shown_is_run(browser, app_url):
     """A second picture uploaded, or the picture removed, left the first picture's results at full strength beside
-    it, with nothing to say they were not of it. They are greyed out under a line that says so, and come back with
-    the next run; the other tab's results are left as they are."""
+    it, with nothing to say they were not of it. They are greyed out under a line that says so (a screen reader
+    hears it), the pixel readout and its docked copy too, and come back with the next run; the other tab's results
+    are left as they are."""
     page = browser.new_page(viewport={"width": 1400, "height": 1200})
     open_app(page, app_url)
-    note, new, gone = "#segment-stale-note", "These results are of the previous picture", "of the picture you removed"
-    opacity = "() => Number(getComputedStyle(document.querySelector('#segment-confidence')).opacity)"
+    note, new, gone = "#segment-stale-note", "These results are of the previous picture", "of a picture no longer shown"
+    faded = "selector => Number(getComputedStyle(document.querySelector(selector)).opacity)"
+    spoken = "() => document.querySelector('.segdemo-spoken[role=status]').textContent"
     upload = page.locator("#segment-picture input[type=file]")
     upload.set_input_files(str(EXAMPLE))
     assert not page.locator(note).is_visible()   # no results yet: nothing to grey out
     page.get_by_role("button", name="Segment", exact=True).click()
     page.wait_for_function(IMAGES_SHOWN, arg=SEGMENT_IMAGES, timeout=60_000)
-    assert not page.locator(note).is_visible() and page.evaluate(opacity) == 1
+    assert not page.locator(note).is_visible() and page.evaluate(faded, "#segment-confidence") == 1
+    click_pixel(page, "#segment-confidence", 200, 150)
+    first_reading = wait_for_reading(page, "#segment-pixel")
     upload.set_input_files(str(ROOT / "examples" / "camvid_0006R0_f01290.jpg"))
     page.locator(note).get_by_text(new).wait_for(timeout=10_000)
     assert page.locator(note).inner_text().strip() == f"{new}: press Segment for this one's."
-    page.wait_for_function(f"() => {opacity[6:]} < 0.6", timeout=5_000)   # faded in 0.2 s
+    assert page.evaluate(spoken) == f"{new}: press Segment for this one's."
+    for greyed in ("#segment-confidence", "#segment-pixel", ".segdemo-slider", "#maps-caption"):
+        page.wait_for_function(f"selector => ({faded})(selector) < 0.6", arg=greyed, timeout=5_000)   # in 0.2 s
+    # a pixel read on a phone, its readout out of sight, is docked greyed out too
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.locator("#segment-band").scroll_into_view_if_needed()
+    click_pixel(page, "#segment-band", 100, 100)
+    wait_for_reading(page, "#segment-pixel", before=first_reading)
+    page.wait_for_function("() => { const dock = document.querySelector('.segdemo-readout-dock'); "
+                           "return !dock.hidden && dock.classList.contains('segdemo-readout-dock-stale'); }",
+                           timeout=5_000)
+    page.set_viewport_size({"width": 1400, "height": 1200})
     # the Compare tab, whose results are of no other picture, is not greyed out
     page.get_by_role("tab", name="Compare").click()
     assert not page.locator("#compare-stale-note").is_visible()
@@ -1575,7 +1607,9 @@ def test_results_of_another_picture_are_greyed_out_until_the_picture_shown_is_ru
     page.locator(note).get_by_text(new).wait_for(timeout=10_000)
     page.get_by_role("button", name="Segment", exact=True).click()
     page.locator(note).wait_for(state="hidden", timeout=60_000)
-    page.wait_for_function(f"() => {opacity[6:]} === 1", timeout=5_000)
+    page.wait_for_function(f"() => ({faded})('#segment-confidence') === 1 && ({faded})('#segment-pixel') === 1",
+                           timeout=5_000)
+    assert page.evaluate(spoken) == ""
     assert closest_example(page.evaluate(PICTURE_SOURCES, "Picture | overlay (drag)")[0]) == "camvid_0006R0_f01290"
     page.locator("#segment-picture").get_by_role("button", name="Remove Image").click()
     page.locator(note).get_by_text(gone).wait_for(timeout=10_000)

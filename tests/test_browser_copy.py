@@ -3,8 +3,10 @@ networks will see."""
 
 from __future__ import annotations
 
+import os
 import struct
 import zlib
+from pathlib import Path
 
 
 import gradio as gr
@@ -119,3 +121,22 @@ def test_a_large_picture_is_shown_at_the_size_its_maps_are_drawn_at(service, mes
     assert from_file[7]["output_size"] == from_png[7]["output_size"] == [2048, 1536]
     labels_file, labels_png = pixels(from_file[10]), pixels(from_png[10])
     assert (labels_file == labels_png).mean() > 0.99
+
+
+def test_the_same_upload_again_gets_the_same_copy(service, messages, tmp_path):
+    """The page tells a new picture from the one a result is of by its path (segdemo/stale_results.js), and Gradio
+    keeps an upload at a path named after its content: each copy in a folder of its own made the same TIFF, uploaded
+    again, a new picture, and greyed out the results that were of it. A copy swept meanwhile is written again."""
+    tiff, other = tmp_path / "frame.tiff", tmp_path / "other.tiff"
+    with Image.open(FRAME) as frame:
+        frame.save(tiff)
+        frame.transpose(Image.Transpose.FLIP_LEFT_RIGHT).save(other)
+    first = service.picture_for_the_browser(str(tiff))
+    assert service.picture_for_the_browser(str(tiff)) == first
+    copy_of_other = service.picture_for_the_browser(str(other))
+    assert copy_of_other != first and not np.array_equal(pixels(copy_of_other), pixels(first))
+    Path(first).unlink()
+    again = service.picture_for_the_browser(str(tiff))
+    assert again == first
+    np.testing.assert_array_equal(pixels(again), np.asarray(load_image(tiff).image))
+    assert [name for name in os.listdir(Path(first).parent)] == [Path(first).name]   # nothing half-written left
