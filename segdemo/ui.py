@@ -161,6 +161,11 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    the slider's buttons at 320 px). */
 .segdemo-map label[data-testid=block-label], .segdemo-slider label[data-testid=block-label] {position:static;
   margin:0 0 6px 0; white-space:normal}
+/* and a map's buttons (full screen, download) sit in that row, right of its label, not on the picture: there they
+   hid the top of its key, and on a phone the right eighth of a wide picture's map (326x58 for a 1600x300 picture),
+   whose pixels a tap could not read. The label row is 29 px and its margin 6 above the picture's box. */
+.segdemo-map .image-container > .icon-button-wrapper {top:-35px}
+.segdemo-map label[data-testid=block-label] {max-width:calc(100% - 56px)}
 /* Where the Segment tab's maps wrap (a blog's column, a tablet), they go two to a row, each half the width (never
    three and a lone fourth), and the error map, where there is one, comes first, beside the boundary uncertainty map,
    whose mistakes it shows. Hidden maps are not in the page, so :has() sees whether the error map is shown. */

@@ -1208,6 +1208,44 @@ def test_a_tall_pictures_maps_each_fit_in_the_window_and_read_the_pixel_clicked(
     page.close()
 
 
+# For each map shown, scrolled to: what its buttons cover of its picture or its label, and whether a tap at the
+# picture's top right corner lands on it.
+BUTTONS_OFF_MAPS = """() => [...document.querySelectorAll('.segdemo-map')].filter(b => b.offsetParent && b.querySelector('img'))
+    .map(block => {
+        block.scrollIntoView({block: 'center'});   // a point off the screen is on no element
+        const box = e => e.getBoundingClientRect();
+        const overlap = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+        const img = box(block.querySelector('img')), buttons = box(block.querySelector('.icon-button-wrapper'));
+        const label = box(block.querySelector('[data-testid=block-label]'));
+        const corner = document.elementFromPoint(img.right - 3, img.top + 3);
+        return {map: block.querySelector('[data-testid=block-label]').textContent.trim(), onPicture: overlap(buttons, img),
+                onLabel: overlap(buttons, label), inBlock: buttons.top >= box(block).top - 1,
+                corner: corner?.tagName === 'IMG' && block.contains(corner)};
+    })"""
+
+
+@pytest.mark.parametrize("width", [320, 390, 1400])
+def test_a_maps_buttons_sit_beside_its_label_and_leave_the_picture_to_read(browser, app_url, tmp_path, width):
+    """A map's buttons (full screen, download) lay over its picture's top right corner: the top of its key, and on a
+    phone the right eighth of a wide picture's map (1600x300: a map 326x58), whose pixels a tap could not read.
+    They sit right of the map's label, clear of it."""
+    picture = tmp_path / "wide.jpg"
+    with Image.open(EXAMPLE) as frame:
+        frame.crop((0, 120, 480, 210)).resize((1600, 300)).save(picture, quality=90)
+    page = browser.new_page(viewport={"width": width, "height": 800})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(picture))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES[:6]), timeout=60_000)
+    maps = page.evaluate(BUTTONS_OFF_MAPS)
+    assert len(maps) == 7, maps
+    wrong = [shown for shown in maps if shown["onPicture"] or shown["onLabel"] or not shown["inBlock"]
+             or not shown["corner"]]
+    assert wrong == [], wrong
+    page.close()
+
+
 @pytest.mark.parametrize("width", [320, 390])
 def test_on_a_phone_no_picture_has_its_label_on_it_or_under_its_buttons(browser, app_url, width):
     """Gradio floats a picture's label over its top-left corner: at 320 px "Picture | overlay (drag)" ran under the
