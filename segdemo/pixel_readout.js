@@ -138,6 +138,8 @@
     return [Math.round((clientX - left) / scale), Math.round((clientY - top) / scale)];
   }
 
+  window.segdemoClickMap = clickMap;  // segdemo/small_maps.js: a click on an enlarged map, read where it was
+
   // The whole CSS pixel at which Gradio reads the map pixel nearest ``pixel`` (it rounds (client - start) / scale):
   // an event's coordinates are whole CSS pixels, which on a map drawn smaller miss some of its pixels by one or more.
   // Of those past ``from`` on the way to ``pixel`` where it is another, so that a key press always moves; and on

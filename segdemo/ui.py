@@ -188,6 +188,9 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    under it (Gradio's click finds the pixel in the box as drawn). In pixels too: in a frame that grows to fit its
    page (iframe-resizer), a share of the window alone would grow with the frame. */
 .segdemo-map img {max-height:min(80vh, 960px)}
+/* and a small picture's maps drawn at a whole multiple of their size (segdemo/small_maps.js sets it), each pixel a
+   crisp square */
+.segdemo-map img.segdemo-enlarged {object-fit:contain; image-rendering:pixelated; max-width:none}
 /* The class maps' downloads: the label above as a map's, and no tall empty box before there is a result. */
 .segdemo-class-map label[data-testid=block-label] {position:static; margin:0 0 6px 0; white-space:normal}
 .segdemo-class-map .empty {min-height:var(--size-12); height:var(--size-12)}
@@ -387,14 +390,15 @@ def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
     (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js), result maps loaded as soon
     as they arrive rather than lazily (segdemo/eager_pictures.js), a reading docked at the window's foot where its
-    readout is out of sight (segdemo/readout_dock.js) and results greyed out while the picture shown is another
-    (segdemo/stale_results.js)."""
+    readout is out of sight (segdemo/readout_dock.js), results greyed out while the picture shown is another
+    (segdemo/stale_results.js) and a small picture's maps drawn enlarged (segdemo/small_maps.js)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager, dock, stale = (
+    readout, alts, eager, dock, stale, small = (
         (here / name).read_text(encoding="utf-8").strip() for name in
-        ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js"))
+        ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js",
+         "small_maps.js"))
     return (f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n({dock})();\n"
-            f"({stale})();\n}}")
+            f"({stale})();\n({small})();\n}}")
 
 
 PLOT_ALTS = {

@@ -1208,6 +1208,42 @@ def test_a_tall_pictures_maps_each_fit_in_the_window_and_read_the_pixel_clicked(
     page.close()
 
 
+@pytest.mark.parametrize(("tab", "size", "width"), [("Segment", (24, 18), 1400), ("Compare", (100, 75), 390)])
+def test_a_small_pictures_maps_are_drawn_enlarged_and_read_the_pixel_under_the_pointer(browser, app_url, tmp_path, tab,
+                                                                                      size, width):
+    """A 24x18 picture's maps were drawn 90x18 px in 435 px blocks (their keys unreadable, the ring as large as the
+    map), a 100x75 picture's 166x75 in a phone's 326 px. They are drawn enlarged, at one scale (a whole multiple of
+    their size where 2x fits, else as wide as their blocks), and a click reads the pixel under the pointer, where
+    Gradio, which takes no picture to be drawn larger than itself, read another; the ring is drawn there."""
+    picture = tmp_path / "small.png"
+    with Image.open(EXAMPLE) as frame:
+        frame.resize(size, Image.Resampling.LANCZOS).save(picture)
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"#{tab.lower()}-picture input[type=file]").set_input_files(str(picture))
+    page.get_by_role("button", name=tab, exact=True).click()
+    shown = ["Confidence", "Boundary uncertainty"] if tab == "Segment" else list(COMPARE_IMAGES[:6])
+    page.wait_for_function(IMAGES_SHOWN, arg=shown, timeout=60_000)
+    page.wait_for_function("() => [...document.querySelectorAll('.segdemo-map img')].filter(img => img.offsetParent)"
+                           ".every(img => img.classList.contains('segdemo-enlarged'))", timeout=5_000)
+    maps = page.evaluate(MAP_BOXES)
+    scales = {round(shown["width"] / shown["natural"][0], 3) for shown in maps}
+    assert len(scales) == 1 and min(scales) >= 1.25, maps   # one scale, all enlarged
+    if tab == "Segment":
+        assert float(min(scales)).is_integer(), scales   # 7x: each pixel a square of whole CSS pixels
+    selector = "#segment-band" if tab == "Segment" else "#compare-confidence-fcn"
+    picture_box = page.locator(f"{selector} img")
+    picture_box.scroll_into_view_if_needed()
+    box = picture_box.bounding_box()
+    scale = box["width"] / picture_box.evaluate("img => img.naturalWidth")
+    page.mouse.click(box["x"] + 5.5 * scale, box["y"] + 7.5 * scale)
+    reading = wait_for_reading(page, f"#{tab.lower()}-pixel")
+    assert reading.startswith(f"At pixel (5, 7) of the {size[0]}x{size[1]} result"), reading
+    rings_at(page, reading, len(maps) + (1 if tab == "Segment" else 0))   # the overlay's too
+    page.close()
+
+
 # For each map shown, scrolled to: what its buttons cover of its picture or its label, and whether a tap at the
 # picture's top right corner lands on it.
 BUTTONS_OFF_MAPS = """() => [...document.querySelectorAll('.segdemo-map')].filter(b => b.offsetParent && b.querySelector('img'))
