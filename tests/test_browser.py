@@ -1246,16 +1246,17 @@ def test_a_small_pictures_maps_are_drawn_enlarged_and_read_the_pixel_under_the_p
 
 # For each map shown, scrolled to: what its buttons cover of its picture or its label, and whether a tap at the
 # picture's top right corner lands on it.
-BUTTONS_OFF_MAPS = """() => [...document.querySelectorAll('.segdemo-map')].filter(b => b.offsetParent && b.querySelector('img'))
-    .map(block => {
+BUTTONS_OFF_MAPS = """() => [...document.querySelectorAll('.segdemo-map')]
+    .filter(b => b.offsetParent && b.querySelector('img')).map(block => {
         block.scrollIntoView({block: 'center'});   // a point off the screen is on no element
         const box = e => e.getBoundingClientRect();
-        const overlap = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1 && b.top < a.bottom - 1;
+        const overlap = (a, b) => a.left < b.right - 1 && b.left < a.right - 1 && a.top < b.bottom - 1
+            && b.top < a.bottom - 1;
         const img = box(block.querySelector('img')), buttons = box(block.querySelector('.icon-button-wrapper'));
         const label = box(block.querySelector('[data-testid=block-label]'));
         const corner = document.elementFromPoint(img.right - 3, img.top + 3);
-        return {map: block.querySelector('[data-testid=block-label]').textContent.trim(), onPicture: overlap(buttons, img),
-                onLabel: overlap(buttons, label), inBlock: buttons.top >= box(block).top - 1,
+        return {map: block.querySelector('[data-testid=block-label]').textContent.trim(),
+                onPicture: overlap(buttons, img), onLabel: overlap(buttons, label), inBlock: buttons.top >= box(block).top - 1,
                 corner: corner?.tagName === 'IMG' && block.contains(corner)};
     })"""
 
