@@ -1256,7 +1256,8 @@ BUTTONS_OFF_MAPS = """() => [...document.querySelectorAll('.segdemo-map')]
         const label = box(block.querySelector('[data-testid=block-label]'));
         const corner = document.elementFromPoint(img.right - 3, img.top + 3);
         return {map: block.querySelector('[data-testid=block-label]').textContent.trim(),
-                onPicture: overlap(buttons, img), onLabel: overlap(buttons, label), inBlock: buttons.top >= box(block).top - 1,
+                onPicture: overlap(buttons, img), onLabel: overlap(buttons, label),
+                inBlock: buttons.top >= box(block).top - 1,
                 corner: corner?.tagName === 'IMG' && block.contains(corner)};
     })"""
 
