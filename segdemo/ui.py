@@ -115,6 +115,8 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 /* and so does a map, whose pixels the arrow keys read (segdemo/pixel_readout.js): the browser's thin ring was lost
    on the maps' own colours. Inside the map's box, over the picture: its container clips anything outside it. */
 .segdemo-map button:focus-visible {outline:3px solid var(--color-accent); outline-offset:-3px}
+/* and so does the divider between the picture and its overlay, which the arrow keys move (segdemo/divider_keys.js) */
+.segdemo-slider [data-testid=slider]:focus-visible {outline:3px solid var(--color-accent); outline-offset:2px}
 /* the ring segdemo/pixel_readout.js puts at the pixel read, on every map of the tab: white and black, to show on any
    colour; clicks go through it to the map */
 .segdemo-marker {position:absolute; width:15px; height:15px; box-sizing:border-box; border-radius:50%;
@@ -391,14 +393,15 @@ def page_script() -> str:
     (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js), result maps loaded as soon
     as they arrive rather than lazily (segdemo/eager_pictures.js), a reading docked at the window's foot where its
     readout is out of sight (segdemo/readout_dock.js), results greyed out while the picture shown is another
-    (segdemo/stale_results.js) and a small picture's maps drawn enlarged (segdemo/small_maps.js)."""
+    (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js) and the overlay's
+    divider moved from the keyboard (segdemo/divider_keys.js)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager, dock, stale, small = (
+    readout, alts, eager, dock, stale, small, divider = (
         (here / name).read_text(encoding="utf-8").strip() for name in
         ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js",
-         "small_maps.js"))
+         "small_maps.js", "divider_keys.js"))
     return (f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n({dock})();\n"
-            f"({stale})();\n({small})();\n}}")
+            f"({stale})();\n({small})();\n({divider})();\n}}")
 
 
 PLOT_ALTS = {

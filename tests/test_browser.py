@@ -733,6 +733,29 @@ def test_a_pixel_read_out_of_sight_of_its_readout_is_docked_in_the_window(browse
     page.close()
 
 
+def test_the_overlays_divider_moves_from_the_keyboard(browser, app_url):
+    """Gradio's divider between the picture and its overlay moved by the mouse alone (role "none", no Tab stop): a
+    visitor without a mouse saw the overlay on half the picture only. Tab reaches it, as a named slider that says
+    where it is, and the arrow keys move it (Shift: in smaller steps); no pixel is read on the way."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    open_app(page, app_url)
+    page.locator("#segment-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES[:2]), timeout=60_000)
+    divider = page.get_by_role("slider", name="Divider between the picture (left) and its overlay (right)")
+    clip = ("() => parseFloat(document.querySelectorAll('.segdemo-slider img')[1].style.clipPath"
+            ".match(/([\\d.]+)%/)[1])")   # the share of the picture left of the divider
+    assert divider.get_attribute("aria-valuenow") == "50" and page.evaluate(clip) == 50
+    page.locator(".segdemo-slider a[download] button").focus()
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.getAttribute('role')") == "slider"
+    for key, share in (("ArrowRight", 55), ("ArrowRight", 60), ("Shift+ArrowLeft", 59), ("ArrowLeft", 54)):
+        page.keyboard.press(key)
+        page.wait_for_function(f"() => Math.abs(({clip})() - {share}) < 0.6", timeout=5_000)
+        assert divider.get_attribute("aria-valuenow") == str(share), key
+    assert "At pixel" not in page.locator(readout("#segment-pixel")).inner_text()
+    page.close()
+
+
 def test_a_click_on_the_overlay_reads_its_pixel_and_a_drag_of_its_divider_does_not(browser, app_url):
     """Gradio's ImageSlider sends no select event: the page passes a click on it to a map of the same result, at the
     same pixel (within one: a map drawn smaller than the overlay cannot be clicked on every one of its pixels)."""
