@@ -1196,6 +1196,21 @@ def test_the_segment_maps_are_large_alike_and_errors_sit_beside_uncertainty(brow
     page.close()
 
 
+def compared(browser, app_url: str, picture: Path, crop: tuple[int, int, int, int], size: tuple[int, int],
+             window: tuple[int, int]):
+    """A page of ``window``'s size whose Compare tab shows the results for ``picture``: a part (``crop``) of the
+    bundled frame, resized to ``size``."""
+    with Image.open(EXAMPLE) as frame:
+        frame.crop(crop).resize(size).save(picture, quality=90)
+    page = browser.new_page(viewport={"width": window[0], "height": window[1]})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(picture))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES[:6]), timeout=60_000)
+    return page
+
+
 # Each shown map's label, its picture's box and its natural size.
 MAP_BOXES = """() => [...document.querySelectorAll('.segdemo-map')].filter(block => block.offsetParent).map(block => {
     const img = block.querySelector('img'), box = img?.getBoundingClientRect();
@@ -1208,15 +1223,7 @@ def test_a_tall_pictures_maps_each_fit_in_the_window_and_read_the_pixel_clicked(
     """A 600x1600 picture's maps were as wide as their blocks, 1,116 px high in a 900 px window: no row of them (FCN's
     beside SegNet's) could be seen whole. Each is scaled down whole to 80% of the window's height, the box it is drawn
     in its own shape (so the pixel a click reads is the one under it), all at one scale."""
-    picture = tmp_path / "tall.jpg"
-    with Image.open(EXAMPLE) as frame:
-        frame.crop((165, 0, 300, 360)).resize((600, 1600)).save(picture, quality=90)
-    page = browser.new_page(viewport={"width": 1400, "height": 900})
-    open_app(page, app_url)
-    page.get_by_role("tab", name="Compare").click()
-    page.locator("#compare-picture input[type=file]").set_input_files(str(picture))
-    page.get_by_role("button", name="Compare", exact=True).click()
-    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES[:6]), timeout=60_000)
+    page = compared(browser, app_url, tmp_path / "tall.jpg", (165, 0, 300, 360), (600, 1600), (1400, 900))
     maps = page.evaluate(MAP_BOXES)
     assert len(maps) >= 7, maps
     for shown in maps:
@@ -1290,15 +1297,7 @@ def test_a_maps_buttons_sit_beside_its_label_and_leave_the_picture_to_read(brows
     """A map's buttons (full screen, download) lay over its picture's top right corner: the top of its key, and on a
     phone the right eighth of a wide picture's map (1600x300: a map 326x58), whose pixels a tap could not read.
     They sit right of the map's label, clear of it."""
-    picture = tmp_path / "wide.jpg"
-    with Image.open(EXAMPLE) as frame:
-        frame.crop((0, 120, 480, 210)).resize((1600, 300)).save(picture, quality=90)
-    page = browser.new_page(viewport={"width": width, "height": 800})
-    open_app(page, app_url)
-    page.get_by_role("tab", name="Compare").click()
-    page.locator("#compare-picture input[type=file]").set_input_files(str(picture))
-    page.get_by_role("button", name="Compare", exact=True).click()
-    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES[:6]), timeout=60_000)
+    page = compared(browser, app_url, tmp_path / "wide.jpg", (0, 120, 480, 210), (1600, 300), (width, 800))
     maps = page.evaluate(BUTTONS_OFF_MAPS)
     assert len(maps) == 7, maps
     wrong = [shown for shown in maps if shown["onPicture"] or shown["onLabel"] or not shown["inBlock"]
