@@ -1028,14 +1028,19 @@ def _class_probability_follows(choice: gr.Dropdown, fn: Any, shown: gr.State, ma
         trigger(draw, [shown, choice, result_text], maps, api_visibility="private", queue=False, show_progress="hidden")
 
 
-def _show_uploads_in_every_browser(picture: UploadImage, fn: Any) -> None:
+def _show_uploads_in_every_browser(tab: str, picture: UploadImage, fn: Any) -> None:
     """A TIFF or HEIC upload is drawn as lossless WebP, for browsers that cannot draw it (``picture_for_the_browser``).
 
     Its own queue: a 12-megapixel HEIC (4032x3024) takes 1.1 s to decode
     on 2 CPU cores and 1.5 s to become its 2048x1536 copy, which must not
-    wait behind another visitor's inference.
+    wait behind another visitor's inference. The page is told that the copy
+    is the upload's (segdemo/stale_results.js): a run sent with the upload,
+    before its copy came, gave results greyed out as of another picture.
     """
-    picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload", show_progress="minimal")
+    copied = picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload",
+                            show_progress="minimal", js=_sent_with_its_picture(tab, "upload"))
+    copied.then(None, [picture], None, js=f"(picture) => window.segdemoResults?.copied('{tab}', picture)",
+                   api_visibility="private", queue=False, show_progress="hidden")
 
 
 def _sent_with_its_picture(tab: str, run: str) -> str:
@@ -1166,7 +1171,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
                                     api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS,
                                     js=_sent_with_its_picture("segment", "button"))
-            _show_uploads_in_every_browser(image, service.picture_for_the_browser)
+            _show_uploads_in_every_browser("segment", image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
             _read_pixels_on_click([confidence, errors, band, mutual, segment_class_map], service.read_pixel,
@@ -1259,7 +1264,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
                                       api_description=COMPARE_API, concurrency_id="model",
                                       trigger_mode=LAST_REQUEST_WINS, js=_sent_with_its_picture("compare", "button"))
-            _show_uploads_in_every_browser(c_image, service.picture_for_the_browser)
+            _show_uploads_in_every_browser("compare", c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
                                    fcn_errors, segnet_errors, differ, truth_map, fcn_class_probability,

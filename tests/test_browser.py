@@ -851,6 +851,72 @@ def test_a_picture_only_safari_draws_is_shown_as_the_copy_the_networks_see(brows
     page.close()
 
 
+# Presses the primary button named `name` in the moment the picture block's image `selector` is the uploaded TIFF
+# itself, before the app's copy (WebP) takes its place: true once pressed.
+PRESS_BEFORE_THE_COPY = """([selector, name]) => {
+    const img = document.querySelector(selector);
+    if (!img || !/\\.tiff?$/.test(new URL(img.src, location.href).pathname)) return false;
+    [...document.querySelectorAll('button.primary')].find(button => button.textContent.trim() === name).click();
+    return true;
+}"""
+
+
+def test_a_run_sent_before_the_browser_copy_came_gives_results_of_the_picture_shown(browser, app_url, tmp_path):
+    """Segment pressed on a TIFF before the app's copy took its place ran on the upload itself: the results, of the
+    very picture shown, were greyed out under "These results are of the previous picture", and stayed so."""
+    path = tmp_path / "large.tiff"
+    with Image.open(EXAMPLE) as frame:   # a copy that takes a while: decoded and shrunk from 4000x3000
+        frame.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC).save(path, compression="jpeg")
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.evaluate(RECORD_STALE, ["segment", "Picture | overlay (drag)"])
+    page.locator("#segment-picture input[type=file]").set_input_files(str(path))
+    page.wait_for_function(PRESS_BEFORE_THE_COPY, arg=["#segment-picture img", "Segment"], polling=10, timeout=30_000)
+    page.wait_for_function(DRAWN_FROM_COPY, arg="#segment-picture img", timeout=30_000)
+    page.wait_for_function(IMAGES_SHOWN, arg=["Picture | overlay (drag)", "Confidence", "Boundary uncertainty"],
+                           timeout=90_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => window.staleSeen") == []   # not even for a moment
+    assert not page.locator("#segment-stale-note").is_visible()
+    another = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
+    page.locator("#segment-picture input[type=file]").set_input_files(str(another))   # and another picture is one
+    note = page.locator("#segment-stale-note")
+    note.get_by_text("These results are of the previous picture").wait_for(timeout=10_000)
+    page.close()
+
+
+@pytest.mark.parametrize("copy_first", [True, False])
+def test_a_result_and_its_pictures_browser_copy_may_come_in_either_order(browser, app_url, copy_first):
+    """The order the server's answers come in, played to the page's script (segdemo/stale_results.js) as Gradio's
+    events call it: a run sent with an upload, whose copy comes before or after its result, leaves the result at full
+    strength throughout (else it was greyed out for a moment, and a screen reader told so); then another picture, and
+    none, grey it out."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    upload, copy = {"path": "/tmp/up/frame.tiff"}, {"path": "/tmp/copy-1/picture.webp"}
+    played = """([upload, copy, copyFirst]) => {
+        const results = window.segdemoResults;
+        const greyed = [];   // after each event (Gradio calls each in a task of its own)
+        const event = (name, ...args) => { results[name]('segment', ...args); greyed.push(results.stale('segment')); };
+        event('changed', upload);
+        event('sent', 'upload', upload);
+        event('sent', 'button', upload);
+        const copied = () => { event('changed', copy); event('copied', copy); };
+        if (copyFirst) copied();
+        event('arrived', 'button', copyFirst ? copy : upload);
+        if (!copyFirst) copied();
+        return greyed;
+    }"""
+    assert page.evaluate(played, [upload, copy, copy_first]) == [False] * 6
+    page.evaluate("picture => window.segdemoResults.changed('segment', picture)", {"path": "/tmp/up/other.png"})
+    assert page.evaluate("() => window.segdemoResults.stale('segment')")
+    page.evaluate("copy => window.segdemoResults.changed('segment', copy)", copy)   # the upload's copy again
+    assert not page.evaluate("() => window.segdemoResults.stale('segment')")
+    page.evaluate("() => window.segdemoResults.changed('segment', null)")
+    assert page.evaluate("() => window.segdemoResults.stale('segment')")
+    page.close()
+
+
 def test_a_file_that_is_no_picture_is_explained_as_soon_as_it_is_uploaded(browser, app_url, tmp_path):
     """The visitor is told why at once, without pressing Segment, and the file leaves the picture box: left there, it
     showed as a broken image, and Segment gave the same error again, with red Error badges on the outputs."""
