@@ -48,9 +48,10 @@
     }
     const html = textOf(readout).innerHTML;
     if (body.innerHTML !== html) body.innerHTML = html;
-    // greyed out, and said to be, as the readout is while its tab's results are of another picture
+    // greyed out, and said to be, as the readout is while its tab's results are of another picture or settings
     const tab = readout.id.replace(/-pixel$/, "");
     dock.classList.toggle("segdemo-readout-dock-stale", !!window.segdemoResults?.stale(tab));
+    dock.classList.toggle("segdemo-readout-dock-resettled", window.segdemoResults?.why(tab) === "settings");
     dock.hidden = false;
   }
 

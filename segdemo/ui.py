@@ -136,22 +136,26 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .segdemo-readout-dock p {margin:4px 0}
 .segdemo-readout-dock-close {position:absolute; top:2px; right:4px; width:32px; height:32px; font-size:24px !important;
   line-height:1; background:none; border:none; color:inherit; cursor:pointer}
-/* A tab's results while the picture shown is not the one they were made from (segdemo/stale_results.js): greyed
+/* A tab's results while the picture or settings shown are not those they were made from (stale_results.js): greyed
    out, under a line that says so. The class is on the Tabs element, which stays while each tab's contents are drawn
    again on every visit; each tab's own results are found by its picture. */
 .block.segdemo-stale-note {display:none}
 .segdemo-stale-note p {margin:0; padding:8px 12px; border-radius:8px; border:1px solid var(--color-accent);
   background:var(--color-accent-soft); color:var(--body-text-color)}
 .segdemo-stale-segment #segment-stale-note, .segdemo-stale-compare #compare-stale-note {display:block}
-.segdemo-stale-note .segdemo-stale-gone, .segdemo-cleared-segment #segment-stale-note .segdemo-stale-new,
-  .segdemo-cleared-compare #compare-stale-note .segdemo-stale-new {display:none}
+.segdemo-stale-note :is(.segdemo-stale-gone, .segdemo-stale-settings),
+  :is(.segdemo-cleared-segment, .segdemo-resettled-segment) #segment-stale-note .segdemo-stale-new,
+  :is(.segdemo-cleared-compare, .segdemo-resettled-compare) #compare-stale-note .segdemo-stale-new {display:none}
 .segdemo-cleared-segment #segment-stale-note .segdemo-stale-gone,
-  .segdemo-cleared-compare #compare-stale-note .segdemo-stale-gone {display:block}
+  .segdemo-cleared-compare #compare-stale-note .segdemo-stale-gone,
+  .segdemo-resettled-segment #segment-stale-note .segdemo-stale-settings,
+  .segdemo-resettled-compare #compare-stale-note .segdemo-stale-settings {display:block}
 .segdemo-stale-segment .tabitem:has(#segment-picture) :is(.segdemo-result, .segdemo-map, .segdemo-slider,
   .segdemo-class-map, .segdemo-pixel), .segdemo-stale-compare .tabitem:has(#compare-picture) :is(.segdemo-result,
   .segdemo-map, .segdemo-class-map, .segdemo-pixel),
   .segdemo-readout-dock-stale .segdemo-readout-dock-body {opacity:0.5; filter:grayscale(0.6); transition:opacity 0.2s}
 .segdemo-readout-dock-stale::before {content:"Of the previous picture's results"; display:block; font-weight:600}
+.segdemo-readout-dock-resettled::before {content:"Of the results of other settings"}
 /* what only a screen reader reads (segdemo/stale_results.js says there when a tab's results go stale) */
 .segdemo-spoken {position:absolute; width:1px; height:1px; overflow:hidden; clip-path:inset(50%); white-space:nowrap}
 .segdemo-legend-item {display:inline-flex; align-items:center; gap:6px}
@@ -1038,36 +1042,66 @@ def _show_uploads_in_every_browser(tab: str, picture: UploadImage, fn: Any) -> N
     before its copy came, gave results greyed out as of another picture.
     """
     copied = picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload",
-                            show_progress="minimal", js=_sent_with_its_picture(tab, "upload"))
+                            show_progress="minimal", js=_sent_with_its_inputs(tab, "upload"))
     copied.then(None, [picture], None, js=f"(picture) => window.segdemoResults?.copied('{tab}', picture)",
-                   api_visibility="private", queue=False, show_progress="hidden")
+                api_visibility="private", queue=False, show_progress="hidden")
 
 
-def _sent_with_its_picture(tab: str, run: str) -> str:
+def _settings_key(sampling_models: list[str] | None = None) -> str:
+    """The page's key (JavaScript, a function of a tab's inputs) of the settings a tab's result depends on: a result
+    is greyed out while other settings are chosen (segdemo/stale_results.js).
+
+    ``sampling_models``: the Segment tab's models whose answer Monte-Carlo
+    samples change (inputs: picture, model, opacity, samples, seed); None for
+    the Compare tab (inputs: picture, opacity, samples, seed). The opacity is
+    none of them (a new one blends the shown overlay again, no network runs),
+    nor are the samples for a model without dropout, nor the seed for a
+    single pass: each gives the same maps.
+    """
+    if sampling_models is None:
+        return ("((inputs) => { const samples = Number(inputs[2]); "
+                "return JSON.stringify([samples, samples > 1 ? Number(inputs[3]) : null]); })")
+    return (f"((inputs) => {{ const samples = {json.dumps(sampling_models)}.includes(inputs[1]) ? Number(inputs[3]) "
+            ": 1; return JSON.stringify([inputs[1], samples, samples > 1 ? Number(inputs[4]) : null]); })")
+
+
+def _sent_with_its_inputs(tab: str, run: str, settings_key: str | None = None) -> str:
     """The page's part of a run's event (``js=``), as it is sent: it notes the picture the run is of (its first
-    input; segdemo/stale_results.js) and passes the inputs on unchanged. The API's calls never run it."""
-    return f"(...inputs) => {{ window.segdemoResults?.sent('{tab}', '{run}', inputs[0]); return inputs; }}"
+    input) and the key of its settings (``_settings_key``; segdemo/stale_results.js), and passes the inputs on
+    unchanged. The API's calls never run it."""
+    settings = f"{settings_key}(inputs)" if settings_key else "undefined"
+    return (f"(...inputs) => {{ window.segdemoResults?.sent('{tab}', '{run}', inputs[0], {settings}); "
+            "return inputs; }")
 
 
-def _results_follow_the_picture(tab: str, picture: UploadImage, runs: dict[str, Any]) -> None:
-    """A tab's results greyed out, under a line that says so (``stale_note``), while the picture shown is not the one
-    they were made from: after a new upload, an example's click or a clear, and while a run sent before it ends
-    (segdemo/stale_results.js). ``runs`` are the tab's runs by name, each sent with ``_sent_with_its_picture``. The
-    page's own: no server call, no API."""
+def _results_follow_the_inputs(tab: str, inputs: list, settings: list, settings_key: str, runs: dict[str, Any]) -> None:
+    """A tab's results greyed out, under a line that says so (``stale_note``), while the picture or the settings
+    shown are not those they were made from: after a new upload, an example's click or a clear, another model,
+    samples count or seed, and while a run sent before them ends (segdemo/stale_results.js).
+
+    ``inputs``: the tab's inputs, its picture first; ``settings``: those of
+    them that change a result (``settings_key`` tells when they do); ``runs``:
+    the tab's runs by name, each sent with ``_sent_with_its_inputs``. The
+    page's own: no server call, no API.
+    """
     for name, run in runs.items():
         if run is not None:
-            run.success(None, [picture], None, js=f"(picture) => window.segdemoResults?.arrived('{tab}', '{name}', "
-                        "picture)", api_visibility="private", queue=False, show_progress="hidden")
-    picture.change(None, [picture], None, js=f"(picture) => window.segdemoResults?.changed('{tab}', picture)",
-                   api_visibility="private", queue=False, show_progress="hidden")
+            run.success(None, inputs, None, js=f"(...inputs) => window.segdemoResults?.arrived('{tab}', '{name}', "
+                        f"inputs[0], {settings_key}(inputs))", api_visibility="private", queue=False,
+                        show_progress="hidden")
+    for changed in (inputs[0], *settings):
+        changed.change(None, inputs, None, js=f"(...inputs) => window.segdemoResults?.changed('{tab}', inputs[0], "
+                       f"{settings_key}(inputs))", api_visibility="private", queue=False, show_progress="hidden")
 
 
 def stale_note(tab: str, button: str) -> gr.HTML:
-    """The line above a tab's results while they are of another picture (shown by the page's CSS, which
-    ``_results_follow_the_picture`` switches): which of two, by whether a picture is shown."""
+    """The line above a tab's results while they are of another picture or other settings (shown by the page's CSS,
+    which ``_results_follow_the_inputs`` switches): which of three, by whether a picture is shown and is theirs."""
     return gr.HTML(
         f'<p class="segdemo-stale-new">These results are of the previous picture: press <strong>{button}</strong> '
-        'for this one\'s.</p><p class="segdemo-stale-gone">These results are of a picture no longer shown.</p>',
+        'for this one\'s.</p><p class="segdemo-stale-gone">These results are of a picture no longer shown.</p>'
+        '<p class="segdemo-stale-settings">These results are of other settings than those chosen now: press '
+        f'<strong>{button}</strong> for these.</p>',
         elem_id=f"{tab}-stale-note", elem_classes=["segdemo-stale-note"], padding=False,
     )
 
@@ -1160,6 +1194,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
                                class_map, segment_shown]
             segment_inputs = [image, model, opacity, samples, seed]
+            segment_settings = _settings_key([name for name in service.models if service.samples_apply(name)])
             for component, note in zip(segment_inputs, (
                 PICTURE_NOTE,
                 "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
@@ -1170,7 +1205,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 described(component, note, whole=component is samples)
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
                                     api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS,
-                                    js=_sent_with_its_picture("segment", "button"))
+                                    js=_sent_with_its_inputs("segment", "button", segment_settings))
             _show_uploads_in_every_browser("segment", image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
             _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
@@ -1186,9 +1221,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     segment,
                     f"CamVid frames of sequence {example_sequences()}: {EXAMPLES_SEEN} (click one)",
                     "segment-examples",
-                    js=_sent_with_its_picture("segment", "examples"),
+                    js=_sent_with_its_inputs("segment", "examples", segment_settings),
                 )
-            _results_follow_the_picture("segment", image, {"button": segment_run, "examples": segment_example_run})
+            _results_follow_the_inputs("segment", segment_inputs, [model, samples, seed], segment_settings,
+                                       {"button": segment_run, "examples": segment_example_run})
             _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
                                               opacity, segment_shown, [slider], info)
 
@@ -1251,6 +1287,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
             gr.Markdown(CLASS_MAP_NOTE)
             compare_inputs = [c_image, c_opacity, c_samples, c_seed]
+            compare_settings = _settings_key()
             compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
             compare_outputs = [
                 fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
@@ -1263,7 +1300,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 described(component, note, whole=component is c_samples)
             compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
                                       api_description=COMPARE_API, concurrency_id="model",
-                                      trigger_mode=LAST_REQUEST_WINS, js=_sent_with_its_picture("compare", "button"))
+                                      trigger_mode=LAST_REQUEST_WINS,
+                                      js=_sent_with_its_inputs("compare", "button", compare_settings))
             _show_uploads_in_every_browser("compare", c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
@@ -1281,9 +1319,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     f"CamVid frames of sequence {example_sequences()}: {EXAMPLES_SEEN} (ground truth known: per-image mIoU "
                     "and BF)",
                     "compare-examples",
-                    js=_sent_with_its_picture("compare", "examples"),
+                    js=_sent_with_its_inputs("compare", "examples", compare_settings),
                 )
-            _results_follow_the_picture("compare", c_image, {"button": compare_run, "examples": compare_example_run})
+            _results_follow_the_inputs("compare", compare_inputs, [c_samples, c_seed], compare_settings,
+                                       {"button": compare_run, "examples": compare_example_run})
             _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
                                               c_opacity, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
 

@@ -1781,6 +1781,70 @@ def test_results_of_another_picture_are_greyed_out_until_the_picture_shown_is_ru
     page.close()
 
 
+def test_results_of_other_settings_are_greyed_out_until_the_settings_chosen_are_run(browser, app_url):
+    """Another model, samples count or seed chosen left the first settings' maps at full strength under the new
+    settings, the FCN's maps beside "Bayesian SegNet" in the model box. They are greyed out under a line that says
+    so, until the settings chosen are run or chosen back; settings that give the same maps (the seed of a single
+    pass, the samples of a model without dropout) leave them as they are."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    open_app(page, app_url)
+    note = page.locator("#segment-stale-note")
+    other = "These results are of other settings than those chosen now: press Segment for these."
+    why = "tab => window.segdemoResults.why(tab)"
+    spoken = "() => document.querySelector('.segdemo-spoken[role=status]').textContent"
+
+    def choose_model(name: str) -> None:
+        page.get_by_role("combobox", name="Model").click()
+        page.get_by_role("option", name=name).click()
+
+    def seed(value: int) -> None:
+        box = page.get_by_role("tabpanel").get_by_label("Seed")
+        box.fill(str(value))
+        box.press("Tab")
+
+    def greyed(tab: str, reason: str) -> None:
+        page.wait_for_function(f"tab => ({why})(tab) === {reason!r}", arg=tab, timeout=5_000)
+
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()   # FCN-8s, the default
+    page.wait_for_function(IMAGES_SHOWN, arg=SEGMENT_IMAGES, timeout=60_000)
+    choose_model("Bayesian SegNet (lite, MC dropout)")
+    greyed("segment", "settings")
+    assert note.inner_text().strip() == other and page.evaluate(spoken) == other
+    choose_model("FCN-8s (lite)")   # the settings of the results again
+    greyed("segment", "")
+    choose_model("Bayesian SegNet (lite, MC dropout)")
+    page.get_by_role("button", name="Segment", exact=True).click()
+    greyed("segment", "")
+    page.get_by_text("Bayesian SegNet (lite, MC dropout) ·").wait_for(timeout=60_000)
+    set_slider(page, "Monte-Carlo samples", 16)
+    greyed("segment", "settings")
+    set_slider(page, "Monte-Carlo samples", 8)
+    greyed("segment", "")
+    seed(5)
+    greyed("segment", "settings")
+    seed(0)
+    greyed("segment", "")
+    # another picture says so, not the settings
+    another = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
+    page.locator("#segment-picture input[type=file]").set_input_files(str(another))
+    greyed("segment", "picture")
+    assert note.inner_text().strip().startswith("These results are of the previous picture")
+    # the Compare tab: one pass, whose seed changes nothing, then two samples, which do
+    page.get_by_role("tab", name="Compare").click()
+    set_slider(page, "Monte-Carlo samples", 1)
+    page.locator("#compare-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=["FCN overlay", "SegNet overlay"], timeout=60_000)
+    greyed("compare", "")
+    seed(7)
+    page.wait_for_timeout(500)
+    assert page.evaluate(why, "compare") == ""
+    set_slider(page, "Monte-Carlo samples", 2)
+    greyed("compare", "settings")
+    assert page.locator("#compare-stale-note").inner_text().strip().startswith("These results are of other settings")
+    page.close()
+
+
 def test_a_model_chosen_and_run_while_another_runs_is_the_one_the_page_ends_on(browser, app_url):
     """Segment pressed again after switching model mid-run was dropped: the page kept the first model's results."""
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
