@@ -31,7 +31,7 @@ if [ "$stage" = cuda ] || [ "$stage" = all ]; then
   python3 -m pytest tests/test_cuda.py -q -ra -p no:cacheprovider 2>&1 | tee "$out/test-cuda.log" || status=1
 fi
 if [ "$stage" = speed ] || [ "$stage" = all ]; then
-  python3 benchmarks/speed.py --device cuda --json "$out/speed-cuda.json" 2>&1 | tee "$out/speed-cuda.log" || status=1
+  python3 benchmarks/speed.py --device cuda --repeats 5 --json "$out/speed-cuda.json" 2>&1 | tee "$out/speed-cuda.log" || status=1
 fi
 if [ "$stage" = suite ] || [ "$stage" = all ]; then
   python3 -m pytest -q -ra -p no:cacheprovider --ignore=tests/test_cuda.py --ignore=tests/test_browser.py 2>&1 \

@@ -7,7 +7,7 @@
 # pandas, pillow, matplotlib and pytest, but no gradio, no `spaces` and
 # huggingface_hub 1.x. It cannot download anything: what it lacks travels
 # with the working tree, and that tree may weigh at most 64 MiB. The twins
-# (twins/, about 53 MB) do not fit beside the wheels; the GPU check does not
+# (twins/, about 89 MB) do not fit beside the wheels; the GPU check does not
 # read them, so set them aside while the call runs:
 #
 #   bash scripts/gpu_wheels.sh            # here: .whl/ (ignored), prints what will travel

@@ -5,7 +5,7 @@ binary files (the weights, the pictures) only through its Xet/LFS storage,
 and this repository's history holds them in git itself. ``upload_folder``
 sends the tree as it is now, its binary files through that storage and
 none of the history. What is sent: every file git tracks, less the held-out
-twins' weights (``twins/``, 62 MB that the Space never loads); a redeploy
+twins' weights (``twins/``, 88 MB that the Space never loads); a redeploy
 deletes the Space's files that the tree no longer has. ``--dry-run
 DIR`` writes exactly that folder and uploads nothing; the tests start the
 app from it.

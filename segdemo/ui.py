@@ -74,7 +74,7 @@ CSS = """
 /* The app fills the page's width (Blocks(fill_width=True)) up to Gradio's widest step: Gradio's steps left a
    laptop's 1000 px window 704 px of app, and a blog's 760 px iframe 576, so the maps came out a third smaller. */
 .gradio-container .app.fill_width {max-width:1920px}
-/* the samples and seed, greyed out while the model (FCN) has no dropout to sample: Gradio's disabled look is faint.
+/* the samples and seed, greyed out while the model (FCN) is not sampled: Gradio's disabled look is faint.
    Their controls and names alone: the line under the name says why, and greyed with them it was unreadable (1.6:1). */
 .segdemo-sampling:has(input:disabled) :is([data-testid=block-info], .tab-like-container, .slider_input_container,
   .container > input) {opacity:0.45}
@@ -239,7 +239,7 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 @media (max-width: 999px) {.dark .trust-plot-dark.trust-plot-stacked {display:block !important}}
 @media (min-width: 1000px) {.dark .trust-plot-dark.trust-plot-wide {display:block !important}}
 """
-SAMPLES_INFO = "Bayesian SegNet only (FCN has no dropout to sample); 1: dropout off"
+SAMPLES_INFO = "Bayesian SegNet only (FCN is run once, as trained); 1: dropout off"
 C_SAMPLES_INFO = "SegNet's dropout samples; 1: dropout off"
 # The samples' label, its number and reset button keep one line: where the column has no room for the seed beside
 # them (a laptop's half-width window, a tablet), the seed goes under them instead of squeezing them into a label of
@@ -1149,7 +1149,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model")
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
-                        sampled = service.samples_apply(default_model)  # FCN has no dropout to sample
+                        sampled = service.samples_apply(default_model)  # FCN is no Bayesian model: one pass
                         samples = NumberSlider(
                             1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled,
                             label="Monte-Carlo samples", info=SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH,
