@@ -176,7 +176,8 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    three and a lone fourth), and the error map, where there is one, comes first, beside the boundary uncertainty map,
    whose mistakes it shows. Hidden maps are not in the page, so :has() sees whether the error map is shown. */
 @media (min-width: 640px) and (max-width: 1279px) {
-  #segment-maps > .block {min-width:calc(50% - var(--layout-gap) / 2) !important; max-width:calc(50% - var(--layout-gap) / 2)}
+  #segment-maps > .block:not(.fullscreen) {min-width:calc(50% - var(--layout-gap) / 2) !important;
+    max-width:calc(50% - var(--layout-gap) / 2)}
 }
 @media (max-width: 1279px) {#segment-errors {order:-2} #segment-maps:has(> #segment-errors) > #segment-band {order:-1}}
 /* Their captions follow them: confidence, errors, boundary uncertainty, mutual information on a wide screen; errors,
@@ -193,7 +194,7 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    window. Scaled down whole, the map keeps its shape and its box is the picture's own, so a click reads the pixel
    under it (Gradio's click finds the pixel in the box as drawn). In pixels too: in a frame that grows to fit its
    page (iframe-resizer), a share of the window alone would grow with the frame. */
-.segdemo-map img {max-height:min(80vh, 960px)}
+.segdemo-map:not(.fullscreen) img {max-height:min(80vh, 960px)}
 /* and a small picture's maps drawn at a whole multiple of their size (segdemo/small_maps.js sets it), each pixel a
    crisp square */
 .segdemo-map img.segdemo-enlarged {object-fit:contain; image-rendering:pixelated; max-width:none}
@@ -222,7 +223,7 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 #compare-figures .header-table th:last-child {width:auto !important; max-width:none !important}
 #compare-figures .virtual-row > :last-child {flex-grow:1 !important}
 @media (max-width: 559px) {#compare-maps .row > .block, #compare-class-maps > .block {min-width:100% !important}}
-@media (min-width: 560px) {#compare-differ {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
+@media (min-width: 560px) {#compare-differ:not(.fullscreen) {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
    and Models went into a "..." menu a visitor may never open. A little less padding around each name fits all three
    (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) */

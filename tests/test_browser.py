@@ -1372,6 +1372,32 @@ def test_a_maps_buttons_sit_beside_its_label_and_leave_the_picture_to_read(brows
     page.close()
 
 
+# The block `selector` in full screen: its box, and its picture's, in the window.
+FULL_SCREEN_BOXES = """selector => {
+    const block = document.querySelector(selector);
+    const box = element => { const r = element.getBoundingClientRect(); return [r.x, r.y, r.width, r.height]; };
+    return {full: block.classList.contains('fullscreen'), block: box(block), img: box(block.querySelector('img'))};
+}"""
+
+
+@pytest.mark.parametrize(("tab", "selector"), [("Segment", "#segment-confidence"), ("Compare", "#compare-differ")])
+def test_a_map_in_full_screen_fills_the_window_where_maps_go_two_to_a_row(browser, app_url, tab, selector):
+    """From 640 to 1279 px (a blog's 680 px iframe, a tablet) the rule that puts two maps to a row held a map in full
+    screen to half the window: the map stayed its size at the left, the page beside it."""
+    page = browser.new_page(viewport={"width": 760, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"#{tab.lower()}-examples button.gallery-item").first.click()
+    page.wait_for_function(IMAGES_SHOWN, arg=SEGMENT_IMAGES if tab == "Segment" else ["Where they disagree (magenta)"],
+                           timeout=90_000)
+    page.locator(selector).get_by_role("button", name="Fullscreen").click()
+    page.wait_for_function(f"() => ({FULL_SCREEN_BOXES})({selector!r}).block[2] === 760", timeout=5_000)
+    boxes = page.evaluate(FULL_SCREEN_BOXES, selector)
+    assert boxes["full"] and boxes["block"] == [0, 0, 760, 900], boxes
+    assert boxes["img"][2] >= 700, boxes   # the map, its key included, about as wide as the window
+    page.close()
+
+
 @pytest.mark.parametrize("width", [320, 390])
 def test_on_a_phone_no_picture_has_its_label_on_it_or_under_its_buttons(browser, app_url, width):
     """Gradio floats a picture's label over its top-left corner: at 320 px "Picture | overlay (drag)" ran under the
