@@ -46,6 +46,11 @@
       if (!text) closedFor = null;
       if (dock.hidden) return;
     }
+    // under the app, where it is narrower than the window (a web component in a blog's column): docked across
+    // the window, the reading lay over the blog's margin, away from the maps it is of
+    const app = (dock.closest(".gradio-container") ?? document.documentElement).getBoundingClientRect();
+    dock.style.setProperty("--segdemo-app-left", `${Math.max(0, app.left)}px`);
+    dock.style.setProperty("--segdemo-app-right", `${Math.max(0, document.documentElement.clientWidth - app.right)}px`);
     const html = textOf(readout).innerHTML;
     if (body.innerHTML !== html) body.innerHTML = html;
     // greyed out, and said to be, as the readout is while its tab's results are of another picture or settings

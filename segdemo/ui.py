@@ -84,26 +84,10 @@ CSS = """
 /* and so do the class tables' names ("SignSymbo/l", "Pedestria/n" at 360 px): whole words, wrapped at spaces, in
    a first column wide enough for the longest ("SignSymbol", "Pedestrian": 10 monospace letters and the padding) */
 .segdemo-words .virtual-row *, .segdemo-words th, .segdemo-words th * {word-break:normal; overflow-wrap:normal}
-/* On the narrowest phones (320 px) the class table has 254 px for its three columns: with Gradio's 8 px either side
-   of each cell, "Pixels" was cut to "Pixel". */
-@media (max-width: 359px) {.segdemo-words .cell-wrap {padding-inline:5px}}
 /* The Model dropdown's whole label, clear of its arrow: Gradio's text ran under the arrow (768 px) and was cut off
-   ("Bayesian SegNet (lite, MC dropou", 360 px). Where its block is under 340 px wide (a phone's single column; the
-   controls' column, 320-340 px, from 718 to 930 px), the text is smaller and the padding less. (Gradio drops a
-   @container rule from a Space's CSS, so the widths are the page's.) */
+   ("Bayesian SegNet (lite, MC dropou", 360 px); where its block is narrow, smaller (segdemo/app_width.css). The
+   rules that follow the app's width are there: Gradio drops a @container rule from a Space's CSS. */
 #segment-model input[role=combobox] {padding-right:26px}
-@media (max-width: 404px), (min-width: 718px) and (max-width: 930px) {
-  #segment-model .wrap-inner {padding-inline:6px}
-  #segment-model input[role=combobox] {font-size:12px}
-}
-/* On the narrowest phones (320 px) the block is 256 px wide: smaller still, in less padding, the arrow nearer the
-   edge. */
-@media (max-width: 359px) {
-  #segment-model {padding-inline:8px}
-  #segment-model .wrap-inner {padding-inline:4px}
-  #segment-model .icon-wrap {right:6px}
-  #segment-model input[role=combobox] {font-size:11px; padding-right:16px}
-}
 /* The tab shown, named in indigo-600 (6.3:1 on white), indigo-400 in the dark (6.4:1): Gradio's accent, indigo-500,
    is 4.47:1 on white and 4.3:1 on the dark page, under the 4.5:1 text wants. (The accent has no dark value of its
    own to set in the theme.) */
@@ -123,13 +107,14 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
   border:2px solid #fff; box-shadow:0 0 0 1px #000, inset 0 0 0 1px #000; transform:translate(-50%, -50%);
   pointer-events:none; z-index:1}
 /* A pixel read out of sight of its readout, docked at the foot of the window, or its top where the map clicked is
-   in the lower half (segdemo/readout_dock.js) */
-.segdemo-readout-dock {position:fixed; left:8px; right:8px; bottom:8px; z-index:100; max-height:40vh; overflow:auto;
+   in the lower half (segdemo/readout_dock.js); under the app, where the app is narrower than the window (a web
+   component in a blog's column: readout_dock.js sets the variables); at its right where it is wide (app_width.css) */
+.segdemo-readout-dock {position:fixed; left:calc(var(--segdemo-app-left, 0px) + 8px);
+  right:calc(var(--segdemo-app-right, 0px) + 8px); bottom:8px; z-index:100; max-height:40vh; overflow:auto;
   padding:8px 36px 8px 12px; background:var(--background-fill-primary); color:var(--body-text-color);
   border:1px solid var(--border-color-primary); border-radius:8px; box-shadow:0 4px 18px rgba(0,0,0,0.3);
   font-size:var(--text-sm)}
 .segdemo-readout-dock[hidden] {display:none}
-@media (min-width: 1000px) {.segdemo-readout-dock {left:auto; width:560px}}
 .segdemo-readout-dock.segdemo-readout-dock-top {bottom:auto; top:8px}
 .segdemo-readout-dock td, .segdemo-readout-dock th {padding:2px 8px; text-align:left; word-break:normal;
   overflow-wrap:normal}
@@ -172,23 +157,7 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    whose pixels a tap could not read. The label row is 29 px and its margin 6 above the picture's box. */
 .segdemo-map .image-container > .icon-button-wrapper {top:-35px}
 .segdemo-map label[data-testid=block-label] {max-width:calc(100% - 56px)}
-/* Where the Segment tab's maps wrap (a blog's column, a tablet), they go two to a row, each half the width (never
-   three and a lone fourth), and the error map, where there is one, comes first, beside the boundary uncertainty map,
-   whose mistakes it shows. Hidden maps are not in the page, so :has() sees whether the error map is shown. */
-@media (min-width: 640px) and (max-width: 1279px) {
-  #segment-maps > .block:not(.fullscreen) {min-width:calc(50% - var(--layout-gap) / 2) !important;
-    max-width:calc(50% - var(--layout-gap) / 2)}
-}
-@media (max-width: 1279px) {#segment-errors {order:-2} #segment-maps:has(> #segment-errors) > #segment-band {order:-1}}
-/* Their captions follow them: confidence, errors, boundary uncertainty, mutual information on a wide screen; errors,
-   boundary uncertainty, confidence, mutual information where the error map goes first (paragraphs, not maps, so
-   flex columns' margins do not collapse: the paragraphs' own margins are halved). */
-@media (max-width: 1279px) {
-  #segment-maps:has(> #segment-errors) ~ #maps-caption .md {display:flex; flex-direction:column}
-  #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p {margin-block:calc(var(--spacing-lg) / 2)}
-  #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:first-child {order:1}
-  #segment-maps:has(> #segment-errors) ~ #maps-caption .md > p:nth-child(4) {order:2}
-}
+/* (Where the Segment tab's maps wrap, two to a row, the error map first, their captions following: app_width.css.) */
 /* A map is never taller than most of the window, so that a row of maps (FCN's beside SegNet's) fits in it with its
    labels: a tall picture's were drawn as wide as their blocks, 1,116 px high for a 600x1600 picture in a 900 px
    window. Scaled down whole, the map keeps its shape and its box is the picture's own, so a click reads the pixel
@@ -209,10 +178,9 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .segdemo-class-map .file-preview .download {min-width:5.5rem; vertical-align:top}
 /* The Compare tab's pictures all have one geometry (an overlay's class key and the disagreement map's key take the
    place of a colour bar), so they are drawn at one scale at every width of the page. They sit on the left of their
-   blocks, as a picture narrower than its block would otherwise be centred. Below 560 px (a phone, a narrow
+   blocks, as a picture narrower than its block would otherwise be centred. Below 560 px of app (a phone, a narrow
    column) the maps go one to a row, FCN's above SegNet's: two to a row, a map was 190 px wide at 460 px, its class
-   key's names a few pixels high and Gradio's buttons over a third of it. From 560 px up, the disagreement map, alone
-   on its row where no ground truth is known, is as wide as a map of the rows above it, centred under them. */
+   key's names a few pixels high and Gradio's buttons over a third of it (app_width.css). */
 #compare-maps .image-container > button {justify-content:flex-start}
 /* The figures table's rows reach its right edge: Gradio sizes "What it shows" at 50% of the table (its other
    columns are in px, so that the readings never split), which left a laptop's rows 659 px long in a 790 px table.
@@ -222,23 +190,18 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 #compare-figures .header-table {table-layout:fixed !important}
 #compare-figures .header-table th:last-child {width:auto !important; max-width:none !important}
 #compare-figures .virtual-row > :last-child {flex-grow:1 !important}
-@media (max-width: 559px) {#compare-maps .row > .block, #compare-class-maps > .block {min-width:100% !important}}
-@media (min-width: 560px) {#compare-differ:not(.fullscreen) {max-width:calc(50% - var(--layout-gap) / 2); margin-inline:auto}}
 /* On the narrowest phones (320 px), Gradio's page margins leave the tab bar 256 px for its three tabs' 282: Compare
    and Models went into a "..." menu a visitor may never open. A little less padding around each name fits all three
-   (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) */
+   (246 px). (The margins themselves are outside the reach of a Space's CSS, which Gradio scopes to the page.) By
+   the window's width, in the Space's CSS: Gradio sorts the tabs into the menu as the page is first laid out, before
+   the rules that follow the app's width are added. */
 @media (max-width: 359px) {.tab-container button {padding-inline:10px !important}}
-/* The Models tab's plots: side by side where the wide figure shows at nearly its own size, stacked below that (a
-   phone, a blog's column), where the wide one would shrink its text past reading. */
-@media (max-width: 999px) {.trust-plot-wide {display:none !important}}
-@media (min-width: 1000px) {.trust-plot-stacked {display:none !important}}
-/* and each drawn for a light and a dark page: Gradio puts .dark on the body in its dark theme (the browser's choice,
-   or ?__theme=dark), and moves ".dark" in front of its own prefix of these rules, so they reach it. The dark figure is
-   shown by the width's own rule, which a rule of its theme alone would override whatever the width. */
+/* The Models tab's plots, each drawn for a light and a dark page: Gradio puts .dark on the body in its dark theme
+   (the browser's choice, or ?__theme=dark), and moves ".dark" in front of its own prefix of these rules, so they
+   reach it. Side by side or stacked by the app's width (app_width.css), whose rule shows the dark figure: a rule of
+   its theme alone would override whatever the width. */
 .trust-plot-dark {display:none !important}
 .dark .trust-plot-light {display:none !important}
-@media (max-width: 999px) {.dark .trust-plot-dark.trust-plot-stacked {display:block !important}}
-@media (min-width: 1000px) {.dark .trust-plot-dark.trust-plot-wide {display:block !important}}
 """
 SAMPLES_INFO = "Bayesian SegNet only (FCN is run once, as trained); 1: dropout off"
 C_SAMPLES_INFO = "SegNet's dropout samples; 1: dropout off"
@@ -399,14 +362,27 @@ def page_script() -> str:
     as they arrive rather than lazily (segdemo/eager_pictures.js), a reading docked at the window's foot where its
     readout is out of sight (segdemo/readout_dock.js), results greyed out while the picture shown is another
     (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js) and the overlay's
-    divider moved from the keyboard (segdemo/divider_keys.js)."""
+    divider moved from the keyboard (segdemo/divider_keys.js); before them, the layout's rules that follow the
+    app's own width (segdemo/app_width.css)."""
     here = Path(__file__).resolve().parent
     readout, alts, eager, dock, stale, small, divider = (
         (here / name).read_text(encoding="utf-8").strip() for name in
         ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js",
          "small_maps.js", "divider_keys.js"))
-    return (f"() => {{\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n({eager})();\n({dock})();\n"
-            f"({stale})();\n({small})();\n({divider})();\n}}")
+    by_width = json.dumps((here / "app_width.css").read_text(encoding="utf-8"))
+    return (f"() => {{\n({ADD_STYLE})({by_width});\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n"
+            f"({eager})();\n({dock})();\n({stale})();\n({small})();\n({divider})();\n}}")
+
+
+# The rules that follow the app's width (segdemo/app_width.css), added to the page as a style of its own: Gradio
+# drops the @container rules of a Space's CSS. Once, however often the script runs.
+ADD_STYLE = """(css) => {
+  if (document.getElementById("segdemo-app-width")) return;
+  const style = document.createElement("style");
+  style.id = "segdemo-app-width";
+  style.textContent = css;
+  document.head.appendChild(style);
+}"""
 
 
 PLOT_ALTS = {

@@ -1146,9 +1146,22 @@ BLOG_POST = """<!doctype html><html><head><meta charset="utf-8"><title>A post ab
 # The README's two snippets, the web component's script served by the app itself (the README's comes from Gradio's
 # CDN, which this machine cannot reach: the same file, Gradio's own gradio.js, whose one line imports this bundle).
 EMBEDS = {
-    "iframe": ("", '<iframe src="{app_url}" width="100%" height="1100" frameborder="0"></iframe>'),
+    "iframe": ("", '<iframe src="{app_url}" title="FCN and SegNet, side by side" width="100%" height="1100" '
+                   'style="border:0" allow="camera; clipboard-read; clipboard-write; fullscreen"></iframe>'),
     "web-component": ('<script type="module" src="{app_url}{bundle}"></script>', '<gradio-app src="{app_url}"></gradio-app>'),
 }
+
+
+def test_the_snippets_tested_are_the_readmes():
+    """The blog post embeds the app with the README's own snippets (the Space's address in place of the app's)."""
+    import gradio
+
+    readme = (ROOT / "README.md").read_text().replace("\n        ", " ")   # a snippet's lines as one
+    script = f"https://gradio.s3-us-west-2.amazonaws.com/{gradio.__version__}/gradio.js"
+    space = "https://OWNER-SPACE-NAME.hf.space"
+    for snippet in (snippet for pair in EMBEDS.values() for snippet in pair if snippet):
+        as_in_readme = snippet.replace("{app_url}{bundle}", script).replace("{app_url}", space)
+        assert as_in_readme in readme, as_in_readme
 
 
 @pytest.fixture(params=list(EMBEDS))
@@ -1182,6 +1195,47 @@ def blog_post(request, app_url):
     server.server_close()
 
 
+# The Segment tab's maps shown: each block's label and its box, in the page's order of rows and columns.
+SEGMENT_MAP_BOXES = """() => [...document.querySelectorAll('#segment-maps > .block')].filter(b => b.offsetParent)
+    .map(b => { const r = b.getBoundingClientRect();
+                return [b.querySelector('[data-testid=block-label]').textContent.trim(), Math.round(r.x),
+                        Math.round(r.y), Math.round(r.width)]; })
+    .sort((a, b) => a[2] - b[2] || a[1] - b[1])"""
+
+
+@pytest.mark.parametrize("blog_post", ["web-component"], indirect=True)
+def test_as_a_web_component_in_a_blog_column_the_app_is_laid_out_for_the_column(browser, app_url, blog_post):
+    """The web component lives in the blog's page, whose window is wider than its column: the app was laid out for
+    the window (found by helper-19). In a 760 px column on a 1400 px screen the Models tab's plots came side by side,
+    shrunk past reading, the Segment tab's maps three and one to a row, and a pixel's reading docked at the window's
+    right, over the blog's margin. They follow the app's width now, as in a 760 px window."""
+    _, url = blog_post
+    page = browser.new_page(viewport={"width": 1400, "height": 480})   # a short window: a reading docks
+    page.goto(url)
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=30_000)
+    shown = page.evaluate("() => [...document.querySelectorAll('.trust-plot')].filter(b => b.offsetParent)"
+                          ".map(b => b.classList.contains('trust-plot-stacked'))")
+    assert shown == [True, True], shown   # the stacked plots, as on a phone
+    column = page.evaluate("() => { const r = document.querySelector('.gradio-container').getBoundingClientRect(); "
+                           "return [r.left, r.right]; }")
+    assert column[1] - column[0] <= 760
+    page.get_by_role("tab", name="Segment").click()
+    page.locator("#segment-examples button.gallery-item").first.click()
+    wait_for_pictures(page, SEGMENT_IMAGES, timeout_s=90)
+    boxes = page.evaluate(SEGMENT_MAP_BOXES)
+    assert [label for label, *_ in boxes] == ["Errors (red: wrong)", "Boundary uncertainty", "Confidence"], boxes
+    assert boxes[0][2] == boxes[1][2] < boxes[2][2] and boxes[0][3] == boxes[1][3] == boxes[2][3], boxes   # 2 a row
+    page.evaluate("() => window.scrollBy(0, document.querySelector('#segment-errors').getBoundingClientRect().top"
+                  " - 20)")   # the first row of maps at the top of the window, the readout two rows below, unseen
+    click_map(page, "#segment-errors", 0.5, 0.5)
+    dock = page.locator(".segdemo-readout-dock")
+    dock.wait_for(state="visible", timeout=10_000)
+    box = dock.bounding_box()
+    assert column[0] <= box["x"] and box["x"] + box["width"] <= column[1], (box, column)   # under the app
+    page.close()
+
+
 def wait_for_pictures(frame, labels, timeout_s: float) -> None:
     """Wait, without scrolling, for the named pictures to be decoded; on a timeout, say what each missing one is
     doing. Gradio draws them ``loading="lazy"``: in a frame from another site Chromium started a lazy picture only
@@ -1203,6 +1257,9 @@ def test_embedded_in_another_sites_blog_post_the_space_runs_and_reblends(browser
     if kind == "iframe":
         page.frame_locator("iframe").get_by_role("tab", name="Models").wait_for(timeout=30_000)
         app = next(frame for frame in page.frames if frame.url.startswith(app_url))
+        # the camera and the clipboard for the picture box, full screen for a map: a frame forbids them by default
+        assert app.evaluate("() => ['camera', 'clipboard-read', 'clipboard-write', 'fullscreen']"
+                            ".filter(feature => !document.featurePolicy.allowsFeature(feature))") == []
     else:
         app = page
         app.get_by_role("tab", name="Models").wait_for(timeout=30_000)
