@@ -263,7 +263,7 @@ def compare_maps_caption(models: list[LoadedModel]) -> str:
 
 def models_markdown(models: dict[str, LoadedModel]) -> str:
     devices = sorted({describe_device(next(m.checkpoint.model.parameters()).device) for m in models.values() if m.ready})
-    parts = [f"**Served on:** {', '.join(devices)} (`SEGDEMO_DEVICE=cpu|cuda` overrides the choice)."] if devices else []
+    parts = [f"**Served on:** {', '.join(devices)}.", FIGURES_EXPLAINED] if devices else [FIGURES_EXPLAINED]
     for name, model in models.items():
         spec = MODELS[name]
         if not model.ready:
@@ -302,6 +302,45 @@ def models_markdown(models: dict[str, LoadedModel]) -> str:
         "by `python -m segdemo.evaluate` on the frames named above (CamVid's test split is withheld from this project)."
     )
     return "\n\n".join(parts)
+
+
+# What the Models tab's figures are, in words for a visitor who has not met them: each is named there by its
+# abbreviation, as the papers and the docs name it.
+FIGURES_EXPLAINED = (
+    "**What the figures mean.** *mIoU* (mean intersection over union): for each class, the pixels that both the "
+    "network and the label call that class, over those that either does, averaged over the 11 classes; 100 is "
+    "perfect. *Global accuracy*: the share of pixels right; *class accuracy*: that share within each class, averaged. "
+    "*BF* (boundary F1): how closely the edges between classes match the label's, within a few pixels. *ECE* "
+    "(expected calibration error): how far the confidence shown is from how often it is right (pixels shown at 90% "
+    "should be right 90% of the time); 0 is perfect. *NLL* and *Brier*: two more scores of the probabilities, lower "
+    "is better. *T*: the temperature the network's scores are divided by before they become probabilities, fitted "
+    "to make them honest. *AUROC*: how well the uncertainty tells wrong pixels from right ones (1: every wrong pixel "
+    "less certain than every right one; 0.5: chance). *GMAC*: billions of multiply-adds in one pass of the network. "
+    "The frames named are of a street the figures' networks never trained on: a twin of each model, trained the same "
+    "way without that street, is measured on it."
+)
+# Classes a street hardly has, by sequence, with their share of its labelled pixels (counted from the CamVid labels
+# of its 101 frames): a class's IoU is pooled over the street, so a few false pixels of it outweigh its true ones.
+SCARCE_CLASSES = {"0006R0": {"Bicyclist": 0.0007}}
+
+
+def scarce_classes_note(models: dict[str, LoadedModel]) -> str:
+    """Under the per-class table: why a class the measured street hardly has scores 0 (or near it) for every model,
+    where a visitor would read that the networks cannot see cyclists. Empty where no such class is scored low."""
+    evaluations = [e for m in models.values() if m.ready and (e := read_eval(m))]
+    if not evaluations:
+        return ""
+    names = evaluations[0]["class_names"]
+    notes = []
+    for sequence in evaluations[0].get("sequences") or []:
+        for cls, share in SCARCE_CLASSES.get(sequence, {}).items():
+            index = names.index(cls) if cls in names else None
+            if index is not None and all((e["per_class_iou"][index] or 0) < 0.1 for e in evaluations):
+                notes.append(f"{cls} is {share:.2%} of {sequence}'s labelled pixels")
+    if not notes:
+        return ""
+    return ("Low for every network: " + "; ".join(notes) + ". A class's IoU is pooled over the whole street, so where "
+            "it has almost none, a few pixels wrongly called that class outweigh its true ones.")
 
 
 TRAINED_ON = {"cpu": "the CPU", "cuda": "a GPU"}

@@ -58,7 +58,8 @@ TRUST_PLOTS_INTRO = (
     "the share that is right; bars on the diagonal are perfectly calibrated, before (grey) and after (blue) "
     "temperature scaling. **Accuracy of the most certain pixels** (second): keep only the most certain pixels (by "
     "entropy, or mutual information for the Bayesian SegNet) and measure how accurate they are; the higher the curve, "
-    "the better the uncertainty finds the mistakes. Both are drawn from each model's eval.json."
+    "the better the uncertainty finds the mistakes; the dotted \"best possible\" curve is that of an uncertainty "
+    "that ranked every wrong pixel below every right one. Both are drawn from each model's eval.json."
 )
 log = logging.getLogger(__name__)
 QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
@@ -892,6 +893,9 @@ class SegmentationService:
     def per_class_table(self) -> tuple[list[str], list[list[Any]]]:
         return captions.per_class_table(self.models)
 
+    def scarce_classes_note(self) -> str:
+        return captions.scarce_classes_note(self.models)
+
     def frames_measured(self) -> str:
         """The frames the Models tab's figures come from (the first model's eval.json says; they share them)."""
         for model in self.models.values():
@@ -1231,7 +1235,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     # scrolls sideways; tall enough for every row
                     c_table = gr.Dataframe(
                         headers=COMPARE_HEADERS, label="Figures", interactive=False, wrap=True,
-                        column_widths=["120px", "72px", "72px", "50%"], max_height=1600, elem_id="compare-figures",
+                        column_widths=["120px", "72px", "72px", "50%"], max_height=2400, elem_id="compare-figures",
                         elem_classes=[RESULT],
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
@@ -1327,6 +1331,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 interactive=False, wrap=True, column_widths=per_class_widths(len(headers)), max_height=1000,
                 elem_classes=["segdemo-words"],
             )
+            if note := service.scarce_classes_note():
+                gr.Markdown(note)
     forget_files_with(gradio_sweep(demo))
     return demo
 

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 import pytest
 
 from conftest import ROOT
-from segdemo.captions import compare_maps_caption, training_line
+from segdemo.captions import compare_maps_caption, scarce_classes_note, training_line
 
 
 @pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
@@ -53,3 +53,27 @@ def test_the_compare_caption_says_when_a_network_is_not_calibrated_or_missing():
     raw = shipped("fcn8s_lite", temperature=None)
     assert "FCN8S_LITE: not calibrated" in compare_maps_caption([raw])
     assert "- " not in compare_maps_caption([]) and "Confidence" in compare_maps_caption([])
+
+
+def evaluated(path) -> SimpleNamespace:
+    """A loaded model as the Models tab reads it: its checkpoint's folder, which holds its eval.json."""
+    return SimpleNamespace(ready=True, checkpoint=SimpleNamespace(path=path))
+
+
+def test_a_class_the_measured_street_hardly_has_is_said_to_be_why_its_iou_is_low(tmp_path):
+    """Both networks score 0.0 on Bicyclist on 0006R0, whose labels are 0.07% cyclist: without a word, a visitor
+    read that neither network sees cyclists, beside a Compare tab about riders."""
+    models = {name: evaluated(ROOT / "weights" / name) for name in ("fcn8s_lite", "bayesian_segnet_lite")}
+    note = scarce_classes_note(models)
+    assert note.startswith("Low for every network: Bicyclist is 0.07% of 0006R0's labelled pixels."), note
+    # a network that scores the class is told apart: the note is for a class every network misses
+    evaluation = json.loads((ROOT / "weights" / "fcn8s_lite" / "eval.json").read_text())
+    evaluation["per_class_iou"][evaluation["class_names"].index("Bicyclist")] = 0.31
+    (tmp_path / "eval.json").write_text(json.dumps(evaluation))
+    assert scarce_classes_note({**models, "fcn8s_lite": evaluated(tmp_path)}) == ""
+    evaluation["per_class_iou"][evaluation["class_names"].index("Bicyclist")] = 0.0
+    (tmp_path / "eval.json").write_text(json.dumps(evaluation))
+    assert scarce_classes_note({"fcn8s_lite": evaluated(tmp_path)}) != ""
+    evaluation["sequences"] = ["0016E5"]   # another street: nothing is known of its classes
+    (tmp_path / "eval.json").write_text(json.dumps(evaluation))
+    assert scarce_classes_note({"fcn8s_lite": evaluated(tmp_path)}) == ""
