@@ -1028,6 +1028,14 @@ def _show_uploads_in_every_browser(tab: str, picture: UploadImage, fn: Any) -> N
                 api_visibility="private", queue=False, show_progress="hidden")
 
 
+def _picture_follows_to_an_empty_tab(tab: gr.Tab, picture: UploadImage, other: UploadImage) -> None:
+    """A tab opened with no picture of its own takes the other tab's: a visitor who segmented a picture and went on
+    to Compare found an empty box there, and had to upload the picture again to compare the networks on it. A tab
+    that has a picture keeps it. The page's own (no API); the file is the one already uploaded, not sent again."""
+    tab.select(lambda own, shown: gr.skip() if own is not None or shown is None else shown, [picture, other], picture,
+               api_visibility="private", queue=False, show_progress="hidden")
+
+
 def _settings_key(sampling_models: list[str] | None = None) -> str:
     """The page's key (JavaScript, a function of a tab's inputs) of the settings a tab's result depends on: a result
     is greyed out while other settings are chosen (segdemo/stale_results.js).
@@ -1115,7 +1123,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             "project. Upload a street picture to see the colour overlay, how confident each pixel is, and where the "
             "network is unsure about boundaries."
         )
-        with gr.Tab("Segment"):
+        with gr.Tab("Segment") as segment_tab:
             with gr.Row():
                 with gr.Column(scale=2) as segment_controls:
                     image = UploadImage(
@@ -1209,7 +1217,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
                                               opacity, segment_shown, [slider], info)
 
-        with gr.Tab("Compare"):
+        with gr.Tab("Compare") as compare_tab:
             gr.Markdown(COMPARE_INTRO)
             with gr.Row():
                 with gr.Column(scale=2) as compare_controls:
@@ -1306,6 +1314,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                        {"button": compare_run, "examples": compare_example_run})
             _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
                                               c_opacity, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
+
+        _picture_follows_to_an_empty_tab(segment_tab, image, c_image)
+        _picture_follows_to_an_empty_tab(compare_tab, c_image, image)
 
         with gr.Tab("Models"):
             gr.Markdown(service.models_markdown())

@@ -1931,6 +1931,28 @@ def test_results_of_other_settings_are_greyed_out_until_the_settings_chosen_are_
     page.close()
 
 
+def test_a_picture_goes_with_the_visitor_to_a_tab_that_has_none(browser, app_url):
+    """A visitor who segmented a picture and went on to Compare found an empty box there, and had to upload it again
+    to compare the networks on it. An empty tab takes the other tab's picture; a tab with a picture keeps its own."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1200})
+    open_app(page, app_url)
+    source = "selector => document.querySelector(selector)?.src ?? null"
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.wait_for_function(f"() => ({source})('#segment-picture img')")
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_function(f"() => ({source})('#compare-picture img')", timeout=10_000)
+    assert page.evaluate(source, "#compare-picture img") == page.evaluate(source, "#segment-picture img")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=60_000)   # the ground truth's too
+    another = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
+    page.locator("#compare-picture input[type=file]").set_input_files(str(another))
+    page.wait_for_function(f"() => ({source})('#compare-picture img')?.includes('f01290')")
+    page.get_by_role("tab", name="Segment").click()
+    page.wait_for_timeout(500)
+    assert EXAMPLE.name in page.evaluate(source, "#segment-picture img")   # its own, kept
+    page.close()
+
+
 def test_a_model_chosen_and_run_while_another_runs_is_the_one_the_page_ends_on(browser, app_url):
     """Segment pressed again after switching model mid-run was dropped: the page kept the first model's results."""
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
