@@ -174,9 +174,9 @@ def browser():
 
 
 def open_app(page, url: str) -> None:
-    """Load the app and wait until its UI is built. Never "networkidle": the page keeps a heartbeat stream open, as
-    Gradio does for an app with session state (here, the overlays kept for re-blending), to free it when the tab
-    closes."""
+    """Load the app and wait until its UI is built and its script has run. Never "networkidle": the page keeps a
+    heartbeat stream open, as Gradio does for an app with session state (here, the overlays kept for re-blending),
+    to free it when the tab closes."""
     failed = []   # what went wrong on the way, for a CI log (once, under load, the page never showed its tabs)
     page.on("requestfailed", lambda request: failed.append(f"{request.url[-80:]}: {request.failure}"))
     page.on("console", lambda message: failed.append(f"console {message.type}: {message.text[:200]}")
@@ -184,6 +184,9 @@ def open_app(page, url: str) -> None:
     page.goto(url)
     try:
         page.get_by_role("tab", name="Models").wait_for(timeout=30_000)
+        # and the page's script has run (segdemo/ui.py, page_script): Gradio runs it a moment after the tabs show
+        page.wait_for_function("() => window.segdemoResults && document.getElementById('segdemo-app-width')",
+                               timeout=10_000)
     except Exception as error:
         shown = page.evaluate("document.body.innerText")[:500]
         raise AssertionError(f"the app's UI was not built in 30 s at {url}; the page shows {shown!r}; "
@@ -1215,6 +1218,7 @@ def test_as_a_web_component_in_a_blog_column_the_app_is_laid_out_for_the_column(
     _, url = blog_post
     page = browser.new_page(viewport={"width": 1400, "height": 480})   # a short window: a reading docks
     page.goto(url)
+    page.wait_for_function("() => document.getElementById('segdemo-app-width')", timeout=30_000)   # the script ran
     page.get_by_role("tab", name="Models").click()
     page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=30_000)
     shown = page.evaluate("() => [...document.querySelectorAll('.trust-plot')].filter(b => b.offsetParent)"
