@@ -31,7 +31,7 @@ from typing import Any, NamedTuple
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
+from PIL import Image, PngImagePlugin
 
 PLOT_FILES = {  # in docs/; "_stacked": panels one above the other, for a phone; "_dark": for a dark page
     "reliability": "reliability.png",
@@ -50,6 +50,12 @@ STACKED_TITLE_WIDTH = 28  # characters a line of a stacked figure's title holds,
 STACKED_WIDTH = 3.6
 STACKED_LEGEND_SIZE = 9
 SOURCE_KEY = "segdemo-source"  # PNG text chunk: the digest of the figures drawn
+# An inch of figure is shown as 110 CSS px (the figures' sizes and fonts are chosen for it), and drawn with two PNG
+# pixels to each: at one, on a 2x screen (phones, laptops' Retina screens) every text and line was blurred. In 256
+# colours, the figures' grounds exact, so four times the pixels weigh less than the truecolour ones did (65-118 kB
+# against 74-152 kB).
+PAGE_DPI = 110
+PIXEL_DENSITY = 2
 Evaluations = Mapping[str, dict[str, Any]]  # label -> parsed eval.json
 
 
@@ -84,7 +90,7 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette:
     shown = {label: e for label, e in evaluations.items() if "calibration" in e}
     panels = max(len(shown), 1)
     size = (STACKED_WIDTH, 3.9 * panels + 0.5) if stacked else (4.2 * panels, 4.4)
-    figure = Figure(figsize=size, dpi=110, layout="constrained")
+    figure = Figure(figsize=size, dpi=PAGE_DPI, layout="constrained")
     axes = figure.subplots(panels, 1, squeeze=False)[:, 0] if stacked else figure.subplots(1, panels, squeeze=False)[0]
     for ax, (label, evaluation) in zip(axes, shown.items()):
         calibration = evaluation["calibration"]
@@ -120,7 +126,8 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette:
 def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False, palette: Palette = LIGHT) -> Figure:
     """Accuracy against the fraction of most-certain pixels kept, all pixels and the boundary band, all models."""
     shown = {label: e for label, e in evaluations.items() if "error_detection" in e}
-    figure = Figure(figsize=(STACKED_WIDTH, 12.0) if stacked else (10, 5.6), dpi=110, layout="constrained")
+    figure = Figure(figsize=(STACKED_WIDTH, 12.0) if stacked else (10, 5.6), dpi=PAGE_DPI,
+                    layout="constrained")
     apart = "\n" if stacked else ", "  # a stacked figure's legend names the model on a line of its own
     axes = figure.subplots(2, 1) if stacked else figure.subplots(1, 2, sharey=False)
     for ax, region, title in zip(axes, ("all", "band"), ("all labelled pixels", "boundary band (ground truth)")):
@@ -168,9 +175,17 @@ def _painted(figure: Figure, palette: Palette) -> Figure:
 
 
 def to_png(figure: Figure, source: str = "") -> bytes:
-    """The figure as PNG bytes, with ``source`` (see ``digest``) in its metadata and no software stamp."""
+    """The figure as PNG bytes at ``PIXEL_DENSITY`` pixels to its page pixel, in 256 colours, with ``source`` (see
+    ``digest``) in its metadata and no software stamp."""
+    drawn = io.BytesIO()
+    FigureCanvasAgg(figure)  # drawn by Agg, matplotlib's raster renderer, whatever the process's backend
+    figure.savefig(drawn, format="png", dpi=PAGE_DPI * PIXEL_DENSITY)
+    with Image.open(drawn) as image:  # median cut: its grounds come out exact (the tests check the corners)
+        paletted = image.convert("RGB").quantize(256)
+    info = PngImagePlugin.PngInfo()
+    info.add_text(SOURCE_KEY, source)
     buffer = io.BytesIO()
-    FigureCanvasAgg(figure).print_png(buffer, metadata={"Software": None, SOURCE_KEY: source})
+    paletted.save(buffer, "PNG", optimize=True, pnginfo=info)
     return buffer.getvalue()
 
 
@@ -178,6 +193,14 @@ def to_image(figure: Figure) -> Image.Image:
     """The figure as a PIL image, for the app."""
     with Image.open(io.BytesIO(to_png(figure))) as image:
         return image.convert("RGB")
+
+
+def page_width(plot: Path | Image.Image) -> int:
+    """The CSS px a plot drawn by ``to_png`` is shown at (``PAGE_DPI`` to its inch), however many pixels it has."""
+    if isinstance(plot, Path):
+        with Image.open(plot) as image:
+            return round(image.width / PIXEL_DENSITY)
+    return round(plot.width / PIXEL_DENSITY)
 
 
 def digest(evaluations: Evaluations) -> str:

@@ -46,7 +46,7 @@ from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, Uplo
 from .memory import release_free_memory
 from .models import is_bayesian
 from .pixel_readout import class_probability, read_pixel, save_grid
-from .trustplots import current_plots
+from .trustplots import current_plots, page_width
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
 
@@ -203,6 +203,8 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    its theme alone would override whatever the width. */
 .trust-plot-dark {display:none !important}
 .dark .trust-plot-light {display:none !important}
+/* centred, as they were when they filled the column (their blocks are as wide as the figures now) */
+.trust-plot {margin-inline:auto}
 """
 SAMPLES_INFO = "Bayesian SegNet only (FCN is run once, as trained); 1: dropout off"
 C_SAMPLES_INFO = "SegNet's dropout samples; 1: dropout off"
@@ -1325,7 +1327,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 gr.Markdown(TRUST_PLOTS_INTRO)
                 # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
                 # Each comes four times, its panels side by side and stacked, on a light and on a dark ground; CSS
-                # shows the one that fits the screen and the page's theme.
+                # shows the one that fits the screen and the page's theme. Each is as wide as its figure at 110 CSS
+                # px to the inch (at most the column), with twice the pixels, for a sharp plot on a 2x screen.
                 for key, label in (("reliability", "Reliability before and after temperature scaling"),
                                    ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
                     for version, suffix in (("wide", ""), ("stacked", "_stacked")):
@@ -1334,6 +1337,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                             gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if dark else ""),
                                      show_label=False, buttons=MAP_BUTTONS, alt_text=PLOT_ALTS[key],
                                      type="filepath" if isinstance(plot, Path) else "pil", interactive=False,
+                                     width=page_width(plot), format="png",
                                      elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone

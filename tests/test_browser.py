@@ -19,6 +19,7 @@ from PIL import Image
 
 from conftest import ROOT, start_app, stop_app
 from segdemo import ui, visualize
+from segdemo.trustplots import PIXEL_DENSITY
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
@@ -1548,7 +1549,7 @@ def test_on_a_phone_every_column_of_the_class_tables_shows(browser, app_url, wid
 @pytest.mark.parametrize("width, theme", [(1400, "light"), (390, "dark")])
 def test_the_models_tab_downloads_only_the_two_plots_it_shows(browser, app_url, width, theme):
     """Each plot is drawn four times (light and dark, wide and stacked) and the page hides three: they stay lazy,
-    unloaded, where the result maps load at once (segdemo/eager_pictures.js; all eight cost 906 kB, the two 223)."""
+    unloaded, where the result maps load at once (segdemo/eager_pictures.js; all eight cost 732 kB, the two 181-186)."""
     page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme=theme)
     open_app(page, app_url)
     page.get_by_role("tab", name="Models").click()
@@ -1588,8 +1589,9 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
     """Each plot is drawn twice, panels side by side and stacked: the one shown is never shrunk much below its own
     size, where its legends' text (7.5 pt) would be too small to read. Side by side on a phone, it was shrunk to 0.3.
     And each of those for a light and a dark page: a browser set to dark (Gradio then goes dark) gets the figures
-    drawn on dark grey, not white boxes in a dark page."""
-    page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=theme)
+    drawn on dark grey, not white boxes in a dark page. And sharp on a 2x screen (most phones, a laptop's Retina
+    screen): drawn one pixel to a CSS px, every text and line was blurred there."""
+    page = browser.new_page(viewport={"width": width, "height": 1000}, color_scheme=theme, device_scale_factor=2)
     open_app(page, app_url)
     page.get_by_role("tab", name="Models").click()
     page.mouse.wheel(0, 10_000)   # the pictures load lazily, as a visitor scrolls to them
@@ -1602,19 +1604,21 @@ def test_the_models_tab_plots_are_large_enough_to_read_and_nothing_covers_their_
                            ".filter(i => i.getBoundingClientRect().width);"
                            " return shown.length === 2 && shown.every(i => i.complete && i.naturalWidth); }",
                            timeout=20_000)
-    shown = page.evaluate("""() => [...document.querySelectorAll('.trust-plot img')].filter(i => i.getBoundingClientRect().width)
-        .map(i => {
+    shown = page.evaluate("""(density) => [...document.querySelectorAll('.trust-plot img')]
+        .filter(i => i.getBoundingClientRect().width).map(i => {
             const corner = document.createElement('canvas').getContext('2d');   // the figure's own ground, top left
             corner.drawImage(i, 2, 2, 1, 1, 0, 0, 1, 1);
             return {version: i.closest('.trust-plot').classList.contains('trust-plot-wide') ? 'wide' : 'stacked',
-                    scale: i.getBoundingClientRect().width / i.naturalWidth,
-                    ground: [...corner.getImageData(0, 0, 1, 1).data.slice(0, 3)]}; })""")
+                    scale: i.getBoundingClientRect().width / (i.naturalWidth / density),   // of the figure's page size
+                    sharpness: i.naturalWidth / i.getBoundingClientRect().width,   // its pixels to a CSS px
+                    ground: [...corner.getImageData(0, 0, 1, 1).data.slice(0, 3)]}; })""", PIXEL_DENSITY)
     assert page.evaluate("() => document.body.classList.contains('dark')") == (theme == "dark")
     assert [plot["version"] for plot in shown] == ["wide" if width >= 1000 else "stacked"] * 2
     for index, plot in enumerate(shown):   # white on a light page, Gradio's dark block grey (#1f2937) on a dark one
         assert plot["ground"] == ([255, 255, 255] if theme == "light" else [31, 41, 55]), f"plot {index}: {plot['ground']}"
     for index, plot in enumerate(shown):
         assert plot["scale"] >= 0.6, f"plot {index} ({plot['version']}) is drawn at {plot['scale']:.2f} of its size"
+        assert plot["sharpness"] >= 1.99, f"plot {index} ({plot['version']}): {plot['sharpness']:.2f} pixels to a CSS px"
         # Gradio's block label sits on the top-left of the picture, where the figure's title is
         block = page.locator(".trust-plot img:visible").nth(index).locator("xpath=ancestor::div[contains(@class, 'block')][1]")
         assert not block.locator("[data-testid=block-label]").is_visible(), f"plot {index} has its block label over it"

@@ -7,6 +7,7 @@ import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.text import Text
+from PIL import Image
 
 from segdemo import report, trustplots
 from segdemo.trustplots import DARK, LIGHT, PLOT_FILES
@@ -72,3 +73,17 @@ def test_on_a_phone_every_text_of_the_stacked_plots_reads(evaluations, key):
     for text in _texts(figure):
         box = text.get_window_extent()
         assert box.x0 >= 0 and box.x1 <= width, (key, text.get_text(), box)
+
+
+def test_a_plot_has_twice_the_pixels_of_its_page_size_in_256_colours(evaluations, tmp_path):
+    """Two pixels to each CSS px the page shows it at (110 to the figure's inch), so a 2x screen shows it sharp; in a
+    palette, so its four times the pixels weigh less than the truecolour ones did; stamped with what it shows."""
+    figure = trustplots.figures(evaluations, ["kept_stacked"])["kept_stacked"]
+    path = tmp_path / "plot.png"
+    path.write_bytes(trustplots.to_png(figure, "abc"))
+    with Image.open(path) as image:
+        assert image.mode == "P"
+        page = (round(figure.get_figwidth() * 110), round(figure.get_figheight() * 110))
+        assert image.size == (2 * page[0], 2 * page[1])
+    assert trustplots.page_width(path) == page[0] == trustplots.page_width(trustplots.to_image(figure))
+    assert trustplots.stamped_source(path) == "abc"
