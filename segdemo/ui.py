@@ -186,7 +186,8 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 /* The figures table's rows reach its right edge: Gradio sizes "What it shows" at 50% of the table (its other
    columns are in px, so that the readings never split), which left a laptop's rows 659 px long in a 790 px table.
    The last column takes what is left, in the header (a table: fixed layout, so that the other columns keep their
-   widths) and in the rows (flex); where the table is narrower than its columns (a phone), it scrolls as before. */
+   widths) and in the rows (flex); where the table is narrower than its columns (a phone), it goes under each row's
+   readings (app_width.css). */
 #compare-figures .header-table, #compare-figures .virtual-body {min-width:100% !important}
 #compare-figures .header-table {table-layout:fixed !important}
 #compare-figures .header-table th:last-child {width:auto !important; max-width:none !important}
@@ -1241,8 +1242,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     c_headline = gr.Markdown(label="Headline", show_label=False, elem_classes=[RESULT])
                     # the names and both networks' readings at fixed widths (shares of a phone's width would split
                     # the numbers), "What it shows" half the table: it all fits from 528 px, the readings wrapping
-                    # inside their column instead of running off to the right; on a phone only "What it shows"
-                    # scrolls sideways; tall enough for every row
+                    # inside their column instead of running off to the right; on a phone "What it shows" goes
+                    # under each row (app_width.css); tall enough for every row
                     c_table = gr.Dataframe(
                         headers=COMPARE_HEADERS, label="Figures", interactive=False, wrap=True,
                         column_widths=["120px", "72px", "72px", "50%"], max_height=2400, elem_id="compare-figures",
