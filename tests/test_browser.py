@@ -1143,23 +1143,27 @@ def test_on_a_phone_every_map_loads_before_the_visitor_scrolls_to_it(browser, ap
 # For the table headed `header`: the width of its scrolling box, of its header and of each of its rows.
 # The first three columns of the table headed `header` whose cells do not start and end under their header.
 COLUMNS_UNDER_THEIR_HEADERS = """header => {
-    const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
+    const table = [...document.querySelectorAll('table')]
+        .find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
     const heads = [...table.querySelectorAll('thead th')].slice(0, 3).map(th => th.getBoundingClientRect());
     const off = [];
     for (const row of table.closest('.virtual-table-viewport').querySelectorAll('.virtual-row'))
         heads.forEach((head, k) => { const cell = row.children[k].getBoundingClientRect();
             if (Math.abs(cell.left - head.left) > 1 || Math.abs(cell.right - head.right) > 1)
-                off.push(`row ${row.dataset.index} column ${k}: ${cell.left}-${cell.right} under ${head.left}-${head.right}`); });
+                off.push(`row ${row.dataset.index} column ${k}: ${cell.left}-${cell.right} under `
+                         + `${head.left}-${head.right}`); });
     return off;
 }"""
 # The cells of the column headed `header` that are not whole inside the table's box.
 CELLS_OUTSIDE = """header => {
-    const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
+    const table = [...document.querySelectorAll('table')]
+        .find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
     const viewport = table.closest('.virtual-table-viewport');
     const box = viewport.getBoundingClientRect();
     const column = [...table.querySelectorAll('th')].findIndex(th => th.textContent.trim().startsWith(header));
     return [...viewport.querySelectorAll('.virtual-row')].map(row => row.children[column].getBoundingClientRect())
-        .filter(cell => cell.left < box.left - 1 || cell.right > box.right + 1).map(cell => [cell.left, cell.right, box.right]);
+        .filter(cell => cell.left < box.left - 1 || cell.right > box.right + 1)
+        .map(cell => [cell.left, cell.right, box.right]);
 }"""
 TABLE_SPAN = """header => {
     const table = [...document.querySelectorAll('table')].find(t => t.offsetParent && [...t.querySelectorAll('th')].some(th => th.textContent.includes(header)));
