@@ -75,15 +75,20 @@
       chosen[tab] = settings;
       if (!(copying[tab] && pictureOf(current))) mark(tab, current);
     },
-    // the upload sent as run "upload" is shown now as `current`: the app's copy of it, for a browser that cannot draw
-    // a TIFF or HEIC (or the upload itself, or nothing for a file refused). A run sent with the upload, before its
-    // copy came, made the same picture's results; so does a run sent with the copy, for a result sent with either.
-    copied(tab, current) {
+    // the app's copy of an upload came (segdemo/ui.py: `_show_uploads_in_every_browser`): `copy`, a WebP of a TIFF
+    // or HEIC for a browser that cannot draw it (null for a file refused), made from the file `source` ("" where the
+    // upload needs no copy). It takes the upload's place only while the upload is still the tab's picture: a visitor
+    // who clicked an example, or chose another file, while it was being made (a 12-megapixel HEIC takes 2-3 s) saw
+    // their choice replaced by the copy, beside the results of their choice greyed out as of another picture.
+    // Returns the picture to show. A run sent with the upload, before its copy came, made the same picture's results;
+    // so does a run sent with the copy, for a result sent with either.
+    copied(tab, current, copy, source) {
       copying[tab] = false;
-      const upload = sent[`${tab}/upload`]?.picture;
-      const copy = pictureOf(current);
-      if (upload && copy && copy !== upload) copyOf[copy] = samePicture(upload);
-      mark(tab, current);
+      const shown = source && pictureOf(current) === source ? copy : current;
+      const path = pictureOf(shown);
+      if (source && path && path !== source) copyOf[path] = samePicture(source);
+      mark(tab, shown);
+      return shown;
     },
     // whether the results of `tab` are greyed out
     stale(tab) { return !!why[tab]; },

@@ -1021,14 +1021,32 @@ def _show_uploads_in_every_browser(tab: str, picture: UploadImage, fn: Any) -> N
 
     Its own queue: a 12-megapixel HEIC (4032x3024) takes 1.1 s to decode
     on 2 CPU cores and 1.5 s to become its 2048x1536 copy, which must not
-    wait behind another visitor's inference. The page is told that the copy
-    is the upload's (segdemo/stale_results.js): a run sent with the upload,
-    before its copy came, gave results greyed out as of another picture.
+    wait behind another visitor's inference. The copy comes to hidden boxes
+    with the file it was made from, and the page puts it in the picture's
+    place only while that file is still the picture (segdemo/stale_results.js,
+    ``copied``): sent to the picture itself, it replaced an example clicked,
+    or another file chosen, while it was being made. The page is also told
+    that the copy is the upload's: a run sent with the upload, before its
+    copy came, gave results greyed out as of another picture. A second upload
+    while a copy is made is copied after it ("always_last"): by default Gradio
+    dropped its event, and a second TIFF stayed a broken image.
     """
-    copied = picture.upload(fn, picture, picture, api_visibility="private", concurrency_id="upload",
-                            show_progress="minimal", js=_sent_with_its_inputs(tab, "upload"))
-    copied.then(None, [picture], None, js=f"(picture) => window.segdemoResults?.copied('{tab}', picture)",
-                api_visibility="private", queue=False, show_progress="hidden")
+    copy = gr.Image(visible=False, type="filepath", interactive=False, format="webp")
+    source = gr.Textbox(visible=False)
+
+    def copy_for_the_browser(upload: Any) -> tuple[Any, str]:
+        made = fn(upload)
+        if isinstance(made, dict) and made == gr.skip():  # drawn as it is: no copy, the picture stays
+            return gr.skip(), ""
+        return made, upload  # the copy, or None for a file refused (the box empties), and the file it stands for
+
+    copying = picture.upload(copy_for_the_browser, picture, [copy, source], api_visibility="private",
+                             concurrency_id="upload", trigger_mode="always_last", show_progress="minimal",
+                             show_progress_on=picture,
+                             js=_sent_with_its_inputs(tab, "upload"))
+    copying.then(None, [picture, copy, source], picture, api_visibility="private", queue=False, show_progress="hidden",
+                 js=f"(picture, copy, source) => window.segdemoResults ? window.segdemoResults.copied('{tab}', "
+                    "picture, copy, source) : (source ? copy : picture)")
 
 
 def _picture_follows_to_an_empty_tab(tab: gr.Tab, picture: UploadImage, other: UploadImage) -> None:

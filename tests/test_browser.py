@@ -889,6 +889,51 @@ def test_a_run_sent_before_the_browser_copy_came_gives_results_of_the_picture_sh
     page.close()
 
 
+# Counts the browser copies that came (segdemo/stale_results.js: `copied`), in window.copiesCame.
+COUNT_COPIES = """() => {
+    const results = window.segdemoResults, copied = results.copied;
+    window.copiesCame = 0;
+    results.copied = (...args) => { window.copiesCame += 1; return copied.apply(results, args); };
+}"""
+SHOWN_PICTURE = """selector => { const img = document.querySelector(selector);
+    return img && {name: new URL(img.src).pathname.split('/').pop(), width: img.naturalWidth,
+                   height: img.naturalHeight}; }"""
+
+
+def test_a_picture_chosen_while_a_tiffs_copy_is_made_is_not_replaced_by_it(browser, app_url, tmp_path):
+    """A visitor uploaded a large TIFF and, changing their mind, clicked an example before its copy came: the copy
+    then took the example's place in the picture box, beside the example's results, greyed out as of "the previous
+    picture". And a second TIFF uploaded while the first was copied stayed a broken image: Gradio dropped its event.
+    """
+    tiff, square = tmp_path / "large.tiff", tmp_path / "square.tiff"
+    with Image.open(EXAMPLE) as frame:   # copies that take a while: decoded and shrunk from 4000x3000, 3000x3000
+        frame.convert("RGB").resize((4000, 3000), Image.Resampling.BICUBIC).save(tiff, compression="jpeg")
+        frame.convert("RGB").resize((3000, 3000), Image.Resampling.BICUBIC).save(square, compression="jpeg")
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.evaluate(COUNT_COPIES)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(tiff))
+    page.wait_for_function("() => /\\.tiff$/.test(document.querySelector('#segment-picture img')?.src ?? '')",
+                           polling=10, timeout=30_000)
+    page.locator("#segment-examples button.gallery-item").nth(2).click()   # before the copy comes
+    page.wait_for_function("() => window.copiesCame >= 1", timeout=30_000)
+    page.wait_for_function(IMAGES_SHOWN, arg=["Picture | overlay (drag)", "Confidence"], timeout=90_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate(SHOWN_PICTURE, "#segment-picture img")["name"] == "camvid_0006R0_f02610.jpg"
+    assert not page.evaluate("() => window.segdemoResults.stale('segment')")
+
+    # two TIFFs, the second while the first is copied: the second's copy is shown (square), never the first's
+    page.locator("#segment-picture input[type=file]").set_input_files(str(tiff))
+    page.wait_for_function("() => /large\\.tiff$/.test(document.querySelector('#segment-picture img')?.src ?? '')",
+                           polling=10, timeout=30_000)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(square))
+    page.wait_for_function("() => window.copiesCame >= 3", timeout=60_000)
+    page.wait_for_function(DRAWN_FROM_COPY, arg="#segment-picture img", timeout=10_000)
+    shown = page.evaluate(SHOWN_PICTURE, "#segment-picture img")
+    assert shown["width"] == shown["height"] == 2048, shown
+    page.close()
+
+
 @pytest.mark.parametrize("copy_first", [True, False])
 def test_a_result_and_its_pictures_browser_copy_may_come_in_either_order(browser, app_url, copy_first):
     """The order the server's answers come in, played to the page's script (segdemo/stale_results.js) as Gradio's
@@ -905,7 +950,7 @@ def test_a_result_and_its_pictures_browser_copy_may_come_in_either_order(browser
         event('changed', upload);
         event('sent', 'upload', upload);
         event('sent', 'button', upload);
-        const copied = () => { event('changed', copy); event('copied', copy); };
+        const copied = () => { event('copied', upload, copy, upload.path); event('changed', copy); };
         if (copyFirst) copied();
         event('arrived', 'button', copyFirst ? copy : upload);
         if (!copyFirst) copied();
