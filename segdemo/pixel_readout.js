@@ -5,8 +5,9 @@
   //    confidence, error and uncertainty maps (and on FCN's and SegNet's side by side) as the figures they read.
   //    The server's readout names the pixel in a class of an empty span (segdemo.captions.pixel_markdown:
   //    segdemo-at-<x>-<y>-<width>-<height>); no map is encoded again. It follows the page by a MutationObserver.
-  // 2. A click on the Segment tab's overlay reads its pixel too. Gradio's ImageSlider sends no select event, so the
-  //    click is passed on to a map of the same result at the same pixel, whose select event reads it.
+  // 2. A click on the Segment tab's overlay reads its pixel too, and a tap (a finger on it scrolls the page, too).
+  //    Gradio's ImageSlider sends no select event, so the click is passed on to a map of the same result at the
+  //    same pixel, whose select event reads it.
   // 3. The keyboard reads pixels too, for a visitor without a mouse: on a map reached with Tab, Enter or Space reads
   //    the pixel the ring marks (the picture's centre at first) and the arrow keys move the ring, 8 of the picture's
   //    pixels a press, with Shift the smallest step a click can make (1 pixel on a map shown at its full size). Gradio's own answer to Enter was a click with no position, which read nothing.
@@ -120,6 +121,21 @@
       && img.naturalHeight === picture.naturalHeight && img.naturalWidth >= picture.naturalWidth);
     if (map) clickMap(map, x, y);
   }, true);
+
+  // A finger on the overlay: Gradio's ImageSlider cancels every touchstart on it (for its pinch zoom), so a tap gave
+  // no click and read nothing, and a swipe begun on it did not scroll the page (on a phone in landscape the overlay
+  // is 85% of the screen's height). One finger away from the divider, on an overlay not zoomed, is kept from that
+  // handler: the browser scrolls the page, and a tap clicks, which reads the pixel (above). The divider's drag
+  // (its own element), a second finger's pinch and a zoomed overlay's pan stay Gradio's.
+  document.addEventListener("touchstart", (event) => {
+    const slider = event.target.closest?.(SLIDER);
+    if (!slider || event.touches.length !== 1 || event.target.closest("[data-testid=slider]")) return;
+    const zoomed = [...slider.querySelectorAll("img")].some((img) => {
+      const transform = getComputedStyle(img).transform;
+      return transform !== "none" && new DOMMatrix(transform).a !== 1;
+    });
+    if (!zoomed) event.stopPropagation();
+  }, { capture: true, passive: true });
 
   // A click on ``map`` at its pixel (x, y), as Gradio finds the pixel a click is on (scale-down, centred), so that
   // its select event reads that pixel. ``from``, the pixel a key moves from: where a map drawn smaller than its

@@ -785,6 +785,49 @@ def test_a_click_on_the_overlay_reads_its_pixel_and_a_drag_of_its_divider_does_n
     page.close()
 
 
+def touch_swipe(cdp, x: float, y: float, dx: float, dy: float, steps: int = 10) -> None:
+    """A finger put down at (x, y), moved by (dx, dy) and lifted, as a phone's touch screen sends it."""
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
+    for step in range(1, steps + 1):
+        cdp.send("Input.dispatchTouchEvent",
+                 {"type": "touchMove", "touchPoints": [{"x": x + dx * step / steps, "y": y + dy * step / steps}]})
+        time.sleep(0.02)
+    cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+
+
+def test_on_a_phone_a_finger_on_the_overlay_reads_a_pixel_and_scrolls_the_page(browser, app_url):
+    """Gradio's ImageSlider cancelled every touch on the overlay: a tap read nothing (though the page says "Click or
+    tap any map (the overlay too)"), and a swipe begun on it left the page where it was. Its divider still moves
+    under a finger."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    open_app(page, app_url)
+    page.locator("#segment-examples button.gallery-item").first.tap()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES[:2]), timeout=90_000)
+    picture = page.locator(".segdemo-slider img").first
+    picture.scroll_into_view_if_needed()
+    box = picture.bounding_box()
+    ratio = min(box["width"] / 480, box["height"] / 360)
+    left, top = box["x"] + (box["width"] - 480 * ratio) / 2, box["y"] + (box["height"] - 360 * ratio) / 2
+    page.touchscreen.tap(left + 400.5 * ratio, top + 300.5 * ratio)
+    reading = wait_for_reading(page, "#segment-pixel")
+    assert near(reading, 400, 300), reading
+    cdp = context.new_cdp_session(page)
+    scrolled = page.evaluate("scrollY")
+    touch_swipe(cdp, box["x"] + 0.8 * box["width"], box["y"] + 0.5 * box["height"], 0, -200)
+    page.wait_for_function(f"() => scrollY > {scrolled} + 100", timeout=5_000)
+    assert page.locator(readout("#segment-pixel")).inner_text() == reading   # a swipe is no tap
+    picture.scroll_into_view_if_needed()
+    divider = page.locator(".segdemo-slider [data-testid=slider]").bounding_box()
+    share = ("() => parseFloat(document.querySelectorAll('.segdemo-slider img')[1].style.clipPath"
+             ".match(/([\\d.]+)%/)[1])")   # the share of the picture left of the divider
+    assert page.evaluate(share) == 50
+    touch_swipe(cdp, divider["x"] + divider["width"] / 2, divider["y"] + divider["height"] / 2, -0.2 * box["width"], 0)
+    page.wait_for_function(f"() => ({share})() < 40", timeout=5_000)
+    context.close()
+
+
 # The words of the table cells under `selector` that are broken across two lines ("Paveme" / "nt").
 WORDS_BROKEN = """selector => [...document.querySelectorAll(`${selector} td, ${selector} th`)].flatMap(cell => {
     const broken = [];
