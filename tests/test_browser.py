@@ -785,6 +785,14 @@ def test_a_click_on_the_overlay_reads_its_pixel_and_a_drag_of_its_divider_does_n
     page.close()
 
 
+# True once the page has not scrolled for 300 ms.
+SCROLL_SETTLED = """() => {
+    const now = performance.now();
+    if (window.lastScrollY !== scrollY) { window.lastScrollY = scrollY; window.stillSince = now; }
+    return now - window.stillSince >= 300;
+}"""
+
+
 def touch_swipe(cdp, x: float, y: float, dx: float, dy: float, steps: int = 10) -> None:
     """A finger put down at (x, y), moved by (dx, dy) and lifted, as a phone's touch screen sends it."""
     cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
@@ -818,7 +826,9 @@ def test_on_a_phone_a_finger_on_the_overlay_reads_a_pixel_and_scrolls_the_page(b
     touch_swipe(cdp, box["x"] + 0.8 * box["width"], box["y"] + 0.5 * box["height"], 0, -200)
     page.wait_for_function(f"() => scrollY > {scrolled} + 100", timeout=5_000)
     assert page.locator(readout("#segment-pixel")).inner_text() == reading   # a swipe is no tap
+    page.wait_for_function(SCROLL_SETTLED, timeout=10_000, polling=100)   # a swipe's fling goes on for a moment
     picture.scroll_into_view_if_needed()
+    page.wait_for_function(SCROLL_SETTLED, timeout=10_000, polling=100)
     divider = page.locator(".segdemo-slider [data-testid=slider]").bounding_box()
     share = ("() => parseFloat(document.querySelectorAll('.segdemo-slider img')[1].style.clipPath"
              ".match(/([\\d.]+)%/)[1])")   # the share of the picture left of the divider
