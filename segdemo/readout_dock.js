@@ -32,9 +32,13 @@
   };
   // the readout of the tab shown, if any
   const shownReadout = () => [...document.querySelectorAll(READOUT)].find((readout) => readout.offsetParent !== null);
+  // in view: enough of it shows to read the reading, its whole or a third of the window (on a phone, a readout at the
+  // screen's foot showed its first line and half a row of its 360 px, and counted as in view: no dock)
   const inView = (element) => {
+    if (document.querySelector(".fullscreen:not(:has(.segdemo-pixel))")) return false;  // a map in full screen hides it
     const box = element.getBoundingClientRect();
-    return box.bottom > 40 && box.top < window.innerHeight - 40;
+    const shown = Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0);
+    return shown >= Math.min(box.height, window.innerHeight / 3) - 1;
   };
 
   function update() {

@@ -116,6 +116,10 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
   border:1px solid var(--border-color-primary); border-radius:8px; box-shadow:0 4px 18px rgba(0,0,0,0.3);
   font-size:var(--text-sm)}
 .segdemo-readout-dock[hidden] {display:none}
+/* over a map in full screen (Gradio's, at z-index 1000), whose tap it reads: behind it, only the ring showed */
+.contain:has(.fullscreen) .segdemo-readout-dock {z-index:1001 !important}
+/* the reading at a glance: the note on what its rows mean stays in the readout (on a phone, a fifth of the dock) */
+.segdemo-readout-dock-body table ~ p {display:none}
 .segdemo-readout-dock.segdemo-readout-dock-top {bottom:auto; top:8px}
 .segdemo-readout-dock td, .segdemo-readout-dock th {padding:2px 8px; text-align:left; word-break:normal;
   overflow-wrap:normal}
@@ -999,7 +1003,7 @@ def _readout_and_class_choice(tab: str, choice_scale: int) -> tuple[gr.Markdown,
                                   elem_classes=["segdemo-pixel"])
         with gr.Column(scale=choice_scale, min_width=MAP_MIN_WIDTH) as column:
             choice = gr.Dropdown(CLASS_CHOICES, value="", label=CLASS_CHOICE_LABEL, info=CLASS_CHOICE_INFO,
-                                 elem_id=f"{tab}-class")
+                                 elem_id=f"{tab}-class", filterable=False)  # see the Model's
     return readout, choice, column
 
 
@@ -1156,7 +1160,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         height=300,
                         placeholder=UPLOAD_PLACEHOLDER,
                     )
-                    model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model")
+                    # not typed into (a handful of choices): its box read-only, a tap on a phone opens the list
+                    # alone, where an editable box brought up the keyboard over it
+                    model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model",
+                                          filterable=False)
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN is no Bayesian model: one pass

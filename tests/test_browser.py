@@ -737,6 +737,51 @@ def test_a_pixel_read_out_of_sight_of_its_readout_is_docked_in_the_window(browse
     page.close()
 
 
+# Where the picture of the <img> at `selector` is drawn in its box (object-fit: contain, centred).
+PICTURE_DRAWN = """selector => {
+    const img = document.querySelector(selector), box = img.getBoundingClientRect();
+    const scale = Math.min(box.width / img.naturalWidth, box.height / img.naturalHeight);
+    const [width, height] = [img.naturalWidth * scale, img.naturalHeight * scale];
+    return {left: box.left + (box.width - width) / 2, top: box.top + (box.height - height) / 2, width, height};
+}"""
+
+
+def test_on_a_phone_the_docked_reading_shows_where_the_readout_cannot(browser, app_url):
+    """A phone's visitor taps a map with the readout mostly below the screen (its first line showed): it counted as
+    in view, and no reading was docked. In full screen, the dock lay behind the map (Gradio's at z-index 1000): the
+    tap showed a ring and no reading. The dock leaves out the readout's note on what its rows mean, a fifth of it.
+    And the dropdowns' boxes are read-only: a tap opens the list, where an editable box brought up the keyboard."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=2, is_mobile=True,
+                                  has_touch=True)
+    page = context.new_page()
+    open_app(page, app_url)
+    assert page.evaluate("() => [...document.querySelectorAll('#segment-model input, #segment-class input')]"
+                         ".map(input => input.readOnly)") == [True, True]
+    page.locator("#segment-examples button.gallery-item").first.tap()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES[:3]), timeout=90_000)
+    page.evaluate("() => window.scrollBy(0, document.querySelector('#segment-errors').getBoundingClientRect().top - 10)")
+    page.wait_for_function(SCROLL_SETTLED, timeout=10_000, polling=100)
+    top = page.evaluate("() => document.querySelector('#segment-pixel').getBoundingClientRect().top")
+    assert 600 < top < 844 - 40, top   # the readout's first lines show at the screen's foot, the rest below it
+    box = page.locator("#segment-errors img").bounding_box()
+    page.touchscreen.tap(box["x"] + 0.4 * box["width"], box["y"] + 0.3 * box["height"])
+    dock = page.locator(".segdemo-readout-dock")
+    dock.wait_for(state="visible", timeout=5_000)
+    assert "At pixel" in dock.inner_text() and "likeliest" not in dock.inner_text()
+    dock.locator(".segdemo-readout-dock-close").tap()
+    page.locator("#segment-confidence").scroll_into_view_if_needed()
+    page.locator("#segment-confidence").get_by_role("button", name="Fullscreen").tap()
+    page.wait_for_function("() => document.querySelector('#segment-confidence.fullscreen')", timeout=5_000)
+    page.wait_for_timeout(800)   # Gradio's animation
+    drawn = page.evaluate(PICTURE_DRAWN, "#segment-confidence img")   # the map, letterboxed in the screen
+    page.touchscreen.tap(drawn["left"] + 0.3 * drawn["width"], drawn["top"] + 0.3 * drawn["height"])
+    dock.wait_for(state="visible", timeout=5_000)
+    shown = dock.bounding_box()
+    assert page.evaluate("([x, y]) => !!document.elementFromPoint(x, y)?.closest('.segdemo-readout-dock')",
+                         [shown["x"] + shown["width"] / 2, shown["y"] + shown["height"] / 2])   # on top
+    context.close()
+
+
 def test_the_overlays_divider_moves_from_the_keyboard(browser, app_url):
     """Gradio's divider between the picture and its overlay moved by the mouse alone (role "none", no Tab stop): a
     visitor without a mouse saw the overlay on half the picture only. Tab reaches it, as a named slider that says
