@@ -759,7 +759,8 @@ def test_on_a_phone_the_docked_reading_shows_where_the_readout_cannot(browser, a
                          ".map(input => input.readOnly)") == [True, True]
     page.locator("#segment-examples button.gallery-item").first.tap()
     page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES[:3]), timeout=90_000)
-    page.evaluate("() => window.scrollBy(0, document.querySelector('#segment-errors').getBoundingClientRect().top - 10)")
+    page.evaluate("() => window.scrollBy(0, document.querySelector('#segment-errors').getBoundingClientRect().top"
+                  " - 10)")
     page.wait_for_function(SCROLL_SETTLED, timeout=10_000, polling=100)
     top = page.evaluate("() => document.querySelector('#segment-pixel').getBoundingClientRect().top")
     assert 600 < top < 844 - 40, top   # the readout's first lines show at the screen's foot, the rest below it
