@@ -162,6 +162,10 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
    whose pixels a tap could not read. The label row is 29 px and its margin 6 above the picture's box. */
 .segdemo-map .image-container > .icon-button-wrapper {top:-35px}
 .segdemo-map label[data-testid=block-label] {max-width:calc(100% - 56px)}
+/* the overlay's three too (undo the zoom, full screen, download): on a phone they covered the overlay's top-right
+   corner, 71x23 px of it */
+.segdemo-slider .image-container > .icon-button-wrapper {top:-35px}
+.segdemo-slider label[data-testid=block-label] {max-width:calc(100% - 80px)}
 /* (Where the Segment tab's maps wrap, two to a row, the error map first, their captions following: app_width.css.) */
 /* A map is never taller than most of the window, so that a row of maps (FCN's beside SegNet's) fits in it with its
    labels: a tall picture's were drawn as wide as their blocks, 1,116 px high for a 600x1600 picture in a 900 px

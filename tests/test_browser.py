@@ -63,6 +63,8 @@ LABELS_ON_MAPS = """labels => {
         const buttons = block.querySelector('.icon-button-wrapper');
         if (overlap(label, img.getBoundingClientRect())) over.push(`${text}: on the picture`);
         if (buttons && overlap(label, buttons.getBoundingClientRect())) over.push(`${text}: under the buttons`);
+        if (buttons && overlap(buttons.getBoundingClientRect(), img.getBoundingClientRect()))
+            over.push(`${text}: its buttons on the picture`);
     }
     return {found, over};
 }"""
@@ -1635,7 +1637,8 @@ def test_a_map_in_full_screen_fills_the_window_where_maps_go_two_to_a_row(browse
 @pytest.mark.parametrize("width", [320, 390])
 def test_on_a_phone_no_picture_has_its_label_on_it_or_under_its_buttons(browser, app_url, width):
     """Gradio floats a picture's label over its top-left corner: at 320 px "Picture | overlay (drag)" ran under the
-    slider's buttons, cut to "Picture | overlay (dra"."""
+    slider's buttons, cut to "Picture | overlay (dra". And its buttons on the picture's top right: the overlay's
+    covered 71x23 px of it."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     open_app(page, app_url)
     page.get_by_role("combobox", name="Model").click()
