@@ -32,13 +32,14 @@
   };
   // the readout of the tab shown, if any
   const shownReadout = () => [...document.querySelectorAll(READOUT)].find((readout) => readout.offsetParent !== null);
-  // in view: enough of it shows to read the reading, its whole or a third of the window (on a phone, a readout at the
-  // screen's foot showed its first line and half a row of its 360 px, and counted as in view: no dock)
+  // in view: its first line and its two likeliest classes show (its whole, where it has no table). On a phone, a
+  // readout at the screen's foot showed its first line and half a row of 360 px, and counted as in view: no dock.
   const inView = (element) => {
     if (document.querySelector(".fullscreen:not(:has(.segdemo-pixel))")) return false;  // a map in full screen hides it
     const box = element.getBoundingClientRect();
-    const shown = Math.min(box.bottom, window.innerHeight) - Math.max(box.top, 0);
-    return shown >= Math.min(box.height, window.innerHeight / 3) - 1;
+    const rows = textOf(element).querySelectorAll("tr");  // its header, 1st, 2nd, ...
+    const end = rows.length > 2 ? rows[2].getBoundingClientRect().bottom : box.bottom;
+    return box.top >= -1 && end <= window.innerHeight + 1;
   };
 
   function update() {

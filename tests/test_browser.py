@@ -463,7 +463,7 @@ def near(reading: str, x: int, y: int, within: int = 1) -> bool:
 def test_a_click_on_a_map_reads_what_the_networks_said_at_that_pixel(browser, app_url):
     """The maps show one figure a pixel; a click shows them all there, for each network shown, from the result kept
     on the server: a click on the colour bar changes nothing, and the next result puts the hint back."""
-    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    page = browser.new_page(viewport={"width": 1400, "height": 1700})   # the readout in sight under the maps
     open_app(page, app_url)
     shown = page.locator(readout("#segment-pixel"))
     assert "Click or tap any map" in shown.inner_text()
@@ -761,13 +761,15 @@ def test_on_a_phone_the_docked_reading_shows_where_the_readout_cannot(browser, a
                          ".map(input => input.readOnly)") == [True, True]
     page.locator("#segment-examples button.gallery-item").first.tap()
     page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES[:3]), timeout=90_000)
-    page.evaluate("() => window.scrollBy(0, document.querySelector('#segment-errors').getBoundingClientRect().top"
-                  " - 10)")
+    # the readout's first 90 px (its first line and a row and a half) at the screen's foot, the rest below it
+    page.evaluate("() => window.scrollBy(0, document.querySelector('#segment-pixel').getBoundingClientRect().top"
+                  " - (innerHeight - 90))")
     page.wait_for_function(SCROLL_SETTLED, timeout=10_000, polling=100)
-    top = page.evaluate("() => document.querySelector('#segment-pixel').getBoundingClientRect().top")
-    assert 600 < top < 844 - 40, top   # the readout's first lines show at the screen's foot, the rest below it
+    shown = page.evaluate("() => innerHeight - document.querySelector('#segment-pixel').getBoundingClientRect().top")
+    assert abs(shown - 90) < 2, shown
     box = page.locator("#segment-errors img").bounding_box()
-    page.touchscreen.tap(box["x"] + 0.4 * box["width"], box["y"] + 0.3 * box["height"])
+    assert box["y"] + 0.5 * box["height"] > 40   # the map above it on the screen
+    page.touchscreen.tap(box["x"] + 0.4 * box["width"], box["y"] + 0.5 * box["height"])
     dock = page.locator(".segdemo-readout-dock")
     dock.wait_for(state="visible", timeout=5_000)
     assert "At pixel" in dock.inner_text() and "likeliest" not in dock.inner_text()
