@@ -2,7 +2,7 @@
 
 FCN's maps are smooth and miss detail: fewer boundary pixels, fewer thin
 structures (poles, signs, people). SegNet keeps detail but is less sure
-where boundaries lie (a higher band-to-interior uncertainty ratio) and mixes
+where boundaries lie (a higher uncertainty on the boundary band) and mixes
 overlapping classes: on people on bicycles its probability is split between
 Pedestrian and Bicyclist. When the picture is one of the bundled CamVid
 examples its ground truth is known, and per-image mIoU and BF are added.
@@ -241,11 +241,11 @@ def compare_predictions(
             "figure": "Boundary pixels per 1000",
             "fcn": _fmt(boundary_density(fcn.labels)),
             "segnet": _fmt(boundary_density(segnet.labels)),
-            "reading": "spatial detail: FCN's 8x-upsampled maps are smoother (boundaries are a pixel wide, so a "
-                       "larger picture has fewer per 1000: compare the networks, not pictures)",
+            "reading": "spatial detail: FCN's 8x-upsampled maps are smoother (a boundary is two pixels wide, one "
+                       "each side, so a larger picture has fewer per 1000: compare the networks, not pictures)",
         },
         {
-            "figure": "Thin structures (poles, signs, fences, people)",
+            "figure": "Thin structures (poles, signs, fences, people, bicyclists)",
             "fcn": _fmt(thin_share(fcn.labels), percent=True),
             "segnet": _fmt(thin_share(segnet.labels), percent=True),
             "reading": "small objects that coarse upsampling tends to miss",
@@ -279,10 +279,11 @@ def compare_predictions(
     if segnet.mutual_information is not None:
         rows.append(
             {
-                "figure": "Mutual information (MC dropout)",
+                "figure": "Mutual information (nats)",
                 "fcn": "—",
                 "segnet": _fmt(float(segnet.mutual_information.mean()), digits=3),
-                "reading": f"model uncertainty over {segnet.samples} dropout samples (Bayesian SegNet only)",
+                "reading": f"how much SegNet's {segnet.samples} samples disagree: dropout's (the model's own "
+                           "uncertainty) and, as they are spread over the mirror image and two scales, the views'",
             }
         )
     if truth is not None:

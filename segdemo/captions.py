@@ -49,7 +49,7 @@ def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str,
             f"{prediction.samples} Monte-Carlo dropout samples"
             + (f" ({prediction.mirrored_samples} of them on the mirrored picture)" if prediction.mirrored_samples else "")
             + "; mean mutual information "
-            f"{figures['mean_mutual_information']:.3f} nats (the model's own uncertainty)."
+            f"{figures['mean_mutual_information']:.3f} nats (the samples' disagreement: dropout's and the views')."
         )
     elif is_bayesian(model.checkpoint.model):
         lines.append("1 sample: dropout off (weight averaging), so no mutual information.")
@@ -161,9 +161,11 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
     )
     if mutual_information_top is not None:
         lines.append(
-            "**Mutual information** is how much the network's dropout samples disagree about each pixel's class "
-            "(in nats; 0: they all agree): the network's own uncertainty, which more training data would reduce; the "
-            "entropy also counts what is ambiguous in the picture itself. Its colour scale runs from 0 to "
+            "**Mutual information** is how much the network's samples disagree about each pixel's class (in nats; "
+            "0: they all agree). Each is a dropout pass, whose disagreement is the network's own uncertainty, "
+            "which more training data would reduce; they are spread over the picture, its mirror image and two "
+            "scales, so it counts how the views differ too (about half of it on a bundled frame). The entropy also "
+            "counts what is ambiguous in the picture itself. Its colour scale runs from 0 to "
             f"this picture's highest value, {mutual_information_top:.2f} nats: compare pictures by the figures, "
             "not by the colours."
         )
@@ -222,7 +224,7 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
     notes = [("the three likeliest classes and the rest's share; entropy / log C: 0 sure, 1 all classes alike (the "
               "boundary map's scale)")]
     if any(reading.mutual_information is not None for _, reading in readings):
-        notes.append("mutual information: how much the dropout samples disagree, in nats")
+        notes.append("mutual information: how much the samples (dropout, mirror, scales) disagree, in nats")
     if first.truth is not None:
         notes.append("label: CamVid's, and whether each network's likeliest class matches it")
     note = "; ".join(notes)

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint on a CamVid split: ``python -m segdemo.evaluate --checkpoint weights/NAME``.
 
 The network runs at the checkpoint's working resolution (``input_size`` in
-its config, or ``--input-size``); its class scores are resized bilinearly to
+its config, or ``--input-size``); its class probabilities are resized bilinearly to
 the label resolution (360x480 for CamVid) before the argmax, so every figure
 is measured against the full-resolution ground truth.
 """

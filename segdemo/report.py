@@ -147,7 +147,7 @@ def trust_table(weights: Path = WEIGHTS_DIR) -> str:
            if any(e.get("measured_on") == "twin" for e in evaluations.values()) else "")
         + ", void excluded; "
         "ECE over 15 equal-width confidence bins; the band is the labelled pixels within 0.75% of the diagonal "
-        "(4.5 pixels) of a ground-truth class boundary.",
+        "(4.5 pixels) of a ground-truth boundary (between two classes, or a class and void).",
         "",
         "| | " + " | ".join(f"`{n}`" for n in names) + " |",
         "|---" * (len(names) + 1) + "|",

@@ -16,8 +16,10 @@ bilinearly to the label resolution) and measures:
   at telling wrong pixels from right ones, and accuracy against the fraction
   of most-certain pixels kept, over all labelled pixels and over the band of
   pixels within the BF tolerance (0.75% of the image diagonal, 4.5 pixels at
-  360x480) of a ground-truth class boundary: ``segdemo.uncertainty``'s
-  boundary band drawn around the true boundaries instead of the predicted ones.
+  360x480) of a ground-truth boundary: ``segdemo.uncertainty``'s boundary
+  band drawn around the true boundaries instead of the predicted ones. Void's
+  edges count as boundaries (the band's void pixels themselves are left out),
+  as the BF score takes them.
 
 Void pixels take no part in any figure. Nothing grows with the dataset: the
 meters keep bin counts and sums.
@@ -121,7 +123,8 @@ class TrustMeter:
             }
         errors = {
             "scores": list(self.errors.scores),
-            "band_definition": f"labelled pixels within {BF_TOLERANCE:.2%} of the image diagonal of a ground-truth class boundary",
+            "band_definition": f"labelled pixels within {BF_TOLERANCE:.2%} of the image diagonal of a ground-truth "
+                               "boundary (between two classes, or a class and void)",
             "band_tolerance": BF_TOLERANCE,
             "uses": "normalised (divided by log C) entropy and mutual information of the probabilities as served",
             **self.errors.summary(),

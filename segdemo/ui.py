@@ -351,8 +351,9 @@ MAP_ALTS = {
              "boundaries, from black (sure) to pale yellow (unsure), the rest of the picture greyed"),
     "class": ("probability of the chosen class at every pixel, from dark blue (1%) to yellow (1), the picture greyed "
               "where it is under 1%, with its colour bar on the right"),
-    "mutual": ("mutual information: how much the Bayesian SegNet's dropout samples disagree about each pixel's class, "
-               "from dark blue (they agree) to yellow"),
+    "mutual": ("mutual information: how much the Bayesian SegNet's samples (dropout passes over the picture, its "
+               "mirror image and two scales) disagree about each pixel's class, from dark blue (they agree) to "
+               "yellow"),
     "overlay": ("overlay: the picture with each pixel coloured by its predicted class, the class boundaries in white, "
                 "and a key of the classes found"),
     "differ": "where FCN and SegNet disagree: the pixels whose predicted class differs, in magenta on the grey picture",

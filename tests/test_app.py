@@ -208,7 +208,7 @@ def test_compare_shows_both_networks_and_ground_truth_for_examples(client):
     assert len(verdicts) == 4, headline
     shown = {row[0]: [float(value.rstrip("%")) for value in row[1:3]] for row in table["data"] if row[1] != "—"}
     for claim, figure in (("SegNet keeps more detail", "Boundary pixels per 1000"),
-                          ("more thin structure", "Thin structures (poles, signs, fences, people)"),
+                          ("more thin structure", "Thin structures (poles, signs, fences, people, bicyclists)"),
                           ("is less sure where boundaries lie", "Uncertainty on boundary band"),
                           ("mixes Pedestrian and Bicyclist more", "Pedestrian/Bicyclist mixing")):
         fcn_figure, segnet_figure = shown[figure]
