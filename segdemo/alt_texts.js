@@ -36,11 +36,20 @@
     }
   }
 
+  // The Models tab's plots are pictures to look at, not buttons: Gradio wraps each in one, a Tab stop that did
+  // nothing (their full-screen and download buttons stay).
+  function quietPlots() {
+    for (const button of document.querySelectorAll(".trust-plot button:has(img)")) {
+      if (button.getAttribute("tabindex") !== "-1") button.setAttribute("tabindex", "-1");
+    }
+  }
+
   // each sets only what differs, so a change it makes calls it once more, to find nothing left to set
-  new MutationObserver(() => { describe(); nameDownloads(); }).observe(document.body, {
+  new MutationObserver(() => { describe(); nameDownloads(); quietPlots(); }).observe(document.body, {
     subtree: true, childList: true, attributes: true,
     attributeFilter: ["src", "href", "download", "aria-label", "tabindex"],
   });
   describe();
   nameDownloads();
+  quietPlots();
 }

@@ -19,7 +19,8 @@
   function label() {
     for (const handle of document.querySelectorAll(HANDLE)) {
       const share = String(Math.round(shareOf(handle)));
-      const wanted = { tabindex: "0", role: "slider", "aria-label": LABEL, "aria-valuemin": "0", "aria-valuemax": "100",
+      // its range is where Gradio lets it go (a screen reader was told 0-100, and Home stopped at 8)
+      const wanted = { tabindex: "0", role: "slider", "aria-label": LABEL, "aria-valuemin": "8", "aria-valuemax": "92",
                        "aria-valuenow": share, "aria-valuetext": `${share}% picture, the rest overlay`,
                        "aria-orientation": "horizontal" };
       for (const [name, value] of Object.entries(wanted)) {

@@ -45,8 +45,14 @@
   function place() {
     scheduled = false;
     for (const readout of document.querySelectorAll(".segdemo-pixel")) {
-      // a screen reader says each new reading (a key press on a map reads one, and nothing else on the page moves)
-      if (readout.getAttribute("aria-live") !== "polite") readout.setAttribute("aria-live", "polite");
+      // a screen reader says each new reading (a key press on a map reads one, and nothing else on the page moves):
+      // the Markdown's own box, which has the class too, not the block around it, whose Gradio timer was read out
+      // with it ("0.0s At pixel ..."), and every reading twice (a region in a region)
+      const live = readout.querySelector(".segdemo-pixel") ? null : "polite";
+      if (readout.getAttribute("aria-live") !== live) {
+        if (live) readout.setAttribute("aria-live", live);
+        else readout.removeAttribute("aria-live");
+      }
       setTimeout(() => pump(readout), SETTLE_MS);  // an answer came in: the pixel the keys moved to since is asked for
       const pixel = readPixel(readout);
       const done = new Set();  // the slider's two pictures, one over the other, share one ring

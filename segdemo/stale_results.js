@@ -29,6 +29,12 @@
   spoken.setAttribute("aria-live", "polite");
   (document.querySelector(".gradio-container .contain") ?? document.body).appendChild(spoken);
 
+  // said once more even where it is the same words as before (a second run's): the region is emptied first
+  function say(words) {
+    spoken.textContent = "";
+    setTimeout(() => { spoken.textContent = words; }, 50);
+  }
+
   function reason(tab, current) {
     const result = shown[tab];
     if (!result) return "";
@@ -61,11 +67,13 @@
       if (settings !== undefined) chosen[tab] = settings;
       if (run === "upload") copying[tab] = true;
     },
-    // that run's result is on the page; `current` and `settings` are the picture and settings shown now
+    // that run's result is on the page; `current` and `settings` are the picture and settings shown now. A screen
+    // reader is told: nothing else said that a run had ended (its results are paragraphs and pictures).
     arrived(tab, run, current, settings) {
       shown[tab] = sent[`${tab}/${run}`] ?? { picture: null };
       chosen[tab] = settings;
       mark(tab, current);
+      if (!why[tab]) say(`The ${tab === "compare" ? "comparison" : "segmentation"} is done: its results are below.`);
     },
     // the tab's picture or settings changed (an upload, an example, a clear, a format drawn for the browser; a
     // model, samples or seed chosen). While an upload's copy may be coming, a new picture is told by `copied`, which

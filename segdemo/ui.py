@@ -100,6 +100,9 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 /* and so does a map, whose pixels the arrow keys read (segdemo/pixel_readout.js): the browser's thin ring was lost
    on the maps' own colours. Inside the map's box, over the picture: its container clips anything outside it. */
 .segdemo-map button:focus-visible {outline:3px solid var(--color-accent); outline-offset:-3px}
+/* and so do the dropdowns and the number boxes (opacity, samples, seed): Gradio's showed none, or a 1 px shadow */
+.wrap:has(> .wrap-inner input[role=combobox]:focus-visible), input[type=number]:focus-visible {
+  outline:2px solid var(--color-accent); outline-offset:2px}
 /* and so does the divider between the picture and its overlay, which the arrow keys move (segdemo/divider_keys.js) */
 .segdemo-slider [data-testid=slider]:focus-visible {outline:3px solid var(--color-accent); outline-offset:2px}
 /* the ring segdemo/pixel_readout.js puts at the pixel read, on every map of the tab: white and black, to show on any
