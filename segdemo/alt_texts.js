@@ -36,20 +36,22 @@
     }
   }
 
-  // The Models tab's plots are pictures to look at, not buttons: Gradio wraps each in one, a Tab stop that did
-  // nothing (their full-screen and download buttons stay).
-  function quietPlots() {
-    for (const button of document.querySelectorAll(".trust-plot button:has(img)")) {
-      if (button.getAttribute("tabindex") !== "-1") button.setAttribute("tabindex", "-1");
+  // And no Tab stop that does nothing. The Models tab's plots are pictures to look at, not buttons: Gradio wraps
+  // each in one, a Tab stop that did nothing (their full-screen and download buttons stay). A dropdown's open list,
+  // where it scrolls (a phone's 12 classes), is a box Chrome lets Tab stop on: a Tab out of the dropdown went there,
+  // the list closed under it, and focus fell to the page.
+  function skipDeadStops() {
+    for (const element of document.querySelectorAll(".trust-plot button:has(img), ul.option-list")) {
+      if (element.getAttribute("tabindex") !== "-1") element.setAttribute("tabindex", "-1");
     }
   }
 
   // each sets only what differs, so a change it makes calls it once more, to find nothing left to set
-  new MutationObserver(() => { describe(); nameDownloads(); quietPlots(); }).observe(document.body, {
+  new MutationObserver(() => { describe(); nameDownloads(); skipDeadStops(); }).observe(document.body, {
     subtree: true, childList: true, attributes: true,
     attributeFilter: ["src", "href", "download", "aria-label", "tabindex"],
   });
   describe();
   nameDownloads();
-  quietPlots();
+  skipDeadStops();
 }

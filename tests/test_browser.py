@@ -794,8 +794,8 @@ def test_on_a_phone_the_docked_reading_shows_where_the_readout_cannot(browser, a
 
 def test_the_keyboard_sees_where_it_is_and_skips_what_does_nothing(browser, app_url):
     """Focused from the keyboard, the Model dropdown, the class dropdown and the number boxes showed no ring (Gradio's
-    had none, or a 1 px shadow); the Models tab's plots were Tab stops that did nothing; and the divider told a
-    screen reader it ran from 0 to 100, where Gradio stops it at 8 and 92."""
+    had none, or a 1 px shadow); the Models tab's plots were Tab stops that did nothing, and so was a phone's open
+    class list; and the divider told a screen reader it ran from 0 to 100, where Gradio stops it at 8 and 92."""
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     open_app(page, app_url)
     ring = """element => { const box = element.closest('.wrap:has(> .wrap-inner)') ?? element;
@@ -814,6 +814,13 @@ def test_the_keyboard_sees_where_it_is_and_skips_what_does_nothing(browser, app_
     page.locator(".trust-plot img").first.wait_for(state="attached", timeout=10_000)
     plots = page.locator(".trust-plot button:has(img)")
     assert plots.count() == 8 and plots.evaluate_all("found => found.every(b => b.tabIndex === -1)")
+    # on a phone the class list scrolls, a box Chrome let Tab stop on: the list closed under it, focus fell to the page
+    page.get_by_role("tab", name="Segment").click()
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.locator("#segment-class input").focus()
+    page.locator("ul.option-list").wait_for(timeout=5_000)
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.tagName") == "BUTTON"   # the next control
     page.close()
 
 
