@@ -60,6 +60,18 @@
     }
   }
 
+  // Gradio's messages (why a picture was refused, a run failed) are said too: a toast is added with its words
+  // already in it, and a screen reader may not say a live region that comes already filled.
+  new MutationObserver((records) => {
+    for (const record of records) {
+      for (const node of record.addedNodes) {
+        const toast = node.nodeType === Node.ELEMENT_NODE
+          && (node.matches("[data-testid=toast-body]") ? node : node.querySelector("[data-testid=toast-body]"));
+        if (toast) say(toast.innerText.replace(/\s+/g, " ").trim());
+      }
+    }
+  }).observe(document.body, { subtree: true, childList: true });
+
   window.segdemoResults = {
     // a run of `tab` (its button, its examples, or an upload's copy: `run`) sent with `picture` and `settings`
     sent(tab, run, picture, settings) {

@@ -374,9 +374,10 @@ PAGE_ALTS = {
 
 def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
-    (segdemo/pixel_readout.js), the alt texts Gradio leaves empty (segdemo/alt_texts.js), result maps loaded as soon
-    as they arrive rather than lazily (segdemo/eager_pictures.js), a reading docked at the window's foot where its
-    readout is out of sight (segdemo/readout_dock.js), results greyed out while the picture shown is another
+    (segdemo/pixel_readout.js), the alt texts Gradio leaves empty and no Tab stop that does nothing
+    (segdemo/alt_texts.js), result maps loaded as soon as they arrive rather than lazily (segdemo/eager_pictures.js),
+    a reading docked at the window's foot where its readout is out of sight (segdemo/readout_dock.js), results
+    greyed out while the picture shown is another, and what a screen reader is told of them and of Gradio's messages
     (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js) and the overlay's
     divider moved from the keyboard (segdemo/divider_keys.js); before them, the layout's rules that follow the
     app's own width (segdemo/app_width.css)."""

@@ -1122,6 +1122,18 @@ def test_a_file_that_is_no_picture_is_explained_as_soon_as_it_is_uploaded(browse
     page.close()
 
 
+def test_a_screen_reader_is_told_gradios_messages(browser, app_url):
+    """Gradio's toast comes with its words already in it, and a screen reader may not say a live region that comes
+    filled: Segment pressed without a picture said nothing to one. The page's own live region says it too."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.locator(".toast-body").filter(has_text="Please upload a picture first").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.querySelector('.segdemo-spoken[role=status]').textContent"
+                           ".includes('Please upload a picture first')", timeout=5_000)
+    page.close()
+
+
 def test_a_refused_request_says_why_until_the_visitor_closes_it(browser, app_url):
     """A seed out of range, then an example: Gradio's toast said why for 10 s, then only the outputs' bare "Error"
     badges stayed, which say nothing of the cause."""
