@@ -269,7 +269,7 @@ def disagreement(
     rgb = np.repeat((0.5 * grey + 40)[..., None], 3, axis=2)
     differ = (_numpy(labels_a) != _numpy(labels_b))
     rgb[differ] = DISAGREE_COLOUR
-    rows = [(DISAGREE_COLOUR, "differ"), ((110, 110, 110), "agree")]
+    rows = [(DISAGREE_COLOUR, "differ"), (_dimmed_greys(0.5, 40), "agree")]
     panel = _share_key(h, (width - w) if width else colour_bar_width(h), rows, float(differ.mean()), "differ")
     canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
     canvas.paste(Image.fromarray(rgb.clip(0, 255).astype(np.uint8)), (0, 0))
@@ -404,10 +404,35 @@ def label_map(
 
 def _error_key(h: int, width: int, wrong_share: float) -> Image.Image:
     """The white panel right of an error map: swatches for wrong, right and void, and the share of wrong pixels."""
-    return _share_key(h, width, [(ERROR_COLOUR, "wrong"), ((90, 90, 90), "right"), (VOID_GREY, "void")], wrong_share, "wrong")
+    rows = [(ERROR_COLOUR, "wrong"), (_dimmed_greys(0.35, 20), "right"), (VOID_GREY, "void")]
+    return _share_key(h, width, rows, wrong_share, "wrong")
 
 
-def _share_key(h: int, width: int, rows: list[tuple[tuple[int, int, int], str]], share: float, what: str) -> Image.Image:
+RGB = tuple[int, int, int]
+Swatch = RGB | tuple[RGB, RGB]  # a flat colour, or the top and bottom of a gradient
+
+
+def _dimmed_greys(scale: float, offset: float) -> tuple[RGB, RGB]:
+    """The lightest and darkest grey of a picture dimmed to ``scale * grey + offset``: a swatch for the pixels
+    left as the picture shows the range they take, where one flat grey matched none of them."""
+    light, dark = round(scale * 255 + offset), round(offset)
+    return (light, light, light), (dark, dark, dark)
+
+
+def _draw_swatch(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int], swatch: Swatch) -> None:
+    """A key's square: flat, or a vertical gradient from its first colour at the top to its second at the bottom."""
+    x0, y0, x1, y1 = box
+    if isinstance(swatch[0], int):
+        draw.rectangle(box, fill=swatch, outline=(60, 60, 60))
+        return
+    top, bottom = np.asarray(swatch[0], dtype=np.float32), np.asarray(swatch[1], dtype=np.float32)
+    for y in range(y0 + 1, y1):  # inside the outline, so that both ends show
+        t = (y - y0 - 1) / max(y1 - y0 - 2, 1)
+        draw.line([(x0, y), (x1, y)], fill=tuple(int(round(v)) for v in (1 - t) * top + t * bottom))
+    draw.rectangle(box, outline=(60, 60, 60))
+
+
+def _share_key(h: int, width: int, rows: list[tuple[Swatch, str]], share: float, what: str) -> Image.Image:
     """A white key panel: a swatch for each row, mid-height, and at the bottom the share of pixels that are ``what``.
 
     On a short map the rows close up, then the share is left out (the caption says it too), then the last rows:
@@ -432,8 +457,8 @@ def _share_key(h: int, width: int, rows: list[tuple[tuple[int, int, int], str]],
             shown -= 1
     last = h - share_lines * share_shown - 2
     y = max(first, (first + last - (shown - 1) * step - text_h) // 2)
-    for colour, text in rows[:shown]:
-        draw.rectangle([8, y, 8 + font_size, y + font_size], fill=colour, outline=(60, 60, 60))
+    for swatch, text in rows[:shown]:
+        _draw_swatch(draw, (8, y, 8 + font_size, y + font_size), swatch)
         draw.text((8 + font_size + 6, y), text, fill=(20, 20, 20), font=font)
         y += step
     if share_shown:

@@ -263,3 +263,23 @@ def test_a_maps_key_reads_alike_whatever_the_pictures_size(height):
     frame = visualize._font_size(360) / 360
     assert visualize._font_size(height) / height == pytest.approx(frame, rel=0.1)
     assert visualize.colour_bar_width(height) / height == pytest.approx(visualize.colour_bar_width(360) / 360, rel=0.15)
+
+
+@pytest.mark.parametrize("name, dimmed", [("errors", (0.35, 20)), ("disagreement", (0.5, 40))])
+def test_the_key_of_the_pixels_left_as_the_picture_shows_the_greys_they_take(name, dimmed):
+    """Right (or agreeing) pixels are the picture dimmed to a range of greys: one flat grey in the key matched none
+    of them on a light road or a dark car. The swatch runs from the lightest to the darkest, top to bottom."""
+    height = 360
+    scale, offset = dimmed
+    panel = np.asarray(KEYED_MAPS[name](height))[:, 32:].astype(int)
+    light, dark = round(scale * 255 + offset), offset
+    grey = (panel[..., 0] == panel[..., 1]) & (panel[..., 1] == panel[..., 2])
+    size = visualize._font_size(height)
+    near = {level: grey & (abs(panel[..., 0] - level) <= 3) for level in (light, dark)}
+    columns = [x for x in range(9, 8 + size)  # inside the swatches' squares, left of their words
+               if near[light][:, x].any() and near[dark][:, x].any()]
+    assert columns, f"no swatch from grey {light} to grey {dark} in the {name} key"
+    x = columns[len(columns) // 2]
+    top = int(np.argmax(near[light][:, x]))
+    bottom = height - 1 - int(np.argmax(near[dark][::-1, x]))
+    assert top < bottom and bottom - top <= size
