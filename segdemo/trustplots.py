@@ -195,12 +195,18 @@ def to_image(figure: Figure) -> Image.Image:
         return image.convert("RGB")
 
 
-def page_width(plot: Path | Image.Image) -> int:
-    """The CSS px a plot drawn by ``to_png`` is shown at (``PAGE_DPI`` to its inch), however many pixels it has."""
+def page_size(plot: Path | Image.Image) -> tuple[int, int]:
+    """The CSS px (width, height) a plot drawn by ``to_png`` is shown at (``PAGE_DPI`` to its inch), however many
+    pixels it has."""
     if isinstance(plot, Path):
         with Image.open(plot) as image:
-            return round(image.width / PIXEL_DENSITY)
-    return round(plot.width / PIXEL_DENSITY)
+            return round(image.width / PIXEL_DENSITY), round(image.height / PIXEL_DENSITY)
+    return round(plot.width / PIXEL_DENSITY), round(plot.height / PIXEL_DENSITY)
+
+
+def page_width(plot: Path | Image.Image) -> int:
+    """The CSS px a plot drawn by ``to_png`` is shown at: at most, since the page narrows it to its column."""
+    return page_size(plot)[0]
 
 
 def digest(evaluations: Evaluations) -> str:

@@ -46,7 +46,7 @@ from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, Uplo
 from .memory import release_free_memory
 from .models import is_bayesian
 from .pixel_readout import class_probability, read_pixel, save_grid
-from .trustplots import current_plots, page_width
+from .trustplots import current_plots, page_size
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
 
@@ -1358,6 +1358,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
         with gr.Tab("Models"):
             gr.Markdown(service.models_markdown())
             plots = service.trust_plots()
+            plot_rules: list[str] = []
             if plots:
                 gr.Markdown(TRUST_PLOTS_INTRO)
                 # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
@@ -1369,10 +1370,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     for version, suffix in (("wide", ""), ("stacked", "_stacked")):
                         for theme, dark in (("light", ""), ("dark", "_dark")):
                             plot = plots[key + suffix + dark]
+                            width, height = page_size(plot)
+                            plot_id = f"trust-plot-{key}-{version}-{theme}"
+                            plot_rules.append(f"#{plot_id} .image-container {{aspect-ratio: {width} / {height}}}")
                             gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if dark else ""),
                                      show_label=False, buttons=MAP_BUTTONS, alt_text=PLOT_ALTS[key],
                                      type="filepath" if isinstance(plot, Path) else "pil", interactive=False,
-                                     width=page_width(plot), format="png",
+                                     width=width, format="png", elem_id=plot_id,
                                      elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
             headers, rows = service.per_class_table()
             gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
@@ -1384,6 +1388,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             if note := service.scarce_classes_note():
                 gr.Markdown(note)
     forget_files_with(gradio_sweep(demo))
+    # Each plot's box has its plot's shape before the plot loads: the plots load lazily, and on a phone the page grew
+    # by 1,838 px as they came in, under a visitor scrolling past them. launch() adds these rules to the page's CSS.
+    demo.segdemo_css = "\n".join(plot_rules)  # type: ignore[attr-defined]
     return demo
 
 
@@ -1413,7 +1420,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     demo.launch(
         theme=THEME,
-        css=CSS,
+        css=CSS + "\n" + getattr(demo, "segdemo_css", ""),
         js=page_script(),
         footer_links=["api", "gradio"],
         max_file_size=MAX_UPLOAD,

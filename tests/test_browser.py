@@ -1794,6 +1794,35 @@ def test_the_models_tab_downloads_only_the_two_plots_it_shows(browser, app_url, 
     page.close()
 
 
+@pytest.mark.parametrize("width", [390, 1400])
+def test_the_models_tab_keeps_its_length_as_its_plots_load(browser, app_url, width):
+    """The plots load lazily, as a visitor scrolls to them: each one's box has the plot's shape before it loads, so
+    nothing below moves under the visitor's finger (on a phone the page grew by 1,838 px as they came in)."""
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    open_app(page, app_url)
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=10_000)
+    boxes = """() => [...document.querySelectorAll('.trust-plot')].filter(b => b.offsetParent).map(b => {
+        const img = b.querySelector('img'), box = img.getBoundingClientRect();
+        return {block: Math.round(b.getBoundingClientRect().height), width: box.width, height: box.height,
+                loaded: img.complete && img.naturalWidth > 0, ratio: img.naturalHeight / img.naturalWidth}; })"""
+    before = page.evaluate(boxes)
+    length = page.evaluate("document.documentElement.scrollHeight")
+    assert len(before) == 2 and all(plot["block"] > 200 for plot in before), before
+    page.wait_for_function("""() => {
+        const shown = [...document.querySelectorAll('.trust-plot img')].filter(i => i.offsetParent);
+        shown.find(i => !(i.complete && i.naturalWidth > 0))?.scrollIntoView();
+        return shown.length === 2 && shown.every(i => i.complete && i.naturalWidth > 0);
+    }""", timeout=20_000, polling=250)
+    after = page.evaluate(boxes)
+    assert [plot["block"] for plot in after] == [plot["block"] for plot in before], (before, after)
+    assert page.evaluate("document.documentElement.scrollHeight") == length
+    for plot in after:   # and the plot fills its box: drawn at its own shape, not letterboxed in it
+        assert plot["height"] == pytest.approx(plot["width"] * plot["ratio"], abs=2), plot
+        assert plot["height"] >= plot["block"] - 4, plot
+    page.close()
+
+
 def test_the_models_tab_lists_the_shipped_models(browser, app_url):
     page = browser.new_page()
     open_app(page, app_url)
