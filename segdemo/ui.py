@@ -217,6 +217,23 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .dark .trust-plot-light {display:none !important}
 /* centred, as they were when they filled the column (their blocks are as wide as the figures now) */
 .trust-plot {margin-inline:auto}
+/* Forced colours (Windows' high contrast): the browser paints every ground in the system's colours. The legend's
+   swatches keep their class colours, the overlay's only key on the Segment tab (they became empty white boxes); the
+   range sliders are drawn by the browser, in system colours (Gradio's own, drawn by its CSS, lost their track and
+   thumb: only their ends' numbers showed); the tab shown is underlined (Gradio's accent line became the page's
+   ground); the buttons and dropdowns keep an edge (they read as plain text). */
+@media (forced-colors: active) {
+  .segdemo-swatch {forced-color-adjust:none}
+  input[type=range] {appearance:auto !important; background:none !important}
+  .tab-container button.selected {text-decoration:underline 3px !important; text-underline-offset:6px}
+  button.primary, button.secondary, .wrap:has(> .wrap-inner input[role=combobox]) {
+    border:1px solid ButtonText !important}
+}
+/* A visitor who asks for less motion gets none from Gradio's tab line or the overlay's divider either. */
+@media (prefers-reduced-motion: reduce) {
+  .tab-container button.selected::after {animation:none !important}
+  .segdemo-slider * {transition:none !important}
+}
 """
 SAMPLES_INFO = "Bayesian SegNet only (FCN is run once, as trained); 1: dropout off"
 C_SAMPLES_INFO = "SegNet's dropout samples; 1: dropout off"

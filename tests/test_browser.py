@@ -2233,3 +2233,27 @@ def test_a_model_chosen_and_run_while_another_runs_is_the_one_the_page_ends_on(b
     assert page.get_by_text("Bayesian SegNet (lite, MC dropout) ·").count() == 0
     assert page.get_by_text("FCN-8s (lite) ·").count() == 1
     page.close()
+
+
+def test_windows_high_contrast_keeps_the_legend_colours_the_sliders_and_the_tab_shown(browser, app_url):
+    """Forced colours paint every ground in the system's colours: the legend's swatches (the overlay's only key on
+    the Segment tab) became empty white boxes, Gradio's range sliders lost their track and thumb (only their ends'
+    numbers showed) and the tab shown looked like the others (its accent line became the page's ground)."""
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, forced_colors="active")
+    segment_the_example(page, app_url)
+    page.locator(".segdemo-swatch").first.wait_for(timeout=10_000)
+    swatches = page.evaluate("""() => [...document.querySelectorAll('.segdemo-swatch')].map(s =>
+        [s.style.backgroundColor, getComputedStyle(s).backgroundColor])""")
+    assert swatches and all(given == painted for given, painted in swatches), swatches
+    # the opacity slider's track and thumb are drawn: its row, between the ends, is not the page's ground alone
+    slider = page.get_by_role("tabpanel").get_by_role("slider", name="Overlay opacity")
+    box = slider.bounding_box()
+    row = np.asarray(Image.open(BytesIO(page.screenshot(clip={"x": box["x"] + 4, "y": box["y"],
+                                                               "width": box["width"] - 8, "height": box["height"]}))))
+    ground = np.median(row.reshape(-1, row.shape[-1]), axis=0)
+    inked = (np.abs(row.astype(int) - ground).max(axis=-1) > 60).mean(axis=0)   # per column, the share inked
+    assert (inked > 0).mean() > 0.8, f"the slider's track shows in {100 * (inked > 0).mean():.0f}% of its width"
+    selected = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('.tab-container button.selected'));
+        return [s.textDecorationLine, s.borderBottomStyle]; }""")
+    assert "underline" in selected[0] or selected[1] != "none", selected
+    page.close()
