@@ -2253,7 +2253,7 @@ def test_windows_high_contrast_keeps_the_legend_colours_the_sliders_and_the_tab_
     ground = np.median(row.reshape(-1, row.shape[-1]), axis=0)
     inked = (np.abs(row.astype(int) - ground).max(axis=-1) > 60).mean(axis=0)   # per column, the share inked
     assert (inked > 0).mean() > 0.8, f"the slider's track shows in {100 * (inked > 0).mean():.0f}% of its width"
-    selected = page.evaluate("""() => { const s = getComputedStyle(document.querySelector('.tab-container button.selected'));
-        return [s.textDecorationLine, s.borderBottomStyle]; }""")
+    selected = page.evaluate("""() => { const tab = document.querySelector('.tab-container button.selected');
+        const s = getComputedStyle(tab); return [s.textDecorationLine, s.borderBottomStyle]; }""")
     assert "underline" in selected[0] or selected[1] != "none", selected
     page.close()
