@@ -83,8 +83,10 @@ CSS = """
 /* a clicked pixel's readout: Gradio's tables break anywhere, "Paveme/nt" on a phone; here only at spaces */
 .segdemo-pixel td, .segdemo-pixel th {word-break:normal; overflow-wrap:normal; padding:4px 8px}
 /* and so do the class tables' names ("SignSymbo/l", "Pedestria/n" at 360 px): whole words, wrapped at spaces, in
-   a first column wide enough for the longest ("SignSymbol", "Pedestrian": 10 monospace letters and the padding) */
-.segdemo-words .virtual-row *, .segdemo-words th, .segdemo-words th * {word-break:normal; overflow-wrap:normal}
+   a first column wide enough for the longest ("SignSymbol", "Pedestrian": 10 monospace letters and the padding).
+   A word wider than its cell still breaks rather than being cut: a visitor who spaces letters out (WCAG 1.4.12)
+   lost "SignSymbo|l" and "Mean confidenc|e" at 320 px. */
+.segdemo-words .virtual-row *, .segdemo-words th, .segdemo-words th * {word-break:normal; overflow-wrap:break-word}
 /* The Model dropdown's whole label, clear of its arrow: Gradio's text ran under the arrow (768 px) and was cut off
    ("Bayesian SegNet (lite, MC dropou", 360 px); where its block is narrow, smaller (segdemo/app_width.css). The
    rules that follow the app's width are there: Gradio drops a @container rule from a Space's CSS. */
@@ -217,6 +219,9 @@ input[type=range]:focus-visible {outline:2px solid var(--color-accent); outline-
 .dark .trust-plot-light {display:none !important}
 /* centred, as they were when they filled the column (their blocks are as wide as the figures now) */
 .trust-plot {margin-inline:auto}
+/* A long name in code type (a checkpoint's folder, a line of Python) breaks where it must on a phone: whole, it ran
+   past its block, which scrolled sideways (the Models tab's weights folder at 320 px). */
+.prose code {overflow-wrap:anywhere}
 /* Forced colours (Windows' high contrast): the browser paints every ground in the system's colours. The legend's
    swatches keep their class colours, the overlay's only key on the Segment tab (they became empty white boxes); the
    range sliders are drawn by the browser, in system colours (Gradio's own, drawn by its CSS, lost their track and
@@ -297,7 +302,7 @@ COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
 # what each model's pictures are named as downloaded (``download_name``): class_map_fcn8s_lite.png, ...
 DOWNLOADS = ("overlay", "confidence", "errors", "boundary_uncertainty", "mutual_information", "class_map")
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
-CLASS_COLUMN_SHARE = 36  # % of a class table's width for the names: "SignSymbol" whole at 360 px
+CLASS_COLUMN_SHARE = 39  # % of a class table's width for the names: "SignSymbol" whole at 320 px (36% left it 6 px short)
 # What the downloadable class map holds (beside it; the label stays short, as the API names the output after it)
 CLASS_MAP_NOTE = (
     "Each pixel of the **class map** is its class index in CamVid's order ("
@@ -1225,7 +1230,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             with gr.Row():
                 table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
                     headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
-                    wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", "40%"],
+                    wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", f"{76 - CLASS_COLUMN_SHARE}%"],
                     elem_classes=["segdemo-words", RESULT],
                 )
             class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map",

@@ -2257,3 +2257,39 @@ def test_windows_high_contrast_keeps_the_legend_colours_the_sliders_and_the_tab_
         const s = getComputedStyle(tab); return [s.textDecorationLine, s.borderBottomStyle]; }""")
     assert "underline" in selected[0] or selected[1] != "none", selected
     page.close()
+
+
+
+# WCAG 1.4.12's text spacing, as a visitor's style sheet or bookmarklet sets it
+TEXT_SPACING = ("* {line-height:1.5 !important; letter-spacing:0.12em !important; word-spacing:0.16em !important}"
+                " p {margin-bottom:2em !important}")
+# Text that runs out of its box: code type past its paragraph's edge, a table cell's or header's words cut.
+TEXT_CUT = """() => {
+    const cut = [];
+    for (const code of document.querySelectorAll('.prose code')) {
+        if (!code.offsetParent) continue;
+        const right = code.getBoundingClientRect().right, edge = code.closest('.prose').getBoundingClientRect().right;
+        if (right > edge + 1) cut.push(`${code.textContent}: ${Math.round(right - edge)} px past its paragraph`);
+    }
+    for (const box of document.querySelectorAll('.segdemo-words :is(.cell-wrap, .header-content)'))
+        if (box.offsetParent && getComputedStyle(box).visibility === 'visible' && box.scrollWidth > box.clientWidth + 1)
+            cut.push(`${box.textContent.trim()}: ${box.scrollWidth} px in ${box.clientWidth}`);
+    return cut;
+}"""
+
+
+def test_wider_text_spacing_on_the_narrowest_phone_cuts_no_words(browser, app_url):
+    """WCAG 1.4.12: a visitor who spaces text out (letters 0.12 em, words 0.16 em, lines 1.5) loses none of it at 320
+    px. The class tables' names ("SignSymbo", "Pedestria") and headers ("Mean confidenc") were cut at their cells'
+    edges, and a line of Python in code type ran 52 px past its paragraph."""
+    page = browser.new_page(viewport={"width": 320, "height": 900})
+    segment_the_example(page, app_url)
+    page.locator("#class-map-note").wait_for(timeout=10_000)
+    page.add_style_tag(content=TEXT_SPACING)
+    time.sleep(1)   # Gradio sizes the tables' columns again
+    assert page.evaluate(TEXT_CUT) == []
+    page.get_by_role("tab", name="Models").click()
+    page.get_by_text("Per-class IoU on CamVid").wait_for(timeout=10_000)
+    time.sleep(1)
+    assert page.evaluate(TEXT_CUT) == []
+    page.close()
