@@ -302,7 +302,7 @@ COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
 # what each model's pictures are named as downloaded (``download_name``): class_map_fcn8s_lite.png, ...
 DOWNLOADS = ("overlay", "confidence", "errors", "boundary_uncertainty", "mutual_information", "class_map")
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
-CLASS_COLUMN_SHARE = 39  # % of a class table's width for the names: "SignSymbol" whole at 320 px (36% left it 6 px short)
+CLASS_COLUMN_SHARE = 39  # % of a class table's width for the names: "SignSymbol" whole at 320 px (36%: 6 px short)
 # What the downloadable class map holds (beside it; the label stays short, as the API names the output after it)
 CLASS_MAP_NOTE = (
     "Each pixel of the **class map** is its class index in CamVid's order ("
