@@ -79,6 +79,22 @@ def _claim(name: str, segnet: float | None, fcn: float | None, shown: str, missi
     return f"{name}: {'holds' if segnet > fcn else 'does not hold'} ({figures})"
 
 
+# The share of pixels on which FCN and the Bayesian SegNet disagree, as served, on a street neither saw: CamVid
+# 0006R0's 101 frames, by the twins that held it out (benchmarks/unlike_camvid.py; benchmarks/results/
+# unlike_camvid.txt): the range a visitor's street picture is to be read against.
+STREET_DISAGREEMENT = {"min": 0.049, "median": 0.117, "max": 0.334}
+# Over this, a picture is unlike the road scenes both were trained on: each maps it onto CamVid's classes its own way.
+# No frame of that street went over 33.4%; a portrait, animals, a cartoon, a tower, noise, a flat colour and an
+# upside-down street went over 45%. Pictures nearer a street (a page of text: 33%; a street turned, inverted or
+# shrunk: 17-23%) are not caught, and a flat grey picture, called Sky by both, is agreed on.
+UNLIKE_CAMVID = 0.40
+
+
+def disagreement(fcn: Prediction, segnet: Prediction) -> float:
+    """The share of pixels the two networks label differently."""
+    return float((fcn.labels != segnet.labels).float().mean())
+
+
 def claims_line(fcn: Prediction, segnet: Prediction) -> str:
     """Which of the papers' claims hold on this picture, in one line under the headline.
 
@@ -88,9 +104,15 @@ def claims_line(fcn: Prediction, segnet: Prediction) -> str:
     "Less sure where boundaries lie" is judged on the band's uncertainty, the table's row, not on its ratio to the
     interior's: a higher ratio beside a lower band figure read as the opposite of the row under it.
     """
+    if (share := disagreement(fcn, segnet)) > UNLIKE_CAMVID:
+        return (f"**The papers' claims are not judged on this picture:** the networks disagree on {share:.0%} of it "
+                f"(at most {STREET_DISAGREEMENT['max']:.0%} on a street they never saw), so it is unlike the road "
+                "scenes they know, and their maps of it say nothing of how they segment a street.")
+    densities = boundary_density(segnet.labels), boundary_density(fcn.labels)
     claims = [
-        _claim("SegNet keeps more detail", boundary_density(segnet.labels), boundary_density(fcn.labels),
-               "SegNet {segnet:.0f}, FCN {fcn:.0f} boundary pixels per 1000", "no boundary"),
+        _claim("SegNet keeps more detail", *(densities if all(densities) else (None, None)),
+               "SegNet {segnet:.0f}, FCN {fcn:.0f} boundary pixels per 1000",
+               f"no boundary in {'FCN' if densities[0] else 'SegNet'}'s map to test it on"),
         _claim("more thin structure", thin_share(segnet.labels), thin_share(fcn.labels),
                "SegNet {segnet:.1%}, FCN {fcn:.1%} of the map", "none"),
         _claim("is less sure where boundaries lie", segnet.boundary.band_mean, fcn.boundary.band_mean,
@@ -308,9 +330,11 @@ def compare_predictions(
                 "reading": "void pixels excluded",
             },
         ]
-    disagreement = float((fcn.labels != segnet.labels).float().mean())
+    share = disagreement(fcn, segnet)
+    street = STREET_DISAGREEMENT
     headline = (
-        f"The two networks disagree on **{100 * disagreement:.1f}%** of the pixels (magenta below). "
+        f"The two networks disagree on **{100 * share:.1f}%** of the pixels (magenta below; on a street they never "
+        f"saw, {street['min']:.0%} to {street['max']:.0%} of a frame, {street['median']:.0%} at the median). "
         f"FCN: {fcn.seconds * 1000:.0f} ms, SegNet: {segnet.seconds * 1000:.0f} ms"
         + (f" with {segnet.samples} MC samples" if segnet.samples > 1 else "")
         + f", on {segnet.device}."
@@ -323,4 +347,8 @@ def compare_predictions(
         )
     else:
         headline += " No ground truth for this picture, so no error maps (only the bundled CamVid frames have labels)."
+    if share > UNLIKE_CAMVID:
+        headline += (" **This picture looks unlike the road scenes the networks were trained on:** they know only "
+                     "CamVid's 11 classes, and each maps it onto them its own way, so the labels, confidences and "
+                     "figures below mean little.")
     return rows, headline + "\n\n" + claims_line(fcn, segnet)

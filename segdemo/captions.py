@@ -145,6 +145,9 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
             f"gap between confidence and accuracy (expected calibration error) is {100 * block['calibrated']['ece']:.1f}% "
             f"({100 * block['uncalibrated']['ece']:.1f}% without the temperature){this_run}."
         )
+    lines[0] += (" The networks know only road scenes like CamVid's: on a picture unlike them (indoors, a face, an "
+                 "animal, a page of text, a drawing) the labels mean little and no calibration holds. The Compare tab "
+                 "says when a picture looks unlike them: the two networks then disagree on much of it.")
     if errors.get("ground_truth"):
         auroc = errors.get("entropy_auroc")
         lines.append(
@@ -221,8 +224,8 @@ def pixel_markdown(readings: list[tuple[str, PixelReading]], class_names: list[s
         else:
             lines.append(f"| label: {class_names[first.truth]} | " + " | ".join(
                 "right" if reading.classes[0][0] == first.truth else "**wrong**" for _, reading in readings) + " |")
-    notes = [("the three likeliest classes and the rest's share; entropy / log C: 0 sure, 1 all classes alike (the "
-              "boundary map's scale)")]
+    notes = [("the three likeliest of CamVid's 11 road-scene classes and the rest's share (they add up to 100% "
+              "whatever the picture shows); entropy / log C: 0 sure, 1 all classes alike (the boundary map's scale)")]
     if any(reading.mutual_information is not None for _, reading in readings):
         notes.append("mutual information: how much the samples (dropout, mirror, scales) disagree, in nats")
     if first.truth is not None:

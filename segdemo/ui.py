@@ -318,7 +318,7 @@ def per_class_widths(columns: int) -> list[str]:
     if columns < 2:
         return ["100%"] * columns
     rest = (100 - CLASS_COLUMN_SHARE) / (columns - 1)
-    return [f"{CLASS_COLUMN_SHARE}%"] + [f"{rest:.0f}%"] * (columns - 1)
+    return [f"{CLASS_COLUMN_SHARE}%"] + [f"{rest:.3g}%"] * (columns - 1)
 
 
 def download_name(kind: str, model_name: str) -> str:

@@ -61,7 +61,7 @@ def test_the_picture_without_a_boundary_says_whose_uncertainty_it_gives():
 
 
 def test_the_class_names_column_is_wider_than_the_models_columns():
-    assert per_class_widths(3) == ["36%", "32%", "32%"]
+    assert per_class_widths(3) == ["39%", "30.5%", "30.5%"]
     assert per_class_widths(1) == ["100%"]
 
 
@@ -152,3 +152,66 @@ def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service)
             f"{temperature:.2f}")
     assert said in captions[1]
     assert f"averaged probabilities p are tempered to softmax(log p / {temperature:.2f})" in captions[3]
+
+
+def labelled(labels: torch.Tensor, band: float = 0.4) -> SimpleNamespace:
+    """A prediction as claims_line reads it: labels, class probabilities (all on Road) and the band's uncertainty."""
+    probabilities = torch.zeros(len(CAMVID_CLASSES), *labels.shape)
+    probabilities[CAMVID_CLASSES.index("Road")] = 1.0
+    return SimpleNamespace(labels=labels, probabilities=probabilities, boundary=SimpleNamespace(band_mean=band))
+
+
+def test_a_picture_both_networks_map_their_own_way_has_no_claims_judged_on_it():
+    """On a portrait, all four claims "held" (the networks disagreed on 52% of it): a blogger would quote them. Over
+    40% (no frame of a street they never saw went over 33%), the line says why none is judged."""
+    road, sky = CAMVID_CLASSES.index("Road"), CAMVID_CLASSES.index("Sky")
+    fcn = torch.full((20, 20), road, dtype=torch.long)
+    segnet = fcn.clone()
+    segnet[:9] = sky   # 45% of the picture
+    line = analysis.claims_line(labelled(fcn), labelled(segnet))
+    assert line.startswith("**The papers' claims are not judged on this picture:** the networks disagree on 45%")
+    assert "holds" not in line
+    segnet[:7] = road   # 10%: judged
+    assert "SegNet keeps more detail: " in analysis.claims_line(labelled(fcn), labelled(segnet))
+
+
+def test_detail_is_not_judged_where_a_network_draws_no_boundary():
+    """On a flat grey picture "SegNet keeps more detail: holds (SegNet 6, FCN 0 boundary pixels per 1000)": SegNet's
+    detail was a stray patch of Road on blank grey."""
+    sky, road = CAMVID_CLASSES.index("Sky"), CAMVID_CLASSES.index("Road")
+    fcn = torch.full((40, 40), sky, dtype=torch.long)
+    segnet = fcn.clone()
+    segnet[30:32, 30:32] = road
+    line = analysis.claims_line(labelled(fcn), labelled(segnet))
+    assert "SegNet keeps more detail: no boundary in FCN's map to test it on" in line, line
+    assert "SegNet keeps more detail: no boundary in SegNet's map" in analysis.claims_line(labelled(segnet),
+                                                                                           labelled(fcn))
+
+
+def test_the_compare_tab_says_when_a_picture_is_unlike_the_road_scenes_the_networks_know(service, tmp_path):
+    """A portrait, an animal or noise is mapped onto CamVid's 11 classes, each network its own way: the headline said
+    nothing of it, and the class tables read "Road 43%" as on a street. The real service, on noise (the networks
+    disagree on about 65% of it) and on a bundled frame (under 12%)."""
+    import numpy as np
+    from PIL import Image
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (360, 480, 3), dtype=np.uint8)).save(noise)
+    headline = service.compare(str(noise), 0.55, 8, 0)[6]
+    assert "**This picture looks unlike the road scenes the networks were trained on:**" in headline
+    assert "The papers' claims are not judged on this picture" in headline
+    street = service.compare(EXAMPLE, 0.55, 1, 0)[6]
+    assert "unlike the road scenes" not in street and "not judged" not in street
+    assert "on a street they never saw, 5% to 33% of a frame, 12% at the median" in street
+
+
+def test_the_segment_caption_and_the_readout_say_the_networks_know_only_road_scenes(service):
+    """On a portrait the Segment tab read "Road 43%", "calibrated: ... pixels shown at 80% are right 80% of the time",
+    and a click on a face "Road 88.5%": nothing said that these are the only classes there are."""
+    caption = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[9]
+    assert "The networks know only road scenes like CamVid's: on a picture unlike them" in caption
+    assert "no calibration holds" in caption
+    from segdemo.captions import pixel_markdown
+    from segdemo.pixel_readout import PixelReading
+    reading = PixelReading(x=1, y=2, size=(4, 4), classes=[(i, 1 / 11) for i in range(11)], normalised_entropy=1.0,
+                           mutual_information=None, truth=None)
+    assert "CamVid's 11 road-scene classes" in pixel_markdown([("FCN", reading)], list(CAMVID_CLASSES))
