@@ -44,19 +44,20 @@ def thin_share(labels: torch.Tensor) -> float:
 
 
 RIDER_MIN_SHARE = 0.001  # of the pixels: under it, a network's Pedestrian and Bicyclist are too few to judge
+RIDER_MIN_PIXELS = 50  # and on a small picture, in pixels: on a 40x30 thumbnail 0.1% is one pixel (2 gave "43.3%")
 
 
 def rider_mixing(prediction: Prediction) -> float | None:
     """On pixels labelled Pedestrian or Bicyclist, the share of that pair's probability given to the other one.
 
     0 means a clean decision, 0.5 a coin flip between the two; None where
-    under ``RIDER_MIN_SHARE`` of the pixels are either: a few dozen stray
+    under ``RIDER_MIN_SHARE`` of the pixels (or ``RIDER_MIN_PIXELS``) are either: a few dozen stray
     pixels (FCN's 69 and SegNet's 13 on bundled frame f01890, whose label
     has no person) say nothing of how a network splits people, yet were
     given as a figure and judged a claim on.
     """
     mask = (prediction.labels == PEDESTRIAN) | (prediction.labels == BICYCLIST)
-    if float(mask.float().mean()) < RIDER_MIN_SHARE:
+    if float(mask.float().mean()) < RIDER_MIN_SHARE or int(mask.sum()) < RIDER_MIN_PIXELS:
         return None
     p_ped = prediction.probabilities[PEDESTRIAN][mask]
     p_bic = prediction.probabilities[BICYCLIST][mask]
@@ -120,7 +121,8 @@ def claims_line(fcn: Prediction, segnet: Prediction) -> str:
                "no boundary in both maps to test it on"),
         _claim("mixes Pedestrian and Bicyclist more", rider_mixing(segnet), rider_mixing(fcn),
                "SegNet {segnet:.1%}, FCN {fcn:.1%}",
-               f"too few Pedestrian or Bicyclist pixels to test it on (under {RIDER_MIN_SHARE:.1%} of a map)"),
+               f"too few Pedestrian or Bicyclist pixels to test it on (under {RIDER_MIN_SHARE:.1%} of a map or "
+               f"{RIDER_MIN_PIXELS} pixels)"),
     ]
     return "**The papers' claims on this picture:** " + "; ".join(claims) + "."
 
@@ -270,7 +272,8 @@ def compare_predictions(
             "figure": "Thin structures (poles, signs, fences, people, bicyclists)",
             "fcn": _fmt(thin_share(fcn.labels), percent=True),
             "segnet": _fmt(thin_share(segnet.labels), percent=True),
-            "reading": "small objects that coarse upsampling tends to miss",
+            "reading": "the share of the map given to these classes: small objects that coarse upsampling tends to "
+                       "miss",
         },
         {
             "figure": "Mean confidence",
@@ -295,7 +298,7 @@ def compare_predictions(
             "fcn": _fmt(rider_mixing(fcn), percent=True),
             "segnet": _fmt(rider_mixing(segnet), percent=True),
             "reading": "on the pixels a network calls Pedestrian or Bicyclist, probability left to the other class "
-                       f"(50% = coin flip; — under {RIDER_MIN_SHARE:.1%} of the picture)",
+                       f"(50% = coin flip; — under {RIDER_MIN_SHARE:.1%} of the picture or {RIDER_MIN_PIXELS} pixels)",
         },
     ]
     if segnet.mutual_information is not None:

@@ -128,11 +128,17 @@ def test_a_few_stray_rider_pixels_are_not_judged():
     """On bundled frame f01890, whose label holds no person, FCN called 69 pixels Pedestrian and SegNet 13: the
     table gave "Pedestrian/Bicyclist mixing 26.6% / 12.4%" and the line under the headline judged the papers' claim
     on them. Under 0.1% of the picture, there is no figure, and the claim says why."""
-    assert analysis.rider_mixing(riders(9)) is None                      # 0.09% of the picture
-    assert analysis.rider_mixing(riders(10)) == pytest.approx(0.25)      # 0.1%
+    assert analysis.rider_mixing(riders(89, side=300)) is None                       # 0.099% of the picture
+    assert analysis.rider_mixing(riders(90, side=300)) == pytest.approx(0.25)         # 0.1%: 90 pixels
     line = analysis.claims_line(SimpleNamespace(**vars(riders(30)), boundary=SimpleNamespace(band_mean=0.4)),
                                 SimpleNamespace(**vars(riders(5)), boundary=SimpleNamespace(band_mean=0.4)))
     assert "mixes Pedestrian and Bicyclist more: too few Pedestrian or Bicyclist pixels to test it on" in line, line
+
+
+def test_riders_on_a_thumbnail_are_too_few_whatever_their_share():
+    """On a 40x30 thumbnail, FCN's "Pedestrian/Bicyclist mixing 43.3%" came from about 2 pixels (0.1% of it is 1.2)."""
+    assert analysis.rider_mixing(riders(49, side=60)) is None   # 1.4% of the picture, 49 pixels
+    assert analysis.rider_mixing(riders(50, side=60)) == pytest.approx(0.25)
 
 
 def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service):
