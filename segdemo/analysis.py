@@ -298,7 +298,8 @@ def compare_predictions(
             "fcn": _fmt(rider_mixing(fcn), percent=True),
             "segnet": _fmt(rider_mixing(segnet), percent=True),
             "reading": "on the pixels a network calls Pedestrian or Bicyclist, probability left to the other class "
-                       f"(50% = coin flip; — under {RIDER_MIN_SHARE:.1%} of the picture or {RIDER_MIN_PIXELS} pixels)",
+                       f"(50% = coin flip; — under {RIDER_MIN_SHARE:.1%} of the picture or "
+                       f"{RIDER_MIN_PIXELS} pixels)",
         },
     ]
     if segnet.mutual_information is not None:
