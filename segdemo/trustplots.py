@@ -70,10 +70,14 @@ class Palette(NamedTuple):
     models: tuple[str, ...]
 
 
-LIGHT = Palette("white", "black", "#444", "#9aa0a6", "#3f51b5", ("#3f51b5", "#e8710a", "#12b5cb", "#d01884"))
+# The T = 1 bars in a grey that stands out from the ground by 3:1 or more (WCAG 1.4.11), apart from the blue by its hue:
+# #9aa0a6 at 90% was 2.4:1 on white, and #6b7280 at 90% 2.7:1 on the dark ground (helper-25's audit).
+LIGHT = Palette("white", "black", "#444", "#6b7280", "#3f51b5", ("#3f51b5", "#e8710a", "#12b5cb", "#d01884"))
 # Gradio's dark block (#1f2937) as ground, so a plot sits in its block as on white in the light theme; the same hues,
-# lighter, since indigo or magenta on dark grey is hard to see; grey bars a shade darker, to stay behind the blue.
-DARK = Palette("#1f2937", "#e5e7eb", "#d1d5db", "#6b7280", "#8c9eff", ("#8c9eff", "#ffa040", "#4dd0e1", "#f48fb1"))
+# lighter, since indigo or magenta on dark grey is hard to see.
+DARK = Palette("#1f2937", "#e5e7eb", "#d1d5db", "#9ca3af", "#8c9eff", ("#8c9eff", "#ffa040", "#4dd0e1", "#f48fb1"))
+# Each model's curves carry a marker of their own too, so that they are told apart without their colours (WCAG 1.4.1)
+MODEL_MARKERS = ("o", "s", "^", "D")
 
 
 def _frames(evaluation: dict[str, Any]) -> str:
@@ -106,7 +110,7 @@ def reliability_figure(evaluations: Evaluations, stacked: bool = False, palette:
             accuracy = block["reliability"]["accuracy"]
             xs = [c + offset for c, a in zip(centres, accuracy) if a is not None]
             ys = [a for a in accuracy if a is not None]
-            ax.bar(xs, ys, width=width / 2, color=colour, alpha=0.9, label=name)
+            ax.bar(xs, ys, width=width / 2, color=colour, label=name)
         ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="confidence (max class probability)", ylabel="accuracy")
         samples = calibration.get("samples", 1)
         top = after["reliability"]["count"][-1] / max(after["pixels"], 1)
@@ -131,7 +135,7 @@ def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False, palette:
     apart = "\n" if stacked else ", "  # a stacked figure's legend names the model on a line of its own
     axes = figure.subplots(2, 1) if stacked else figure.subplots(1, 2, sharey=False)
     for ax, region, title in zip(axes, ("all", "band"), ("all labelled pixels", "boundary band (ground truth)")):
-        for colour, (label, evaluation) in zip(palette.models, shown.items()):
+        for colour, marker, (label, evaluation) in zip(palette.models, MODEL_MARKERS, shown.items()):
             errors = evaluation["error_detection"]
             block = errors[region]
             for score, style in zip(errors["scores"], ("-", "--")):
@@ -140,6 +144,7 @@ def kept_pixels_figure(evaluations: Evaluations, stacked: bool = False, palette:
                 name = "entropy" if score == "entropy" else "mutual information"
                 auroc = block[score]["auroc"]
                 ax.plot([100 * f for f, _ in points], [100 * a for _, a in points], ls=style, color=colour, lw=1.6,
+                        marker=marker, markevery=0.1, markersize=4, fillstyle="full" if style == "-" else "none",
                         label=f"{label}{apart}{name}" + (f" (AUROC {auroc:.3f})" if auroc is not None else ""))
             rate = block["error_rate"] or 0.0
             fractions = [f for f in block["entropy"]["kept"]["fraction"]]

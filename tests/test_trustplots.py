@@ -59,6 +59,35 @@ def test_the_text_and_every_curve_stand_out_from_the_ground(palette):
         assert abs(_luminance(curve) - _luminance(palette.background)) > 0.1
 
 
+def _contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two colours."""
+    def lum(colour: str) -> float:
+        linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in to_rgb(colour)]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+    high, low = sorted((lum(a), lum(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("palette", [LIGHT, DARK], ids=["light", "dark"])
+def test_both_bars_of_a_reliability_diagram_stand_out_from_the_ground_by_3_to_1(palette):
+    """WCAG 1.4.11: the T = 1 bars were #9aa0a6 at 90% on white (2.4:1) and #6b7280 at 90% on the dark ground
+    (2.7:1), drawn now without transparency."""
+    for bars in (palette.before, palette.after):
+        assert _contrast(bars, palette.background) >= 3, bars
+
+
+def test_each_models_curves_have_a_marker_of_their_own(evaluations):
+    """Told apart without their colours (WCAG 1.4.1): blue and orange were the only difference between the models'
+    curves, which overlap."""
+    figure = trustplots.figures(evaluations, ["kept"])["kept"]
+    markers = {}
+    for line in figure.axes[0].get_lines():
+        if line.get_linestyle() != ":":   # the "best possible" lines are dotted, one a model
+            markers.setdefault(line.get_label().split(",")[0], set()).add(line.get_marker())
+    assert len(markers) == 2 and all(len(m) == 1 and m != {"None"} for m in markers.values()), markers
+    assert len({next(iter(m)) for m in markers.values()}) == 2, markers
+
+
 PHONE_WIDTH = 296  # px a 360-px phone gives a Models-tab plot (tests/test_browser.py measures it)
 
 
