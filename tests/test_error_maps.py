@@ -283,3 +283,14 @@ def test_the_key_of_the_pixels_left_as_the_picture_shows_the_greys_they_take(nam
     top = int(np.argmax(near[light][:, x]))
     bottom = height - 1 - int(np.argmax(near[dark][::-1, x]))
     assert top < bottom and bottom - top <= size
+
+
+@pytest.mark.parametrize("cmap", ["viridis", "magma", "cividis"])
+def test_a_colour_bars_light_end_is_edged_on_its_white_panel(cmap):
+    """The light ends of viridis, magma and cividis are 1.05-1.26:1 on white (WCAG 1.4.11 asks 3:1): the bar is edged
+    in dark grey, as the keys' swatches are."""
+    panel = np.asarray(visualize.heatmap(torch.rand(360, 32), 0, 1, cmap, "label"))[:, 32:].astype(int)
+    edge = (panel[:, 7] == 60).all(axis=1)   # the column left of the strip, which starts 8 px into the panel
+    assert edge.sum() >= 0.5 * 360, f"{edge.sum()} rows of the bar's left edge are dark"
+    top = int(np.argmax(edge))
+    assert (panel[top, 7:8 + visualize._font_size(360)] == 60).all()   # and its top, above the lightest colour
