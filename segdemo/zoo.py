@@ -12,8 +12,9 @@ logs show where the weights came from and why.
   ``SEGDEMO_DEVICE=cpu|cuda`` says (``segdemo.devices``); requests never move them.
 - ``SEGDEMO_ZOO=path/to/zoo.json`` points the Space at other repos without a code change:
   ``{"fcn8s_lite": {"repo_id": "you/fcn8s-lite-camvid", "revision": "<40-hex commit>", "sha256": "<hex>"}}``.
-  Each entry is checked (known keys only, each of its type; a revision must be a commit, never a branch): a
-  wrong one is refused with the reason, and that model is served from its bundled copy.
+  Each entry is checked (known keys only, each of its type; a revision must be a commit, never a branch; a
+  repo_id or revision comes with its sha256): a wrong one is refused with the reason, and that model is served
+  from its bundled copy.
 
 A model that cannot be loaded from anywhere does not stop the app: it is
 reported with the reason and the others are served.
@@ -116,7 +117,17 @@ def entry_problem(fields: Any) -> str | None:
     unknown = [key for key in fields if key not in ZOO_KEYS]
     if unknown:
         return f"unknown key {_shown(unknown[0])} (the keys are {', '.join(ZOO_KEYS)})"
-    return next((problem for key, value in fields.items() if (problem := _field_problem(key, value))), None)
+    problem = next((problem for key, value in fields.items() if (problem := _field_problem(key, value))), None)
+    return problem or _missing_sha256(fields)
+
+
+def _missing_sha256(fields: dict[str, Any]) -> str | None:
+    """Why an entry naming its own repo or revision needs its own sha256, or None: without one the shipped
+    model's sha256 was kept, and a fork's retrained checkpoint failed its integrity check against it."""
+    if "sha256" in fields or not ("repo_id" in fields or "revision" in fields):
+        return None
+    return ("sha256 is required with a repo_id or revision: the shipped model's sha256 would refuse any other "
+            "checkpoint (segdemo.publish prints the sha256 with the revision)")
 
 
 def zoo_entries() -> dict[str, ZooEntry]:

@@ -48,6 +48,11 @@ def test_a_right_entry_is_taken(zoo_file):
         ({"sha256": "abc"}, "sha256 must be the 64 hex digits"),
         ({"label": 7}, "label must be a non-empty string, not 7"),
         (None, "it must be an object"),
+        # the shipped model's sha256 was kept: a fork's checkpoint failed its integrity check against it
+        ({"repo_id": "you/fcn", "revision": SHA}, "sha256 is required with a repo_id or revision: the shipped "
+         "model's sha256 would refuse any other checkpoint (segdemo.publish prints the sha256 with the revision)"),
+        ({"revision": SHA}, "sha256 is required with a repo_id or revision"),
+        ({"repo_id": "you/fcn", "label": "FCN (mine)"}, "sha256 is required with a repo_id or revision"),
     ],
 )
 def test_a_wrong_entry_is_refused_and_the_bundled_copy_serves(zoo_file, caplog, fields, said):
@@ -75,6 +80,20 @@ def test_the_app_starts_whatever_the_file_holds(zoo_file):
     loaded = load_zoo(device=torch.device("cpu"))
     assert all(model.ready and model.source.startswith("bundled copy") for model in loaded.values())
     assert "SEGDEMO_ZOO entry was refused" in loaded["bayesian_segnet_lite"].describe()
+
+
+def test_a_fork_without_its_sha256_is_refused_on_the_models_tab_and_in_the_log(zoo_file, caplog):
+    """A fork's repo and revision without a sha256 was taken with the shipped model's sha256, and its retrained
+    checkpoint then failed "its integrity check (... expected <shipped>)": the entry is refused, saying why."""
+    from segdemo.captions import models_markdown
+
+    zoo_file({"fcn8s_lite": {"repo_id": "you/fcn", "revision": SHA}})
+    with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
+        loaded = load_zoo(["fcn8s_lite"], device=torch.device("cpu"))
+    said = "sha256 is required with a repo_id or revision"
+    assert loaded["fcn8s_lite"].entry.sha256 == ZOO["fcn8s_lite"].sha256  # the shipped entry, untouched
+    assert f"Hub copy not used: its SEGDEMO_ZOO entry was refused: {said}" in models_markdown(loaded)
+    assert "refusing SEGDEMO_ZOO entry 'fcn8s_lite'" in caplog.text and said in caplog.text
 
 
 def test_a_built_in_revision_that_is_not_a_commit_is_refused(monkeypatch):
