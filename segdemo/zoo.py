@@ -14,7 +14,7 @@ logs show where the weights came from and why.
   ``{"fcn8s_lite": {"repo_id": "you/fcn8s-lite-camvid", "revision": "<40-hex commit>", "sha256": "<hex>"}}``.
   Each entry is checked (known keys only, each of its type; a revision must be a commit, never a branch; a
   repo_id or revision comes with its sha256): a wrong one is refused with the reason, and that model is served
-  from its bundled copy.
+  from its bundled copy. A file that cannot be read, or is no JSON object, refuses every entry with its reason.
 
 A model that cannot be loaded from anywhere does not stop the app: it is
 reported with the reason and the others are served.
@@ -130,24 +130,37 @@ def _missing_sha256(fields: dict[str, Any]) -> str | None:
             "checkpoint (segdemo.publish prints the sha256 with the revision)")
 
 
+def _read_zoo_file(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The SEGDEMO_ZOO file's entries, or None and why it cannot be used, in words without the server's path."""
+    try:
+        overrides = json.loads(Path(path).read_text())
+    except OSError as error:  # missing (a typo: zoo.jsn), a folder, not readable
+        problem = f"could not be read ({(error.strerror or type(error).__name__).lower()})"
+        return None, problem
+    except UnicodeDecodeError:  # a ValueError too: asked first
+        return None, "is not UTF-8 text"
+    except (ValueError, RecursionError) as error:
+        return None, f"is not JSON ({str(error)[:80] or type(error).__name__})"
+    if not isinstance(overrides, dict):
+        return None, f"must be a JSON object of model names to entries, not {type(overrides).__name__}"
+    return overrides, None
+
+
 def zoo_entries() -> dict[str, ZooEntry]:
     """The built-in zoo, updated from the JSON file named by SEGDEMO_ZOO, if any.
 
-    A file that cannot be read is ignored (the built-in zoo serves); an entry that is not right is refused, and
-    that model is served from its bundled copy, with the reason."""
+    A file that cannot be used refuses every entry with its reason (the Models tab said "it is not published on
+    the Hub yet" of a mistyped file name); an entry that is not right is refused, and that model is served from
+    its bundled copy, with the reason."""
     entries = dict(ZOO)
     path = os.environ.get("SEGDEMO_ZOO")
     if not path:
         return entries
-    try:
-        overrides = json.loads(Path(path).read_text())
-    except (OSError, ValueError, RecursionError) as error:  # ValueError: bad JSON, bad UTF-8
-        log.error("ignoring SEGDEMO_ZOO=%s: %s", path, error)
-        return entries
-    if not isinstance(overrides, dict):
-        log.error("ignoring SEGDEMO_ZOO=%s: it must be a JSON object of model names to entries, not %s",
-                  path, type(overrides).__name__)
-        return entries
+    overrides, problem = _read_zoo_file(path)
+    if overrides is None:
+        log.error("refusing SEGDEMO_ZOO=%s: it %s; every model serves its bundled copy", path, problem)
+        refused = f"the SEGDEMO_ZOO file {Path(path).name or path} {problem}"
+        return {name: replace(entry, refused=refused) for name, entry in entries.items()}
     for name, fields in overrides.items():
         if name not in entries:
             log.error("ignoring SEGDEMO_ZOO entry %r: no such model in the zoo", name)

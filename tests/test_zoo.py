@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 import torch
@@ -23,7 +24,10 @@ def zoo_file(tmp_path, monkeypatch):
     monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
 
     def write(content) -> None:
-        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content if isinstance(content, str) else json.dumps(content))
 
     return write
 
@@ -67,12 +71,46 @@ def test_a_wrong_entry_is_refused_and_the_bundled_copy_serves(zoo_file, caplog, 
         f"bundled copy in weights/fcn8s_lite (Hub copy not used: {entries['fcn8s_lite'].refused})"
 
 
-@pytest.mark.parametrize("content", [[{"fcn8s_lite": {}}], "[1, 2]", "{not json", "7", '"text"'])
-def test_a_file_that_is_no_zoo_is_ignored(zoo_file, caplog, content):
+@pytest.mark.parametrize(
+    "content,said",
+    [
+        ([{"fcn8s_lite": {}}], "must be a JSON object of model names to entries, not list"),
+        ("[1, 2]", "must be a JSON object of model names to entries, not list"),
+        ("{not json", "is not JSON (Expecting property name enclosed in double quotes"),
+        ("7", "must be a JSON object of model names to entries, not int"),
+        ('"text"', "must be a JSON object of model names to entries, not str"),
+        (b"\xff\xfe{}", "is not UTF-8 text"),
+    ],
+)
+def test_a_file_that_is_no_zoo_refuses_every_entry_with_its_reason(zoo_file, caplog, content, said):
     zoo_file(content)
     with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
-        assert zoo_entries() == ZOO
-    assert "ignoring SEGDEMO_ZOO=" in caplog.text
+        entries = zoo_entries()
+    assert "refusing SEGDEMO_ZOO=" in caplog.text and said in caplog.text
+    for name, entry in entries.items():
+        assert entry.refused.startswith(f"the SEGDEMO_ZOO file zoo.json {said}")
+        assert replace(entry, refused=None) == ZOO[name]  # nothing else taken from it
+
+
+@pytest.mark.parametrize("where,said", [("zoo.jsn", "could not be read (no such file or directory)"),
+                                        (".", "could not be read (is a directory)")])
+def test_a_missing_or_unreadable_file_is_said_on_the_models_tab(tmp_path, monkeypatch, caplog, where, said):
+    """A typo (SEGDEMO_ZOO=zoo.jsn) or a folder was logged, and the Models tab said "Hub copy not used: it is not
+    published on the Hub yet", which it was: the page now says what is wrong with the file."""
+    from segdemo.captions import models_markdown
+
+    path = tmp_path / where
+    monkeypatch.setenv("SEGDEMO_ZOO", str(path))
+    monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
+    with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
+        loaded = load_zoo(device=torch.device("cpu"))
+    assert f"refusing SEGDEMO_ZOO={path}: it {said}" in caplog.text
+    page = models_markdown(loaded)
+    for model in loaded.values():
+        assert model.ready and model.source.startswith("bundled copy")
+        assert model.describe().endswith(f"(Hub copy not used: the SEGDEMO_ZOO file {path.name} {said})")
+        assert model.describe() in page
+    assert "not published on the Hub yet" not in page and str(tmp_path) not in page
 
 
 def test_the_app_starts_whatever_the_file_holds(zoo_file):
