@@ -25,7 +25,7 @@ from pathlib import Path
 from huggingface_hub import HfApi
 from huggingface_hub.repocard import metadata_load
 
-from .hub import UPLOAD_ERRORS, describe_upload_failure
+from .hub import UPLOAD_ERRORS, add_timeout_option, bound_hub_timeouts, describe_upload_failure
 
 ROOT = Path(__file__).resolve().parent.parent
 NOT_SENT = ("twins/*.safetensors",)  # fnmatch's * crosses folders: every safetensors file under twins/
@@ -112,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--private", action="store_true", help="create the Space private")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    add_timeout_option(parser)
     args = parser.parse_args(argv)
     check_configuration()
 
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(files)} files, {size / 1e6:.1f} MB, to {folder}")
         return 0
 
+    bound_hub_timeouts(args.timeout)
     api = HfApi(endpoint=args.endpoint, token=args.token)
     try:
         url, commit = deploy(api, args.space, private=args.private)
