@@ -304,6 +304,13 @@ def _load_from_hub(
     return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, downloaded again: the cached copy failed its check")
 
 
+def _fell_back_from_its_pin(model: LoadedModel) -> bool:
+    """Whether a model pinned to a Hub commit (or refused its SEGDEMO_ZOO entry) serves its bundled copy: a Space
+    not serving what it was configured to is worth a warning; an unpublished model or SEGDEMO_OFFLINE=1 is not."""
+    configured = model.entry.revision is not None or model.entry.refused is not None
+    return configured and bool(model.fallbacks) and not offline_forced()
+
+
 def load_zoo(
     names: list[str] | None = None,
     device: torch.device | None = None,
@@ -322,7 +329,8 @@ def load_zoo(
             entries[name], device, cache_dir=cache_dir, endpoint=endpoint, deadline=deadline, probe_timeout=probe_timeout
         )
         if model.ready:
-            log.info("%s: %s", name, model.describe())
+            log.log(logging.WARNING if _fell_back_from_its_pin(model) else logging.INFO, "%s: %s", name,
+                    model.describe())
         else:
             log.error("%s could not be loaded: %s", name, model.error)
         loaded[name] = model

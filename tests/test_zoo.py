@@ -134,6 +134,23 @@ def test_a_fork_without_its_sha256_is_refused_on_the_models_tab_and_in_the_log(z
     assert "refusing SEGDEMO_ZOO entry 'fcn8s_lite'" in caplog.text and said in caplog.text
 
 
+@pytest.mark.parametrize("offline,level", [(False, logging.WARNING), (True, logging.INFO)])
+def test_a_pin_that_falls_back_to_the_bundled_copy_is_a_warning(zoo_file, caplog, monkeypatch, tmp_path, offline,
+                                                               level):
+    """A Space pinned to a commit and serving its bundled copy was logged at INFO, among the start-up lines; an
+    unpublished model, or SEGDEMO_OFFLINE=1, is as meant and stays INFO."""
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # the pin cannot be fetched
+    if offline:
+        monkeypatch.setenv("SEGDEMO_OFFLINE", "1")
+    zoo_file({"fcn8s_lite": {"repo_id": "you/fcn", "revision": SHA, "sha256": SHA256}})
+    with caplog.at_level(logging.INFO, logger="segdemo.zoo"):
+        load_zoo(device=torch.device("cpu"), cache_dir=tmp_path / "cache")
+    levels = {record.getMessage().split(":")[0]: record.levelno for record in caplog.records}
+    assert levels == {"fcn8s_lite": level, "bayesian_segnet_lite": logging.INFO}, caplog.text
+
+
 def test_a_built_in_revision_that_is_not_a_commit_is_refused(monkeypatch):
     """The check is at loading too, for the built-in zoo (segdemo/zoo.py) as for a file."""
     from dataclasses import replace
