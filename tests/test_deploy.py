@@ -36,6 +36,19 @@ def test_the_space_gets_every_tracked_file_but_the_twins_weights(space_folder):
     assert (space_folder / "README.md").read_text().startswith("---\ntitle:")  # the Space's configuration block
 
 
+def test_the_space_gets_the_licence_its_readme_names(space_folder):
+    """The README's block says `license: mit` and the repository had no LICENSE: the Space gets the MIT text, and
+    the model cards publish writes name the same licence."""
+    from huggingface_hub.repocard import metadata_load
+
+    from segdemo import publish
+
+    assert metadata_load(ROOT / "README.md")["license"] == publish.LICENSE == "mit"
+    sent = (space_folder / "LICENSE").read_text()
+    assert sent.startswith("MIT License\n\nCopyright (c) 2026 the segdemo authors\n")
+    assert "Permission is hereby granted, free of charge" in sent and sent == (ROOT / "LICENSE").read_text()
+
+
 def test_the_readme_says_how_much_the_space_gets(space_folder):
     """The README's "N files, X MB today" stays within 10% of what a deploy sends (it is typed by hand)."""
     said = re.search(r"(\d+) files, ([\d.]+) MB today", (ROOT / "README.md").read_text().replace("\n", " "))
