@@ -1,17 +1,17 @@
 """segdemo's Space entry point: load the models once, build the UI, serve."""
 
-import logging
+from segdemo.logs import configure_logging
 
-from segdemo.gpu import import_spaces_first
-from segdemo.memory import limit_malloc_arenas
+configure_logging()  # first: the modules below log at import (a setting typed wrong); starts no thread
+
+from segdemo.gpu import import_spaces_first  # noqa: E402
+from segdemo.memory import limit_malloc_arenas  # noqa: E402
 
 limit_malloc_arenas()  # before torch and Gradio start their threads: keeps memory flat under load
 import_spaces_first()  # on a ZeroGPU Space, before torch touches CUDA; elsewhere nothing
 
 from segdemo.ui import SegmentationService, build_demo, launch  # noqa: E402
 from segdemo.zoo import load_zoo  # noqa: E402
-
-logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
 demo = build_demo(SegmentationService(load_zoo()))
 

@@ -4,9 +4,11 @@ A ``git push`` of this repository to a Space is refused: the Hub takes
 binary files (the weights, the pictures) only through its Xet/LFS storage,
 and this repository's history holds them in git itself. ``upload_folder``
 sends the tree as it is now, its binary files through that storage and
-none of the history. What is sent: every file git tracks, less the held-out
-twins' weights (``twins/``, 88 MB that the Space never loads); a redeploy
-deletes the Space's files that the tree no longer has. ``--dry-run
+none of the history. What is sent: every file git tracks, less what the
+Space never runs nor links to (``NOT_SENT``: the tests, the benchmarks, the
+held-out twins with their 88 MB of weights, the maintainers' scripts and CI,
+the development requirements); a redeploy deletes the Space's files that the
+tree no longer has, these included. ``--dry-run
 DIR`` writes exactly that folder and uploads nothing; the tests start the
 app from it.
 """
@@ -25,10 +27,12 @@ from pathlib import Path
 from huggingface_hub import HfApi
 from huggingface_hub.repocard import metadata_load
 
-from .hub import UPLOAD_ERRORS, describe_upload_failure
+from .hub import UPLOAD_ERRORS, add_timeout_option, bound_hub_timeouts, describe_upload_failure
 
 ROOT = Path(__file__).resolve().parent.parent
-NOT_SENT = ("twins/*.safetensors",)  # fnmatch's * crosses folders: every safetensors file under twins/
+# What the Space never runs: app.py and segdemo/ read only weights/, examples/ and docs/, and neither the README
+# nor docs/ links into these (the Space shows the README). fnmatch's * crosses folders: "tests/*" is all of tests/.
+NOT_SENT = ("tests/*", "benchmarks/*", "twins/*", "scripts/*", ".ci/*", "requirements-dev.txt")
 KEPT_ON_THE_HUB = {".gitattributes"}
 # The Hub's rules for a Space's configuration block (huggingface.co/docs/hub/spaces-config-reference) that refuse
 # an upload: checked before anything is sent, so that a deploy is refused here, in a sentence, not by the Hub.
@@ -112,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--private", action="store_true", help="create the Space private")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    add_timeout_option(parser)
     args = parser.parse_args(argv)
     check_configuration()
 
@@ -122,6 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"wrote {len(files)} files, {size / 1e6:.1f} MB, to {folder}")
         return 0
 
+    bound_hub_timeouts(args.timeout)
     api = HfApi(endpoint=args.endpoint, token=args.token)
     try:
         url, commit = deploy(api, args.space, private=args.private)

@@ -29,6 +29,8 @@ from typing import ContextManager, TypeVar
 
 import torch
 
+from .settings import number_setting
+
 log = logging.getLogger(__name__)
 
 DEVICE_ENV = "SEGDEMO_DEVICE"
@@ -149,11 +151,11 @@ def without_onednn_if_it_fails(run: Callable[[], Result]) -> Result:
 
 def _cap_memory_for_tests(device: torch.device) -> None:
     """Cap the CUDA allocator at ``SEGDEMO_TEST_CUDA_MEMORY_MB`` (tests only: provokes out-of-memory errors)."""
-    value = os.environ.get(TEST_MEMORY_ENV)
+    value = number_setting(TEST_MEMORY_ENV, 0, low=0, low_included=False)  # the default, 0: no cap
     if not value:
         return
     index = device.index if device.index is not None else torch.cuda.current_device()  # torch 2.11 wants an index
     total = torch.cuda.get_device_properties(index).total_memory
-    fraction = min(1.0, float(value) * 2**20 / total)
+    fraction = min(1.0, value * 2**20 / total)
     torch.cuda.set_per_process_memory_fraction(fraction, index)
     log.warning("CUDA memory capped at %s MB (%s, for tests)", value, TEST_MEMORY_ENV)

@@ -33,8 +33,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 # request's CPU work: decoding and drawing the maps of a 12-megapixel photo takes 2.4-3 s on
 # 2 CPU cores (README, Speed). A pass at 480x360 costs 80-111 ms on those 2 cores as served
 # (FCN's three scales; a Bayesian SegNet sample at its two), and less on a GPU; a quarter of a second each leaves room for a slow first call. Monte-Carlo
-# samples are passes: /segment makes T (1 for FCN), /compare 1 + T. No GPU has measured these
-# yet: replace both with figures from `benchmarks/speed.py --device cuda` once one has.
+# samples are passes: /segment makes T (1 for FCN), /compare 1 + T. Measured on an NVIDIA H200 (docs/gpu.md,
+# benchmarks/results/speed-cuda.json): a pass took 2-5 ms, the network 7-19 ms of a request as served, and a 12 MP
+# request's host work 2.5 s, so both terms keep a wide margin. A fresh ZeroGPU worker's CUDA start is not measured
+# (a whole cold start on the H200, `python app.py` to the first answer, took 15.3 s): revisit both once it is.
 BASE_SECONDS = 10.0
 SECONDS_PER_PASS = 0.25
 

@@ -19,6 +19,7 @@ Every failure is a :class:`HubError` whose message is written for a visitor.
 
 from __future__ import annotations
 
+import argparse
 import concurrent.futures
 import errno
 import hashlib
@@ -30,7 +31,8 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, is_offline_mode
+from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, is_offline_mode, set_client_factory
+from huggingface_hub.utils._http import default_client_factory  # its own client, request hooks included
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -242,6 +244,40 @@ def _root_cause(error: BaseException) -> BaseException:
 
 
 UPLOAD_ERRORS = (HfHubHTTPError, httpx.HTTPError, OSError)  # what publish and deploy turn into a message
+# publish and deploy: huggingface_hub 2.4's client waits forever (timeout=None) on a Hub that takes the connection
+# and never answers. A connection is made in seconds or not at all; an answer may take minutes after a large upload.
+CONNECT_TIMEOUT = 10.0
+UPLOAD_TIMEOUT = 300.0  # seconds without a byte read or written
+
+
+def bound_hub_timeouts(timeout: float = UPLOAD_TIMEOUT, connect: float = CONNECT_TIMEOUT) -> None:
+    """Give huggingface_hub's shared client finite timeouts, so that a Hub that never answers ends publish and
+    deploy with "the Hub did not answer in time" instead of hanging; ``connect`` is capped at ``timeout``."""
+
+    def bounded_client() -> httpx.Client:
+        client = default_client_factory()  # the library's own, with its request hooks
+        client.timeout = httpx.Timeout(timeout, connect=min(connect, timeout))
+        return client
+
+    set_client_factory(bounded_client)
+
+
+def timeout_argument(text: str) -> float:
+    """``--timeout``'s value: seconds above 0 (argparse says so in one line otherwise)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not 0 < seconds < float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return seconds
+
+
+def add_timeout_option(parser: argparse.ArgumentParser) -> None:
+    """publish's and deploy's ``--timeout``: how long a Hub that took the connection may stay silent."""
+    parser.add_argument("--timeout", type=timeout_argument, default=UPLOAD_TIMEOUT, metavar="SECONDS",
+                        help=f"give up on a Hub silent this long (default {UPLOAD_TIMEOUT:g}; connecting: "
+                             f"{CONNECT_TIMEOUT:g} at most)")
 
 
 def describe_upload_failure(error: BaseException, repo: str) -> str:
@@ -257,7 +293,8 @@ def describe_upload_failure(error: BaseException, repo: str) -> str:
     if isinstance(error, HfHubHTTPError):
         return f"the Hub answered {status or 'with an error'}{said}"
     if isinstance(error, httpx.TimeoutException):
-        return "the Hub did not answer in time"
+        return ("the Hub did not answer in time: check --endpoint or HF_ENDPOINT, or give a slow link a longer "
+                "--timeout")
     if isinstance(error, (httpx.TransportError, ConnectionError)):
         return f"the Hub could not be reached ({type(error).__name__}: {error})"
     return f"{type(error).__name__}: {error}"  # a local file that could not be read or written

@@ -52,14 +52,16 @@ from typing import Any
 
 from PIL import Image
 
+from .settings import number_setting
+
 log = logging.getLogger(__name__)
 
 PNG_COMPRESS_LEVEL = 1
 WEBP_LOSSLESS = {"lossless": True, "method": 0, "quality": 0, "exact": True}  # exact: no colour under alpha changed
-RESULTS_KEPT_SECONDS = int(float(os.environ.get("SEGDEMO_KEEP_RESULTS_HOURS", "24")) * 3600)
+RESULTS_KEPT_SECONDS = int(number_setting("SEGDEMO_KEEP_RESULTS_HOURS", 24, low=0, low_included=False) * 3600)
 # A free Space has 50 GB of disk; its uploads (swept by Gradio after a day) and logs need some of it.
-RESULTS_MAX_BYTES = int(float(os.environ.get("SEGDEMO_RESULTS_MAX_GB", "10")) * 1e9)
-DISK_KEPT_FREE_BYTES = int(float(os.environ.get("SEGDEMO_DISK_FREE_GB", "2")) * 1e9)
+RESULTS_MAX_BYTES = int(number_setting("SEGDEMO_RESULTS_MAX_GB", 10, low=0, low_included=False) * 1e9)
+DISK_KEPT_FREE_BYTES = int(number_setting("SEGDEMO_DISK_FREE_GB", 2, low=0) * 1e9)
 SWEEP_EVERY_SECONDS = 3600  # also how often Gradio sweeps its own files (segdemo.ui.build_demo's delete_cache)
 # Gradio forgets a file it served only when its own sweep deletes it, so ours comes two of its sweeps later.
 SWEEP_AFTER_GRADIO_SECONDS = 2 * SWEEP_EVERY_SECONDS

@@ -19,9 +19,11 @@ import ctypes
 import os
 import sys
 
+from .settings import number_setting
+
 M_ARENA_MAX = -8  # glibc's mallopt parameter number
 ARENAS = 2
-HEADROOM_MB = float(os.environ.get("SEGDEMO_MEMORY_HEADROOM_MB", "192"))  # growth allowed before trimming
+HEADROOM_MB = number_setting("SEGDEMO_MEMORY_HEADROOM_MB", 192.0, low=0)  # growth allowed before trimming
 
 
 def limit_malloc_arenas(count: int = ARENAS) -> bool:

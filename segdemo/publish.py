@@ -31,7 +31,7 @@ from .checkpoints import (
     measured_frames,
     measured_training,
 )
-from .hub import UPLOAD_ERRORS, describe_upload_failure, sha256_of
+from .hub import UPLOAD_ERRORS, add_timeout_option, bound_hub_timeouts, describe_upload_failure, sha256_of
 from .models import MODELS, count_parameters
 from .zoo import WEIGHTS_DIR
 
@@ -254,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
+    add_timeout_option(parser)
     args = parser.parse_args(argv)
 
     try:
@@ -262,6 +263,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"wrote {folder}: " + ", ".join(sorted(p.name for p in folder.iterdir())))
             print(f"sha256 of {WEIGHTS_NAME}: {sha256_of(folder / WEIGHTS_NAME)}")
             return 0
+        bound_hub_timeouts(args.timeout)
         api = HfApi(endpoint=args.endpoint, token=args.token)
         pin = publish(api, args.model, args.repo, args.weights, private=args.private)
     except CheckpointError as error:

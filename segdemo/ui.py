@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import threading
 import time
 import zipfile
@@ -46,6 +45,7 @@ from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, Uplo
 from .memory import release_free_memory
 from .models import is_bayesian
 from .pixel_readout import class_probability, read_pixel, save_grid
+from .settings import number_setting
 from .trustplots import current_plots, page_size
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_MODEL, DEFAULT_SEGNET, LoadedModel
@@ -62,7 +62,8 @@ TRUST_PLOTS_INTRO = (
     "that ranked every wrong pixel below every right one. Both are drawn from each model's eval.json."
 )
 log = logging.getLogger(__name__)
-QUEUE_SIZE = int(os.environ.get("SEGDEMO_QUEUE_SIZE", "16"))  # beyond this, visitors are told to try again
+# beyond this, visitors are told to try again; 0 would have Gradio refuse every one
+QUEUE_SIZE = int(number_setting("SEGDEMO_QUEUE_SIZE", 16, low=1, high=10_000, whole=True))
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 # The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")

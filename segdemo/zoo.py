@@ -12,8 +12,9 @@ logs show where the weights came from and why.
   ``SEGDEMO_DEVICE=cpu|cuda`` says (``segdemo.devices``); requests never move them.
 - ``SEGDEMO_ZOO=path/to/zoo.json`` points the Space at other repos without a code change:
   ``{"fcn8s_lite": {"repo_id": "you/fcn8s-lite-camvid", "revision": "<40-hex commit>", "sha256": "<hex>"}}``.
-  Each entry is checked (known keys only, each of its type; a revision must be a commit, never a branch): a
-  wrong one is refused with the reason, and that model is served from its bundled copy.
+  Each entry is checked (known keys only, each of its type; a revision must be a commit, never a branch; a
+  repo_id or revision comes with its sha256): a wrong one is refused with the reason, and that model is served
+  from its bundled copy. A file that cannot be read, or is no JSON object, refuses every entry with its reason.
 
 A model that cannot be loaded from anywhere does not stop the app: it is
 reported with the reason and the others are served.
@@ -116,27 +117,50 @@ def entry_problem(fields: Any) -> str | None:
     unknown = [key for key in fields if key not in ZOO_KEYS]
     if unknown:
         return f"unknown key {_shown(unknown[0])} (the keys are {', '.join(ZOO_KEYS)})"
-    return next((problem for key, value in fields.items() if (problem := _field_problem(key, value))), None)
+    problem = next((problem for key, value in fields.items() if (problem := _field_problem(key, value))), None)
+    return problem or _missing_sha256(fields)
+
+
+def _missing_sha256(fields: dict[str, Any]) -> str | None:
+    """Why an entry naming its own repo or revision needs its own sha256, or None: without one the shipped
+    model's sha256 was kept, and a fork's retrained checkpoint failed its integrity check against it."""
+    if "sha256" in fields or not ("repo_id" in fields or "revision" in fields):
+        return None
+    return ("sha256 is required with a repo_id or revision: the shipped model's sha256 would refuse any other "
+            "checkpoint (segdemo.publish prints the sha256 with the revision)")
+
+
+def _read_zoo_file(path: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The SEGDEMO_ZOO file's entries, or None and why it cannot be used, in words without the server's path."""
+    try:
+        overrides = json.loads(Path(path).read_text())
+    except OSError as error:  # missing (a typo: zoo.jsn), a folder, not readable
+        problem = f"could not be read ({(error.strerror or type(error).__name__).lower()})"
+        return None, problem
+    except UnicodeDecodeError:  # a ValueError too: asked first
+        return None, "is not UTF-8 text"
+    except (ValueError, RecursionError) as error:
+        return None, f"is not JSON ({str(error)[:80] or type(error).__name__})"
+    if not isinstance(overrides, dict):
+        return None, f"must be a JSON object of model names to entries, not {type(overrides).__name__}"
+    return overrides, None
 
 
 def zoo_entries() -> dict[str, ZooEntry]:
     """The built-in zoo, updated from the JSON file named by SEGDEMO_ZOO, if any.
 
-    A file that cannot be read is ignored (the built-in zoo serves); an entry that is not right is refused, and
-    that model is served from its bundled copy, with the reason."""
+    A file that cannot be used refuses every entry with its reason (the Models tab said "it is not published on
+    the Hub yet" of a mistyped file name); an entry that is not right is refused, and that model is served from
+    its bundled copy, with the reason."""
     entries = dict(ZOO)
     path = os.environ.get("SEGDEMO_ZOO")
     if not path:
         return entries
-    try:
-        overrides = json.loads(Path(path).read_text())
-    except (OSError, ValueError, RecursionError) as error:  # ValueError: bad JSON, bad UTF-8
-        log.error("ignoring SEGDEMO_ZOO=%s: %s", path, error)
-        return entries
-    if not isinstance(overrides, dict):
-        log.error("ignoring SEGDEMO_ZOO=%s: it must be a JSON object of model names to entries, not %s",
-                  path, type(overrides).__name__)
-        return entries
+    overrides, problem = _read_zoo_file(path)
+    if overrides is None:
+        log.error("refusing SEGDEMO_ZOO=%s: it %s; every model serves its bundled copy", path, problem)
+        refused = f"the SEGDEMO_ZOO file {Path(path).name or path} {problem}"
+        return {name: replace(entry, refused=refused) for name, entry in entries.items()}
     for name, fields in overrides.items():
         if name not in entries:
             log.error("ignoring SEGDEMO_ZOO entry %r: no such model in the zoo", name)
@@ -280,6 +304,13 @@ def _load_from_hub(
     return LoadedModel(entry, checkpoint, source=f"Hub {pinned}, downloaded again: the cached copy failed its check")
 
 
+def _fell_back_from_its_pin(model: LoadedModel) -> bool:
+    """Whether a model pinned to a Hub commit (or refused its SEGDEMO_ZOO entry) serves its bundled copy: a Space
+    not serving what it was configured to is worth a warning; an unpublished model or SEGDEMO_OFFLINE=1 is not."""
+    configured = model.entry.revision is not None or model.entry.refused is not None
+    return configured and bool(model.fallbacks) and not offline_forced()
+
+
 def load_zoo(
     names: list[str] | None = None,
     device: torch.device | None = None,
@@ -298,7 +329,8 @@ def load_zoo(
             entries[name], device, cache_dir=cache_dir, endpoint=endpoint, deadline=deadline, probe_timeout=probe_timeout
         )
         if model.ready:
-            log.info("%s: %s", name, model.describe())
+            log.log(logging.WARNING if _fell_back_from_its_pin(model) else logging.INFO, "%s: %s", name,
+                    model.describe())
         else:
             log.error("%s could not be loaded: %s", name, model.error)
         loaded[name] = model

@@ -24,16 +24,47 @@ def space_folder(tmp_path_factory):
     return folder
 
 
-def test_the_space_gets_every_tracked_file_but_the_twins_weights(space_folder):
+NOT_FOR_THE_SPACE = ("tests/", "benchmarks/", "twins/", "scripts/", ".ci/", "requirements-dev.txt")
+
+
+def test_the_space_gets_every_tracked_file_but_what_it_never_runs(space_folder):
+    """The tests, benchmarks, twins, scripts, CI and development requirements stay behind: nothing at run time
+    reads them and neither the README nor docs/ links to them."""
     tracked = set(subprocess.run(["git", "ls-files"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split())
     sent = {str(path.relative_to(space_folder)) for path in space_folder.rglob("*") if path.is_file()}
     left_out = tracked - sent
-    assert left_out and all(name.startswith("twins/") and name.endswith(".safetensors") for name in left_out)
+    assert left_out == {name for name in tracked if name.startswith(NOT_FOR_THE_SPACE)}
+    assert {name.split("/")[0] for name in left_out} == {"tests", "benchmarks", "twins", "scripts", ".ci",
+                                                          "requirements-dev.txt"}
     assert sent <= tracked  # nothing untracked: no .venv, runs/, artifacts/ or caches
     for needed in ("app.py", "requirements.txt", "README.md", "segdemo/ui.py", "weights/fcn8s_lite/model.safetensors",
                    "weights/bayesian_segnet_lite/model.safetensors", "examples/camvid_0006R0_f01290.jpg"):
         assert needed in sent
     assert (space_folder / "README.md").read_text().startswith("---\ntitle:")  # the Space's configuration block
+
+
+def test_the_space_gets_the_licence_its_readme_names(space_folder):
+    """The README's block says `license: mit` and the repository had no LICENSE: the Space gets the MIT text, and
+    the model cards publish writes name the same licence."""
+    from huggingface_hub.repocard import metadata_load
+
+    from segdemo import publish
+
+    assert metadata_load(ROOT / "README.md")["license"] == publish.LICENSE == "mit"
+    sent = (space_folder / "LICENSE").read_text()
+    assert sent.startswith("MIT License\n\nCopyright (c) 2026 the segdemo authors\n")
+    assert "Permission is hereby granted, free of charge" in sent and sent == (ROOT / "LICENSE").read_text()
+
+
+def test_what_the_space_shows_links_to_nothing_left_behind(space_folder):
+    """The Space shows its README, and docs/ among its files: no relative link of theirs leads into what is not
+    sent (a link into tests/ or twins/ would break there)."""
+    for page in [space_folder / "README.md", *sorted((space_folder / "docs").glob("*.md"))]:
+        for target in re.findall(r"\]\(([^)#\s]+)", page.read_text()):
+            if "://" in target or target.startswith("mailto:"):
+                continue
+            linked = (page.parent / target).resolve()
+            assert linked.exists(), f"{page.name} links to {target}, which the Space does not get"
 
 
 def test_the_readme_says_how_much_the_space_gets(space_folder):

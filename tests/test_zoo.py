@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import replace
 
 import pytest
 import torch
@@ -23,7 +24,10 @@ def zoo_file(tmp_path, monkeypatch):
     monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
 
     def write(content) -> None:
-        path.write_text(content if isinstance(content, str) else json.dumps(content))
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content if isinstance(content, str) else json.dumps(content))
 
     return write
 
@@ -48,6 +52,11 @@ def test_a_right_entry_is_taken(zoo_file):
         ({"sha256": "abc"}, "sha256 must be the 64 hex digits"),
         ({"label": 7}, "label must be a non-empty string, not 7"),
         (None, "it must be an object"),
+        # the shipped model's sha256 was kept: a fork's checkpoint failed its integrity check against it
+        ({"repo_id": "you/fcn", "revision": SHA}, "sha256 is required with a repo_id or revision: the shipped "
+         "model's sha256 would refuse any other checkpoint (segdemo.publish prints the sha256 with the revision)"),
+        ({"revision": SHA}, "sha256 is required with a repo_id or revision"),
+        ({"repo_id": "you/fcn", "label": "FCN (mine)"}, "sha256 is required with a repo_id or revision"),
     ],
 )
 def test_a_wrong_entry_is_refused_and_the_bundled_copy_serves(zoo_file, caplog, fields, said):
@@ -62,12 +71,46 @@ def test_a_wrong_entry_is_refused_and_the_bundled_copy_serves(zoo_file, caplog, 
         f"bundled copy in weights/fcn8s_lite (Hub copy not used: {entries['fcn8s_lite'].refused})"
 
 
-@pytest.mark.parametrize("content", [[{"fcn8s_lite": {}}], "[1, 2]", "{not json", "7", '"text"'])
-def test_a_file_that_is_no_zoo_is_ignored(zoo_file, caplog, content):
+@pytest.mark.parametrize(
+    "content,said",
+    [
+        ([{"fcn8s_lite": {}}], "must be a JSON object of model names to entries, not list"),
+        ("[1, 2]", "must be a JSON object of model names to entries, not list"),
+        ("{not json", "is not JSON (Expecting property name enclosed in double quotes"),
+        ("7", "must be a JSON object of model names to entries, not int"),
+        ('"text"', "must be a JSON object of model names to entries, not str"),
+        (b"\xff\xfe{}", "is not UTF-8 text"),
+    ],
+)
+def test_a_file_that_is_no_zoo_refuses_every_entry_with_its_reason(zoo_file, caplog, content, said):
     zoo_file(content)
     with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
-        assert zoo_entries() == ZOO
-    assert "ignoring SEGDEMO_ZOO=" in caplog.text
+        entries = zoo_entries()
+    assert "refusing SEGDEMO_ZOO=" in caplog.text and said in caplog.text
+    for name, entry in entries.items():
+        assert entry.refused.startswith(f"the SEGDEMO_ZOO file zoo.json {said}")
+        assert replace(entry, refused=None) == ZOO[name]  # nothing else taken from it
+
+
+@pytest.mark.parametrize("where,said", [("zoo.jsn", "could not be read (no such file or directory)"),
+                                        (".", "could not be read (is a directory)")])
+def test_a_missing_or_unreadable_file_is_said_on_the_models_tab(tmp_path, monkeypatch, caplog, where, said):
+    """A typo (SEGDEMO_ZOO=zoo.jsn) or a folder was logged, and the Models tab said "Hub copy not used: it is not
+    published on the Hub yet", which it was: the page now says what is wrong with the file."""
+    from segdemo.captions import models_markdown
+
+    path = tmp_path / where
+    monkeypatch.setenv("SEGDEMO_ZOO", str(path))
+    monkeypatch.delenv("SEGDEMO_OFFLINE", raising=False)
+    with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
+        loaded = load_zoo(device=torch.device("cpu"))
+    assert f"refusing SEGDEMO_ZOO={path}: it {said}" in caplog.text
+    page = models_markdown(loaded)
+    for model in loaded.values():
+        assert model.ready and model.source.startswith("bundled copy")
+        assert model.describe().endswith(f"(Hub copy not used: the SEGDEMO_ZOO file {path.name} {said})")
+        assert model.describe() in page
+    assert "not published on the Hub yet" not in page and str(tmp_path) not in page
 
 
 def test_the_app_starts_whatever_the_file_holds(zoo_file):
@@ -75,6 +118,37 @@ def test_the_app_starts_whatever_the_file_holds(zoo_file):
     loaded = load_zoo(device=torch.device("cpu"))
     assert all(model.ready and model.source.startswith("bundled copy") for model in loaded.values())
     assert "SEGDEMO_ZOO entry was refused" in loaded["bayesian_segnet_lite"].describe()
+
+
+def test_a_fork_without_its_sha256_is_refused_on_the_models_tab_and_in_the_log(zoo_file, caplog):
+    """A fork's repo and revision without a sha256 was taken with the shipped model's sha256, and its retrained
+    checkpoint then failed "its integrity check (... expected <shipped>)": the entry is refused, saying why."""
+    from segdemo.captions import models_markdown
+
+    zoo_file({"fcn8s_lite": {"repo_id": "you/fcn", "revision": SHA}})
+    with caplog.at_level(logging.ERROR, logger="segdemo.zoo"):
+        loaded = load_zoo(["fcn8s_lite"], device=torch.device("cpu"))
+    said = "sha256 is required with a repo_id or revision"
+    assert loaded["fcn8s_lite"].entry.sha256 == ZOO["fcn8s_lite"].sha256  # the shipped entry, untouched
+    assert f"Hub copy not used: its SEGDEMO_ZOO entry was refused: {said}" in models_markdown(loaded)
+    assert "refusing SEGDEMO_ZOO entry 'fcn8s_lite'" in caplog.text and said in caplog.text
+
+
+@pytest.mark.parametrize("offline,level", [(False, logging.WARNING), (True, logging.INFO)])
+def test_a_pin_that_falls_back_to_the_bundled_copy_is_a_warning(zoo_file, caplog, monkeypatch, tmp_path, offline,
+                                                               level):
+    """A Space pinned to a commit and serving its bundled copy was logged at INFO, among the start-up lines; an
+    unpublished model, or SEGDEMO_OFFLINE=1, is as meant and stays INFO."""
+    import huggingface_hub
+
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)  # the pin cannot be fetched
+    if offline:
+        monkeypatch.setenv("SEGDEMO_OFFLINE", "1")
+    zoo_file({"fcn8s_lite": {"repo_id": "you/fcn", "revision": SHA, "sha256": SHA256}})
+    with caplog.at_level(logging.INFO, logger="segdemo.zoo"):
+        load_zoo(device=torch.device("cpu"), cache_dir=tmp_path / "cache")
+    levels = {record.getMessage().split(":")[0]: record.levelno for record in caplog.records}
+    assert levels == {"fcn8s_lite": level, "bayesian_segnet_lite": logging.INFO}, caplog.text
 
 
 def test_a_built_in_revision_that_is_not_a_commit_is_refused(monkeypatch):
