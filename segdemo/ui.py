@@ -1431,7 +1431,11 @@ def gradio_sweep(demo: gr.Blocks) -> Callable[[float], None] | None:
 # Soft, with the lines under the controls' names (what a slider is for, why one is greyed out) in a grey that reads:
 # its own gray-400 on white is 2.5:1, where text wants 4.5:1; gray-500 is 4.8:1 (dark: gray-400 on gray-800, 5.8:1).
 # In the dark, links (the class maps' downloads) in indigo-400 on gray-800, 4.9:1, where its indigo-500 was 4.0:1.
+# The Segment and Compare buttons' white words on indigo-600, indigo-700 under the pointer (6.3:1 and 8.0:1): on the
+# Soft theme's indigo-500 they were 4.47:1, and on its light hover, indigo-400, 3.0:1 (WCAG 1.4.3 asks 4.5:1).
 THEME = gr.themes.Soft(primary_hue="indigo").set(
+    button_primary_background_fill="*primary_600", button_primary_background_fill_dark="*primary_600",
+    button_primary_background_fill_hover="*primary_700", button_primary_background_fill_hover_dark="*primary_700",
     block_info_text_color="*neutral_500", block_info_text_color_dark="*neutral_400",
     link_text_color_dark="*secondary_400", link_text_color_visited_dark="*secondary_400",
     link_text_color_active_dark="*secondary_400",

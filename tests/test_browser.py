@@ -2293,3 +2293,21 @@ def test_wider_text_spacing_on_the_narrowest_phone_cuts_no_words(browser, app_ur
     time.sleep(1)
     assert page.evaluate(TEXT_CUT) == []
     page.close()
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_run_buttons_words_read_at_rest_and_under_the_pointer(browser, app_url, theme):
+    """WCAG 1.4.3: white on the Soft theme's indigo-500 was 4.47:1, and on its light hover colour, indigo-400, 3.0:1."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, color_scheme=theme)
+    open_app(page, app_url)
+    for tab, name in (("Segment", "Segment"), ("Compare", "Compare")):
+        page.get_by_role("tab", name=tab).click()
+        button = page.get_by_role("tabpanel").get_by_role("button", name=name, exact=True)
+        page.mouse.move(0, 0)
+        time.sleep(0.3)   # Gradio's colour transition
+        at_rest = contrast_against_page(button)
+        button.hover()
+        time.sleep(0.3)
+        hovered = contrast_against_page(button)
+        assert at_rest >= 4.5 and hovered >= 4.5, f"{name}, {theme}: {at_rest:.2f}:1 at rest, {hovered:.2f}:1 hovered"
+    page.close()
