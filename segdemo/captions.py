@@ -147,7 +147,7 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
         )
     lines[0] += (" The networks know only road scenes like CamVid's: on a picture unlike them (indoors, a face, an "
                  "animal, a page of text, a drawing) the labels mean little and no calibration holds. The Compare tab "
-                 "says when a picture looks unlike them: the two networks then disagree on much of it.")
+                 "says when a picture looks unlike them: the two networks then label much of it differently.")
     if errors.get("ground_truth"):
         auroc = errors.get("entropy_auroc")
         lines.append(
