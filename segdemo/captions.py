@@ -38,10 +38,13 @@ def band_against_interior(b: BoundaryUncertainty, band_share: float) -> str:
 
 def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str, Any]) -> str:
     h, w = prediction.original_size
+    work_h, work_w = prediction.working_size
+    # a thumbnail is enlarged many times for the network, which sees only blur: say so beside its size
+    enlarged = f" (enlarged ×{work_w / w:.0f} for the network)" if work_w >= 2 * w else ""
     lines = [
         f"**{model.entry.label}** · {prediction.seconds * 1000:.0f} ms on {prediction.device} "
-        f"(network {prediction.forward_seconds * 1000:.0f} ms at {prediction.working_size[1]}x{prediction.working_size[0]}) "
-        f"· picture {w}x{h}",
+        f"(network {prediction.forward_seconds * 1000:.0f} ms at {work_w}x{work_h}) "
+        f"· picture {w}x{h}{enlarged}",
         f"Weights: {model.describe()}.",
     ]
     if prediction.samples > 1:

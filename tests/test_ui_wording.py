@@ -221,3 +221,13 @@ def test_the_segment_caption_and_the_readout_say_the_networks_know_only_road_sce
     reading = PixelReading(x=1, y=2, size=(4, 4), classes=[(i, 1 / 11) for i in range(11)], normalised_entropy=1.0,
                            mutual_information=None, truth=None)
     assert "CamVid's 11 road-scene classes" in pixel_markdown([("FCN", reading)], list(CAMVID_CLASSES))
+
+
+def test_the_info_line_says_when_a_small_picture_was_enlarged_for_the_network(service, tmp_path):
+    """A 40x30 thumbnail read "network 256 ms at 480x360 · picture 40x30": the network saw it enlarged 12 times."""
+    from PIL import Image
+    small = tmp_path / "thumbnail.png"
+    Image.open(EXAMPLE).resize((40, 30)).save(small)
+    info = service.segment(str(small), "fcn8s_lite", 0.55, 1, 0)[6]
+    assert "· picture 40x30 (enlarged ×12 for the network)" in info, info
+    assert "enlarged" not in service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[6]
