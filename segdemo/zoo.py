@@ -26,6 +26,7 @@ import json
 import logging
 import os
 import re
+import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ import torch
 
 from .checkpoints import Checkpoint, CheckpointError, load_checkpoint
 from .classes import CAMVID_CLASSES
-from .hub import HubError, cached_folder, commit_problem, download, verify_sha256
+from .hub import DOWNLOAD_DEADLINE, HubError, cached_folder, commit_problem, download, verify_sha256
 from .inference import default_device, prepare_for_inference
 
 log = logging.getLogger(__name__)
@@ -320,13 +321,18 @@ def load_zoo(
     deadline: float | None = None,
     probe_timeout: float | None = None,
 ) -> dict[str, LoadedModel]:
-    """Load every (or the named) zoo model once, logging where each came from."""
+    """Load every (or the named) zoo model once, logging where each came from.
+
+    ``deadline``: the seconds all the models' downloads may take together (``hub.DOWNLOAD_DEADLINE`` by default), so
+    that a Hub that stalls delays the start once, not once a model (two models waited 60 s each, 128 s in all)."""
     entries = zoo_entries()
     device = device or default_device()  # chosen once (SEGDEMO_DEVICE is read and logged once)
     loaded: dict[str, LoadedModel] = {}
+    ends = time.monotonic() + (deadline or DOWNLOAD_DEADLINE)
     for name in names or list(entries):
+        left = max(ends - time.monotonic(), 0.001)  # none left: a cached copy still serves, a download gives up
         model = load_model(
-            entries[name], device, cache_dir=cache_dir, endpoint=endpoint, deadline=deadline, probe_timeout=probe_timeout
+            entries[name], device, cache_dir=cache_dir, endpoint=endpoint, deadline=left, probe_timeout=probe_timeout
         )
         if model.ready:
             log.log(logging.WARNING if _fell_back_from_its_pin(model) else logging.INFO, "%s: %s", name,

@@ -175,6 +175,27 @@ def test_a_hanging_server_times_out_within_a_bound(hub, tmp_path):
     assert answers(model)
 
 
+def test_a_stalled_hub_delays_the_start_once_not_once_a_model(hub, tmp_path, monkeypatch):
+    """The download deadline is the start's, shared by the models: with a Hub whose downloads stall, two pinned
+    models each waited the whole deadline in turn (60 s each, 128 s to start)."""
+    from segdemo.zoo import load_zoo
+    pin = {"repo_id": REPO, "revision": hub.old_sha, "sha256": sha256(hub.old["model.safetensors"])}
+    zoo = tmp_path / "zoo.json"
+    zoo.write_text(json.dumps({"fcn8s_lite": pin, "bayesian_segnet_lite": pin}))
+    monkeypatch.setenv("SEGDEMO_ZOO", str(zoo))
+    hub.hang(60, "lfs-objects")   # the probes' looks pass; every weights download stalls
+    started = time.monotonic()
+    try:
+        models = load_zoo(device=torch.device("cpu"), cache_dir=tmp_path / "cache", endpoint=hub.url,
+                          probe_timeout=2.0, deadline=3.0)
+    finally:
+        hub.reset()
+    elapsed = time.monotonic() - started
+    for model in models.values():
+        assert is_bundled(model) and "did not answer in time" in model.describe(), model.describe()
+    assert elapsed < 3.0 + 1.5, f"{elapsed:.1f} s to load both models with a 3 s deadline"
+
+
 STARTS_AND_EXITS = """
 import sys, time, torch
 from segdemo.zoo import ZooEntry, load_model
