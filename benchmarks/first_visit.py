@@ -49,7 +49,8 @@ class Wire:
         self.cdp = page.context.new_cdp_session(page)
         self.cdp.send("Network.enable")
         self.cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
-        self.cdp.on("Network.responseReceived", lambda e: self.kinds.__setitem__(e["requestId"], e.get("type", "Other")))
+        self.cdp.on("Network.responseReceived",
+                    lambda e: self.kinds.__setitem__(e["requestId"], e.get("type", "Other")))
         self.cdp.on("Network.loadingFinished",
                     lambda e: self.bytes.__setitem__(e["requestId"], e.get("encodedDataLength", 0)))
 
