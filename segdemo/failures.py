@@ -23,6 +23,7 @@ from .devices import ONEDNN_ALLOCATION_FAILURE
 from .imagefiles import sweep_now_and_then
 from .inputs import MESSAGE_STAYS
 from .memory import release_free_memory
+from .worker import Busy
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,9 @@ OUT_OF_MEMORY = (
     "The server ran out of memory on this picture; nothing else was affected. "
     "Please try a smaller picture, or again in a moment."
 )
+
+SERVER_BUSY = ("The server is still busy with earlier requests that were cancelled; nothing was run. "
+               "Please try again in a minute.")
 
 DISK_FULL = (
     "The server's disk is full, so this result could not be saved; nothing else was affected. "
@@ -69,6 +73,9 @@ def failures_explained() -> Iterator[None]:
             yield
     except gr.Error:
         raise
+    except Busy:
+        log.warning("request refused: the inference thread has work waiting that Gradio let go of (cancelled)")
+        raise gr.Error(SERVER_BUSY, duration=MESSAGE_STAYS) from None
     except MemoryError as error:
         traceback.clear_frames(error.__traceback__)
         log.warning("request failed, out of memory: %s", _first_line(error))

@@ -92,3 +92,44 @@ def test_a_forked_child_writes_its_results_with_encoding_threads_of_its_own():
     if child.is_alive():
         child.kill()
     assert child.exitcode == 0 and queue.get(timeout=5) == ["picture"]
+
+
+def test_work_gradio_let_go_of_cannot_pile_up_behind_the_thread():
+    """A cancelled request frees Gradio's slot while its work still waits here: 8 runs joined and cancelled made the
+    next visitor wait 52 s. Past ``max_waiting`` waiting, a call is refused at once (and the thread serves on)."""
+    from segdemo.worker import Busy
+    worker = RequestThread(name="test-busy", max_waiting=2)
+    release = threading.Event()
+    started = threading.Event()
+
+    def slow() -> str:
+        started.set()
+        release.wait(10)
+        return "done"
+
+    results: list[str] = []
+    callers = [threading.Thread(target=lambda: results.append(worker.run(slow))) for _ in range(3)]
+    callers[0].start()
+    assert started.wait(5)                    # one runs
+    for caller in callers[1:]:
+        caller.start()                        # two wait
+    deadline = threading.Event()
+    while worker._waiting < 2 and not deadline.wait(0.01):
+        pass
+    with pytest.raises(Busy):
+        worker.run(slow)                      # a third to wait is refused, at once
+    release.set()
+    for caller in callers:
+        caller.join(10)
+    assert results == ["done"] * 3
+    assert worker.run(lambda: "again") == "again"   # the count went back down
+
+
+def test_the_app_refuses_in_words_when_work_piles_up(monkeypatch):
+    """The visitor gets a sentence, not "The model could not process this picture"."""
+    import gradio as gr
+    from segdemo import failures
+    from segdemo.worker import Busy
+    with pytest.raises(gr.Error, match="busy with earlier requests that were cancelled"):
+        with failures.failures_explained():
+            raise Busy("2 requests wait")
