@@ -6,9 +6,10 @@ Start the app first (``python app.py``). In Debian's chromium (Playwright,
 cache off) at a desktop's width (1000 px) and a phone's (390 px, 3 device
 pixels to a CSS px), it sums the bytes each response took on the wire
 (compressed where it was: CDP's ``encodedDataLength``) by kind, until the
-UI is built and its script has run ("before any picture"), then once the
-example gallery's pictures have loaded; then the bytes of one Segment and
-one Compare result on a bundled frame (every picture the results show).
+UI is built, its script has run and the example gallery's pictures have
+loaded, and without those pictures ("before any picture"); then the bytes
+of one Segment and one Compare result on a bundled frame (every picture the
+results show).
 It also gives the page itself whole and gzipped, as a client that asks for
 no compression and one that does get it.
 """
@@ -60,13 +61,15 @@ class Wire:
     def since(self, mark: dict[str, float]) -> dict[str, float]:
         """Bytes by kind of the requests finished since ``mark``, and their total and count."""
         out: dict[str, float] = defaultdict(float)
-        count = 0
+        count = pictures = 0
         for request, size in self.bytes.items():
             if request not in mark:
-                out[self.kinds.get(request, "Other")] += size
+                kind = self.kinds.get(request, "Other")
+                out[kind] += size
                 count += 1
-        out["total"] = sum(v for k, v in out.items() if k != "total")
-        out["requests"] = count
+                pictures += kind == "Image"
+        out["total"] = sum(out.values())
+        out["requests"], out["picture requests"] = count, pictures
         return dict(out)
 
 
@@ -84,12 +87,14 @@ def visit(browser, url: str, width: int, scale: int) -> dict[str, dict[str, floa
     page.get_by_role("tab", name="Models").wait_for(timeout=60_000)
     page.wait_for_function("() => window.segdemoResults && document.getElementById('segdemo-app-width')",
                            timeout=30_000)
-    time.sleep(1)
-    figures = {"before any picture": wire.since(start)}
     page.mouse.wheel(0, 2000)
     loaded(page, "#segment-examples img, .gallery img")
     time.sleep(1)
-    figures["with the examples"] = wire.since(start)
+    first = wire.since(start)
+    # "before any picture": all but the pictures, which load while the script runs or once scrolled to
+    before = {k: v for k, v in first.items() if k != "Image"}
+    before.update(total=first["total"] - first.get("Image", 0), requests=first["requests"] - first["picture requests"])
+    figures = {"before any picture": before, "with the examples": first}
     page.mouse.wheel(0, -5000)
     mark = wire.mark()
     page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
@@ -130,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
             results[name] = figures
             for stage, kinds in figures.items():
                 parts = ", ".join(f"{k} {v / 1000:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])
-                                  if k not in ("total", "requests") and v >= 1000)
+                                  if k not in ("total", "requests", "picture requests") and v >= 1000)
                 print(f"{name} ({width} px): {stage}: {kinds['total'] / 1000:.0f} kB in {kinds['requests']:.0f} "
                       f"requests ({parts})")
         browser.close()

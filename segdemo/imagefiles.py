@@ -37,6 +37,7 @@ opacity slider's re-blends, one folder per step of a drag (2.5 MB each for a
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
 import math
 import os
@@ -58,6 +59,10 @@ log = logging.getLogger(__name__)
 
 PNG_COMPRESS_LEVEL = 1
 WEBP_LOSSLESS = {"lossless": True, "method": 0, "quality": 0, "exact": True}  # exact: no colour under alpha changed
+# The picture beside its overlay is the visitor's own photo, which needs no exact pixel: lossy, it is a tenth of the
+# lossless copy (3.8 MB for a 12-megapixel photo's 2048x1536, the largest file of a result, which a phone on a slow
+# connection waited for last). The maps, the overlay included, stay lossless: their colours are what they say.
+PICTURE_WEBP = {"quality": 90, "method": 0}  # the fastest: 0.4 MB at 2048x1536 where method 4 gave 0.5
 RESULTS_KEPT_SECONDS = int(number_setting("SEGDEMO_KEEP_RESULTS_HOURS", 24, low=0, low_included=False) * 3600)
 # A free Space has 50 GB of disk; its uploads (swept by Gradio after a day) and logs need some of it.
 RESULTS_MAX_BYTES = int(number_setting("SEGDEMO_RESULTS_MAX_GB", 10, low=0, low_included=False) * 1e9)
@@ -106,6 +111,22 @@ def file_suffix(image: Image.Image) -> str:
     """Colour pictures are smaller as lossless WebP; a palette picture's indices (and a grey one's single
     channel) survive only as PNG, as WebP stores RGB(A) alone."""
     return ".webp" if image.mode in ("RGB", "RGBA") else ".png"
+
+
+def shown_picture(image: Image.Image) -> tuple[Image.Image, bytes]:
+    """The picture as the page shows it (``PICTURE_WEBP``): the decoded pixels and the file's bytes. Overlays are
+    blended from these pixels, the first and every re-blend alike (a re-blend reads the picture's file back), so
+    that an overlay at opacity 0 is the picture shown beside it, to the pixel."""
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, format="WEBP", **PICTURE_WEBP)
+    data = buffer.getvalue()
+    with Image.open(io.BytesIO(data)) as decoded:
+        return decoded.convert("RGB"), data
+
+
+def _write_bytes(data: bytes, path: Path) -> str:
+    path.write_bytes(data)
+    return str(path)
 
 
 def _write(image: Image.Image, path: Path) -> str:
@@ -240,6 +261,10 @@ class ImageWriter:
         """Queue ``image`` for ``<folder>/<name>.webp`` (``.png`` for a palette picture); ``None`` stays ``None``."""
         self._pending[name] = None if image is None else _encoder.submit(
             _write, image, self.folder / f"{name}{file_suffix(image)}")
+
+    def add_encoded(self, name: str, data: bytes, suffix: str = ".webp") -> None:
+        """Queue ``data``, a picture encoded already (``shown_picture``), for ``<folder>/<name><suffix>``."""
+        self._pending[name] = _encoder.submit(_write_bytes, data, self.folder / f"{name}{suffix}")
 
     def add_file(self, name: str, write: Callable[..., str], *args: Any) -> None:
         """Queue ``write(*args)``, which writes another file of the result and returns its path, beside the pictures."""

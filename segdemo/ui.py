@@ -36,6 +36,7 @@ from .imagefiles import (
     ImageWriter,
     delete_results,
     forget_files_with,
+    shown_picture,
     write_copy_of,
     write_images,
 )
@@ -614,10 +615,11 @@ class SegmentationService:
         names, palette = config["class_names"], config["palette"]
         files = ImageWriter()  # each picture is encoded while the next one is drawn
         files.add_file("pixels", save_grid, files.folder / "pixels.npz", prediction, truth)  # what a click reads
-        files.add("picture", prediction.image)
+        picture, encoded = shown_picture(prediction.image)  # lossy: the visitor's photo; re-blends read it back
+        files.add_encoded("picture", encoded)
         layer = visualize.overlay_layer(prediction.labels, palette)
         named = {kind: download_name(kind, model.entry.name) for kind in DOWNLOADS}  # the names downloads keep
-        files.add(named["overlay"], visualize.blend(prediction.image, layer, opacity))
+        files.add(named["overlay"], visualize.blend(picture, layer, opacity))
         files.add(named["class_map"], visualize.class_map(layer.labels, palette))
         confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
         files.add(named["confidence"], confidence_map)
@@ -683,7 +685,8 @@ class SegmentationService:
         # are drawn at one scale however narrow the page, each overlay right above its maps
         layers = tuple(visualize.overlay_layer(p.labels, palette, class_names=names, width=band.width)
                        for p, band in ((p_fcn, fcn_band), (p_segnet, segnet_band)))
-        fcn_overlay, segnet_overlay = (visualize.blend(p_fcn.image, layer, opacity) for layer in layers)
+        picture, encoded = shown_picture(p_fcn.image)  # what re-blends read back, so blended from it here too
+        fcn_overlay, segnet_overlay = (visualize.blend(picture, layer, opacity) for layer in layers)
         differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels, width=fcn_band.width)
         fcn_errors = segnet_errors = truth_map = None
         if truth is not None:  # under each network's boundary-uncertainty map, with its geometry
@@ -703,8 +706,9 @@ class SegmentationService:
         for kind, pictures in drawn.items():
             for family, picture in zip(("fcn", "segnet"), pictures):
                 writer.add(named[kind, family], picture)
-        for name, picture in {"disagreement": differ, "ground_truth": truth_map, "picture": p_fcn.image}.items():
-            writer.add(name, picture)
+        for name, shared in {"disagreement": differ, "ground_truth": truth_map}.items():
+            writer.add(name, shared)
+        writer.add_encoded("picture", encoded)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
         both = {kind: tuple(files[named[kind, family]] for family in ("fcn", "segnet")) for kind in drawn}
