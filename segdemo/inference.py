@@ -48,7 +48,7 @@ from .calibration import scale_logits, tempered_mean
 from .checkpoints import Checkpoint
 from .data import normalize
 from .devices import choose_device, describe_device, serving_autocast, to_host, without_onednn_if_it_fails
-from .images import shrink_to, size_within
+from .images import size_within
 from .models import is_bayesian
 from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mutual_information
 
@@ -119,15 +119,23 @@ def working_size(height: int, width: int, input_size: tuple[int, int], min_side:
     return h, w
 
 
-def output_size(height: int, width: int, max_side: int = MAX_OUTPUT_SIDE) -> tuple[int, int]:
-    """(H, W) of the results: the picture's own size, or scaled down so that its long side is ``max_side``."""
+def output_size(height: int, width: int, max_side: int = MAX_OUTPUT_SIDE, max_width: int | None = None
+                ) -> tuple[int, int]:
+    """(H, W) of the results: the picture's own size, or scaled down so that its long side is at most ``max_side``
+    and its width at most ``max_width`` (the page's: ``segdemo.page_widths``)."""
     out_w, out_h = size_within(width, height, max_side)
+    if max_width is not None and out_w > max_width:
+        out_h, out_w = max(1, round(height * max_width / width)), max(1, int(max_width))
     return out_h, out_w
 
 
-def picture_at_output_size(image: Image.Image, max_side: int = MAX_OUTPUT_SIDE) -> Image.Image:
+def picture_at_output_size(image: Image.Image, max_side: int = MAX_OUTPUT_SIDE, max_width: int | None = None
+                           ) -> Image.Image:
     """The picture as the results show it: itself, or scaled down to ``output_size``."""
-    return shrink_to(image, max_side)
+    out_h, out_w = output_size(image.height, image.width, max_side, max_width)
+    if (out_w, out_h) == image.size:
+        return image
+    return image.resize((out_w, out_h), Image.BILINEAR, reducing_gap=3.0)
 
 
 def prepare_for_inference(model: nn.Module) -> nn.Module:
@@ -345,12 +353,13 @@ def predict(
     mirror: bool = MIRROR_SAMPLES,
     scales: Sequence[float] | None = None,
     upload_size: tuple[int, int] | None = None,
+    max_output_width: int | None = None,
 ) -> Prediction:
     """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``).
 
     ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale). ``upload_size``: (width, height)
     of the upload where ``image`` is a copy scaled down from it (``load_image(max_side=...)``), for what the
-    result says of it.
+    result says of it. ``max_output_width``: the widest the page shows the results (``segdemo.page_widths``).
     """
     started = time.perf_counter()
     if image.mode != "RGB":
@@ -359,7 +368,7 @@ def predict(
     model, config = checkpoint.model, checkpoint.config
     device = next(model.parameters()).device
     width, height = image.size
-    out_h, out_w = output_size(height, width, max_output_side)
+    out_h, out_w = output_size(height, width, max_output_side, max_output_width)
     work_h, work_w = working_size(height, width, checkpoint.input_size)
     samples = max(1, min(int(samples), MAX_SAMPLES)) if is_bayesian(model) else 1
     scales = tuple(float(s) for s in scales) if scales is not None else checkpoint.test_scales
@@ -391,10 +400,12 @@ def predict(
     grid_probs, grid_mi = mean_probs[0], mi_grid
     probs, top, labels, ent, mi, grid_probs, grid_mi = to_host(probs, top, labels, ent, mi, grid_probs, grid_mi)
     normalised = ent / math.log(probs.shape[0])
-    shown = picture_at_output_size(image, max_output_side)
+    shown = picture_at_output_size(image, max_output_side, max_output_width)
+    for_the_page = (out_h, out_w) != output_size(height, width, max_output_side)
     width, height = upload_size or (width, height)
     if (out_w, out_h) != (width, height):
-        notes.append(f"results shown at {out_w}x{out_h} (the upload is {width}x{height})")
+        notes.append(f"results shown at {out_w}x{out_h}" + (", as wide as this page shows them" if for_the_page else "")
+                     + f" (the upload is {width}x{height})")
     return Prediction(
         image=shown,
         labels=labels,

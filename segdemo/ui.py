@@ -45,6 +45,7 @@ from .inference import DEFAULT_SAMPLES, MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction
 from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, UploadImage, described, refused
 from .memory import release_free_memory
 from .models import is_bayesian
+from .page_widths import WINDOW_WIDTH_JS, PageWidths
 from .pixel_readout import class_probability, read_pixel, save_grid
 from .settings import number_setting
 from .trustplots import current_plots, page_size
@@ -480,6 +481,12 @@ class SegmentationService:
         self.models = models
         self._newest: OrderedDict[str, str] = OrderedDict()  # session -> the picture file of its newest result
         self._newest_lock = threading.Lock()
+        self.page_widths = PageWidths()  # each session's window width, as its page sent it
+
+    def note_page_width(self, window_pixels: Any, request: gr.Request | None = None) -> None:
+        """The width of a visitor's window in device pixels, sent by the page once loaded: their results are drawn
+        no wider than it shows them (``segdemo.page_widths``)."""
+        self.page_widths.note(getattr(request, "session_hash", None), window_pixels)
 
     # -- which result a session shows last -------------------------------
     def note_shown(self, request: gr.Request | None, outputs: Any) -> Any:
@@ -560,9 +567,9 @@ class SegmentationService:
             raise refused(SEED_RANGE)
         return value
 
-    def _predict(self, loaded, model: LoadedModel, samples: int, seed: int) -> Prediction:
+    def _predict(self, loaded, model: LoadedModel, samples: int, seed: int, max_width: int) -> Prediction:
         return predict(loaded.image, model.checkpoint, samples=samples, seed=seed, notes=loaded.notes,
-                       upload_size=loaded.original_size)
+                       upload_size=loaded.original_size, max_output_width=max_width)
 
     def _passes(self, model_name: Any, samples: Any) -> int:
         """Network passes a request will make: its Monte-Carlo samples for a Bayesian model, else 1."""
@@ -581,35 +588,38 @@ class SegmentationService:
         return model is not None and model.ready and is_bayesian(model.checkpoint.model)
 
     # -- GPU time each endpoint asks ZeroGPU for (same arguments as the endpoint; segdemo.gpu) --
-    def segment_gpu_seconds(self, image: Any, model_name: Any, opacity: Any, samples: Any, seed: Any) -> int:
+    def segment_gpu_seconds(self, image: Any, model_name: Any, opacity: Any, samples: Any, seed: Any,
+                            max_width: Any = MAX_OUTPUT_SIDE) -> int:
         return duration_for(self._passes(model_name, samples))
 
-    def compare_gpu_seconds(self, image: Any, opacity: Any, samples: Any, seed: Any) -> int:
+    def compare_gpu_seconds(self, image: Any, opacity: Any, samples: Any, seed: Any,
+                            max_width: Any = MAX_OUTPUT_SIDE) -> int:
         return duration_for(1 + self._passes(DEFAULT_SEGNET, samples))  # FCN once, the Bayesian SegNet T times
 
     # -- endpoints -----------------------------------------------------
-    def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
+    def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any,
+                max_width: int = MAX_OUTPUT_SIDE):
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
         then the error map (bundled CamVid frames only), the caption saying how the confidence is calibrated, the
         class map (a PNG of class indices) and, for the session alone (gradio_client skips it), what the overlay
-        was blended from."""
+        was blended from. ``max_width``: the widest the results are drawn (the page's, ``segdemo.page_widths``)."""
         with failures_explained():
-            return request_thread.run(self._segment, image, model_name, opacity, samples, seed)
+            return request_thread.run(self._segment, image, model_name, opacity, samples, seed, max_width)
 
-    def compare(self, image: Any, opacity: float, samples: Any, seed: Any):
+    def compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int = MAX_OUTPUT_SIDE):
         """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps and the
         ground truth (bundled CamVid frames only), both class maps (PNGs of class indices), both confidence maps
         (last, so that the earlier outputs keep their places), then, for the session alone, what the overlays were
-        blended from."""
+        blended from. ``max_width`` as for ``segment``."""
         with failures_explained():
-            return request_thread.run(self._compare, image, opacity, samples, seed)
+            return request_thread.run(self._compare, image, opacity, samples, seed, max_width)
 
-    def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any):
+    def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any, max_width: int):
         started = time.perf_counter()
         model = self._model(model_name)
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
-        prediction = self._predict(loaded, model, samples, seed)
+        prediction = self._predict(loaded, model, samples, seed, max_width)
         truth = truth_at(example_ground_truth(loaded.image), prediction)  # labels known: a bundled CamVid frame
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
@@ -664,12 +674,12 @@ class SegmentationService:
                           readouts=((model.entry.name, paths["pixels"]),), opacity=opacity),
         )
 
-    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any):
+    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int):
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
-        p_fcn = self._predict(loaded, fcn, samples, seed)
-        p_segnet = self._predict(loaded, segnet, samples, seed)
+        p_fcn = self._predict(loaded, fcn, samples, seed, max_width)
+        p_segnet = self._predict(loaded, segnet, samples, seed, max_width)
         truth = truth_at(example_ground_truth(loaded.image), p_fcn)  # both results have the same size
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
@@ -749,7 +759,7 @@ class SegmentationService:
             shown = loaded.image
             notes = list(loaded.notes)
             if shown.size != loaded.original_size:
-                notes.append(f"shown at {shown.width}x{shown.height}, the size its maps are drawn at "
+                notes.append(f"shown at {shown.width}x{shown.height}, the largest its maps are drawn at "
                              f"(the upload is {loaded.original_size[0]}x{loaded.original_size[1]})")
             with disk_full_explained():
                 png = write_copy_of(picture, "picture", shown)  # the same upload again: the same copy
@@ -1167,11 +1177,14 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
 
     # The runs, each result noted as its session's newest (here, in the server's process: on ZeroGPU the decorated
     # handler runs in another). The parameters keep the handlers' names: they name the API's inputs.
+    # Each drawn no wider than the visitor's page shows it (segdemo.page_widths): the API's calls at full size.
     def segment(image: Any, model_name: str, opacity: float, samples: Any, seed: Any, request: gr.Request):
-        return service.note_shown(request, segment_on_gpu(image, model_name, opacity, samples, seed))
+        width = service.page_widths.drawn_width(getattr(request, "session_hash", None), maps_a_row=1)
+        return service.note_shown(request, segment_on_gpu(image, model_name, opacity, samples, seed, max_width=width))
 
     def compare(image: Any, opacity: float, samples: Any, seed: Any, request: gr.Request):
-        return service.note_shown(request, compare_on_gpu(image, opacity, samples, seed))
+        width = service.page_widths.drawn_width(getattr(request, "session_hash", None), maps_a_row=2)
+        return service.note_shown(request, compare_on_gpu(image, opacity, samples, seed, max_width=width))
 
     segment.runs, compare.runs = segment_on_gpu, compare_on_gpu  # what each runs (tests look through to it)
 
@@ -1414,6 +1427,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             )
             if note := service.scarce_classes_note():
                 gr.Markdown(note)
+        # the page sends its window's width once loaded: a visitor's results are drawn no wider than it shows them
+        window_width = gr.Number(visible=False, label="Window width")
+        demo.load(service.note_page_width, [window_width], None, js=WINDOW_WIDTH_JS, queue=False,
+                  api_visibility="private", show_progress="hidden")
     forget_files_with(gradio_sweep(demo))
     # Each plot's box has its plot's shape before the plot loads: the plots load lazily, and on a phone the page grew
     # by 1,838 px as they came in, under a visitor scrolling past them. launch() adds these rules to the page's CSS.

@@ -925,6 +925,42 @@ def test_on_a_phone_a_finger_on_the_overlay_reads_a_pixel_and_scrolls_the_page(b
     context.close()
 
 
+NATURAL_SIZES = """selector => [...document.querySelectorAll(selector)].filter(img => img.naturalWidth)
+    .map(img => [img.naturalWidth, img.naturalHeight])"""
+
+
+def test_on_a_phone_a_large_photos_results_are_drawn_as_wide_as_the_page_shows_them(browser, app_url, tmp_path):
+    """A 12-megapixel photo's results were drawn 2048 pixels wide for a phone that shows the Compare maps 540 device
+    pixels wide: 10.6 MB of maps for one Compare. The page sends its width once loaded (segdemo/page_widths.py): on
+    a phone 390 CSS px wide at 3 device pixels to one, Segment's are drawn 1170 wide and Compare's, two a row, 1024
+    (no narrower: room to zoom in). A click still reads the pixel under it, at the size drawn."""
+    photo = tmp_path / "photo.jpg"
+    with Image.open(EXAMPLE) as frame:
+        frame.convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC).save(photo, quality=90)
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3)
+    page = context.new_page()
+    open_app(page, app_url)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(photo))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(SEGMENT_IMAGES[:2]), timeout=120_000)
+    page.wait_for_function(f"() => ({NATURAL_SIZES})('.segdemo-slider img').length === 2", timeout=30_000)
+    assert page.evaluate(NATURAL_SIZES, ".segdemo-slider img") == [[1170, 878]] * 2
+    assert page.evaluate(NATURAL_SIZES, "#segment-confidence img")[0][1] == 878
+    assert "results shown at 1170x878, as wide as this page shows them" in page.locator("body").inner_text()
+
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(photo))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES), timeout=180_000)
+    heights = {height for _, height in page.evaluate(NATURAL_SIZES, "#compare-maps .segdemo-map img")}
+    assert heights == {768}, heights   # 1024x768 pictures, each with its key beside it
+    page.locator("#compare-differ").scroll_into_view_if_needed()
+    click_pixel(page, "#compare-differ", 1000, 700)
+    reading = wait_for_reading(page, "#compare-pixel")
+    assert near(reading, 1000, 700, within=3) and "of the 1024x768 result" in reading, reading
+    context.close()
+
+
 # The words of the table cells under `selector` that are broken across two lines ("Paveme" / "nt").
 WORDS_BROKEN = """selector => [...document.querySelectorAll(`${selector} td, ${selector} th`)].flatMap(cell => {
     const broken = [];

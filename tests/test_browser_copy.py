@@ -114,7 +114,8 @@ def test_a_large_picture_is_shown_at_the_size_its_maps_are_drawn_at(service, mes
         frame.resize((3000, 2250)).save(big)
     png = service.picture_for_the_browser(str(big))
     assert pixels(png).shape == (1536, 2048, 3)
-    assert messages == ["Your picture: shown at 2048x1536, the size its maps are drawn at (the upload is 3000x2250)."]
+    assert messages == ["Your picture: shown at 2048x1536, the largest its maps are drawn at "
+                        "(the upload is 3000x2250)."]
     # the networks answer the PNG as they answer the file: same size, (almost) the same labels
     from_file = service.segment(str(big), "fcn8s_lite", 0.5, 1, 0)
     from_png = service.segment(png, "fcn8s_lite", 0.5, 1, 0)

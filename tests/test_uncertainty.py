@@ -119,6 +119,14 @@ def test_output_size_caps_the_long_side():
     assert output_size(9000, 12000, max_side=2048) == (1536, 2048)
 
 
+def test_output_size_keeps_within_the_width_the_page_shows():
+    """A page's width caps the results' width, whatever the picture's orientation; the long side stays capped."""
+    assert output_size(3024, 4032, max_width=1170) == (878, 1170)
+    assert output_size(4032, 3024, max_width=1170) == (1560, 1170)  # portrait: 2048 tall would be 1536 wide
+    assert output_size(4032, 3024, max_width=1600) == (2048, 1536)  # already narrower
+    assert output_size(360, 480, max_width=1024) == (360, 480)  # never enlarged
+
+
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory):
     torch.manual_seed(0)
