@@ -7,8 +7,10 @@ image and over two scales (``segdemo.inference``), and the mutual
 information H[mean p] - mean H[p] is taken over all of them: so it counts
 the views' disagreement as well as dropout's. This prints the picture's
 mean mutual information (nats) as served, with the mirror or the second
-scale left out, with one view alone (dropout's own disagreement, the Bayesian
-SegNet paper's), and over the four views with dropout off (the views' own).
+scale left out, with one view alone (dropout's own disagreement, what the
+Bayesian SegNet paper samples; its released code, test_bayesian_segnet.py,
+shows the samples' softmax variance averaged over classes, not the mutual
+information), and over the four views with dropout off (the views' own).
 """
 
 from __future__ import annotations

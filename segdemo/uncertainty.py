@@ -6,7 +6,11 @@
 - mutual information (Bayesian models only): H[mean_t p_t] - mean_t H[p_t]
   over T Monte-Carlo dropout samples, the part of the entropy that comes from
   the model disagreeing with itself (epistemic uncertainty); zero when all
-  samples agree;
+  samples agree. As served, the samples also span the mirror image and two
+  scales, and the split is exact only before the temperature: the entropy
+  shown is of the tempered mean, the mutual information of the untempered
+  samples, so that entropy is not exactly this plus a mean entropy. (Kendall
+  et al.'s released code shows the samples' softmax variance instead.)
 - boundary band: pixels within the BF score's tolerance (0.75% of the image
   diagonal) of a predicted class boundary; comparing mean uncertainty on the
   band with the interior shows whether a network is unsure *where* a boundary

@@ -33,7 +33,8 @@ of its kernel inside the map, which makes it exactly bilinear interpolation
 (``F.interpolate``, ``align_corners=False``) up to the edges. The learned 2x
 upsamplings keep Caffe's arithmetic: the weights learned it. Parameter counts
 are unchanged (FCN-8s with 20 outputs: 134,473,084; the paper's PASCAL
-network has 21, 20 classes and background: 134,489,759).
+network has 21, 20 classes and background: 134,489,759; at CamVid's 11,
+``build("fcn8s")``'s default: 134,348,929).
 
 FCN-Basic is the SegNet paper's controlled counterpart of SegNet-Basic: the
 same 4-unit encoder (64 features, 7x7, BN, no biases) and an FCN decoder that

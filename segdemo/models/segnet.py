@@ -1,4 +1,4 @@
-"""SegNet (Badrinarayanan, Kendall, Cipolla 2017) and Bayesian SegNet (Kendall et al. 2015).
+"""SegNet (Badrinarayanan, Kendall, Cipolla 2017) and Bayesian SegNet (Kendall et al., BMVC 2017; arXiv 2015).
 
 SegNet's encoder is the 13 convolutional layers of VGG16 with batch norm; each
 of its five max-pools remembers where the maxima were. The decoder mirrors the
@@ -264,7 +264,8 @@ def _repeat_stem(stem: dict[str, Any], samples: int) -> tuple[torch.Tensor, list
 
 
 def _init_weights(model: nn.Module) -> None:
-    """He initialisation for convolutions (the SegNet paper's choice), unit BN."""
+    """He initialisation for convolutions, unit BN: what the SegNet paper used for SegNet-Basic's controlled
+    comparison; its full SegNet starts its encoder from ImageNet-trained VGG16 instead."""
     for module in model.modules():
         if isinstance(module, nn.Conv2d):
             nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
