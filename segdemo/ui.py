@@ -262,8 +262,8 @@ SEGMENT_API = (
 )
 COMPARE_API = (
     "Run FCN and the Bayesian SegNet on one picture. Returns both overlays, both boundary-uncertainty maps, where "
-    "they disagree, a table of figures on what the papers say of each, a headline (with which of the papers' claims "
-    "hold on the picture), both error maps and the ground "
+    "they disagree, a table of figures on what is claimed of each, a headline (with which of the claims hold on the "
+    "picture), both error maps and the ground "
     "truth (bundled CamVid frames only), both class maps (PNGs of class indices) and both confidence maps."
 )
 PICTURE_NOTE = ("A street picture (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50 MB): a file, or its http(s) "
@@ -272,15 +272,17 @@ OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in
 SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
-# What the papers claim, as claims: the networks here are compact ones trained by this project, and the line under
-# the headline says which claims hold on the picture (analysis.claims_line)
+# What is claimed of the two networks, and by whom: the networks here are compact ones trained by this project, and
+# the line under the headline says which claims hold on the picture (analysis.claims_line). The papers do not say
+# that SegNet is less sure at boundaries than FCN, nor that it mixes riders more: those are this demo's brief; the
+# Bayesian SegNet paper finds a network less sure on boundaries than inside regions, which the line judges too.
 COMPARE_INTRO = (
-    "**The papers say:** FCN upsamples coarse class scores 8x, so its maps are smooth and miss thin structures; SegNet "
-    "upsamples with the encoder's pooling indices and keeps detail, but is less sure where boundaries lie and mixes "
-    "classes that overlap (people on bicycles). The figures below test each claim on your picture, with the compact "
-    "networks trained here, and the line above them says which hold: on the bundled frames SegNet keeps more detail "
-    "on all six, but is no less sure at boundaries on any (about as sure on four, surer on two) and mixes riders more "
-    "on two."
+    "**The claims tested here:** FCN upsamples coarse class scores 8x, so its maps are smooth and miss thin "
+    "structures (Long et al.); SegNet upsamples with the encoder's pooling indices and draws boundaries more "
+    "accurately (Badrinarayanan et al., by the BF score), but is less sure where boundaries lie and mixes classes "
+    "that overlap, people on bicycles (this demo's brief, not the papers'). The line above the figures judges each on "
+    "your picture, on the same pixels for both networks and, on the bundled frames, against their labels. SegNet is "
+    "the Bayesian SegNet, averaged over its Monte-Carlo samples."
 )
 # What the shipped networks saw of the bundled examples (tests/test_shipped_weights.py keeps it true): flattering
 # figures, a visitor should know, where "never trained on" let the example frames pass for an unseen street
