@@ -52,13 +52,16 @@ class RefusingBlocks(gr.Blocks):
     """
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        """Too few inputs, and too many for an endpoint of the API: Gradio dropped the extra ones, so /segment's
+        five sent to /compare answered "Overlay opacity must be a number, not 'fcn8s_lite'." The page sends every
+        event as many as it takes, its gr.State's included (counted in chromium); its private events, the page's
+        own, are left to Gradio's rule."""
         try:
             super().validate_inputs(block_fn, inputs)
         except ValueError:
-            names = [name for name, *_ in get_function_params(block_fn.fn)]
-            endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "This event"
-            raise refused(f"{endpoint} takes {len(block_fn.inputs)} inputs ({', '.join(names)}); this call sent "
-                          f"{len(inputs)}.") from None
+            raise _wrong_count(block_fn, inputs) from None
+        if len(inputs) > len(block_fn.inputs) and block_fn.api_visibility != "private":
+            raise _wrong_count(block_fn, inputs)
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
         try:
@@ -67,6 +70,15 @@ class RefusingBlocks(gr.Blocks):
             raise refused("The picture names a file on the server, which a call may not read: send the file "
                           "itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
                           "first).") from None
+
+
+def _wrong_count(block_fn: Any, inputs: list[Any]) -> gr.Error:
+    """A call with the wrong number of inputs refused with the names the endpoint takes (Gradio's message listed its
+    components' Python objects and a hint about JavaScript functions)."""
+    names = [name for name, *_ in get_function_params(block_fn.fn)]
+    endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "This event"
+    return refused(f"{endpoint} takes {len(block_fn.inputs)} inputs ({', '.join(names)}); this call sent "
+                   f"{len(inputs)}.")
 
 
 def described(component: C, note: str, whole: bool = False) -> C:

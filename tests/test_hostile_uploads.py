@@ -280,6 +280,20 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     still_answers(client, tmp_path)
 
 
+def test_a_call_with_too_many_inputs_is_refused_with_the_inputs_the_endpoint_takes(app_url, client, tmp_path):
+    """Gradio dropped the inputs past the last: /segment's five sent to /compare answered "Overlay opacity must be a
+    number, not 'fcn8s_lite'." gradio_client sends whatever it is given, as plain HTTP does."""
+    picture = handle_file(good_picture(tmp_path))
+    event, payload = over_http(app_url, "compare", [None, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and payload["error"] == ("/compare takes 4 inputs (image, opacity, samples, seed); this "
+                                                     "call sent 5.")
+    with pytest.raises(Exception) as error:
+        client.predict(picture, "fcn8s_lite", 0.5, 1, 0, 7, api_name="/segment")
+    assert str(error.value) == "/segment takes 5 inputs (image, model_name, opacity, samples, seed); this call sent 6."
+    assert len(client.predict(picture, 0.5, 1, 0, api_name="/compare")) == 14  # as many as it takes: answered
+    still_answers(client, tmp_path)
+
+
 @pytest.mark.parametrize("endpoint", ["/segment", "/compare"])
 def test_a_picture_sent_as_text_is_told_how_to_send_a_file(client, tmp_path, endpoint):
     """The commonest slip with gradio_client, a path or URL without ``handle_file``, was answered in pydantic's
