@@ -25,7 +25,7 @@ from gradio.utils import get_function_params
 from pydantic import ConfigDict, ValidationError
 
 from . import images
-from .picture_urls import PictureURLError, fetch_picture, shown_url
+from .picture_urls import PictureURLError, fetch_picture, picture_url, shown_url
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=gr.components.Component)
@@ -64,12 +64,28 @@ class RefusingBlocks(gr.Blocks):
             raise _wrong_count(block_fn, inputs)
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        self.validate_inputs(block_fn, inputs)  # before the pictures' URLs are read: a count's refusal first
+        inputs = [_url_read(value) if isinstance(block, UploadImage) else value
+                  for block, value in zip(block_fn.inputs, inputs)]
         try:
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError:
             raise refused("The picture names a file on the server, which a call may not read: send the file "
                           "itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
                           "first).") from None
+
+
+def _url_read(value: Any) -> Any:
+    """A picture named by its URL (``{"path": "https://..."}``) with the URL as Gradio reads one: its scheme in lower
+    case and no spaces around it (``picture_url``); a URL of another scheme (ftp:, data:) refused in words.
+    Gradio took them all for files on the server, which a call may not read, and said so."""
+    if not (isinstance(value, dict) and isinstance(value.get("path"), str)):
+        return value
+    try:
+        url = picture_url(value["path"])
+    except PictureURLError as error:
+        raise refused(str(error)) from None
+    return value if url is None or url == value["path"] else {**value, "path": url}
 
 
 def _wrong_count(block_fn: Any, inputs: list[Any]) -> gr.Error:
