@@ -256,6 +256,7 @@ class ModelDropdown(gr.Dropdown):
             return super().preprocess(payload)
         except gr.Error:
             named = ", ".join(f"{value} ({label})" for label, value in self.choices)
-            shown = (repr(payload[:40]) if isinstance(payload, str) else "none" if payload is None
+            # None as the numbers' messages name it ("Overlay opacity must be a number, not None.")
+            shown = (repr(payload[:40]) if isinstance(payload, str) else "None" if payload is None
                      else type(payload).__name__)
             raise refused(f"{self.label} must be one of {named}, not {shown}.") from None

@@ -356,7 +356,7 @@ def test_the_model_is_chosen_by_name_or_by_its_label_and_anything_else_is_refuse
     by_label = client.predict(handle_file(odd_picture), "FCN-8s (lite)", 0.5, 1, 0, api_name="/segment")[7]
     assert by_label["model"] == "fcn8s_lite"
     for model, shown in (("fcn8s", "'fcn8s'"), (5, "int"), (["fcn8s_lite"], "list"),  # the list: "unhashable type"
-                         (None, "none")):  # None had reached the handler: "Unknown model 'None'", no labels
+                         (None, "None")):  # None had reached the handler: "Unknown model 'None'", no labels
         with pytest.raises(Exception) as error:
             client.predict(handle_file(odd_picture), model, 0.5, 1, 0, api_name="/segment")
         assert str(error.value) == (f"Model must be one of bayesian_segnet_lite (Bayesian SegNet (lite, MC dropout)), "
