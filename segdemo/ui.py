@@ -1252,8 +1252,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 PICTURE_NOTE,
                 "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
                 OPACITY_NOTE,
-                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores them.",
-                SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
+                # FCN ignores the number, not its range: samples 0 or seed -1 is refused for it too
+                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores the number "
+                "(it must still be in range).",
+                SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores the number (it must still be in range).",
             )):
                 described(component, note, whole=component is samples)
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",

@@ -69,6 +69,9 @@ def test_the_api_names_both_endpoints(client):
         notes = {p["parameter_name"]: p["python_type"]["description"] for p in endpoint["parameters"]}
         assert all(notes.values()), (name, notes)
         assert "HEIC" in notes["image"] and notes["seed"].startswith("From 0 to 4294967295")
+        if name == "/segment":  # "FCN ignores them" said nothing of the range, which FCN's calls keep too
+            assert notes["samples"].endswith("FCN ignores the number (it must still be in range).")
+            assert notes["seed"].endswith("FCN ignores the number (it must still be in range).")
         types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoint["parameters"]}
         assert types["samples"] == types["seed"] == "int" and types["opacity"] == "float"   # Gradio: samples "float"
 
