@@ -473,6 +473,16 @@ class ShownOverlays:
     opacity: float | None = None  # what the overlays shown were blended at
 
 
+class MapClick(gr.EventData):
+    """A click on a map, as ``read_pixel`` reads it: ``index`` is the pixel ([x, y]), or None where the event's data
+    gives none. Gradio's ``gr.SelectData`` failed on event data without an "index" and a "value", before the handler
+    ran, and a raw HTTP call of the page's event with none got "'NoneType' object is not subscriptable"."""
+
+    def __init__(self, target: Any, data: Any) -> None:
+        super().__init__(target, data)
+        self.index = data.get("index") if isinstance(data, dict) else None
+
+
 class SegmentationService:
     """Holds the loaded models and turns requests into pictures and figures."""
 
@@ -849,7 +859,7 @@ class SegmentationService:
         return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)), opacity=opacity)
 
     # -- a click on a map: what the networks said at that pixel ----------
-    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: gr.SelectData):
+    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: MapClick):
         """Each shown network's class probabilities and uncertainty at the clicked pixel (``pixel_readout``), read
         from the grid its result kept: no network runs. A click on a map's key or colour bar changes nothing.
         ``class_name``: the class whose probability maps are drawn (or ""), read out whatever its rank."""

@@ -315,6 +315,19 @@ def test_a_picture_url_is_read_in_any_case_and_one_of_another_scheme_is_refused_
     still_answers(client, tmp_path)
 
 
+def test_a_click_on_a_map_sent_with_no_pixel_over_http_changes_nothing(app_url, client, tmp_path):
+    """The page's own event (private, yet callable by its index) with null for its event's data: Gradio's SelectData
+    failed on it before segdemo's handler ran, and answered "'NoneType' object is not subscriptable"."""
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        events = http.get("/config").json()["dependencies"]
+        index = next(event["id"] for event in events if event.get("api_name") == "read_pixel")
+        for event_data in (None, {}, {"index": [3, 4]}):   # the last: Gradio's wanted a "value" too
+            answer = http.post("/gradio_api/run/predict", json={"fn_index": index, "data": [None, None],
+                                                                "event_data": event_data, "session_hash": "x"}).json()
+            assert "error" not in answer, (event_data, answer)
+    still_answers(client, tmp_path)
+
+
 @pytest.mark.parametrize("endpoint", ["/segment", "/compare"])
 def test_a_picture_sent_as_text_is_told_how_to_send_a_file(client, tmp_path, endpoint):
     """The commonest slip with gradio_client, a path or URL without ``handle_file``, was answered in pydantic's
