@@ -116,7 +116,8 @@ def file_suffix(image: Image.Image) -> str:
 def shown_picture(image: Image.Image) -> tuple[Image.Image, bytes]:
     """The picture as the page shows it (``PICTURE_WEBP``): the decoded pixels and the file's bytes. Overlays are
     blended from these pixels, the first and every re-blend alike (a re-blend reads the picture's file back), so
-    that an overlay at opacity 0 is the picture shown beside it, to the pixel."""
+    that an overlay at opacity 0 is the picture shown beside it, to the pixel, but for the class boundaries, which
+    are drawn white at every opacity."""
     buffer = io.BytesIO()
     image.convert("RGB").save(buffer, format="WEBP", **PICTURE_WEBP)
     data = buffer.getvalue()

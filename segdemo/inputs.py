@@ -25,7 +25,7 @@ from gradio.utils import get_function_params
 from pydantic import ConfigDict, ValidationError
 
 from . import images
-from .picture_urls import PictureURLError, fetch_picture, shown_url
+from .picture_urls import PictureURLError, fetch_picture, picture_url, shown_url
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=gr.components.Component)
@@ -52,21 +52,49 @@ class RefusingBlocks(gr.Blocks):
     """
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
+        """Too few inputs, and too many for an endpoint of the API: Gradio dropped the extra ones, so /segment's
+        five sent to /compare answered "Overlay opacity must be a number, not 'fcn8s_lite'." The page sends every
+        event as many as it takes, its gr.State's included (counted in chromium); its private events, the page's
+        own, are left to Gradio's rule."""
         try:
             super().validate_inputs(block_fn, inputs)
         except ValueError:
-            names = [name for name, *_ in get_function_params(block_fn.fn)]
-            endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "This event"
-            raise refused(f"{endpoint} takes {len(block_fn.inputs)} inputs ({', '.join(names)}); this call sent "
-                          f"{len(inputs)}.") from None
+            raise _wrong_count(block_fn, inputs) from None
+        if len(inputs) > len(block_fn.inputs) and block_fn.api_visibility != "private":
+            raise _wrong_count(block_fn, inputs)
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        self.validate_inputs(block_fn, inputs)  # before the pictures' URLs are read: a count's refusal first
+        inputs = [_url_read(value) if isinstance(block, UploadImage) else value
+                  for block, value in zip(block_fn.inputs, inputs)]
         try:
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError:
             raise refused("The picture names a file on the server, which a call may not read: send the file "
                           "itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
                           "first).") from None
+
+
+def _url_read(value: Any) -> Any:
+    """A picture named by its URL (``{"path": "https://..."}``) with the URL as Gradio reads one: its scheme in lower
+    case and no spaces around it (``picture_url``); a URL of another scheme (ftp:, data:) refused in words.
+    Gradio took them all for files on the server, which a call may not read, and said so."""
+    if not (isinstance(value, dict) and isinstance(value.get("path"), str)):
+        return value
+    try:
+        url = picture_url(value["path"])
+    except PictureURLError as error:
+        raise refused(str(error)) from None
+    return value if url is None or url == value["path"] else {**value, "path": url}
+
+
+def _wrong_count(block_fn: Any, inputs: list[Any]) -> gr.Error:
+    """A call with the wrong number of inputs refused with the names the endpoint takes (Gradio's message listed its
+    components' Python objects and a hint about JavaScript functions)."""
+    names = [name for name, *_ in get_function_params(block_fn.fn)]
+    endpoint = f"/{block_fn.api_name}" if block_fn.api_name else "This event"
+    return refused(f"{endpoint} takes {len(block_fn.inputs)} inputs ({', '.join(names)}); this call sent "
+                   f"{len(inputs)}.")
 
 
 def described(component: C, note: str, whole: bool = False) -> C:
@@ -228,6 +256,7 @@ class ModelDropdown(gr.Dropdown):
             return super().preprocess(payload)
         except gr.Error:
             named = ", ".join(f"{value} ({label})" for label, value in self.choices)
-            shown = (repr(payload[:40]) if isinstance(payload, str) else "none" if payload is None
+            # None as the numbers' messages name it ("Overlay opacity must be a number, not None.")
+            shown = (repr(payload[:40]) if isinstance(payload, str) else "None" if payload is None
                      else type(payload).__name__)
             raise refused(f"{self.label} must be one of {named}, not {shown}.") from None

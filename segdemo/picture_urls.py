@@ -46,8 +46,40 @@ logging.getLogger("httpx").setLevel(logging.WARNING)
 log = logging.getLogger(__name__)
 
 
+# A URL's scheme (RFC 3986: a letter, then letters, digits, "+", "-" or "."; in any case) and its colon; two
+# characters at least, so that a Windows drive ("C:\\...") is no scheme
+SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.-]+):")
+FETCHED_SCHEMES = ("http", "https")
+
+
 class PictureURLError(Exception):
     """A picture's URL that could not be fetched; the message can be shown to the visitor as it is."""
+
+
+def picture_url(text: str) -> str | None:
+    """``text`` as the http(s) URL to fetch (its scheme in lower case, the spaces around it gone); None where it
+    names no URL (a file's path); a PictureURLError for a URL of another scheme, which is never fetched.
+
+    Gradio takes text that starts with "http://" or "https://", as written, for a URL, and any other for a file on
+    the server: "HTTPS://...", " https://..." (a space pasted with it) and "ftp://..." were all refused as a file
+    the call may not read. A scheme is case-insensitive (RFC 3986, 3.1).
+    """
+    stripped = text.strip()
+    scheme = SCHEME.match(stripped)
+    if scheme is None:
+        return None
+    name = scheme.group(1).lower()
+    if name not in FETCHED_SCHEMES:
+        raise PictureURLError(_other_scheme(name))
+    return name + stripped[len(name):]
+
+
+def _other_scheme(name: str) -> str:
+    """Why a URL of scheme ``name`` is not fetched, and what to send instead."""
+    instead = ('send a data: URL as "url", with "path": null' if name == "data" else
+               "send the file itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
+               "first)")
+    return f"Pictures are fetched over http and https only, not {name}: URLs: {instead}."
 
 
 async def fetch_picture(
@@ -115,8 +147,9 @@ def _parsed(url: str) -> ParseResult:
 async def _transport_for(url: str, private_hosts: bool) -> httpx.AsyncBaseTransport | None:
     """The transport that connects to a checked public address of the URL's host (None: any address will do)."""
     parsed = _parsed(url)
-    if parsed.scheme not in ("http", "https"):
-        raise PictureURLError(f"Pictures are fetched over http and https only, not {parsed.scheme or 'this'} URLs.")
+    if parsed.scheme not in FETCHED_SCHEMES:
+        raise PictureURLError(_other_scheme(parsed.scheme) if parsed.scheme else
+                              f"{shown_url(url)} is not a URL with a scheme (https://...): check the link.")
     host = parsed.hostname
     if not host:
         raise PictureURLError(f"{shown_url(url)} names no server to fetch the picture from.")

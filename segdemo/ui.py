@@ -476,6 +476,16 @@ class ShownOverlays:
     opacity: float | None = None  # what the overlays shown were blended at
 
 
+class MapClick(gr.EventData):
+    """A click on a map, as ``read_pixel`` reads it: ``index`` is the pixel ([x, y]), or None where the event's data
+    gives none. Gradio's ``gr.SelectData`` failed on event data without an "index" and a "value", before the handler
+    ran, and a raw HTTP call of the page's event with none got "'NoneType' object is not subscriptable"."""
+
+    def __init__(self, target: Any, data: Any) -> None:
+        super().__init__(target, data)
+        self.index = data.get("index") if isinstance(data, dict) else None
+
+
 class SegmentationService:
     """Holds the loaded models and turns requests into pictures and figures."""
 
@@ -861,7 +871,7 @@ class SegmentationService:
         return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)), opacity=opacity)
 
     # -- a click on a map: what the networks said at that pixel ----------
-    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: gr.SelectData):
+    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: MapClick):
         """Each shown network's class probabilities and uncertainty at the clicked pixel (``pixel_readout``), read
         from the grid its result kept: no network runs. A click on a map's key or colour bar changes nothing.
         ``class_name``: the class whose probability maps are drawn (or ""), read out whatever its rank."""
@@ -1267,8 +1277,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 PICTURE_NOTE,
                 "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
                 OPACITY_NOTE,
-                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores them.",
-                SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores it.",
+                # FCN ignores the number, not its range: samples 0 or seed -1 is refused for it too
+                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores the number "
+                "(it must still be in range).",
+                SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores the number (it must still be in range).",
             )):
                 described(component, note, whole=component is samples)
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",

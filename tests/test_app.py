@@ -70,6 +70,9 @@ def test_the_api_names_both_endpoints(client):
         notes = {p["parameter_name"]: p["python_type"]["description"] for p in endpoint["parameters"]}
         assert all(notes.values()), (name, notes)
         assert "HEIC" in notes["image"] and notes["seed"].startswith("From 0 to 4294967295")
+        if name == "/segment":  # "FCN ignores them" said nothing of the range, which FCN's calls keep too
+            assert notes["samples"].endswith("FCN ignores the number (it must still be in range).")
+            assert notes["seed"].endswith("FCN ignores the number (it must still be in range).")
         types = {p["parameter_name"]: p["python_type"]["type"] for p in endpoint["parameters"]}
         assert types["samples"] == types["seed"] == "int" and types["opacity"] == "float"   # Gradio: samples "float"
 
@@ -361,7 +364,7 @@ def test_the_model_is_chosen_by_name_or_by_its_label_and_anything_else_is_refuse
     by_label = client.predict(handle_file(odd_picture), "FCN-8s (lite)", 0.5, 1, 0, api_name="/segment")[7]
     assert by_label["model"] == "fcn8s_lite"
     for model, shown in (("fcn8s", "'fcn8s'"), (5, "int"), (["fcn8s_lite"], "list"),  # the list: "unhashable type"
-                         (None, "none")):  # None had reached the handler: "Unknown model 'None'", no labels
+                         (None, "None")):  # None had reached the handler: "Unknown model 'None'", no labels
         with pytest.raises(Exception) as error:
             client.predict(handle_file(odd_picture), model, 0.5, 1, 0, api_name="/segment")
         assert str(error.value) == (f"Model must be one of bayesian_segnet_lite (Bayesian SegNet (lite, MC dropout)), "

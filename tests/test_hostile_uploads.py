@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import struct
@@ -277,6 +278,53 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     not_base64 = {"path": None, "url": "data:image/png;base64,hello!", "meta": {"_type": "gradio.FileData"}}
     event, payload = over_http(app_url, "segment", [not_base64, "fcn8s_lite", 0.5, 1, 0])
     assert event == "error" and "data: URL is not valid base64" in payload["error"]
+    still_answers(client, tmp_path)
+
+
+def test_a_call_with_too_many_inputs_is_refused_with_the_inputs_the_endpoint_takes(app_url, client, tmp_path):
+    """Gradio dropped the inputs past the last: /segment's five sent to /compare answered "Overlay opacity must be a
+    number, not 'fcn8s_lite'." gradio_client sends whatever it is given, as plain HTTP does."""
+    picture = handle_file(good_picture(tmp_path))
+    event, payload = over_http(app_url, "compare", [None, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and payload["error"] == ("/compare takes 4 inputs (image, opacity, samples, seed); this "
+                                                     "call sent 5.")
+    with pytest.raises(Exception) as error:
+        client.predict(picture, "fcn8s_lite", 0.5, 1, 0, 7, api_name="/segment")
+    assert str(error.value) == "/segment takes 5 inputs (image, model_name, opacity, samples, seed); this call sent 6."
+    assert len(client.predict(picture, 0.5, 1, 0, api_name="/compare")) == 14  # as many as it takes: answered
+    still_answers(client, tmp_path)
+
+
+def test_a_picture_url_is_read_in_any_case_and_one_of_another_scheme_is_refused_as_a_url(app_url, client, tmp_path):
+    """Gradio took a picture's "path" for a URL only where it began "http://" or "https://", as written, and any
+    other for a file on the server: "HTTPS://...", " https://..." and "ftp://..." were refused as files a call
+    may not read. (No network here: the first two are shown to be fetched by the fetch's own refusals.)"""
+    for path, words in (
+        ("HTTP://127.0.0.1:9/street.jpg", "'127.0.0.1' is a private or local address"),
+        (" Https://no-such-host.invalid/street.jpg", "Could not find the server 'no-such-host.invalid'"),
+        ("ftp://example.com/a.jpg", "Pictures are fetched over http and https only, not ftp: URLs: send the file"),
+        ("data:image/png;base64,AAAA", 'not data: URLs: send a data: URL as "url", with "path": null.'),
+    ):
+        event, payload = over_http(app_url, "segment", [server_file(path), "fcn8s_lite", 0.5, 1, 0])
+        assert event == "error" and words in payload["error"], (path, payload)
+    # what the data: URL's refusal advises works
+    as_data = "data:image/png;base64," + base64.b64encode(Path(good_picture(tmp_path)).read_bytes()).decode()
+    by_data = {"path": None, "url": as_data, "meta": {"_type": "gradio.FileData"}}
+    event, payload = over_http(app_url, "segment", [by_data, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "complete" and payload[7]["output_size"] == list(GOOD_SIZE)
+    still_answers(client, tmp_path)
+
+
+def test_a_click_on_a_map_sent_with_no_pixel_over_http_changes_nothing(app_url, client, tmp_path):
+    """The page's own event (private, yet callable by its index) with null for its event's data: Gradio's SelectData
+    failed on it before segdemo's handler ran, and answered "'NoneType' object is not subscriptable"."""
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        events = http.get("/config").json()["dependencies"]
+        index = next(event["id"] for event in events if event.get("api_name") == "read_pixel")
+        for event_data in (None, {}, {"index": [3, 4]}):   # the last: Gradio's wanted a "value" too
+            answer = http.post("/gradio_api/run/predict", json={"fn_index": index, "data": [None, None],
+                                                                "event_data": event_data, "session_hash": "x"}).json()
+            assert "error" not in answer, (event_data, answer)
     still_answers(client, tmp_path)
 
 

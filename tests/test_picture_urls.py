@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from segdemo.picture_urls import PictureURLError, fetch_picture
+from segdemo.picture_urls import PictureURLError, fetch_picture, picture_url
 
 PICTURE = (ROOT / "examples" / "camvid_0006R0_f01290.jpg").read_bytes()
 LIMIT = 200_000  # bytes: more than the picture, far less than the endless answer sends
@@ -187,6 +187,37 @@ def test_urls_that_cannot_be_fetched_say_why(tmp_path, url, words):
 ])
 def test_urls_that_are_no_urls_say_so(tmp_path, url, words):
     assert words in refusal(url, tmp_path, private_hosts=False)
+
+
+@pytest.mark.parametrize(("text", "url"), [
+    ("HTTPS://example.com/a.jpg", "https://example.com/a.jpg"),  # a scheme is case-insensitive (RFC 3986, 3.1)
+    ("Https://example.com/A.jpg", "https://example.com/A.jpg"),  # the rest of the URL as it was
+    (" https://example.com/a.jpg\n", "https://example.com/a.jpg"),  # spaces pasted with it
+    ("http://example.com/a.jpg", "http://example.com/a.jpg"),
+    ("/tmp/gradio/0123/street.jpg", None), ("street.jpg", None), ("C:\\street.jpg", None),  # paths, no URLs
+])
+def test_a_urls_scheme_is_read_in_any_case_and_a_path_is_no_url(text, url):
+    """Gradio took only "http://" and "https://", as written, for a URL: "HTTPS://..." and " https://..." were
+    refused as files on the server that a call may not read."""
+    assert picture_url(text) == url
+
+
+@pytest.mark.parametrize(("text", "instead"), [
+    ("ftp://example.com/a.jpg", "send the file itself"), ("FILE:///etc/passwd", "send the file itself"),
+    ("data:image/png;base64,AAAA", 'send a data: URL as "url", with "path": null'),
+])
+def test_a_url_of_another_scheme_is_refused_as_one(text, instead):
+    """It had been refused as a file on the server that a call may not read."""
+    with pytest.raises(PictureURLError) as error:
+        picture_url(text)
+    scheme = text.split(":")[0].lower()
+    assert str(error.value).startswith(f"Pictures are fetched over http and https only, not {scheme}: URLs: "
+                                       f"{instead}")
+
+
+def test_a_url_written_in_upper_case_fetches_the_picture(server, tmp_path):
+    path = fetch(picture_url(" HTTP" + server.removeprefix("http") + "/street.jpg"), tmp_path)
+    assert Path(path).read_bytes() == PICTURE
 
 
 def test_a_path_with_a_control_character_and_a_path_ending_in_dots_are_answered_in_words(server, tmp_path):
