@@ -9,6 +9,7 @@
   const ASKED_WITHIN_MS = 15000;  // a reading that follows a click or a key on a map; not a new result's empty one
   let asked = 0;  // when the visitor last clicked a map or pressed a key on one
   let closedFor = null;  // the reading the visitor closed the dock on: it stays closed until another comes
+  let clicked = null;  // the map clicked last, and how far down it the click was (CSS px)
 
   const dock = document.createElement("div");
   dock.className = "segdemo-readout-dock";
@@ -62,7 +63,17 @@
     const tab = readout.id.replace(/-pixel$/, "");
     dock.classList.toggle("segdemo-readout-dock-stale", !!window.segdemoResults?.stale(tab));
     dock.classList.toggle("segdemo-readout-dock-resettled", window.segdemoResults?.why(tab) === "settings");
+    keepClear();
     dock.hidden = false;
+  }
+
+  // The dock keeps clear of the point clicked: at the window's top while that point is in its lower half, as the
+  // page scrolls too. Placed once, at the click, the dock at the top covered the overlay a phone's visitor had read
+  // and then scrolled up to drag its divider.
+  function keepClear() {
+    if (!clicked?.map.isConnected) return;
+    const y = clicked.map.getBoundingClientRect().top + clicked.offset;
+    dock.classList.toggle("segdemo-readout-dock-top", y > window.innerHeight / 2);
   }
 
   let scheduled = false;
@@ -78,12 +89,12 @@
     dock.hidden = true;
   });
   const onMap = (event) => event.target.closest?.(".segdemo-map, .segdemo-slider");
-  // the dock keeps clear of the map clicked: at the window's top where the click was in its lower half
   document.addEventListener("click", (event) => {
     schedule();  // a tab changed, perhaps: its readout is another
-    if (!onMap(event)) return;
+    const map = onMap(event);
+    if (!map) return;
     asked = performance.now();
-    if (event.clientY > 0) dock.classList.toggle("segdemo-readout-dock-top", event.clientY > window.innerHeight / 2);
+    if (event.clientY > 0) clicked = { map, offset: event.clientY - map.getBoundingClientRect().top };
   }, true);
   document.addEventListener("keydown", (event) => { if (onMap(event)) asked = performance.now(); }, true);
   // a readout's own changes alone (the rest of the page changes all through a run: its timers)

@@ -977,9 +977,26 @@ def _overlay_name(shown: ShownOverlays, index: int) -> str:
     return f"overlay{index}"
 
 
-def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: str, elem_id: str,
-              js: str | None = None) -> Any:
-    """Bundled frames that, clicked, replace the picture alone and run ``fn`` with the visitor's own settings.
+def _examples(pictures: list[str], picture: gr.Image, label: str, elem_id: str) -> gr.Examples | None:
+    """Bundled frames that, clicked, replace the picture alone; ``_run_examples`` then runs the tab with the
+    visitor's own settings. Made right under the picture box, so that a first visit sees them beside it on a laptop's
+    first screen (under the tab's settings and button they were below the fold at 1366x768, the page's right half an
+    empty box): one click to a result, without reading."""
+    if not pictures:
+        return None
+    return gr.Examples(
+        examples=[[p] for p in pictures],
+        inputs=[picture],
+        label=label,
+        elem_id=elem_id,
+        examples_per_page=6,
+        api_visibility="private",
+    )
+
+
+def _run_examples(examples: gr.Examples | None, inputs: list, outputs: list, fn: Any, elem_id: str,
+                  js: str | None = None) -> Any:
+    """A click on an example runs ``fn`` with the visitor's own settings.
 
     Only the picture column has values, so a click keeps the model, opacity,
     samples and seed the visitor chose: a visitor who picked the Bayesian
@@ -988,20 +1005,12 @@ def _examples(pictures: list[str], inputs: list, outputs: list, fn: Any, label: 
     example costs one inference (0.7-3 s on 2 CPU cores). The lazy cache also
     failed in Gradio 6.31 on the error map's ``gr.update(visible=...)``.
     """
-    if pictures:
-        examples = gr.Examples(
-            examples=[[picture] for picture in pictures],
-            inputs=inputs,
-            label=label,
-            elem_id=elem_id,
-            examples_per_page=6,
-            api_visibility="private",
-        )
-        # run as the buttons run: in the one inference queue ("model"), not beside it, the last click winning
-        return examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
-                                              api_visibility="private", concurrency_id="model",
-                                              trigger_mode=LAST_REQUEST_WINS, js=js)
-    return None
+    if examples is None:
+        return None
+    # run as the buttons run: in the one inference queue ("model"), not beside it, the last click winning
+    return examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
+                                          api_visibility="private", concurrency_id="model",
+                                          trigger_mode=LAST_REQUEST_WINS, js=js)
 
 
 def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list, result_text: gr.Markdown) -> None:
@@ -1206,12 +1215,12 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
             "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "
-            "project. Upload a street picture to see the colour overlay, how confident each pixel is, and where the "
-            "network is unsure about boundaries."
+            "project. Upload a street picture, or click one of the examples under the picture box, to see the colour "
+            "overlay, how confident each pixel is, and where the network is unsure about boundaries."
         )
         with gr.Tab("Segment") as segment_tab:
             with gr.Row():
-                with gr.Column(scale=2) as segment_controls:
+                with gr.Column(scale=2):
                     image = UploadImage(
                         elem_id="segment-picture",
                         label="Picture",
@@ -1221,6 +1230,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         height=300,
                         placeholder=UPLOAD_PLACEHOLDER,
                     )
+                    segment_examples = _examples(examples, image, f"Or click one: CamVid frames of sequence "
+                                                 f"{example_sequences()}, {EXAMPLES_SEEN}", "segment-examples")
                     # not typed into (a handful of choices): its box read-only, a tap on a phone opens the list
                     # alone, where an editable box brought up the keyboard over it
                     model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model",
@@ -1293,16 +1304,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                   segment_shown, segment_class, segment_pixel, info)
             _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
                                        [segment_class_map], info)
-            with segment_controls:
-                segment_example_run = _examples(
-                    examples,
-                    segment_inputs,
-                    segment_outputs,
-                    segment,
-                    f"CamVid frames of sequence {example_sequences()}: {EXAMPLES_SEEN} (click one)",
-                    "segment-examples",
-                    js=_sent_with_its_inputs("segment", "examples", segment_settings),
-                )
+            segment_example_run = _run_examples(segment_examples, segment_inputs, segment_outputs, segment,
+                                                "segment-examples",
+                                                js=_sent_with_its_inputs("segment", "examples", segment_settings))
             _results_follow_the_inputs("segment", segment_inputs, [model, samples, seed], segment_settings,
                                        {"button": segment_run, "examples": segment_example_run})
             _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
@@ -1311,12 +1315,15 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
         with gr.Tab("Compare") as compare_tab:
             gr.Markdown(COMPARE_INTRO)
             with gr.Row():
-                with gr.Column(scale=2) as compare_controls:
+                with gr.Column(scale=2):
                     c_image = UploadImage(
                         elem_id="compare-picture",
-                        label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=260,
+                        label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=220,
                         placeholder=UPLOAD_PLACEHOLDER,
                     )
+                    compare_examples = _examples(examples, c_image, f"Or click one: CamVid frames of sequence "
+                                                 f"{example_sequences()}, {EXAMPLES_SEEN}; labels known: per-image "
+                                                 "mIoU and BF", "compare-examples")
                     c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
                     with gr.Row():
                         c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
@@ -1390,17 +1397,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                   compare_pixel, c_headline)
             _class_probability_follows(compare_class, service.class_probability_maps, compare_shown,
                                        [fcn_class_probability, segnet_class_probability], c_headline)
-            with compare_controls:
-                compare_example_run = _examples(
-                    examples,
-                    compare_inputs,
-                    compare_outputs,
-                    compare,
-                    f"CamVid frames of sequence {example_sequences()}: {EXAMPLES_SEEN} (ground truth known: per-image mIoU "
-                    "and BF)",
-                    "compare-examples",
-                    js=_sent_with_its_inputs("compare", "examples", compare_settings),
-                )
+            compare_example_run = _run_examples(compare_examples, compare_inputs, compare_outputs, compare,
+                                                "compare-examples",
+                                                js=_sent_with_its_inputs("compare", "examples", compare_settings))
             _results_follow_the_inputs("compare", compare_inputs, [c_samples, c_seed], compare_settings,
                                        {"button": compare_run, "examples": compare_example_run})
             _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,

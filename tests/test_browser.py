@@ -925,6 +925,21 @@ def test_on_a_phone_a_finger_on_the_overlay_reads_a_pixel_and_scrolls_the_page(b
     context.close()
 
 
+@pytest.mark.parametrize("tab", ["Segment", "Compare"])
+def test_a_laptops_first_screen_shows_the_examples(browser, app_url, tab):
+    """At 1366x768 (about 660 px of page under a browser's bars), the examples sat under the tab's settings and
+    button, below the fold, and the page's right half was an empty box: a first visitor saw nothing to click but the
+    upload. They are right under the picture box now: one click to a result."""
+    page = browser.new_page(viewport={"width": 1366, "height": 660})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    example = page.locator(f"#{tab.lower()}-examples button.gallery-item").first
+    example.wait_for(timeout=10_000)
+    box = example.bounding_box()
+    assert box["y"] + box["height"] <= 660, box
+    page.close()
+
+
 NATURAL_SIZES = """selector => [...document.querySelectorAll(selector)].filter(img => img.naturalWidth)
     .map(img => [img.naturalWidth, img.naturalHeight])"""
 
