@@ -343,42 +343,39 @@ def compare_predictions(
             "figure": "Boundary pixels per 1000",
             "fcn": _fmt(boundary_density(fcn.labels)),
             "segnet": _fmt(boundary_density(segnet.labels)),
-            "reading": "how much boundary each map draws: FCN's 8x-upsampled maps are smoother, but more is not "
-                       "more right (the BF score says that, on a labelled frame); compare networks, not pictures",
+            "reading": "how much boundary each map draws (FCN's upsampled maps are smoother); more is not more "
+                       "right: the BF score, on a labelled frame, says that",
         },
         {
-            "figure": "Thin structures (poles, signs, fences, people, bicyclists)",
+            "figure": "Thin structures",
             "fcn": _fmt(thin_share(fcn.labels), percent=True),
             "segnet": _fmt(thin_share(segnet.labels), percent=True),
-            "reading": "the share of the map given to these classes: small objects that coarse upsampling tends to "
-                       "miss",
+            "reading": "share of the map given to poles, signs, fences, people and bicyclists",
         },
         {
             "figure": "Mean confidence",
             "fcn": _fmt(float(fcn.confidence.mean()), percent=True),
             "segnet": _fmt(float(segnet.confidence.mean()), percent=True),
-            "reading": "average max class probability",
+            "reading": "average of each pixel's highest class probability",
         },
         {
             "figure": "Uncertainty on boundary band",
             "fcn": _fmt(band_uncertainty(fcn, band), digits=3),
             "segnet": _fmt(band_uncertainty(segnet, band), digits=3),
-            "reading": f"normalised entropy within 0.75% of the diagonal of {where} boundaries: the same pixels for "
-                       "both",
+            "reading": f"entropy / log C near {where} boundaries: the same pixels for both",
         },
         {
             "figure": "Band / interior uncertainty",
             "fcn": _fmt(fcn.boundary.ratio, digits=2),
             "segnet": _fmt(segnet.boundary.ratio, digits=2),
-            "reading": "how much less sure the network is about where boundaries lie than about regions",
+            "reading": "how many times less sure each network is near its own boundaries than inside regions",
         },
         {
             "figure": "Pedestrian/Bicyclist mixing",
             "fcn": _fmt(rider_mixing(fcn, riders), percent=True),
             "segnet": _fmt(rider_mixing(segnet, riders), percent=True),
-            "reading": f"on {where} Pedestrian and Bicyclist pixels, probability left to the other class "
-                       f"(50% = coin flip; — under {RIDER_MIN_SHARE:.1%} of the picture or "
-                       f"{RIDER_MIN_PIXELS} pixels)",
+            "reading": f"on {where} riders, the probability left to the other of the two (50%: a coin flip; "
+                       "—: too few riders)",
         },
     ]
     if segnet.mutual_information is not None:
@@ -387,8 +384,7 @@ def compare_predictions(
                 "figure": "Mutual information (nats)",
                 "fcn": "—",
                 "segnet": _fmt(float(segnet.mutual_information.mean()), digits=3),
-                "reading": f"how much SegNet's {segnet.samples} samples disagree: dropout's (the model's own "
-                           "uncertainty) and, as they are spread over the mirror image and two scales, the views'",
+                "reading": f"how much SegNet's {segnet.samples} samples disagree: dropout's and the views'",
             }
         )
     fcn_scores = segnet_scores = None
@@ -399,19 +395,19 @@ def compare_predictions(
                 "figure": "mIoU on this frame (ground truth)",
                 "fcn": _fmt(fcn_scores["miou"], percent=True),
                 "segnet": _fmt(segnet_scores["miou"], percent=True),
-                "reading": "against the CamVid label of this example",
+                "reading": "against this frame's CamVid label",
             },
             {
                 "figure": "BF score on this frame",
                 "fcn": _fmt(fcn_scores["bf"], percent=True),
                 "segnet": _fmt(segnet_scores["bf"], percent=True),
-                "reading": "boundary F1 within 0.75% of the diagonal",
+                "reading": "boundary F1 within 0.75% of the diagonal (the SegNet paper's measure)",
             },
             {
                 "figure": "IoU of thin structures on this frame",
                 "fcn": _fmt(thin_iou(fcn.labels, truth), percent=True),
                 "segnet": _fmt(thin_iou(segnet.labels, truth), percent=True),
-                "reading": "mean IoU of the poles, signs, fences and people in the label",
+                "reading": "mean IoU of the label's poles, signs, fences and people",
             },
             {
                 "figure": "Pixel accuracy on this frame",

@@ -45,7 +45,7 @@ def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str,
         f"**{model.entry.label}** · {prediction.seconds * 1000:.0f} ms on {prediction.device} "
         f"(network {prediction.forward_seconds * 1000:.0f} ms at {work_w}x{work_h}) "
         f"· picture {w}x{h}{enlarged}",
-        f"Weights: {model.describe()}.",
+        f"Weights: {model.describe_for_visitors()}.",
     ]
     if prediction.samples > 1:
         lines.append(
@@ -97,6 +97,26 @@ def temperature_note(config: dict[str, Any], samples: int | None = None) -> str:
     return f"calibrated: {how}, fitted by minimising NLL on {frames}"
 
 
+def temperature_in_short(config: dict[str, Any], samples: int | None = None) -> str:
+    """What the temperature does, for a visitor under the maps, and that it was fitted on unseen frames, without the
+    fit's bookkeeping (NLL, the frames' weights, the run that fitted it: ``temperature_note``, on the Models tab). The
+    caption had read "fitted by minimising NLL on CamVid train (sequence 0001TP, 0006R0), 132 frames, their pixels
+    weighted 0001TP 62 : 0006R0 171, by a run of the same recipe that never trained on them". "" uncalibrated."""
+    temperature = config.get("temperature")
+    if temperature is None:
+        return ""
+    if config.get("temperature_scope") == "averaged" and samples == 1:
+        how = (f"With dropout off there are no samples to average: a temperature of {temperature:.2f} divides the "
+               "network's scores")
+    elif config.get("temperature_scope") == "averaged":
+        how = f"A temperature of {temperature:.2f} softens the average of the network's Monte-Carlo samples"
+    else:
+        how = f"A temperature of {temperature:.2f} divides the network's scores"
+    sequences = (config.get("temperature_fitted_on") or {}).get("sequences")
+    where = f" (sequences {', '.join(sequences)})" if sequences else ""
+    return f"{how}, fitted on CamVid frames it never trained on{where}: how, on the Models tab."
+
+
 def calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None) -> str:
     """The Models tab's calibration figures for one model (from eval.json), or what is known without them."""
     line = f"Confidence {temperature_note(config)}."
@@ -128,7 +148,10 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
     ``samples``: the Monte-Carlo samples of this run, whose calibration is quoted where eval.json measured it (the
     served count's figure is not this run's: 1.2% at 8 samples was 4.6% with dropout off)."""
     config = model.checkpoint.config
-    lines = [f"**Confidence** (each pixel's highest class probability) is {temperature_note(config, samples)}."]
+    calibrated = config.get("temperature") is not None
+    lines = ["**Confidence** (each pixel's highest class probability) is " + (
+        "calibrated, so that pixels shown at 80% are right about 80% of the time." if calibrated else
+        f"{temperature_note(config)}.")]
     evaluation = read_eval(model)
     if config.get("temperature") is not None and evaluation and "calibration" in evaluation:
         c = evaluation["calibration"]
@@ -144,13 +167,15 @@ def maps_caption(model: LoadedModel, errors: dict[str, Any], mutual_information_
             else:
                 this_run = f" at the served {served} samples; this run took {samples}, at which it was not measured"
         lines[0] += (
-            f" The aim: pixels shown at 80% are right 80% of the time. On CamVid {measured_frames(evaluation, config)} the "
-            f"gap between confidence and accuracy (expected calibration error) is {100 * block['calibrated']['ece']:.1f}% "
-            f"({100 * block['uncalibrated']['ece']:.1f}% without the temperature){this_run}."
+            f" On CamVid {measured_frames(evaluation, config)}, the gap between confidence and accuracy is "
+            f"{100 * block['calibrated']['ece']:.1f}% ({100 * block['uncalibrated']['ece']:.1f}% without the "
+            f"temperature){this_run}."
         )
+    if calibrated:
+        lines[0] += " " + temperature_in_short(config, samples)
     lines[0] += (" The networks know only road scenes like CamVid's: on a picture unlike them (indoors, a face, an "
-                 "animal, a page of text, a drawing) the labels mean little and no calibration holds. The Compare tab "
-                 "says when a picture looks unlike them: the two networks then label much of it differently.")
+                 "animal, a page of text, a drawing) the labels mean little and no calibration holds; the Compare "
+                 "tab says when a picture looks unlike them.")
     if errors.get("ground_truth"):
         auroc = errors.get("entropy_auroc")
         lines.append(
@@ -259,8 +284,10 @@ def compare_maps_caption(models: list[LoadedModel]) -> str:
     the other's: each is its own network's calibrated probability, as /segment
     serves it, and the caption says by what temperature and on which frames.
     """
-    lines = ["**Confidence** is each pixel's highest class probability, as the Segment tab draws it for each network:"]
-    lines += [f"- {model.entry.label}: {temperature_note(model.checkpoint.config)}." for model in models]
+    lines = ["**Confidence** is each pixel's highest class probability, as the Segment tab draws it for each network, "
+             "calibrated so that pixels shown at 80% are right about 80% of the time:"]
+    lines += [f"- {model.entry.label}: " + (temperature_in_short(model.checkpoint.config) or
+                                            f"{temperature_note(model.checkpoint.config)}.") for model in models]
     lines.append(
         "\n**Boundary uncertainty** is the entropy of the class probabilities (0: sure, 1: all classes equally "
         f"likely) on a band of {100 * BF_TOLERANCE:.2g}% of the picture's diagonal around each network's own "

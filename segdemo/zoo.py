@@ -179,6 +179,9 @@ def offline_forced() -> bool:
     return os.environ.get("SEGDEMO_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
+NOT_PUBLISHED = "it is not published on the Hub yet"  # the zoo names no repo and revision for it
+
+
 @dataclass
 class LoadedModel:
     """A zoo entry with its checkpoint (or the reason there is none) and where it came from."""
@@ -198,6 +201,11 @@ class LoadedModel:
         if not self.fallbacks:
             return self.source
         return f"{self.source} (Hub copy not used: {'; '.join(self.fallbacks)})"
+
+    def describe_for_visitors(self) -> str:
+        """``describe`` under a visitor's result: a copy never published is no fallback to them ("Hub copy not used:
+        it is not published on the Hub yet" read as a failure), where the Models tab tells the Space's owner."""
+        return self.source if self.fallbacks == [NOT_PUBLISHED] else self.describe()
 
 
 def _bundled_place(entry: ZooEntry) -> str:
@@ -247,7 +255,7 @@ def load_model(
     elif entry.refused:
         reasons.append(entry.refused)
     elif not (entry.repo_id and entry.revision):
-        reasons.append("it is not published on the Hub yet")
+        reasons.append(NOT_PUBLISHED)
     else:
         loaded = _load_from_hub(entry, device, reasons, cache_dir, endpoint, deadline, probe_timeout)
         if loaded is not None:

@@ -42,8 +42,9 @@ def test_the_compare_caption_gives_each_networks_own_temperature_and_frames():
     caption = compare_maps_caption([fcn, segnet])
     fcn_line, segnet_line = (next(line for line in caption.splitlines() if line.startswith(f"- {m.entry.label}:"))
                              for m in (fcn, segnet))
-    assert f"{fcn.checkpoint.config['temperature']:.2f}" in fcn_line and "logits are divided" in fcn_line
-    assert f"{segnet.checkpoint.config['temperature']:.2f}" in segnet_line and "averaged probabilities" in segnet_line
+    assert f"{fcn.checkpoint.config['temperature']:.2f} divides the network's scores" in fcn_line
+    assert f"{segnet.checkpoint.config['temperature']:.2f} softens the average of the network's Monte-Carlo" in (
+        segnet_line)
     for line, model in ((fcn_line, fcn), (segnet_line, segnet)):
         assert ", ".join(model.checkpoint.config["temperature_fitted_on"]["sequences"]) in line
     assert "Boundary uncertainty" in caption

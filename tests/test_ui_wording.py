@@ -168,10 +168,12 @@ def test_the_caption_quotes_the_calibration_of_the_samples_the_run_took(service)
     # with one sample there is no average: the caption says what inference does, divide the logits by T
     temperature = json.loads((ROOT / "weights" / "bayesian_segnet_lite" / "config.json").read_text())["temperature"]
     assert "averaged probabilities" not in captions[1]
-    said = ("with dropout off there are no samples to average, so the logits are divided by a temperature of "
-            f"{temperature:.2f}")
+    said = f"With dropout off there are no samples to average: a temperature of {temperature:.2f} divides"
     assert said in captions[1]
-    assert f"averaged probabilities p are tempered to softmax(log p / {temperature:.2f})" in captions[3]
+    assert f"A temperature of {temperature:.2f} softens the average of the network's Monte-Carlo samples" in (
+        captions[3])
+    # the fit's bookkeeping is the Models tab's, not the visitor's under the maps
+    assert "NLL" not in captions[8] and "weighted" not in captions[8] and "Models tab" in captions[8]
 
 
 def labelled(labels: torch.Tensor) -> SimpleNamespace:

@@ -173,3 +173,15 @@ def test_weights_bundled_from_another_folder_are_named_so(tmp_path, monkeypatch)
     model = load_model(ZOO["fcn8s_lite"], torch.device("cpu"))
     assert model.ready and model.describe().startswith("bundled copy in other_weights/fcn8s_lite (SEGDEMO_WEIGHTS)")
     assert str(tmp_path) not in model.describe()
+
+
+def test_a_visitor_is_not_told_of_a_hub_copy_never_published_as_a_failure():
+    """Under every result: "Weights: bundled copy in weights/fcn8s_lite (Hub copy not used: it is not published on the
+    Hub yet)", which a visitor read as something gone wrong. The Models tab, the Space owner's, still says it; a real
+    fallback (a Hub copy that failed) is said to both."""
+    from segdemo.zoo import NOT_PUBLISHED, LoadedModel
+    unpublished = LoadedModel(None, None, source="bundled copy in weights/fcn8s_lite", fallbacks=[NOT_PUBLISHED])
+    assert unpublished.describe_for_visitors() == "bundled copy in weights/fcn8s_lite"
+    assert NOT_PUBLISHED in unpublished.describe()
+    failed = LoadedModel(None, None, source="bundled copy in weights/fcn8s_lite", fallbacks=["the Hub is unreachable"])
+    assert failed.describe_for_visitors() == failed.describe()
