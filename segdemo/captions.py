@@ -296,9 +296,33 @@ def compare_maps_caption(models: list[LoadedModel]) -> str:
     return "\n".join(lines)
 
 
+def models_summary(models: dict[str, LoadedModel]) -> str:
+    """The Models tab's first lines: one row a model, its headline figures, before the long account of each. A first
+    visitor met 190 words of definitions, then a paragraph a model, before any figure (helper-31's audit)."""
+    rows, frames = [], ""
+    for model in models.values():
+        if not model.ready:
+            rows.append(f"| {model.entry.label} | not available | | | |")
+            continue
+        evaluation = read_eval(model) or {}
+        calibrated = (evaluation.get("calibration") or {}).get("calibrated") or {}
+        frames = frames or (measured_frames(evaluation, model.checkpoint.config) if evaluation else "")
+
+        def shown(value: float | None, places: int = 1) -> str:
+            return "–" if value is None else f"{100 * value:.{places}f}"
+        ece = f"{shown(calibrated.get('ece'))}%" if calibrated else "–"
+        rows.append(f"| {model.entry.label} | {shown(evaluation.get('mean_iou'))} | "
+                    f"{shown(evaluation.get('boundary_f1'))} | {ece} | {model.checkpoint.parameters / 1e6:.1f}M |")
+    where = f" on CamVid {frames}" if frames else ""
+    return (f"**The models at a glance**{where}; each model's account below says how:\n\n"
+            "| Model | mIoU | BF | calibration error (ECE) | parameters |\n|---|---|---|---|---|\n" + "\n".join(rows))
+
+
 def models_markdown(models: dict[str, LoadedModel]) -> str:
+    """Each model's account: what it is, its size, how it was trained, its figures and calibration, its weights.
+    The figures' definitions (``FIGURES_EXPLAINED``) are the tab's to show, folded."""
     devices = sorted({describe_device(next(m.checkpoint.model.parameters()).device) for m in models.values() if m.ready})
-    parts = [f"**Served on:** {', '.join(devices)}.", FIGURES_EXPLAINED] if devices else [FIGURES_EXPLAINED]
+    parts = [f"**Served on:** {', '.join(devices)}."] if devices else []
     for name, model in models.items():
         spec = MODELS[name]
         if not model.ready:

@@ -947,6 +947,9 @@ class SegmentationService:
                 pass
         return captions.compare_maps_caption(shown)
 
+    def models_summary(self) -> str:
+        return captions.models_summary(self.models)
+
     def models_markdown(self) -> str:
         return captions.models_markdown(self.models)
 
@@ -1409,6 +1412,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
         _picture_follows_to_an_empty_tab(compare_tab, c_image, image)
 
         with gr.Tab("Models"):
+            gr.Markdown(service.models_summary())
+            with gr.Accordion("What the figures mean", open=False):
+                gr.Markdown(captions.FIGURES_EXPLAINED.removeprefix("**What the figures mean.** "))
             gr.Markdown(service.models_markdown())
             plots = service.trust_plots()
             plot_rules: list[str] = []

@@ -78,3 +78,18 @@ def test_a_class_the_measured_street_hardly_has_is_said_to_be_why_its_iou_is_low
     evaluation["sequences"] = ["0016E5"]   # another street: nothing is known of its classes
     (tmp_path / "eval.json").write_text(json.dumps(evaluation))
     assert scarce_classes_note({"fcn8s_lite": evaluated(tmp_path)}) == ""
+
+
+def test_the_models_tab_begins_with_each_models_headline_figures(tmp_path):
+    """A first visitor met 190 words of definitions, then a paragraph a model, before any figure. One row a model
+    now comes first: mIoU, BF and ECE as its eval.json has them, and its size; the definitions are folded."""
+    from segdemo.captions import models_summary
+    from segdemo.zoo import load_zoo
+    models = load_zoo()
+    summary = models_summary(models)
+    assert summary.startswith("**The models at a glance** on CamVid ")
+    for model in models.values():
+        evaluation = json.loads((model.checkpoint.path / "eval.json").read_text())
+        row = next(line for line in summary.splitlines() if line.startswith(f"| {model.entry.label} |"))
+        assert (f"| {100 * evaluation['mean_iou']:.1f} | {100 * evaluation['boundary_f1']:.1f} | "
+                f"{100 * evaluation['calibration']['calibrated']['ece']:.1f}% |") in row, row
