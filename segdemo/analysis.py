@@ -113,12 +113,16 @@ def thin_iou(labels: torch.Tensor, truth: torch.Tensor, void_index: int = VOID_I
 
 
 # How far apart SegNet's and FCN's figures must be, relatively, for a claim to hold or fail rather than be "about the
-# same": beyond what SegNet's own Monte-Carlo seed moves them, so that no seed turns "holds" into "does not hold"
-# (benchmarks/claims_by_seed.py, seeds 0-9 on the six bundled frames, in benchmarks/results/claims_by_seed.txt: the
-# largest spread of SegNet's figure, max - min against the mean, was 5.4% and 7.0% for BF and boundary density, 12.6%
-# and 14.4% for thin-structure IoU and share, 2.1% for the band's uncertainty, 24% and 29% for the riders' mixing). At
-# 5% for all, f03570's riders went from "does not hold" to "holds" between seeds 0 and 2.
-SAME_WITHIN = {"detail": 0.08, "thin": 0.15, "band": 0.05, "riders": 0.30}
+# same": half the widest range SegNet's own Monte-Carlo seed moves its figure over (FCN's single pass draws nothing),
+# so that no seed turns "holds" into "does not hold" (benchmarks/claims_by_seed.py, seeds 0-9 on the six bundled
+# frames at the served 8 samples, in benchmarks/results/claims_by_seed.txt: the largest range of SegNet's figure, max -
+# min against the mean, was 5.4% and 7.0% for BF and boundary density, 12.6% and 14.4% for thin-structure IoU and
+# share, 2.1% for the band's uncertainty, 24% and 29% for the riders' mixing). At 5% for all, f03570's riders went from
+# "does not hold" to "holds" between seeds 0 and 2; at the whole range, a reviewer found, BF lower on f01290 at every
+# seed read "about the same". A verdict near a margin may still go from "about the same" to the other at another seed.
+SAME_WITHIN = {"detail": 0.04, "thin": 0.08, "band": 0.02, "riders": 0.15}
+RIDERS_FOUND = 0.5  # the share of the label's riders a network must call Pedestrian or Bicyclist for its mixing to
+# say anything: on f03570 FCN calls 26% of them either, SegNet 5%, neither a single one Bicyclist
 
 
 def _claim(name: str, segnet: float | None, fcn: float | None, shown: str, missing: str, within: float) -> str:
@@ -188,19 +192,53 @@ def claims_line(fcn: Prediction, segnet: Prediction, truth: torch.Tensor | None 
                          band_uncertainty(fcn, band), f"uncertainty on {where} boundary band: SegNet {{segnet:.3f}}, "
                          "FCN {fcn:.3f}", "no boundary to test it on", SAME_WITHIN["band"]))
     riders = rider_pixels(fcn, segnet, truth)
-    claims.append(_claim("it mixes Pedestrian and Bicyclist more", rider_mixing(segnet, riders),
-                         rider_mixing(fcn, riders), f"on {where} riders: SegNet {{segnet:.1%}}, FCN {{fcn:.1%}}",
-                         f"too few Pedestrian or Bicyclist pixels to test it on (under {RIDER_MIN_SHARE:.1%} of the "
-                         f"picture or {RIDER_MIN_PIXELS} pixels)", SAME_WITHIN["riders"]))
-    ratios = [p.boundary.ratio for p in (fcn, segnet)]
-    if None in ratios:
-        both = "both are less sure on boundaries than inside regions: no boundary or no interior to test it on"
+    found = [riders_found(p, riders) for p in (fcn, segnet)] if truth is not None else [None, None]
+    name = "it mixes Pedestrian and Bicyclist more"
+    enough = float(riders.float().mean()) >= RIDER_MIN_SHARE and int(riders.sum()) >= RIDER_MIN_PIXELS
+    if enough and all(share is not None and share < RIDERS_FOUND for share in found):
+        # the mixing would be of a sliver of probability: on f03570 neither network calls one pixel Bicyclist
+        claims.append(f"{name}: not judged, as both networks call most of the label's riders something else (FCN "
+                      f"{found[0]:.0%}, SegNet {found[1]:.0%} of them Pedestrian or Bicyclist)")
     else:
-        verdict = "holds" if min(ratios) > 1 else "holds for FCN" if ratios[0] > 1 else (
-            "holds for SegNet" if ratios[1] > 1 else "does not hold")
-        both = (f"both are less sure on boundaries than inside regions (Kendall et al.): {verdict} (FCN "
-                f"{ratios[0]:.1f}x, SegNet {ratios[1]:.1f}x)")
-    return "**The claims on this picture:** " + "; ".join(claims) + "; " + both + "."
+        claims.append(_claim(name, rider_mixing(segnet, riders), rider_mixing(fcn, riders),
+                             f"on {where} riders: SegNet {{segnet:.1%}}, FCN {{fcn:.1%}}",
+                             f"too few Pedestrian or Bicyclist pixels to test it on (under {RIDER_MIN_SHARE:.1%} of "
+                             f"the picture or {RIDER_MIN_PIXELS} pixels)", SAME_WITHIN["riders"]))
+    return "**The claims on this picture:** " + "; ".join(claims) + "; " + _boundaries_above_regions(fcn, segnet,
+                                                                                                     truth) + "."
+
+
+def riders_found(prediction: Prediction, riders: torch.Tensor) -> float | None:
+    """The share of the ``riders`` pixels the network calls Pedestrian or Bicyclist; None where there are none."""
+    if not bool(riders.any()):
+        return None
+    called = (prediction.labels == PEDESTRIAN) | (prediction.labels == BICYCLIST)
+    return float(called[riders].float().mean())
+
+
+def label_band_ratio(prediction: Prediction, truth: torch.Tensor, void_index: int = VOID_INDEX) -> float | None:
+    """How many times the network's mean uncertainty near the label's boundaries is its mean inside the label's
+    regions (void pixels left out); None where either is empty or the inside is certain."""
+    valid = truth != void_index
+    band = boundary_band(truth) & valid
+    inside = valid & ~band
+    near, far = band_uncertainty(prediction, band), band_uncertainty(prediction, inside)
+    return None if near is None or far is None or far <= 0 else near / far
+
+
+def _boundaries_above_regions(fcn: Prediction, segnet: Prediction, truth: torch.Tensor | None) -> str:
+    """The Bayesian SegNet paper's boundary claim, on the label's boundaries: on a network's own, where two classes'
+    probabilities cross, its entropy peaks by construction (FCN's on pure noise was 1.85x), so the claim could not
+    fail there."""
+    name = "both are less sure on boundaries than inside regions (Kendall et al.)"
+    if truth is None:
+        return f"{name}: not judged without a label (on a network's own boundaries it holds by construction)"
+    ratios = [label_band_ratio(p, truth) for p in (fcn, segnet)]
+    if None in ratios:
+        return f"{name}: no boundary or no region in the label to test it on"
+    verdict = "holds" if min(ratios) > 1 else "holds for FCN" if ratios[0] > 1 else (
+        "holds for SegNet" if ratios[1] > 1 else "does not hold")
+    return f"{name}: {verdict} (on the label's boundaries, FCN {ratios[0]:.1f}x, SegNet {ratios[1]:.1f}x)"
 
 
 def prediction_figures(prediction: Prediction, model: str, source: str) -> dict[str, Any]:
@@ -343,8 +381,8 @@ def compare_predictions(
             "figure": "Boundary pixels per 1000",
             "fcn": _fmt(boundary_density(fcn.labels)),
             "segnet": _fmt(boundary_density(segnet.labels)),
-            "reading": "how much boundary each map draws (FCN's upsampled maps are smoother); more is not more "
-                       "right: the BF score, on a labelled frame, says that",
+            "reading": "how much boundary each map draws (FCN's upsampled maps are smoother; it halves when the "
+                       "picture doubles); more is not more right: the BF score, on a labelled frame, says that",
         },
         {
             "figure": "Thin structures",

@@ -280,9 +280,11 @@ COMPARE_INTRO = (
     "**The claims tested here:** FCN upsamples coarse class scores 8x, so its maps are smooth and miss thin "
     "structures (Long et al.); SegNet upsamples with the encoder's pooling indices and draws boundaries more "
     "accurately (Badrinarayanan et al., by the BF score), but is less sure where boundaries lie and mixes classes "
-    "that overlap, people on bicycles (this demo's brief, not the papers'). The line above the figures judges each on "
-    "your picture, on the same pixels for both networks and, on the bundled frames, against their labels. SegNet is "
-    "the Bayesian SegNet, averaged over its Monte-Carlo samples."
+    "that overlap, people on bicycles (this demo's brief, not the papers'); and a network is less sure on boundaries "
+    "than inside regions (Kendall et al.). The line above the figures judges each on your picture, on the same pixels "
+    "for both networks and, on the bundled frames, against their labels; figures closer than SegNet's Monte-Carlo "
+    "seed can move them are \"about the same\". Both run as served: FCN averaged over three scales, SegNet (the "
+    "Bayesian SegNet) over its samples, spread over two scales and the mirror image; more samples raise its entropy."
 )
 # What the shipped networks saw of the bundled examples (tests/test_shipped_weights.py keeps it true): flattering
 # figures, a visitor should know, where "never trained on" let the example frames pass for an unseen street
