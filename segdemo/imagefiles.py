@@ -82,6 +82,7 @@ _running_sweep: Future[int] | None = None
 _results_bytes = 0  # what the last sweep left, plus what was written since
 _sweep_lock = threading.Lock()
 _forget_older_than: Callable[[float], None] | None = None
+_written_here: set[str] = set()  # the folders this process wrote results or browser copies in
 
 
 def _start_afresh_in_a_forked_child() -> None:
@@ -256,6 +257,8 @@ class ImageWriter:
         sweep_now_and_then()
         self.folder = results_folder() / uuid.uuid4().hex
         self.folder.mkdir(parents=True, exist_ok=True)
+        with _sweep_lock:
+            _written_here.add(str(self.folder))
         self._pending: dict[str, Future[str] | None] = {}
 
     def add(self, name: str, image: Image.Image | None) -> None:
@@ -276,6 +279,15 @@ class ImageWriter:
         paths = {name: None if future is None else future.result() for name, future in self._pending.items()}
         _note_written(paths.values())
         return paths
+
+
+def delete_results_written_here() -> None:
+    """Delete the result folders and browser copies this process wrote, once its server has stopped: no session can
+    show them again. Another process's (a second server on the same cache) are left alone."""
+    with _sweep_lock:
+        folders = list(_written_here)
+        _written_here.clear()
+    delete_results(folders)
 
 
 def delete_results(folders: Iterable[str]) -> None:
@@ -310,6 +322,8 @@ def write_copy_of(upload: str | Path, name: str, image: Image.Image) -> str:
     except FileNotFoundError:  # not written yet, or swept
         pass
     path.parent.mkdir(parents=True, exist_ok=True)
+    with _sweep_lock:
+        _written_here.add(str(path.parent))
     unfinished = path.with_name(f".{uuid.uuid4().hex}{path.suffix}")
     try:
         _write(image, unfinished)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import signal
 import threading
 import time
 import zipfile
@@ -35,6 +36,7 @@ from .imagefiles import (
     SWEEP_EVERY_SECONDS,
     ImageWriter,
     delete_results,
+    delete_results_written_here,
     forget_files_with,
     shown_picture,
     write_copy_of,
@@ -1221,7 +1223,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             "# FCN and SegNet, side by side\n"
             "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "
             "project. Upload a street picture, or click one of the examples under the picture box, to see the colour "
-            "overlay, how confident each pixel is, and where the network is unsure about boundaries."
+            "overlay, how confident each pixel is, and where the network is unsure about boundaries. Your picture and "
+            "its results stay on the server for about a day, for whoever holds their links, and are then deleted."
         )
         with gr.Tab("Segment") as segment_tab:
             with gr.Row():
@@ -1459,10 +1462,11 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     return demo
 
 
-def gradio_sweep(demo: gr.Blocks) -> Callable[[float], None] | None:
-    """Gradio's own sweep of the uploads and files ``demo`` served that are older than an age, for
-    ``segdemo.imagefiles``' sweep for room: Gradio forgets the names of the files it deletes, and keeps those of
-    files deleted behind its back for as long as the server runs. None where this Gradio has no such function."""
+def gradio_sweep(demo: gr.Blocks) -> Callable[[float | None], None] | None:
+    """Gradio's own sweep of the uploads and files ``demo`` served that are older than an age (None: all of them),
+    for ``segdemo.imagefiles``' sweep for room and a stopped server: Gradio forgets the names of the files it deletes,
+    and keeps those of files deleted behind its back for as long as the server runs. None where this Gradio has no
+    such function."""
     try:
         from gradio.route_utils import delete_files_created_by_app
     except ImportError:
@@ -1484,9 +1488,25 @@ THEME = gr.themes.Soft(primary_hue="indigo").set(
 )
 
 
+def _stop_as_on_ctrl_c(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def launch(demo: gr.Blocks, **kwargs: Any) -> None:
-    """Queue with a bounded size and one inference at a time, then serve."""
+    """Queue with a bounded size and one inference at a time, then serve; on SIGTERM or Ctrl-C, stop and delete what
+    visitors left.
+
+    A SIGTERM (a container stopped, ``kill``) ended Python at once: Gradio's
+    shutdown, which deletes every upload and file it served, never ran, and the
+    next process knew nothing of them, so visitors' photos, their metadata and
+    names with them, stayed on the disk for good (helper-34's audit). Raised as
+    Ctrl-C's KeyboardInterrupt, it takes Gradio's own way out; the results it
+    never served (a run cancelled after it started) go with segdemo's folder.
+    """
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
     demo.launch(
         theme=THEME,
         css=CSS + "\n" + getattr(demo, "segdemo_css", ""),
@@ -1500,3 +1520,9 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
         app_kwargs={"middleware": compression_middleware()},  # the page, gzipped: 272 kB to 29 kB
         **kwargs,
     )
+    if not kwargs.get("prevent_thread_lock"):  # the server has stopped
+        # Gradio's own shutdown deletes its uploads too, but in its server's thread, which it waits for 5 s at most
+        # (a client's open stream holds it longer): the process then ended first, the uploads left behind
+        if (sweep := gradio_sweep(demo)) is not None:
+            sweep(None)
+        delete_results_written_here()
