@@ -274,6 +274,12 @@ OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in
 SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
 RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
+# Which way each map's colours run, in one line above them: yellow is sure on the confidence map and unsure or likely
+# on the others, and a first visitor was told neither which to look at nor which way they read (helper-31's audit)
+MAPS_KEY = ("**Reading the maps:** start with the overlay. *Confidence*: yellow is sure, dark a guess. *Boundary "
+            "uncertainty*: bright is unsure, drawn near the class edges only. *Errors* (bundled frames): red is wrong. "
+            "*Mutual information* (Bayesian SegNet): bright where its samples disagree. Each map's colour bar gives its "
+            "scale.")
 # What is claimed of the two networks, and by whom: the networks here are compact ones trained by this project, and
 # the line under the headline says which claims hold on the picture (analysis.claims_line). The papers do not say
 # that SegNet is less sure at boundaries than FCN, nor that it mixes riders more: those are this demo's brief; the
@@ -1221,10 +1227,9 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     with RefusingBlocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=sweep) as demo:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
-            "Semantic segmentation of road scenes (CamVid's 11 classes) with networks trained from scratch by this "
-            "project. Upload a street picture, or click one of the examples under the picture box, to see the colour "
-            "overlay, how confident each pixel is, and where the network is unsure about boundaries. Your picture and "
-            "its results stay on the server for about a day, for whoever holds their links, and are then deleted."
+            "Road scenes segmented into CamVid's 11 classes by networks this project trained from scratch. Upload a "
+            "street picture or click an example to see the colour overlay, each pixel's confidence and where the "
+            "network is unsure about boundaries. Your picture and its results are kept a day, then deleted."
         )
         with gr.Tab("Segment") as segment_tab:
             with gr.Row():
@@ -1263,6 +1268,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
                     legend = gr.HTML(label="Legend", show_label=False, elem_classes=[RESULT])
                     info = gr.Markdown(label="Info", show_label=False, elem_classes=[RESULT])
+            gr.Markdown(MAPS_KEY, elem_id="segment-maps-key")
             with gr.Row(elem_id="segment-maps"):
                 confidence = map_image("Confidence", "confidence", min_width=MAP_MIN_WIDTH,
                                        elem_id="segment-confidence")
@@ -1354,6 +1360,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     )
             gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
             compare_pixel, compare_class, _ = _readout_and_class_choice("compare", choice_scale=1)
+            gr.Markdown(MAPS_KEY, elem_id="compare-maps-key")
             with gr.Column(elem_id="compare-maps"):
                 with gr.Row():  # shown once a class is chosen, at the other maps' scale
                     fcn_class_probability = map_image("FCN: probability of a class", "class", "FCN", visible=False,

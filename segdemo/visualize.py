@@ -396,8 +396,10 @@ def label_map(
     rgb = colorize(indices, table)
     rgb[indices == void_index] = VOID_GREY
     h, w = indices.shape
-    shown = np.where(indices == void_index, len(table), indices)  # void is left out of the key
-    panel = class_key(shown, table, class_names, h, (width - w) if width else colour_bar_width(h))
+    # void keyed too, in its grey: beside Sky's grey, a lecturer's projector told them apart by the key alone
+    shown = np.where(indices == void_index, len(table), indices)
+    keyed = np.vstack([table, np.asarray(VOID_GREY, dtype=np.uint8)])
+    panel = class_key(shown, keyed, [*class_names, "void"], h, (width - w) if width else colour_bar_width(h))
     canvas = Image.new("RGB", (w + panel.width, h), (255, 255, 255))
     canvas.paste(Image.fromarray(rgb), (0, 0))
     canvas.paste(panel, (w, 0))
