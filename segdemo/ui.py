@@ -278,8 +278,8 @@ RESULT_GONE = "This result is no longer kept on the server: press the button aga
 # on the others, and a first visitor was told neither which to look at nor which way they read (helper-31's audit)
 MAPS_KEY = ("**Reading the maps:** start with the overlay. *Confidence*: yellow is sure, dark a guess. *Boundary "
             "uncertainty*: bright is unsure, drawn near the class edges only. *Errors* (bundled frames): red is wrong. "
-            "*Mutual information* (Bayesian SegNet): bright where its samples disagree. Each map's colour bar gives its "
-            "scale.")
+            "*Mutual information* (Bayesian SegNet): bright where its samples disagree. Each map's colour bar gives "
+            "its scale.")
 # What is claimed of the two networks, and by whom: the networks here are compact ones trained by this project, and
 # the line under the headline says which claims hold on the picture (analysis.claims_line). The papers do not say
 # that SegNet is less sure at boundaries than FCN, nor that it mixes riders more: those are this demo's brief; the
