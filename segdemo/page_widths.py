@@ -28,7 +28,7 @@ from typing import Any
 from .inference import MAX_OUTPUT_SIDE
 
 MIN_DRAWN_WIDTH = 1024
-SESSIONS_REMEMBERED = 10_000  # as many as Gradio keeps
+SESSIONS_REMEMBERED = 10_000  # as many sessions as Gradio keeps (a curl call is one): what segdemo notes of each
 # what the page sends once loaded (``demo.load(js=...)``): the window's width in device pixels
 WINDOW_WIDTH_JS = "() => [Math.round(window.innerWidth * (window.devicePixelRatio || 1))]"
 

@@ -47,7 +47,7 @@ from .inference import DEFAULT_SAMPLES, MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction
 from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, UploadImage, described, refused
 from .memory import release_free_memory
 from .models import is_bayesian
-from .page_widths import WINDOW_WIDTH_JS, PageWidths
+from .page_widths import SESSIONS_REMEMBERED, WINDOW_WIDTH_JS, PageWidths
 from .pixel_readout import class_probability, read_pixel, save_grid
 from .settings import number_setting
 from .trustplots import current_plots, page_size
@@ -306,7 +306,6 @@ CLASSES_GONE = "This result is no longer kept on the server: press the button ag
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
-SESSIONS_REMEMBERED = 10_000  # as many sessions as Gradio keeps (a curl call is one): their newest result's name
 MAP_MIN_WIDTH = 280  # narrower, a map shows too little to compare; the Segment tab's maps then wrap, two to a row
 # A run asked for while one of its kind is going waits for it, then runs on what the page shows by then: Gradio's
 # default ("once") dropped it, and the page ended on the results of another picture or model than the one chosen.
