@@ -64,6 +64,12 @@ class RefusingBlocks(gr.Blocks):
             raise _wrong_count(block_fn, inputs)
 
     async def preprocess_data(self, block_fn: Any, inputs: list[Any], state: Any, explicit_call: bool = False) -> Any:
+        if block_fn.is_validator_function:
+            # A run's validator (``picture_given``) is called before the run is queued, with no limit on how many
+            # at once: it gets the inputs as sent, so that no picture is fetched from its URL or copied there. A
+            # call with the wrong count passes it, to be refused by the run, in its event stream as any refusal is
+            # (raised here, it came back as an HTTP 400 to the POST, and Gradio printed it in the server's log).
+            return list(inputs) if len(inputs) == len(block_fn.inputs) else [UNCOUNTED] * len(block_fn.inputs)
         self.validate_inputs(block_fn, inputs)  # before the pictures' URLs are read: a count's refusal first
         inputs = [_url_read(value) if isinstance(block, UploadImage) else value
                   for block, value in zip(block_fn.inputs, inputs)]
@@ -73,6 +79,18 @@ class RefusingBlocks(gr.Blocks):
             raise refused("The picture names a file on the server, which a call may not read: send the file "
                           "itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
                           "first).") from None
+
+
+NO_PICTURE = "Please upload a picture first (or pick one of the examples)."
+UNCOUNTED = "not counted"  # what a run's validator is given for each input of a call with the wrong count
+
+
+def picture_given(picture: Any, *settings: Any) -> list[dict[str, Any]]:
+    """A run's validator (``validator=``): a press with no picture is told so on the picture box before the run is
+    queued, and the maps keep what they showed; refused by the run itself, every map was marked "Error". An API
+    call with no picture gets the same sentence (gradio_client: ``ValidationError``; HTTP: 422). ``picture`` is
+    the payload as sent (``RefusingBlocks.preprocess_data``); the settings are checked by the run."""
+    return [gr.validate(picture is not None, NO_PICTURE)] + [gr.validate(True, "") for _ in settings]
 
 
 def _url_read(value: Any) -> Any:

@@ -61,13 +61,23 @@
   }
 
   // Gradio's messages (why a picture was refused, a run failed) are said too: a toast is added with its words
-  // already in it, and a screen reader may not say a live region that comes already filled.
+  // already in it, and a screen reader may not say a live region that comes already filled. A run pressed with
+  // no picture is told so on the picture box (segdemo.inputs.picture_given), which a visitor who scrolled down
+  // to the button may not see: the box is brought into view.
+  const found = (node, selector) => node.nodeType === Node.ELEMENT_NODE
+    && (node.matches(selector) ? node : node.querySelector(selector));
   new MutationObserver((records) => {
     for (const record of records) {
       for (const node of record.addedNodes) {
-        const toast = node.nodeType === Node.ELEMENT_NODE
-          && (node.matches("[data-testid=toast-body]") ? node : node.querySelector("[data-testid=toast-body]"));
+        const toast = found(node, "[data-testid=toast-body]");
         if (toast) say(toast.innerText.replace(/\s+/g, " ").trim());
+        const invalid = found(node, ".validation-error");
+        if (invalid) {
+          say(invalid.innerText.replace(/\s+/g, " ").trim());
+          const box = invalid.closest(".block") ?? invalid;
+          const { top, bottom } = box.getBoundingClientRect();
+          if (top < 0 || bottom > window.innerHeight) box.scrollIntoView({ block: "center" });
+        }
       }
     }
   }).observe(document.body, { subtree: true, childList: true });

@@ -44,7 +44,17 @@ from .imagefiles import (
 )
 from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
 from .inference import DEFAULT_SAMPLES, MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict
-from .inputs import ModelDropdown, NumberBox, NumberSlider, RefusingBlocks, UploadImage, described, refused
+from .inputs import (
+    NO_PICTURE,
+    ModelDropdown,
+    NumberBox,
+    NumberSlider,
+    RefusingBlocks,
+    UploadImage,
+    described,
+    picture_given,
+    refused,
+)
 from .memory import release_free_memory
 from .models import is_bayesian
 from .page_widths import SESSIONS_REMEMBERED, WINDOW_WIDTH_JS, PageWidths
@@ -554,7 +564,7 @@ class SegmentationService:
     @staticmethod
     def _load(image: Any):
         if image is None:
-            raise refused("Please upload a picture first (or pick one of the examples).")
+            raise refused(NO_PICTURE)
         try:
             return load_image(image, max_side=MAX_OUTPUT_SIDE)  # no result is drawn larger
         except ImageError as error:
@@ -1309,6 +1319,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 described(component, note, whole=component is samples)
             segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
                                     api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS,
+                                    validator=picture_given,
                                     js=_sent_with_its_inputs("segment", "button", segment_settings))
             _show_uploads_in_every_browser("segment", image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
@@ -1401,7 +1412,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                 described(component, note, whole=component is c_samples)
             compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
                                       api_description=COMPARE_API, concurrency_id="model",
-                                      trigger_mode=LAST_REQUEST_WINS,
+                                      trigger_mode=LAST_REQUEST_WINS, validator=picture_given,
                                       js=_sent_with_its_inputs("compare", "button", compare_settings))
             _show_uploads_in_every_browser("compare", c_image, service.picture_for_the_browser)
             _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)

@@ -1168,20 +1168,49 @@ def test_a_file_that_is_no_picture_is_explained_as_soon_as_it_is_uploaded(browse
     page.locator(".toast-body").filter(has_text="This file is not an image we can read").wait_for(timeout=30_000)
     page.wait_for_function("() => !document.querySelector('#segment-picture img')", timeout=10_000)
     page.get_by_role("button", name="Segment", exact=True).click()
-    page.locator(".toast-body").filter(has_text="Please upload a picture first").wait_for(timeout=30_000)
+    page.locator("#segment-picture .validation-error").filter(has_text="Please upload a picture first").wait_for(
+        timeout=30_000)
     assert page.locator(".toast-body").filter(has_text="This file is not an image we can read").count() <= 1
     page.close()
 
 
-def test_a_screen_reader_is_told_gradios_messages(browser, app_url):
+def test_a_run_pressed_without_a_picture_is_told_so_on_the_picture_box(browser, app_url):
+    """The refusal had come from the run itself: a toast, and every map of the tab marked with a bare red "Error".
+    It is Gradio's validation now, on the picture box, which is brought into view from the button below it; the
+    maps are left as they were, and a picture given clears it."""
+    page = browser.new_page(viewport={"width": 1366, "height": 768})
+    open_app(page, app_url)
+    for tab in ("Compare", "Segment"):
+        page.get_by_role("tab", name=tab).click()
+        run = page.get_by_role("tabpanel").get_by_role("button", name=tab, exact=True)
+        run.scroll_into_view_if_needed()
+        picture = f"#{tab.lower()}-picture"
+        assert page.evaluate(f"() => document.querySelector('{picture}').getBoundingClientRect().bottom < 0")
+        run.click()
+        message = page.locator(f"{picture} .validation-error").filter(has_text="Please upload a picture first")
+        message.wait_for(timeout=30_000)
+        page.wait_for_function(f"() => {{ const box = document.querySelector('{picture}').getBoundingClientRect(); "
+                               "return box.top >= 0 && box.top < window.innerHeight; }", timeout=5_000)
+        page.wait_for_function("() => document.querySelector('.segdemo-spoken[role=status]').textContent"
+                               ".includes('Please upload a picture first')", timeout=5_000)
+        assert page.get_by_role("tabpanel").get_by_text("Error", exact=True).count() == 0
+        assert page.locator(".toast-body").count() == 0
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.locator("#segment-picture .validation-error").wait_for(state="detached", timeout=30_000)
+    page.close()
+
+
+def test_a_screen_reader_is_told_gradios_messages(browser, app_url, tmp_path):
     """Gradio's toast comes with its words already in it, and a screen reader may not say a live region that comes
-    filled: Segment pressed without a picture said nothing to one. The page's own live region says it too."""
+    filled: a refused upload said nothing to one. The page's own live region says it too."""
+    text = tmp_path / "notes.png"
+    text.write_text("just some text\n" * 20)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     open_app(page, app_url)
-    page.get_by_role("button", name="Segment", exact=True).click()
-    page.locator(".toast-body").filter(has_text="Please upload a picture first").wait_for(timeout=30_000)
+    page.locator("#segment-picture input[type=file]").set_input_files(str(text))
+    page.locator(".toast-body").filter(has_text="This file is not an image we can read").wait_for(timeout=30_000)
     page.wait_for_function("() => document.querySelector('.segdemo-spoken[role=status]').textContent"
-                           ".includes('Please upload a picture first')", timeout=5_000)
+                           ".includes('This file is not an image we can read')", timeout=5_000)
     page.close()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import json
@@ -10,13 +11,17 @@ import zipfile
 import zlib
 from pathlib import Path
 
+import gradio as gr
 import httpx
 import numpy as np
 import pytest
+from gradio.queueing import create_validator_fn
 from gradio_client import handle_file
+from gradio_client.exceptions import ValidationError
 from PIL import Image
 
 from conftest import ROOT
+from segdemo.inputs import NO_PICTURE, UNCOUNTED, RefusingBlocks, UploadImage, picture_given
 
 GOOD_SIZE = (96, 72)
 
@@ -279,6 +284,38 @@ def test_a_plain_http_call_that_gradio_refuses_says_why(app_url, client, tmp_pat
     event, payload = over_http(app_url, "segment", [not_base64, "fcn8s_lite", 0.5, 1, 0])
     assert event == "error" and "data: URL is not valid base64" in payload["error"]
     still_answers(client, tmp_path)
+
+
+def test_a_call_without_a_picture_is_refused_before_it_is_queued(app_url, client, tmp_path):
+    """Gradio's validation (segdemo.inputs.picture_given), which the page shows on its picture box: gradio_client
+    raises its ValidationError with the sentence, and a POST is answered 422 with it, where the run itself had
+    refused in the event stream. A URL given as the picture is not fetched to check it."""
+    for endpoint, settings in (("/segment", ("fcn8s_lite", 0.5, 1, 0)), ("/compare", (0.5, 1, 0))):
+        with pytest.raises(ValidationError, match=r"image: Please upload a picture first \(or pick one of the "):
+            client.predict(None, *settings, api_name=endpoint)
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        answer = http.post("/gradio_api/call/segment", json={"data": [None, "fcn8s_lite", 0.5, 1, 0]})
+    assert answer.status_code == 422
+    refusal = answer.json()["detail"][0]
+    assert refusal["parameter_name"] == "image" and refusal["message"] == NO_PICTURE and not refusal["is_valid"]
+    assert all(check["is_valid"] for check in answer.json()["detail"][1:])
+    still_answers(client, tmp_path)
+
+
+def test_a_runs_validator_gets_the_inputs_as_they_were_sent():
+    """It runs before the queue, as many at once as callers send: a picture's URL there would be fetched (for up to
+    30 s) by every call beside the one the queue lets through, and a call with the wrong count refused by an
+    HTTP 400 and a line in the server's log, where the run refuses it in words."""
+    with RefusingBlocks() as demo:
+        picture, seed = UploadImage(type="filepath"), gr.Number()
+        gr.Button().click(lambda image, number: None, [picture, seed], None, validator=picture_given)
+    validator = create_validator_fn(demo.fns[0])
+    by_url = {"path": "https://example.com/street.jpg", "meta": {"_type": "gradio.FileData"}}
+    assert asyncio.run(demo.preprocess_data(validator, [by_url, 3], None)) == [by_url, 3]
+    assert asyncio.run(demo.preprocess_data(validator, [None], None)) == [UNCOUNTED, UNCOUNTED]
+    assert [check["is_valid"] for check in picture_given(None, 3)] == [False, True]
+    assert [check["is_valid"] for check in picture_given(by_url, 3)] == [True, True]
+    assert [check["is_valid"] for check in picture_given(UNCOUNTED, UNCOUNTED)] == [True, True]
 
 
 def test_a_call_with_too_many_inputs_is_refused_with_the_inputs_the_endpoint_takes(app_url, client, tmp_path):
