@@ -25,7 +25,10 @@ enforced by one sweep that runs in the background beside a request:
   ``RESULTS_MAX_BYTES`` or the disk has less than ``DISK_KEPT_FREE_BYTES``
   free (checked with every request, swept at most every
   ``ROOM_CHECK_SECONDS``). Results under ``RESULTS_IN_USE_SECONDS`` old stay:
-  a request may still be writing them, or its page fetching them.
+  a request may still be writing them, or its page fetching them. Where
+  that leaves the disk short all the same (uploads fill it: anyone may
+  send 50 MB ones, and Gradio keeps them a day), Gradio's uploads and files
+  older than ``RESULTS_IN_USE_SECONDS`` go too.
 
 Where a sweep for room deletes files Gradio served, Gradio's own sweep
 (``forget_files_with``) deletes them first, so that Gradio also forgets them;
@@ -198,10 +201,14 @@ def sweep_results(max_age: float, max_bytes: float = math.inf, keep_free: float 
         doomed.append(path)
         cutoff = max(cutoff, written)
         total, free = total - size, free + size
-    if cutoff > now - max_age and _forget_older_than is not None:
-        # Gradio deletes the files it served (and its uploads) as old as these, and forgets their names
+    gradio_age = None
+    if cutoff > now - max_age:  # Gradio deletes the files it served (and its uploads) as old as these
+        gradio_age = max(time.time() - cutoff - 1e-3, 0.0)
+    if free < target_free:  # uploads, not results, fill the disk (anyone may POST 50 MB ones to /gradio_api/upload)
+        gradio_age = RESULTS_IN_USE_SECONDS
+    if gradio_age is not None and _forget_older_than is not None:  # and forgets their names
         try:
-            _forget_older_than(max(time.time() - cutoff - 1e-3, 0.0))
+            _forget_older_than(gradio_age)
         except Exception as error:  # its sets changed while it went through them: ours below go anyway
             log.warning("Gradio's sweep for room failed: %s", error)
     for path in doomed:

@@ -65,6 +65,17 @@ decode (its wheels have no AV1 decoder; Pillow's AVIF plugin has one)."""
 BROWSER_FORMATS: frozenset[str] = frozenset({"PNG", "JPEG", "MPO", "WEBP", "GIF", "BMP", "AVIF"})
 """Of FORMATS, those that Chrome, Firefox and Safari all draw; Safari alone draws TIFF and HEIF."""
 
+MAX_FRAMES_COUNTED = 100
+"""A multi-frame file's frames are counted up to this many, for its note: Pillow walks a TIFF's pages to count
+them, in a time that grows as their square (100,000 pages of 42 bytes, a 4.2 MB file, took 42 s; 200,000, 173 s),
+and a GIF's one by one."""
+
+MAX_JPEG_SCANS = 100
+"""A JPEG of more scans is refused before it is decoded. libjpeg decodes a progressive JPEG scan by scan, each a
+pass over the whole picture (6 ms each at 16 megapixels here): a 187 kB file of 6,000 tiny scans held the only
+inference slot for 25 s, and 50 MB of them would for hours. A progressive JPEG has about 10 (libjpeg's default
+script has 10, mozjpeg's up to 13; a phone's MPO, two pictures of them and their previews)."""
+
 NOT_AN_IMAGE = "This file is not an image we can read (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF, TIFF)."
 CORRUPT = "The image file is truncated or corrupt."
 
@@ -210,9 +221,27 @@ def _decode(fp: IO[bytes], max_pixels: int, max_side: int | None = None) -> Load
         except Exception as exc:  # plugins raise SyntaxError, struct.error, ValueError... on bad headers
             raise ImageError(CORRUPT) from exc
         with image:
+            if image.format in ("JPEG", "MPO") and (scans := _jpeg_scans(fp)) > MAX_JPEG_SCANS:
+                raise ImageError(f"This JPEG is made of {scans:,} scans; this server decodes JPEGs of up to "
+                                 f"{MAX_JPEG_SCANS} (an ordinary one has 1 to about 13): save it again as an "
+                                 "ordinary JPEG.")
             if image.format == "AVIF" and "icc_profile" not in image.info:
                 image.info["nclx_profile"] = _avif_colour_description(fp)
             return _from_pil(image, max_pixels, ours=True, max_side=max_side)
+
+
+def _jpeg_scans(fp: IO[bytes]) -> int:
+    """How many scans (SOS markers, FF DA) a JPEG file holds, read without decoding it: in a JPEG's coded data every
+    FF byte is followed by 00 or a restart marker, so FF DA is a scan's start, or one of an embedded preview's."""
+    position = fp.tell()
+    fp.seek(0)
+    scans, tail = 0, b""
+    while chunk := fp.read(1 << 20):
+        data = tail + chunk
+        scans += data.count(b"\xff\xda")
+        tail = data[-1:]  # a marker cut in two by the read
+    fp.seek(position)
+    return scans
 
 
 def _avif_colour_description(fp: IO[bytes]) -> dict | None:
@@ -346,13 +375,13 @@ def _frame_notes(image: Image.Image) -> list[str]:
     """Say that only one frame of an animation or multi-page file is used (MPO extras are previews: silent)."""
     position = image.tell()
     try:
-        frames = int(getattr(image, "n_frames", 1))
+        frames = _frames(image)
     except Exception:  # a broken later frame: the current one may still be fine
         frames = 1
-        try:
-            image.seek(position)  # n_frames does not seek back when it fails
-        except Exception as exc:
-            raise ImageError(CORRUPT) from exc
+    try:
+        image.seek(position)  # counting leaves the file at the last frame it reached, a failure anywhere
+    except Exception as exc:
+        raise ImageError(CORRUPT) from exc
     if frames <= 1 or image.format == "MPO":
         return []
     kind, unit = {
@@ -363,8 +392,24 @@ def _frame_notes(image: Image.Image) -> list[str]:
     }.get(image.format or "", ("multi-frame image", "frames"))
     if image.format == "HEIF":  # pillow_heif opens the picture the file names as its primary one, wherever it lies
         return [f"HEIC file of {frames} pictures: its primary picture ({position + 1} of {frames}) was used"]
-    which = f"the first of {frames} {unit}" if position == 0 else f"{unit[:-1]} {position + 1} of {frames}"
+    counted = f"{frames}" if frames <= MAX_FRAMES_COUNTED else f"over {MAX_FRAMES_COUNTED}"
+    which = f"the first of {counted} {unit}" if position == 0 else f"{unit[:-1]} {position + 1} of {counted}"
     return [f"{kind}: {which} was used"]
+
+
+def _frames(image: Image.Image) -> int:
+    """How many frames ``image`` has, counted no further than ``MAX_FRAMES_COUNTED`` + 1 (a HEIC's, whose
+    container lists them, whole). Leaves the file at some frame: the caller seeks back."""
+    if image.format == "HEIF" or not getattr(image, "is_animated", False):  # is_animated looks at frame 2 at most
+        return int(getattr(image, "n_frames", 1))
+    frames = 1
+    while frames <= MAX_FRAMES_COUNTED:
+        try:
+            image.seek(frames)
+        except EOFError:
+            break
+        frames += 1
+    return frames
 
 
 def _draft_to_fit(image: Image.Image, max_pixels: int) -> bool:

@@ -14,6 +14,8 @@ import binascii
 import json
 import logging
 import math
+import os
+import stat
 import urllib.parse
 from pathlib import Path
 from typing import Any, TypeVar
@@ -76,12 +78,12 @@ class RefusingBlocks(gr.Blocks):
         try:
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError:
-            raise refused("The picture names a file on the server, which a call may not read: send the file "
-                          "itself (gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload "
-                          "first).") from None
+            raise refused(SERVER_FILE) from None
 
 
 NO_PICTURE = "Please upload a picture first (or pick one of the examples)."
+SERVER_FILE = ("The picture names a file on the server, which a call may not read: send the file itself "
+               "(gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload first).")
 UNCOUNTED = "not counted"  # what a run's validator is given for each input of a call with the wrong count
 
 
@@ -185,6 +187,10 @@ class UploadImage(gr.Image):
                 raise refused(str(error)) from None
             self.temp_files.add(path)
             return path
+        if url_or_file_path is not None and not _regular_file(url_or_file_path):
+            # Gradio noted a folder of its cache named as the picture among the files it deletes, and its sweeps,
+            # at shutdown and by age, then stopped at it (os.remove of a folder): one call kept every upload
+            raise refused(SERVER_FILE)
         return await super().async_move_resource_to_block_cache(url_or_file_path)
 
     def preprocess(self, payload: Any) -> str | bytes | None:
@@ -198,6 +204,15 @@ class UploadImage(gr.Image):
                 '"gradio.FileData"}} (gradio_client: handle_file("https://...")).'
             )
         return payload.path
+
+
+def _regular_file(path: str | Path) -> bool:
+    """Whether ``path`` is a regular file, or names none at all (Gradio's own checks then say why): not a folder,
+    a FIFO or a device."""
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except (OSError, ValueError):  # no such file, or a name no file can have (a NUL in it)
+        return True
 
 
 def _data_url_bytes(url: str) -> bytes:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import signal
 import threading
 import time
@@ -313,6 +314,8 @@ CLASS_CHOICE_INFO = "Where the network sees it, from the result shown (no networ
 CLASS_SHOWN_FROM = 0.01  # a class's probability map shows the greyed picture where the class is less likely
 PIXELS_GONE = "This result is no longer kept on the server: press the button again to read its pixels."
 CLASSES_GONE = "This result is no longer kept on the server: press the button again to draw its class probabilities."
+CLASSES_BUSY = "The server is busy drawing class probabilities: choose the class again in a few seconds."
+CLASS_MAPS_WAIT_SECONDS = 30  # how long a class's drawing waits for the one before it
 RESULT_FORGOTTEN = "forgotten"  # a session's State once its visitor was told RESULT_GONE: the slider's next moves stay quiet
 MAP_BUTTONS = ["download", "fullscreen"]  # no share button: it would sit on the colour bar too
 COMPARE_TABLE_MIN_WIDTH = 560  # the Compare tab's figures table shows whole from 528 px
@@ -513,6 +516,8 @@ class SegmentationService:
         self._newest: OrderedDict[str, str] = OrderedDict()  # session -> the picture file of its newest result
         self._newest_lock = threading.Lock()
         self.page_widths = PageWidths()  # each session's window width, as its page sent it
+        self._class_map_slot = threading.BoundedSemaphore(1)  # class probability maps drawn one at a time
+        self._class_map_folders: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # a session's tab -> its last two
 
     def note_page_width(self, window_pixels: Any, request: gr.Request | None = None) -> None:
         """The width of a visitor's window in device pixels, sent by the page once loaded: their results are drawn
@@ -913,16 +918,30 @@ class SegmentationService:
         return captions.pixel_markdown(labelled, names, first.get("void_index", len(CAMVID_CLASSES)), chosen)
 
     def class_probability_maps(self, shown: ShownOverlays | str | None, class_name: Any, networks: int,
-                               result_on_page: Any = ""):
+                               result_on_page: Any = "", session: str | None = None):
         """For each of the ``networks`` shown, the probability of ``class_name`` at every pixel, drawn from the grid
         its result kept (``pixel_readout.class_probability``: no network runs); none chosen hides the maps.
-        ``result_on_page`` (the result's text on the page) tells no result yet from one the server no longer holds."""
+        ``result_on_page`` (the result's text on the page) tells no result yet from one the server no longer holds.
+
+        Drawn outside Gradio's queue (``_class_probability_follows``), where anyone may call it as often as they
+        like: 40 callers at once had made a visitor's run take 35 s instead of 2, and each drawing's 0.6 MB stayed
+        a day. So one is drawn at a time, and a ``session``'s drawings from two choices back are deleted."""
         if not class_name:
             return [gr.update(visible=False)] * networks
         if not isinstance(shown, ShownOverlays) or not shown.readouts:  # no result yet, or no longer held
             if shown is not None or result_on_page:
                 gr.Warning(CLASSES_GONE)
             return [gr.skip()] * networks
+        if not self._class_map_slot.acquire(timeout=CLASS_MAPS_WAIT_SECONDS):
+            gr.Warning(CLASSES_BUSY)
+            return [gr.skip()] * networks
+        try:
+            return self._draw_class_probability_maps(shown, class_name, networks, session)
+        finally:
+            self._class_map_slot.release()
+
+    def _draw_class_probability_maps(self, shown: ShownOverlays, class_name: str, networks: int,
+                                     session: str | None) -> list:
         maps = []  # (the network's family, the file name its download keeps, its map), in the order shown
         picture = None
         try:
@@ -948,8 +967,22 @@ class SegmentationService:
                 files = write_images({named: drawn for _, named, drawn in maps})
         finally:
             release_free_memory()
+        tab = f"{session}/{networks}" if session else None  # Segment's (one network) and Compare's, apart
+        self._keep_newest_class_maps(tab, [path for path in files.values() if path])
         return [gr.update(value=path, visible=True, label=f"{label}: probability of {class_name}" if label
                           else f"Probability of {class_name}") for (label, _, _), path in zip(maps, files.values())]
+
+    def _keep_newest_class_maps(self, tab: str | None, paths: list[str]) -> None:
+        """Note a session's tab's newest class probability drawing; delete the one from two drawings back (the one
+        just before may still be on its way to the browser), as the opacity slider's re-blends are."""
+        if not tab or not paths:
+            return
+        with self._newest_lock:
+            drawn = (*self._class_map_folders.pop(tab, ()), str(Path(paths[0]).parent))
+            self._class_map_folders[tab] = drawn[-2:]
+            while len(self._class_map_folders) > SESSIONS_REMEMBERED:
+                self._class_map_folders.popitem(last=False)
+        delete_results(drawn[:-2])
 
     @staticmethod
     def _result_gone() -> tuple[None, str]:
@@ -1101,8 +1134,8 @@ def _class_probability_follows(choice: gr.Dropdown, fn: Any, shown: gr.State, ma
     """The chosen class's probability maps, drawn when a class is chosen and again for each new result (no network
     run: ``class_probability_maps``). Not queued: queued, drawn as each result arrived, it left the page empty after
     a restart of the server in 4 runs of 6 of the restart test (tests/test_browser.py), where 4 of 4 pass now."""
-    def draw(state: Any, class_name: Any, result_on_page: Any):
-        updates = fn(state, class_name, len(maps), result_on_page)
+    def draw(state: Any, class_name: Any, result_on_page: Any, request: gr.Request):
+        updates = fn(state, class_name, len(maps), result_on_page, getattr(request, "session_hash", None))
         return updates[0] if len(maps) == 1 else updates  # Gradio takes one output's value bare
 
     for trigger in (choice.change, result_text.change):
@@ -1488,7 +1521,13 @@ def gradio_sweep(demo: gr.Blocks) -> Callable[[float | None], None] | None:
         from gradio.route_utils import delete_files_created_by_app
     except ImportError:
         return None
-    return lambda age: delete_files_created_by_app(demo, age)
+
+    def sweep(age: float | None) -> None:
+        for files in demo.temp_file_sets:  # a folder among them ended Gradio's sweep there (os.remove raised)
+            files.difference_update([name for name in list(files) if os.path.isdir(name)])
+        delete_files_created_by_app(demo, age)
+
+    return sweep
 
 
 # Soft, with the lines under the controls' names (what a slider is for, why one is greyed out) in a grey that reads:
@@ -1540,6 +1579,8 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     if not kwargs.get("prevent_thread_lock"):  # the server has stopped
         # Gradio's own shutdown deletes its uploads too, but in its server's thread, which it waits for 5 s at most
         # (a client's open stream holds it longer): the process then ended first, the uploads left behind
-        if (sweep := gradio_sweep(demo)) is not None:
-            sweep(None)
-        delete_results_written_here()
+        try:
+            if (sweep := gradio_sweep(demo)) is not None:
+                sweep(None)
+        finally:  # whatever Gradio's sweep met, segdemo's results go too
+            delete_results_written_here()

@@ -77,6 +77,22 @@ def test_a_disk_short_of_free_room_gets_room_from_the_oldest_results(cache, monk
     assert sweep_results(max_age=86400, keep_free=2 * MB) == 0
 
 
+def test_a_disk_filled_by_uploads_gets_room_from_gradios_files_but_the_newest(cache, monkeypatch):
+    """Anyone may POST 50 MB uploads, which Gradio keeps a day: ten took 3.1 s. With no result old enough to make
+    the room, the sweep had asked Gradio for nothing; it now deletes Gradio's files (uploads included) older than
+    RESULTS_IN_USE_SECONDS. A disk short of room for results alone leaves the uploads to the results' age."""
+    asked = []
+    monkeypatch.setattr(imagefiles, "_forget_older_than", asked.append)
+    monkeypatch.setattr(imagefiles, "free_disk_bytes", lambda: int(0.5 * MB))
+    result("new", 30, MB)
+    assert sweep_results(max_age=86400, keep_free=2 * MB) == 0
+    assert asked == [imagefiles.RESULTS_IN_USE_SECONDS] and kept() == ["new"]
+    asked.clear()
+    result("old", 3600, 3 * MB)  # deleting it frees enough: Gradio's files as old as it go, the uploads' newer stay
+    assert sweep_results(max_age=86400, keep_free=2 * MB) == 1
+    assert len(asked) == 1 and asked[0] > 3000
+
+
 def test_the_sweep_for_room_runs_beside_requests_at_most_every_few_seconds(cache, monkeypatch):
     monkeypatch.setattr(imagefiles, "RESULTS_MAX_BYTES", 3 * MB)
     monkeypatch.setattr(imagefiles, "DISK_KEPT_FREE_BYTES", 0)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageFile, ImageOps
+from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from segdemo import images
 from segdemo.images import CORRUPT, MAX_PIXELS, NOT_AN_IMAGE, ImageError, LoadedImage, load_image, to_rgb
@@ -339,6 +339,57 @@ def test_first_frame_of_animations_and_multipage_files(tmp_path, suffix, words):
     assert loaded.image.size == (6, 4)
     note = next(note for note in loaded.notes if "3" in note)
     assert words in note and "first of 3" in note
+
+
+def test_a_file_of_many_pages_is_counted_only_so_far(tmp_path, monkeypatch):
+    """Pillow walks a TIFF's pages to count them, in a time that grows as their square: a 4.2 MB file of 100,000
+    pages held the server for 42 s before a pixel was decoded. The note's count stops past MAX_FRAMES_COUNTED."""
+    monkeypatch.setattr(images, "MAX_FRAMES_COUNTED", 5)
+    pages = [Image.new("L", (1, 1), value) for value in range(40)]
+    path = save(tmp_path, pages[0], "pages.tiff", save_all=True, append_images=pages[1:])
+    seeks = []
+    original_seek = TiffImagePlugin.TiffImageFile.seek
+
+    def counted_seek(self, frame):
+        seeks.append(frame)
+        return original_seek(self, frame)
+
+    monkeypatch.setattr("PIL.TiffImagePlugin.TiffImageFile.seek", counted_seek)
+    loaded = load_image(path)
+    assert loaded.notes == ["multi-page TIFF: the first of over 5 pages was used"]
+    assert max(seeks) <= 6 and pixels(loaded)[0, 0, 0] == 0
+    monkeypatch.setattr(images, "MAX_FRAMES_COUNTED", 40)
+    assert load_image(path).notes == ["multi-page TIFF: the first of 40 pages was used"]
+
+
+def progressive_jpeg_of_scans(scans_added: int) -> bytes:
+    """A small progressive JPEG whose last scan is repeated ``scans_added`` times: each copy decodes as a pass over
+    the whole picture, which is how a file of tiny scans made libjpeg work for minutes."""
+    data = encode(Image.new("RGB", (64, 48), (90, 140, 200)), "JPEG", progressive=True, quality=80)
+    starts = [i for i in range(len(data) - 1) if data[i:i + 2] == b"\xff\xda"]
+    end = data.rindex(b"\xff\xd9")
+    last = data[starts[-1]:end]
+    return data[:end] + last * scans_added + data[end:]
+
+
+def test_a_jpeg_of_too_many_scans_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    ordinary = progressive_jpeg_of_scans(0)
+    scans = ordinary.count(b"\xff\xda")
+    assert 5 <= scans <= 13 and load_image(ordinary).image.size == (64, 48)
+    assert load_image(progressive_jpeg_of_scans(images.MAX_JPEG_SCANS - scans)).image.size == (64, 48)
+    decoded = []
+    monkeypatch.setattr("PIL.JpegImagePlugin.JpegImageFile.load", lambda self: decoded.append(self))
+    too_many = progressive_jpeg_of_scans(images.MAX_JPEG_SCANS - scans + 1)
+    for source in (too_many, save_bytes(tmp_path / "scans.jpg", too_many)):
+        with pytest.raises(ImageError, match=rf"made of {images.MAX_JPEG_SCANS + 1} scans; this server decodes "
+                                             rf"JPEGs of up to {images.MAX_JPEG_SCANS} \(an ordinary one"):
+            load_image(source)
+    assert decoded == []
+
+
+def save_bytes(path: Path, data: bytes) -> Path:
+    path.write_bytes(data)
+    return path
 
 
 def test_single_frame_files_have_no_frame_note(tmp_path):

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -194,6 +197,44 @@ def test_both_networks_are_drawn_for_the_chosen_class_on_the_compare_tab(service
     fcn, segnet = service.class_probability_maps(state, "Pedestrian", 2)
     assert fcn["label"] == "FCN: probability of Pedestrian" and segnet["label"] == "SegNet: probability of Pedestrian"
     assert fcn["value"] != segnet["value"]
+
+
+def test_class_maps_are_drawn_one_at_a_time_and_a_sessions_older_ones_deleted(service, monkeypatch):
+    """Drawn outside Gradio's queue, where anyone may ask for them at any rate (helper-36: 40 callers at once made a
+    visitor's run take 35 s instead of 2, and each drawing's 0.6 MB stayed a day)."""
+    state = service.segment(str(EXAMPLE), "fcn8s_lite", 0.55, 1, 0)[-1]
+    folders = []
+    for class_name in ("Road", "Car", "Sky", "Tree"):
+        [update] = service.class_probability_maps(state, class_name, 1, "", "session-a")
+        folders.append(Path(update["value"]).parent)
+    assert [folder.exists() for folder in folders] == [False, False, True, True]   # the last two stay
+    [other] = service.class_probability_maps(state, "Road", 1, "", "session-b")   # another session's are its own
+    assert Path(other["value"]).exists() and folders[-1].exists()
+    compared = service.compare(str(EXAMPLE), 0.55, 1, 0)[-1]
+    for class_name in ("Road", "Car", "Sky"):   # and so are the session's Compare tab's
+        service.class_probability_maps(compared, class_name, 2, "", "session-a")
+    assert folders[-2].exists() and folders[-1].exists()
+    drawing_at_once, most = [], []
+    heatmap = ui.visualize.heatmap
+
+    def slow_heatmap(*args, **kwargs):
+        drawing_at_once.append(1)
+        most.append(len(drawing_at_once))
+        time.sleep(0.05)
+        drawing_at_once.pop()
+        return heatmap(*args, **kwargs)
+
+    monkeypatch.setattr(ui.visualize, "heatmap", slow_heatmap)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        drawn = list(pool.map(lambda i: service.class_probability_maps(state, "Car", 1, "", f"s{i}"), range(6)))
+    assert max(most) == 1 and all(update["visible"] for [update] in drawn)
+    monkeypatch.setattr(ui, "CLASS_MAPS_WAIT_SECONDS", 0.01)
+    service._class_map_slot.acquire()   # one drawing under way, for longer than the next may wait
+    try:
+        with pytest.warns(UserWarning, match="busy drawing class probabilities"):
+            assert service.class_probability_maps(state, "Car", 1, "", "s9") == [gr.skip()]
+    finally:
+        service._class_map_slot.release()
 
 
 def test_a_class_of_a_result_no_longer_kept_is_told_once(service):
