@@ -6,13 +6,17 @@ and FCN's must be before a claim holds or fails rather than being "about the sam
 On each bundled CamVid frame (whose labels are known), FCN once and the Bayesian SegNet at seeds 0..N-1, both as
 served (8 samples): each claim's figure, with the label and without it (as for a visitor's picture). For each
 figure, the largest relative spread of SegNet's over the seeds (max - min against their mean) over the frames; then
-each frame's verdicts, seed by seed, at the margins ``analysis.SAME_WITHIN`` holds now. FCN's single pass draws
-nothing: its figures do not move. About 2 minutes on 2 CPU cores.
+each frame's verdicts, seed by seed, at the margins ``analysis.SAME_WITHIN`` holds now: read off the line the Compare
+tab shows (``analysis.claims_line``), so they are the app's own, its "not judged" rules included (no claim on a
+picture unlike CamVid; the riders not judged where both networks call most of the label's riders something else,
+``analysis.RIDERS_FOUND``). FCN's single pass draws nothing: its figures do not move. About
+6 minutes on 2 CPU cores shared with other work (3.5 minutes of CPU time), 2026-12-06.
 """
 
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from collections import Counter
 from pathlib import Path
@@ -50,12 +54,29 @@ def figures(fcn, segnet, truth) -> dict[str, tuple[float | None, float | None]]:
     return out
 
 
-def verdict(segnet: float | None, fcn: float | None, within: float) -> str:
-    if segnet is None or fcn is None:
-        return "-"
-    if abs(segnet - fcn) <= within * max(abs(segnet), abs(fcn)):
-        return "="
-    return "+" if segnet > fcn else "x"
+# The names claims_line gives each claim, with the label and without it, and the mark of each of its verdicts.
+CLAIM_NAMES = {
+    "detail": ("SegNet's boundaries are more accurate", "SegNet draws more boundaries"),
+    "thin": ("it finds thin structures better", "more thin structures"),
+    "band": ("it is less sure where boundaries lie",),
+    "riders": ("it mixes Pedestrian and Bicyclist more",),
+}
+MARKS = {"holds": "+", "does not hold": "x", "about the same": "="}
+
+
+def verdicts(line: str) -> dict[str, str]:
+    """The mark of each claim in a line of ``analysis.claims_line``: + holds, x does not hold, = about the same, -
+    not judged (no figure to judge it on, the riders found by neither network, or no claim judged on the picture)."""
+    if line.startswith("**No claim is judged"):
+        return dict.fromkeys(CLAIM_NAMES, "-")
+    marks = {}
+    for claim, names in CLAIM_NAMES.items():
+        found = re.search(rf"(?:\*\* |; )(?:{'|'.join(map(re.escape, names))}): ([^(;]*)", line)
+        if found is None:
+            raise ValueError(f"no {claim} claim in claims_line's {line!r}")
+        said = found.group(1).strip()
+        marks[claim] = next((mark for words, mark in MARKS.items() if said == words), "-")
+    return marks
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     lines: list[str] = []
     spreads: dict[tuple[str, str], float] = {}
     by_frame: dict[str, dict[str, list[tuple[float | None, float | None]]]] = {}
+    marks_by_frame: dict[str, dict[str, list[str]]] = {}
     for path in sorted((ROOT / "examples").glob("*.jpg")):
         image = load_image(path).image
         truth = example_ground_truth(image)
@@ -75,8 +97,11 @@ def main(argv: list[str] | None = None) -> int:
         for seed in range(args.seeds):
             segnet = predict(image, segnet_model, seed=seed)
             for label, known in (("label", truth), ("no label", None)):
+                frame = f"{path.stem} ({label})"
                 for claim, pair in figures(fcn, segnet, known).items():
-                    by_frame.setdefault(f"{path.stem} ({label})", {}).setdefault(claim, []).append(pair)
+                    by_frame.setdefault(frame, {}).setdefault(claim, []).append(pair)
+                for claim, mark in verdicts(analysis.claims_line(fcn, segnet, known)).items():
+                    marks_by_frame.setdefault(frame, {}).setdefault(claim, []).append(mark)
     for frame, claims in by_frame.items():
         for claim, pairs in claims.items():
             values = [s for s, _ in pairs if s is not None]
@@ -87,12 +112,13 @@ def main(argv: list[str] | None = None) -> int:
     lines.append("Largest relative spread of SegNet's figure over the seeds (max - min against the mean), by claim:")
     for (claim, label), spread in sorted(spreads.items()):
         lines.append(f"  {claim:7s} {label:9s} {spread:6.1%}")
-    lines.append(f"\nVerdicts at analysis.SAME_WITHIN = {analysis.SAME_WITHIN}, seed by seed "
-                 "(+ holds, x does not hold, = about the same, - not judged):")
-    for frame, claims in by_frame.items():
+    lines.append(f"\nThe Compare tab's verdicts (analysis.claims_line) at analysis.SAME_WITHIN = {analysis.SAME_WITHIN}"
+                 f" and analysis.RIDERS_FOUND = {analysis.RIDERS_FOUND}, seed by seed (+ holds, x does not hold, "
+                 "= about the same, - not judged):")
+    for frame, claims in marks_by_frame.items():
         row = []
         for claim in ("detail", "thin", "band", "riders"):
-            marks = "".join(verdict(s, f, analysis.SAME_WITHIN[claim]) for s, f in claims[claim])
+            marks = "".join(claims[claim])
             flips = len(Counter(marks)) > 1
             row.append(f"{claim} {marks}{' (changes)' if flips else ''}")
         lines.append(f"  {frame}: " + "; ".join(row))
