@@ -98,6 +98,14 @@ def read_pixel(path: str | Path, x: int, y: int) -> PixelReading | None:
                         min(max(entropy, 0.0), 1.0), mutual, truth)
 
 
+def kept_truth(path: str | Path) -> np.ndarray | None:
+    """(H,W) uint8: the ground truth a result kept at its returned size (a bundled CamVid frame's label), None for a
+    picture with none: the Compare tab draws its ground-truth map again from it in other class colours. Raises
+    OSError, ValueError or KeyError where the file is gone or damaged."""
+    with np.load(path, allow_pickle=False) as grid:
+        return grid["truth"] if "truth" in grid else None
+
+
 def class_probability(path: str | Path, class_index: int) -> np.ndarray:
     """(H,W) float32: the probability of class ``class_index`` at every pixel of the result's returned size,
     upsampled from the grid as ``predict`` upsampled all classes (before its renormalisation, which moves a value by

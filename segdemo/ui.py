@@ -28,7 +28,7 @@ from PIL import Image
 from . import captions, visualize
 from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
 from .checkpoints import measured_frames
-from .classes import CAMVID_CLASSES, CAMVID_PALETTE
+from .classes import CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, class_palette
 from .compression import compression_middleware
 from .failures import disk_full_explained, failures_explained
 from .gpu import duration_for, gpu_task
@@ -59,7 +59,7 @@ from .inputs import (
 from .memory import release_free_memory
 from .models import is_bayesian
 from .page_widths import SESSIONS_REMEMBERED, WINDOW_WIDTH_JS, PageWidths
-from .pixel_readout import class_probability, read_pixel, save_grid
+from .pixel_readout import class_probability, kept_truth, read_pixel, save_grid
 from .settings import number_setting
 from .trustplots import current_plots, page_size
 from .worker import request_thread
@@ -282,9 +282,15 @@ COMPARE_API = (
 PICTURE_NOTE = ("A street picture (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50 MB): a file, or its http(s) "
                 "URL, given through handle_file().")
 OPACITY_NOTE = "From 0 to 1: how strongly the class colours cover the picture in the overlays. The maps do not change."
+# The class colours a visitor chooses, under each tab's opacity slider: CamVid's (the default, what papers and
+# engineers recognise) or three classes moved apart for colour-blind eyes (segdemo.classes, README.md)
+COLOURS_LABEL = "Colour-blind-safe colours"
+COLOURS_INFO = ("Pedestrian, Fence and SignSymbol recoloured to stay apart for colour-blind eyes; no network runs. "
+                "The class map download keeps CamVid's colours.")
 SEED_NOTE = f"From 0 to {MAX_SEED}: the same picture, samples and seed give the same answer"
 SHOWN_FOR_SECONDS = RESULTS_KEPT_SECONDS  # a session keeps its last result's file names as long as the files are kept
-RESULT_GONE = "This result is no longer kept on the server: press the button again to run it at this opacity."
+RESULT_GONE = ("This result is no longer kept on the server: press the button again to run it at this opacity and in "
+               "these colours.")
 # Which way each map's colours run, in one line above them: yellow is sure on the confidence map and unsure or likely
 # on the others, and a first visitor was told neither which to look at nor which way they read (helper-31's audit)
 MAPS_KEY = ("**Reading the maps:** start with the overlay. *Confidence*: yellow is sure, dark a guess. *Boundary "
@@ -483,12 +489,13 @@ class ShownOverlays:
 
     Moving the opacity slider blends them again at once, with no network run
     (and no GPU asked for on ZeroGPU), where a visitor would otherwise press
-    Segment and wait for the networks to give the same answer. Only file
-    names are held: the picture and the layers lie beside the result's other
-    pictures in Gradio's cache, so a session costs the server no memory (a
-    `curl` call is a session of its own, and Gradio keeps up to 10,000).
-    Once its visitor has been told the result is gone, the State holds
-    ``RESULT_FORGOTTEN`` instead, until the next result.
+    Segment and wait for the networks to give the same answer; so does the
+    choice of colour-blind-safe colours. Only file names are held, and the
+    legend's few shares: the picture and the layers lie beside the result's
+    other pictures in Gradio's cache, so a session costs the server next to
+    no memory (a `curl` call is a session of its own, and Gradio keeps up to
+    10,000). Once its visitor has been told the result is gone, the State
+    holds ``RESULT_FORGOTTEN`` instead, until the next result.
     """
 
     picture_file: str  # the picture's file (the Segment tab shows it beside the overlay)
@@ -496,6 +503,18 @@ class ShownOverlays:
     blends: tuple[str, ...] = ()  # the folders of the last two re-blends (the one shown, the one before); older go
     readouts: tuple[tuple[str, str], ...] = ()  # (model name, its working grid's file) per network: pixel_readout
     opacity: float | None = None  # what the overlays shown were blended at
+    colour_blind_safe: bool = False  # whether they, their keys and the legend are in the colour-blind-safe colours
+    legend: tuple[tuple[int, float], ...] = ()  # the Segment tab's legend: each class found and its share
+
+
+@dataclass(frozen=True)
+class Redrawn:
+    """What a re-blend drew: the overlays' files, and where the class colours changed, the Segment tab's legend and
+    the Compare tab's ground truth (None: unchanged, or none shown)."""
+
+    overlays: list[str]
+    legend: str | None = None
+    truth: str | None = None
 
 
 class MapClick(gr.EventData):
@@ -663,7 +682,8 @@ class SegmentationService:
         files.add_file("pixels", save_grid, files.folder / "pixels.npz", prediction, truth)  # what a click reads
         picture, encoded = shown_picture(prediction.image)  # lossy: the visitor's photo; re-blends read it back
         files.add_encoded("picture", encoded)
-        layer = visualize.overlay_layer(prediction.labels, palette)
+        # no key in the picture (the legend beside it is its key); the names kept to draw the legend in other colours
+        layer = visualize.overlay_layer(prediction.labels, palette, class_names=names, keyed=False)
         named = {kind: download_name(kind, model.entry.name) for kind in DOWNLOADS}  # the names downloads keep
         files.add(named["overlay"], visualize.blend(picture, layer, opacity))
         files.add(named["class_map"], visualize.class_map(layer.labels, palette))
@@ -707,7 +727,7 @@ class SegmentationService:
             caption,
             paths[named["class_map"]],
             ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),),
-                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity),
+                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity, legend=tuple(shares)),
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int):
@@ -808,53 +828,61 @@ class SegmentationService:
             gr.Info("Your picture: " + "; ".join(notes) + ".")
         return png
 
-    # -- a new opacity: the shown overlays blended again, no network run --
+    # -- a new opacity or other class colours: the shown overlays drawn again, no network run --
     def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                        request: gr.Request = None):
-        """The Segment tab's picture | overlay at ``opacity``, from the last result's colours, and the session's State.
+                        colour_blind_safe: Any = False, request: gr.Request = None):
+        """The Segment tab's picture | overlay at ``opacity`` in the class colours asked for (``colour_blind_safe``:
+        the colour-blind-safe ones, else the model's own), from the last result; its legend where the colours
+        changed; and the session's State.
 
         ``result_on_page`` is the info line the page shows (empty before any
         result): it tells a session that never had a result from one whose
         result the server has forgotten.
         """
-        blended, state = self._blend_again(shown, opacity, result_on_page, request)
-        if blended is None:
-            return gr.skip(), state
+        drawn, state = self._blend_again(shown, opacity, colour_blind_safe, result_on_page, request)
+        if drawn is None:
+            return gr.skip(), gr.skip(), state
         assert isinstance(shown, ShownOverlays)
-        return (shown.picture_file, blended[0]), state  # the slider's value: the picture and its overlay
+        # the slider's value: the picture and its overlay
+        return (shown.picture_file, drawn.overlays[0]), _or_skip(drawn.legend), state
 
     def reblend_compare(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                        request: gr.Request = None):
-        """The Compare tab's two overlays at ``opacity``, from the last result's colours, and the session's State."""
-        blended, state = self._blend_again(shown, opacity, result_on_page, request)
-        if blended is None:
-            return gr.skip(), gr.skip(), state
-        return *blended, state
+                        colour_blind_safe: Any = False, request: gr.Request = None):
+        """The Compare tab's two overlays at ``opacity`` in the class colours asked for, their keys with them; the
+        ground truth where the colours changed (a bundled frame's); and the session's State."""
+        drawn, state = self._blend_again(shown, opacity, colour_blind_safe, result_on_page, request, truth=True)
+        if drawn is None:
+            return gr.skip(), gr.skip(), gr.skip(), state
+        return *drawn.overlays, _or_skip(drawn.truth), state
 
     def reblend_segment_if_moved(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                                 request: gr.Request = None):
-        """After a run: its result was blended at the opacity of the moment the button was pressed; where the slider
-        moved while it ran, the overlay follows the slider now (it stayed at the old opacity until the next move)."""
-        if not self._moved(shown, opacity):
-            return gr.skip(), gr.skip()
-        return self.reblend_segment(shown, opacity, result_on_page, request)
+                                 colour_blind_safe: Any = False, request: gr.Request = None):
+        """After a run: its result was blended at the opacity of the moment the button was pressed, in the model's
+        own colours; where the slider moved while it ran, or the colour-blind-safe colours are chosen, the overlay
+        and legend follow them now (a run's inputs, those of the API, have no choice of colours)."""
+        if not self._moved(shown, opacity, colour_blind_safe):
+            return gr.skip(), gr.skip(), gr.skip()
+        return self.reblend_segment(shown, opacity, result_on_page, colour_blind_safe, request)
 
     def reblend_compare_if_moved(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                                 request: gr.Request = None):
-        """``reblend_segment_if_moved`` for the Compare tab's two overlays."""
-        if not self._moved(shown, opacity):
-            return gr.skip(), gr.skip(), gr.skip()
-        return self.reblend_compare(shown, opacity, result_on_page, request)
+                                 colour_blind_safe: Any = False, request: gr.Request = None):
+        """``reblend_segment_if_moved`` for the Compare tab's two overlays and its ground truth."""
+        if not self._moved(shown, opacity, colour_blind_safe):
+            return gr.skip(), gr.skip(), gr.skip(), gr.skip()
+        return self.reblend_compare(shown, opacity, result_on_page, colour_blind_safe, request)
 
-    def _moved(self, shown: ShownOverlays | str | None, opacity: Any) -> bool:
+    def _moved(self, shown: ShownOverlays | str | None, opacity: Any, colour_blind_safe: Any = False) -> bool:
         try:
-            return isinstance(shown, ShownOverlays) and shown.opacity != self._opacity(opacity)
+            return isinstance(shown, ShownOverlays) and (shown.opacity != self._opacity(opacity)
+                                                         or shown.colour_blind_safe != bool(colour_blind_safe))
         except gr.Error:  # not a number: the slider's own event says so
             return False
 
-    def _blend_again(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any,
-                     request: gr.Request | None = None) -> tuple[list[str] | None, Any]:
-        """The overlays blended again (None: nothing to blend) and what the session's State becomes.
+    def _blend_again(self, shown: ShownOverlays | str | None, opacity: Any, colour_blind_safe: Any,
+                     result_on_page: Any, request: gr.Request | None = None,
+                     truth: bool = False) -> tuple[Redrawn | None, Any]:
+        """The overlays blended again (None: nothing to draw) and what the session's State becomes; where the class
+        colours change, the Segment tab's legend and (``truth``) the Compare tab's ground truth with them.
 
         Pure numpy and PIL (no torch, so not on the inference thread, behind
         another visitor's request). Where the result the page shows is no
@@ -868,31 +896,50 @@ class SegmentationService:
         if shown is None:  # the page shows a result this session no longer holds
             return self._result_gone()
         assert isinstance(shown, ShownOverlays)
-        opacity = self._opacity(opacity)
+        opacity, safe = self._opacity(opacity), bool(colour_blind_safe)
         if self._newer_shown(request, shown):  # a run gave this session another result since this event began
             return None, gr.skip()
-        if shown.opacity == opacity:  # shown at it already (the reset button's second "change")
+        recoloured = shown.colour_blind_safe != safe
+        if shown.opacity == opacity and not recoloured:  # shown so already (the reset button's second "change")
             return None, gr.skip()
         try:
             with Image.open(shown.picture_file) as picture:
                 picture.load()
-            layers = [visualize.OverlayLayer.load(path) for path in shown.layer_files]
+            layers = [_in_colours(visualize.OverlayLayer.load(path), safe) for path in shown.layer_files]
+            labels = kept_truth(shown.readouts[0][1]) if truth and recoloured and shown.readouts else None
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cleared from Gradio's cache, or cut short
             return self._result_gone()
+        pictures = {_overlay_name(shown, i): visualize.blend(picture, layer, opacity) for i, layer in enumerate(layers)}
+        if labels is not None and layers:
+            pictures["ground_truth"] = self._truth_map(labels, layers[0], shown.readouts[0][0])
         try:
             with disk_full_explained():
-                blended = list(write_images({_overlay_name(shown, i): visualize.blend(picture, layer, opacity)
-                                             for i, layer in enumerate(layers)}).values())
+                files = write_images(pictures)
         finally:
             release_free_memory()  # a 12-megapixel blend's float arrays go back, as after a request
+        folder = str(Path(next(iter(files.values()))).parent)
         # A drag blends a few times a second (2.5 MB a step for a 12-megapixel photo), and each step's files would
         # stay a day. Those from two steps back go now: the page has shown the next one since (the one just before
         # this may still be on its way to the browser).
         if self._newer_shown(request, shown):  # and it came while this blend was drawn: the page shows the newer one
-            delete_results([str(Path(blended[0]).parent)])
+            delete_results([folder])
             return None, gr.skip()
         delete_results(shown.blends[:-1])
-        return blended, replace(shown, blends=(*shown.blends[-1:], str(Path(blended[0]).parent)), opacity=opacity)
+        legend = None
+        if recoloured and shown.legend and layers:
+            legend = visualize.legend_html(list(shown.legend), layers[0].class_names, layers[0].palette.tolist())
+        drawn = Redrawn([files[_overlay_name(shown, i)] for i in range(len(layers))], legend, files.get("ground_truth"))
+        return drawn, replace(shown, blends=(*shown.blends[-1:], folder), opacity=opacity, colour_blind_safe=safe)
+
+    def _truth_map(self, labels: np.ndarray, layer: visualize.OverlayLayer, model_name: str) -> Image.Image:
+        """The Compare tab's ground truth drawn again in ``layer``'s colours, with the geometry of the overlay it
+        sits beside (the tab's maps share one)."""
+        model = self.models.get(model_name)
+        void = VOID_INDEX
+        if model is not None and model.ready:
+            void = model.checkpoint.config.get("void_index", VOID_INDEX)
+        width = labels.shape[1] + layer.key.shape[1] if layer.key is not None else None
+        return visualize.label_map(labels, layer.palette, layer.class_names, void, width=width)
 
     # -- a click on a map: what the networks said at that pixel ----------
     def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: MapClick):
@@ -1025,6 +1072,23 @@ class SegmentationService:
         return "(not measured)"
 
 
+def _in_colours(layer: visualize.OverlayLayer, colour_blind_safe: bool) -> visualize.OverlayLayer:
+    """A layer in the colours asked for: the colour-blind-safe ones for CamVid's classes, else those of its run (a
+    layer on disk keeps its run's, the model's own)."""
+    return layer.in_colours(class_palette(layer.class_names, layer.palette.tolist(), colour_blind_safe))
+
+
+def _or_skip(value: Any) -> Any:
+    """An output's new value, or Gradio's "leave it as it is" for None."""
+    return gr.skip() if value is None else value
+
+
+def compare_legend(colour_blind_safe: Any) -> str:
+    """The Compare tab's key to every class, in the class colours chosen."""
+    return visualize.palette_legend_html(CAMVID_CLASSES, class_palette(CAMVID_CLASSES, CAMVID_PALETTE,
+                                                                       bool(colour_blind_safe)))
+
+
 def _overlay_name(shown: ShownOverlays, index: int) -> str:
     """A re-blended overlay's file name: the model's, as the run's own overlay is named (``download_name``)."""
     if index < len(shown.readouts):
@@ -1068,34 +1132,54 @@ def _run_examples(examples: gr.Examples | None, inputs: list, outputs: list, fn:
                                           trigger_mode=LAST_REQUEST_WINS, js=js)
 
 
-def _reblend_as_opacity_moves(opacity: gr.Slider, fn: Any, shown: gr.State, overlays: list, result_text: gr.Markdown) -> None:
-    """As the visitor moves the opacity slider (mouse, keyboard, typed or its ↺ reset), the shown overlays are
-    blended again.
+def colour_choice(tab: str) -> gr.Checkbox:
+    """A tab's choice of class colours, under its opacity slider: CamVid's (unticked, what papers and engineers
+    recognise) or the colour-blind-safe ones. The page's alone: the API's runs draw CamVid's colours, as before."""
+    return gr.Checkbox(value=False, label=COLOURS_LABEL, info=COLOURS_INFO, elem_id=f"{tab}-colours")
 
-    Its own queue (not the networks' "model" one), so it never waits behind a
-    visitor's inference. While one blend runs, only the latest of the values
-    the slider passed through waits, so a drag costs a blend per round trip,
-    not per step; no spinner over the overlay for a change that takes
-    milliseconds. "change", not "input": Gradio 6's reset button sends no
-    "input" (the overlay stayed at the old opacity), and "release" would skip
-    the keyboard's arrows and come again at the end of each drag. The reset
-    sends "change" twice; the second finds the overlay at that opacity and
-    blends nothing (``_blend_again``). ``result_text`` (empty until a result is
-    shown) goes along, so that a result the server has forgotten is told from
-    no result at all.
+
+def _reblend_as_the_colours_change(opacity: gr.Slider, colours: gr.Checkbox, fn: Any, shown: gr.State,
+                                   outputs: list, result_text: gr.Markdown) -> None:
+    """As the visitor moves the opacity slider (mouse, keyboard, typed or its ↺ reset) or ticks the colour-blind-safe
+    colours, the shown overlays are drawn again, and with new colours what else shows them (``outputs``: the
+    overlays first).
+
+    One event for both, each call reading both: a tick and a drag that
+    cross keep the overlays, keys and legend in the colours and at the
+    opacity shown. Its own queue (not the networks' "model" one), so it never
+    waits behind a visitor's inference. While one blend runs, only the latest
+    of the values the slider passed through waits, so a drag costs a blend
+    per round trip, not per step; no spinner over the overlay for a change
+    that takes milliseconds. "change", not "input": Gradio 6's reset button
+    sends no "input" (the overlay stayed at the old opacity), and "release"
+    would skip the keyboard's arrows and come again at the end of each drag.
+    The reset sends "change" twice; the second finds the overlay at that
+    opacity and blends nothing (``_blend_again``). ``result_text`` (empty
+    until a result is shown) goes along, so that a result the server has
+    forgotten is told from no result at all.
     """
-    opacity.change(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private",
-                   concurrency_id="blend", trigger_mode="always_last", show_progress="hidden")
+    gr.on([opacity.change, colours.change], fn, [shown, opacity, result_text, colours], [*outputs, shown],
+          api_visibility="private", concurrency_id="blend", trigger_mode="always_last", show_progress="hidden")
 
 
-def _overlay_follows_the_slider_after(runs: list, fn: Any, opacity: gr.Slider, shown: gr.State, overlays: list,
-                                      result_text: gr.Markdown) -> None:
-    """After each run (``runs``: its events), the overlays blended again where the slider moved while it ran: a
-    run blends at the opacity the button was pressed at. Read when the run ends, in the blends' own queue."""
+def _overlay_follows_the_slider_after(runs: list, fn: Any, opacity: gr.Slider, colours: gr.Checkbox, shown: gr.State,
+                                      outputs: list, result_text: gr.Markdown) -> None:
+    """After each run (``runs``: its events), the overlays drawn again where the slider moved while it ran, or in
+    the colour-blind-safe colours where they are chosen: a run blends at the opacity the button was pressed at, in
+    the model's own colours (the API's inputs have no choice of colours). Read when the run ends, in the blends'
+    own queue."""
     for run in runs:
         if run is not None:
-            run.then(fn, [shown, opacity, result_text], [*overlays, shown], api_visibility="private",
+            run.then(fn, [shown, opacity, result_text, colours], [*outputs, shown], api_visibility="private",
                      concurrency_id="blend", show_progress="hidden", trigger_mode=LAST_REQUEST_WINS)
+
+
+def _colours_follow_each_other(first: gr.Checkbox, second: gr.Checkbox) -> None:
+    """A visitor's choice of colours on one tab is made on the other too (and its "change" redraws that tab): the
+    need is the visitor's, not the picture's. The page's own (no server call)."""
+    for source, other in ((first, second), (second, first)):
+        source.input(None, source, other, js="(ticked) => ticked", api_visibility="private", queue=False,
+                     show_progress="hidden")
 
 
 def _sampling_follows_the_model(model: gr.Dropdown, sampling: list, applies: Any) -> None:
@@ -1292,6 +1376,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                     model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model",
                                           filterable=False)
                     opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                    colours = colour_choice("segment")
                     with gr.Row():
                         sampled = service.samples_apply(default_model)  # FCN is no Bayesian model: one pass
                         samples = NumberSlider(
@@ -1356,7 +1441,8 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                     js=_sent_with_its_inputs("segment", "button", segment_settings))
             _show_uploads_in_every_browser("segment", image, service.picture_for_the_browser)
             _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
-            _reblend_as_opacity_moves(opacity, service.reblend_segment, segment_shown, [slider], info)
+            _reblend_as_the_colours_change(opacity, colours, service.reblend_segment, segment_shown, [slider, legend],
+                                           info)
             _read_pixels_on_click([confidence, errors, band, mutual, segment_class_map], service.read_pixel,
                                   segment_shown, segment_class, segment_pixel, info)
             _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
@@ -1367,7 +1453,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _results_follow_the_inputs("segment", segment_inputs, [model, samples, seed], segment_settings,
                                        {"button": segment_run, "examples": segment_example_run})
             _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
-                                              opacity, segment_shown, [slider], info)
+                                              opacity, colours, segment_shown, [slider, legend], info)
 
         with gr.Tab("Compare") as compare_tab:
             gr.Markdown(COMPARE_INTRO)
@@ -1382,6 +1468,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                                  f"{example_sequences()}, {EXAMPLES_SEEN}; labels known: per-image "
                                                  "mIoU and BF", "compare-examples")
                     c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                    c_colours = colour_choice("compare")
                     with gr.Row():
                         c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
                                                  label="Monte-Carlo samples", info=C_SAMPLES_INFO, scale=3,
@@ -1401,7 +1488,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                         column_widths=["120px", "72px", "72px", "50%"], max_height=2400, elem_id="compare-figures",
                         elem_classes=[RESULT],
                     )
-            gr.HTML(visualize.palette_legend_html(CAMVID_CLASSES, CAMVID_PALETTE), elem_id="compare-legend")
+            c_legend = gr.HTML(compare_legend(False), elem_id="compare-legend")
             compare_pixel, compare_class, _ = _readout_and_class_choice("compare", choice_scale=1)
             gr.Markdown(MAPS_KEY, elem_id="compare-maps-key")
             with gr.Column(elem_id="compare-maps"):
@@ -1448,7 +1535,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
                                       trigger_mode=LAST_REQUEST_WINS, validator=picture_given,
                                       js=_sent_with_its_inputs("compare", "button", compare_settings))
             _show_uploads_in_every_browser("compare", c_image, service.picture_for_the_browser)
-            _reblend_as_opacity_moves(c_opacity, service.reblend_compare, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
+            _reblend_as_the_colours_change(c_opacity, c_colours, service.reblend_compare, compare_shown,
+                                           [fcn_overlay, segnet_overlay, truth_map], c_headline)
+            c_colours.change(compare_legend, c_colours, c_legend, api_visibility="private", queue=False,
+                             show_progress="hidden")
             _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
                                    fcn_errors, segnet_errors, differ, truth_map, fcn_class_probability,
                                    segnet_class_probability], service.read_pixel, compare_shown, compare_class,
@@ -1461,8 +1551,10 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             _results_follow_the_inputs("compare", compare_inputs, [c_samples, c_seed], compare_settings,
                                        {"button": compare_run, "examples": compare_example_run})
             _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
-                                              c_opacity, compare_shown, [fcn_overlay, segnet_overlay], c_headline)
+                                              c_opacity, c_colours, compare_shown, [fcn_overlay, segnet_overlay,
+                                                                                    truth_map], c_headline)
 
+        _colours_follow_each_other(colours, c_colours)
         _picture_follows_to_an_empty_tab(segment_tab, image, c_image)
         _picture_follows_to_an_empty_tab(compare_tab, c_image, image)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from collections.abc import Sequence
 from pathlib import Path
@@ -50,10 +50,26 @@ class OverlayLayer:
     palette: np.ndarray  # (C,3) uint8
     edges: np.ndarray | None  # (H,W) bool: drawn white; None for no boundaries
     key: np.ndarray | None = None  # (H,K,3) uint8: the class key drawn right of the overlay; None for none
+    class_names: tuple[str, ...] = ()  # the classes' names: the key is drawn again from them in other colours
+
+    def in_colours(self, palette: Palette) -> OverlayLayer:
+        """The same classes and boundaries in other class colours, the key drawn again in them (a visitor's
+        colour-blind-safe choice): no network runs, and the layer on disk keeps the colours of its run."""
+        table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
+        if table.shape == self.palette.shape and (table == self.palette).all():
+            return self
+        key = self.key
+        if key is not None:
+            if len(self.class_names) < len(table):
+                raise ValueError("a layer drawn with a key keeps its class names, to draw the key again")
+            key = np.asarray(class_key(self.labels, table, self.class_names, key.shape[0], key.shape[1]))
+        return replace(self, palette=table, key=key)
 
     def save(self, path: Path) -> str:
         """Write the layer to ``path`` (.npz, no pickles); its path as a string."""
         extra = {} if self.edges is None else {"edges": np.packbits(self.edges)}
+        if self.class_names:  # fixed-width unicode: no pickle to save or load it
+            extra["class_names"] = np.asarray(self.class_names, dtype=str)
         if self.key is not None:  # as a PNG: a key is mostly white, 3 bytes a pixel would outweigh the classes
             buffer = io.BytesIO()
             Image.fromarray(self.key).save(buffer, "PNG")
@@ -73,7 +89,8 @@ class OverlayLayer:
             if "key_png" in data:
                 with Image.open(io.BytesIO(data["key_png"].tobytes())) as png:
                     key = np.asarray(png.convert("RGB"))
-            return cls(labels, data["palette"], edges, key)
+            names = tuple(str(name) for name in data["class_names"]) if "class_names" in data else ()
+            return cls(labels, data["palette"], edges, key, names)
 
 
 def overlay_layer(
@@ -82,23 +99,27 @@ def overlay_layer(
     boundaries: bool = True,
     class_names: Sequence[str] | None = None,
     width: int | None = None,
+    keyed: bool = True,
 ) -> OverlayLayer:
-    """What ``blend`` draws: the classes, their colours, their boundaries and, given ``class_names``, a class key.
+    """What ``blend`` draws: the classes, their colours, their boundaries and, given ``class_names`` and ``keyed``,
+    a class key.
 
     The key takes the place of a heatmap's colour bar (``width``, the whole
     picture's width, defaults to a heatmap's of the same picture), so that an
     overlay shown beside or above its maps is drawn at their scale at any
     width of the page, and a downloaded overlay says which colour is which.
+    The names are kept with the layer either way, so that it can be drawn
+    again in other colours (``OverlayLayer.in_colours``).
     """
     labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
     edges = label_edges(labels_t).cpu().numpy() if boundaries else None
     table = np.asarray(palette, dtype=np.uint8).reshape(-1, 3)
     indices = _numpy(labels).astype(np.uint8 if len(table) < 256 else np.uint16)
     key = None
-    if class_names is not None:
+    if class_names is not None and keyed:
         h, w = indices.shape
         key = np.asarray(class_key(indices, table, class_names, h, (width - w) if width else colour_bar_width(h)))
-    return OverlayLayer(indices, table, edges, key)
+    return OverlayLayer(indices, table, edges, key, tuple(class_names or ()))
 
 
 def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Image.Image:

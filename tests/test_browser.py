@@ -20,7 +20,7 @@ from PIL import Image
 from conftest import ROOT, start_app, stop_app
 from segdemo import ui, visualize
 from segdemo.trustplots import PIXEL_DENSITY
-from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
+from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE, COLOUR_BLIND_SAFE_CHANGES, COLOUR_BLIND_SAFE_PALETTE
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 SCREENSHOTS = ROOT / "artifacts"
@@ -2077,6 +2077,100 @@ def test_the_reset_button_of_the_opacity_slider_blends_the_overlay_again(browser
         assert time.monotonic() < deadline, "the overlay stayed at opacity 1 after the reset"
         time.sleep(0.2)
     assert np.array_equal(picture_pixels(shown), picture_pixels(first))   # blended at 0.55 again, as the run was
+    page.close()
+
+
+# The tab shown's legend: each class's name and its swatch's colour as the page draws it ("rgb(128, 64, 128)").
+LEGEND_SWATCHES = """() => [...document.querySelectorAll('[role=tabpanel]')].filter(panel => panel.offsetParent)
+    .flatMap(panel => [...panel.querySelectorAll('.segdemo-legend-item')])
+    .map(item => [item.textContent.trim().split(/\\s/)[0],
+                  item.querySelector('.segdemo-swatch').style.backgroundColor])"""
+
+
+def css_rgb(colour) -> str:
+    return "rgb({}, {}, {})".format(*colour)
+
+
+def only_moved_classes_recoloured(before: np.ndarray, after: np.ndarray) -> tuple[int, int]:
+    """Of two overlays of one result at opacity 0.55, before and after the colour-blind-safe colours are ticked: the
+    pixels that changed, and of them those that did not change as a moved class's pixel does (its new colour less
+    its old one, times 0.55, within the rounding)."""
+    delta = after.astype(np.int16) - before.astype(np.int16)
+    changed = (delta != 0).any(axis=2)
+    explained = np.zeros_like(changed)
+    for name, colour in COLOUR_BLIND_SAFE_CHANGES.items():
+        step = 0.55 * (np.array(colour) - np.array(CAMVID_PALETTE[CAMVID_CLASSES.index(name)]))
+        explained |= (np.abs(delta - step) <= 1.01).all(axis=2)
+    return int(changed.sum()), int((changed & ~explained).sum())
+
+
+def wait_for_new_source(page, label: str, old: str, what: str, index: int = -1) -> str:
+    deadline = time.monotonic() + 30
+    while (shown := page.evaluate(PICTURE_SOURCES, label)[index]) == old:
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return shown
+
+
+@pytest.mark.parametrize("tab", ["Segment", "Compare"])
+def test_the_colour_blind_safe_colours_recolour_the_overlays_keys_legend_and_ground_truth_without_a_run(
+        browser, app_url, tab):
+    """A visitor ticks "Colour-blind-safe colours" after a run: the overlay (both on the Compare tab, with their
+    keys, and the ground truth) changes on the moved classes' pixels alone, the legend's swatches follow, and no
+    network runs (the other maps and the text stay). The other tab's box follows the tick. On the Segment tab, a
+    new run ends in the colours ticked too, though the API's run draws CamVid's."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    page.get_by_role("tab", name=tab).click()
+    page.locator(f"#{tab.lower()}-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name=tab, exact=True).click()
+    truth = "Ground truth (CamVid label, grey: void)"
+    recoloured, others = (["Picture | overlay (drag)"], ["Confidence", "Boundary uncertainty"]) if tab == "Segment" \
+        else (["FCN overlay", "SegNet overlay", truth], ["FCN confidence", "SegNet boundary uncertainty"])
+    page.wait_for_function(IMAGES_SHOWN, arg=[*recoloured, *others], timeout=90_000)
+    page.locator(".segdemo-legend-item").first.wait_for(timeout=10_000)
+    before = {label: page.evaluate(PICTURE_SOURCES, label) for label in [*recoloured, *others]}
+    legend = page.evaluate(LEGEND_SWATCHES)
+    assert legend and all(colour == css_rgb(CAMVID_PALETTE[CAMVID_CLASSES.index(name)]) for name, colour in legend)
+    texts = page.locator(".prose").all_inner_texts()
+
+    box = page.get_by_role("tabpanel").get_by_label("Colour-blind-safe colours")
+    box.check()
+    after = {label: wait_for_new_source(page, label, before[label][-1], f"{label} stayed in CamVid's colours")
+             for label in recoloured}
+    overlay = recoloured[0]
+    old, new = picture_pixels(before[overlay][-1]), picture_pixels(after[overlay])
+    width = old.shape[1] - (visualize.colour_bar_width(old.shape[0]) if tab == "Compare" else 0)
+    changed, unexplained = only_moved_classes_recoloured(old[:, :width], new[:, :width])
+    assert changed > 500 and unexplained == 0, (changed, unexplained)
+    if tab == "Compare":   # the keys' swatches, and the ground truth's flat colours
+        assert (old[:, width:] != new[:, width:]).any()
+        flat = picture_pixels(after[truth])[:, :width].reshape(-1, 3)
+        assert {tuple(c) for c in np.unique(flat, axis=0)} <= {*COLOUR_BLIND_SAFE_PALETTE, visualize.VOID_GREY}
+    deadline = time.monotonic() + 10
+    while (legend := page.evaluate(LEGEND_SWATCHES)) and legend[0][1] and any(
+            colour != css_rgb(COLOUR_BLIND_SAFE_PALETTE[CAMVID_CLASSES.index(name)]) for name, colour in legend):
+        assert time.monotonic() < deadline, f"the legend kept CamVid's colours: {legend}"
+        time.sleep(0.2)
+    assert {name for name, _ in legend} & set(COLOUR_BLIND_SAFE_CHANGES), legend   # a moved class is shown
+    for label in others:   # no network ran
+        assert page.evaluate(PICTURE_SOURCES, label) == before[label], f"{label} changed"
+    assert page.locator(".prose").all_inner_texts() == texts
+
+    if tab == "Segment":
+        ticked = after[overlay]
+        page.get_by_role("button", name="Segment", exact=True).click()   # a new run, with the box ticked
+        deadline = time.monotonic() + 90
+        while True:   # its CamVid overlay comes, then the blend that follows the run, in the colours ticked
+            shown = page.evaluate(PICTURE_SOURCES, overlay)[-1]
+            if shown != ticked and np.array_equal(picture_pixels(shown), new):
+                break
+            assert time.monotonic() < deadline, "the new run's overlay did not end in the colours ticked"
+            time.sleep(0.3)
+        page.get_by_role("tab", name="Compare").click()
+        assert page.get_by_role("tabpanel").get_by_label("Colour-blind-safe colours").is_checked()
+        page.wait_for_function(f"() => ({LEGEND_SWATCHES})().some(([name, colour]) => name === 'Pedestrian' && "
+                               f"colour === {css_rgb(COLOUR_BLIND_SAFE_CHANGES['Pedestrian'])!r})", timeout=10_000)
     page.close()
 
 

@@ -47,8 +47,9 @@ def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model,
     kept = shown[-1]
     assert isinstance(kept, ShownOverlays) and len(kept.layer_files) == 1
     refuse_networks(monkeypatch)
-    (picture, overlay), state = service.reblend_segment(kept, 0.9, "info")
+    (picture, overlay), legend, state = service.reblend_segment(kept, 0.9, "info")
     assert (state.picture_file, state.layer_files) == (kept.picture_file, kept.layer_files)   # the same result
+    assert legend == gr.skip()   # the same classes in the same colours: the legend stays
     monkeypatch.undo()   # the network may run again: the answer a visitor would get by pressing Segment
     (fresh_picture, fresh_overlay) = service.segment(EXAMPLE, model, 0.9, 4, 1)[0]
     assert picture == shown[0][0]   # the picture shown beside it is the one already in Gradio's cache
@@ -60,7 +61,8 @@ def test_a_new_opacity_gives_exactly_the_overlay_a_new_run_would(service, model,
 def test_both_compare_overlays_follow_the_opacity(service, monkeypatch):
     shown = service.compare(EXAMPLE, 0.3, 2, 0)
     refuse_networks(monkeypatch)
-    fcn, segnet, state = service.reblend_compare(shown[-1], 1.0, "headline")
+    fcn, segnet, truth, state = service.reblend_compare(shown[-1], 1.0, "headline")
+    assert truth == gr.skip()   # drawn in the same colours: the ground truth stays
     assert state.layer_files == shown[-1].layer_files and state.blends == (os.path.dirname(fcn),)
     monkeypatch.undo()
     fresh = service.compare(EXAMPLE, 1.0, 2, 0)
@@ -84,7 +86,7 @@ def test_a_result_gradio_no_longer_keeps_gets_a_clear_message(service, lost):
         with open(kept.layer_files[0], "r+b") as handle:
             handle.truncate(100)
     with pytest.warns(UserWarning, match="no longer kept on the server: press the button again"):
-        assert service.reblend_segment(kept, 0.2, "info") == (gr.skip(), ui.RESULT_FORGOTTEN)
+        assert service.reblend_segment(kept, 0.2, "info") == (gr.skip(), gr.skip(), ui.RESULT_FORGOTTEN)
     assert_told_once(service, ui.RESULT_FORGOTTEN)
 
 
@@ -92,8 +94,8 @@ def assert_told_once(service: SegmentationService, state) -> None:
     """Once told, the visitor's next moves change nothing and say nothing (a drag would stack a message per step)."""
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        assert service.reblend_segment(state, 0.3, "info") == (gr.skip(), gr.skip())
-        assert service.reblend_compare(state, 0.3, "headline") == (gr.skip(), gr.skip(), gr.skip())
+        assert service.reblend_segment(state, 0.3, "info") == (gr.skip(),) * 3
+        assert service.reblend_compare(state, 0.3, "headline") == (gr.skip(),) * 4
 
 
 @pytest.mark.parametrize("reblend, result_on_page", [("reblend_segment", "**FCN-8s (lite)** · 410 ms"),
@@ -115,13 +117,13 @@ def test_a_drag_leaves_the_last_two_blends_on_disk_not_one_per_step(service):
     result_files = [state.picture_file, *state.layer_files]
     overlays = []
     for step in range(6):
-        (_, overlay), state = service.reblend_segment(state, 0.6 + step * 0.05, "info")
+        (_, overlay), _, state = service.reblend_segment(state, 0.6 + step * 0.05, "info")
         overlays.append(overlay)
     assert [os.path.exists(path) for path in overlays] == [False] * 4 + [True] * 2
     assert state.blends == tuple(os.path.dirname(path) for path in overlays[-2:])
     assert [os.path.exists(os.path.dirname(path)) for path in overlays[:4]] == [False] * 4   # their folders too
     assert all(os.path.exists(path) for path in result_files)   # the result itself stays
-    (_, overlay), state = service.reblend_segment(state, 0.3, "info")   # and it still blends
+    (_, overlay), _, state = service.reblend_segment(state, 0.3, "info")   # and it still blends
     assert os.path.exists(overlay) and not os.path.exists(overlays[-2])
 
 
@@ -131,17 +133,17 @@ def test_a_blend_that_ends_after_a_newer_result_leaves_the_newer_one_shown(servi
     put the older result's overlay back on the page and in the State (2 stale answers in 8 tries over the queue)."""
     visitor, other = gr.Request(session_hash="visitor"), gr.Request(session_hash="someone else")
     older = service.note_shown(visitor, service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0))[-1]
-    assert service.reblend_segment(older, 0.7, "info", visitor)[0] != gr.skip()  # the newest result blends
+    assert service.reblend_segment(older, 0.7, "info", request=visitor)[0] != gr.skip()  # the newest result blends
     newer = service.note_shown(visitor, service.segment(EXAMPLE, "bayesian_segnet_lite", 0.55, 2, 0))[-1]
     folders = set(os.listdir(os.path.dirname(os.path.dirname(newer.picture_file))))
-    assert service.reblend_segment(older, 0.3, "info", visitor) == (gr.skip(), gr.skip())  # begun on the older
+    assert service.reblend_segment(older, 0.3, "info", request=visitor) == (gr.skip(),) * 3  # begun on the older
     assert set(os.listdir(os.path.dirname(os.path.dirname(newer.picture_file)))) == folders  # and nothing written
-    (_, overlay), state = service.reblend_segment(newer, 0.3, "info", visitor)
+    (_, overlay), _, state = service.reblend_segment(newer, 0.3, "info", request=visitor)
     assert state.picture_file == newer.picture_file and os.path.exists(overlay)
     # another session's result changes nothing for this one, and a session with none noted blends as before
     service.note_shown(other, service.compare(EXAMPLE, 0.55, 1, 0))
-    assert service.reblend_segment(newer, 0.4, "info", visitor)[0] != gr.skip()
-    assert service.reblend_segment(older, 0.4, "info", gr.Request(session_hash="never ran"))[0] != gr.skip()
+    assert service.reblend_segment(newer, 0.4, "info", request=visitor)[0] != gr.skip()
+    assert service.reblend_segment(older, 0.4, "info", request=gr.Request(session_hash="never ran"))[0] != gr.skip()
 
 
 def test_a_blend_that_finds_a_newer_result_once_drawn_deletes_what_it_drew(service, monkeypatch):
@@ -157,7 +159,7 @@ def test_a_blend_that_finds_a_newer_result_once_drawn_deletes_what_it_drew(servi
         return written[-1]
 
     monkeypatch.setattr(ui, "write_images", write_then_a_newer_result_arrives)
-    assert service.reblend_compare(older, 0.2, "info", visitor) == (gr.skip(), gr.skip(), gr.skip())
+    assert service.reblend_compare(older, 0.2, "info", request=visitor) == (gr.skip(),) * 4
     assert written and not any(os.path.exists(path) for path in written[0].values())
 
 
@@ -166,14 +168,14 @@ def test_a_slider_moved_during_a_run_is_followed_once_the_run_ends(service):
     result, and the new overlay stayed at the old opacity until the next move."""
     shown = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
     assert shown.opacity == 0.55
-    assert service.reblend_segment_if_moved(shown, 0.55, "info") == (gr.skip(), gr.skip())  # not moved: no blend
-    (_, overlay), state = service.reblend_segment_if_moved(shown, 0.8, "info")
+    assert service.reblend_segment_if_moved(shown, 0.55, "info") == (gr.skip(),) * 3  # not moved: no blend
+    (_, overlay), _, state = service.reblend_segment_if_moved(shown, 0.8, "info")
     assert state.opacity == 0.8 and np.array_equal(pixels(overlay),
                                                    pixels(service.segment(EXAMPLE, "fcn8s_lite", 0.8, 1, 0)[0][1]))
     compared = service.compare(EXAMPLE, 0.3, 1, 0)[-1]
-    assert service.reblend_compare_if_moved(compared, 0.3, "info") == (gr.skip(),) * 3
-    assert len(service.reblend_compare_if_moved(compared, 0.6, "info")) == 3
-    assert service.reblend_segment_if_moved(None, 0.6, "") == (gr.skip(), gr.skip())  # no result yet
+    assert service.reblend_compare_if_moved(compared, 0.3, "info") == (gr.skip(),) * 4
+    assert len(service.reblend_compare_if_moved(compared, 0.6, "info")) == 4
+    assert service.reblend_segment_if_moved(None, 0.6, "") == (gr.skip(),) * 3  # no result yet
 
 
 def test_each_run_is_followed_by_a_blend_at_the_slider_s_value_then(service):
@@ -185,6 +187,7 @@ def test_each_run_is_followed_by_a_blend_at_the_slider_s_value_then(service):
         assert [t[1] for t in block_fn.targets] == ["then"] * len(block_fn.targets)
         assert block_fn.api_visibility == "private" and block_fn.concurrency_id == "blend"
         assert isinstance(block_fn.inputs[0], gr.State) and isinstance(block_fn.inputs[1], gr.Slider)
+        assert isinstance(block_fn.inputs[3], gr.Checkbox)   # and in the colours chosen: a run draws CamVid's
 
 def test_a_session_holds_file_names_only(service):
     """A curl call is a session of its own and Gradio keeps up to 10,000: none may hold a result's pixels in memory."""
@@ -198,7 +201,7 @@ def test_a_session_holds_file_names_only(service):
 @pytest.mark.parametrize("opacity", [-3, 7, float("nan"), "0.4"])
 def test_an_odd_opacity_is_clamped_as_a_run_would_clamp_it(service, opacity):
     kept = service.segment(EXAMPLE, "fcn8s_lite", 0.3, 1, 0)[-1]   # at another opacity than any of them becomes
-    (_, overlay), _ = service.reblend_segment(kept, opacity, "info")
+    (_, overlay), _, _ = service.reblend_segment(kept, opacity, "info")
     expected = service.segment(EXAMPLE, "fcn8s_lite", opacity, 1, 0)[0][1]
     assert np.array_equal(pixels(overlay), pixels(expected))
 
@@ -206,17 +209,23 @@ def test_an_odd_opacity_is_clamped_as_a_run_would_clamp_it(service, opacity):
 def test_before_any_result_a_new_opacity_changes_nothing(service):
     with warnings.catch_warnings():
         warnings.simplefilter("error")   # and says nothing: there is nothing to blend yet
-        assert service.reblend_segment(None, 0.3, "") == (gr.skip(), gr.skip())
-        assert service.reblend_compare(None, 0.3, "") == (gr.skip(), gr.skip(), gr.skip())
+        assert service.reblend_segment(None, 0.3, "") == (gr.skip(),) * 3
+        assert service.reblend_compare(None, 0.3, "") == (gr.skip(),) * 4
 
 
 def test_moving_either_slider_reblends_privately_and_asks_for_no_gpu(service):
+    """The slider and the colour-blind-safe box are one event, each call reading both: a tick and a drag that cross
+    leave the overlays, their keys, the legend and the ground truth in one set of colours, at the opacity shown."""
     demo = ui.build_demo(service)
     by_fn = {block_fn.fn.__name__: block_fn for block_fn in demo.fns.values() if block_fn.fn is not None}
-    for name, outputs in (("reblend_segment", ["Picture | overlay (drag)"]), ("reblend_compare", ["FCN overlay", "SegNet overlay"])):
+    truth = "Ground truth (CamVid label, grey: void)"
+    for name, outputs in (("reblend_segment", ["Picture | overlay (drag)", "Legend"]),
+                          ("reblend_compare", ["FCN overlay", "SegNet overlay", truth])):
         block_fn = by_fn[name]
-        # the visitor's own moves: mouse, keys, typed or the reset button (which sends no "input")
-        assert [t[1] for t in block_fn.targets] == ["change"]
+        # the visitor's own moves: mouse, keys, typed or the reset button (which sends no "input"), and the box
+        assert [t[1] for t in block_fn.targets] == ["change", "change"]
+        assert [demo.blocks[t[0]].label for t in block_fn.targets] == ["Overlay opacity", ui.COLOURS_LABEL]
+        assert isinstance(block_fn.inputs[3], gr.Checkbox) and block_fn.inputs[3].label == ui.COLOURS_LABEL
         assert block_fn.trigger_mode == "always_last"   # a drag's steps do not pile up
         assert block_fn.api_visibility == "private"
         assert block_fn.concurrency_id != by_fn["segment"].concurrency_id   # never queued behind a network run
@@ -240,10 +249,10 @@ def test_a_reset_to_the_opacity_shown_blends_nothing(service):
     """Gradio's reset button sends "change" twice: the second finds the overlay at that opacity already, and neither
     writes a blend nor changes the State."""
     kept = service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[-1]
-    _, state = service.reblend_segment(kept, 1.0, "info")
+    *_, state = service.reblend_segment(kept, 1.0, "info")
     assert state.opacity == 1.0
-    assert service.reblend_segment(state, 1.0, "info") == (gr.skip(), gr.skip())
-    assert service.reblend_segment(state, 0.55, "info")[1].opacity == 0.55   # and the reset itself blends
+    assert service.reblend_segment(state, 1.0, "info") == (gr.skip(),) * 3
+    assert service.reblend_segment(state, 0.55, "info")[-1].opacity == 0.55   # and the reset itself blends
 
 
 def test_a_run_asked_for_while_another_runs_waits_for_it_instead_of_being_dropped(service):
@@ -271,7 +280,7 @@ def test_the_picture_beside_the_overlay_is_sent_lossy_and_the_overlay_is_blended
     assert os.path.getsize(picture_file) < 0.5 * len(lossless.getvalue())
     state = result[-1]
     edges = OverlayLayer.load(state.layer_files[0]).edges
-    (_, overlay), _ = service.reblend_segment(state, 0.0, "info")
+    (_, overlay), _, _ = service.reblend_segment(state, 0.0, "info")
     shown = pixels(picture_file)
     drawn = pixels(overlay)[:, :shown.shape[1]]
     assert np.array_equal(drawn[~edges], shown[~edges])

@@ -74,12 +74,12 @@ def test_a_blend_begun_before_a_run_s_result_does_not_bring_the_older_result_bac
             run.start()
             steps = 0
             while run.is_alive():  # a drag: a blend as soon as the last one is back
-                page.call("reblend_segment", [None, 0.3 + 0.01 * (steps % 20), "info"])
+                page.call("reblend_segment", [None, 0.3 + 0.01 * (steps % 20), "info", False])
                 steps += 1
             run.join()
             assert steps >= 2, "the run ended before any blend could race it"
             time.sleep(0.5)  # the follow-up blend after the run, if any, ends
-            after = page.call("reblend_segment", [None, 0.9, "info"])
+            after = page.call("reblend_segment", [None, 0.9, "info", False])
             assert slider_picture(after) == slider_picture(newer["output"]), "the older result came back"
         finally:
             page.closed.set()

@@ -86,7 +86,7 @@ def test_every_segment_download_names_its_model(service):
         assert sorted(files) == sorted(f"{kind}_{model}{'.png' if kind == 'class_map' else '.webp'}" for kind in (
             "overlay", "confidence", "boundary_uncertainty", "errors", "class_map",
             *(["mutual_information"] if model == "bayesian_segnet_lite" else []))), files
-        (_, overlay), state = service.reblend_segment(out[-1], 0.9, "info")
+        (_, overlay), _, state = service.reblend_segment(out[-1], 0.9, "info")
         assert Path(overlay).name == f"overlay_{model}.webp"   # a re-blend's too
         probability = service.class_probability_maps(state, "Car", 1)[0]
         assert Path(probability["value"]).name == f"probability_Car_{model}.webp"
@@ -100,7 +100,7 @@ def test_every_compare_download_is_named_apart(service):
         for kind in ("overlay", "confidence", "boundary_uncertainty", "errors"):
             assert f"{kind}_{model}.webp" in files
         assert f"class_map_{model}.png" in files
-    fcn, segnet, _ = service.reblend_compare(out[-1], 0.9, "headline")
+    fcn, segnet, _, _ = service.reblend_compare(out[-1], 0.9, "headline")
     assert (Path(fcn).name, Path(segnet).name) == ("overlay_fcn8s_lite.webp", "overlay_bayesian_segnet_lite.webp")
 
 
