@@ -749,7 +749,12 @@ class SegmentationService:
                                              for p in (p_fcn, p_segnet))
         # every picture of the tab has the boundary maps' geometry, its key where their colour bar is, so that all
         # are drawn at one scale however narrow the page, each overlay right above its maps
-        layers = tuple(visualize.overlay_layer(p.labels, palette, class_names=names, width=band.width)
+        # their keys list the classes alike, by the two networks' pixels together, so that they read row for row
+        together = sum(np.bincount(p.labels.cpu().numpy().ravel(), minlength=len(names))[: len(names)]
+                       for p in (p_fcn, p_segnet))
+        key_order = tuple(int(c) for c in np.argsort(-together, kind="stable"))
+        layers = tuple(visualize.overlay_layer(p.labels, palette, class_names=names, width=band.width,
+                                               key_order=key_order)
                        for p, band in ((p_fcn, fcn_band), (p_segnet, segnet_band)))
         picture, encoded = shown_picture(p_fcn.image)  # what re-blends read back, so blended from it here too
         fcn_overlay, segnet_overlay = (visualize.blend(picture, layer, opacity) for layer in layers)

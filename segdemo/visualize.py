@@ -51,6 +51,7 @@ class OverlayLayer:
     edges: np.ndarray | None  # (H,W) bool: drawn white; None for no boundaries
     key: np.ndarray | None = None  # (H,K,3) uint8: the class key drawn right of the overlay; None for none
     class_names: tuple[str, ...] = ()  # the classes' names: the key is drawn again from them in other colours
+    key_order: tuple[int, ...] = ()  # the key's classes in this order (overlays shown side by side share one)
 
     def in_colours(self, palette: Palette) -> OverlayLayer:
         """The same classes and boundaries in other class colours, the key drawn again in them (a visitor's
@@ -62,7 +63,8 @@ class OverlayLayer:
         if key is not None:
             if len(self.class_names) < len(table):
                 raise ValueError("a layer drawn with a key keeps its class names, to draw the key again")
-            key = np.asarray(class_key(self.labels, table, self.class_names, key.shape[0], key.shape[1]))
+            key = np.asarray(class_key(self.labels, table, self.class_names, key.shape[0], key.shape[1],
+                                       self.key_order or None))
         return replace(self, palette=table, key=key)
 
     def save(self, path: Path) -> str:
@@ -70,6 +72,8 @@ class OverlayLayer:
         extra = {} if self.edges is None else {"edges": np.packbits(self.edges)}
         if self.class_names:  # fixed-width unicode: no pickle to save or load it
             extra["class_names"] = np.asarray(self.class_names, dtype=str)
+        if self.key_order:
+            extra["key_order"] = np.asarray(self.key_order, dtype=np.int64)
         if self.key is not None:  # as a PNG: a key is mostly white, 3 bytes a pixel would outweigh the classes
             buffer = io.BytesIO()
             Image.fromarray(self.key).save(buffer, "PNG")
@@ -90,7 +94,8 @@ class OverlayLayer:
                 with Image.open(io.BytesIO(data["key_png"].tobytes())) as png:
                     key = np.asarray(png.convert("RGB"))
             names = tuple(str(name) for name in data["class_names"]) if "class_names" in data else ()
-            return cls(labels, data["palette"], edges, key, names)
+            order = tuple(int(index) for index in data["key_order"]) if "key_order" in data else ()
+            return cls(labels, data["palette"], edges, key, names, order)
 
 
 def overlay_layer(
@@ -100,6 +105,7 @@ def overlay_layer(
     class_names: Sequence[str] | None = None,
     width: int | None = None,
     keyed: bool = True,
+    key_order: Sequence[int] | None = None,
 ) -> OverlayLayer:
     """What ``blend`` draws: the classes, their colours, their boundaries and, given ``class_names`` and ``keyed``,
     a class key.
@@ -109,7 +115,9 @@ def overlay_layer(
     overlay shown beside or above its maps is drawn at their scale at any
     width of the page, and a downloaded overlay says which colour is which.
     The names are kept with the layer either way, so that it can be drawn
-    again in other colours (``OverlayLayer.in_colours``).
+    again in other colours (``OverlayLayer.in_colours``). ``key_order``: the
+    key's classes in that order (``class_key``), so that two overlays shown side
+    by side list them alike.
     """
     labels_t = labels if isinstance(labels, torch.Tensor) else torch.from_numpy(np.asarray(labels))
     edges = label_edges(labels_t).cpu().numpy() if boundaries else None
@@ -118,8 +126,9 @@ def overlay_layer(
     key = None
     if class_names is not None and keyed:
         h, w = indices.shape
-        key = np.asarray(class_key(indices, table, class_names, h, (width - w) if width else colour_bar_width(h)))
-    return OverlayLayer(indices, table, edges, key, tuple(class_names or ()))
+        key = np.asarray(class_key(indices, table, class_names, h, (width - w) if width else colour_bar_width(h),
+                                   key_order))
+    return OverlayLayer(indices, table, edges, key, tuple(class_names or ()), tuple(key_order or ()))
 
 
 def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Image.Image:
@@ -301,16 +310,23 @@ def disagreement(
 
 
 def class_key(
-    labels: np.ndarray, palette: np.ndarray, class_names: Sequence[str], h: int, width: int
+    labels: np.ndarray, palette: np.ndarray, class_names: Sequence[str], h: int, width: int,
+    order: Sequence[int] | None = None,
 ) -> Image.Image:
-    """The white panel right of an overlay: a swatch and the name of each class it shows, the largest first.
+    """The white panel right of an overlay: a swatch and the name of each class it shows, the largest first, or in
+    ``order`` (the Compare tab's two keys list the classes alike, by both networks' shares together: each its own
+    order, FCN's Pole above Building and SegNet's below, read as a difference where there was none).
 
     The names are drawn a little smaller than a colour bar's ticks, small
     enough for the longest name to fit the panel a heatmap's colour bar
     takes, so that the overlay keeps its maps' geometry.
     """
     counts = np.bincount(labels.ravel(), minlength=len(class_names))[: len(class_names)]
-    shown = [int(c) for c in np.argsort(-counts, kind="stable") if counts[c] > 0]
+    ranked = [int(c) for c in np.argsort(-counts, kind="stable")]
+    if order is not None:  # the classes the order leaves out after it, largest first
+        listed = [int(c) for c in order if 0 <= c < len(class_names)]
+        ranked = listed + [c for c in ranked if c not in set(listed)]
+    shown = [c for c in ranked if counts[c] > 0]
     measure = ImageDraw.Draw(Image.new("RGB", (1, 1)))
     size = max(6, round(0.8 * _font_size(h)))
     longest = max(class_names, key=len) if class_names else ""

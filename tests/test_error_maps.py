@@ -185,6 +185,42 @@ def test_the_class_key_names_the_classes_shown_largest_first():
     assert int(np.argmax((key < 250).any(axis=(1, 2)))) >= 0.16 * 360   # below where Gradio puts its buttons
 
 
+def key_colours(key: np.ndarray, palette: np.ndarray) -> list[int]:
+    """The class colours a key's swatches show, top to bottom."""
+    met = []
+    for rgb in key[:, 6]:
+        match = [index for index, colour in enumerate(palette) if (rgb == colour).all()]
+        if match and (not met or met[-1] != match[0]):
+            met.append(match[0])
+    return met
+
+
+def test_two_overlays_shown_side_by_side_list_their_classes_alike(tmp_path):
+    """Each key ranked its own network's classes, so FCN's listed Pole above Building and SegNet's below, a
+    difference a lecturer read where there was none. Given one order (the Compare tab's: both networks' pixels
+    together), both keys follow it, leave out what their network did not find, and keep it on disk and in other
+    colours."""
+    palette = np.asarray(CAMVID_PALETTE, dtype=np.uint8)
+    fcn = np.full((360, 480), 3, dtype=np.uint8)
+    fcn[:, :100], fcn[:60, 200:260] = 1, 2           # Road, Building, Pole
+    segnet = fcn.copy()
+    segnet[:, :100], segnet[:, 100:300] = 2, 1        # Road, Pole, Building, the other way round
+    segnet[300:, 400:] = 8                            # and a Car FCN did not find
+    assert key_colours(np.asarray(visualize.class_key(fcn, palette, CAMVID_CLASSES, 360, 90)), palette) == [3, 1, 2]
+    assert key_colours(np.asarray(visualize.class_key(segnet, palette, CAMVID_CLASSES, 360, 90)), palette)[:3] == [
+        1, 3, 2]
+    together = np.bincount(fcn.ravel(), minlength=11) + np.bincount(segnet.ravel(), minlength=11)
+    order = [int(c) for c in np.argsort(-together, kind="stable")]
+    layers = [visualize.overlay_layer(labels, palette, class_names=CAMVID_CLASSES, width=570, key_order=order)
+              for labels in (fcn, segnet)]
+    assert [key_colours(layer.key, palette) for layer in layers] == [[3, 1, 2], [3, 1, 2, 8]]
+    again = visualize.OverlayLayer.load(layers[1].save(tmp_path / "layer.npz"))
+    assert again.key_order == tuple(order)
+    lilac = palette.copy()
+    lilac[2] = (216, 160, 216)
+    assert key_colours(again.in_colours(lilac).key, lilac) == [3, 1, 2, 8]
+
+
 def test_the_ground_truth_is_drawn_in_flat_class_colours_void_grey_with_the_maps_geometry():
     truth = torch.full((360, 480), 3, dtype=torch.long)
     truth[:, :100] = 11    # void
