@@ -285,6 +285,11 @@ class _Example:
     fingerprint: np.ndarray
     digest: str
 
+    @property
+    def frame(self) -> str:
+        """The frame's name, as its downloads are named after it: ``f03570`` (of ``camvid_0006R0_f03570.jpg``)."""
+        return self.picture.stem.rsplit("_", 1)[-1]
+
 
 @functools.lru_cache(maxsize=1)
 def _examples() -> tuple[_Example, ...]:
@@ -308,7 +313,19 @@ def _label_at(example: _Example, size: tuple[int, int]) -> torch.Tensor:
 
 
 def example_ground_truth(image: Image.Image, tolerance: float = 4.0, pixel_tolerance: float = 8.0) -> torch.Tensor | None:
-    """The label map of the bundled example whose pixels ``image`` has, at ``image``'s size, else None.
+    """The label map of the bundled example whose pixels ``image`` has, at ``image``'s size, else None
+    (``bundled_example``)."""
+    example = bundled_example(image, tolerance, pixel_tolerance)
+    return None if example is None else example_labels(example, image.size)
+
+
+def example_labels(example: _Example, size: tuple[int, int]) -> torch.Tensor:
+    """A bundled example's label map at ``size`` (nearest neighbour: labels are not blended)."""
+    return _label_at(example, size)
+
+
+def bundled_example(image: Image.Image, tolerance: float = 4.0, pixel_tolerance: float = 8.0) -> _Example | None:
+    """The bundled example whose pixels ``image`` has, else None.
 
     Matched by content, never by file name: first the exact decoded pixels
     (``content_hash``); then, so that a re-encoded or rescaled copy still
@@ -322,7 +339,7 @@ def example_ground_truth(image: Image.Image, tolerance: float = 4.0, pixel_toler
         digest = content_hash(image)
         for example in same_size:
             if example.digest == digest:
-                return _label_at(example, image.size)
+                return example
     aspect = image.width / image.height
     candidates = [example for example in _examples() if abs(aspect - example.aspect) < 0.01]
     fingerprint = _fingerprint(image) if candidates else None
@@ -332,7 +349,7 @@ def example_ground_truth(image: Image.Image, tolerance: float = 4.0, pixel_toler
                 resized = original.convert("RGB").resize(image.size, Image.BILINEAR)
             difference = np.abs(np.asarray(resized, dtype=np.float32) - np.asarray(image.convert("RGB"), dtype=np.float32))
             if float(difference.mean()) < pixel_tolerance:
-                return _label_at(example, image.size)
+                return example
     return None
 
 

@@ -26,7 +26,14 @@ import numpy as np
 from PIL import Image
 
 from . import captions, visualize
-from .analysis import compare_predictions, error_figures, example_ground_truth, prediction_figures, truth_at
+from .analysis import (
+    bundled_example,
+    compare_predictions,
+    error_figures,
+    example_labels,
+    prediction_figures,
+    truth_at,
+)
 from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, class_palette
 from .compression import compression_middleware
@@ -332,7 +339,8 @@ LAST_REQUEST_WINS = "always_last"
 
 
 COMPARE_HEADERS = ["Figure", "FCN", "SegNet", "What it shows"]
-# what each model's pictures are named as downloaded (``download_name``): class_map_fcn8s_lite.png, ...
+# what each model's pictures are named as downloaded (``download_name``): class_map_fcn8s_lite.png, ... (with a
+# bundled frame's name first, and a Bayesian result's samples and seed last)
 DOWNLOADS = ("overlay", "confidence", "errors", "boundary_uncertainty", "mutual_information", "class_map")
 CLASS_TABLE_HEADERS = ["Class", "Pixels %", "Mean confidence %"]
 CLASS_COLUMN_SHARE = 39  # % of a class table's width for the names: "SignSymbol" whole at 320 px (36%: 6 px short)
@@ -354,10 +362,18 @@ def per_class_widths(columns: int) -> list[str]:
     return [f"{CLASS_COLUMN_SHARE}%"] + [f"{rest:.3g}%"] * (columns - 1)
 
 
-def download_name(kind: str, model_name: str) -> str:
+def download_name(kind: str, model_name: str, frame: str = "", sampling: str = "") -> str:
     """A result picture's file name, which a visitor's download keeps: what it shows and which model drew it, so that
-    two models' downloads (confidence.webp, twice) do not overwrite each other in a Downloads folder."""
-    return f"{kind}_{model_name}"
+    two models' downloads (confidence.webp, twice) do not overwrite each other in a Downloads folder; and, so that
+    a lecturer's downloads of several frames and seeds tell themselves apart, the bundled frame it is of (never an
+    upload's file name, which no result carries) and the Monte-Carlo samples and seed that drew it
+    (``f03570_overlay_bayesian_segnet_lite_T8_seed0``: T, the papers' count of samples)."""
+    return "_".join(part for part in (frame, kind, model_name, sampling) if part)
+
+
+def sampled_as(prediction: Prediction, seed: int) -> str:
+    """How a result's dropout samples were drawn, for its downloads' names: "" for a single pass (FCN, samples 1)."""
+    return f"T{prediction.samples}_seed{seed}" if prediction.samples > 1 else ""
 
 
 def shown_as(headers: list[str], rows: list[list[Any]], shown: list[list[Any]]) -> dict[str, Any]:
@@ -505,6 +521,8 @@ class ShownOverlays:
     opacity: float | None = None  # what the overlays shown were blended at
     colour_blind_safe: bool = False  # whether they, their keys and the legend are in the colour-blind-safe colours
     legend: tuple[tuple[int, float], ...] = ()  # the Segment tab's legend: each class found and its share
+    download_names: tuple[str, ...] = ()  # per network, its pictures' names with "{kind}" for what each shows
+    frame: str = ""  # the bundled frame the picture is (its ground truth's name starts with it), else ""
 
 
 @dataclass(frozen=True)
@@ -675,7 +693,9 @@ class SegmentationService:
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         prediction = self._predict(loaded, model, samples, seed, max_width)
-        truth = truth_at(example_ground_truth(loaded.image), prediction)  # labels known: a bundled CamVid frame
+        example = bundled_example(loaded.image)  # labels known: a bundled CamVid frame
+        truth = truth_at(example_labels(example, loaded.image.size) if example else None, prediction)
+        frame = example.frame if example else ""
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
         files = ImageWriter()  # each picture is encoded while the next one is drawn
@@ -684,7 +704,9 @@ class SegmentationService:
         files.add_encoded("picture", encoded)
         # no key in the picture (the legend beside it is its key); the names kept to draw the legend in other colours
         layer = visualize.overlay_layer(prediction.labels, palette, class_names=names, keyed=False)
-        named = {kind: download_name(kind, model.entry.name) for kind in DOWNLOADS}  # the names downloads keep
+        # the names downloads keep
+        name_of = download_name("{kind}", model.entry.name, frame, sampled_as(prediction, seed))
+        named = {kind: name_of.format(kind=kind) for kind in DOWNLOADS}
         files.add(named["overlay"], visualize.blend(picture, layer, opacity))
         files.add(named["class_map"], visualize.class_map(layer.labels, palette))
         confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
@@ -727,7 +749,8 @@ class SegmentationService:
             caption,
             paths[named["class_map"]],
             ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),),
-                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity, legend=tuple(shares)),
+                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity, legend=tuple(shares),
+                          download_names=(name_of,), frame=frame),
         )
 
     def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int):
@@ -736,7 +759,9 @@ class SegmentationService:
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
         p_fcn = self._predict(loaded, fcn, samples, seed, max_width)
         p_segnet = self._predict(loaded, segnet, samples, seed, max_width)
-        truth = truth_at(example_ground_truth(loaded.image), p_fcn)  # both results have the same size
+        example = bundled_example(loaded.image)
+        truth = truth_at(example_labels(example, loaded.image.size) if example else None, p_fcn)  # one size for both
+        frame = example.frame if example else ""
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
         rows, headline = compare_predictions(p_fcn, p_segnet, names, truth)
@@ -772,23 +797,26 @@ class SegmentationService:
         drawn = {"overlay": (fcn_overlay, segnet_overlay), "confidence": (fcn_confidence, segnet_confidence),
                  "boundary_uncertainty": (fcn_band, segnet_band), "errors": (fcn_errors, segnet_errors),
                  "class_map": tuple(visualize.class_map(layer.labels, palette) for layer in layers)}
-        named = {(kind, family): download_name(kind, m.entry.name)
-                 for kind in drawn for family, m in (("fcn", fcn), ("segnet", segnet))}
+        name_of = {family: download_name("{kind}", m.entry.name, frame, sampled_as(p, seed))
+                   for family, m, p in (("fcn", fcn, p_fcn), ("segnet", segnet, p_segnet))}
+        named = {(kind, family): name_of[family].format(kind=kind) for kind in drawn for family in name_of}
         for kind, pictures in drawn.items():
             for family, picture in zip(("fcn", "segnet"), pictures):
                 writer.add(named[kind, family], picture)
-        for name, shared in {"disagreement": differ, "ground_truth": truth_map}.items():
-            writer.add(name, shared)
+        shared_names = {kind: download_name(kind, "", frame) for kind in ("disagreement", "ground_truth")}
+        for kind, shared in {"disagreement": differ, "ground_truth": truth_map}.items():
+            writer.add(shared_names[kind], shared)
         writer.add_encoded("picture", encoded)
         layer_files = tuple(layer.save(writer.folder / f"{name}.npz") for name, layer in zip(("fcn", "segnet"), layers))
         files = writer.paths()
         both = {kind: tuple(files[named[kind, family]] for family in ("fcn", "segnet")) for kind in drawn}
         readouts = tuple((m.entry.name, files[f"pixels_{m.entry.name}"]) for m in (fcn, segnet))
-        shown = ShownOverlays(files["picture"], layer_files, readouts=readouts, opacity=opacity)  # one picture, one size
+        shown = ShownOverlays(files["picture"], layer_files, readouts=readouts, opacity=opacity,  # one picture
+                              download_names=(name_of["fcn"], name_of["segnet"]), frame=frame)
         table = figures_table([[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows])
-        return (*both["overlay"], *both["boundary_uncertainty"], files["disagreement"], table, headline,
+        return (*both["overlay"], *both["boundary_uncertainty"], files[shared_names["disagreement"]], table, headline,
                 *(gr.update(value=path, visible=truth is not None) for path in both["errors"]),
-                gr.update(value=files["ground_truth"], visible=truth is not None),
+                gr.update(value=files[shared_names["ground_truth"]], visible=truth is not None),
                 *both["class_map"], *both["confidence"], shown)
 
     # -- an upload that most browsers cannot draw ------------------------
@@ -915,8 +943,9 @@ class SegmentationService:
         except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # cleared from Gradio's cache, or cut short
             return self._result_gone()
         pictures = {_overlay_name(shown, i): visualize.blend(picture, layer, opacity) for i, layer in enumerate(layers)}
+        truth_name = download_name("ground_truth", "", shown.frame)
         if labels is not None and layers:
-            pictures["ground_truth"] = self._truth_map(labels, layers[0], shown.readouts[0][0])
+            pictures[truth_name] = self._truth_map(labels, layers[0], shown.readouts[0][0])
         try:
             with disk_full_explained():
                 files = write_images(pictures)
@@ -933,7 +962,7 @@ class SegmentationService:
         legend = None
         if recoloured and shown.legend and layers:
             legend = visualize.legend_html(list(shown.legend), layers[0].class_names, layers[0].palette.tolist())
-        drawn = Redrawn([files[_overlay_name(shown, i)] for i in range(len(layers))], legend, files.get("ground_truth"))
+        drawn = Redrawn([files[_overlay_name(shown, i)] for i in range(len(layers))], legend, files.get(truth_name))
         return drawn, replace(shown, blends=(*shown.blends[-1:], folder), opacity=opacity, colour_blind_safe=safe)
 
     def _truth_map(self, labels: np.ndarray, layer: visualize.OverlayLayer, model_name: str) -> Image.Image:
@@ -997,7 +1026,7 @@ class SegmentationService:
         maps = []  # (the network's family, the file name its download keeps, its map), in the order shown
         picture = None
         try:
-            for name, path in shown.readouts:
+            for index, (name, path) in enumerate(shown.readouts):
                 model = self.models.get(name)
                 names = list(model.checkpoint.config.get("class_names", CAMVID_CLASSES) if model else CAMVID_CLASSES)
                 if class_name not in names:
@@ -1009,7 +1038,7 @@ class SegmentationService:
                         picture = kept.convert("RGB")
                 # under 1% the picture shows, greyed as on the boundary map, so the class's places stand out in it
                 probability[probability < CLASS_SHOWN_FROM] = np.nan
-                maps.append((label, download_name(f"probability_{class_name}", name),
+                maps.append((label, _named(shown, index, f"probability_{class_name}"),
                              visualize.heatmap(probability, 0.0, 1.0, "plasma", "probability", background=picture)))
         except (OSError, ValueError, KeyError, IndexError, EOFError, zipfile.BadZipFile):  # swept, or cut short
             gr.Warning(CLASSES_GONE)
@@ -1096,9 +1125,16 @@ def compare_legend(colour_blind_safe: Any) -> str:
 
 def _overlay_name(shown: ShownOverlays, index: int) -> str:
     """A re-blended overlay's file name: the model's, as the run's own overlay is named (``download_name``)."""
+    return _named(shown, index, "overlay")
+
+
+def _named(shown: ShownOverlays, index: int, kind: str) -> str:
+    """The file name of a picture drawn from a result's ``index``-th network, named as the run named its own."""
+    if index < len(shown.download_names):
+        return shown.download_names[index].format(kind=kind)
     if index < len(shown.readouts):
-        return download_name("overlay", shown.readouts[index][0])
-    return f"overlay{index}"
+        return download_name(kind, shown.readouts[index][0])
+    return f"{kind}{index}"
 
 
 def _examples(pictures: list[str], picture: gr.Image, label: str, elem_id: str) -> gr.Examples | None:

@@ -229,7 +229,7 @@ def test_a_visitor_uploads_a_picture_and_sees_every_output(browser, app_url):
     assert page.get_by_text("ms on CPU").count() + page.get_by_text("ms on GPU").count() >= 1
     # the class map of the run shown downloads as a PNG of class indices, named after its model
     link = page.locator("#segment-class-map a[data-testid=download-link]")
-    assert link.get_attribute("download") == "class_map_bayesian_segnet_lite.png"
+    assert link.get_attribute("download") == "f03570_class_map_bayesian_segnet_lite_T8_seed0.png"
     answer = page.request.get(link.get_attribute("href"))
     with Image.open(BytesIO(answer.body())) as class_map:
         assert class_map.mode == "P" and class_map.size == (480, 360) and class_map.getextrema()[1] <= 10
@@ -280,7 +280,7 @@ def test_the_tab_shown_and_the_class_maps_download_read_in_either_theme(browser,
     link = page.locator("#segment-class-map a[data-testid=download-link]")
     link.wait_for(timeout=60_000)
     assert contrast_against_page(link) >= 4.5
-    named = r"/^Download class_map_fcn8s_lite\.png \(\d+(\.\d)? KB\)$/"
+    named = r"/^Download f01290_class_map_fcn8s_lite\.png \(\d+(\.\d)? KB\)$/"
     page.wait_for_function(f"link => {named}.test(link.ariaLabel)", arg=link.element_handle(), timeout=5_000)
     page.close()
 
@@ -357,7 +357,7 @@ def test_the_compare_tab_shows_both_networks(browser, app_url):
     # both networks' class maps download, named after their models
     links = page.locator(".segdemo-class-map a[data-testid=download-link]")
     assert sorted(links.nth(i).get_attribute("download") for i in range(links.count())) == [
-        "class_map_bayesian_segnet_lite.png", "class_map_fcn8s_lite.png"]
+        "f03570_class_map_bayesian_segnet_lite_T8_seed0.png", "f03570_class_map_fcn8s_lite.png"]
     for i in range(2):
         with Image.open(BytesIO(page.request.get(links.nth(i).get_attribute("href")).body())) as class_map:
             assert class_map.mode == "P" and class_map.size == (480, 360) and class_map.getextrema()[1] <= 10
@@ -1377,7 +1377,8 @@ def test_in_a_blog_iframe_and_on_a_phone_the_comparison_stays_whole(browser, app
     assert narrowest >= 240, f"the Compare maps are drawn {narrowest:.0f} px wide"
     # both class maps' downloads show their whole file names
     page.locator("#compare-class-maps a[data-testid=download-link]").nth(1).wait_for(timeout=10_000)
-    assert page.evaluate(FILE_NAMES) == {"shown": ["class_map_fcn8s_lite.png", "class_map_bayesian_segnet_lite.png"],
+    assert page.evaluate(FILE_NAMES) == {"shown": ["f03570_class_map_fcn8s_lite.png",
+                                                   "f03570_class_map_bayesian_segnet_lite_T8_seed0.png"],
                                          "cut": []}
     # both networks' readings stay whole beside the figure's name, under their own headers
     assert laid_out(page, COLUMNS_CUT, ["What it shows", ["Figure", "FCN", "SegNet"], ["FCN", "SegNet"], ["FCN", "SegNet"],

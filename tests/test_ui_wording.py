@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from PIL import Image
 
 from conftest import ROOT
 from segdemo import analysis, ui, visualize
@@ -79,29 +80,43 @@ def names(values) -> list[str]:
 
 
 def test_every_segment_download_names_its_model(service):
-    """confidence.webp, errors.webp, band.webp and overlay.webp: two models' downloads overwrote each other."""
-    for model in ("fcn8s_lite", "bayesian_segnet_lite"):
+    """confidence.webp, errors.webp, band.webp and overlay.webp: two models' downloads overwrote each other. A
+    bundled frame's are named after it, and a Bayesian result's after its samples and seed, so that a lecturer's
+    downloads of several frames and seeds tell themselves apart; an upload's never carry its file name."""
+    for model, drawn in (("fcn8s_lite", "f01890_{}_fcn8s_lite"), ("bayesian_segnet_lite",
+                                                                 "f01890_{}_bayesian_segnet_lite_T2_seed0")):
         out = service.segment(EXAMPLE, model, 0.55, 2, 0)
         files = [name for name in names(out[:-1]) if name != "picture.webp"]
-        assert sorted(files) == sorted(f"{kind}_{model}{'.png' if kind == 'class_map' else '.webp'}" for kind in (
+        assert sorted(files) == sorted(drawn.format(kind) + (".png" if kind == "class_map" else ".webp") for kind in (
             "overlay", "confidence", "boundary_uncertainty", "errors", "class_map",
             *(["mutual_information"] if model == "bayesian_segnet_lite" else []))), files
         (_, overlay), _, state = service.reblend_segment(out[-1], 0.9, "info")
-        assert Path(overlay).name == f"overlay_{model}.webp"   # a re-blend's too
+        assert Path(overlay).name == drawn.format("overlay") + ".webp"   # a re-blend's too
         probability = service.class_probability_maps(state, "Car", 1)[0]
-        assert Path(probability["value"]).name == f"probability_Car_{model}.webp"
+        assert Path(probability["value"]).name == drawn.format("probability_Car") + ".webp"
+
+
+def test_an_uploads_downloads_are_named_without_its_file_name(service, tmp_path):
+    upload = tmp_path / "JohnSmith_home.jpg"
+    with Image.open(EXAMPLE) as frame:
+        frame.resize((240, 180)).rotate(3).save(upload)   # no longer the bundled frame's pixels
+    out = service.segment(str(upload), "bayesian_segnet_lite", 0.55, 1, 0)
+    files = [name for name in names(out[:-1]) if name != "picture.webp"]
+    assert "overlay_bayesian_segnet_lite.webp" in files and not [name for name in files if "John" in name]
 
 
 def test_every_compare_download_is_named_apart(service):
     out = service.compare(EXAMPLE, 0.55, 2, 0)
     files = names(out[:-1])
     assert len(files) == len(set(files)) == 12, files   # and the disagreement, the ground truth
-    for model in ("fcn8s_lite", "bayesian_segnet_lite"):
+    for model, sampled in (("fcn8s_lite", ""), ("bayesian_segnet_lite", "_T2_seed0")):
         for kind in ("overlay", "confidence", "boundary_uncertainty", "errors"):
-            assert f"{kind}_{model}.webp" in files
-        assert f"class_map_{model}.png" in files
+            assert f"f01890_{kind}_{model}{sampled}.webp" in files
+        assert f"f01890_class_map_{model}{sampled}.png" in files
+    assert {"f01890_disagreement.webp", "f01890_ground_truth.webp"} <= set(files)
     fcn, segnet, _, _ = service.reblend_compare(out[-1], 0.9, "headline")
-    assert (Path(fcn).name, Path(segnet).name) == ("overlay_fcn8s_lite.webp", "overlay_bayesian_segnet_lite.webp")
+    assert (Path(fcn).name, Path(segnet).name) == ("f01890_overlay_fcn8s_lite.webp",
+                                                   "f01890_overlay_bayesian_segnet_lite_T2_seed0.webp")
 
 
 @pytest.mark.parametrize("segnet, fcn, verdict", [(2.0, 1.0, "holds (SegNet 2.00, FCN 1.00)"),
