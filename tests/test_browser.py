@@ -250,7 +250,7 @@ def test_the_samples_and_seed_can_be_set_only_while_the_model_samples(browser, a
     page = browser.new_page(viewport={"width": 1000, "height": 900})
     open_app(page, app_url)
     panel = page.get_by_role("tabpanel")
-    sampling = (panel.get_by_role("slider", name="Monte-Carlo samples"), panel.get_by_label("Seed"))
+    sampling = (panel.get_by_role("slider", name="Monte-Carlo samples"), panel.get_by_label("Seed", exact=True))
     assert [control.is_disabled() for control in sampling] == [True, True]   # the default model, FCN
     for name, disabled in (("Bayesian SegNet (lite, MC dropout)", False), ("FCN-8s (lite)", True)):
         page.get_by_role("combobox", name="Model").click()
@@ -1220,7 +1220,7 @@ def test_a_refused_request_says_why_until_the_visitor_closes_it(browser, app_url
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     open_app(page, app_url)
     page.get_by_role("tab", name="Compare").click()
-    seed = page.get_by_role("tabpanel").get_by_label("Seed")
+    seed = page.get_by_role("tabpanel").get_by_label("Seed", exact=True)
     seed.fill("-5")
     page.locator("#compare-examples button.gallery-item").first.click()
     why = page.locator(".toast-body").filter(has_text="Seed")
@@ -2322,7 +2322,7 @@ def test_results_of_other_settings_are_greyed_out_until_the_settings_chosen_are_
         page.get_by_role("option", name=name).click()
 
     def seed(value: int) -> None:
-        box = page.get_by_role("tabpanel").get_by_label("Seed")
+        box = page.get_by_role("tabpanel").get_by_label("Seed", exact=True)
         box.fill(str(value))
         box.press("Tab")
 
