@@ -1723,7 +1723,8 @@ BUTTONS_OFF_MAPS = """() => [...document.querySelectorAll('.segdemo-map')]
         return {map: block.querySelector('[data-testid=block-label]').textContent.trim(),
                 onPicture: overlap(buttons, img), onLabel: overlap(buttons, label),
                 inBlock: buttons.top >= box(block).top - 1,
-                corner: corner?.tagName === 'IMG' && block.contains(corner)};
+                corner: corner?.tagName === 'IMG' && block.contains(corner),
+                atCorner: corner ? `${corner.tagName}.${corner.className}` : null};
     })"""
 
 
