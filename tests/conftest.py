@@ -200,3 +200,20 @@ def client(app_url):
     from gradio_client import Client
 
     return Client(app_url, verbose=False)
+
+
+def pixels(path: str) -> np.ndarray:
+    """A result picture's RGB pixels."""
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def refuse_networks(monkeypatch) -> None:
+    """From here on (until ``monkeypatch.undo()``), any network run fails the test: what a re-blend draws must come
+    from the stored layers."""
+    from segdemo import ui
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a network ran")
+
+    monkeypatch.setattr(ui, "predict", refuse)

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import ROOT, load_benchmark_script
+from conftest import ROOT, load_benchmark_script, pixels, refuse_networks
 from segdemo import ui
 from segdemo.ui import SegmentationService, ShownOverlays
 from segdemo.visualize import OverlayLayer
@@ -25,20 +25,6 @@ EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f01890.jpg")
 @pytest.fixture(scope="module")
 def service() -> SegmentationService:
     return SegmentationService(load_zoo())
-
-
-def pixels(path: str) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def refuse_networks(monkeypatch) -> None:
-    """From here on (until ``monkeypatch.undo()``), any network run fails the test."""
-
-    def refuse(*args, **kwargs):
-        raise AssertionError("a network ran")
-
-    monkeypatch.setattr(ui, "predict", refuse)
 
 
 @pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])

@@ -11,7 +11,7 @@ import pytest
 from gradio_client import handle_file
 from PIL import Image
 
-from conftest import ROOT, load_benchmark_script
+from conftest import ROOT, load_benchmark_script, pixels, refuse_networks
 from segdemo import ui, visualize
 from segdemo.analysis import example_ground_truth
 from segdemo.classes import (
@@ -181,18 +181,6 @@ def swatches(legend: str) -> dict[str, tuple[int, int, int]]:
 @pytest.fixture(scope="module")
 def service() -> ui.SegmentationService:
     return ui.SegmentationService(load_zoo())
-
-
-def pixels(path: str) -> np.ndarray:
-    with Image.open(path) as image:
-        return np.asarray(image.convert("RGB"))
-
-
-def refuse_networks(monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError("a network ran")
-
-    monkeypatch.setattr(ui, "predict", refuse)
 
 
 def test_ticking_the_safe_colours_changes_exactly_the_moved_classes_pixels_and_their_swatches(service, monkeypatch):
