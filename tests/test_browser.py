@@ -1643,7 +1643,14 @@ def compared(browser, app_url: str, picture: Path, crop: tuple[int, int, int, in
     page.locator("#compare-picture input[type=file]").set_input_files(str(picture))
     page.get_by_role("button", name="Compare", exact=True).click()
     page.wait_for_function(IMAGES_SHOWN, arg=list(COMPARE_IMAGES[:6]), timeout=60_000)
+    page.wait_for_function(TRACKERS_HIDDEN, timeout=10_000)
     return page
+
+
+# Every shown map's status (Gradio's "processing | 2.0s" over the map) gone. The pictures can show a moment before it
+# goes: under CI's load a check of what lay on each map's corner found the status there, on all seven maps.
+TRACKERS_HIDDEN = """() => [...document.querySelectorAll('.segdemo-map')].filter(block => block.offsetParent)
+    .every(block => [...block.querySelectorAll('.wrap')].every(wrap => wrap.classList.contains('hide')))"""
 
 
 # Each shown map's label, its picture's box and its natural size.
