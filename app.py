@@ -10,7 +10,8 @@ from segdemo.memory import limit_malloc_arenas  # noqa: E402
 limit_malloc_arenas()  # before torch and Gradio start their threads: keeps memory flat under load
 import_spaces_first()  # on a ZeroGPU Space, before torch touches CUDA; elsewhere nothing
 
-from segdemo.ui import SegmentationService, build_demo, launch  # noqa: E402
+from segdemo.service import SegmentationService  # noqa: E402
+from segdemo.ui import build_demo, launch  # noqa: E402
 from segdemo.zoo import load_zoo  # noqa: E402
 
 demo = build_demo(SegmentationService(load_zoo()))

@@ -88,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
                          "box_union_ms": round(peer, 1), "speed-up": round(peer / ours, 1)})
             print(f"{w}x{h} {what:20s} radius {radius:4.1f}: {ours:8.1f} ms against {peer:8.1f} ms, {peer / ours:5.1f}x")
 
-    from segdemo.ui import SegmentationService
+    from segdemo.service import SegmentationService
     from segdemo.zoo import load_zoo
 
     service = SegmentationService(load_zoo())

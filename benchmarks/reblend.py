@@ -50,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
 
     from segdemo.imagefiles import write_images
-    from segdemo.ui import SegmentationService
+    from segdemo.service import SegmentationService
     from segdemo.visualize import OverlayLayer, class_map
     from segdemo.zoo import load_zoo
 

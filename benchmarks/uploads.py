@@ -57,7 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     import gradio as gr
 
     from segdemo.images import BROWSER_FORMATS, load_image, read_header
-    from segdemo.ui import SegmentationService
+    from segdemo.service import SegmentationService
 
 
     service = SegmentationService({})  # the page's PNG needs no model

@@ -211,9 +211,7 @@ def pixels(path: str) -> np.ndarray:
 def refuse_networks(monkeypatch) -> None:
     """From here on (until ``monkeypatch.undo()``), any network run fails the test: what a re-blend draws must come
     from the stored layers."""
-    from segdemo import ui
-
     def refuse(*args, **kwargs):
         raise AssertionError("a network ran")
 
-    monkeypatch.setattr(ui, "predict", refuse)
+    monkeypatch.setattr("segdemo.service.predict", refuse)

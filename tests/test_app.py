@@ -19,7 +19,7 @@ from segdemo import analysis
 from segdemo.classes import CAMVID_PALETTE
 from segdemo.imagefiles import shown_picture
 from segdemo.images import load_image
-from segdemo.ui import MAX_SEED, SegmentationService
+from segdemo.service import MAX_SEED, SegmentationService
 from segdemo.visualize import ERROR_COLOUR, VOID_GREY, colour_bar_width
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"

@@ -16,7 +16,7 @@ from PIL import Image
 
 from conftest import ROOT
 from segdemo.images import load_image
-from segdemo.ui import SegmentationService
+from segdemo.service import SegmentationService
 from segdemo.zoo import load_zoo
 
 FRAME = ROOT / "examples" / "camvid_0006R0_f01890.jpg"

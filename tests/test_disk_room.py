@@ -137,7 +137,8 @@ def test_gradio_forgets_the_files_a_sweep_for_room_deletes(tmp_path, monkeypatch
     """Gradio keeps the name of every file it served until its own sweep deletes it (route_utils'
     ``delete_files_created_by_app``); one deleted behind its back would stay in its sets for as long as the
     server runs. A real server, in this process so that its sets can be read; the page's own pictures stay."""
-    from segdemo.ui import SegmentationService, build_demo
+    from segdemo.service import SegmentationService
+    from segdemo.ui import build_demo
     from segdemo.zoo import load_zoo
 
     monkeypatch.setenv("GRADIO_TEMP_DIR", str(tmp_path))

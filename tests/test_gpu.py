@@ -31,7 +31,8 @@ from segdemo.devices import autocast_dtype, choose_device, describe_device, pack
 from segdemo.inference import MAX_SAMPLES
 from segdemo.visualize import OverlayLayer
 from segdemo.failures import OUT_OF_MEMORY, failures_explained
-from segdemo.ui import SegmentationService, ShownOverlays, build_demo
+from segdemo.service import SegmentationService, ShownOverlays
+from segdemo.ui import build_demo
 from segdemo.zoo import load_zoo
 
 EXAMPLE = str(ROOT / "examples" / "camvid_0006R0_f03570.jpg")

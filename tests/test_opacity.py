@@ -15,7 +15,8 @@ from PIL import Image
 
 from conftest import ROOT, load_benchmark_script, pixels, refuse_networks
 from segdemo import ui
-from segdemo.ui import SegmentationService, ShownOverlays
+from segdemo.imagefiles import write_images
+from segdemo.service import RESULT_FORGOTTEN, SegmentationService, ShownOverlays
 from segdemo.visualize import OverlayLayer
 from segdemo.zoo import load_zoo
 
@@ -72,8 +73,8 @@ def test_a_result_gradio_no_longer_keeps_gets_a_clear_message(service, lost):
         with open(kept.layer_files[0], "r+b") as handle:
             handle.truncate(100)
     with pytest.warns(UserWarning, match="no longer kept on the server: press the button again"):
-        assert service.reblend_segment(kept, 0.2, "info") == (gr.skip(), gr.skip(), ui.RESULT_FORGOTTEN)
-    assert_told_once(service, ui.RESULT_FORGOTTEN)
+        assert service.reblend_segment(kept, 0.2, "info") == (gr.skip(), gr.skip(), RESULT_FORGOTTEN)
+    assert_told_once(service, RESULT_FORGOTTEN)
 
 
 def assert_told_once(service: SegmentationService, state) -> None:
@@ -92,7 +93,7 @@ def test_a_result_the_session_no_longer_holds_gets_the_message_once(service, reb
     the result, and moving the slider must not silently do nothing."""
     with pytest.warns(UserWarning, match="no longer kept on the server: press the button again"):
         answer = getattr(service, reblend)(None, 0.2, result_on_page)
-    assert answer[-1] == ui.RESULT_FORGOTTEN and all(value == gr.skip() for value in answer[:-1])
+    assert answer[-1] == RESULT_FORGOTTEN and all(value == gr.skip() for value in answer[:-1])
     assert_told_once(service, answer[-1])
 
 
@@ -137,14 +138,14 @@ def test_a_blend_that_finds_a_newer_result_once_drawn_deletes_what_it_drew(servi
     visitor = gr.Request(session_hash="drawn meanwhile")
     older = service.note_shown(visitor, service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0))[-1]
     written = []
-    real_write = ui.write_images
+    real_write = write_images
 
     def write_then_a_newer_result_arrives(images):
         written.append(real_write(images))
         service.note_shown(visitor, (replace(older, picture_file="a newer result"),))
         return written[-1]
 
-    monkeypatch.setattr(ui, "write_images", write_then_a_newer_result_arrives)
+    monkeypatch.setattr("segdemo.service.write_images", write_then_a_newer_result_arrives)
     assert service.reblend_compare(older, 0.2, "info", request=visitor) == (gr.skip(),) * 4
     assert written and not any(os.path.exists(path) for path in written[0].values())
 

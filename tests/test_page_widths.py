@@ -47,7 +47,7 @@ def test_each_session_keeps_its_own_width_and_the_oldest_are_forgotten():
 
 @pytest.fixture(scope="module")
 def service():
-    from segdemo.ui import SegmentationService
+    from segdemo.service import SegmentationService
     from segdemo.zoo import load_zoo
     return SegmentationService(load_zoo())
 

@@ -21,6 +21,7 @@ from segdemo.classes import (
     COLOUR_BLIND_SAFE_PALETTE,
     class_palette,
 )
+from segdemo.service import SegmentationService, _in_colours, compare_legend
 from segdemo.zoo import load_zoo
 
 # The bar the safe palette keeps (CIEDE2000 between the closest two colours, benchmarks/colour_blind_palette.py):
@@ -160,13 +161,13 @@ def test_a_checkpoint_with_other_classes_keeps_its_own_colours_when_the_safe_one
     labels = np.zeros((20, 30), dtype=np.uint8)
     labels[:, 15:] = 1
     layer = visualize.overlay_layer(labels, [(10, 20, 30), (200, 100, 0)], class_names=["lane", "kerb"])
-    assert ui._in_colours(layer, True) is layer and ui._in_colours(a_layer(), True).palette.tolist() == [
+    assert _in_colours(layer, True) is layer and _in_colours(a_layer(), True).palette.tolist() == [
         list(colour) for colour in COLOUR_BLIND_SAFE_PALETTE]
 
 
 def test_the_compare_tabs_legend_shows_the_colours_chosen():
     for ticked, palette in ((False, CAMVID_PALETTE), (True, COLOUR_BLIND_SAFE_PALETTE)):
-        assert swatches(ui.compare_legend(ticked)) == dict(zip(CAMVID_CLASSES, palette))
+        assert swatches(compare_legend(ticked)) == dict(zip(CAMVID_CLASSES, palette))
 
 
 def swatches(legend: str) -> dict[str, tuple[int, int, int]]:
@@ -179,8 +180,8 @@ def swatches(legend: str) -> dict[str, tuple[int, int, int]]:
 
 
 @pytest.fixture(scope="module")
-def service() -> ui.SegmentationService:
-    return ui.SegmentationService(load_zoo())
+def service() -> SegmentationService:
+    return SegmentationService(load_zoo())
 
 
 def test_ticking_the_safe_colours_changes_exactly_the_moved_classes_pixels_and_their_swatches(service, monkeypatch):

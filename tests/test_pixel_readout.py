@@ -16,10 +16,10 @@ import torch.nn.functional as F
 from conftest import ROOT
 from PIL import Image
 
-from segdemo import captions, ui
+from segdemo import captions, visualize
 from segdemo.inference import predict
 from segdemo.pixel_readout import PixelReading, _interpolate, class_probability, read_pixel, save_grid
-from segdemo.ui import SegmentationService, ShownOverlays
+from segdemo.service import CLASS_SHOWN_FROM, PIXELS_GONE, RESULT_FORGOTTEN, SegmentationService, ShownOverlays
 from segdemo.zoo import load_zoo
 
 EXAMPLE = ROOT / "examples" / "camvid_0006R0_f01890.jpg"
@@ -128,7 +128,7 @@ def click(x: int, y: int) -> gr.SelectData:
 
 def test_a_click_on_a_segment_map_reads_that_pixel_without_running_the_network(service, monkeypatch):
     shown = service.segment(str(EXAMPLE), "bayesian_segnet_lite", 0.55, 4, 0)[-1]
-    monkeypatch.setattr(ui, "predict", lambda *args, **kwargs: pytest.fail("a network ran"))
+    monkeypatch.setattr("segdemo.service.predict", lambda *args, **kwargs: pytest.fail("a network ran"))
     text = service.read_pixel(shown, "", click(240, 300))
     assert text.startswith("**At pixel (240, 300)** of the 480x360 result")
     assert "Bayesian SegNet (lite, MC dropout)" in text and "nats" in text
@@ -157,9 +157,9 @@ def test_a_result_no_longer_kept_says_so(service, lost):
     else:
         with open(path, "r+b") as handle:
             handle.truncate(1000)
-    assert service.read_pixel(shown, "", click(10, 10)) == ui.PIXELS_GONE
-    for state in (None, ui.RESULT_FORGOTTEN, ShownOverlays(shown.picture_file, shown.layer_files)):
-        assert service.read_pixel(state, "", click(10, 10)) == ui.PIXELS_GONE
+    assert service.read_pixel(shown, "", click(10, 10)) == PIXELS_GONE
+    for state in (None, RESULT_FORGOTTEN, ShownOverlays(shown.picture_file, shown.layer_files)):
+        assert service.read_pixel(state, "", click(10, 10)) == PIXELS_GONE
 
 
 @pytest.mark.parametrize("model", ["fcn8s_lite", "bayesian_segnet_lite"])
@@ -179,7 +179,7 @@ def test_one_class_everywhere_is_the_probability_the_maps_were_drawn_from(servic
 def test_a_chosen_class_is_drawn_where_each_network_sees_it_without_running_a_network(service, monkeypatch):
     shown = service.segment(str(EXAMPLE), "fcn8s_lite", 0.55, 1, 0)
     confidence_map, state = shown[1], shown[-1]
-    monkeypatch.setattr(ui, "predict", lambda *args, **kwargs: pytest.fail("a network ran"))
+    monkeypatch.setattr("segdemo.service.predict", lambda *args, **kwargs: pytest.fail("a network ran"))
     [update] = service.class_probability_maps(state, "Road", 1)
     assert update["visible"] and update["label"] == "Probability of Road"
     with Image.open(update["value"]) as drawn, Image.open(confidence_map) as confidence:
@@ -187,8 +187,8 @@ def test_a_chosen_class_is_drawn_where_each_network_sees_it_without_running_a_ne
         picture = np.asarray(drawn.convert("RGB"))[:, :480].astype(int)
     road = class_probability(state.readouts[0][1], 3)
     grey = (picture.max(axis=2) - picture.min(axis=2)) == 0
-    assert (grey == (road < ui.CLASS_SHOWN_FROM)).mean() > 0.999   # the picture greyed where Road is under 1%
-    assert 0.2 < (road >= ui.CLASS_SHOWN_FROM).mean() < 0.9
+    assert (grey == (road < CLASS_SHOWN_FROM)).mean() > 0.999   # the picture greyed where Road is under 1%
+    assert 0.2 < (road >= CLASS_SHOWN_FROM).mean() < 0.9
     assert service.class_probability_maps(state, "", 1) == [gr.update(visible=False)]
 
 
@@ -215,7 +215,7 @@ def test_class_maps_are_drawn_one_at_a_time_and_a_sessions_older_ones_deleted(se
         service.class_probability_maps(compared, class_name, 2, "", "session-a")
     assert folders[-2].exists() and folders[-1].exists()
     drawing_at_once, most = [], []
-    heatmap = ui.visualize.heatmap
+    heatmap = visualize.heatmap
 
     def slow_heatmap(*args, **kwargs):
         drawing_at_once.append(1)
@@ -224,11 +224,11 @@ def test_class_maps_are_drawn_one_at_a_time_and_a_sessions_older_ones_deleted(se
         drawing_at_once.pop()
         return heatmap(*args, **kwargs)
 
-    monkeypatch.setattr(ui.visualize, "heatmap", slow_heatmap)
+    monkeypatch.setattr(visualize, "heatmap", slow_heatmap)
     with ThreadPoolExecutor(max_workers=6) as pool:
         drawn = list(pool.map(lambda i: service.class_probability_maps(state, "Car", 1, "", f"s{i}"), range(6)))
     assert max(most) == 1 and all(update["visible"] for [update] in drawn)
-    monkeypatch.setattr(ui, "CLASS_MAPS_WAIT_SECONDS", 0.01)
+    monkeypatch.setattr("segdemo.service.CLASS_MAPS_WAIT_SECONDS", 0.01)
     service._class_map_slot.acquire()   # one drawing under way, for longer than the next may wait
     try:
         with pytest.warns(UserWarning, match="busy drawing class probabilities"):

@@ -61,7 +61,8 @@ def test_the_first_result_sweeps_and_then_not_again_for_an_hour(cache, monkeypat
 
 def test_gradio_sweeps_its_own_files_as_old_and_ours_wait_two_of_its_sweeps_longer():
     """Gradio forgets a file it served only when its own sweep deletes it: ours must not delete it first."""
-    from segdemo.ui import SegmentationService, build_demo
+    from segdemo.service import SegmentationService
+    from segdemo.ui import build_demo
 
     demo = build_demo(SegmentationService({}))
     assert demo.delete_cache == (imagefiles.SWEEP_EVERY_SECONDS, imagefiles.RESULTS_KEPT_SECONDS)

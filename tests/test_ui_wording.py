@@ -16,7 +16,8 @@ from segdemo import analysis, ui, visualize
 from segdemo.captions import band_against_interior
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 from segdemo.devices import threads_named
-from segdemo.ui import CLASS_TABLE_HEADERS, SegmentationService, decimals_shown, per_class_widths
+from segdemo.service import CLASS_TABLE_HEADERS, SegmentationService, decimals_shown
+from segdemo.ui import per_class_widths
 from segdemo.uncertainty import BoundaryUncertainty, boundary_uncertainty
 from segdemo.uncertainty import entropy as entropy_of
 from segdemo.zoo import load_zoo
