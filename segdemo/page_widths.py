@@ -21,14 +21,12 @@ map of a result, and what a click on it reads, has one size).
 from __future__ import annotations
 
 import math
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from .inference import MAX_OUTPUT_SIDE
+from .sessions import SESSIONS_REMEMBERED, SessionNotes
 
 MIN_DRAWN_WIDTH = 1024
-SESSIONS_REMEMBERED = 10_000  # as many sessions as Gradio keeps (a curl call is one): what segdemo notes of each
 # what the page sends once loaded (``demo.load(js=...)``): the window's width in device pixels
 WINDOW_WIDTH_JS = "() => [Math.round(window.innerWidth * (window.devicePixelRatio || 1))]"
 
@@ -49,9 +47,7 @@ class PageWidths:
     """Each session's window width, as its page sent it; the oldest sessions forgotten past ``SESSIONS_REMEMBERED``."""
 
     def __init__(self, limit: int = SESSIONS_REMEMBERED) -> None:
-        self._widths: OrderedDict[str, float] = OrderedDict()
-        self._limit = limit
-        self._lock = threading.Lock()
+        self._widths: SessionNotes[float] = SessionNotes(limit)
 
     def note(self, session: str | None, window_pixels: Any) -> None:
         """Remember the width a page sent (a width that is no number is dropped, as is a call with no session)."""
@@ -59,17 +55,10 @@ class PageWidths:
             window = float(window_pixels)
         except (TypeError, ValueError):
             return
-        if not session or not math.isfinite(window) or window <= 0:
-            return
-        with self._lock:
-            self._widths[session] = window
-            self._widths.move_to_end(session)
-            while len(self._widths) > self._limit:
-                self._widths.popitem(last=False)
+        if math.isfinite(window) and window > 0:
+            self._widths.note(session, window)
 
     def drawn_width(self, session: str | None, maps_a_row: int = 1) -> int:
         """How wide this session's results are drawn (``drawn_width``): ``MAX_OUTPUT_SIDE`` for a session whose page
         sent no width, as the API's calls do."""
-        with self._lock:
-            window = self._widths.get(session) if session else None
-        return drawn_width(window, maps_a_row)
+        return drawn_width(self._widths.get(session), maps_a_row)

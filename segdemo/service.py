@@ -14,7 +14,6 @@ import math
 import threading
 import time
 import zipfile
-from collections import OrderedDict
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -42,8 +41,9 @@ from .inference import MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict
 from .inputs import NO_PICTURE, refused
 from .memory import release_free_memory
 from .models import is_bayesian
-from .page_widths import SESSIONS_REMEMBERED, PageWidths
+from .page_widths import PageWidths
 from .pixel_readout import class_probability, kept_truth, read_pixel, save_grid
+from .sessions import SessionNotes
 from .trustplots import current_plots
 from .worker import request_thread
 from .zoo import DEFAULT_FCN, DEFAULT_SEGNET, LoadedModel
@@ -144,6 +144,11 @@ class ShownOverlays:
     download_names: tuple[str, ...] = ()  # per network, its pictures' names with "{kind}" for what each shows
     frame: str = ""  # the bundled frame the picture is (its ground truth's name starts with it), else ""
 
+    @property
+    def tab(self) -> str:
+        """The tab that shows the result: Segment's has one network's overlay, Compare's two."""
+        return "segment" if len(self.layer_files) == 1 else "compare"
+
 
 @dataclass(frozen=True)
 class Redrawn:
@@ -170,11 +175,14 @@ class SegmentationService:
 
     def __init__(self, models: dict[str, LoadedModel]) -> None:
         self.models = models
-        self._newest: OrderedDict[str, str] = OrderedDict()  # session -> the picture file of its newest result
-        self._newest_lock = threading.Lock()
+        # a session's tab ("session/segment", "session/compare") -> the picture file of its newest result
+        self._newest: SessionNotes[str] = SessionNotes()
+        # session -> whether its page asks for the colour-blind-safe colours, as its last re-blend said (a run's
+        # inputs, the API's, have none): its runs are drawn in them from the start
+        self._safe_colours: SessionNotes[bool] = SessionNotes()
         self.page_widths = PageWidths()  # each session's window width, as its page sent it
         self._class_map_slot = threading.BoundedSemaphore(1)  # class probability maps drawn one at a time
-        self._class_map_folders: OrderedDict[str, tuple[str, ...]] = OrderedDict()  # a session's tab -> its last two
+        self._class_map_folders: SessionNotes[tuple[str, ...]] = SessionNotes()  # a session's tab -> its last two
 
     def note_page_width(self, window_pixels: Any, request: gr.Request | None = None) -> None:
         """The width of a visitor's window in device pixels, sent by the page once loaded: their results are drawn
@@ -186,21 +194,26 @@ class SegmentationService:
         """Remember the result a Segment or Compare run gives its session (its State, the outputs' last); the
         outputs, unchanged. Re-blends run beside a run, on the State they read when they began: one that ends after
         the run's result would put the older result back on the page, and in the State (``_newer_shown``)."""
-        session = getattr(request, "session_hash", None)
         shown = outputs[-1] if isinstance(outputs, (tuple, list)) and outputs else None
-        if session and isinstance(shown, ShownOverlays):
-            with self._newest_lock:
-                self._newest[session] = shown.picture_file
-                self._newest.move_to_end(session)
-                while len(self._newest) > SESSIONS_REMEMBERED:
-                    self._newest.popitem(last=False)
+        if isinstance(shown, ShownOverlays):
+            self._newest.note(_tab_of(request, shown), shown.picture_file)
         return outputs
 
+    def note_colours(self, request: gr.Request | None, colour_blind_safe: Any) -> None:
+        """Remember the class colours a session's page shows, from its re-blends: the box's every change sends one,
+        as does the blend that follows each run."""
+        self._safe_colours.note(getattr(request, "session_hash", None), bool(colour_blind_safe))
+
+    def colours_chosen(self, request: gr.Request | None) -> bool:
+        """Whether the session's page shows the colour-blind-safe colours (False for the API's calls): a run made
+        with the box ticked was drawn in CamVid's colours and then again in the safe ones, which flashed."""
+        return bool(self._safe_colours.get(getattr(request, "session_hash", None)))
+
     def _newer_shown(self, request: gr.Request | None, shown: ShownOverlays) -> bool:
-        """Whether the session has been given a newer result than ``shown`` since the event that read it began."""
-        session = getattr(request, "session_hash", None)
-        with self._newest_lock:
-            newest = self._newest.get(session) if session else None
+        """Whether the session's tab has been given a newer result than ``shown`` since the event that read it began
+        (the other tab's results are not newer: both tabs are one session, and after a Compare the Segment tab's
+        slider and colours had drawn nothing)."""
+        newest = self._newest.get(_tab_of(request, shown))
         return newest is not None and newest != shown.picture_file
 
     # -- helpers -------------------------------------------------------
@@ -282,32 +295,37 @@ class SegmentationService:
 
     # -- GPU time each endpoint asks ZeroGPU for (same arguments as the endpoint; segdemo.gpu) --
     def segment_gpu_seconds(self, image: Any, model_name: Any, opacity: Any, samples: Any, seed: Any,
-                            max_width: Any = MAX_OUTPUT_SIDE) -> int:
+                            max_width: Any = MAX_OUTPUT_SIDE, colour_blind_safe: Any = False) -> int:
         return duration_for(self._passes(model_name, samples))
 
     def compare_gpu_seconds(self, image: Any, opacity: Any, samples: Any, seed: Any,
-                            max_width: Any = MAX_OUTPUT_SIDE) -> int:
+                            max_width: Any = MAX_OUTPUT_SIDE, colour_blind_safe: Any = False) -> int:
         return duration_for(1 + self._passes(DEFAULT_SEGNET, samples))  # FCN once, the Bayesian SegNet T times
 
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any,
-                max_width: int = MAX_OUTPUT_SIDE):
+                max_width: int = MAX_OUTPUT_SIDE, colour_blind_safe: bool = False):
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
         then the error map (bundled CamVid frames only), the caption saying how the confidence is calibrated, the
         class map (a PNG of class indices) and, for the session alone (gradio_client skips it), what the overlay
-        was blended from. ``max_width``: the widest the results are drawn (the page's, ``segdemo.page_widths``)."""
+        was blended from. ``max_width``: the widest the results are drawn (the page's, ``segdemo.page_widths``);
+        ``colour_blind_safe``: the overlay and legend in those colours (the page's choice, ``colours_chosen``)."""
         with failures_explained():
-            return request_thread.run(self._segment, image, model_name, opacity, samples, seed, max_width)
+            return request_thread.run(self._segment, image, model_name, opacity, samples, seed, max_width,
+                                      bool(colour_blind_safe))
 
-    def compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int = MAX_OUTPUT_SIDE):
-        """FCN and SegNet side by side, where they disagree, figures for the seed's claims, both error maps and the
+    def compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int = MAX_OUTPUT_SIDE,
+                colour_blind_safe: bool = False):
+        """FCN and SegNet side by side, where they disagree, figures for the claims tested (``analysis``), both error maps and the
         ground truth (bundled CamVid frames only), both class maps (PNGs of class indices), both confidence maps
         (last, so that the earlier outputs keep their places), then, for the session alone, what the overlays were
-        blended from. ``max_width`` as for ``segment``."""
+        blended from. ``max_width`` and ``colour_blind_safe`` as for ``segment`` (the overlays, their keys and the
+        ground truth in those colours)."""
         with failures_explained():
-            return request_thread.run(self._compare, image, opacity, samples, seed, max_width)
+            return request_thread.run(self._compare, image, opacity, samples, seed, max_width, bool(colour_blind_safe))
 
-    def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any, max_width: int):
+    def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any, max_width: int,
+                 safe: bool):
         started = time.perf_counter()
         model = self._model(model_name)
         loaded = self._load(image)
@@ -327,8 +345,9 @@ class SegmentationService:
         # the names downloads keep
         name_of = download_name("{kind}", model.entry.name, frame, sampled_as(prediction, seed))
         named = {kind: name_of.format(kind=kind) for kind in DOWNLOADS}
-        files.add(named["overlay"], visualize.blend(picture, layer, opacity))
-        files.add(named["class_map"], visualize.class_map(layer.labels, palette))
+        shown_layer = _in_colours(layer, safe)  # the layer kept in the model's colours, as re-blends expect it
+        files.add(named["overlay"], visualize.blend(picture, shown_layer, opacity))
+        files.add(named["class_map"], visualize.class_map(layer.labels, palette))  # a data file: CamVid's colours
         confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
         files.add(named["confidence"], confidence_map)
         errors = None
@@ -349,7 +368,7 @@ class SegmentationService:
         shares = prediction.class_shares()
         table = decimals_shown(CLASS_TABLE_HEADERS, visualize.class_table(shares, names, prediction.class_confidences()),
                                [None, 2, 1])
-        legend = visualize.legend_html(shares, names, palette)
+        legend = visualize.legend_html(shares, names, shown_layer.palette.tolist())
         figures = prediction_figures(prediction, model.entry.name, model.describe())
         figures["errors"] = error_figures(prediction, truth) if truth is not None else {"ground_truth": False}
         info = captions.info_markdown(prediction, model, figures)
@@ -369,11 +388,11 @@ class SegmentationService:
             caption,
             paths[named["class_map"]],
             ShownOverlays(paths["picture"], (layer.save(files.folder / "overlay.npz"),),
-                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity, legend=tuple(shares),
-                          download_names=(name_of,), frame=frame),
+                          readouts=((model.entry.name, paths["pixels"]),), opacity=opacity, colour_blind_safe=safe,
+                          legend=tuple(shares), download_names=(name_of,), frame=frame),
         )
 
-    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int):
+    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int, safe: bool):
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
@@ -402,14 +421,15 @@ class SegmentationService:
                                                key_order=key_order)
                        for p, band in ((p_fcn, fcn_band), (p_segnet, segnet_band)))
         picture, encoded = shown_picture(p_fcn.image)  # what re-blends read back, so blended from it here too
-        fcn_overlay, segnet_overlay = (visualize.blend(picture, layer, opacity) for layer in layers)
+        fcn_overlay, segnet_overlay = (visualize.blend(picture, _in_colours(layer, safe), opacity) for layer in layers)
         differ = visualize.disagreement(p_fcn.image, p_fcn.labels, p_segnet.labels, width=fcn_band.width)
         fcn_errors = segnet_errors = truth_map = None
         if truth is not None:  # under each network's boundary-uncertainty map, with its geometry
             void = segnet.checkpoint.config.get("void_index", 11)
             fcn_errors = visualize.error_map(p_fcn.image, p_fcn.labels, truth, void, width=fcn_band.width)
             segnet_errors = visualize.error_map(p_segnet.image, p_segnet.labels, truth, void, width=segnet_band.width)
-            truth_map = visualize.label_map(truth, palette, names, void, width=fcn_band.width)
+            truth_map = visualize.label_map(truth, class_palette(names, palette, safe), names, void,
+                                            width=fcn_band.width)
         writer = ImageWriter()
         for m, p in ((fcn, p_fcn), (segnet, p_segnet)):  # what a click on a map reads
             writer.add_file(f"pixels_{m.entry.name}", save_grid, writer.folder / f"pixels_{m.entry.name}.npz", p, truth)
@@ -432,7 +452,7 @@ class SegmentationService:
         both = {kind: tuple(files[named[kind, family]] for family in ("fcn", "segnet")) for kind in drawn}
         readouts = tuple((m.entry.name, files[f"pixels_{m.entry.name}"]) for m in (fcn, segnet))
         shown = ShownOverlays(files["picture"], layer_files, readouts=readouts, opacity=opacity,  # one picture
-                              download_names=(name_of["fcn"], name_of["segnet"]), frame=frame)
+                              colour_blind_safe=safe, download_names=(name_of["fcn"], name_of["segnet"]), frame=frame)
         table = figures_table([[row["figure"], row["fcn"], row["segnet"], row["reading"]] for row in rows])
         return (*both["overlay"], *both["boundary_uncertainty"], files[shared_names["disagreement"]], table, headline,
                 *(gr.update(value=path, visible=truth is not None) for path in both["errors"]),
@@ -544,6 +564,7 @@ class SegmentationService:
         the State remembers that it told them: a drag would otherwise raise a
         message per step (11 stacked in chromium for one drag).
         """
+        self.note_colours(request, colour_blind_safe)  # the colours the session's next run is drawn in
         if shown == RESULT_FORGOTTEN or (shown is None and not result_on_page):  # told already, or nothing shown yet
             return None, gr.skip()
         if shown is None:  # the page shows a result this session no longer holds
@@ -624,7 +645,7 @@ class SegmentationService:
         its result kept (``pixel_readout.class_probability``: no network runs); none chosen hides the maps.
         ``result_on_page`` (the result's text on the page) tells no result yet from one the server no longer holds.
 
-        Drawn outside Gradio's queue (``_class_probability_follows``), where anyone may call it as often as they
+        Drawn outside Gradio's queue (``segdemo.ui._class_probability_follows``), where anyone may call it as often as they
         like: 40 callers at once had made a visitor's run take 35 s instead of 2, and each drawing's 0.6 MB stayed
         a day. So one is drawn at a time, and a ``session``'s drawings from two choices back are deleted."""
         if not class_name:
@@ -668,8 +689,8 @@ class SegmentationService:
                 files = write_images({named: drawn for _, named, drawn in maps})
         finally:
             release_free_memory()
-        tab = f"{session}/{networks}" if session else None  # Segment's (one network) and Compare's, apart
-        self._keep_newest_class_maps(tab, [path for path in files.values() if path])
+        self._keep_newest_class_maps(f"{session}/{shown.tab}" if session else None,
+                                     [path for path in files.values() if path])
         return [gr.update(value=path, visible=True, label=f"{label}: probability of {class_name}" if label
                           else f"Probability of {class_name}") for (label, _, _), path in zip(maps, files.values())]
 
@@ -678,12 +699,9 @@ class SegmentationService:
         just before may still be on its way to the browser), as the opacity slider's re-blends are."""
         if not tab or not paths:
             return
-        with self._newest_lock:
-            drawn = (*self._class_map_folders.pop(tab, ()), str(Path(paths[0]).parent))
-            self._class_map_folders[tab] = drawn[-2:]
-            while len(self._class_map_folders) > SESSIONS_REMEMBERED:
-                self._class_map_folders.popitem(last=False)
-        delete_results(drawn[:-2])
+        newest = str(Path(paths[0]).parent)
+        before = self._class_map_folders.change(tab, lambda kept: (*(kept or ()), newest)[-2:])
+        delete_results((*(before or ()), newest)[:-2])
 
     @staticmethod
     def _result_gone() -> tuple[None, str]:
@@ -724,6 +742,13 @@ class SegmentationService:
             if evaluation:
                 return measured_frames(evaluation, model.checkpoint.config)
         return "(not measured)"
+
+
+def _tab_of(request: gr.Request | None, shown: ShownOverlays) -> str | None:
+    """What a session's tab's notes are kept under ("<session>/segment"): the two tabs of a page share its session,
+    each with results of its own. None for an event with no session."""
+    session = getattr(request, "session_hash", None)
+    return f"{session}/{shown.tab}" if session else None
 
 
 def _in_colours(layer: visualize.OverlayLayer, colour_blind_safe: bool) -> visualize.OverlayLayer:

@@ -115,8 +115,9 @@ COMPARE_INTRO = (
     "accurately (Badrinarayanan et al., by the BF score), but is less sure where boundaries lie and mixes classes "
     "that overlap, people on bicycles (this demo's brief, not the papers'); and a network is less sure on boundaries "
     "than inside regions (Kendall et al.). The line above the figures judges each on your picture, on the same pixels "
-    "for both networks and, on the bundled frames, against their labels; figures closer than SegNet's Monte-Carlo "
-    "seed can move them are \"about the same\". Both run as served: FCN averaged over three scales, SegNet (the "
+    "for both networks and, on the bundled frames, against their labels; figures closer than about half the range "
+    "SegNet's Monte-Carlo seed moves them over are \"about the same\" (near that margin, another seed may change the "
+    "verdict). Both run as served: FCN averaged over three scales, SegNet (the "
     "Bayesian SegNet) over its samples, spread over two scales and the mirror image; more samples raise its entropy."
 )
 # What the shipped networks saw of the bundled examples (tests/test_shipped_weights.py keeps it true): flattering
@@ -274,7 +275,8 @@ def _run_examples(examples: gr.Examples | None, inputs: list, outputs: list, fn:
 
 def colour_choice(tab: str) -> gr.Checkbox:
     """A tab's choice of class colours, under its opacity slider: CamVid's (unticked, what papers and engineers
-    recognise) or the colour-blind-safe ones. The page's alone: the API's runs draw CamVid's colours, as before."""
+    recognise) or the colour-blind-safe ones. The page's alone: each change re-blends (which tells the server the
+    session's choice, for its next runs), and the API's runs draw CamVid's colours, as before."""
     return gr.Checkbox(value=False, label=COLOURS_LABEL, info=COLOURS_INFO, elem_id=f"{tab}-colours")
 
 
@@ -294,7 +296,7 @@ def _reblend_as_the_colours_change(opacity: gr.Slider, colours: gr.Checkbox, fn:
     sends no "input" (the overlay stayed at the old opacity), and "release"
     would skip the keyboard's arrows and come again at the end of each drag.
     The reset sends "change" twice; the second finds the overlay at that
-    opacity and blends nothing (``_blend_again``). ``result_text`` (empty
+    opacity and blends nothing (``SegmentationService._blend_again``). ``result_text`` (empty
     until a result is shown) goes along, so that a result the server has
     forgotten is told from no result at all.
     """
@@ -304,10 +306,10 @@ def _reblend_as_the_colours_change(opacity: gr.Slider, colours: gr.Checkbox, fn:
 
 def _overlay_follows_the_slider_after(runs: list, fn: Any, opacity: gr.Slider, colours: gr.Checkbox, shown: gr.State,
                                       outputs: list, result_text: gr.Markdown) -> None:
-    """After each run (``runs``: its events), the overlays drawn again where the slider moved while it ran, or in
-    the colour-blind-safe colours where they are chosen: a run blends at the opacity the button was pressed at, in
-    the model's own colours (the API's inputs have no choice of colours). Read when the run ends, in the blends'
-    own queue."""
+    """After each run (``runs``: its events), the overlays drawn again where the slider moved while it ran, or where
+    the colours were chosen after it began: a run blends at the opacity the button was pressed at, in the colours the
+    session's page last said it shows (``SegmentationService.colours_chosen``; the API's inputs have no choice of
+    colours). Read when the run ends, in the blends' own queue."""
     for run in runs:
         if run is not None:
             run.then(fn, [shown, opacity, result_text, colours], [*outputs, shown], api_visibility="private",
@@ -477,14 +479,17 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
 
     # The runs, each result noted as its session's newest (here, in the server's process: on ZeroGPU the decorated
     # handler runs in another). The parameters keep the handlers' names: they name the API's inputs.
-    # Each drawn no wider than the visitor's page shows it (segdemo.page_widths): the API's calls at full size.
+    # Each drawn no wider than the visitor's page shows it (segdemo.page_widths), in the colours it shows: the API's
+    # calls at full size, in CamVid's colours.
     def segment(image: Any, model_name: str, opacity: float, samples: Any, seed: Any, request: gr.Request):
         width = service.page_widths.drawn_width(getattr(request, "session_hash", None), maps_a_row=1)
-        return service.note_shown(request, segment_on_gpu(image, model_name, opacity, samples, seed, max_width=width))
+        return service.note_shown(request, segment_on_gpu(image, model_name, opacity, samples, seed, max_width=width,
+                                                           colour_blind_safe=service.colours_chosen(request)))
 
     def compare(image: Any, opacity: float, samples: Any, seed: Any, request: gr.Request):
         width = service.page_widths.drawn_width(getattr(request, "session_hash", None), maps_a_row=2)
-        return service.note_shown(request, compare_on_gpu(image, opacity, samples, seed, max_width=width))
+        return service.note_shown(request, compare_on_gpu(image, opacity, samples, seed, max_width=width,
+                                                          colour_blind_safe=service.colours_chosen(request)))
 
     segment.runs, compare.runs = segment_on_gpu, compare_on_gpu  # what each runs (tests look through to it)
 
@@ -751,7 +756,9 @@ def gradio_sweep(demo: gr.Blocks) -> Callable[[float | None], None] | None:
     such function."""
     try:
         from gradio.route_utils import delete_files_created_by_app
-    except ImportError:
+    except ImportError:  # said, as no visitor's upload would be deleted before the hourly sweep by age
+        log.warning("this Gradio has no gradio.route_utils.delete_files_created_by_app: segdemo cannot sweep Gradio's "
+                    "uploads for room, nor delete them when the server stops")
         return None
 
     def sweep(age: float | None) -> None:

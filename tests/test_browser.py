@@ -2113,6 +2113,22 @@ def only_moved_classes_recoloured(before: np.ndarray, after: np.ndarray) -> tupl
     return int(changed.sum()), int((changed & ~explained).sum())
 
 
+# From now on, each picture the map ``label`` shows last (the overlay of "Picture | overlay") in
+# window.segdemoTestSources, however briefly it showed.
+RECORD_SOURCES = """label => {
+    const block = [...document.querySelectorAll('.block')]
+        .find(b => b.querySelector('[data-testid=block-label]')?.textContent.trim() === label);
+    const sources = window.segdemoTestSources = [];
+    const note = () => {
+        const src = [...block.querySelectorAll('img')].at(-1)?.src;
+        if (src && src !== sources.at(-1) && src !== window.segdemoTestFirst) sources.push(src);
+    };
+    window.segdemoTestFirst = [...block.querySelectorAll('img')].at(-1)?.src;
+    new MutationObserver(note).observe(block, {subtree: true, childList: true, attributes: true,
+                                               attributeFilter: ['src']});
+}"""
+
+
 def wait_for_new_source(page, label: str, old: str, what: str, index: int = -1) -> str:
     deadline = time.monotonic() + 30
     while (shown := page.evaluate(PICTURE_SOURCES, label)[index]) == old:
@@ -2127,7 +2143,7 @@ def test_the_colour_blind_safe_colours_recolour_the_overlays_keys_legend_and_gro
     """A visitor ticks "Colour-blind-safe colours" after a run: the overlay (both on the Compare tab, with their
     keys, and the ground truth) changes on the moved classes' pixels alone, the legend's swatches follow, and no
     network runs (the other maps and the text stay). The other tab's box follows the tick. On the Segment tab, a
-    new run ends in the colours ticked too, though the API's run draws CamVid's."""
+    new run is drawn in the colours ticked from the start, though the API's run draws CamVid's."""
     page = browser.new_page(viewport={"width": 1400, "height": 1500})
     open_app(page, app_url)
     page.get_by_role("tab", name=tab).click()
@@ -2168,14 +2184,19 @@ def test_the_colour_blind_safe_colours_recolour_the_overlays_keys_legend_and_gro
 
     if tab == "Segment":
         ticked = after[overlay]
+        page.evaluate(RECORD_SOURCES, overlay)
         page.get_by_role("button", name="Segment", exact=True).click()   # a new run, with the box ticked
         deadline = time.monotonic() + 90
-        while True:   # its CamVid overlay comes, then the blend that follows the run, in the colours ticked
+        while True:
             shown = page.evaluate(PICTURE_SOURCES, overlay)[-1]
             if shown != ticked and np.array_equal(picture_pixels(shown), new):
                 break
             assert time.monotonic() < deadline, "the new run's overlay did not end in the colours ticked"
             time.sleep(0.3)
+        # and it showed no other on the way: it had come in CamVid's colours, then the blend that follows the run
+        # drew it again in the colours ticked
+        sources = page.evaluate("() => window.segdemoTestSources")
+        assert sources and all(np.array_equal(picture_pixels(source), new) for source in sources), len(sources)
         page.get_by_role("tab", name="Compare").click()
         assert page.get_by_role("tabpanel").get_by_label("Colour-blind-safe colours").is_checked()
         page.wait_for_function(f"() => ({LEGEND_SWATCHES})().some(([name, colour]) => name === 'Pedestrian' && "

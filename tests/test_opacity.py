@@ -133,6 +133,24 @@ def test_a_blend_that_ends_after_a_newer_result_leaves_the_newer_one_shown(servi
     assert service.reblend_segment(older, 0.4, "info", request=gr.Request(session_hash="never ran"))[0] != gr.skip()
 
 
+def test_a_result_on_the_other_tab_leaves_this_tabs_slider_and_colours_working(service):
+    """The two tabs of a page are one session. Its newest result was noted for the session, so once the visitor
+    had compared, the Segment tab's result counted as older: its slider and colour box drew nothing, with no word
+    (and the Compare tab's, after a Segment run). Each tab's newest result is its own."""
+    visitor = gr.Request(session_hash="both tabs")
+    segmented = service.note_shown(visitor, service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0))[-1]
+    compared = service.note_shown(visitor, service.compare(EXAMPLE, 0.55, 1, 0))[-1]
+    (_, overlay), _, state = service.reblend_segment(segmented, 0.3, "info", request=visitor)
+    assert os.path.exists(overlay) and state.opacity == 0.3
+    (_, overlay), legend, state = service.reblend_segment(state, 0.3, "info", True, request=visitor)
+    assert os.path.exists(overlay) and legend != gr.skip() and state.colour_blind_safe
+    service.note_shown(visitor, service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0))   # a Segment run after it
+    fcn, segnet, _, state = service.reblend_compare(compared, 0.3, "headline", request=visitor)
+    assert os.path.exists(fcn) and os.path.exists(segnet) and state.opacity == 0.3
+    # and within a tab, a newer result still wins over a blend begun on the older one
+    assert service.reblend_segment(segmented, 0.8, "info", request=visitor) == (gr.skip(),) * 3
+
+
 def test_a_blend_that_finds_a_newer_result_once_drawn_deletes_what_it_drew(service, monkeypatch):
     """The newer result may come while the blend is drawn: checked again before it answers."""
     visitor = gr.Request(session_hash="drawn meanwhile")

@@ -235,16 +235,41 @@ def test_on_the_compare_tab_both_overlays_their_keys_and_the_ground_truth_follow
                                                                  (truth, result[9]["value"])))
 
 
-def test_a_run_made_while_the_safe_colours_are_ticked_is_drawn_in_them_once_it_ends(service):
-    """A run's inputs, the API's, have no choice of colours: it draws CamVid's, and the page's follow-up blend draws
-    it again in the colours ticked (``_overlay_follows_the_slider_after``)."""
-    shown = service.segment(FRAME, "fcn8s_lite", 0.55, 1, 0)[-1]
-    assert not shown.colour_blind_safe
-    assert service.reblend_segment_if_moved(shown, 0.55, "info", False) == (gr.skip(),) * 3
-    (_, overlay), legend, state = service.reblend_segment_if_moved(shown, 0.55, "info", True)
-    assert state.colour_blind_safe and legend != gr.skip()
-    compared = service.compare(FRAME, 0.55, 1, 0)[-1]
-    assert all(value != gr.skip() for value in service.reblend_compare_if_moved(compared, 0.55, "h", True))
+def test_a_run_made_while_the_safe_colours_are_ticked_is_drawn_in_them_from_the_start(service):
+    """A run's inputs, the API's, have no choice of colours. A run made with the box ticked drew CamVid's, and the
+    blend that follows each run drew it again in the safe ones a moment later: a flash of the colours the visitor
+    had turned away from. The page's re-blends (the box's every change sends one) tell the server its choice, and
+    the session's runs are drawn in it, pixel for pixel as the re-blend would; the blend after them has nothing to
+    do. Another session, as the API's calls are, still gets CamVid's colours."""
+    demo = ui.build_demo(service)
+    runs = {block_fn.api_name: block_fn.fn for block_fn in demo.fns.values() if block_fn.api_name in ("segment",
+                                                                                                       "compare")}
+    visitor, api = gr.Request(session_hash="ticked the box"), gr.Request(session_hash="an API call")
+    assert service.reblend_segment(None, 0.55, "", True, request=visitor) == (gr.skip(),) * 3   # before any result
+    assert service.colours_chosen(visitor) and not service.colours_chosen(api) and not service.colours_chosen(None)
+
+    camvid = runs["segment"](FRAME, "fcn8s_lite", 0.55, 1, 0, request=api)
+    ticked = runs["segment"](FRAME, "fcn8s_lite", 0.55, 1, 0, request=visitor)
+    assert not camvid[-1].colour_blind_safe and ticked[-1].colour_blind_safe
+    (_, recoloured), legend, _ = service.reblend_segment(camvid[-1], 0.55, "info", True)
+    assert np.array_equal(pixels(ticked[0][1]), pixels(recoloured)) and ticked[5] == legend
+    assert not np.array_equal(pixels(ticked[0][1]), pixels(camvid[0][1]))
+    with Image.open(ticked[10]) as class_map:   # the data file keeps CamVid's colours
+        assert np.array_equal(np.asarray(class_map.getpalette()[:33]).reshape(11, 3), CAMVID_PALETTE)
+    assert service.reblend_segment_if_moved(ticked[-1], 0.55, "info", True, request=visitor) == (gr.skip(),) * 3
+    (_, back), back_legend, _ = service.reblend_segment(ticked[-1], 0.55, "info", False)   # unticked: CamVid's
+    assert np.array_equal(pixels(back), pixels(camvid[0][1])) and back_legend == camvid[5]
+
+    camvid = runs["compare"](FRAME, 0.55, 1, 0, request=api)
+    ticked = runs["compare"](FRAME, 0.55, 1, 0, request=visitor)
+    fcn, segnet, truth, _ = service.reblend_compare(camvid[-1], 0.55, "headline", True)
+    assert ticked[-1].colour_blind_safe and not camvid[-1].colour_blind_safe
+    assert all(np.array_equal(pixels(a), pixels(b)) for a, b in ((ticked[0], fcn), (ticked[1], segnet),
+                                                                 (ticked[9]["value"], truth)))
+    assert service.reblend_compare_if_moved(ticked[-1], 0.55, "h", True, request=visitor) == (gr.skip(),) * 4
+    # the box unticked: the next run is CamVid's again
+    assert service.reblend_compare(ticked[-1], 0.55, "h", False, request=visitor)[-1].colour_blind_safe is False
+    assert not runs["compare"](FRAME, 0.55, 1, 0, request=visitor)[-1].colour_blind_safe
 
 
 def test_each_tab_has_the_choice_under_its_opacity_and_the_api_keeps_its_inputs(service):
