@@ -213,7 +213,9 @@ def sweep_results(max_age: float, max_bytes: float = math.inf, keep_free: float 
             log.warning("Gradio's sweep for room failed: %s", error)
     for path in doomed:
         shutil.rmtree(path, ignore_errors=True)
-    _results_bytes = total
+    with _sweep_lock:
+        _results_bytes = total
+        _written_here.difference_update(doomed)  # else a few names a request, kept as long as the server runs
     if short_of_room:
         log.warning("short of disk room: deleted the %d oldest result folders; results now take %.3g GB, "
                     "the disk has %.3g GB free", len(doomed), total / 1e9, free_disk_bytes() / 1e9)
@@ -300,10 +302,14 @@ def delete_results_written_here() -> None:
 def delete_results(folders: Iterable[str]) -> None:
     """Delete these result folders now (a re-blend the page no longer shows); folders outside ours are left alone."""
     root = results_folder().resolve()
+    deleted = []
     for folder in folders:
         path = Path(folder).resolve()
         if path.parent == root:
             shutil.rmtree(path, ignore_errors=True)
+            deleted.append(str(folder))
+    with _sweep_lock:
+        _written_here.difference_update(deleted)
 
 
 def write_copy_of(upload: str | Path, name: str, image: Image.Image) -> str:

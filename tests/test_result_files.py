@@ -78,3 +78,24 @@ def test_deleting_a_blend_touches_only_result_folders(cache, tmp_path):
     delete_results([str(results_folder() / blend), str(outside), str(results_folder() / kept / ".." / ".."), str(results_folder())])
     assert sorted(os.listdir(results_folder())) == [kept]
     assert (outside / "file").exists()
+
+
+def test_the_folders_deleted_are_forgotten_too(cache, monkeypatch):
+    """This process notes each folder it writes, to delete them when its server stops. Each run, re-blend step and
+    class drawing added a name, and neither a session's deletions nor the sweeps took it off: on a Space that runs
+    for weeks, a set growing by a few names a request."""
+    from PIL import Image
+
+    monkeypatch.setattr(imagefiles, "_written_here", set())
+    written = [os.path.dirname(imagefiles.write_images({"map": Image.new("RGB", (4, 4))})["map"]) for _ in range(3)]
+    if imagefiles._running_sweep is not None:   # the first write's sweep, in the background
+        imagefiles._running_sweep.result()
+    assert imagefiles._written_here == set(written)
+    delete_results(written[:1])   # a blend the page no longer shows
+    assert imagefiles._written_here == set(written[1:])
+    for folder in written[1:]:
+        os.utime(folder, (time.time() - 7200,) * 2)
+        for name in os.listdir(folder):
+            os.utime(os.path.join(folder, name), (time.time() - 7200,) * 2)
+    assert sweep_results(3600) == 2
+    assert imagefiles._written_here == set() and os.listdir(results_folder()) == []
