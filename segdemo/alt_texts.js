@@ -1,7 +1,7 @@
 (alts) => {
   // Alt text for the pictures Gradio leaves without any (alt=""), which a screen reader skips: the bundled
   // examples' thumbnails (Gradio's Examples take none) and the Segment tab's picture and overlay (its ImageSlider
-  // takes none). Run once by Gradio when the page loads (launch(js=...), with segdemo.ui's ``alts``), and again
+  // takes none). Run once by Gradio when the page loads (launch(js=...), with segdemo.ui's PAGE_ALTS), and again
   // whenever a picture arrives.
   const FRAME = /camvid_([A-Za-z0-9]+)_f(\d+)\.[a-z]+$/i;  // examples/camvid_<sequence>_f<frame>.jpg
 

@@ -64,14 +64,20 @@ def info_markdown(prediction: Prediction, model: LoadedModel, figures: dict[str,
     lines.append(f"Mean confidence {100 * figures['mean_confidence']:.1f}%. " + band_against_interior(prediction.boundary,
                                                                                                   figures["band_share"]))
     for note in prediction.notes:
-        lines.append(f"Note: {note}.")
+        lines.append(f"Note: {no_links(note)}.")
     return "\n\n".join(lines)
 
 
-def temperature_note(config: dict[str, Any], samples: int | None = None) -> str:
-    """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it). ``samples``: the
-    Monte-Carlo samples of this run; with one (dropout off) there is no average to temper, and ``inference`` divides
-    the logits."""
+def no_links(text: str) -> str:
+    """``text`` as Markdown that shows it and links nothing: a note can hold the uploader's words (a colour
+    profile's description), and Gradio's Markdown made a "www.x.example" in them a link. Each dot escaped, no
+    address is recognised; the text reads the same."""
+    return text.replace("\\", "\\\\").replace(".", "\\.")
+
+
+def temperature_note(config: dict[str, Any]) -> str:
+    """How the confidence was calibrated, read from config.json (``segdemo.calibrate`` writes it), for the Models tab
+    and a model with no short note (``temperature_in_short`` says it for one run, by its samples)."""
     temperature = config.get("temperature")
     if temperature is None:
         return "not calibrated: no temperature was fitted for these weights, so it is the network's raw softmax"
@@ -87,10 +93,7 @@ def temperature_note(config: dict[str, Any], samples: int | None = None) -> str:
         frames += ", by a run of the same recipe that never trained on them"
     elif fitted.get("twin"):  # these weights trained on every frame: a twin run held the fitting frames out
         frames += ", for a twin run (same schedule) that never trained on them"
-    if config.get("temperature_scope") == "averaged" and samples == 1:   # softmax(log p / T) = softmax(logits / T)
-        how = ("with dropout off there are no samples to average, so the logits are divided by a temperature of "
-               f"{temperature:.2f}")
-    elif config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
+    if config.get("temperature_scope") == "averaged":  # a Bayesian model: see segdemo.calibration.tempered_mean
         how = f"the Monte-Carlo samples' averaged probabilities p are tempered to softmax(log p / {temperature:.2f})"
     else:
         how = f"the logits are divided by a temperature of {temperature:.2f}"

@@ -64,7 +64,6 @@ def class_palette(
 
 NUM_CLASSES = len(CAMVID_CLASSES)
 VOID_INDEX = 11
-VOID_COLOR: tuple[int, int, int] = (0, 0, 0)
 
 # Per-channel statistics of the CamVid train images (RGB, 0..1), used to
 # normalise inputs; measured once with segdemo.data.camvid.channel_stats.

@@ -24,6 +24,7 @@ colour profile...).
 from __future__ import annotations
 
 import io
+import logging
 import math
 import os
 import re
@@ -36,6 +37,8 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from .colour_profiles import from_cicp, to_srgb
+
+log = logging.getLogger(__name__)
 
 try:  # HEIC/HEIF; without it only that format is lost (_readable_formats leaves it out)
     import pillow_heif
@@ -340,6 +343,9 @@ def _from_pil(image: Image.Image, max_pixels: int, ours: bool, max_side: int | N
     except MemoryError as exc:
         raise ImageError("The image is too large to decode on this server.") from exc
     except Exception as exc:  # a decoded image with inconsistent internals (a broken palette...)
+        # or a bug in segdemo's own conversion: the visitor is told the file is damaged, the log says what raised
+        log.warning("a decoded %s image could not be converted to RGB: %s: %s", original_mode, type(exc).__name__,
+                    str(exc)[:200])
         raise ImageError(CORRUPT) from exc
     swapped = orientation in (5, 6, 7, 8)
     return LoadedImage(

@@ -29,9 +29,9 @@ def _numpy(values: torch.Tensor | np.ndarray) -> np.ndarray:
     return values.detach().cpu().numpy() if isinstance(values, torch.Tensor) else np.asarray(values)
 
 
-def colorize(labels: torch.Tensor | np.ndarray, palette: Palette, void_color: Sequence[int] = (0, 0, 0)) -> np.ndarray:
-    """(H,W) class indices to an (H,W,3) uint8 colour image; indices past the palette get ``void_color``."""
-    table = np.array(list(palette) + [list(void_color)], dtype=np.uint8)
+def colorize(labels: torch.Tensor | np.ndarray, palette: Palette) -> np.ndarray:
+    """(H,W) class indices to an (H,W,3) uint8 colour image; indices past the palette (void) are black."""
+    table = np.array(list(palette) + [[0, 0, 0]], dtype=np.uint8)
     index = np.clip(_numpy(labels).astype(np.int64), 0, len(palette))
     return table[index]
 

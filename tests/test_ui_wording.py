@@ -356,3 +356,28 @@ def test_the_info_line_says_when_a_small_picture_was_enlarged_for_the_network(se
     info = service.segment(str(small), "fcn8s_lite", 0.55, 1, 0)[6]
     assert "· picture 40x30 (enlarged ×12 for the network)" in info, info
     assert "enlarged" not in service.segment(EXAMPLE, "fcn8s_lite", 0.55, 1, 0)[6]
+
+
+def test_an_address_in_an_uploaders_colour_profile_is_no_link_in_the_info_line(service, tmp_path):
+    """A colour profile's description is the uploader's text, kept to plain characters, and the info line quotes
+    it. Gradio's Markdown had made "www.evil.example" in it a link on the page; escaped, each dot still reads "."."""
+    from icc_profiles import DISPLAY_P3, build_rgb_profile
+
+    profile = build_rgb_profile("P3 see www.evil.example", DISPLAY_P3["primaries"], srgb_curve=True)
+    picture = tmp_path / "profiled.png"
+    with Image.open(EXAMPLE) as frame:
+        frame.convert("RGB").save(picture, icc_profile=profile)
+    info = service.segment(str(picture), "fcn8s_lite", 0.55, 1, 0)[6]
+    note = next(line for line in info.split("\n\n") if line.startswith("Note: colours converted"))
+    assert "www." not in note and "www\\.evil\\.example" in note
+    shown = "Note: colours converted to sRGB from its colour profile (P3 see www.evil.example)."
+    assert note.replace("\\.", ".") == shown
+
+
+def test_the_streets_disagreement_range_is_the_one_its_benchmark_measured():
+    """The Compare headline reads a picture's disagreement against the range measured on a street neither network saw;
+    a figure typed into the code is kept to its benchmark's results (benchmarks/unlike_camvid.py)."""
+    results = (ROOT / "benchmarks" / "results" / "unlike_camvid.txt").read_text(encoding="utf-8")
+    row = next(line for line in results.splitlines() if line.startswith("0006R0, twins (never saw it)"))
+    low, median, high = (float(value) / 100 for value in row.split()[-9:-6])
+    assert analysis.STREET_DISAGREEMENT == pytest.approx({"min": low, "median": median, "max": high}, abs=1e-9)

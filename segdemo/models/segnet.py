@@ -164,10 +164,6 @@ class SegNet(nn.Module):
         self.num_units = len(stages)
         _init_weights(self)
 
-    @property
-    def bayesian(self) -> bool:
-        return bool(self.dropout_units)
-
     def _encode(self, x: torch.Tensor, units: range) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Size]]]:
         switches = []
         for unit in units:
@@ -241,7 +237,6 @@ class SegNetBasic(nn.Module):
         self.conv_classifier = nn.Conv2d(features, num_classes, 1)
         _init_weights(self)
 
-    bayesian = SegNet.bayesian
     _encode = SegNet._encode
     _first_stochastic_unit = SegNet._first_stochastic_unit
     forward_stem = SegNet.forward_stem
