@@ -470,8 +470,6 @@ def stale_note(tab: str, button: str) -> gr.HTML:
 
 def build_demo(service: SegmentationService) -> gr.Blocks:
     """The whole UI; launch it with ``launch(demo)``."""
-    choices = service.labels()
-    default_model = DEFAULT_MODEL if DEFAULT_MODEL in service.models else (choices[0][1] if choices else None)
     examples = [str(p) for p in example_images()]
     # The two handlers that run a network for a visitor ask ZeroGPU for a GPU (segdemo.gpu); nothing else does.
     segment_on_gpu = gpu_task(service.segment_gpu_seconds)(service.segment)
@@ -502,242 +500,13 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
             "street picture or click an example to see the colour overlay, each pixel's confidence and where the "
             "network is unsure about boundaries. Your picture and its results are kept a day, then deleted."
         )
-        with gr.Tab("Segment") as segment_tab:
-            with gr.Row():
-                with gr.Column(scale=2):
-                    image = UploadImage(
-                        elem_id="segment-picture",
-                        label="Picture",
-                        type="filepath",
-                        image_mode=None,
-                        sources=["upload", "clipboard", "webcam"],
-                        height=300,
-                        placeholder=UPLOAD_PLACEHOLDER,
-                    )
-                    segment_examples = _examples(examples, image, f"Or click one: CamVid frames of sequence "
-                                                 f"{example_sequences()}, {EXAMPLES_SEEN}", "segment-examples")
-                    # not typed into (a handful of choices): its box read-only, a tap on a phone opens the list
-                    # alone, where an editable box brought up the keyboard over it
-                    model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model",
-                                          filterable=False)
-                    opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
-                    colours = colour_choice("segment")
-                    with gr.Row():
-                        sampled = service.samples_apply(default_model)  # FCN is no Bayesian model: one pass
-                        samples = NumberSlider(
-                            1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled,
-                            label="Monte-Carlo samples", info=SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH,
-                            elem_classes=["segdemo-sampling"],
-                        )
-                        seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED,
-                                         interactive=sampled, scale=1, min_width=SEED_MIN_WIDTH,
-                                         elem_classes=["segdemo-sampling"])
-                    run = gr.Button("Segment", variant="primary")
-                with gr.Column(scale=3):
-                    stale_note("segment", "Segment")
-                    slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
-                                            elem_classes=["segdemo-slider"])  # rings the pixel read, reads a click (pixel_readout.js)
-                    # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
-                    legend = gr.HTML(label="Legend", show_label=False, elem_classes=[RESULT])
-                    info = gr.Markdown(label="Info", show_label=False, elem_classes=[RESULT])
-            gr.Markdown(MAPS_KEY, elem_id="segment-maps-key")
-            with gr.Row(elem_id="segment-maps"):
-                confidence = map_image("Confidence", "confidence", min_width=MAP_MIN_WIDTH,
-                                       elem_id="segment-confidence")
-                errors = map_image("Errors (red: wrong)", "errors", visible=False, min_width=MAP_MIN_WIDTH,
-                                   elem_id="segment-errors")
-                band = map_image("Boundary uncertainty", "band", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
-                mutual = map_image("Mutual information", "mutual", visible=False, min_width=MAP_MIN_WIDTH,
-                                   elem_id="segment-mutual")
-            segment_pixel, segment_class, class_column = _readout_and_class_choice("segment", choice_scale=2)
-            with class_column:  # the class's map under its choice
-                segment_class_map = map_image("Probability of a class", "class", visible=False,
-                                              elem_id="segment-class-probability")
-            maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption", elem_classes=[RESULT])
-            with gr.Row():
-                table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
-                    headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
-                    wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", f"{76 - CLASS_COLUMN_SHARE}%"],
-                    elem_classes=["segdemo-words", RESULT],
-                )
-            class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map",
-                                elem_classes=["segdemo-class-map"])
-            gr.Markdown(CLASS_MAP_NOTE, elem_id="class-map-note")
-            with gr.Accordion("Figures (JSON)", open=False, elem_classes=[RESULT]):
-                figures = gr.JSON(label="Figures", show_label=False)
-            segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
-            segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
-                               class_map, segment_shown]
-            segment_inputs = [image, model, opacity, samples, seed]
-            segment_settings = _settings_key([name for name in service.models if service.samples_apply(name)])
-            for component, note in zip(segment_inputs, (
-                PICTURE_NOTE,
-                "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
-                OPACITY_NOTE,
-                # FCN ignores the number, not its range: samples 0 or seed -1 is refused for it too
-                f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores the number "
-                "(it must still be in range).",
-                SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores the number (it must still be in range).",
-            )):
-                described(component, note, whole=component is samples)
-            segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
-                                    api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS,
-                                    validator=picture_given,
-                                    js=_sent_with_its_inputs("segment", "button", segment_settings))
-            _show_uploads_in_every_browser("segment", image, service.picture_for_the_browser)
-            _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
-            _reblend_as_the_colours_change(opacity, colours, service.reblend_segment, segment_shown, [slider, legend],
-                                           info)
-            _read_pixels_on_click([confidence, errors, band, mutual, segment_class_map], service.read_pixel,
-                                  segment_shown, segment_class, segment_pixel, info)
-            _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
-                                       [segment_class_map], info)
-            segment_example_run = _run_examples(segment_examples, segment_inputs, segment_outputs, segment,
-                                                "segment-examples",
-                                                js=_sent_with_its_inputs("segment", "examples", segment_settings))
-            _results_follow_the_inputs("segment", segment_inputs, [model, samples, seed], segment_settings,
-                                       {"button": segment_run, "examples": segment_example_run})
-            _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
-                                              opacity, colours, segment_shown, [slider, legend], info)
-
-        with gr.Tab("Compare") as compare_tab:
-            gr.Markdown(COMPARE_INTRO)
-            with gr.Row():
-                with gr.Column(scale=2):
-                    c_image = UploadImage(
-                        elem_id="compare-picture",
-                        label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=220,
-                        placeholder=UPLOAD_PLACEHOLDER,
-                    )
-                    compare_examples = _examples(examples, c_image, f"Or click one: CamVid frames of sequence "
-                                                 f"{example_sequences()}, {EXAMPLES_SEEN}; labels known: per-image "
-                                                 "mIoU and BF", "compare-examples")
-                    c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
-                    c_colours = colour_choice("compare")
-                    with gr.Row():
-                        c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
-                                                 label="Monte-Carlo samples", info=C_SAMPLES_INFO, scale=3,
-                                                 min_width=SAMPLES_MIN_WIDTH)
-                        c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1,
-                                           min_width=SEED_MIN_WIDTH)
-                    c_run = gr.Button("Compare", variant="primary")
-                with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
-                    stale_note("compare", "Compare")
-                    c_headline = gr.Markdown(label="Headline", show_label=False, elem_classes=[RESULT])
-                    # the names and both networks' readings at fixed widths (shares of a phone's width would split
-                    # the numbers), "What it shows" half the table: it all fits from 528 px, the readings wrapping
-                    # inside their column instead of running off to the right; on a phone "What it shows" goes
-                    # under each row (app_width.css); tall enough for every row
-                    c_table = gr.Dataframe(
-                        headers=COMPARE_HEADERS, label="Figures", interactive=False, wrap=True,
-                        column_widths=["120px", "72px", "72px", "50%"], max_height=2400, elem_id="compare-figures",
-                        elem_classes=[RESULT],
-                    )
-            c_legend = gr.HTML(compare_legend(False), elem_id="compare-legend")
-            compare_pixel, compare_class, _ = _readout_and_class_choice("compare", choice_scale=1)
-            gr.Markdown(MAPS_KEY, elem_id="compare-maps-key")
-            with gr.Column(elem_id="compare-maps"):
-                with gr.Row():  # shown once a class is chosen, at the other maps' scale
-                    fcn_class_probability = map_image("FCN: probability of a class", "class", "FCN", visible=False,
-                                                      elem_id="compare-class-fcn")
-                    segnet_class_probability = map_image("SegNet: probability of a class", "class", "SegNet",
-                                                         visible=False, elem_id="compare-class-segnet")
-                with gr.Row():
-                    fcn_overlay = map_image("FCN overlay", "overlay", "FCN")
-                    segnet_overlay = map_image("SegNet overlay", "overlay", "SegNet")
-                with gr.Row():
-                    fcn_confidence = map_image("FCN confidence", "confidence", "FCN", elem_id="compare-confidence-fcn")
-                    segnet_confidence = map_image("SegNet confidence", "confidence", "SegNet")
-                with gr.Row():
-                    fcn_band = map_image("FCN boundary uncertainty", "band", "FCN")
-                    segnet_band = map_image("SegNet boundary uncertainty", "band", "SegNet")
-                with gr.Row():
-                    fcn_errors = map_image("FCN errors (red: wrong, grey: void)", "errors", "FCN", visible=False)
-                    segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", "errors", "SegNet",
-                                              visible=False)
-                with gr.Row():  # the ground truth, where it is known, beside where the networks disagree
-                    differ = map_image("Where they disagree (magenta)", "differ", elem_id="compare-differ")
-                    truth_map = map_image("Ground truth (CamVid label, grey: void)", "truth", visible=False)
-            gr.Markdown(service.compare_maps_caption())
-            with gr.Row(elem_id="compare-class-maps"):
-                fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
-                segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
-            gr.Markdown(CLASS_MAP_NOTE)
-            compare_inputs = [c_image, c_opacity, c_samples, c_seed]
-            compare_settings = _settings_key()
-            compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
-            compare_outputs = [
-                fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
-                truth_map, fcn_class_map, segnet_class_map, fcn_confidence, segnet_confidence, compare_shown,
-            ]
-            for component, note in zip(compare_inputs, (
-                PICTURE_NOTE, OPACITY_NOTE, f"The Bayesian SegNet's Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}.",
-                SEED_NOTE + ".",
-            )):
-                described(component, note, whole=component is c_samples)
-            compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
-                                      api_description=COMPARE_API, concurrency_id="model",
-                                      trigger_mode=LAST_REQUEST_WINS, validator=picture_given,
-                                      js=_sent_with_its_inputs("compare", "button", compare_settings))
-            _show_uploads_in_every_browser("compare", c_image, service.picture_for_the_browser)
-            _reblend_as_the_colours_change(c_opacity, c_colours, service.reblend_compare, compare_shown,
-                                           [fcn_overlay, segnet_overlay, truth_map], c_headline)
-            c_colours.change(compare_legend, c_colours, c_legend, api_visibility="private", queue=False,
-                             show_progress="hidden")
-            _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
-                                   fcn_errors, segnet_errors, differ, truth_map, fcn_class_probability,
-                                   segnet_class_probability], service.read_pixel, compare_shown, compare_class,
-                                  compare_pixel, c_headline)
-            _class_probability_follows(compare_class, service.class_probability_maps, compare_shown,
-                                       [fcn_class_probability, segnet_class_probability], c_headline)
-            compare_example_run = _run_examples(compare_examples, compare_inputs, compare_outputs, compare,
-                                                "compare-examples",
-                                                js=_sent_with_its_inputs("compare", "examples", compare_settings))
-            _results_follow_the_inputs("compare", compare_inputs, [c_samples, c_seed], compare_settings,
-                                       {"button": compare_run, "examples": compare_example_run})
-            _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
-                                              c_opacity, c_colours, compare_shown, [fcn_overlay, segnet_overlay,
-                                                                                    truth_map], c_headline)
-
+        segment_tab, image, colours = _segment_tab(service, segment, examples)
+        compare_tab, c_image, c_colours = _compare_tab(service, compare, examples)
         _colours_follow_each_other(colours, c_colours)
         _picture_follows_to_an_empty_tab(segment_tab, image, c_image)
         _picture_follows_to_an_empty_tab(compare_tab, c_image, image)
 
-        with gr.Tab("Models"):
-            gr.Markdown(service.models_summary())
-            with gr.Accordion("What the figures mean", open=False):
-                gr.Markdown(captions.FIGURES_EXPLAINED.removeprefix("**What the figures mean.** "))
-            gr.Markdown(service.models_markdown())
-            plots = service.trust_plots()
-            plot_rules: list[str] = []
-            if plots:
-                gr.Markdown(TRUST_PLOTS_INTRO)
-                # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
-                # Each comes four times, its panels side by side and stacked, on a light and on a dark ground; CSS
-                # shows the one that fits the screen and the page's theme. Each is as wide as its figure at 110 CSS
-                # px to the inch (at most the column), with twice the pixels, for a sharp plot on a 2x screen.
-                for key, label in (("reliability", "Reliability before and after temperature scaling"),
-                                   ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
-                    for version, suffix in (("wide", ""), ("stacked", "_stacked")):
-                        for theme, dark in (("light", ""), ("dark", "_dark")):
-                            plot = plots[key + suffix + dark]
-                            width, height = page_size(plot)
-                            plot_id = f"trust-plot-{key}-{version}-{theme}"
-                            plot_rules.append(f"#{plot_id} .image-container {{aspect-ratio: {width} / {height}}}")
-                            gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if dark else ""),
-                                     show_label=False, buttons=MAP_BUTTONS, alt_text=PLOT_ALTS[key],
-                                     type="filepath" if isinstance(plot, Path) else "pil", interactive=False,
-                                     width=width, format="png", elem_id=plot_id,
-                                     elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
-            headers, rows = service.per_class_table()
-            gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
-                value=decimals_shown(headers, rows, [None] + [1] * (len(headers) - 1)), headers=headers,
-                label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
-                interactive=False, wrap=True, column_widths=per_class_widths(len(headers)), max_height=1000,
-                elem_classes=["segdemo-words"],
-            )
-            if note := service.scarce_classes_note():
-                gr.Markdown(note)
+        plot_rules = _models_tab(service)
         # the page sends its window's width once loaded: a visitor's results are drawn no wider than it shows them
         window_width = gr.Number(visible=False, label="Window width")
         demo.load(service.note_page_width, [window_width], None, js=WINDOW_WIDTH_JS, queue=False,
@@ -747,6 +516,258 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
     # by 1,838 px as they came in, under a visitor scrolling past them. launch() adds these rules to the page's CSS.
     demo.segdemo_css = "\n".join(plot_rules)  # type: ignore[attr-defined]
     return demo
+
+
+def _segment_tab(service: SegmentationService, segment: Callable[..., Any],
+                 examples: list[str]) -> tuple[gr.Tab, UploadImage, gr.Checkbox]:
+    """The Segment tab: one model's maps of a picture, and the events that run, re-blend and read them; its tab,
+    picture and colour box, which the Compare tab's follow."""
+    choices = service.labels()
+    default_model = DEFAULT_MODEL if DEFAULT_MODEL in service.models else (choices[0][1] if choices else None)
+    with gr.Tab("Segment") as segment_tab:
+        with gr.Row():
+            with gr.Column(scale=2):
+                image = UploadImage(
+                    elem_id="segment-picture",
+                    label="Picture",
+                    type="filepath",
+                    image_mode=None,
+                    sources=["upload", "clipboard", "webcam"],
+                    height=300,
+                    placeholder=UPLOAD_PLACEHOLDER,
+                )
+                segment_examples = _examples(examples, image, f"Or click one: CamVid frames of sequence "
+                                             f"{example_sequences()}, {EXAMPLES_SEEN}", "segment-examples")
+                # not typed into (a handful of choices): its box read-only, a tap on a phone opens the list
+                # alone, where an editable box brought up the keyboard over it
+                model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model",
+                                      filterable=False)
+                opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                colours = colour_choice("segment")
+                with gr.Row():
+                    sampled = service.samples_apply(default_model)  # FCN is no Bayesian model: one pass
+                    samples = NumberSlider(
+                        1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1, interactive=sampled,
+                        label="Monte-Carlo samples", info=SAMPLES_INFO, scale=3, min_width=SAMPLES_MIN_WIDTH,
+                        elem_classes=["segdemo-sampling"],
+                    )
+                    seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED,
+                                     interactive=sampled, scale=1, min_width=SEED_MIN_WIDTH,
+                                     elem_classes=["segdemo-sampling"])
+                run = gr.Button("Segment", variant="primary")
+            with gr.Column(scale=3):
+                stale_note("segment", "Segment")
+                slider = gr.ImageSlider(label="Picture | overlay (drag)", format="png", type="pil",
+                                        elem_classes=["segdemo-slider"])  # rings the pixel read, reads a click (pixel_readout.js)
+                # labels unseen on the page, which name these outputs in the API's docs (Gradio: "value_16")
+                legend = gr.HTML(label="Legend", show_label=False, elem_classes=[RESULT])
+                info = gr.Markdown(label="Info", show_label=False, elem_classes=[RESULT])
+        gr.Markdown(MAPS_KEY, elem_id="segment-maps-key")
+        with gr.Row(elem_id="segment-maps"):
+            confidence = map_image("Confidence", "confidence", min_width=MAP_MIN_WIDTH,
+                                   elem_id="segment-confidence")
+            errors = map_image("Errors (red: wrong)", "errors", visible=False, min_width=MAP_MIN_WIDTH,
+                               elem_id="segment-errors")
+            band = map_image("Boundary uncertainty", "band", min_width=MAP_MIN_WIDTH, elem_id="segment-band")
+            mutual = map_image("Mutual information", "mutual", visible=False, min_width=MAP_MIN_WIDTH,
+                               elem_id="segment-mutual")
+        segment_pixel, segment_class, class_column = _readout_and_class_choice("segment", choice_scale=2)
+        with class_column:  # the class's map under its choice
+            segment_class_map = map_image("Probability of a class", "class", visible=False,
+                                          elem_id="segment-class-probability")
+        maps_caption = gr.Markdown(label="Caption", show_label=False, elem_id="maps-caption", elem_classes=[RESULT])
+        with gr.Row():
+            table = gr.Dataframe(  # shares of the width, titles wrapped: all three columns fit on a phone
+                headers=CLASS_TABLE_HEADERS, label="Classes found", interactive=False,
+                wrap=True, column_widths=[f"{CLASS_COLUMN_SHARE}%", "24%", f"{76 - CLASS_COLUMN_SHARE}%"],
+                elem_classes=["segdemo-words", RESULT],
+            )
+        class_map = gr.File(label="Class map", interactive=False, elem_id="segment-class-map",
+                            elem_classes=["segdemo-class-map"])
+        gr.Markdown(CLASS_MAP_NOTE, elem_id="class-map-note")
+        with gr.Accordion("Figures (JSON)", open=False, elem_classes=[RESULT]):
+            figures = gr.JSON(label="Figures", show_label=False)
+        segment_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)  # not in the API: gradio_client skips it
+        segment_outputs = [slider, confidence, band, mutual, table, legend, info, figures, errors, maps_caption,
+                           class_map, segment_shown]
+        segment_inputs = [image, model, opacity, samples, seed]
+        segment_settings = _settings_key([name for name in service.models if service.samples_apply(name)])
+        for component, note in zip(segment_inputs, (
+            PICTURE_NOTE,
+            "fcn8s_lite (FCN-8s) or bayesian_segnet_lite (Bayesian SegNet), or the label the page shows.",
+            OPACITY_NOTE,
+            # FCN ignores the number, not its range: samples 0 or seed -1 is refused for it too
+            f"Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}, for the Bayesian SegNet. FCN ignores the number "
+            "(it must still be in range).",
+            SEED_NOTE + " (the Bayesian SegNet's dropout). FCN ignores the number (it must still be in range).",
+        )):
+            described(component, note, whole=component is samples)
+        segment_run = run.click(segment, segment_inputs, segment_outputs, api_name="segment",
+                                api_description=SEGMENT_API, concurrency_id="model", trigger_mode=LAST_REQUEST_WINS,
+                                validator=picture_given,
+                                js=_sent_with_its_inputs("segment", "button", segment_settings))
+        _show_uploads_in_every_browser("segment", image, service.picture_for_the_browser)
+        _sampling_follows_the_model(model, [samples, seed], service.samples_apply)
+        _reblend_as_the_colours_change(opacity, colours, service.reblend_segment, segment_shown, [slider, legend],
+                                       info)
+        _read_pixels_on_click([confidence, errors, band, mutual, segment_class_map], service.read_pixel,
+                              segment_shown, segment_class, segment_pixel, info)
+        _class_probability_follows(segment_class, service.class_probability_maps, segment_shown,
+                                   [segment_class_map], info)
+        segment_example_run = _run_examples(segment_examples, segment_inputs, segment_outputs, segment,
+                                            "segment-examples",
+                                            js=_sent_with_its_inputs("segment", "examples", segment_settings))
+        _results_follow_the_inputs("segment", segment_inputs, [model, samples, seed], segment_settings,
+                                   {"button": segment_run, "examples": segment_example_run})
+        _overlay_follows_the_slider_after([segment_run, segment_example_run], service.reblend_segment_if_moved,
+                                          opacity, colours, segment_shown, [slider, legend], info)
+    return segment_tab, image, colours
+
+
+def _compare_tab(service: SegmentationService, compare: Callable[..., Any],
+                 examples: list[str]) -> tuple[gr.Tab, UploadImage, gr.Checkbox]:
+    """The Compare tab: FCN's and SegNet's maps of one picture side by side, the claims judged on it, and its
+    events; its tab, picture and colour box, which the Segment tab's follow."""
+    with gr.Tab("Compare") as compare_tab:
+        gr.Markdown(COMPARE_INTRO)
+        with gr.Row():
+            with gr.Column(scale=2):
+                c_image = UploadImage(
+                    elem_id="compare-picture",
+                    label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=220,
+                    placeholder=UPLOAD_PLACEHOLDER,
+                )
+                compare_examples = _examples(examples, c_image, f"Or click one: CamVid frames of sequence "
+                                             f"{example_sequences()}, {EXAMPLES_SEEN}; labels known: per-image "
+                                             "mIoU and BF", "compare-examples")
+                c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                c_colours = colour_choice("compare")
+                with gr.Row():
+                    c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,
+                                             label="Monte-Carlo samples", info=C_SAMPLES_INFO, scale=3,
+                                             min_width=SAMPLES_MIN_WIDTH)
+                    c_seed = NumberBox(value=0, precision=0, label="Seed", minimum=0, maximum=MAX_SEED, scale=1,
+                                       min_width=SEED_MIN_WIDTH)
+                c_run = gr.Button("Compare", variant="primary")
+            with gr.Column(scale=3, min_width=COMPARE_TABLE_MIN_WIDTH):  # narrower, it goes below the controls
+                stale_note("compare", "Compare")
+                c_headline = gr.Markdown(label="Headline", show_label=False, elem_classes=[RESULT])
+                # the names and both networks' readings at fixed widths (shares of a phone's width would split
+                # the numbers), "What it shows" half the table: it all fits from 528 px, the readings wrapping
+                # inside their column instead of running off to the right; on a phone "What it shows" goes
+                # under each row (app_width.css); tall enough for every row
+                c_table = gr.Dataframe(
+                    headers=COMPARE_HEADERS, label="Figures", interactive=False, wrap=True,
+                    column_widths=["120px", "72px", "72px", "50%"], max_height=2400, elem_id="compare-figures",
+                    elem_classes=[RESULT],
+                )
+        c_legend = gr.HTML(compare_legend(False), elem_id="compare-legend")
+        compare_pixel, compare_class, _ = _readout_and_class_choice("compare", choice_scale=1)
+        gr.Markdown(MAPS_KEY, elem_id="compare-maps-key")
+        with gr.Column(elem_id="compare-maps"):
+            with gr.Row():  # shown once a class is chosen, at the other maps' scale
+                fcn_class_probability = map_image("FCN: probability of a class", "class", "FCN", visible=False,
+                                                  elem_id="compare-class-fcn")
+                segnet_class_probability = map_image("SegNet: probability of a class", "class", "SegNet",
+                                                     visible=False, elem_id="compare-class-segnet")
+            with gr.Row():
+                fcn_overlay = map_image("FCN overlay", "overlay", "FCN")
+                segnet_overlay = map_image("SegNet overlay", "overlay", "SegNet")
+            with gr.Row():
+                fcn_confidence = map_image("FCN confidence", "confidence", "FCN", elem_id="compare-confidence-fcn")
+                segnet_confidence = map_image("SegNet confidence", "confidence", "SegNet")
+            with gr.Row():
+                fcn_band = map_image("FCN boundary uncertainty", "band", "FCN")
+                segnet_band = map_image("SegNet boundary uncertainty", "band", "SegNet")
+            with gr.Row():
+                fcn_errors = map_image("FCN errors (red: wrong, grey: void)", "errors", "FCN", visible=False)
+                segnet_errors = map_image("SegNet errors (red: wrong, grey: void)", "errors", "SegNet",
+                                          visible=False)
+            with gr.Row():  # the ground truth, where it is known, beside where the networks disagree
+                differ = map_image("Where they disagree (magenta)", "differ", elem_id="compare-differ")
+                truth_map = map_image("Ground truth (CamVid label, grey: void)", "truth", visible=False)
+        gr.Markdown(service.compare_maps_caption())
+        with gr.Row(elem_id="compare-class-maps"):
+            fcn_class_map = gr.File(label="FCN class map", interactive=False, elem_classes=["segdemo-class-map"])
+            segnet_class_map = gr.File(label="SegNet class map", interactive=False, elem_classes=["segdemo-class-map"])
+        gr.Markdown(CLASS_MAP_NOTE)
+        compare_inputs = [c_image, c_opacity, c_samples, c_seed]
+        compare_settings = _settings_key()
+        compare_shown = gr.State(time_to_live=SHOWN_FOR_SECONDS)
+        compare_outputs = [
+            fcn_overlay, segnet_overlay, fcn_band, segnet_band, differ, c_table, c_headline, fcn_errors, segnet_errors,
+            truth_map, fcn_class_map, segnet_class_map, fcn_confidence, segnet_confidence, compare_shown,
+        ]
+        for component, note in zip(compare_inputs, (
+            PICTURE_NOTE, OPACITY_NOTE, f"The Bayesian SegNet's Monte-Carlo dropout samples, 1 to {MAX_SAMPLES}.",
+            SEED_NOTE + ".",
+        )):
+            described(component, note, whole=component is c_samples)
+        compare_run = c_run.click(compare, compare_inputs, compare_outputs, api_name="compare",
+                                  api_description=COMPARE_API, concurrency_id="model",
+                                  trigger_mode=LAST_REQUEST_WINS, validator=picture_given,
+                                  js=_sent_with_its_inputs("compare", "button", compare_settings))
+        _show_uploads_in_every_browser("compare", c_image, service.picture_for_the_browser)
+        _reblend_as_the_colours_change(c_opacity, c_colours, service.reblend_compare, compare_shown,
+                                       [fcn_overlay, segnet_overlay, truth_map], c_headline)
+        c_colours.change(compare_legend, c_colours, c_legend, api_visibility="private", queue=False,
+                         show_progress="hidden")
+        _read_pixels_on_click([fcn_overlay, segnet_overlay, fcn_confidence, segnet_confidence, fcn_band, segnet_band,
+                               fcn_errors, segnet_errors, differ, truth_map, fcn_class_probability,
+                               segnet_class_probability], service.read_pixel, compare_shown, compare_class,
+                              compare_pixel, c_headline)
+        _class_probability_follows(compare_class, service.class_probability_maps, compare_shown,
+                                   [fcn_class_probability, segnet_class_probability], c_headline)
+        compare_example_run = _run_examples(compare_examples, compare_inputs, compare_outputs, compare,
+                                            "compare-examples",
+                                            js=_sent_with_its_inputs("compare", "examples", compare_settings))
+        _results_follow_the_inputs("compare", compare_inputs, [c_samples, c_seed], compare_settings,
+                                   {"button": compare_run, "examples": compare_example_run})
+        _overlay_follows_the_slider_after([compare_run, compare_example_run], service.reblend_compare_if_moved,
+                                          c_opacity, c_colours, compare_shown, [fcn_overlay, segnet_overlay,
+                                                                                truth_map], c_headline)
+    return compare_tab, c_image, c_colours
+
+
+def _models_tab(service: SegmentationService) -> list[str]:
+    """The Models tab: what each network is, its figures and plots; the CSS rules that give each plot's box its
+    shape before it loads."""
+    with gr.Tab("Models"):
+        gr.Markdown(service.models_summary())
+        with gr.Accordion("What the figures mean", open=False):
+            gr.Markdown(captions.FIGURES_EXPLAINED.removeprefix("**What the figures mean.** "))
+        gr.Markdown(service.models_markdown())
+        plots = service.trust_plots()
+        plot_rules: list[str] = []
+        if plots:
+            gr.Markdown(TRUST_PLOTS_INTRO)
+            # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
+            # Each comes four times, its panels side by side and stacked, on a light and on a dark ground; CSS
+            # shows the one that fits the screen and the page's theme. Each is as wide as its figure at 110 CSS
+            # px to the inch (at most the column), with twice the pixels, for a sharp plot on a 2x screen.
+            for key, label in (("reliability", "Reliability before and after temperature scaling"),
+                               ("kept", "Accuracy of the most certain pixels (uncertainty as an error detector)")):
+                for version, suffix in (("wide", ""), ("stacked", "_stacked")):
+                    for theme, dark in (("light", ""), ("dark", "_dark")):
+                        plot = plots[key + suffix + dark]
+                        width, height = page_size(plot)
+                        plot_id = f"trust-plot-{key}-{version}-{theme}"
+                        plot_rules.append(f"#{plot_id} .image-container {{aspect-ratio: {width} / {height}}}")
+                        gr.Image(value=plot, label=label + (" (stacked)" if suffix else "") + (" (dark)" if dark else ""),
+                                 show_label=False, buttons=MAP_BUTTONS, alt_text=PLOT_ALTS[key],
+                                 type="filepath" if isinstance(plot, Path) else "pil", interactive=False,
+                                 width=width, format="png", elem_id=plot_id,
+                                 elem_classes=["trust-plot", f"trust-plot-{version}", f"trust-plot-{theme}"])
+        headers, rows = service.per_class_table()
+        gr.Dataframe(  # shares of the width, titles wrapped: every model's column fits on a phone
+            value=decimals_shown(headers, rows, [None] + [1] * (len(headers) - 1)), headers=headers,
+            label=f"Per-class IoU on CamVid {service.frames_measured()} (%)",
+            interactive=False, wrap=True, column_widths=per_class_widths(len(headers)), max_height=1000,
+            elem_classes=["segdemo-words"],
+        )
+        if note := service.scarce_classes_note():
+            gr.Markdown(note)
+    return plot_rules
 
 
 def gradio_sweep(demo: gr.Blocks) -> Callable[[float | None], None] | None:
