@@ -20,6 +20,7 @@ from typing import Any
 
 import gradio as gr
 import numpy as np
+import torch
 from PIL import Image
 
 from . import captions, visualize
@@ -36,7 +37,7 @@ from .classes import CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, class_palette
 from .failures import disk_full_explained, failures_explained
 from .gpu import duration_for
 from .imagefiles import ImageWriter, delete_results, shown_picture, write_copy_of, write_images
-from .images import BROWSER_FORMATS, ImageError, load_image, read_header, within_limits
+from .images import BROWSER_FORMATS, ImageError, LoadedImage, load_image, read_header, within_limits
 from .inference import MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict
 from .inputs import NO_PICTURE, refused
 from .memory import release_free_memory
@@ -237,7 +238,7 @@ class SegmentationService:
         raise refused(f"No {family} model is available right now.")
 
     @staticmethod
-    def _load(image: Any):
+    def _load(image: Any) -> LoadedImage:
         if image is None:
             raise refused(NO_PICTURE)
         try:
@@ -331,9 +332,7 @@ class SegmentationService:
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         prediction = self._predict(loaded, model, samples, seed, max_width)
-        example = bundled_example(loaded.image)  # labels known: a bundled CamVid frame
-        truth = truth_at(example_labels(example, loaded.image.size) if example else None, prediction)
-        frame = example.frame if example else ""
+        truth, frame = _ground_truth(loaded, prediction)
         config = model.checkpoint.config
         names, palette = config["class_names"], config["palette"]
         files = ImageWriter()  # each picture is encoded while the next one is drawn
@@ -348,7 +347,7 @@ class SegmentationService:
         shown_layer = _in_colours(layer, safe)  # the layer kept in the model's colours, as re-blends expect it
         files.add(named["overlay"], visualize.blend(picture, shown_layer, opacity))
         files.add(named["class_map"], visualize.class_map(layer.labels, palette))  # a data file: CamVid's colours
-        confidence_map = visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
+        confidence_map = _confidence_map(prediction)
         files.add(named["confidence"], confidence_map)
         errors = None
         if truth is not None:  # drawn with the confidence map's geometry, so the two can be read side by side
@@ -358,7 +357,7 @@ class SegmentationService:
         files.add(named["errors"], errors)
         files.add(
             named["boundary_uncertainty"],
-            visualize.heatmap(prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=prediction.image),
+            _boundary_map(prediction),
         )
         mi, top = None, None
         if prediction.mutual_information is not None:  # drawn on the picture's own scale, which the caption gives
@@ -398,19 +397,13 @@ class SegmentationService:
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
         p_fcn = self._predict(loaded, fcn, samples, seed, max_width)
         p_segnet = self._predict(loaded, segnet, samples, seed, max_width)
-        example = bundled_example(loaded.image)
-        truth = truth_at(example_labels(example, loaded.image.size) if example else None, p_fcn)  # one size for both
-        frame = example.frame if example else ""
+        truth, frame = _ground_truth(loaded, p_fcn)  # one size for both
         palette = segnet.checkpoint.config["palette"]
         names = segnet.checkpoint.config["class_names"]
         rows, headline = compare_predictions(p_fcn, p_segnet, names, truth)
-        fcn_band = visualize.heatmap(p_fcn.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_fcn.image)
-        segnet_band = visualize.heatmap(
-            p_segnet.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C", background=p_segnet.image
-        )
+        fcn_band, segnet_band = _boundary_map(p_fcn), _boundary_map(p_segnet)
         # the maps /segment draws for each model: FCN's blurred by its 8x upsampling, SegNet's sharp at the edges
-        fcn_confidence, segnet_confidence = (visualize.heatmap(p.confidence, 0.0, 1.0, "viridis", "confidence")
-                                             for p in (p_fcn, p_segnet))
+        fcn_confidence, segnet_confidence = _confidence_map(p_fcn), _confidence_map(p_segnet)
         # every picture of the tab has the boundary maps' geometry, its key where their colour bar is, so that all
         # are drawn at one scale however narrow the page, each overlay right above its maps
         # their keys list the classes alike, by the two networks' pixels together, so that they read row for row
@@ -742,6 +735,25 @@ class SegmentationService:
             if evaluation:
                 return measured_frames(evaluation, model.checkpoint.config)
         return "(not measured)"
+
+
+def _ground_truth(loaded: LoadedImage, prediction: Prediction) -> tuple[torch.Tensor | None, str]:
+    """The picture's CamVid label at the prediction's size, and its frame's name ("f01290"), where the picture is
+    a bundled frame (its label known); else None and ""."""
+    example = bundled_example(loaded.image)
+    return truth_at(example_labels(example, loaded.image.size) if example else None, prediction), (
+        example.frame if example else "")
+
+
+def _confidence_map(prediction: Prediction) -> Image.Image:
+    """Each pixel's highest class probability, viridis from 0 to 1, with its colour bar (both tabs draw it so)."""
+    return visualize.heatmap(prediction.confidence, 0.0, 1.0, "viridis", "confidence")
+
+
+def _boundary_map(prediction: Prediction) -> Image.Image:
+    """The entropy on the boundary band, magma from 0 to 1 (in units of log C), over the greyed picture."""
+    return visualize.heatmap(prediction.boundary.band_map, 0.0, 1.0, "magma", "entropy / log C",
+                             background=prediction.image)
 
 
 def _tab_of(request: gr.Request | None, shown: ShownOverlays) -> str | None:
