@@ -8,7 +8,8 @@ import torch.nn.functional as F
 
 from segdemo.models import MODELS, build, count_macs, count_parameters, is_bayesian
 from segdemo.models.fcn import final_upsampling, upsampling
-from segdemo.models.segnet import VGG16_STAGES, _max_pool, _max_unpool
+from segdemo.models.segnet import _max_pool, _max_unpool
+from segdemo.models.vgg import VGG16_STAGES
 
 COMPACT = ["fcn_basic", "fcn8s_lite", "segnet_basic", "bayesian_segnet_basic", "segnet_lite", "bayesian_segnet_lite"]
 

@@ -50,7 +50,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .segnet import VGG16_STAGES, _init_weights, basic_unit
+from .vgg import VGG16_STAGES, basic_unit, he_init
 
 
 def bilinear_kernel(channels: int, kernel_size: int) -> torch.Tensor:
@@ -199,7 +199,7 @@ class FCNBasic(nn.Module):
             setattr(self, f"upscore{unit}", upsampling(num_classes, 2, learned=True))
             decoder = basic_unit(f"conv_decode{unit}", num_classes, num_classes, kernel_size, relu=False)
             setattr(self, f"dec{unit}", decoder)
-        _init_weights(self)  # leaves the bilinear deconvolutions as they are
+        he_init(self)  # leaves the bilinear deconvolutions as they are
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h, w = x.shape[-2:]

@@ -29,8 +29,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-# VGG16's 13 convolutions, grouped by the pooling stage they precede.
-VGG16_STAGES: tuple[tuple[int, ...], ...] = ((64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+from .vgg import VGG16_STAGES, basic_unit, he_init
+
 # Bayesian SegNet's "central encoder-decoder" dropout: after encoder units 3-5
 # and decoder units 5-3 (Kendall et al., Table 1, the best configuration).
 BAYESIAN_SEGNET_DROPOUT_UNITS: tuple[int, ...] = (3, 4, 5)
@@ -65,16 +65,6 @@ def _conv_bn_relu(prefix: str, in_channels: int, out_channels: int, relu: bool =
         layers.append((f"{prefix}_relu", nn.ReLU(inplace=True)))
     return layers
 
-
-def basic_unit(name: str, in_channels: int, out_channels: int, kernel_size: int, relu: bool = True) -> nn.Sequential:
-    """One SegNet-Basic / FCN-Basic layer: a bias-free kxk convolution, BN and (in encoders) ReLU."""
-    layers: list[tuple[str, nn.Module]] = [
-        (name, nn.Conv2d(in_channels, out_channels, kernel_size, padding=kernel_size // 2, bias=False)),
-        (f"{name}_bn", nn.BatchNorm2d(out_channels)),
-    ]
-    if relu:
-        layers.append((f"{name}_relu", nn.ReLU(inplace=True)))
-    return nn.Sequential(OrderedDict(layers))
 
 
 def _max_pool(x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Size]:
@@ -162,7 +152,7 @@ class SegNet(nn.Module):
             if unit in self.dropout_units:
                 setattr(self, f"decdrop{unit}", Dropout(dropout))
         self.num_units = len(stages)
-        _init_weights(self)
+        he_init(self)
 
     def _encode(self, x: torch.Tensor, units: range) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Size]]]:
         switches = []
@@ -235,7 +225,7 @@ class SegNetBasic(nn.Module):
             if unit in self.dropout_units:
                 setattr(self, f"decdrop{unit}", Dropout(dropout))
         self.conv_classifier = nn.Conv2d(features, num_classes, 1)
-        _init_weights(self)
+        he_init(self)
 
     _encode = SegNet._encode
     _first_stochastic_unit = SegNet._first_stochastic_unit
@@ -256,16 +246,3 @@ def _repeat_stem(stem: dict[str, Any], samples: int) -> tuple[torch.Tensor, list
         features = features.repeat_interleave(samples, dim=0)
         switches = [(indices.repeat_interleave(samples, dim=0), size) for indices, size in switches]
     return features, switches
-
-
-def _init_weights(model: nn.Module) -> None:
-    """He initialisation for convolutions, unit BN: what the SegNet paper used for SegNet-Basic's controlled
-    comparison; its full SegNet starts its encoder from ImageNet-trained VGG16 instead."""
-    for module in model.modules():
-        if isinstance(module, nn.Conv2d):
-            nn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
-            if module.bias is not None:
-                nn.init.zeros_(module.bias)
-        elif isinstance(module, nn.BatchNorm2d):
-            nn.init.ones_(module.weight)
-            nn.init.zeros_(module.bias)
