@@ -2516,3 +2516,26 @@ def test_the_run_buttons_words_read_at_rest_and_under_the_pointer(browser, app_u
         hovered = contrast_against_page(button)
         assert at_rest >= 4.5 and hovered >= 4.5, f"{name}, {theme}: {at_rest:.2f}:1 at rest, {hovered:.2f}:1 hovered"
     page.close()
+
+
+def test_after_a_compare_the_segment_tabs_slider_still_blends_its_result(browser, app_url):
+    """The two tabs are one session: once the visitor had compared, the Segment tab's result counted as older than
+    the Compare tab's, and its opacity slider (and colour box) drew nothing, with no word. Each tab's newest result
+    is its own."""
+    page = browser.new_page(viewport={"width": 1400, "height": 1500})
+    open_app(page, app_url)
+    overlay = "Picture | overlay (drag)"
+    page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Segment", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=[overlay, "Confidence"], timeout=90_000)
+    page.get_by_role("tab", name="Compare").click()
+    page.locator("#compare-picture input[type=file]").set_input_files(str(EXAMPLE))
+    page.get_by_role("button", name="Compare", exact=True).click()
+    page.wait_for_function(IMAGES_SHOWN, arg=["FCN overlay", "SegNet overlay"], timeout=90_000)
+    page.wait_for_function(TRACKERS_HIDDEN, timeout=10_000)
+    page.get_by_role("tab", name="Segment").click()
+    before = page.evaluate(PICTURE_SOURCES, overlay)[-1]
+    set_slider(page, "Overlay opacity", 1)
+    shown = wait_for_new_source(page, overlay, before, "the Segment tab's overlay stayed as it was after a Compare")
+    assert only_class_colours(shown, keyed=False)   # at opacity 1: the class colours alone
+    page.close()
