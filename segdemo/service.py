@@ -305,7 +305,7 @@ class SegmentationService:
 
     # -- endpoints -----------------------------------------------------
     def segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any,
-                max_width: int = MAX_OUTPUT_SIDE, colour_blind_safe: bool = False):
+                max_width: int = MAX_OUTPUT_SIDE, colour_blind_safe: bool = False) -> tuple[Any, ...]:
         """Overlay, confidence, boundary uncertainty, mutual information, class table, legend, info, figures,
         then the error map (bundled CamVid frames only), the caption saying how the confidence is calibrated, the
         class map (a PNG of class indices) and, for the session alone (gradio_client skips it), what the overlay
@@ -316,7 +316,7 @@ class SegmentationService:
                                       bool(colour_blind_safe))
 
     def compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int = MAX_OUTPUT_SIDE,
-                colour_blind_safe: bool = False):
+                colour_blind_safe: bool = False) -> tuple[Any, ...]:
         """FCN and SegNet side by side, where they disagree, figures for the claims tested (``analysis``), both error maps and the
         ground truth (bundled CamVid frames only), both class maps (PNGs of class indices), both confidence maps
         (last, so that the earlier outputs keep their places), then, for the session alone, what the overlays were
@@ -326,7 +326,7 @@ class SegmentationService:
             return request_thread.run(self._compare, image, opacity, samples, seed, max_width, bool(colour_blind_safe))
 
     def _segment(self, image: Any, model_name: str, opacity: float, samples: Any, seed: Any, max_width: int,
-                 safe: bool):
+                 safe: bool) -> tuple[Any, ...]:
         started = time.perf_counter()
         model = self._model(model_name)
         loaded = self._load(image)
@@ -391,7 +391,8 @@ class SegmentationService:
                           legend=tuple(shares), download_names=(name_of,), frame=frame),
         )
 
-    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int, safe: bool):
+    def _compare(self, image: Any, opacity: float, samples: Any, seed: Any, max_width: int,
+                 safe: bool) -> tuple[Any, ...]:
         loaded = self._load(image)
         samples, seed, opacity = self._samples(samples), self._seed(seed), self._opacity(opacity)
         fcn, segnet = self._model(self._default("FCN")), self._model(self._default("SegNet"))
@@ -453,7 +454,7 @@ class SegmentationService:
                 *both["class_map"], *both["confidence"], shown)
 
     # -- an upload that most browsers cannot draw ------------------------
-    def picture_for_the_browser(self, picture: Any):
+    def picture_for_the_browser(self, picture: Any) -> Any:
         """A TIFF or HEIC upload, which Safari alone draws, replaced by a lossless copy (WebP) of what the
         networks will see.
 
@@ -496,7 +497,7 @@ class SegmentationService:
 
     # -- a new opacity or other class colours: the shown overlays drawn again, no network run --
     def reblend_segment(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                        colour_blind_safe: Any = False, request: gr.Request = None):
+                        colour_blind_safe: Any = False, request: gr.Request = None) -> tuple[Any, ...]:
         """The Segment tab's picture | overlay at ``opacity`` in the class colours asked for (``colour_blind_safe``:
         the colour-blind-safe ones, else the model's own), from the last result; its legend where the colours
         changed; and the session's State.
@@ -513,7 +514,7 @@ class SegmentationService:
         return (shown.picture_file, drawn.overlays[0]), _or_skip(drawn.legend), state
 
     def reblend_compare(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                        colour_blind_safe: Any = False, request: gr.Request = None):
+                        colour_blind_safe: Any = False, request: gr.Request = None) -> tuple[Any, ...]:
         """The Compare tab's two overlays at ``opacity`` in the class colours asked for, their keys with them; the
         ground truth where the colours changed (a bundled frame's); and the session's State."""
         drawn, state = self._blend_again(shown, opacity, colour_blind_safe, result_on_page, request, truth=True)
@@ -522,7 +523,7 @@ class SegmentationService:
         return *drawn.overlays, _or_skip(drawn.truth), state
 
     def reblend_segment_if_moved(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                                 colour_blind_safe: Any = False, request: gr.Request = None):
+                                 colour_blind_safe: Any = False, request: gr.Request = None) -> tuple[Any, ...]:
         """After a run: its result was blended at the opacity of the moment the button was pressed, in the model's
         own colours; where the slider moved while it ran, or the colour-blind-safe colours are chosen, the overlay
         and legend follow them now (a run's inputs, those of the API, have no choice of colours)."""
@@ -531,7 +532,7 @@ class SegmentationService:
         return self.reblend_segment(shown, opacity, result_on_page, colour_blind_safe, request)
 
     def reblend_compare_if_moved(self, shown: ShownOverlays | str | None, opacity: Any, result_on_page: Any = "",
-                                 colour_blind_safe: Any = False, request: gr.Request = None):
+                                 colour_blind_safe: Any = False, request: gr.Request = None) -> tuple[Any, ...]:
         """``reblend_segment_if_moved`` for the Compare tab's two overlays and its ground truth."""
         if not self._moved(shown, opacity, colour_blind_safe):
             return gr.skip(), gr.skip(), gr.skip(), gr.skip()
@@ -610,7 +611,7 @@ class SegmentationService:
         return visualize.label_map(labels, layer.palette, layer.class_names, void, width=width)
 
     # -- a click on a map: what the networks said at that pixel ----------
-    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: MapClick):
+    def read_pixel(self, shown: ShownOverlays | str | None, class_name: Any, event: MapClick) -> Any:
         """Each shown network's class probabilities and uncertainty at the clicked pixel (``pixel_readout``), read
         from the grid its result kept: no network runs. A click on a map's key or colour bar changes nothing.
         ``class_name``: the class whose probability maps are drawn (or ""), read out whatever its rank."""
@@ -633,7 +634,7 @@ class SegmentationService:
         return captions.pixel_markdown(labelled, names, first.get("void_index", len(CAMVID_CLASSES)), chosen)
 
     def class_probability_maps(self, shown: ShownOverlays | str | None, class_name: Any, networks: int,
-                               result_on_page: Any = "", session: str | None = None):
+                               result_on_page: Any = "", session: str | None = None) -> list[Any]:
         """For each of the ``networks`` shown, the probability of ``class_name`` at every pixel, drawn from the grid
         its result kept (``pixel_readout.class_probability``: no network runs); none chosen hides the maps.
         ``result_on_page`` (the result's text on the page) tells no result yet from one the server no longer holds.
