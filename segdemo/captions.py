@@ -9,6 +9,7 @@ by hand, so new weights bring their own description.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from typing import Any
 
@@ -21,6 +22,8 @@ from .pixel_readout import PixelReading
 from .report import scales_served
 from .uncertainty import BoundaryUncertainty
 from .zoo import LoadedModel
+
+log = logging.getLogger(__name__)
 
 
 def band_against_interior(b: BoundaryUncertainty, band_share: float) -> str:
@@ -435,13 +438,21 @@ def training_line(training: dict[str, Any]) -> str:
 
 
 def read_eval(model: LoadedModel) -> dict[str, Any] | None:
+    """The model's measured figures (its eval.json), or None: none measured, or a file that cannot be read, which the
+    log says once (the Models tab and the captions then go without its figures)."""
     path = model.checkpoint.path / "eval.json" if model.checkpoint else None
     if path is None or not path.is_file():
         return None
     try:
         return json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError) as error:
+        if str(path) not in _UNREADABLE_EVALS:
+            _UNREADABLE_EVALS.add(str(path))
+            log.warning("%s cannot be read (%s): the page shows the model without its measured figures", path, error)
         return None
+
+
+_UNREADABLE_EVALS: set[str] = set()  # said once each (read_eval runs on every result)
 
 
 def per_class_table(models: dict[str, LoadedModel]) -> tuple[list[str], list[list[Any]]]:

@@ -93,3 +93,20 @@ def test_the_models_tab_begins_with_each_models_headline_figures(tmp_path):
         row = next(line for line in summary.splitlines() if line.startswith(f"| {model.entry.label} |"))
         assert (f"| {100 * evaluation['mean_iou']:.1f} | {100 * evaluation['boundary_f1']:.1f} | "
                 f"{100 * evaluation['calibration']['calibrated']['ece']:.1f}% |") in row, row
+
+
+def test_a_damaged_eval_json_is_said_once_in_the_log_and_the_page_goes_without_its_figures(tmp_path, caplog):
+    """read_eval runs on every result: an eval.json cut short had the Models tab and the captions drop the model's
+    figures with no word to the operator."""
+    import logging
+
+    from segdemo.captions import read_eval
+
+    (tmp_path / "eval.json").write_text('{"miou": 0.6')
+    model = SimpleNamespace(checkpoint=SimpleNamespace(path=tmp_path))
+    with caplog.at_level(logging.WARNING, logger="segdemo.captions"):
+        assert read_eval(model) is None and read_eval(model) is None
+    said = [record.getMessage() for record in caplog.records if "eval.json cannot be read" in record.getMessage()]
+    assert len(said) == 1 and str(tmp_path) in said[0]
+    (tmp_path / "eval.json").write_text('{"miou": 0.6}')
+    assert read_eval(model) == {"miou": 0.6}
