@@ -262,7 +262,7 @@ class SegmentationService:
             value = float(opacity)
         except (TypeError, ValueError):
             raise refused("The overlay opacity must be a number between 0 and 1.") from None
-        return min(max(value, 0.0), 1.0) if math.isfinite(value) else 0.55
+        return min(max(value, 0.0), 1.0) if math.isfinite(value) else visualize.DEFAULT_OPACITY
 
     @staticmethod
     def _seed(seed: Any) -> int:

@@ -44,6 +44,7 @@ from .page_widths import WINDOW_WIDTH_JS
 from .service import CLASS_TABLE_HEADERS, COMPARE_HEADERS, MAX_SEED, SegmentationService, compare_legend, decimals_shown
 from .settings import number_setting
 from .trustplots import page_size
+from .visualize import DEFAULT_OPACITY
 from .zoo import DEFAULT_MODEL
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
@@ -542,7 +543,7 @@ def _segment_tab(service: SegmentationService, segment: Callable[..., Any],
                 # alone, where an editable box brought up the keyboard over it
                 model = ModelDropdown(choices=choices, value=default_model, label="Model", elem_id="segment-model",
                                       filterable=False)
-                opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                opacity = NumberSlider(0.0, 1.0, value=DEFAULT_OPACITY, step=0.05, label="Overlay opacity")
                 colours = colour_choice("segment")
                 with gr.Row():
                     sampled = service.samples_apply(default_model)  # FCN is no Bayesian model: one pass
@@ -640,7 +641,7 @@ def _compare_tab(service: SegmentationService, compare: Callable[..., Any],
                 compare_examples = _examples(examples, c_image, f"Or click one: CamVid frames of sequence "
                                              f"{example_sequences()}, {EXAMPLES_SEEN}; labels known: per-image "
                                              "mIoU and BF", "compare-examples")
-                c_opacity = NumberSlider(0.0, 1.0, value=0.55, step=0.05, label="Overlay opacity")
+                c_opacity = NumberSlider(0.0, 1.0, value=DEFAULT_OPACITY, step=0.05, label="Overlay opacity")
                 c_colours = colour_choice("compare")
                 with gr.Row():
                     c_samples = NumberSlider(1, MAX_SAMPLES, value=DEFAULT_SAMPLES, step=1,

@@ -22,6 +22,8 @@ from PIL import Image, ImageDraw, ImageFont
 
 from .metrics import label_edges
 
+DEFAULT_OPACITY = 0.55  # how strongly the class colours cover the picture, until a visitor moves the slider
+
 Palette = Sequence[Sequence[int]]
 
 
@@ -131,7 +133,7 @@ def overlay_layer(
     return OverlayLayer(indices, table, edges, key, tuple(class_names or ()), tuple(key_order or ()))
 
 
-def blend(image: Image.Image, layer: OverlayLayer, opacity: float = 0.55) -> Image.Image:
+def blend(image: Image.Image, layer: OverlayLayer, opacity: float = DEFAULT_OPACITY) -> Image.Image:
     """The picture with the layer's class colours blended in at ``opacity``, its boundaries in white, then its key."""
     base = np.asarray(image.convert("RGB"), dtype=np.float32)
     opacity = float(np.clip(opacity, 0.0, 1.0))
