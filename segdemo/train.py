@@ -64,11 +64,6 @@ def learning_rate(step: int, progress: float, warmup: int, base_lr: float) -> fl
     return base_lr * warm * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(1.0, max(0.0, progress)))))
 
 
-def lr_at(step: int, total: int, warmup: int, base_lr: float) -> float:
-    """Linear warm-up then cosine decay to 1% of ``base_lr`` over ``total`` steps."""
-    return learning_rate(step, (step - warmup) / max(1, total - warmup), warmup, base_lr)
-
-
 def cpu_has_bf16() -> bool:
     """True when oneDNN can run bf16 convolutions natively (avx512_bf16 / AMX); emulated bf16 is slower than fp32."""
     try:
