@@ -57,7 +57,7 @@ def disk_full_explained() -> Iterator[None]:
         traceback.clear_frames(error.__traceback__)
         log.warning("request failed, disk full: %s", _first_line(error))
         sweep_now_and_then(disk_full=True)
-        raise gr.Error(DISK_FULL, duration=MESSAGE_STAYS) from None
+        raise gr.Error(DISK_FULL, duration=MESSAGE_STAYS, print_exception=False) from None
 
 
 @contextmanager
@@ -77,22 +77,25 @@ def failures_explained() -> Iterator[None]:
         raise
     except Busy:
         log.warning("request refused: the inference thread has work waiting that Gradio let go of (cancelled)")
-        raise gr.Error(SERVER_BUSY, duration=MESSAGE_STAYS) from None
+        raise gr.Error(SERVER_BUSY, duration=MESSAGE_STAYS, print_exception=False) from None
     except MemoryError as error:
         traceback.clear_frames(error.__traceback__)
         log.warning("request failed, out of memory: %s", _first_line(error))
-        raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS) from None
+        raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS, print_exception=False) from None
     except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
         # The failed request's frames hold its tensors, and the message below keeps its traceback alive
         # (as __context__) for as long as Gradio keeps the message: free them now, before the next visitor.
         traceback.clear_frames(error.__traceback__)
         # The visitor gets a plain sentence; the operator's log keeps what torch said (the Space's Logs tab).
-        log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
         if _out_of_memory(error):
+            log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
             _release_gpu_cache()
-            raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS) from None
+            raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS, print_exception=False) from None
+        # not the picture's size: perhaps a bug, so the log keeps where it was raised (the frames' lines survive
+        # clear_frames), where Gradio's own traceback had pointed here
+        log.warning("request failed: %s: %s", type(error).__name__, _first_line(error), exc_info=error)
         raise gr.Error(f"The model could not process this picture: {_first_line(error)}",
-                       duration=MESSAGE_STAYS) from None
+                       duration=MESSAGE_STAYS, print_exception=False) from None
     finally:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
 

@@ -25,10 +25,14 @@ from .classes import CAMVID_CLASSES
 from .compression import compression_middleware
 from .gpu import gpu_task
 from .imagefiles import (
+    DISK_KEPT_FREE_BYTES,
     RESULTS_KEPT_SECONDS,
+    RESULTS_MAX_BYTES,
     SWEEP_EVERY_SECONDS,
+    cache_folder,
     delete_results_written_here,
     forget_files_with,
+    free_disk_bytes,
 )
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES
 from .inputs import (
@@ -40,8 +44,10 @@ from .inputs import (
     described,
     picture_given,
 )
+from .memory import HEADROOM_MB
 from .page_widths import WINDOW_WIDTH_JS
 from .service import CLASS_TABLE_HEADERS, COMPARE_HEADERS, MAX_SEED, SegmentationService, compare_legend, decimals_shown
+from .sessions import SESSIONS_REMEMBERED
 from .settings import number_setting
 from .trustplots import page_size
 from .visualize import DEFAULT_OPACITY
@@ -809,6 +815,15 @@ def _stop_as_on_ctrl_c(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def serving_settings() -> str:
+    """One line for the operator's log at start: the settings a Space's variables change (README, "Settings") and
+    the disk they guard, as this server took them (a variable typed wrong has its own line, and its default here)."""
+    return (f"queue: {CONCURRENCY} at a time, {QUEUE_SIZE} waiting; results kept {RESULTS_KEPT_SECONDS / 3600:g} h, "
+            f"up to {RESULTS_MAX_BYTES / 1e9:g} GB, {DISK_KEPT_FREE_BYTES / 1e9:g} GB of disk kept free "
+            f"({free_disk_bytes() / 1e9:.1f} GB free now, cache {cache_folder()}); memory headroom {HEADROOM_MB:g} MB; "
+            f"sessions kept {SESSIONS_REMEMBERED:,}")
+
+
 def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     """Queue with a bounded size and one inference at a time, then serve; on SIGTERM or Ctrl-C, stop and delete what
     visitors left.
@@ -821,9 +836,12 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     never served (a run cancelled after it started) go with segdemo's folder.
     """
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+    log.info(serving_settings())
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
     kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
+    # the sessions whose page state Gradio keeps (about 0.2 MB each): as many as segdemo notes of (segdemo.sessions)
+    kwargs.setdefault("state_session_capacity", SESSIONS_REMEMBERED)
     demo.launch(
         theme=THEME,
         css=CSS + "\n" + getattr(demo, "segdemo_css", ""),

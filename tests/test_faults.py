@@ -134,10 +134,15 @@ def test_onednn_failing_to_allocate_gets_the_out_of_memory_message(caplog):
             raise RuntimeError("could not create a primitive\n  frame 1\n  frame 2")
     assert raised.value.message == OUT_OF_MEMORY
     assert caplog.messages == ["request failed: RuntimeError: could not create a primitive"]
-    with pytest.raises(gr.Error) as raised:
+    assert raised.value.print_exception is False   # Gradio printed 30 lines of its own frames, down to this module
+    caplog.clear()
+    with pytest.raises(gr.Error) as raised, caplog.at_level("WARNING", logger="segdemo.failures"):
         with failures_explained():
             raise RuntimeError("Given groups=1, weight of size [16, 3, 3, 3], expected input to have 3 channels")
     assert raised.value.message.startswith("The model could not process this picture: Given groups=1")
+    # not a picture too large: perhaps a bug, and the log keeps where it was raised, which Gradio's traceback had not
+    assert raised.value.print_exception is False and caplog.records[0].exc_info is not None
+    assert "test_faults.py" in caplog.text and "raise RuntimeError" in caplog.text
 
 
 def onednn_broken_pass(calls: list[bool]):

@@ -91,3 +91,15 @@ def test_a_bound_left_out_is_said_so(monkeypatch, caplog):
     with caplog.at_level(logging.ERROR, logger="segdemo.settings"):
         assert number_setting("SEGDEMO_TEST_SETTING", 24, low=0, low_included=False) == 24
     assert caplog.messages == ["ignoring SEGDEMO_TEST_SETTING='0': it must be a number above 0; using the default, 24"]
+
+
+def test_the_server_says_the_settings_it_took_in_one_line_at_start():
+    """After weeks, an operator read nothing in the Space's log of how it was set (helper-42's audit)."""
+    env = {key: value for key, value in os.environ.items() if key not in SETTINGS}
+    env.update({"SEGDEMO_QUEUE_SIZE": "5", "SEGDEMO_KEEP_RESULTS_HOURS": "0.5", "SEGDEMO_RESULTS_MAX_GB": "1.5"})
+    done = subprocess.run([sys.executable, "-c", "from segdemo.ui import serving_settings; print(serving_settings())"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    line = done.stdout.strip().splitlines()[-1]
+    assert line.startswith("queue: 1 at a time, 5 waiting; results kept 0.5 h, up to 1.5 GB, 2 GB of disk kept free")
+    assert "GB free now, cache " in line and "memory headroom 192 MB; sessions kept 10,000" in line
