@@ -246,6 +246,25 @@ def sweep_now_and_then(now: float | None = None, disk_full: bool = False) -> Fut
         return _running_sweep
 
 
+def sweep_while_serving(stop: threading.Event, every: float = SWEEP_EVERY_SECONDS) -> threading.Thread:
+    """Sweep at start and then every ``every`` seconds until ``stop`` is set, whether requests come or not.
+
+    The sweeps had come only with a request's first write: a Space with no
+    visitors kept every result folder until the next one, and a server
+    started after a crash kept the folders of the one before until its
+    first request (helper-42's audit).
+    """
+    def run() -> None:
+        while True:
+            sweep_now_and_then()
+            if stop.wait(every):
+                return
+
+    thread = threading.Thread(target=run, name="segdemo-sweep", daemon=True)
+    thread.start()
+    return thread
+
+
 def _note_written(paths: Iterable[str | None]) -> None:
     """Count what a result wrote towards ``RESULTS_MAX_BYTES`` (a sweep counts them all again)."""
     global _results_bytes

@@ -33,6 +33,7 @@ from .imagefiles import (
     delete_results_written_here,
     forget_files_with,
     free_disk_bytes,
+    sweep_while_serving,
 )
 from .inference import DEFAULT_SAMPLES, MAX_SAMPLES
 from .inputs import (
@@ -837,6 +838,8 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     """
     demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
     log.info(serving_settings())
+    stop_sweeping = threading.Event()
+    sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
     kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
@@ -856,6 +859,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
         **kwargs,
     )
     if not kwargs.get("prevent_thread_lock"):  # the server has stopped
+        stop_sweeping.set()
         # Gradio's own shutdown deletes its uploads too, but in its server's thread, which it waits for 5 s at most
         # (a client's open stream holds it longer): the process then ended first, the uploads left behind
         try:

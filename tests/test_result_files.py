@@ -99,3 +99,22 @@ def test_the_folders_deleted_are_forgotten_too(cache, monkeypatch):
             os.utime(os.path.join(folder, name), (time.time() - 7200,) * 2)
     assert sweep_results(3600) == 2
     assert imagefiles._written_here == set() and os.listdir(results_folder()) == []
+
+
+def test_results_are_swept_while_the_server_serves_no_one(cache):
+    """Sweeps came only with a request's first write: a Space without visitors, or one started after a crash, kept
+    old result folders until someone came (helper-42's audit). The server now sweeps at start and hourly."""
+    import threading
+
+    old = result_folder("left by a crashed server", imagefiles.RESULTS_KEPT_SECONDS + 3 * 3600)
+    fresh = result_folder("fresh", 60)
+    stop = threading.Event()
+    thread = imagefiles.sweep_while_serving(stop, every=0.05)
+    deadline = time.monotonic() + 10
+    while old in os.listdir(results_folder()):
+        assert time.monotonic() < deadline, "never swept"
+        time.sleep(0.05)
+    assert os.listdir(results_folder()) == [fresh]
+    stop.set()
+    thread.join(timeout=5)
+    assert not thread.is_alive()
