@@ -85,6 +85,7 @@ _running_sweep: Future[int] | None = None
 _results_bytes = 0  # what the last sweep left, plus what was written since
 _sweep_lock = threading.Lock()
 _forget_older_than: Callable[[float], None] | None = None
+_forget_names: Callable[[set[str]], None] | None = None
 _written_here: set[str] = set()  # the folders this process wrote results or browser copies in
 
 
@@ -100,10 +101,12 @@ def _start_afresh_in_a_forked_child() -> None:
 os.register_at_fork(after_in_child=_start_afresh_in_a_forked_child)
 
 
-def forget_files_with(sweep: Callable[[float], None] | None) -> None:
-    """``sweep(age)`` deletes the files Gradio served that are older than ``age`` seconds, and forgets them."""
-    global _forget_older_than
-    _forget_older_than = sweep
+def forget_files_with(sweep: Callable[[float], None] | None,
+                      forget: Callable[[set[str]], None] | None = None) -> None:
+    """``sweep(age)`` deletes the files Gradio served that are older than ``age`` seconds, and forgets them;
+    ``forget(paths)`` takes files segdemo deleted itself off Gradio's lists (``delete_results``)."""
+    global _forget_older_than, _forget_names
+    _forget_older_than, _forget_names = sweep, forget
 
 
 def cache_folder() -> Path:
@@ -321,14 +324,22 @@ def delete_results_written_here() -> None:
 def delete_results(folders: Iterable[str]) -> None:
     """Delete these result folders now (a re-blend the page no longer shows); folders outside ours are left alone."""
     root = results_folder().resolve()
-    deleted = []
+    deleted, files = [], set()
     for folder in folders:
         path = Path(folder).resolve()
         if path.parent == root:
+            try:  # as Gradio lists the files it served: their absolute paths
+                files.update(os.path.abspath(os.path.join(folder, name)) for name in os.listdir(path))
+            except OSError:
+                pass
             shutil.rmtree(path, ignore_errors=True)
             deleted.append(str(folder))
     with _sweep_lock:
         _written_here.difference_update(deleted)
+    # Gradio's sweep skips a file gone and keeps its name, for as long as the server runs: a name or three a step
+    # of the opacity slider, kept for good (helper-42's audit)
+    if files and _forget_names is not None:
+        _forget_names(files)
 
 
 def write_copy_of(upload: str | Path, name: str, image: Image.Image) -> str:

@@ -519,7 +519,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
         window_width = gr.Number(visible=False, label="Window width")
         demo.load(service.note_page_width, [window_width], None, js=WINDOW_WIDTH_JS, queue=False,
                   api_visibility="private", show_progress="hidden")
-    forget_files_with(gradio_sweep(demo))
+    forget_files_with(gradio_sweep(demo), gradio_forget(demo))
     # Each plot's box has its plot's shape before the plot loads: the plots load lazily, and on a phone the page grew
     # by 1,838 px as they came in, under a visitor scrolling past them. launch() adds these rules to the page's CSS.
     demo.segdemo_css = "\n".join(plot_rules)  # type: ignore[attr-defined]
@@ -776,6 +776,16 @@ def _models_tab(service: SegmentationService) -> list[str]:
         if note := service.scarce_classes_note():
             gr.Markdown(note)
     return plot_rules
+
+
+def gradio_forget(demo: gr.Blocks) -> Callable[[set[str]], None]:
+    """What takes files off the lists of those ``demo`` served, which Gradio sweeps: for files segdemo deleted itself
+    (a re-blend the page no longer shows), whose names Gradio's sweep would keep for good."""
+    def forget(paths: set[str]) -> None:
+        for files in list(demo.temp_file_sets):
+            files.difference_update(paths)
+
+    return forget
 
 
 def gradio_sweep(demo: gr.Blocks) -> Callable[[float | None], None] | None:

@@ -118,3 +118,20 @@ def test_results_are_swept_while_the_server_serves_no_one(cache):
     stop.set()
     thread.join(timeout=5)
     assert not thread.is_alive()
+
+
+def test_files_deleted_with_a_blend_leave_gradios_lists_of_files_it_served(cache):
+    """Gradio lists each file it serves, for its sweeps; a sweep that finds one gone skips it and keeps its name.
+    The slider's re-blends delete their older drawings at once, so each step left a name or three listed for as
+    long as the server ran (helper-42's audit)."""
+    from segdemo.service import SegmentationService
+    from segdemo.ui import build_demo
+
+    demo = build_demo(SegmentationService({}))
+    blend, kept = result_folder("blend", 0), result_folder("kept", 0)
+    served = {os.path.abspath(results_folder() / folder / "overlay.png") for folder in (blend, kept)}
+    demo.temp_file_sets[-1].update(served)   # as Gradio lists what a handler returned
+    others = set(demo.temp_file_sets[0])
+    delete_results([str(results_folder() / blend)])
+    assert served & demo.temp_file_sets[-1] == {os.path.abspath(results_folder() / kept / "overlay.png")}
+    assert demo.temp_file_sets[0] == others
