@@ -123,9 +123,9 @@ COMPARE_INTRO = (
     "accurately (Badrinarayanan et al., by the BF score), but is less sure where boundaries lie and mixes classes "
     "that overlap, people on bicycles (this demo's brief, not the papers'); and a network is less sure on boundaries "
     "than inside regions (Kendall et al.). The line above the figures judges each on your picture, on the same pixels "
-    "for both networks and, on the bundled frames, against their labels; figures closer than about half the range "
-    "SegNet's Monte-Carlo seed moves them over are \"about the same\" (near that margin, another seed may change the "
-    "verdict). Both run as served: FCN averaged over three scales, SegNet (the "
+    "for both networks and, on the bundled frames, against their labels; figures within a margin set by how far "
+    "SegNet's Monte-Carlo seed moves them are \"about the same\". Both run as served: FCN averaged over three "
+    "scales, SegNet (the "
     "Bayesian SegNet) over its samples, spread over two scales and the mirror image; more samples raise its entropy."
 )
 # What the shipped networks saw of the bundled examples (tests/test_shipped_weights.py keeps it true): flattering
