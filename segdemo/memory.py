@@ -57,8 +57,7 @@ _baseline_mb: float | None = None
 def release_free_memory(headroom_mb: float = HEADROOM_MB) -> bool:
     """After a request: hand malloc's free pages back once resident memory is ``headroom_mb`` above its baseline.
 
-    The baseline is the resident memory, trimmed, after the first request,
-    and after each trim what it could not hand back (memory held, not free).
+    The baseline is the resident memory, trimmed, after the first request.
     Trimming every request would keep memory flatter still but costs about
     30 ms a request in page faults; this way only a server that has grown
     pays, and it never grows past baseline + headroom by more than one
@@ -74,10 +73,6 @@ def release_free_memory(headroom_mb: float = HEADROOM_MB) -> bool:
     if resident_mb() <= _baseline_mb + headroom_mb:
         return False
     _malloc_trim(0)
-    # What the trim could not hand back is held, not free: Gradio keeps the page state of each of the last 10,000
-    # sessions (about 0.2 MB each, helper-42's audit), so a Space that has served a few thousand stayed above the
-    # first baseline for good and trimmed after every request. The baseline rises to what is held.
-    _baseline_mb = max(_baseline_mb, resident_mb())
     return True
 
 

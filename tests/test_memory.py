@@ -49,18 +49,3 @@ def test_the_arena_cap_defers_to_an_explicit_environment(monkeypatch):
     monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
     assert memory.limit_malloc_arenas() is False
 
-
-def test_memory_a_trim_cannot_hand_back_raises_the_baseline(monkeypatch):
-    """Memory held (each session's page state, kept by Gradio) is no garbage: a server past the first baseline by
-    what it holds trimmed after every request, about 30 ms each. Once a trim leaves it there, it trims again only
-    when it has grown by the headroom above that."""
-    resident = iter([700.0, 950.0, 900.0, 950.0, 1005.0, 960.0])   # as read before and after each trim
-    monkeypatch.setattr(memory, "resident_mb", lambda: next(resident))
-    monkeypatch.setattr(memory, "_malloc_trim", lambda pad: 0)
-    monkeypatch.setattr(memory, "_baseline_mb", None)
-    assert memory.release_free_memory(headroom_mb=100) is True      # the first request: baseline 700
-    assert memory.release_free_memory(headroom_mb=100) is True      # 950 > 800: trimmed, 900 held
-    assert memory._baseline_mb == 900.0
-    assert memory.release_free_memory(headroom_mb=100) is False     # 950: within 100 of what is held
-    assert memory.release_free_memory(headroom_mb=100) is True      # 1005: trimmed again, to 960
-    assert memory._baseline_mb == 960.0
