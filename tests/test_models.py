@@ -101,6 +101,8 @@ def test_segnet_has_the_papers_layer_names():
     for layer in ("enc1.conv1_1", "enc5.conv5_3", "dec5.conv5_3_D", "dec1.conv1_1_D", "encdrop3", "encdrop5", "decdrop3"):
         assert layer in names
     assert "encdrop2" not in names and "decdrop2" not in names
+    # the ReLUs too, as the Caffe model names them (conv1_1's is relu1_1)
+    assert {"enc1.relu1_1", "enc5.relu5_3", "dec5.relu5_3_D"} <= names and not any(n.endswith("_relu") for n in names)
 
 
 @pytest.mark.parametrize("name", COMPACT)

@@ -7,8 +7,12 @@ then densifies the sparse maps with trainable convolutions. There are no fully
 connected layers, so SegNet has about 29.5M parameters against FCN's 134M.
 
 SegNet-Basic is the paper's smaller network for its controlled comparison with
-FCN: 4 encoders and 4 decoders of 64 features with 7x7 kernels, batch norm, no
-biases, and no ReLU in the decoder.
+FCN: 4 encoders and 4 decoders of 64 features with 7x7 kernels, batch norm and
+no ReLU in the decoder. Two departures from the authors' Caffe model: its
+convolutions have no biases (batch norm right after cancels them), and the
+input goes in without the local response normalisation (LRN, 5 channels) the
+Caffe model begins with; the input here is standardised by CamVid's channel
+statistics instead.
 
 Bayesian SegNet inserts dropout (p=0.5) after the central encoder and decoder
 units and keeps it on at test time: each forward pass is then a Monte-Carlo
@@ -16,8 +20,8 @@ sample from an approximate posterior over the weights (see
 ``segdemo.inference``). The deterministic stem before the first dropout is
 exposed as ``forward_stem`` so that Monte-Carlo sampling computes it only once.
 
-Layer names follow the authors' Caffe models: ``conv1_1``, ``conv5_3_D``,
-``encdrop3``, ``conv_classifier``.
+Layer names follow the authors' Caffe models: ``conv1_1``, ``conv1_1_bn``,
+``relu1_1``, ``conv5_3_D``, ``encdrop3``, ``conv_classifier``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .vgg import VGG16_STAGES, basic_unit, he_init
+from .vgg import VGG16_STAGES, basic_unit, caffe_relu_name, he_init
 
 # Bayesian SegNet's "central encoder-decoder" dropout: after encoder units 3-5
 # and decoder units 5-3 (Kendall et al., Table 1, the best configuration).
@@ -56,14 +60,14 @@ class Dropout(nn.Dropout):
         return x.mul_(keep) if self.inplace else x * keep
 
 
-def _conv_bn_relu(prefix: str, in_channels: int, out_channels: int, relu: bool = True) -> list[tuple[str, nn.Module]]:
-    layers: list[tuple[str, nn.Module]] = [
+def _conv_bn_relu(prefix: str, in_channels: int, out_channels: int) -> list[tuple[str, nn.Module]]:
+    """A 3x3 convolution, its batch norm and ReLU, named as the Caffe model names them: conv1_1, conv1_1_bn,
+    relu1_1 (decoder: conv5_3_D, conv5_3_D_bn, relu5_3_D)."""
+    return [
         (prefix, nn.Conv2d(in_channels, out_channels, 3, padding=1)),
         (f"{prefix}_bn", nn.BatchNorm2d(out_channels)),
+        (caffe_relu_name(prefix), nn.ReLU(inplace=True)),
     ]
-    if relu:
-        layers.append((f"{prefix}_relu", nn.ReLU(inplace=True)))
-    return layers
 
 
 

@@ -18,8 +18,14 @@ def basic_unit(name: str, in_channels: int, out_channels: int, kernel_size: int,
         (f"{name}_bn", nn.BatchNorm2d(out_channels)),
     ]
     if relu:
-        layers.append((f"{name}_relu", nn.ReLU(inplace=True)))
+        layers.append((caffe_relu_name(name), nn.ReLU(inplace=True)))
     return nn.Sequential(OrderedDict(layers))
+
+
+def caffe_relu_name(conv: str) -> str:
+    """The ReLU after convolution ``conv``, as the Caffe models name it: conv1_1's is relu1_1 (parameter-free: no
+    checkpoint names it)."""
+    return conv.replace("conv", "relu", 1)
 
 
 def he_init(model: nn.Module) -> None:
