@@ -49,7 +49,3 @@ class SessionNotes(Generic[Note]):
             while len(self._notes) > self._limit:
                 self._notes.popitem(last=False)
         return old
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._notes)
