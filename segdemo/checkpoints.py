@@ -276,12 +276,13 @@ def _build(config: dict[str, Any], directory: Path) -> nn.Module:
     try:
         return build(arch, num_classes=config["num_classes"], **kwargs)
     except (TypeError, ValueError, OverflowError, RuntimeError) as error:  # model_kwargs the network refuses
-        first = _first_line(error)
+        first = first_line(error)
         raise CheckpointError(f"the weights in {directory} do not fit a {arch} model ({first})",
                               f"its config's model_kwargs do not build a {arch} model ({first})") from error
 
 
-def _first_line(error: BaseException) -> str:
+def first_line(error: BaseException) -> str:
+    """An error's first line, at most 200 characters (torch's messages run to pages of C++ frames)."""
     lines = str(error).strip().splitlines()
     return lines[0][:200] if lines else type(error).__name__
 
@@ -306,7 +307,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
         if mismatch is None:
             model.load_state_dict(state, strict=True)
     except (TypeError, ValueError, OverflowError, RuntimeError) as error:
-        mismatch = _first_line(error)
+        mismatch = first_line(error)
     if mismatch is not None:
         raise CheckpointError(f"the weights in {directory} do not fit a {arch} model ({mismatch})",
                               f"its weights do not fit a {arch} model: {mismatch}")

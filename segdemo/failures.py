@@ -19,6 +19,7 @@ from contextlib import contextmanager
 import gradio as gr
 import torch
 
+from .checkpoints import first_line
 from .devices import ONEDNN_ALLOCATION_FAILURE
 from .imagefiles import sweep_now_and_then
 from .inputs import MESSAGE_STAYS
@@ -55,7 +56,7 @@ def disk_full_explained() -> Iterator[None]:
         if error.errno not in DISK_FULL_ERRORS:
             raise
         traceback.clear_frames(error.__traceback__)
-        log.warning("request failed, disk full: %s", _first_line(error))
+        log.warning("request failed, disk full: %s", first_line(error))
         sweep_now_and_then(disk_full=True)
         raise gr.Error(DISK_FULL, duration=MESSAGE_STAYS, print_exception=False) from None
 
@@ -80,7 +81,7 @@ def failures_explained() -> Iterator[None]:
         raise gr.Error(SERVER_BUSY, duration=MESSAGE_STAYS, print_exception=False) from None
     except MemoryError as error:
         traceback.clear_frames(error.__traceback__)
-        log.warning("request failed, out of memory: %s", _first_line(error))
+        log.warning("request failed, out of memory: %s", first_line(error))
         raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS, print_exception=False) from None
     except RuntimeError as error:  # torch reports allocation failures (CPU and CUDA) and CUDA errors as RuntimeErrors
         # The failed request's frames hold its tensors, and the message below keeps its traceback alive
@@ -88,22 +89,16 @@ def failures_explained() -> Iterator[None]:
         traceback.clear_frames(error.__traceback__)
         # The visitor gets a plain sentence; the operator's log keeps what torch said (the Space's Logs tab).
         if _out_of_memory(error):
-            log.warning("request failed: %s: %s", type(error).__name__, _first_line(error))
+            log.warning("request failed: %s: %s", type(error).__name__, first_line(error))
             _release_gpu_cache()
             raise gr.Error(OUT_OF_MEMORY, duration=MESSAGE_STAYS, print_exception=False) from None
         # not the picture's size: perhaps a bug, so the log keeps where it was raised (the frames' lines survive
         # clear_frames), where Gradio's own traceback had pointed here
-        log.warning("request failed: %s: %s", type(error).__name__, _first_line(error), exc_info=error)
-        raise gr.Error(f"The model could not process this picture: {_first_line(error)}",
+        log.warning("request failed: %s: %s", type(error).__name__, first_line(error), exc_info=error)
+        raise gr.Error(f"The model could not process this picture: {first_line(error)}",
                        duration=MESSAGE_STAYS, print_exception=False) from None
     finally:
         release_free_memory()  # what this request freed goes back to the system (segdemo/memory.py)
-
-
-def _first_line(error: BaseException) -> str:
-    """An error's first line, at most 200 characters (torch's messages run to pages of C++ frames)."""
-    text = str(error).strip()
-    return text.splitlines()[0][:200] if text else type(error).__name__
 
 
 def _out_of_memory(error: RuntimeError) -> bool:

@@ -350,19 +350,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     holdout = tuple(args.holdout)
     excluded_frames = tuple(sorted(set(args.exclude_frames)))
-    try:  # a wrong --data, split or sequence gets one line, not a traceback
-        images, labels, sequences = load_frames(
-            args.data, list(args.splits), holdout, tuple(args.frame_size), excluded_frames
-        )
-        if holdout:
-            val_split = next((s for s in ("val", "train", "test") if _has_frames(args.data, s, holdout)), None)
-            if val_split is None:
-                raise ValueError(f"no split of {args.data} has frames of --holdout {' '.join(holdout)}")
-            val_set = CamVid(root=args.data, split=val_split, sequences=holdout)
-        else:
-            val_set = CamVid(root=args.data, split="val")
-    except (FileNotFoundError, ValueError) as error:
-        raise SystemExit(f"train: {error}") from None
+    images, labels, sequences, val_set = _load_data(args, holdout, excluded_frames)
     val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
     class_weights = CLASS_WEIGHTINGS[args.class_weighting](list(labels.long()), NUM_CLASSES).to(device)
     if device.type == "cuda":
@@ -374,19 +362,7 @@ def main(argv: list[str] | None = None) -> int:
           f"in {time.perf_counter() - started:.1f}s")
     print(f"{args.class_weighting} class weights:", [round(w, 3) for w in class_weights.tolist()])
 
-    overrides = {"dropout": args.dropout} if getattr(args, "dropout", None) is not None else {}
-    if overrides and "dropout" not in model_kwargs(args.model):
-        raise SystemExit(f"--dropout: {args.model} has no Monte-Carlo dropout")
-    if getattr(args, "width", None) is not None:
-        overrides["width"] = args.width
-    model = build(args.model, num_classes=NUM_CLASSES, **overrides)
-    if args.init and not args.resume:
-        # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
-        model.load_state_dict(load_file(str(Path(args.init) / WEIGHTS_NAME)), strict=True)
-        print(f"initialised from {args.init}")
-    if args.init_encoder and not args.resume:
-        copied = load_vgg_encoder(model, load_file(str(Path(args.init_encoder) / WEIGHTS_NAME)))
-        print(f"encoder initialised from {args.init_encoder} ({copied} tensors)")
+    model, overrides = _build_model(args)
     evaluated = copy.deepcopy(model)  # validation runs on a copy (before any hook is attached): the average, or the live weights
     auxiliary = AuxiliaryHeads(model) if args.aux_weight > 0 else None
     modules: dict[str, torch.nn.Module] = {"model": model}
@@ -426,39 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         best_miou, history = progress["best_miou"], progress["history"]
         print(f"resumed {args.resume} at step {step}, epoch {epoch}, {trained_seconds / 60:.1f} min trained")
 
-    config_extra = {
-        "training": {
-            "splits": list(args.splits),
-            "held_out": list(holdout),
-            "excluded_frames": list(excluded_frames),
-            "frames": counts,
-            "epochs": args.epochs if not budget else None,
-            "budget_minutes": args.budget_minutes or None,
-            "batch_size": args.batch_size,
-            "lr": args.lr,
-            "weight_decay": args.weight_decay,
-            "size": list(size),
-            "scale": list(args.scale),
-            "light_jitter": not args.no_light,
-            "copy_paste": args.copy_paste,
-            "pasted_classes": [CAMVID_CLASSES[i] for i in pasted] if args.copy_paste else None,
-            "colour_cast": args.colour_cast,
-            "auxiliary_weight": args.aux_weight,
-            "lovasz_weight": args.lovasz_weight,
-            "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,
-            "label_relaxation": args.label_relaxation,
-            "focal_gamma": args.focal_gamma,
-            "ema": args.ema,
-            "precision": "bf16" if bf16 else "fp32",
-            "seed": args.seed,
-            "device": device.type,
-            "class_weighting": args.class_weighting,
-            "class_weights": [round(w, 4) for w in class_weights.tolist()],
-            "init": _portable(args.init),
-            "init_encoder": _portable(args.init_encoder),
-            "validated_on": val_name,
-        }
-    }
+    config_extra = {"training": _training_record(args, bf16=bf16, device=device, counts=counts, pasted=pasted,
+                                                 class_weights=class_weights, val_name=val_name)}
 
     def progress_now() -> float:
         return trained_seconds / budget if budget else (step - warmup) / max(1, total_steps - warmup)
@@ -558,6 +503,94 @@ def main(argv: list[str] | None = None) -> int:
     state = "finished" if finished() else f"stopped at step {step}; continue with --resume {out}"
     print(f"{state}; best {val_name} mIoU {100 * best_miou:.2f}; checkpoints in {out}")
     return 0
+
+
+def _load_data(
+    args: argparse.Namespace, holdout: tuple[str, ...], excluded_frames: tuple[str, ...]
+) -> tuple[torch.Tensor, torch.Tensor, list[str], CamVid]:
+    """The training frames, preloaded, and the frames validated on: --holdout's sequences, else val.
+
+    A wrong --data, split or sequence ends the run with one line, not a traceback.
+    """
+    try:
+        images, labels, sequences = load_frames(
+            args.data, list(args.splits), holdout, tuple(args.frame_size), excluded_frames
+        )
+        if holdout:
+            val_split = next((s for s in ("val", "train", "test") if _has_frames(args.data, s, holdout)), None)
+            if val_split is None:
+                raise ValueError(f"no split of {args.data} has frames of --holdout {' '.join(holdout)}")
+            val_set = CamVid(root=args.data, split=val_split, sequences=holdout)
+        else:
+            val_set = CamVid(root=args.data, split="val")
+    except (FileNotFoundError, ValueError) as error:
+        raise SystemExit(f"train: {error}") from None
+    return images, labels, sequences, val_set
+
+
+def _build_model(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, Any]]:
+    """The network to train, with --dropout and --width applied, from --init or --init-encoder's weights if given.
+
+    Returns the overrides too: the checkpoint's config must build the same network.
+    """
+    overrides = {"dropout": args.dropout} if getattr(args, "dropout", None) is not None else {}
+    if overrides and "dropout" not in model_kwargs(args.model):
+        raise SystemExit(f"--dropout: {args.model} has no Monte-Carlo dropout")
+    if getattr(args, "width", None) is not None:
+        overrides["width"] = args.width
+    model = build(args.model, num_classes=NUM_CLASSES, **overrides)
+    if args.init and not args.resume:
+        # Dropout has no weights, so SegNet and Bayesian SegNet share one state dict.
+        model.load_state_dict(load_file(str(Path(args.init) / WEIGHTS_NAME)), strict=True)
+        print(f"initialised from {args.init}")
+    if args.init_encoder and not args.resume:
+        copied = load_vgg_encoder(model, load_file(str(Path(args.init_encoder) / WEIGHTS_NAME)))
+        print(f"encoder initialised from {args.init_encoder} ({copied} tensors)")
+    return model, overrides
+
+
+def _training_record(
+    args: argparse.Namespace,
+    *,
+    bf16: bool,
+    device: torch.device,
+    counts: dict[str, int],
+    pasted: tuple[int, ...],
+    class_weights: torch.Tensor,
+    val_name: str,
+) -> dict[str, Any]:
+    """How the weights were trained, kept in their config.json so that a checkpoint says its own recipe."""
+    return {
+        "splits": list(args.splits),
+        "held_out": list(args.holdout),
+        "excluded_frames": sorted(set(args.exclude_frames)),
+        "frames": counts,
+        "epochs": args.epochs if not args.budget_minutes else None,
+        "budget_minutes": args.budget_minutes or None,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "weight_decay": args.weight_decay,
+        "size": list(args.size[:2]),
+        "scale": list(args.scale),
+        "light_jitter": not args.no_light,
+        "copy_paste": args.copy_paste,
+        "pasted_classes": [CAMVID_CLASSES[i] for i in pasted] if args.copy_paste else None,
+        "colour_cast": args.colour_cast,
+        "auxiliary_weight": args.aux_weight,
+        "lovasz_weight": args.lovasz_weight,
+        "lovasz_pixels": args.lovasz_pixels if args.lovasz_weight else None,
+        "label_relaxation": args.label_relaxation,
+        "focal_gamma": args.focal_gamma,
+        "ema": args.ema,
+        "precision": "bf16" if bf16 else "fp32",
+        "seed": args.seed,
+        "device": device.type,
+        "class_weighting": args.class_weighting,
+        "class_weights": [round(w, 4) for w in class_weights.tolist()],
+        "init": _portable(args.init),
+        "init_encoder": _portable(args.init_encoder),
+        "validated_on": val_name,
+    }
 
 
 def _has_frames(root: Path, split: str, sequences: tuple[str, ...]) -> bool:

@@ -104,7 +104,62 @@ def _check_units(units: tuple[int, ...], num_units: int) -> None:
         raise ValueError(f"dropout units must be numbered 1 to {num_units}, not {outside}")
 
 
-class SegNet(nn.Module):
+class _PoolingIndicesEncoderDecoder(nn.Module):
+    """What SegNet and SegNet-Basic share: encoder units ``enc1..encN`` that max-pool and keep the indices,
+    decoder units ``decN..dec1`` that unpool with them, and the Bayesian variant's dropout after the units
+    in ``dropout_units``. Each network builds its own units; this runs them.
+
+    A forward pass is split in two so that Monte-Carlo samples share the deterministic part: the stem
+    (the encoder units before the first dropout) runs once per image, the head once per sample.
+    """
+
+    num_units: int
+    dropout_units: tuple[int, ...]
+
+    def _encode(self, x: torch.Tensor, units: range) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Size]]]:
+        switches = []
+        for unit in units:
+            x, indices, size = _max_pool(getattr(self, f"enc{unit}")(x))
+            switches.append((indices, size))
+            if unit in self.dropout_units:
+                x = getattr(self, f"encdrop{unit}")(x)
+        return x, switches
+
+    def _decode(self, x: torch.Tensor, switches: list[tuple[torch.Tensor, torch.Size]]) -> torch.Tensor:
+        for unit in range(self.num_units, 0, -1):
+            indices, size = switches[unit - 1]
+            x = getattr(self, f"dec{unit}")(_max_unpool(x, indices, size))
+            if unit in self.dropout_units:
+                x = getattr(self, f"decdrop{unit}")(x)
+        return x
+
+    def _first_stochastic_unit(self) -> int:
+        return min(self.dropout_units) if self.dropout_units else self.num_units + 1
+
+    def forward_stem(self, x: torch.Tensor) -> dict[str, Any]:
+        """Deterministic part: the encoder units before the first dropout (run once per image)."""
+        size = x.shape[-2:]
+        x = _pad_to_min_size(x, 2**self.num_units)
+        features, switches = self._encode(x, range(1, self._first_stochastic_unit()))
+        return {"features": features, "switches": switches, "size": size}
+
+    def forward_head(self, stem: dict[str, Any], samples: int = 1) -> torch.Tensor:
+        """Stochastic part: the remaining encoder units and the whole decoder.
+
+        With ``samples > 1`` each image's stem output is repeated so that all
+        Monte-Carlo samples run as one batch (image-major order).
+        """
+        features, switches = _repeat_stem(stem, samples)
+        x, deeper = self._encode(features, range(self._first_stochastic_unit(), self.num_units + 1))
+        x = self._decode(x, switches + deeper)
+        h, w = stem["size"]
+        return x[..., :h, :w]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_head(self.forward_stem(x))
+
+
+class SegNet(_PoolingIndicesEncoderDecoder):
     """SegNet on VGG16-BN; ``width`` scales every layer's channels (1.0 = the paper's)."""
 
     def __init__(
@@ -158,47 +213,8 @@ class SegNet(nn.Module):
         self.num_units = len(stages)
         he_init(self)
 
-    def _encode(self, x: torch.Tensor, units: range) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Size]]]:
-        switches = []
-        for unit in units:
-            x, indices, size = _max_pool(getattr(self, f"enc{unit}")(x))
-            switches.append((indices, size))
-            if unit in self.dropout_units:
-                x = getattr(self, f"encdrop{unit}")(x)
-        return x, switches
 
-    def _first_stochastic_unit(self) -> int:
-        return min(self.dropout_units) if self.dropout_units else self.num_units + 1
-
-    def forward_stem(self, x: torch.Tensor) -> dict[str, Any]:
-        """Deterministic part: the encoder units before the first dropout (run once per image)."""
-        size = x.shape[-2:]
-        x = _pad_to_min_size(x, 2**self.num_units)
-        features, switches = self._encode(x, range(1, self._first_stochastic_unit()))
-        return {"features": features, "switches": switches, "size": size}
-
-    def forward_head(self, stem: dict[str, Any], samples: int = 1) -> torch.Tensor:
-        """Stochastic part: the remaining encoder units and the whole decoder.
-
-        With ``samples > 1`` each image's stem output is repeated so that all
-        Monte-Carlo samples run as one batch (image-major order).
-        """
-        features, switches = _repeat_stem(stem, samples)
-        x, deeper = self._encode(features, range(self._first_stochastic_unit(), self.num_units + 1))
-        switches = switches + deeper
-        for unit in range(self.num_units, 0, -1):
-            indices, size = switches[unit - 1]
-            x = getattr(self, f"dec{unit}")(_max_unpool(x, indices, size))
-            if unit in self.dropout_units:
-                x = getattr(self, f"decdrop{unit}")(x)
-        h, w = stem["size"]
-        return x[..., :h, :w]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_stem(x))
-
-
-class SegNetBasic(nn.Module):
+class SegNetBasic(_PoolingIndicesEncoderDecoder):
     """SegNet-Basic: 4 encoders and 4 decoders of 64 features, 7x7 kernels, BN, no biases.
 
     As in the paper, the decoder has no ReLU; a 1x1 ``conv_classifier`` maps
@@ -231,16 +247,9 @@ class SegNetBasic(nn.Module):
         self.conv_classifier = nn.Conv2d(features, num_classes, 1)
         he_init(self)
 
-    _encode = SegNet._encode
-    _first_stochastic_unit = SegNet._first_stochastic_unit
-    forward_stem = SegNet.forward_stem
-
     def forward_head(self, stem: dict[str, Any], samples: int = 1) -> torch.Tensor:
         """Stochastic part: the remaining encoders, the decoders and the classifier."""
-        return self.conv_classifier(SegNet.forward_head(self, stem, samples))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.forward_head(self.forward_stem(x))
+        return self.conv_classifier(super().forward_head(stem, samples))
 
 
 def _repeat_stem(stem: dict[str, Any], samples: int) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Size]]]:
