@@ -4,12 +4,16 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null 2>&1; then
+# Debian's chromium for the browser tests, and Node.js for the JavaScript client's (tests/test_js_client.py)
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   else
-    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium fonts-dejavu-core >/dev/null
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
 
@@ -17,6 +21,12 @@ python3 -m venv .venv
 echo "installing requirements-dev.txt into .venv (log: .venv/pip.log)"
 if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -r requirements-dev.txt; } >.venv/pip.log 2>&1; then
   tail -n 40 .venv/pip.log
+  exit 1
+fi
+
+echo "installing tests/js's pinned @gradio/client (log: .venv/npm.log)"
+if ! npm ci --prefix tests/js --no-audit --no-fund >.venv/npm.log 2>&1; then
+  tail -n 40 .venv/npm.log
   exit 1
 fi
 

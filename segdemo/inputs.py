@@ -38,10 +38,11 @@ C = TypeVar("C", bound=gr.components.Component)
 MESSAGE_STAYS = None
 
 
-def refused(message: str) -> gr.Error:
+def refused(message: str, logged: str | None = None) -> gr.Error:
     """A visitor's request refused in words: the sentence is theirs, and the server's log gets it in one line, not
-    the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log)."""
-    log.info("refused: %s", message)
+    the traceback Gradio prints for every error unless told not to (20-odd lines a bad upload in a Space's log).
+    ``logged``: what the log gets instead, where the sentence repeats what the visitor sent (a path on their disk)."""
+    log.info("refused: %s", message if logged is None else logged)
     return gr.Error(message, duration=MESSAGE_STAYS, print_exception=False)
 
 
@@ -82,6 +83,10 @@ class RefusingBlocks(gr.Blocks):
 
 
 NO_PICTURE = "Please upload a picture first (or pick one of the examples)."
+# A file description with neither path nor URL: what @gradio/client sends after the server refused its upload (a
+# file over 50 MB: HTTP 413) or it could not read the file, where the visitor had been told to upload one
+EMPTY_PICTURE = ("The picture came without its file (no path, no URL): its upload must have failed. The server "
+                 f"takes files up to {images.MAX_FILE_BYTES >> 20} MB; check the file's size and that it can be read.")
 SERVER_FILE = ("The picture names a file on the server, which a call may not read: send the file itself "
                "(gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload first).")
 UNCOUNTED = "not counted"  # what a run's validator is given for each input of a call with the wrong count
@@ -91,8 +96,17 @@ def picture_given(picture: Any, *settings: Any) -> list[dict[str, Any]]:
     """A run's validator (``validator=``): a press with no picture is told so on the picture box before the run is
     queued, and the maps keep what they showed; refused by the run itself, every map was marked "Error". An API
     call with no picture gets the same sentence (gradio_client: ``ValidationError``; HTTP: 422). ``picture`` is
-    the payload as sent (``RefusingBlocks.preprocess_data``); the settings are checked by the run."""
-    return [gr.validate(picture is not None, NO_PICTURE)] + [gr.validate(True, "") for _ in settings]
+    the payload as sent (``RefusingBlocks.preprocess_data``); the settings are checked by the run. A file that
+    names no file (``EMPTY_PICTURE``) is told why its upload must have failed."""
+    given = gr.validate(False, EMPTY_PICTURE) if _empty_file(picture) else gr.validate(picture is not None, NO_PICTURE)
+    return [given] + [gr.validate(True, "") for _ in settings]
+
+
+def _empty_file(payload: Any) -> bool:
+    """A file description that names no file: no path, no URL (``{}``, or its ``meta`` alone)."""
+    if isinstance(payload, dict):
+        return not payload.get("path") and not payload.get("url")
+    return isinstance(payload, ImageData) and not payload.path and not payload.url
 
 
 def _url_read(value: Any) -> Any:
@@ -140,9 +154,9 @@ class PictureData(ImageData):
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> PictureData:
         how = _send_as_file("https://.../street.jpg")
-        if isinstance(obj, str):
+        if isinstance(obj, str):  # the visitor's path or URL is theirs: the log gets the sentence without it
             raise refused(f"The picture came as text: {_send_as_file(obj)}" if obj.strip() else
-                          f"The picture came as empty text: {how}")
+                          f"The picture came as empty text: {how}", logged="The picture came as text (not logged).")
         if not isinstance(obj, (dict, ImageData)):
             raise refused(f"The picture came as {type(obj).__name__}: {how}")
         try:
@@ -196,6 +210,8 @@ class UploadImage(gr.Image):
     def preprocess(self, payload: Any) -> str | bytes | None:
         if payload is None:
             return None
+        if _empty_file(payload):  # the page's own events have no validator: refused here too
+            raise refused(EMPTY_PICTURE)
         if payload.path is None and payload.url and payload.url.startswith("data:"):
             return _data_url_bytes(payload.url)
         if payload.path is None and payload.url:  # Gradio fetches a URL given as the path, never one given as "url"
@@ -240,7 +256,10 @@ def _read_number(label: str | None, payload: Any, preprocess: Any, allow_none: b
         except ValueError:
             raise refused(f"{label} must be a number, not {payload[:40]!r}.") from None
     elif payload is None and not allow_none:  # Gradio's bounds check failed on it with a TypeError
-        raise refused(f"{label} must be a number, not None.")
+        # null is JSON's word, which a JavaScript caller's NaN and Infinity become too; None is Python's
+        raise refused(f"{label} must be a number, not null (None).")
+    elif isinstance(payload, bool):  # a bool is an int to Python: samples true ran 1 sample
+        raise refused(f"{label} must be a number, not {str(payload).lower()}.")
     elif payload is not None and not isinstance(payload, (int, float)):
         raise refused(f"{label} must be a number, not {type(payload).__name__}.")
     if isinstance(payload, float) and math.isnan(payload):  # it passes every bounds check
@@ -289,7 +308,7 @@ class ModelDropdown(gr.Dropdown):
             return super().preprocess(payload)
         except gr.Error:
             named = ", ".join(f"{value} ({label})" for label, value in self.choices)
-            # None as the numbers' messages name it ("Overlay opacity must be a number, not None.")
-            shown = (repr(payload[:40]) if isinstance(payload, str) else "None" if payload is None
+            # None as the numbers' messages name it ("Overlay opacity must be a number, not null (None).")
+            shown = (repr(payload[:40]) if isinstance(payload, str) else "null (None)" if payload is None
                      else type(payload).__name__)
             raise refused(f"{self.label} must be one of {named}, not {shown}.") from None

@@ -347,7 +347,10 @@ def test_numbers_sent_as_text_are_read_and_anything_else_is_refused_by_name(clie
         (("fcn8s_lite", "nan", 1, 0), "Overlay opacity must be a number, not NaN."),
         (("fcn8s_lite", 0.5, 1, "NaN"), "Seed must be a number, not NaN."),
         # None failed Gradio's bounds check with a TypeError
-        (("fcn8s_lite", None, 1, 0), "Overlay opacity must be a number, not None."),
+        (("fcn8s_lite", None, 1, 0), "Overlay opacity must be a number, not null (None)."),
+        # a bool is an int to Python: samples true had run 1 sample, opacity true an opacity of 1
+        (("bayesian_segnet_lite", 0.5, True, 0), "Monte-Carlo samples must be a number, not true."),
+        (("fcn8s_lite", False, 1, 0), "Overlay opacity must be a number, not false."),
         # a fraction was quietly rounded: samples 2.5 ran 2, seed 1.5 ran 2
         (("bayesian_segnet_lite", 0.5, 2.5, 0), "Monte-Carlo samples must be a whole number, not 2.5."),
         (("bayesian_segnet_lite", 0.5, 2, "1.5"), "Seed must be a whole number, not 1.5."),
@@ -367,7 +370,7 @@ def test_the_model_is_chosen_by_name_or_by_its_label_and_anything_else_is_refuse
     by_label = client.predict(handle_file(odd_picture), "FCN-8s (lite)", 0.5, 1, 0, api_name="/segment")[7]
     assert by_label["model"] == "fcn8s_lite"
     for model, shown in (("fcn8s", "'fcn8s'"), (5, "int"), (["fcn8s_lite"], "list"),  # the list: "unhashable type"
-                         (None, "None")):  # None had reached the handler: "Unknown model 'None'", no labels
+                         (None, "null (None)")):  # None had reached the handler: "Unknown model 'None'", no labels
         with pytest.raises(Exception) as error:
             client.predict(handle_file(odd_picture), model, 0.5, 1, 0, api_name="/segment")
         assert str(error.value) == (f"Model must be one of bayesian_segnet_lite (Bayesian SegNet (lite, MC dropout)), "

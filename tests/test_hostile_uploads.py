@@ -21,7 +21,8 @@ from gradio_client.exceptions import ValidationError
 from PIL import Image
 
 from conftest import ROOT
-from segdemo.inputs import NO_PICTURE, UNCOUNTED, RefusingBlocks, UploadImage, picture_given
+from segdemo.images import MAX_FILE_BYTES
+from segdemo.inputs import EMPTY_PICTURE, NO_PICTURE, UNCOUNTED, RefusingBlocks, UploadImage, picture_given
 
 GOOD_SIZE = (96, 72)
 
@@ -302,6 +303,36 @@ def test_a_call_without_a_picture_is_refused_before_it_is_queued(app_url, client
     still_answers(client, tmp_path)
 
 
+def test_a_picture_whose_upload_failed_is_told_so_not_to_upload_one(app_url, app_server, client, tmp_path):
+    """@gradio/client (JavaScript), its upload refused (a file over 50 MB: HTTP 413) or its file unreadable, sends
+    the picture as a file description with neither path nor URL; that had been taken for no picture at all, and a
+    caller who had sent one was told to upload a picture first."""
+    with httpx.Client(base_url=app_url, timeout=60) as http:
+        too_big = http.post("/gradio_api/upload", files={"files": ("big.jpg", b"\xff" * (MAX_FILE_BYTES + 1024))})
+        assert too_big.status_code == 413  # what the JavaScript client ignores before sending {}
+        for empty in ({}, {"meta": {"_type": "gradio.FileData"}}, {"path": None, "url": None}):
+            for endpoint, settings in (("segment", ["fcn8s_lite", 0.5, 1, 0]), ("compare", [0.5, 1, 0])):
+                answer = http.post(f"/gradio_api/call/{endpoint}", json={"data": [empty, *settings]})
+                assert answer.status_code == 422, (empty, answer.text)
+                refusal = answer.json()["detail"][0]
+                assert refusal["parameter_name"] == "image" and refusal["message"] == EMPTY_PICTURE
+    assert "50 MB" in EMPTY_PICTURE
+    with pytest.raises(gr.Error, match="came without its file"):  # the page's own events, which have no validator
+        UploadImage(type="filepath").preprocess(UploadImage.data_model.model_validate({}))
+    still_answers(client, tmp_path)
+
+
+def test_a_path_sent_as_text_is_told_back_to_its_caller_and_kept_out_of_the_log(app_url, app_server):
+    """The refusal repeats the path, so that the caller sees what to send instead; the server's log had it too,
+    where the README says that no visitor's file name is logged."""
+    path = "/home/visitor/Pictures/private-holiday-street.jpg"
+    event, payload = over_http(app_url, "segment", [path, "fcn8s_lite", 0.5, 1, 0])
+    assert event == "error" and payload["error"].startswith("The picture came as text: send it as a file: "
+                                                            'handle_file("/home/visitor/Pictures/')
+    log = Path(app_server[2]).read_text()
+    assert "The picture came as text (not logged)." in log and "private-holiday-street" not in log
+
+
 def test_a_runs_validator_gets_the_inputs_as_they_were_sent():
     """It runs before the queue, as many at once as callers send: a picture's URL there would be fetched (for up to
     30 s) by every call beside the one the queue lets through, and a call with the wrong count refused by an
@@ -405,6 +436,6 @@ def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_se
     assert "Traceback" not in written
     assert "refused: This file is not an image" in written and "refused: '127.0.0.1' is a private" in written
     assert "refused: Overlay opacity must be a number, not 'abc'." in written
-    assert "refused: The picture came as text: send it as a file" in written
+    assert "refused: The picture came as text (not logged)." in written and str(text) not in written
     assert written.count("refused: The picture names a file on the server") == 2
     assert "refused: /segment takes 5 inputs" in written
