@@ -26,7 +26,6 @@ import json
 import shutil
 import sys
 import time
-import tempfile
 import urllib.request
 from collections import defaultdict
 from pathlib import Path
@@ -116,10 +115,11 @@ def photo_results(page, wire: Wire, photo: Path) -> dict[str, dict[str, float]]:
 def api_picture_bytes(url: str, photo: Path) -> dict[str, int]:
     """The peer: the pictures of the same results as the API gives them, at full size (no page width sent)."""
     from gradio_client import Client, handle_file
+    from http_api import client_downloads
 
     from segdemo.zoo import DEFAULT_MODEL
 
-    client = Client(url, verbose=False)
+    client = Client(url, verbose=False, download_files=client_downloads())
     out = {}
     for name, answer in (
         ("12 MP photo: Segment", client.predict(handle_file(str(photo)), DEFAULT_MODEL, 0.55, 8, 0,
@@ -189,26 +189,29 @@ def main(argv: list[str] | None = None) -> int:
     from playwright.sync_api import sync_playwright
 
     chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    results: dict[str, object] = {"page": page_bytes(args.url)}
-    photo = Path(tempfile.mkdtemp()) / "photo.jpg"
-    with Image.open(EXAMPLE) as frame:
-        frame.convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC).save(photo, quality=90)
-    print(f"the page: {results['page']['whole'] / 1000:.0f} kB whole, {results['page']['gzipped'] / 1000:.0f} kB "
-          "gzipped")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, args=["--headless=new", "--no-sandbox"])
-        for name, (width, scale) in WIDTHS.items():
-            figures = visit(browser, args.url, width, scale, photo)
-            results[name] = figures
-            for stage, kinds in figures.items():
-                parts = ", ".join(f"{k} {v / 1000:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])
-                                  if k not in ("total", "requests", "picture requests") and v >= 1000)
-                print(f"{name} ({width} px): {stage}: {kinds['total'] / 1000:.0f} kB in {kinds['requests']:.0f} "
-                      f"requests ({parts})")
-        browser.close()
-    results["API (2048 px)"] = api_picture_bytes(args.url, photo)
-    for stage, size in results["API (2048 px)"].items():
-        print(f"API: {stage}: its pictures {size / 1000:.0f} kB at full size")
+    from http_api import scratch_folder
+
+    with scratch_folder() as scratch:
+        results: dict[str, object] = {"page": page_bytes(args.url)}
+        photo = scratch / "photo.jpg"
+        with Image.open(EXAMPLE) as frame:
+            frame.convert("RGB").resize((4032, 3024), Image.Resampling.BICUBIC).save(photo, quality=90)
+        print(f"the page: {results['page']['whole'] / 1000:.0f} kB whole, {results['page']['gzipped'] / 1000:.0f} kB "
+              "gzipped")
+        with sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=chromium, args=["--headless=new", "--no-sandbox"])
+            for name, (width, scale) in WIDTHS.items():
+                figures = visit(browser, args.url, width, scale, photo)
+                results[name] = figures
+                for stage, kinds in figures.items():
+                    parts = ", ".join(f"{k} {v / 1000:.0f}" for k, v in sorted(kinds.items(), key=lambda kv: -kv[1])
+                                      if k not in ("total", "requests", "picture requests") and v >= 1000)
+                    print(f"{name} ({width} px): {stage}: {kinds['total'] / 1000:.0f} kB in {kinds['requests']:.0f} "
+                          f"requests ({parts})")
+            browser.close()
+        results["API (2048 px)"] = api_picture_bytes(args.url, photo)
+        for stage, size in results["API (2048 px)"].items():
+            print(f"API: {stage}: its pictures {size / 1000:.0f} kB at full size")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
     return 0

@@ -9,11 +9,43 @@ report both.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+
+@contextlib.contextmanager
+def scratch_folder() -> Iterator[Path]:
+    """The benchmark's temporary files, its servers' and gradio_client's included, in one folder removed at its end.
+
+    gradio_client 2.7 leaves an empty folder in the system's temp folder for every file it downloads, and the files
+    themselves under /tmp/gradio, for good; a server started without GRADIO_TEMP_DIR keeps its examples and plots
+    there too. One run of speed.py had left 240 folders and 11 MB. Pass ``client_downloads()`` to each Client.
+    """
+    with tempfile.TemporaryDirectory(prefix="segdemo-bench-") as folder:
+        before_dir, before_env = tempfile.tempdir, os.environ.get("GRADIO_TEMP_DIR")
+        tempfile.tempdir = folder  # where gradio_client makes its folders, and mkstemp its files
+        os.environ["GRADIO_TEMP_DIR"] = str(Path(folder) / "gradio")  # the servers' (they inherit the environment)
+        try:
+            yield Path(folder)
+        finally:
+            tempfile.tempdir = before_dir
+            if before_env is None:
+                os.environ.pop("GRADIO_TEMP_DIR", None)
+            else:
+                os.environ["GRADIO_TEMP_DIR"] = before_env
+
+
+def client_downloads() -> str:
+    """Where a gradio_client Client made inside ``scratch_folder`` downloads its outputs (its default is fixed at
+    import, /tmp/gradio)."""
+    return str(Path(tempfile.gettempdir()) / "client-downloads")
 
 
 class GradioHTTP:

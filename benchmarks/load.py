@@ -24,6 +24,9 @@ from pathlib import Path
 from gradio_client import Client, handle_file
 from PIL import Image
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from http_api import client_downloads, scratch_folder  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
@@ -66,7 +69,7 @@ def load(url: str, work: list[tuple[str, tuple[int, int]]], requests: int, model
 
     def visitor(index: int) -> None:
         path, size = work[index]
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=client_downloads())
         chosen = model if model != "both" else ("fcn8s_lite", "bayesian_segnet_lite")[index % 2]
         for _ in range(requests):
             started = time.perf_counter()
@@ -109,25 +112,26 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1, help="repeat the whole load, printing memory after each")
     args = parser.parse_args(argv)
 
-    process = None
-    url = args.url
-    if url is None:
-        from conftest import start_app, stop_app
+    with scratch_folder():
+        process = None
+        url = args.url
+        if url is None:
+            from conftest import start_app, stop_app
 
-        process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": str(max(16, args.clients * 2))})
-    results = []
-    memory = []
-    try:
-        if process:  # one request first, so that lazy start-up allocations are not counted as growth
-            run(url, 1, 1, "fcn8s_lite" if args.model == "both" else args.model, args.samples)
-            memory.append((1, resident_mb(process.pid)))
-        for _ in range(args.rounds):
-            results.append(run(url, args.clients, args.requests, args.model, args.samples))
+            process, url, _ = start_app({"SEGDEMO_QUEUE_SIZE": str(max(16, args.clients * 2))})
+        results = []
+        memory = []
+        try:
+            if process:  # one request first, so that lazy start-up allocations are not counted as growth
+                run(url, 1, 1, "fcn8s_lite" if args.model == "both" else args.model, args.samples)
+                memory.append((1, resident_mb(process.pid)))
+            for _ in range(args.rounds):
+                results.append(run(url, args.clients, args.requests, args.model, args.samples))
+                if process:
+                    memory.append((memory[-1][0] + results[-1]["requests"], resident_mb(process.pid)))
+        finally:
             if process:
-                memory.append((memory[-1][0] + results[-1]["requests"], resident_mb(process.pid)))
-    finally:
-        if process:
-            stop_app(process)
+                stop_app(process)
     print(f"{args.clients} clients x {args.requests} requests of /segment ({args.model}, {args.samples} samples)"
           + (f", {args.rounds} rounds" if args.rounds > 1 else ""))
     failures = []

@@ -253,7 +253,8 @@ def start_server(files: dict[str, Path], device: torch.device):
     while True:  # the first answer a visitor could get: default model, default settings
         if process.poll() is not None or time.perf_counter() - started > 120:
             process.kill()
-            raise RuntimeError(f"app.py did not start; see {log.name}")
+            log.flush()
+            raise RuntimeError(f"app.py did not start:\n{Path(log.name).read_text()[-3000:]}")
         try:
             outputs = http.call("segment", [http.upload(files["480x360"]), DEFAULT_MODEL, 0.55, SAMPLES, 0])
             break
@@ -267,12 +268,13 @@ def stop_server(process: subprocess.Popen, http, log) -> None:
     process.terminate()
     process.wait(timeout=15)
     log.close()
-    os.unlink(log.name)  # kept only when the server does not start, for the error message
+    os.unlink(log.name)
 
 
 def measure_server(repeats: int, files: dict[str, Path], device: torch.device, cold_starts: int = 1) -> dict:
     """Cold start (median of ``cold_starts``), then every shipped model on both pictures through the real server."""
     from gradio_client import Client, handle_file
+    from http_api import client_downloads
 
     starts = []
     for _ in range(cold_starts - 1):  # the extra starts only time the first answer
@@ -284,7 +286,7 @@ def measure_server(repeats: int, files: dict[str, Path], device: torch.device, c
     result: dict = {"cold_start_s": statistics.median(starts), "cold_starts_s": starts, "served_on": served_on,
                     "requests": []}
     try:
-        client = Client(url, verbose=False)
+        client = Client(url, verbose=False, download_files=client_downloads())
         for name in ZOO:
             samples = SAMPLES if is_bayesian(load_checkpoint(WEIGHTS_DIR / name).model) else 1
             for label, path in files.items():
@@ -379,8 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     nets = measure_networks(args.repeats, device)
     server = None
     if not args.skip_server:
-        with tempfile.TemporaryDirectory(prefix="segdemo-speed-") as folder:
-            server = measure_server(args.server_repeats or max(5, args.repeats), pictures(Path(folder)), device,
+        from http_api import scratch_folder
+
+        with scratch_folder() as folder:
+            server = measure_server(args.server_repeats or max(5, args.repeats), pictures(folder), device,
                                     cold_starts=max(1, args.cold_starts))
     report(env, nets, server)
     if args.json:
