@@ -89,6 +89,7 @@ EMPTY_PICTURE = ("The picture came without its file (no path, no URL): its uploa
                  f"takes files up to {images.MAX_FILE_BYTES >> 20} MB; check the file's size and that it can be read.")
 SERVER_FILE = ("The picture names a file on the server, which a call may not read: send the file itself "
                "(gradio_client: handle_file(path); over HTTP, POST it to /gradio_api/upload first).")
+TEXT_NOT_LOGGED = "The picture came as text (the text left out of the log)."
 UNCOUNTED = "not counted"  # what a run's validator is given for each input of a call with the wrong count
 
 
@@ -154,9 +155,10 @@ class PictureData(ImageData):
     @classmethod
     def model_validate(cls, obj: Any, *args: Any, **kwargs: Any) -> PictureData:
         how = _send_as_file("https://.../street.jpg")
+        if isinstance(obj, str) and not obj.strip():
+            raise refused(f"The picture came as empty text: {how}")
         if isinstance(obj, str):  # the visitor's path or URL is theirs: the log gets the sentence without it
-            raise refused(f"The picture came as text: {_send_as_file(obj)}" if obj.strip() else
-                          f"The picture came as empty text: {how}", logged="The picture came as text (not logged).")
+            raise refused(f"The picture came as text: {_send_as_file(obj)}", logged=TEXT_NOT_LOGGED)
         if not isinstance(obj, (dict, ImageData)):
             raise refused(f"The picture came as {type(obj).__name__}: {how}")
         try:

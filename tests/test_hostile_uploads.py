@@ -22,7 +22,7 @@ from PIL import Image
 
 from conftest import ROOT
 from segdemo.images import MAX_FILE_BYTES
-from segdemo.inputs import EMPTY_PICTURE, NO_PICTURE, UNCOUNTED, RefusingBlocks, UploadImage, picture_given
+from segdemo.inputs import EMPTY_PICTURE, NO_PICTURE, TEXT_NOT_LOGGED, UNCOUNTED, RefusingBlocks, UploadImage, picture_given
 
 GOOD_SIZE = (96, 72)
 
@@ -330,7 +330,7 @@ def test_a_path_sent_as_text_is_told_back_to_its_caller_and_kept_out_of_the_log(
     assert event == "error" and payload["error"].startswith("The picture came as text: send it as a file: "
                                                             'handle_file("/home/visitor/Pictures/')
     log = Path(app_server[2]).read_text()
-    assert "The picture came as text (not logged)." in log and "private-holiday-street" not in log
+    assert TEXT_NOT_LOGGED in log and "private-holiday-street" not in log
 
 
 def test_a_runs_validator_gets_the_inputs_as_they_were_sent():
@@ -436,6 +436,6 @@ def test_a_refused_request_is_one_line_in_the_servers_log_not_a_traceback(app_se
     assert "Traceback" not in written
     assert "refused: This file is not an image" in written and "refused: '127.0.0.1' is a private" in written
     assert "refused: Overlay opacity must be a number, not 'abc'." in written
-    assert "refused: The picture came as text (not logged)." in written and str(text) not in written
+    assert f"refused: {TEXT_NOT_LOGGED}" in written and str(text) not in written
     assert written.count("refused: The picture names a file on the server") == 2
     assert "refused: /segment takes 5 inputs" in written
