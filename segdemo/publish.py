@@ -5,8 +5,9 @@
 
 Uploads ``config.json``, ``model.safetensors`` and a generated ``README.md``
 (YAML metadata: library, tags, dataset, licence, and a model-index block with
-the measured CamVid figures from ``eval.json``, with the frames they were measured on), then prints the commit
-to pin in ``segdemo/zoo.py``. ``--dry-run DIR`` writes the exact folder it
+the measured CamVid figures from ``eval.json``, with the frames they were measured on; a text that says how to
+install segdemo from the Space, ``--space``, and segment a picture with these weights in Python, and how calibrated
+their confidence is), then prints the commit to pin in ``segdemo/zoo.py``. ``--dry-run DIR`` writes the exact folder it
 would upload and uploads nothing.
 """
 
@@ -32,7 +33,9 @@ from .checkpoints import (
     measured_training,
 )
 from .hub import UPLOAD_ERRORS, add_timeout_option, bound_hub_timeouts, describe_upload_failure, sha256_of
-from .models import MODELS, count_parameters
+from .captions import calibration_line
+from .inference import DEFAULT_SAMPLES
+from .models import MODELS, count_parameters, is_bayesian
 from .zoo import WEIGHTS_DIR
 
 LICENSE = "mit"
@@ -45,8 +48,45 @@ by the segdemo project, a Gradio Space that compares FCN and SegNet.
 - **Parameters:** {parameters:,}
 - **Working resolution:** {width}x{height} (pictures are resized keeping their aspect; results map back to the original size)
 - **Classes:** {classes}
-- **Format:** `config.json` + `model.safetensors` (no pickles). Load with `segdemo.checkpoints.load_checkpoint(folder)`.
+- **Format:** `config.json` + `model.safetensors` (no pickles), read by segdemo: the network's code is there, not here.
 {bayesian}
+## How to use
+
+Try it in the Space, [{space}](https://huggingface.co/spaces/{space}), or in your own Python: segdemo installs from
+the Space's repository (`[app]` adds what the app, training and evaluation need).
+
+```bash
+pip install "segdemo @ git+https://huggingface.co/spaces/{space}"
+```
+
+```python
+from huggingface_hub import snapshot_download
+from segdemo.checkpoints import load_checkpoint
+from segdemo.images import load_image
+from segdemo.inference import predict
+
+checkpoint = load_checkpoint(snapshot_download("{repo_id}"))  # revision="<commit>" pins a copy
+picture = load_image("street.jpg").image  # upright RGB from any mode; EXIF rotation applied
+result = predict(picture, checkpoint)
+names = checkpoint.config["class_names"]
+for index, share in result.class_shares()[:3]:
+    print(f"{{names[index]}}: {{share:.0%}} of the picture")
+print(f"{{result.confidence.mean():.0%}} sure on average")
+```
+
+`predict` does what the Space does:
+
+- it resizes the picture to the working resolution and runs the network at the scales its figures were measured
+  at ({scales});
+- it {predict_does};
+- it returns maps at the picture's size (2048 pixels on the long side at most): `labels` (class indices into
+  `names`), `probabilities`, `confidence`, `entropy`{mutual_information} and `boundary`: the band along the
+  predicted class boundaries, where the uncertainty is measured against the interior (`boundary.ratio`).
+
+## Confidence
+
+{confidence}
+
 ## CamVid figures
 
 Measured {measured_how} against the full-resolution labels of CamVid {frames} (void pixels ignored).
@@ -153,8 +193,31 @@ def checked_checkpoint(name: str, folder: Path) -> Checkpoint:
     return checkpoint
 
 
-def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
-    """The README.md of a published checkpoint: YAML metadata plus a human summary."""
+def default_space(repo_id: str) -> str:
+    """The Space the card links and installs segdemo from, unless --space names another: the owner's "segdemo"."""
+    return f"{repo_id.split('/')[0]}/segdemo"
+
+
+def _what_predict_does(checkpoint: Checkpoint) -> str:
+    """The card's words for what ``predict`` does between the network and the maps, from config.json."""
+    temperature = checkpoint.config.get("temperature")
+    if not is_bayesian(checkpoint.model):
+        if temperature is None:
+            return "averages their class probabilities (no temperature was fitted: the network's own softmax)"
+        return (f"divides the scores by the temperature in `config.json` ({temperature:.2f}) and averages the "
+                "class probabilities: the confidence is calibrated (below)")
+    samples = (f"averages {DEFAULT_SAMPLES} Monte-Carlo dropout samples, half of them on the mirror image "
+               "(`samples=` and `seed=` choose them: the same seed, the same answer)")
+    if temperature is None:
+        return samples + " (no temperature was fitted: the network's own softmax)"
+    where = ("their averaged probabilities" if checkpoint.temperature_scope == "averaged"
+             else "each sample's scores")
+    return f"{samples}, and tempers {where} with the temperature in `config.json` ({temperature:.2f}): the " \
+           "confidence is calibrated (below)"
+
+
+def model_card(name: str, folder: Path, repo_id: str, space: str | None = None) -> ModelCard:
+    """The README.md of a published checkpoint: YAML metadata plus a human summary, and how to use it from Python."""
     checkpoint = checked_checkpoint(name, folder)
     config = checkpoint.config
     evaluation = read_evaluation(folder, checkpoint.name)
@@ -217,14 +280,22 @@ def model_card(name: str, folder: Path, repo_id: str) -> ModelCard:
         mean_iou=100 * evaluation["mean_iou"],
         boundary_f1=100 * evaluation["boundary_f1"],
         per_class=per_class,
+        space=space or default_space(repo_id),
+        repo_id=repo_id,
+        scales=", ".join(f"{scale:g}" for scale in checkpoint.test_scales),
+        predict_does=_what_predict_does(checkpoint),
+        mutual_information=(", `mutual_information` (where the dropout samples disagree)"
+                            if is_bayesian(checkpoint.model) else ""),
+        confidence=calibration_line(config, evaluation) + " ECE: the expected calibration error, confidence in 15 "
+        "equal-width bins, void pixels excluded.",
     )
     return ModelCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + text)
 
 
-def prepare_folder(name: str, repo_id: str, out: Path, weights: Path | None = None) -> Path:
+def prepare_folder(name: str, repo_id: str, out: Path, weights: Path | None = None, space: str | None = None) -> Path:
     """Write exactly what would be uploaded: config.json, model.safetensors, README.md."""
     source = weights or WEIGHTS_DIR / name
-    card = model_card(name, source, repo_id)  # first: it refuses a checkpoint that does not load, before any copy
+    card = model_card(name, source, repo_id, space)  # first: it refuses a checkpoint that does not load, before any copy
     out.mkdir(parents=True, exist_ok=True)
     for filename in (CONFIG_NAME, WEIGHTS_NAME):
         shutil.copyfile(source / filename, out / filename)
@@ -232,13 +303,14 @@ def prepare_folder(name: str, repo_id: str, out: Path, weights: Path | None = No
     return out
 
 
-def publish(api: HfApi, name: str, repo_id: str, weights: Path | None = None, private: bool = False) -> dict[str, dict]:
+def publish(api: HfApi, name: str, repo_id: str, weights: Path | None = None, private: bool = False,
+            space: str | None = None) -> dict[str, dict]:
     """Create the model repo if missing and upload the checkpoint with its card, in one commit.
 
     Returns the zoo entry that pins it: ``{name: {"repo_id", "revision", "sha256"}}``, the format of a
     SEGDEMO_ZOO file and of ``ZooEntry``'s fields."""
     with tempfile.TemporaryDirectory() as tmp:
-        folder = prepare_folder(name, repo_id, Path(tmp), weights)
+        folder = prepare_folder(name, repo_id, Path(tmp), weights, space)
         api.create_repo(repo_id, repo_type="model", private=private or None, exist_ok=True)
         commit = api.upload_folder(repo_id=repo_id, folder_path=folder, commit_message=f"Publish {name} from segdemo")
         digest = sha256_of(folder / WEIGHTS_NAME)
@@ -251,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repo", required=True, help="Hub model repo, OWNER/NAME (created if missing)")
     parser.add_argument("--weights", type=Path, help="checkpoint folder (default: weights/MODEL)")
     parser.add_argument("--dry-run", type=Path, metavar="DIR", help="write the folder to DIR and upload nothing")
+    parser.add_argument("--space", help="the Space the card links and installs segdemo from, OWNER/NAME "
+                        "(default: the repo's owner's segdemo)")
     parser.add_argument("--private", action="store_true")
     parser.add_argument("--token", help="Hub token (default: HF_TOKEN or the saved login)")
     parser.add_argument("--endpoint", help="Hub endpoint (default: HF_ENDPOINT or huggingface.co)")
@@ -259,13 +333,13 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         if args.dry_run:
-            folder = prepare_folder(args.model, args.repo, args.dry_run, args.weights)
+            folder = prepare_folder(args.model, args.repo, args.dry_run, args.weights, args.space)
             print(f"wrote {folder}: " + ", ".join(sorted(p.name for p in folder.iterdir())))
             print(f"sha256 of {WEIGHTS_NAME}: {sha256_of(folder / WEIGHTS_NAME)}")
             return 0
         bound_hub_timeouts(args.timeout)
         api = HfApi(endpoint=args.endpoint, token=args.token)
-        pin = publish(api, args.model, args.repo, args.weights, private=args.private)
+        pin = publish(api, args.model, args.repo, args.weights, private=args.private, space=args.space)
     except CheckpointError as error:
         raise SystemExit(f"publish: {error}") from None
     except UPLOAD_ERRORS as error:
