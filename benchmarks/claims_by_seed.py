@@ -26,10 +26,10 @@ sys.path.insert(0, str(ROOT))
 
 from segdemo import analysis  # noqa: E402
 from segdemo.analysis import (  # noqa: E402
-    band_uncertainty, boundary_density, common_band, example_ground_truth, rider_mixing, rider_pixels, thin_iou,
-    thin_share,
+    band_uncertainty, boundary_density, common_band, rider_mixing, rider_pixels, thin_iou, thin_share,
 )
 from segdemo.classes import VOID_INDEX  # noqa: E402
+from segdemo.ground_truth import example_ground_truth  # noqa: E402
 from segdemo.images import load_image  # noqa: E402
 from segdemo.inference import predict  # noqa: E402
 from segdemo.metrics import boundary_f1  # noqa: E402

@@ -24,18 +24,12 @@ import torch
 from PIL import Image
 
 from . import captions, visualize
-from .analysis import (
-    bundled_example,
-    compare_predictions,
-    error_figures,
-    example_labels,
-    prediction_figures,
-    truth_at,
-)
+from .analysis import compare_predictions, error_figures, prediction_figures
 from .checkpoints import measured_frames
 from .classes import CAMVID_CLASSES, CAMVID_PALETTE, VOID_INDEX, class_palette
 from .failures import disk_full_explained, failures_explained
 from .gpu import duration_for
+from .ground_truth import bundled_example, example_labels, truth_at
 from .imagefiles import ImageWriter, delete_results, shown_picture, write_copy_of, write_images
 from .images import BROWSER_FORMATS, ImageError, LoadedImage, load_image, read_header, within_limits
 from .inference import MAX_OUTPUT_SIDE, MAX_SAMPLES, Prediction, predict

@@ -10,7 +10,7 @@ import torch
 from PIL import Image, ImageDraw
 
 from segdemo import visualize
-from segdemo.analysis import content_hash, example_ground_truth
+from segdemo.ground_truth import content_hash, example_ground_truth
 from segdemo.classes import CAMVID_CLASSES, CAMVID_PALETTE
 from segdemo.images import load_image
 

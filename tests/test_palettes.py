@@ -13,7 +13,7 @@ from PIL import Image
 
 from conftest import ROOT, load_benchmark_script, pixels, refuse_networks
 from segdemo import ui, visualize
-from segdemo.analysis import example_ground_truth
+from segdemo.ground_truth import example_ground_truth
 from segdemo.classes import (
     CAMVID_CLASSES,
     CAMVID_PALETTE,
