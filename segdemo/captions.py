@@ -135,6 +135,11 @@ def calibration_line(config: dict[str, Any], evaluation: dict[str, Any] | None) 
         f"{100 * after['ece']:.1f}%** with the temperature, NLL {before['nll']:.3f} → {after['nll']:.3f}, "
         f"Brier {before['brier']:.3f} → {after['brier']:.3f}."
     )
+    fitted = calibration.get("temperature_fitted_on") or {}
+    shared = [seq for seq in evaluation.get("sequences") or [] if seq in (fitted.get("sequences") or [])]
+    if calibration.get("fitted_on_these_frames") or (shared and fitted.get("split") == evaluation.get("split")):
+        where = f"the frames of {', '.join(shared)}" if shared else "these frames"
+        line += f" That ECE is in part in-sample: {where} were among those the temperature was fitted on."
     single = calibration.get("by_samples", {}).get("1")
     if single:
         line += f" With dropout off (one pass) the ECE is {100 * single['uncalibrated']['ece']:.1f}% at T = 1."

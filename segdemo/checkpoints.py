@@ -173,6 +173,11 @@ def validate_config(config: Any) -> dict[str, Any]:
 def read_config(directory: str | Path) -> dict[str, Any]:
     """The validated config.json of a checkpoint folder, read no further than ``MAX_CONFIG_BYTES``."""
     path = Path(directory) / CONFIG_NAME
+    if not Path(directory).is_dir():  # a Hub repo id or a file given for the folder: say what a checkpoint is
+        what = "is a file, not" if Path(directory).exists() else "is no folder here: give"
+        raise CheckpointError(f"{directory} {what} a checkpoint folder, which holds {CONFIG_NAME} and {WEIGHTS_NAME} "
+                              "(huggingface_hub.snapshot_download(REPO_ID) gives one from the Hub)",
+                              "the checkpoint folder is missing")
     try:
         with open(path, "rb") as handle:
             data = handle.read(MAX_CONFIG_BYTES + 1)
@@ -287,8 +292,23 @@ def first_line(error: BaseException) -> str:
     return lines[0][:200] if lines else type(error).__name__
 
 
+def _usable_device(device: str | torch.device) -> torch.device:
+    """``device`` as torch names it, refused in a sentence before anything loads where it is no device or a GPU
+    that is not here (torch says so only once the weights move, from deep inside)."""
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError) as error:
+        raise CheckpointError(f"{device!r} is no torch device ({first_line(error)}): use 'cpu' or 'cuda'",
+                              "its device is unknown") from error
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise CheckpointError(f"device {str(device)!r} was asked for, but torch finds no CUDA GPU here: use 'cpu'",
+                              "no CUDA GPU here")
+    return device
+
+
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> Checkpoint:
-    """Build the model a checkpoint folder describes and load its weights (strictly)."""
+    """Build the model a checkpoint folder describes and load its weights (strictly), on ``device``."""
+    device = _usable_device(device)
     directory = Path(directory)
     config = read_config(directory)
     weights = directory / WEIGHTS_NAME

@@ -142,6 +142,17 @@ def load_image(source: Source, max_pixels: int = MAX_PIXELS, max_side: int | Non
     return loaded
 
 
+def needs_loading(source: Source) -> bool:
+    """Whether ``source`` must go through ``load_image`` to be an upright RGB picture: False only for a PIL image in
+    RGB mode with no EXIF rotation to apply (``load_image``'s own result among them)."""
+    if not isinstance(source, Image.Image) or source.mode != "RGB":
+        return True
+    try:
+        return source.getexif().get(_ORIENTATION_TAG) in _ORIENTATIONS
+    except Exception:  # unreadable EXIF: load_image too would take the picture as it is stored
+        return False
+
+
 def size_within(width: int, height: int, max_side: int) -> tuple[int, int]:
     """(width, height) as they are, or scaled down so that the long side is ``max_side``: the size of every result
     of a larger picture (``inference.output_size``), so that maps and picture line up pixel for pixel."""

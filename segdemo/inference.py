@@ -48,7 +48,7 @@ from .calibration import scale_logits, tempered_mean
 from .checkpoints import Checkpoint
 from .data import normalize
 from .devices import choose_device, describe_device, serving_autocast, to_host, without_onednn_if_it_fails
-from .images import size_within
+from .images import LoadedImage, Source, load_image, needs_loading, size_within
 from .models import is_bayesian
 from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mutual_information
 
@@ -344,7 +344,7 @@ class Prediction:
 
 
 def predict(
-    image: Image.Image,
+    image: Image.Image | LoadedImage | Source,
     checkpoint: Checkpoint,
     samples: int = DEFAULT_SAMPLES,
     seed: int | None = 0,
@@ -355,16 +355,25 @@ def predict(
     upload_size: tuple[int, int] | None = None,
     max_output_width: int | None = None,
 ) -> Prediction:
-    """Segment an upright RGB picture with a loaded checkpoint (see ``segdemo.images.load_image``).
+    """Segment one picture with a loaded checkpoint.
 
-    ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale). ``upload_size``: (width, height)
+    ``image``: an upright RGB PIL image is taken as it stands; anything else (a path, bytes, a numpy array, a
+    ``LoadedImage``, a PIL image in another mode or with an EXIF rotation) goes through
+    ``segdemo.images.load_image`` first, as the app's uploads do: 16-bit and float pictures scaled to 8 bits,
+    transparency on white, turned upright; an unreadable one raises ``segdemo.images.ImageError``.
+    ``samples``: Monte-Carlo dropout samples of a Bayesian model (1 to ``MAX_SAMPLES``, clamped), half of them on
+    the mirror image where ``mirror``; ``seed`` draws their dropout masks (the same seed, the same answer; None:
+    from torch's global generator). A deterministic network runs once and ignores both. ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale). ``upload_size``: (width, height)
     of the upload where ``image`` is a copy scaled down from it (``load_image(max_side=...)``), for what the
     result says of it. ``max_output_width``: the widest the page shows the results (``segdemo.page_widths``).
     """
     started = time.perf_counter()
-    if image.mode != "RGB":
-        image = image.convert("RGB")
     notes = list(notes or [])
+    if isinstance(image, LoadedImage):
+        image = image.image
+    elif needs_loading(image):  # a path, an array, a 16-bit, transparent or sideways picture...
+        loaded = load_image(image)
+        image, notes = loaded.image, notes + loaded.notes
     model, config = checkpoint.model, checkpoint.config
     device = next(model.parameters()).device
     width, height = image.size

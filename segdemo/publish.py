@@ -62,12 +62,10 @@ pip install "segdemo @ git+https://huggingface.co/spaces/{space}"
 ```python
 from huggingface_hub import snapshot_download
 from segdemo.checkpoints import load_checkpoint
-from segdemo.images import load_image
 from segdemo.inference import predict
 
 checkpoint = load_checkpoint(snapshot_download("{repo_id}"))  # revision="<commit>" pins a copy
-picture = load_image("street.jpg").image  # upright RGB from any mode; EXIF rotation applied
-result = predict(picture, checkpoint)
+result = predict("street.jpg", checkpoint)
 names = checkpoint.config["class_names"]
 for index, share in result.class_shares()[:3]:
     print(f"{{names[index]}}: {{share:.0%}} of the picture")
@@ -79,9 +77,14 @@ print(f"{{result.confidence.mean():.0%}} sure on average")
 - it resizes the picture to the working resolution and runs the network at the scales its figures were measured
   at ({scales});
 - it {predict_does};
-- it returns maps at the picture's size (2048 pixels on the long side at most): `labels` (class indices into
-  `names`), `probabilities`, `confidence`, `entropy`{mutual_information} and `boundary`: the band along the
-  predicted class boundaries, where the uncertainty is measured against the interior (`boundary.ratio`).
+- it returns maps at the picture's size (2048 pixels on the long side at most; `max_output_side=` for more):
+  `labels` (class indices into `names`), `probabilities`, `confidence`, `entropy`{mutual_information} and
+  `boundary`: the band along the predicted class boundaries, where the uncertainty is measured against the
+  interior (`boundary.ratio`).
+
+It takes one picture a call: a path, a PIL image or a numpy array, any mode (16-bit, float, transparent, EXIF-rotated
+ones are brought to upright 8-bit RGB as the Space does). `checkpoint.config["palette"]` holds CamVid's colour of
+each class, in the order of `names`, to draw `labels` with.
 
 ## Confidence
 

@@ -110,3 +110,17 @@ def test_a_damaged_eval_json_is_said_once_in_the_log_and_the_page_goes_without_i
     assert len(said) == 1 and str(tmp_path) in said[0]
     (tmp_path / "eval.json").write_text('{"miou": 0.6}')
     assert read_eval(model) == {"miou": 0.6}
+
+
+def test_an_ece_measured_on_frames_the_temperature_was_fitted_on_says_so():
+    """The shipped FCN's temperature was fitted on 0006R0 and a stretch of 0001TP, and its ECE is measured on 0006R0."""
+    from segdemo.captions import calibration_line
+
+    config = json.loads((ROOT / "weights" / "fcn8s_lite" / "config.json").read_text())
+    evaluation = json.loads((ROOT / "weights" / "fcn8s_lite" / "eval.json").read_text())
+    line = calibration_line(config, evaluation)
+    assert "That ECE is in part in-sample: the frames of 0006R0 were among those the temperature was fitted on." in line
+    elsewhere = {**evaluation, "sequences": ["Seq05VD"]}
+    assert "in-sample" not in calibration_line(config, elsewhere)
+    other_split = {**evaluation, "split": "val", "sequences": ["0006R0"]}
+    assert "in-sample" not in calibration_line(config, other_split)

@@ -221,3 +221,22 @@ def test_a_float64_tensor_whose_sum_overflows_is_still_finite():
     assert non_finite_tensors({"big": big}) == []
     big[1] = float("nan")
     assert non_finite_tensors({"big": big, "fine": torch.ones(3)}) == ["big"]
+
+
+def test_what_is_no_checkpoint_folder_is_refused_in_a_sentence(tmp_path):
+    """A Hub repo id or the weights file itself, given for the folder: the library user is told what to give."""
+    shutil.copytree(ROOT / "weights" / "fcn8s_lite", tmp_path / "ck")
+    with pytest.raises(CheckpointError, match=r"someone/fcn8s-lite-camvid is no folder here: .*snapshot_download"):
+        load_checkpoint("someone/fcn8s-lite-camvid")
+    with pytest.raises(CheckpointError, match=r"model\.safetensors is a file, not a checkpoint folder"):
+        load_checkpoint(tmp_path / "ck" / "model.safetensors")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="asks for a GPU that is not there")
+def test_a_device_that_is_not_here_is_refused_before_anything_loads():
+    folder = ROOT / "weights" / "fcn8s_lite"
+    with pytest.raises(CheckpointError, match=r"device 'cuda' was asked for, but torch finds no CUDA GPU here"):
+        load_checkpoint(folder, device="cuda")
+    with pytest.raises(CheckpointError, match=r"'gpu' is no torch device .*: use 'cpu' or 'cuda'"):
+        load_checkpoint(folder, device="gpu")
+    assert load_checkpoint(folder, device=torch.device("cpu")).config["architecture"] == "fcn8s_lite"

@@ -18,7 +18,9 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
+import torch
 from huggingface_hub import ModelCard, constants, hf_hub_download
 from packaging.requirements import Requirement
 from PIL import Image
@@ -95,62 +97,98 @@ sys.meta_path.insert(0, Blocker())
 """
 
 
-def card_snippet(card_text: str) -> str:
-    (snippet,) = re.findall(r"```python\n(.*?)```", card_text, flags=re.DOTALL)
-    return snippet
+def python_blocks(markdown: str) -> list[str]:
+    return re.findall(r"```python\n(.*?)```", markdown, flags=re.DOTALL)
+
+
+def run_installed(script: str, wheel: Path, tmp_path: Path, hub_url: str) -> subprocess.CompletedProcess:
+    """``script`` in a fresh interpreter in ``tmp_path/work`` (which holds street.jpg), on the wheel unpacked into
+    ``tmp_path/site`` and never on this checkout, with the app's dependencies unimportable and the Hub at
+    ``hub_url``. It ends by printing where segdemo came from."""
+    installed = tmp_path / "site"
+    zipfile.ZipFile(wheel).extractall(installed)  # a pure-Python wheel: unpacking it is installing it
+    blocker = tmp_path / "blocker"
+    blocker.mkdir()
+    (blocker / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(APP_ONLY)))
+    (blocker / "app_free.py").write_text(
+        "import sys\nassert not {m.split('.')[0] for m in sys.modules} & %r\n" % set(APP_ONLY))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "PYTHON"))}
+    env.update(HF_ENDPOINT=hub_url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_XET="1",
+               HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=os.pathsep.join([str(blocker), str(installed)]))
+    script += "\nimport segdemo, app_free\nprint('from', segdemo.__file__)\n"
+    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "work", env=env, capture_output=True,
+                         text=True, timeout=300)
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert ran.stdout.strip().splitlines()[-1] == f"from {installed / 'segdemo' / '__init__.py'}"  # not the checkout's
+    return ran
+
+
+@pytest.fixture
+def street(tmp_path) -> Path:
+    work = tmp_path / "work"
+    work.mkdir()
+    Image.open(PICTURE).save(work / "street.jpg", quality=95)
+    return work / "street.jpg"
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["fcn8s_lite", "bayesian_segnet_lite"])
-def test_the_cards_snippet_runs_as_printed_on_the_installed_package(name, wheel, tmp_path, monkeypatch):
+def test_the_cards_snippet_runs_as_printed_on_the_installed_package(name, wheel, street, tmp_path, monkeypatch):
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)  # the server speaks LFS, not Xet (hub_server.py)
     repo = f"someone/{name.replace('_', '-')}-camvid"
-    installed = tmp_path / "site"
-    zipfile.ZipFile(wheel).extractall(installed)  # a pure-Python wheel: unpacking it is installing it
-    (tmp_path / "blocker").mkdir()
-    (tmp_path / "blocker" / "sitecustomize.py").write_text(BLOCKER.format(blocked=set(APP_ONLY)))
-    work = tmp_path / "work"
-    work.mkdir()
-    Image.open(PICTURE).save(work / "street.jpg", quality=95)
-
     with HubServer() as server:
         assert publish.main(["--model", name, "--repo", repo, "--token", "hf_local_test_token",
                              "--endpoint", server.url]) == 0
         card = ModelCard.load(hf_hub_download(repo, "README.md", endpoint=server.url, cache_dir=tmp_path / "c0"))
-        snippet = card_snippet(card.text)
-        script = snippet + "\nimport segdemo, gradio_free\nprint('from', segdemo.__file__)\n"
-        (tmp_path / "blocker" / "gradio_free.py").write_text(
-            "import sys\nassert not {m.split('.')[0] for m in sys.modules} & %r\n" % set(APP_ONLY))
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "PYTHON"))}
-        env.update(HF_ENDPOINT=server.url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_XET="1",
-                   HF_HUB_DISABLE_TELEMETRY="1",
-                   PYTHONPATH=os.pathsep.join([str(tmp_path / "blocker"), str(installed)]))
-        ran = subprocess.run([sys.executable, "-c", script], cwd=work, env=env, capture_output=True, text=True,
-                             timeout=300)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
-    lines = ran.stdout.strip().splitlines()
-    assert lines[-1] == f"from {installed / 'segdemo' / '__init__.py'}"  # not this checkout's segdemo
+        (snippet,) = python_blocks(card.text)
+        lines = run_installed(snippet, wheel, tmp_path, server.url).stdout.strip().splitlines()[:-1]
 
     # the same lines as the bundled weights give here, through the same steps
     checkpoint = load_checkpoint(WEIGHTS_DIR / name)
-    result = predict(Image.open(work / "street.jpg").convert("RGB"), checkpoint)
+    result = predict(Image.open(street).convert("RGB"), checkpoint)
     names = checkpoint.config["class_names"]
     expected = [f"{names[index]}: {share:.0%} of the picture" for index, share in result.class_shares()[:3]]
-    assert lines[:-1] == expected + [f"{result.confidence.mean():.0%} sure on average"]
+    assert lines == expected + [f"{result.confidence.mean():.0%} sure on average"]
     assert "(https://huggingface.co/spaces/someone/segdemo)" in card.text
     assert 'pip install "segdemo @ git+https://huggingface.co/spaces/someone/segdemo"' in card.text
 
 
-def test_the_readmes_snippet_runs_as_printed(tmp_path):
-    """The README's "In your own Python" block, from a folder holding street.jpg and the bundled weights."""
-    (snippet,) = [block for block in re.findall(r"```python\n(.*?)```", (ROOT / "README.md").read_text(),
-                                                 flags=re.DOTALL) if "from segdemo.inference import predict" in block]
-    Image.open(PICTURE).save(tmp_path / "street.jpg", quality=95)
-    (tmp_path / "weights").symlink_to(WEIGHTS_DIR)
-    script = snippet + "\nprint(tuple(result.labels.shape), result.samples, float(result.mutual_information.max()) > 0)\n"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=env, capture_output=True, text=True,
-                         timeout=300)
-    assert ran.returncode == 0, ran.stdout + ran.stderr
+@pytest.mark.slow
+def test_the_readmes_snippet_runs_as_printed_on_the_installed_package(wheel, street, tmp_path, monkeypatch):
+    """The README's "In your own Python" block, its Space deployed to the local Hub server, OWNER/SPACE-NAME its."""
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
+    (snippet,) = [block for block in python_blocks((ROOT / "README.md").read_text())
+                  if "from segdemo.inference import predict" in block]
+    assert "OWNER/SPACE-NAME" in snippet
+    script = snippet.replace("OWNER/SPACE-NAME", "someone/segdemo") + (
+        "\nprint(tuple(result.labels.shape), result.samples, float(result.mutual_information.max()) > 0)\n")
+    with HubServer() as server:
+        assert deploy.main(["--space", "someone/segdemo", "--token", "hf_local_test_token",
+                            "--endpoint", server.url]) == 0
+        ran = run_installed(script, wheel, tmp_path, server.url)
     height, width = Image.open(PICTURE).size[::-1]
-    assert ran.stdout.split("\n")[0] == f"({height}, {width}) 8 True"
+    assert ran.stdout.splitlines()[0] == f"({height}, {width}) 8 True"
+
+
+def test_predict_takes_what_load_image_takes_and_brings_it_upright_to_rgb(tmp_path):
+    """A library user hands predict a path, an array, a 16-bit or a sideways picture: each as an upload would be
+    read (a float picture had come out black, a 16-bit one white, a sideways one unturned)."""
+    checkpoint = load_checkpoint(WEIGHTS_DIR / "fcn8s_lite")
+    rgb = Image.open(PICTURE).convert("RGB")
+    reference = predict(rgb, checkpoint)
+    assert torch.equal(predict(str(PICTURE), checkpoint).labels, reference.labels)
+    assert torch.equal(predict(np.asarray(rgb), checkpoint).labels, reference.labels)
+    grey = np.asarray(rgb.convert("L"))
+    as_8_bit = predict(Image.fromarray(grey).convert("RGB"), checkpoint)
+    for picture, note in ((Image.fromarray(grey.astype(np.uint16) * 257), "16-bit image scaled to 8 bits"),
+                          (Image.fromarray(grey.astype(np.float32) / 255), "floating-point image scaled to 8 bits")):
+        result = predict(picture, checkpoint)
+        assert note in result.notes
+        assert (result.labels == as_8_bit.labels).float().mean() > 0.99
+    exif = rgb.getexif()
+    exif[0x0112] = 6  # stored sideways: to be turned 90 degrees clockwise
+    rgb.save(tmp_path / "sideways.jpg", exif=exif, quality=95)
+    turned = predict(Image.open(tmp_path / "sideways.jpg"), checkpoint)
+    assert tuple(turned.labels.shape) == (rgb.width, rgb.height)
+    with pytest.raises(TypeError, match="takes a path, bytes, a PIL image or a numpy array"):
+        predict([rgb], checkpoint)
