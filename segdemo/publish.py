@@ -205,10 +205,11 @@ def _what_predict_does(checkpoint: Checkpoint) -> str:
     """The card's words for what ``predict`` does between the network and the maps, from config.json."""
     temperature = checkpoint.config.get("temperature")
     if not is_bayesian(checkpoint.model):
+        averaged = "averages the scales' scores" if len(checkpoint.test_scales) > 1 else "takes the network's scores"
         if temperature is None:
-            return "averages their class probabilities (no temperature was fitted: the network's own softmax)"
-        return (f"divides the scores by the temperature in `config.json` ({temperature:.2f}) and averages the "
-                "class probabilities: the confidence is calibrated (below)")
+            return f"{averaged} into class probabilities (no temperature was fitted: the network's own softmax)"
+        return (f"{averaged} and divides them by the temperature in `config.json` ({temperature:.2f}) before the "
+                "softmax: the confidence is calibrated (below)")
     samples = (f"averages {DEFAULT_SAMPLES} Monte-Carlo dropout samples, half of them on the mirror image "
                "(`samples=` and `seed=` choose them: the same seed, the same answer)")
     if temperature is None:

@@ -152,3 +152,18 @@ def test_an_eval_json_without_the_card_s_figures_is_one_line(tmp_path, capsys, s
     (folder / "eval.json").write_text(spoilt if isinstance(spoilt, str) else json.dumps(spoilt))
     message = refused(dry_run("fcn8s_lite", folder, tmp_path), capsys)
     assert message.startswith(f"publish: {folder / 'eval.json'} {said}: run python -m segdemo.evaluate"), message
+
+
+def test_the_card_says_what_predict_does_with_these_weights():
+    """The steps between the network and the maps, read from config.json: scales, samples, temperature."""
+    fcn = publish.model_card("fcn8s_lite", WEIGHTS_DIR / "fcn8s_lite", "someone/fcn").text
+    temperature = json.loads((WEIGHTS_DIR / "fcn8s_lite" / "config.json").read_text())["temperature"]
+    assert (f"it averages the scales' scores and divides them by the temperature in `config.json` ({temperature:.2f})"
+            in fcn)
+    assert "at (0.75, 1, 1.25)" in fcn and "mutual_information" not in fcn
+    segnet = publish.model_card("bayesian_segnet_lite", WEIGHTS_DIR / "bayesian_segnet_lite", "someone/segnet").text
+    temperature = json.loads((WEIGHTS_DIR / "bayesian_segnet_lite" / "config.json").read_text())["temperature"]
+    assert "it averages 8 Monte-Carlo dropout samples, half of them on the mirror image" in segnet
+    assert f"tempers their averaged probabilities with the temperature in `config.json` ({temperature:.2f})" in segnet
+    assert "`mutual_information` (where the dropout samples disagree)" in segnet
+    assert "That ECE is in part in-sample" in segnet  # measured on 0006R0, which the fit saw
