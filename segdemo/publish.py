@@ -84,7 +84,8 @@ print(f"{{result.confidence.mean():.0%}} sure on average")
 
 It takes one picture a call: a path, a PIL image or a numpy array, any mode (16-bit, float, transparent, EXIF-rotated
 ones are brought to upright 8-bit RGB as the Space does). `checkpoint.config["palette"]` holds CamVid's colour of
-each class, in the order of `names`, to draw `labels` with.
+each class, in the order of `names`: `segdemo.visualize.class_map(result.labels, checkpoint.config["palette"])` is
+the labels as a palette image, CamVid's colours shown and the class indices kept when saved as PNG.
 
 ## Confidence
 

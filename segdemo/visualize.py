@@ -17,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from matplotlib import colormaps
 from PIL import Image, ImageDraw, ImageFont
 
 from .metrics import label_edges
@@ -170,7 +169,12 @@ def _font(size: int) -> ImageFont.ImageFont:
 
 @lru_cache(maxsize=None)
 def _lut(cmap: str) -> np.ndarray:
-    """A matplotlib colormap as a (256, 3) uint8 lookup table."""
+    """A matplotlib colormap as a (256, 3) uint8 lookup table.
+
+    matplotlib is imported here, not with the module: the class maps and overlays need none of it, and segdemo's
+    core dependencies leave it to the ``[app]`` extra (tests/test_package.py)."""
+    from matplotlib import colormaps
+
     return (colormaps[cmap](np.linspace(0, 1, 256))[:, :3] * 255).astype(np.uint8)
 
 

@@ -115,11 +115,15 @@ def run_installed(script: str, wheel: Path, tmp_path: Path, hub_url: str) -> sub
     env = {k: v for k, v in os.environ.items() if not k.startswith(("HF_", "PYTHON"))}
     env.update(HF_ENDPOINT=hub_url, HF_HUB_CACHE=str(tmp_path / "cache"), HF_HUB_DISABLE_XET="1",
                HF_HUB_DISABLE_TELEMETRY="1", PYTHONPATH=os.pathsep.join([str(blocker), str(installed)]))
-    script += "\nimport segdemo, app_free\nprint('from', segdemo.__file__)\n"
+    script += ("\nimport segdemo, app_free\nfrom segdemo.visualize import class_map\n"  # the card's way to draw them
+               "class_map(result.labels, checkpoint.config['palette']).save('labels.png')\n"
+               "print('from', segdemo.__file__)\n")
     ran = subprocess.run([sys.executable, "-c", script], cwd=tmp_path / "work", env=env, capture_output=True,
                          text=True, timeout=300)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert ran.stdout.strip().splitlines()[-1] == f"from {installed / 'segdemo' / '__init__.py'}"  # not the checkout's
+    with Image.open(tmp_path / "work" / "labels.png") as drawn:
+        assert drawn.mode == "P" and drawn.size == Image.open(PICTURE).size
     return ran
 
 
