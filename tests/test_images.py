@@ -15,7 +15,9 @@ import pytest
 from PIL import Image, ImageFile, ImageOps, TiffImagePlugin
 
 from segdemo import images
-from segdemo.images import CORRUPT, MAX_PIXELS, NOT_AN_IMAGE, ImageError, LoadedImage, load_image, to_rgb
+from segdemo.images import (
+    CORRUPT, MAX_PIXELS, NOT_AN_IMAGE, ImageError, LoadedImage, load_image, needs_loading, to_rgb,
+)
 
 WHITE = (255, 255, 255)
 
@@ -304,6 +306,10 @@ def test_every_exif_orientation(tmp_path, orientation):
     assert loaded.image.getpixel(corner) == (255, 0, 0)
     assert sum(np.all(pixels(loaded) == (255, 0, 0), axis=-1).ravel()) == 1
     assert any("EXIF orientation" in note for note in loaded.notes) == (orientation != 1)
+    # predict turns a picture upright itself unless it is already (needs_loading): never a second time
+    assert not needs_loading(loaded.image)
+    with Image.open(path) as stored:
+        assert needs_loading(stored) == (orientation != 1)
 
 
 @pytest.mark.parametrize("suffix", ["jpg", "tiff", "webp"])
@@ -314,6 +320,7 @@ def test_exif_orientation_in_other_formats(tmp_path, suffix):
     assert loaded.image.size == loaded.original_size == (30, 40)
     red = pixels(loaded)[2, 27].astype(int)  # top right after a clockwise quarter turn
     assert red[0] > 200 and red[1] < 60 and red[2] < 60
+    assert not needs_loading(loaded.image)
 
 
 def test_unknown_orientation_value_is_ignored(tmp_path):

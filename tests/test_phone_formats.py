@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 from PIL import Image, features
 
-from segdemo.images import (BROWSER_FORMATS, CORRUPT, FORMATS, NOT_AN_IMAGE, Header, ImageError, load_image, read_header,
-                            within_limits)
+from segdemo.images import (BROWSER_FORMATS, CORRUPT, FORMATS, NOT_AN_IMAGE, Header, ImageError, load_image,
+                            needs_loading, read_header, within_limits)
 
 STREET = Path(__file__).resolve().parent.parent / "examples" / "camvid_0006R0_f01290.jpg"
 RED = (255, 0, 0)
@@ -54,6 +54,7 @@ def test_a_heic_held_upright_is_turned_upright_once_and_says_so(heic_pictures):
     array = np.asarray(loaded.image)
     assert near(array[2, 29], RED) and near(array[2, 2], (255, 255, 255))  # a clockwise quarter turn
     assert loaded.notes == ["rotated upright from its EXIF orientation (rotated 90° clockwise)"]
+    assert not needs_loading(loaded.image)  # predict takes it as it is: not turned a second time
 
 
 def test_of_several_pictures_in_a_heic_the_primary_one_is_used(heic_pictures):
