@@ -174,9 +174,9 @@ def read_config(directory: str | Path) -> dict[str, Any]:
     """The validated config.json of a checkpoint folder, read no further than ``MAX_CONFIG_BYTES``."""
     path = Path(directory) / CONFIG_NAME
     if not Path(directory).is_dir():  # a Hub repo id or a file given for the folder: say what a checkpoint is
-        what = "is a file, not" if Path(directory).exists() else "is no folder here: give"
-        raise CheckpointError(f"{directory} {what} a checkpoint folder, which holds {CONFIG_NAME} and {WEIGHTS_NAME} "
-                              "(huggingface_hub.snapshot_download(REPO_ID) gives one from the Hub)",
+        what = "a file" if Path(directory).exists() else "no folder"
+        raise CheckpointError(f"{directory} is {what}: a checkpoint is a folder holding {CONFIG_NAME} and "
+                              f"{WEIGHTS_NAME} (huggingface_hub.snapshot_download(REPO_ID) gives one from the Hub)",
                               "the checkpoint folder is missing")
     try:
         with open(path, "rb") as handle:

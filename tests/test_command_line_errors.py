@@ -22,14 +22,14 @@ def message(exit_info: pytest.ExceptionInfo, capsys) -> str:
 @pytest.mark.parametrize(
     ("command", "argv", "expected"),
     [
-        (evaluate, ["--checkpoint", "{tmp}/nothing"], "evaluate: config.json is missing in {tmp}/nothing"),
+        (evaluate, ["--checkpoint", "{tmp}/nothing"], "evaluate: {tmp}/nothing is no folder: a checkpoint is a folder holding config.json"),
         (evaluate, ["--checkpoint", "{weights}", "--data", "{data}", "--split", "nosuch"], "evaluate: no split file"),
         (evaluate, ["--checkpoint", "{weights}", "--data", "{data}", "--split", "train", "--sequence", "nosuch"],
          "lists no frames of sequences ('nosuch',)"),
         (publish, ["--model", "nosuch", "--repo", "a/b", "--dry-run", "{tmp}/out"],
          "publish: --model 'nosuch' is no segdemo model: use one of"),
         (publish, ["--model", "fcn8s_lite", "--repo", "a/b", "--weights", "{tmp}/nothing", "--dry-run", "{tmp}/out"],
-         "publish: config.json is missing in {tmp}/nothing"),
+         "publish: {tmp}/nothing is no folder: a checkpoint is a folder holding config.json"),
         (publish, ["--model", "fcn8s_lite", "--repo", "a/b", "--weights", "{tmp}/no_eval", "--dry-run", "{tmp}/out"],
          "publish: {tmp}/no_eval has no eval.json: run python -m segdemo.evaluate"),
         (train, ["--model", "fcn8s_lite", "--data", "{tmp}/nothing", "--out", "{tmp}/run"], "train: no split file"),

@@ -67,7 +67,7 @@ def with_an_fcn_of_stride_4(weights) -> None:
 
 
 @pytest.mark.parametrize(("breaks", "reason"), [
-    (without_fcn, "config.json is missing"),
+    (without_fcn, "the checkpoint folder is missing"),
     (with_an_fcn_of_stride_4, "FCN stride must be 8, 16 or 32, not 4"),
 ])
 def test_broken_files_at_start_give_clear_messages_and_the_app_still_serves(weights, breaks, reason):
