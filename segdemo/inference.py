@@ -363,9 +363,10 @@ def predict(
     transparency on white, turned upright; an unreadable one raises ``segdemo.images.ImageError``.
     ``samples``: Monte-Carlo dropout samples of a Bayesian model (1 to ``MAX_SAMPLES``, clamped), half of them on
     the mirror image where ``mirror``; ``seed`` draws their dropout masks (the same seed, the same answer; None:
-    from torch's global generator). A deterministic network runs once and ignores both. ``scales`` overrides the checkpoint's ``test_scales`` (``(1.0,)``: one scale). ``upload_size``: (width, height)
-    of the upload where ``image`` is a copy scaled down from it (``load_image(max_side=...)``), for what the
-    result says of it. ``max_output_width``: the widest the page shows the results (``segdemo.page_widths``).
+    from torch's global generator). A deterministic network runs once and ignores both. ``scales`` overrides the
+    checkpoint's ``test_scales`` (``(1.0,)``: one scale). ``upload_size``: (width, height) of the upload where
+    ``image`` is a copy scaled down from it (``load_image(max_side=...)``), for what the result says of it.
+    ``max_output_width``: the widest the page shows the results (``segdemo.page_widths``).
     """
     started = time.perf_counter()
     notes = list(notes or [])

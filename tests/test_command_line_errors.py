@@ -22,7 +22,8 @@ def message(exit_info: pytest.ExceptionInfo, capsys) -> str:
 @pytest.mark.parametrize(
     ("command", "argv", "expected"),
     [
-        (evaluate, ["--checkpoint", "{tmp}/nothing"], "evaluate: {tmp}/nothing is no folder: a checkpoint is a folder holding config.json"),
+        (evaluate, ["--checkpoint", "{tmp}/nothing"],
+         "evaluate: {tmp}/nothing is no folder: a checkpoint is a folder holding config.json"),
         (evaluate, ["--checkpoint", "{weights}", "--data", "{data}", "--split", "nosuch"], "evaluate: no split file"),
         (evaluate, ["--checkpoint", "{weights}", "--data", "{data}", "--split", "train", "--sequence", "nosuch"],
          "lists no frames of sequences ('nosuch',)"),
