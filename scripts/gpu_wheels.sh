@@ -26,6 +26,8 @@ mkdir -p .whl
 # binaries the GPU machine already has (numpy, pandas, pillow, hf_xet) and
 # pygments stay behind, to keep the tree under 64 MiB.
 requirements=$(grep -v -E '^(#|torch|torchvision|numpy|pillow[<>=]|matplotlib|tqdm)' requirements.txt | sed 's/#.*//' | grep -v '^$')
+# and what tests/test_package.py builds segdemo's wheel with (requirements-dev.txt's)
+requirements="$requirements setuptools>=77 packaging>=24"
 # shellcheck disable=SC2086
 python3 -m pip download -q --only-binary=:all: --python-version "$python_version" --implementation cp \
   --platform manylinux_2_28_x86_64 --platform manylinux_2_27_x86_64 --platform manylinux_2_24_x86_64 \
