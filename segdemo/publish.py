@@ -42,7 +42,7 @@ LICENSE = "mit"
 CARD_TEMPLATE = """
 # {title}
 
-{description}, trained from scratch on CamVid (11 road-scene classes, 360x480)
+{description}, {origin} on CamVid (11 road-scene classes, 360x480)
 by the segdemo project, a Gradio Space that compares FCN and SegNet.
 
 - **Parameters:** {parameters:,}
@@ -197,6 +197,25 @@ def checked_checkpoint(name: str, folder: Path) -> Checkpoint:
     return checkpoint
 
 
+def _origin(config: dict[str, Any]) -> str:
+    """Where the weights' first phase started: from scratch, or from another checkpoint (a fine-tune)."""
+    training = config.get("training") or {}
+    first = (training.get("earlier_phases") or [training])[0]
+    start = first.get("init") or first.get("init_encoder")
+    return f"fine-tuned from `{start}`" if start else "trained from scratch"
+
+
+def _stale_calibration(evaluation: dict[str, Any], config: dict[str, Any], path: Path) -> str | None:
+    """Why eval.json's calibration figures are not of these weights as served, or None: a temperature fitted (or
+    refitted) after the evaluation would be published beside figures measured without it."""
+    served = config.get("temperature")
+    measured = (evaluation.get("calibration") or {}).get("temperature")
+    if served is None or measured is None or abs(float(served) - float(measured)) < 1e-6:
+        return None
+    return (f"{path} measured these weights at temperature {measured:g}, but config.json serves {served:g}: "
+            f"run python -m segdemo.evaluate --checkpoint {path.parent} again")
+
+
 def default_space(repo_id: str) -> str:
     """The Space the card links and installs segdemo from, unless --space names another: the owner's "segdemo"."""
     return f"{repo_id.split('/')[0]}/segdemo"
@@ -226,6 +245,9 @@ def model_card(name: str, folder: Path, repo_id: str, space: str | None = None) 
     checkpoint = checked_checkpoint(name, folder)
     config = checkpoint.config
     evaluation = read_evaluation(folder, checkpoint.name)
+    stale = _stale_calibration(evaluation, config, folder / "eval.json")
+    if stale:
+        raise CheckpointError(stale)
     metrics = {
         "mean_iou": ("mean_iou", "mIoU"),
         "global_accuracy": ("accuracy", "global accuracy"),
@@ -270,6 +292,7 @@ def model_card(name: str, folder: Path, repo_id: str, space: str | None = None) 
     text = CARD_TEMPLATE.format(
         title=repo_id.split("/")[-1],
         description=MODELS[name].description,
+        origin=_origin(config),
         parameters=count_parameters(checkpoint.model),
         width=w,
         height=h,

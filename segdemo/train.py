@@ -195,7 +195,8 @@ def load_vgg_encoder(model: torch.nn.Module, state: dict[str, torch.Tensor]) -> 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", choices=model_names(), help="required unless --resume")
-    parser.add_argument("--data", type=Path, default=DEFAULT_ROOT, help="CamVid-layout folder")
+    parser.add_argument("--data", type=Path, help=f"CamVid-layout folder (default: {DEFAULT_ROOT}; with --resume: "
+                        "the run's own, which --data replaces where the same frames have moved)")
     parser.add_argument("--splits", nargs="+", default=["train"], help="splits to train on (train val: every labelled frame)")
     parser.add_argument("--holdout", nargs="+", default=[], metavar="SEQ",
                         help="keep these sequences out of training and validate on them (e.g. 0006R0)")
@@ -286,14 +287,19 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         saved.setdefault("focal_gamma", 0.0)
         if args.budget_minutes and not saved.get("budget_minutes"):
             parser.error("--budget-minutes can only lengthen a run that was started with one; this one counts epochs")
+        given_data = args.data
         args = argparse.Namespace(**saved)
-        args.data = Path(args.data) if Path(args.data).is_dir() else DEFAULT_ROOT
+        args.data = Path(given_data or args.data)
+        if not args.data.is_dir():  # it had fallen back to the default CamVid: other frames, other class weights
+            parser.error(f"the run's data {args.data} is not here: give --data, the folder its frames are in now")
         args.resume = Path(args.resume)
         args.out = args.resume  # where the state is: a run moved since it started writes on where it now is
         # --init and --init-encoder stay as the run was started (config.json's "init" says what it started from);
         # their weights are not loaded again: the state holds the weights
     elif not args.model:
         parser.error("--model is required (or --resume RUN)")
+    else:
+        args.data = args.data or DEFAULT_ROOT
     return args
 
 
@@ -343,7 +349,6 @@ def main(argv: list[str] | None = None) -> int:
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
     out = args.out = Path(args.out or Path("runs") / args.model)
-    out.mkdir(parents=True, exist_ok=True)
     size = (args.size[0], args.size[1])
     serve_size = tuple(args.serve_size) if args.serve_size else size
 
@@ -351,6 +356,10 @@ def main(argv: list[str] | None = None) -> int:
     holdout = tuple(args.holdout)
     excluded_frames = tuple(sorted(set(args.exclude_frames)))
     images, labels, sequences, val_set = _load_data(args, holdout, excluded_frames)
+    if len(images) < args.batch_size:  # no whole batch: an epoch took no step (best mIoU -100) or --steps crashed
+        raise SystemExit(f"train: {len(images)} training frames, fewer than --batch-size {args.batch_size}: give "
+                         f"--batch-size {len(images)} or less, or more frames")
+    out.mkdir(parents=True, exist_ok=True)  # after the data is read: a wrong --data leaves no empty run folder
     val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
     class_weights = CLASS_WEIGHTINGS[args.class_weighting](list(labels.long()), NUM_CLASSES).to(device)
     if device.type == "cuda":

@@ -38,6 +38,8 @@ def message(exit_info: pytest.ExceptionInfo, capsys) -> str:
          "train: no split of {data} has frames of --holdout nosuch"),
         (train, ["--model", "fcn8s_lite", "--data", "{data}", "--init", "{tmp}/nothing", "--out", "{tmp}/run"],
          "train: --init {tmp}/nothing has no model.safetensors"),
+        (train, ["--model", "fcn8s_lite", "--data", "{data}", "--batch-size", "99", "--out", "{tmp}/run"],
+         "train: 8 training frames, fewer than --batch-size 99: give --batch-size 8 or less"),
     ],
 )
 def test_a_wrong_input_gets_one_line_that_says_what_is_wrong(command, argv, expected, tiny_camvid, tmp_path, capsys):
@@ -49,3 +51,4 @@ def test_a_wrong_input_gets_one_line_that_says_what_is_wrong(command, argv, expe
     said = message(exit_info, capsys)
     assert expected.format(**places) in said and "Traceback" not in said and said.count("\n") <= 1
     assert not (tmp_path / "out").exists()  # publish wrote nothing half-way
+    assert not (tmp_path / "run").exists()  # nor train: no empty run folder left behind

@@ -88,3 +88,41 @@ def test_training_class_weightings_go_from_steepest_to_softest():
     espnet = CLASS_WEIGHTINGS["espnet"]([every])
     p = 2 ** torch.arange(11, dtype=torch.float64) / (2 ** 11 - 1)
     assert torch.allclose(espnet.double(), (1 / torch.log(1.10 + p)) / (1 / math.log(1.10 + p[8])), rtol=1e-5)
+
+
+def _one_frame(root, label) -> None:
+    """A CamVid layout of one 48x64 train frame with this label picture."""
+    import numpy as np
+    from PIL import Image
+
+    for folder in ("train", "trainannot"):
+        (root / folder).mkdir(parents=True, exist_ok=True)
+    Image.fromarray(np.full((48, 64, 3), 90, np.uint8)).save(root / "train" / "a_000.png")
+    label.save(root / "trainannot" / "a_000.png")
+    (root / "train.txt").write_text("/SegNet/CamVid/train/a_000.png /SegNet/CamVid/trainannot/a_000.png\n")
+
+
+def test_a_label_that_is_no_map_of_camvids_class_indices_is_refused_naming_its_file(tmp_path):
+    """A colour-coded label had been read as grey levels, nearly all void, and measured 100% mIoU; one of another
+    size stopped a batch with torch's error; indices past void became void without a word."""
+    import numpy as np
+    import pytest
+    from PIL import Image
+
+    indices = np.zeros((48, 64), np.uint8)
+    cases = {
+        "colour": (Image.fromarray(np.zeros((48, 64, 3), np.uint8)), r"a_000\.png is a RGB picture: a label is a "
+                   r"single-channel PNG of class indices \(0-10, 11 void\)"),
+        "size": (Image.fromarray(np.zeros((24, 32), np.uint8)), r"is 32x24 where its picture a_000\.png is 64x48"),
+        "index": (Image.fromarray(np.where(np.arange(64) < 8, 20, indices).astype(np.uint8)),
+                  r"holds class index 20: CamVid's are 0-10 and 11"),
+        "void": (Image.fromarray(np.full((48, 64), 11, np.uint8)), r"are void everywhere: nothing to learn or measure"),
+    }
+    for name, (label, message) in cases.items():
+        _one_frame(tmp_path / name, label)
+        with pytest.raises(ValueError, match=message):
+            CamVid(root=tmp_path / name, split="train")
+    ignored = indices.copy()
+    ignored[:4] = 255  # another dataset's ignore value: void
+    _one_frame(tmp_path / "ignored", Image.fromarray(ignored))
+    assert CamVid(root=tmp_path / "ignored", split="train").labels[0][:4].eq(VOID_INDEX).all()

@@ -167,3 +167,22 @@ def test_the_card_says_what_predict_does_with_these_weights():
     assert f"tempers their averaged probabilities with the temperature in `config.json` ({temperature:.2f})" in segnet
     assert "`mutual_information` (where the dropout samples disagree)" in segnet
     assert "That ECE is in part in-sample" in segnet  # measured on 0006R0, which the fit saw
+
+
+def test_a_fine_tune_is_called_one_and_a_stale_calibration_is_refused(tmp_path):
+    """A run started from other weights had been "trained from scratch"; a temperature fitted after eval.json was
+    written had its card say "ECE 2.7% -> 2.7%", figures measured without it."""
+    import shutil
+
+    folder = tmp_path / "tuned"
+    shutil.copytree(WEIGHTS_DIR / "fcn8s_lite", folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["training"] = {"init": "weights/fcn8s_lite", "epochs": 2}
+    (folder / "config.json").write_text(json.dumps(config))
+    assert "FCN-8s on a quarter-width VGG16 with BN, fc6/fc7 of 256, fine-tuned from `weights/fcn8s_lite` on CamVid" \
+        in publish.model_card("fcn8s_lite", folder, "someone/tuned").text
+    config["temperature"] = 1.5
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(publish.CheckpointError, match=r"eval\.json measured these weights at temperature 1\.2732, "
+                       r"but config\.json serves 1\.5: run python -m segdemo\.evaluate"):
+        publish.model_card("fcn8s_lite", folder, "someone/tuned")

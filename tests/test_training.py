@@ -323,3 +323,19 @@ def test_a_run_logs_its_skipped_steps_and_gives_up_on_one_that_diverged(tiny_cam
     monkeypatch.setattr(train, "train_step", lambda *args, **kwargs: float("nan"))
     with pytest.raises(SystemExit, match="20 steps in a row had a loss or gradient that was not finite"):
         train.main([*args, "--steps", "30", "--out", str(tmp_path / "diverged")])
+
+
+def test_a_run_whose_data_has_moved_resumes_only_where_told(tiny_camvid, tmp_path, capsys):
+    """Its data gone, a resumed run had quietly trained on on the default CamVid: other frames, other class weights."""
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(tiny_camvid, data)
+    args = [*RESUME_ARGS, "--data", str(data), "--out", str(tmp_path / "run"), "--stop-after-steps", "2"]
+    assert train.main(args) == 0
+    data.rename(tmp_path / "moved")
+    with pytest.raises(SystemExit):
+        train.main(["--resume", str(tmp_path / "run")])
+    assert f"the run's data {data} is not here: give --data, the folder its frames are in now" in capsys.readouterr().err
+    assert train.main(["--resume", str(tmp_path / "run"), "--data", str(tmp_path / "moved")]) == 0
+    assert json.loads((tmp_path / "run" / "log.json").read_text())[-1]["step"] == 6

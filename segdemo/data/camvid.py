@@ -77,12 +77,28 @@ def _resolve(root: Path, entry: str) -> Path:
     return path if path.is_absolute() else Path(root) / path
 
 
+IGNORED_LABEL = 255  # another dataset's "ignore" value, read as void; 12-254 would be classes CamVid has not
+
+
 def load_pair(image_path: Path, label_path: Path, size: tuple[int, int] | None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Decode one frame as uint8 (3,H,W) and its labels as int64 (H,W), resized to ``size`` if given."""
+    """Decode one frame as uint8 (3,H,W) and its labels as int64 (H,W), resized to ``size`` if given.
+
+    A label that is no map of CamVid's class indices is refused (ValueError, naming the file): a colour-coded label
+    had been read as grey levels, nearly all void, and measured 100% mIoU; one of another size stretched or
+    stopped a batch with torch's error; indices past void became void without a word."""
     image = Image.open(image_path).convert("RGB")
     label = Image.open(label_path)
     if label.mode not in ("L", "P"):
-        label = label.convert("L")
+        raise ValueError(f"{label_path} is a {label.mode} picture: a label is a single-channel PNG of class indices "
+                         f"(0-{VOID_INDEX - 1}, {VOID_INDEX} void), so a colour-coded one must be mapped to them first")
+    if label.size != image.size:
+        raise ValueError(f"{label_path} is {label.width}x{label.height} where its picture {image_path.name} is "
+                         f"{image.width}x{image.height}: a label must have its picture's size")
+    indices = np.asarray(label)
+    unknown = indices[(indices > VOID_INDEX) & (indices != IGNORED_LABEL)] if indices.max(initial=0) > VOID_INDEX else ()
+    if len(unknown):
+        raise ValueError(f"{label_path} holds class index {int(unknown[0])}: CamVid's are 0-{VOID_INDEX - 1} and "
+                         f"{VOID_INDEX} (void; {IGNORED_LABEL} is taken as void too)")
     if size is not None and image.size != (size[1], size[0]):
         image = image.resize((size[1], size[0]), Image.BILINEAR)
         label = label.resize((size[1], size[0]), Image.NEAREST)
@@ -126,6 +142,9 @@ class CamVid(Dataset):
         decoded = [load_pair(image, label, self.size) for image, label in self.pairs]
         self.images = [image for image, _ in decoded]
         self.labels = [label for _, label in decoded]
+        if self.labels and all(bool((label == VOID_INDEX).all()) for label in self.labels):
+            raise ValueError(f"the {len(self.labels)} labels of {self.root}'s {self.split} frames are void everywhere: "
+                             "nothing to learn or measure")
 
     def __len__(self) -> int:
         return len(self.pairs)
