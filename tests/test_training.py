@@ -224,7 +224,8 @@ def test_a_resumed_run_keeps_what_it_started_from_and_refuses_a_budget_it_never_
 
     run = tmp_path / "moved"
     (run / STATE_DIR).mkdir(parents=True)
-    saved = vars(train.parse_args(["--model", "fcn8s_lite", "--init", "weights/fcn8s_lite", "--out", "runs/original"]))
+    saved = vars(train.parse_args(["--model", "fcn8s_lite", "--init", "weights/fcn8s_lite", "--out", "runs/original",
+                                   "--data", str(tmp_path)]))  # a folder that is here: a resume refuses data gone
     progress = {"args": {k: str(v) if isinstance(v, Path) else v for k, v in saved.items()}}
     (run / STATE_DIR / "state.json").write_text(json.dumps({"progress": progress}))
     resumed = train.parse_args(["--resume", str(run)])
