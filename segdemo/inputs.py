@@ -9,6 +9,7 @@ refuse the rest in words, through ``refused``.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -18,6 +19,7 @@ import os
 import stat
 import urllib.parse
 from pathlib import Path
+from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import gradio as gr
@@ -31,6 +33,7 @@ from .picture_urls import PictureURLError, fetch_picture, picture_url, shown_url
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=gr.components.Component)
+T = TypeVar("T")
 
 
 # A refusal's or failure's message stays until the visitor closes it: Gradio's 10 s toast went, and left only the
@@ -53,6 +56,16 @@ class RefusingBlocks(gr.Blocks):
     functions, and a picture named by a path on the server with its cache's internals; both printed a traceback
     in the server's log for every such call.
     """
+
+    def queue(self, *args: Any, **kwargs: Any) -> RefusingBlocks:
+        """Gradio's queue with its ``max_size`` held when visitors arrive together. Gradio checks the queue's size,
+        then awaits the run's validator (``picture_given``, in a worker thread) before it adds the run: six visitors
+        who pressed at once on a busy machine all passed the check of a queue of one, and all waited their turn
+        (test_load). Here each arrival is checked and added before the next is looked at; a refused one is told at
+        once, and the validator is the only wait (a few milliseconds)."""
+        super().queue(*args, **kwargs)
+        self._queue.push = _one_arrival_at_a_time(self._queue.push)
+        return self
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
         """Too few inputs, and too many for an endpoint of the API: Gradio dropped the extra ones, so /segment's
@@ -80,6 +93,18 @@ class RefusingBlocks(gr.Blocks):
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError:
             raise refused(SERVER_FILE) from None
+
+
+def _one_arrival_at_a_time(push: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """``Queue.push`` that runs for one arrival at a time, so that its size check and the run's addition are one
+    step (see ``RefusingBlocks.queue``)."""
+    arriving = asyncio.Lock()
+
+    async def push_alone(*args: Any, **kwargs: Any) -> T:
+        async with arriving:
+            return await push(*args, **kwargs)
+
+    return push_alone
 
 
 NO_PICTURE = "Please upload a picture first (or pick one of the examples)."
