@@ -117,10 +117,13 @@ def save_checkpoint(model: nn.Module, config: dict[str, Any], directory: str | P
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
     weights, partial_weights = directory / WEIGHTS_NAME, directory / f"{WEIGHTS_NAME}.partial"
-    save_file(state, str(partial_weights), metadata={"format": "pt", "architecture": config["architecture"]})
-    os.replace(partial_weights, weights)
     partial_config = directory / f"{CONFIG_NAME}.partial"
     partial_config.write_text(json.dumps(config, indent=2) + "\n")
+    save_file(state, str(partial_weights), metadata={"format": "pt", "architecture": config["architecture"]})
+    # safetensors writes 0600, owner only: weights trained by one user, copied into a container that runs as another,
+    # could not be read there. They get config.json's permissions, the umask's.
+    os.chmod(partial_weights, partial_config.stat().st_mode & 0o777)
+    os.replace(partial_weights, weights)
     os.replace(partial_config, directory / CONFIG_NAME)
     return directory
 

@@ -11,13 +11,23 @@ here is a pickle, so reading a state never runs code.
 The folder is written under a temporary name and renamed into place, so a
 run killed while saving leaves the previous state intact: as ``state/``, or,
 killed between the two renames, as ``state.old/``, which is read then.
+
+Ctrl-C and SIGTERM (``kill``, a closed session) ask the run to stop
+(``StopRequests``): it finishes its step, saves its state and says how to
+resume. Before, Ctrl-C gave a traceback, and a run stopped before its first
+save (5 minutes) left nothing to resume.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import signal
+import sys
+import threading
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 import torch
@@ -75,8 +85,10 @@ def save_run_state(
     partial = Path(out) / f"{STATE_DIR}.partial"
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
-    save_file(tensors, str(partial / "state.safetensors"))
     (partial / "state.json").write_text(json.dumps({"progress": progress, "optimizer": optimizer_meta}, indent=1) + "\n")
+    save_file(tensors, str(partial / "state.safetensors"))
+    # safetensors writes files readable by their owner alone (0600): readable as state.json is, by the umask
+    os.chmod(partial / "state.safetensors", (partial / "state.json").stat().st_mode & 0o777)
     old = Path(out) / f"{STATE_DIR}.old"
     shutil.rmtree(old, ignore_errors=True)
     if final.exists():
@@ -119,3 +131,48 @@ def load_run_state(
             averages.setdefault(prefix, {})[rest] = value
     generators = {k[len("rng.") :]: v for k, v in tensors.items() if k.startswith("rng.")}
     return averages, generators, meta["progress"]
+
+
+class StopRequests:
+    """Ctrl-C and SIGTERM during training, as a request to stop that keeps the run resumable.
+
+    The first signal sets ``requested``: the run finishes its step, saves ``OUT/state/`` and ends, saying how to
+    resume. A second one stops it at once, as does any signal before ``training`` is set (loading data, where there
+    is nothing to keep). Either way the message is one line, not a traceback. Signal handlers can only be set from
+    the main thread; elsewhere (a notebook's worker thread) the signals keep Python's default.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = Path(out)
+        self.requested = False
+        self.signal_name = ""
+        self.exit_code = 0
+        self.training = False
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> StopRequests:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {number: signal.signal(number, self._on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for number, handler in self._previous.items():
+            signal.signal(number, handler)
+
+    def resumable(self) -> str:
+        """Where a resume would continue from: the state saved last, if any."""
+        try:
+            step = read_progress(self.out)["step"]
+        except (FileNotFoundError, KeyError, ValueError):
+            return "no state was saved, so there is nothing to resume"
+        return f"--resume {self.out} continues from step {step}, the state saved last"
+
+    def _on_signal(self, number: int, frame: FrameType | None) -> None:
+        name = signal.Signals(number).name
+        if not self.training:
+            raise SystemExit(f"train: stopped by {name} before training began; {self.resumable()}")
+        if self.requested:
+            raise SystemExit(f"train: stopped at once by a second {name}; {self.resumable()}")
+        self.requested, self.signal_name, self.exit_code = True, name, 128 + number
+        print(f"\ntrain: {name}: stopping after this step and saving the state --resume {self.out} needs "
+              f"({name} again stops at once)", file=sys.stderr, flush=True)

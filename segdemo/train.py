@@ -15,8 +15,10 @@ validates on it, the way CamVid's test split is a street the network never
 saw; without it, the val split is used. Figures are measured against the
 full-resolution labels at the serving size (``--serve-size``).
 
-Interruption: the run saves ``OUT/state/`` every ``--save-minutes``; ``--resume
-OUT`` continues the same schedule (step, learning rate, seconds trained).
+Interruption: the run saves ``OUT/state/`` every ``--save-minutes``, and when
+Ctrl-C or SIGTERM asks it to stop; ``--resume OUT`` continues the same
+schedule (step, learning rate, seconds trained). An ``--out`` that holds
+another run is refused rather than written over.
 Writes ``OUT/best/`` and ``OUT/last/`` (config.json + model.safetensors, the
 averaged weights when ``--ema`` is on), ``OUT/log.csv``, ``OUT/log.json`` and
 ``OUT/curves.png``.
@@ -48,7 +50,7 @@ from .data.camvid import (
 )
 from .evaluate import evaluate_model
 from .models import build, count_parameters, model_kwargs, model_names
-from .run_state import load_run_state, read_progress, save_run_state
+from .run_state import STATE_DIR, StopRequests, load_run_state, read_progress, save_run_state
 from .training_aids import AuxiliaryHeads, WeightAverage, segmentation_loss
 
 
@@ -165,6 +167,7 @@ CLASS_WEIGHTINGS = {
     "espnet": functools.partial(enet_weights, c=1.10),  # 1/ln(1.10+p), ESPNet's
     "none": uniform_weights,  # plain cross-entropy
 }
+RUN_FILES = (STATE_DIR, f"{STATE_DIR}.old", "best", "last", "log.json")  # what a run leaves in its --out
 ENCODER_PREFIXES = ("block", "enc")  # FCN's VGG blocks and SegNet's encoder units share layer names inside
 
 
@@ -270,7 +273,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     if args.resume:
-        saved = read_progress(args.resume)["args"]
+        try:
+            saved = read_progress(args.resume)["args"]
+        except FileNotFoundError as error:
+            raise SystemExit(f"train: {error}") from None
         for key in ("resume", "stop_after_steps", "threads"):
             saved[key] = getattr(args, key)
         if args.budget_minutes and saved.get("budget_minutes"):
@@ -343,12 +349,23 @@ def main(argv: list[str] | None = None) -> int:
     seed_everything(args.seed)
     if args.threads:
         torch.set_num_threads(args.threads)
+    out = args.out = Path(args.out or Path("runs") / args.model)
+    found = [name for name in RUN_FILES if (out / name).exists()]
+    if found and not args.resume:  # it wrote over the run's logs and best weights, and its state with another's
+        raise SystemExit(f"train: {out} already holds a run ({', '.join(found)}): continue it with --resume {out}, "
+                         "or give another --out (or delete the folder to start over)")
+    with StopRequests(out) as stop:
+        return _train(args, stop)
+
+
+def _train(args: argparse.Namespace, stop: StopRequests) -> int:
+    """The run ``main`` checked the arguments of: stopped early by ``stop``, it saves its state and says so."""
+    out = args.out
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     bf16 = use_bf16(device, args.precision)
     channels_last = bf16 or device.type == "cuda"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    out = args.out = Path(args.out or Path("runs") / args.model)
     size = (args.size[0], args.size[1])
     serve_size = tuple(args.serve_size) if args.serve_size else size
 
@@ -371,6 +388,7 @@ def main(argv: list[str] | None = None) -> int:
           f"in {time.perf_counter() - started:.1f}s")
     print(f"{args.class_weighting} class weights:", [round(w, 3) for w in class_weights.tolist()])
 
+    stop.training = True  # from here a signal lets the step finish and saves the state
     model, overrides = _build_model(args)
     evaluated = copy.deepcopy(model)  # validation runs on a copy (before any hook is attached): the average, or the live weights
     auxiliary = AuxiliaryHeads(model) if args.aux_weight > 0 else None
@@ -475,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
             trained_seconds += min(seconds, 3 * typical_step)
             step += 1
             wall = (time.perf_counter() - started) / 60
-            interrupted = bool(args.stop_after_steps and step >= args.stop_after_steps) or bool(
+            interrupted = stop.requested or bool(args.stop_after_steps and step >= args.stop_after_steps) or bool(
                 args.time_limit and wall >= args.time_limit)
             if finished() or interrupted:
                 break
@@ -488,7 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             "minutes": round(trained_seconds / 60, 2),
             "wall_minutes": round((time.perf_counter() - started) / 60, 2),
         }
-        if epoch % args.val_every == 0 or finished() or interrupted:
+        # validated at an epoch's end and at the end; a run asked to stop is saved at once, not validated first
+        if finished() or (not stop.requested and (epoch % args.val_every == 0 or interrupted)):
             summary = evaluate_model(weights_to_ship(), val_set, serve_size, CAMVID_MEAN, CAMVID_STD)
             row.update({f"val_{k}": v for k, v in summary.items() if not isinstance(v, list)})
             row["val_per_class_iou"] = [None if math.isnan(v) else round(v, 4) for v in summary["per_class_iou"]]
@@ -509,9 +528,11 @@ def main(argv: list[str] | None = None) -> int:
         config = make_config(args.model, model, serve_size, overrides=overrides, extra={**config_extra, "last_epoch": epoch})
         save_checkpoint(weights_to_ship(), config, out / "last")
     plot_curves(history, out / "curves.png")
-    state = "finished" if finished() else f"stopped at step {step}; continue with --resume {out}"
-    print(f"{state}; best {val_name} mIoU {100 * best_miou:.2f}; checkpoints in {out}")
-    return 0
+    stopped_by = f" by {stop.signal_name}" if stop.requested else ""
+    state = "finished" if finished() else f"stopped at step {step}{stopped_by}; continue with --resume {out}"
+    best = f"best {val_name} mIoU {100 * best_miou:.2f}" if best_miou >= 0 else "not validated yet"
+    print(f"{state}; {best}; checkpoints in {out}")
+    return 0 if finished() or not stop.requested else stop.exit_code
 
 
 def _load_data(

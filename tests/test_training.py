@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
+import time
 from pathlib import Path
 
 import pytest
@@ -245,8 +245,94 @@ def test_a_run_killed_between_renaming_its_states_resumes_from_the_previous_one(
 
 
 def test_resume_without_a_saved_state_says_so(tmp_path):
-    with pytest.raises(FileNotFoundError, match="nothing to resume"):
+    with pytest.raises(SystemExit, match=f"train: {tmp_path} has no saved training state .*: nothing to resume"):
         train.main(["--resume", str(tmp_path)])
+
+
+def test_ctrl_c_lets_the_step_finish_saves_the_state_and_the_run_resumes_from_it(tiny_camvid, tmp_path):
+    """Ctrl-C gave a traceback, and a run stopped before its first save (--save-minutes, 5) left nothing to resume.
+    A real ``python -m segdemo.train``, sent SIGINT as a terminal sends it, once it has begun training."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from conftest import ROOT
+
+    out = tmp_path / "run"
+    args = [*RESUME_ARGS, "--data", str(tiny_camvid), "--epochs", "100000", "--val-every", "100000", "--out", str(out)]
+    process = subprocess.Popen([sys.executable, "-m", "segdemo.train", *args], cwd=ROOT, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        printed = []
+        while not any("parameters" in line for line in printed):  # the model is built: it is training
+            line = process.stdout.readline()
+            assert line, "".join(printed) + process.stderr.read()
+            printed.append(line)
+        time.sleep(1.0)
+        process.send_signal(signal.SIGINT)
+        rest, errors = process.communicate(timeout=120)
+    finally:
+        process.kill()
+    said = "".join(printed) + rest + errors
+    assert process.returncode == 128 + signal.SIGINT, said
+    assert "Traceback" not in said and "SIGINT: stopping after this step" in errors
+    step = json.loads((out / "state" / "state.json").read_text())["progress"]["step"]
+    assert step >= 1 and f"stopped at step {step} by SIGINT; continue with --resume {out}" in rest
+    assert train.main(["--resume", str(out), "--stop-after-steps", str(step + 1)]) == 0
+    assert json.loads((out / "state" / "state.json").read_text())["progress"]["step"] == step + 1
+
+
+def test_a_second_signal_or_one_before_training_stops_at_once_in_one_line(tmp_path):
+    import os
+    import signal
+
+    from segdemo.run_state import StopRequests
+
+    with StopRequests(tmp_path) as stop:  # loading data: nothing to keep, nothing to wait for
+        with pytest.raises(SystemExit, match="stopped by SIGINT before training began; no state was saved"):
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(5)
+    (tmp_path / "state").mkdir()
+    (tmp_path / "state" / "state.json").write_text(json.dumps({"progress": {"step": 12}}))
+    with StopRequests(tmp_path) as stop:
+        stop.training = True
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.1)
+        assert stop.requested and stop.exit_code == 128 + signal.SIGTERM
+        with pytest.raises(SystemExit, match=f"second SIGTERM; --resume {tmp_path} continues from step 12"):
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+
+
+def test_an_out_folder_holding_another_run_is_refused_and_left_as_it_was(tiny_camvid, tmp_path):
+    """A second run with the same --out (runs/MODEL by default) wrote over the first's logs and best weights."""
+    out = tmp_path / "run"
+    args = ["--model", "fcn_basic", "--data", str(tiny_camvid), "--size", "48", "64", "--frame-size", "48", "64",
+            "--batch-size", "4", "--steps", "1", "--out", str(out)]
+    assert train.main(args) == 0
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    with pytest.raises(SystemExit, match=f"train: {out} already holds a run \\(state, best, last, log.json\\): continue it "
+                                         f"with --resume {out}, or give another --out"):
+        train.main(args)
+    assert {path: path.read_bytes() for path in out.rglob("*") if path.is_file()} == before
+
+
+def test_weights_and_states_are_as_readable_as_the_files_beside_them(tiny_camvid, tmp_path):
+    """safetensors writes its files 0600: weights trained by one user could not be read by another, as in a
+    container that runs as someone else."""
+    import os
+
+    previous = os.umask(0o022)
+    try:
+        args = [*RESUME_ARGS, "--data", str(tiny_camvid), "--out", str(tmp_path / "run"), "--stop-after-steps", "2"]
+        assert train.main(args) == 0
+    finally:
+        os.umask(previous)
+    for name in ("best/model.safetensors", "best/config.json", "state/state.safetensors", "state/state.json"):
+        assert (tmp_path / "run" / name).stat().st_mode & 0o777 == 0o644, name
 
 
 def test_held_out_sequences_and_excluded_frames_are_never_trained_on(tmp_path):
