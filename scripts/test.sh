@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium fonts-dejavu-core)
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+# and Debian's nginx, to serve the app at a path of a site as the README shows (tests/test_reverse_proxy.py)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     apt-get update -qq
