@@ -139,7 +139,8 @@ class StopRequests:
     The first signal sets ``requested``: the run finishes its step, saves ``OUT/state/`` and ends, saying how to
     resume. A second one stops it at once, as does any signal before ``training`` is set (loading data, where there
     is nothing to keep). Either way the message is one line, not a traceback. Signal handlers can only be set from
-    the main thread; elsewhere (a notebook's worker thread) the signals keep Python's default.
+    the main thread; elsewhere (a notebook's worker thread) the signals keep Python's default, and a signal the
+    process was started ignoring stays ignored.
     """
 
     def __init__(self, out: Path) -> None:
@@ -152,7 +153,10 @@ class StopRequests:
 
     def __enter__(self) -> StopRequests:
         if threading.current_thread() is threading.main_thread():
-            self._previous = {number: signal.signal(number, self._on_signal) for number in (signal.SIGINT, signal.SIGTERM)}
+            # A signal ignored stays ignored: a run started in the background (``nohup ... &``) ignores the Ctrl-C
+            # meant for the shell it was started from.
+            self._previous = {number: signal.signal(number, self._on_signal) for number in (signal.SIGINT, signal.SIGTERM)
+                              if signal.getsignal(number) is not signal.SIG_IGN}
         return self
 
     def __exit__(self, *exc_info: object) -> None:

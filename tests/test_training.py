@@ -262,8 +262,13 @@ def test_ctrl_c_lets_the_step_finish_saves_the_state_and_the_run_resumes_from_it
 
     out = tmp_path / "run"
     args = [*RESUME_ARGS, "--data", str(tiny_camvid), "--epochs", "100000", "--val-every", "100000", "--out", str(out)]
+    # Ctrl-C as in a terminal: the suite run in the background (nohup, CI) ignores SIGINT, and so would the run
+    def as_in_a_terminal() -> None:
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+
     process = subprocess.Popen([sys.executable, "-m", "segdemo.train", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                               stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                               preexec_fn=as_in_a_terminal)
     try:
         printed = []
         while not any("parameters" in line for line in printed):  # the model is built: it is training
@@ -290,6 +295,27 @@ def test_a_second_signal_or_one_before_training_stops_at_once_in_one_line(tmp_pa
 
     from segdemo.run_state import StopRequests
 
+    started_with = signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal (see below)
+    try:
+        stops_at_once_in_one_line(tmp_path)
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
+        # A run started in the background (nohup ... &) ignores the shell's Ctrl-C, and goes on ignoring it.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        with StopRequests(tmp_path) as stop:
+            stop.training = True
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.1)
+            assert not stop.requested and signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    finally:
+        signal.signal(signal.SIGINT, started_with)
+
+
+def stops_at_once_in_one_line(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    from segdemo.run_state import StopRequests
+
     with StopRequests(tmp_path) as stop:  # loading data: nothing to keep, nothing to wait for
         with pytest.raises(SystemExit, match="stopped by SIGINT before training began; no state was saved"):
             os.kill(os.getpid(), signal.SIGINT)
@@ -304,7 +330,6 @@ def test_a_second_signal_or_one_before_training_stops_at_once_in_one_line(tmp_pa
         with pytest.raises(SystemExit, match=f"second SIGTERM; --resume {tmp_path} continues from step 12"):
             os.kill(os.getpid(), signal.SIGTERM)
             time.sleep(5)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handlers are put back
 
 
 def test_an_out_folder_holding_another_run_is_refused_and_left_as_it_was(tiny_camvid, tmp_path):
