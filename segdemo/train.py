@@ -530,8 +530,9 @@ def _train(args: argparse.Namespace, stop: StopRequests) -> int:
     plot_curves(history, out / "curves.png")
     stopped_by = f" by {stop.signal_name}" if stop.requested else ""
     state = "finished" if finished() else f"stopped at step {step}{stopped_by}; continue with --resume {out}"
-    best = f"best {val_name} mIoU {100 * best_miou:.2f}" if best_miou >= 0 else "not validated yet"
-    print(f"{state}; {best}; checkpoints in {out}")
+    best = (f"best {val_name} mIoU {100 * best_miou:.2f}; checkpoints in {out}" if best_miou >= 0
+            else "not validated yet, so no checkpoint written yet")
+    print(f"{state}; {best}")
     return 0 if finished() or not stop.requested else stop.exit_code
 
 
