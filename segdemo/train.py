@@ -42,7 +42,7 @@ import torch
 
 from safetensors.torch import load_file
 
-from .checkpoints import WEIGHTS_NAME, make_config, save_checkpoint
+from .checkpoints import CONFIG_NAME, WEIGHTS_NAME, make_config, save_checkpoint
 from .classes import CAMVID_CLASSES, CAMVID_MEAN, CAMVID_STD, NUM_CLASSES
 from .data.augment import PASTED_CLASSES, Augmentation, make_batch
 from .data.camvid import (
@@ -390,6 +390,9 @@ def _train(args: argparse.Namespace, stop: StopRequests) -> int:
 
     stop.training = True  # from here a signal lets the step finish and saves the state
     model, overrides = _build_model(args)
+    if args.init and not args.resume:
+        for note in init_differences(Path(args.init), args.model, overrides, serve_size):
+            print(f"note: {note}")
     evaluated = copy.deepcopy(model)  # validation runs on a copy (before any hook is attached): the average, or the live weights
     auxiliary = AuxiliaryHeads(model) if args.aux_weight > 0 else None
     modules: dict[str, torch.nn.Module] = {"model": model}
@@ -578,6 +581,27 @@ def _build_model(args: argparse.Namespace) -> tuple[torch.nn.Module, dict[str, A
         copied = load_vgg_encoder(model, load_file(str(Path(args.init_encoder) / WEIGHTS_NAME)))
         print(f"encoder initialised from {args.init_encoder} ({copied} tensors)")
     return model, overrides
+
+
+def init_differences(init: Path, name: str, overrides: dict[str, Any], serve_size: tuple[int, ...]) -> list[str]:
+    """Where this run's network or serving size differs from the --init checkpoint's: --init carries the weights
+    alone, so a fine-tune of the shipped Bayesian SegNet without ``--dropout 0.2`` sampled at another rate than
+    the one its temperature was fitted at, and served at its crop size, said nothing of it."""
+    try:
+        config = json.loads((init / CONFIG_NAME).read_text())
+    except (OSError, ValueError):
+        return []
+    notes = []
+    built = model_kwargs(name, **overrides)
+    for key, theirs in (config.get("model_kwargs") or {}).items():
+        if key in built and built[key] != theirs:
+            option = f" (--{key} {theirs} keeps it)" if key in ("dropout", "width") else ""
+            notes.append(f"{init} was built with {key} {theirs}; this run builds {key} {built[key]}{option}")
+    served = config.get("input_size")
+    if isinstance(served, list) and len(served) == 2 and tuple(served) != tuple(serve_size):
+        notes.append(f"{init} serves at {served[0]}x{served[1]}; this run validates and will serve at "
+                     f"{serve_size[0]}x{serve_size[1]} (--serve-size {served[0]} {served[1]} keeps it)")
+    return notes
 
 
 def _training_record(

@@ -451,3 +451,19 @@ def test_a_run_whose_data_has_moved_resumes_only_where_told(tiny_camvid, tmp_pat
     assert f"the run's data {data} is not here: give --data, the folder its frames are in now" in capsys.readouterr().err
     assert train.main(["--resume", str(tmp_path / "run"), "--data", str(tmp_path / "moved")]) == 0
     assert json.loads((tmp_path / "run" / "log.json").read_text())[-1]["step"] == 6
+
+
+def test_a_fine_tune_is_told_where_it_differs_from_the_checkpoint_it_starts_from(tiny_camvid, tmp_path, capsys):
+    """--init carries the weights alone: a fine-tune of the shipped Bayesian SegNet without --dropout 0.2 and
+    --serve-size 360 480 sampled at another rate and served at its crop size, without a word."""
+    from segdemo.zoo import WEIGHTS_DIR
+
+    shipped = WEIGHTS_DIR / "bayesian_segnet_lite"
+    assert train.init_differences(shipped, "bayesian_segnet_lite", {"dropout": 0.2}, (360, 480)) == []
+    args = ["--model", "bayesian_segnet_lite", "--init", str(shipped), "--data", str(tiny_camvid), "--size", "48", "64",
+            "--frame-size", "48", "64", "--batch-size", "4", "--steps", "1", "--out", str(tmp_path / "run")]
+    assert train.main(args) == 0
+    printed = capsys.readouterr().out
+    assert f"note: {shipped} was built with dropout 0.2; this run builds dropout 0.5 (--dropout 0.2 keeps it)" in printed
+    assert (f"note: {shipped} serves at 360x480; this run validates and will serve at 48x64 (--serve-size 360 480 "
+            "keeps it)") in printed
