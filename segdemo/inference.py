@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
 import time
 import weakref
@@ -48,7 +49,7 @@ from .calibration import scale_logits, tempered_mean
 from .checkpoints import Checkpoint
 from .data import normalize
 from .devices import choose_device, describe_device, serving_autocast, to_host, without_onednn_if_it_fails
-from .images import LoadedImage, Source, load_image, needs_loading, size_within
+from .images import ImageError, LoadedImage, Source, load_image, needs_loading, size_within
 from .models import is_bayesian
 from .uncertainty import BoundaryUncertainty, boundary_uncertainty, entropy, mutual_information
 
@@ -373,6 +374,10 @@ def predict(
     if isinstance(image, LoadedImage):
         image = image.image
     elif needs_loading(image):  # a path, an array, a 16-bit, transparent or sideways picture...
+        if isinstance(image, (str, os.PathLike)) and not os.path.exists(image):
+            # load_image's own words are for a visitor ("The uploaded file could not be found."), whose path is
+            # the server's; a caller of predict wants to see which path it gave
+            raise ImageError(f"There is no file at {os.fspath(image)}.")
         loaded = load_image(image)
         image, notes = loaded.image, notes + loaded.notes
     model, config = checkpoint.model, checkpoint.config

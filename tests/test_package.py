@@ -29,6 +29,7 @@ from conftest import ROOT
 from hub_server import HubServer
 from segdemo import deploy, publish
 from segdemo.checkpoints import load_checkpoint
+from segdemo.images import ImageError
 from segdemo.inference import predict
 from segdemo.zoo import WEIGHTS_DIR
 
@@ -196,3 +197,6 @@ def test_predict_takes_what_load_image_takes_and_brings_it_upright_to_rgb(tmp_pa
     assert tuple(turned.labels.shape) == (rgb.width, rgb.height)
     with pytest.raises(TypeError, match="takes a path, bytes, a PIL image or a numpy array"):
         predict([rgb], checkpoint)
+    # a path that is not there is named: load_image's "The uploaded file could not be found." is a visitor's
+    with pytest.raises(ImageError, match=f"^There is no file at {tmp_path / 'street.jpg'}\\.$"):
+        predict(tmp_path / "street.jpg", checkpoint)
