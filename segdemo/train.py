@@ -376,7 +376,6 @@ def _train(args: argparse.Namespace, stop: StopRequests) -> int:
     if len(images) < args.batch_size:  # no whole batch: an epoch took no step (best mIoU -100) or --steps crashed
         raise SystemExit(f"train: {len(images)} training frames, fewer than --batch-size {args.batch_size}: give "
                          f"--batch-size {len(images)} or less, or more frames")
-    out.mkdir(parents=True, exist_ok=True)  # after the data is read: a wrong --data leaves no empty run folder
     val_name = f"{'+'.join(holdout)} (held out)" if holdout else "val"
     class_weights = CLASS_WEIGHTINGS[args.class_weighting](list(labels.long()), NUM_CLASSES).to(device)
     if device.type == "cuda":
@@ -394,7 +393,11 @@ def _train(args: argparse.Namespace, stop: StopRequests) -> int:
         for note in init_differences(Path(args.init), args.model, overrides, serve_size):
             print(f"note: {note}")
     evaluated = copy.deepcopy(model)  # validation runs on a copy (before any hook is attached): the average, or the live weights
-    auxiliary = AuxiliaryHeads(model) if args.aux_weight > 0 else None
+    try:
+        auxiliary = AuxiliaryHeads(model) if args.aux_weight > 0 else None
+    except ValueError as error:  # a network without SegNet's decoder stages
+        raise SystemExit(f"train: --aux-weight: {error}") from None
+    out.mkdir(parents=True, exist_ok=True)  # after the data and the network: a wrong --data leaves no empty folder
     modules: dict[str, torch.nn.Module] = {"model": model}
     if auxiliary is not None:
         modules["auxiliary"] = auxiliary

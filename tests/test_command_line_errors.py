@@ -40,6 +40,9 @@ def message(exit_info: pytest.ExceptionInfo, capsys) -> str:
          "train: --init {tmp}/nothing has no model.safetensors"),
         (train, ["--model", "fcn8s_lite", "--data", "{data}", "--batch-size", "99", "--out", "{tmp}/run"],
          "train: 8 training frames, fewer than --batch-size 99: give --batch-size 8 or less"),
+        (train, ["--model", "fcn8s_lite", "--data", "{data}", "--aux-weight", "0.4", "--out", "{tmp}/run"],
+         "train: --aux-weight: auxiliary heads need a SegNet decoder"),
+        (train, ["--resume", "{tmp}/nothing"], "train: {tmp}/nothing has no saved training state"),
     ],
 )
 def test_a_wrong_input_gets_one_line_that_says_what_is_wrong(command, argv, expected, tiny_camvid, tmp_path, capsys):

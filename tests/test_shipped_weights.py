@@ -25,7 +25,7 @@ def test_each_bundled_checkpoint_is_complete_and_measured(name):
     folder = WEIGHTS_DIR / name
     assert (folder / "model.safetensors").stat().st_size <= 16 * 1024 * 1024
     checkpoint = load_checkpoint(folder)
-    assert checkpoint.config["architecture"] == name
+    assert checkpoint.config["architecture"] == name, f"{folder}'s config.json builds another network"
     evaluation = json.loads((folder / "eval.json").read_text())
     assert evaluation["architecture"] == name
     measured = measured_training(evaluation, checkpoint.config)  # the weights' own training, or their twin's
@@ -43,6 +43,14 @@ def test_each_bundled_checkpoint_is_complete_and_measured(name):
     assert 0 < evaluation["mean_iou"] < 1 and len(evaluation["per_class_iou"]) == 11
     if is_bayesian(checkpoint.model):
         assert evaluation["samples"] > 1  # Bayesian figures come from Monte-Carlo sampling
+
+
+def test_the_shipped_models_are_measured_on_the_same_frames():
+    """The Models tab's summary, its per-class table and the README's calibration table each name the frames once,
+    from the first model's eval.json: they are true only while every model was measured on the same frames."""
+    frames = {name: {key: json.loads((WEIGHTS_DIR / name / "eval.json").read_text()).get(key)
+                     for key in ("split", "sequences", "images", "label_size")} for name in SHIPPED}
+    assert len({json.dumps(measured, sort_keys=True) for measured in frames.values()}) == 1, frames
 
 
 def test_the_readme_table_is_generated_from_eval_json():
@@ -63,7 +71,9 @@ def test_the_zoo_pins_the_sha256_of_each_bundled_file():
     from segdemo.hub import sha256_of
 
     for name, entry in ZOO.items():
-        assert entry.sha256 == sha256_of(WEIGHTS_DIR / name / "model.safetensors"), name
+        assert entry.sha256 == sha256_of(WEIGHTS_DIR / name / "model.safetensors"), (
+            f"segdemo/zoo.py's ZooEntry for {name} must pin its bundled file's sha256 (segdemo.hub.sha256_of), "
+            "published or not")
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -77,7 +77,11 @@ def build(name: str, num_classes: int = 11, **overrides: Any) -> nn.Module:
     """The network called ``name`` with freshly initialised weights."""
     kwargs = model_kwargs(name, **overrides)
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in kwargs.items()}
-    return MODELS[name].cls(num_classes=num_classes, **kwargs)
+    model = MODELS[name].cls(num_classes=num_classes, **kwargs)
+    if not isinstance(getattr(model, "num_classes", None), int):  # config.json and evaluate read it
+        raise TypeError(f"{name}: {type(model).__name__} sets no self.num_classes (an int): config.json and "
+                        "evaluate read it")
+    return model
 
 
 def is_bayesian(model: nn.Module) -> bool:
