@@ -18,8 +18,8 @@ import math
 import os
 import stat
 import urllib.parse
-from pathlib import Path
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr

@@ -161,7 +161,8 @@ class StopRequests:
 
     def __exit__(self, *exc_info: object) -> None:
         for number, handler in self._previous.items():
-            signal.signal(number, handler)
+            if handler is not None:  # None: a handler set outside Python (an embedding host), which it keeps
+                signal.signal(number, handler)
 
     def resumable(self) -> str:
         """Where a resume would continue from: the state saved last, if any."""
