@@ -45,6 +45,7 @@ from .inputs import (
     described,
     picture_given,
 )
+from .link_preview import link_preview_middleware
 from .memory import HEADROOM_MB
 from .page_widths import WINDOW_WIDTH_JS
 from .service import CLASS_TABLE_HEADERS, COMPARE_HEADERS, MAX_SEED, SegmentationService, compare_legend, decimals_shown
@@ -865,7 +866,8 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
         # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
         # exception". The handlers' own failures are sentences already (segdemo.failures).
         show_error=True,
-        app_kwargs={"middleware": compression_middleware()},  # the page gzipped: 360 kB to 48 kB (first-visit.json)
+        # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the page's link preview made the app's own
+        app_kwargs={"middleware": compression_middleware() + [link_preview_middleware(demo.title)]},
         **kwargs,
     )
     if not kwargs.get("prevent_thread_lock"):  # the server has stopped

@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import time
 import urllib.request
+from io import BytesIO
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,9 @@ from gradio_client import Client, handle_file
 from PIL import Image
 
 from conftest import ROOT, free_port, start_app, stop_app
+from segdemo.link_preview import CARD_SIZE
 from test_browser import IMAGES_SHOWN, SEGMENT_IMAGES, browser, click_map, open_app, wait_for_reading  # noqa: F401
+from test_link_preview import head_tags
 
 PATH = "/segdemo/"
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -125,3 +128,16 @@ def test_in_a_browser_the_page_runs_an_example_reads_a_pixel_and_asks_nothing_ou
     outside = {path for path, _ in requested if not path.startswith(PATH)} - {"/favicon.ico"}
     failed = [(path, status) for path, status in requested if path.startswith(PATH) and status >= 400]
     assert not outside and not failed, (outside, failed)
+
+
+def test_a_link_to_the_site_s_path_previews_with_a_picture_served_there(proxied):
+    """A link shared from a site of one's own: the preview's address and picture are under its path, and the picture
+    comes through the proxy (with ``GRADIO_ROOT_PATH``, the app's root as Gradio worked it out for the page)."""
+    site, _ = proxied
+    with urllib.request.urlopen(site, timeout=30) as response:
+        tags = head_tags(response.read().decode("utf-8"))
+    assert tags.values("og:url") == [site] and tags.values("og:image") == [site + "link-preview.jpg"]
+    with urllib.request.urlopen(site + "link-preview.jpg", timeout=30) as response:
+        assert response.headers["Content-Type"] == "image/jpeg"
+        with Image.open(BytesIO(response.read())) as card:
+            assert card.size == CARD_SIZE

@@ -1,0 +1,125 @@
+"""A link to the app previews as the app (its title, a sentence, a picture of both networks), not as Gradio."""
+
+from __future__ import annotations
+
+import gzip
+from email.message import Message
+import urllib.request
+from html.parser import HTMLParser
+from io import BytesIO
+
+import numpy as np
+from PIL import Image
+
+from conftest import ROOT
+from segdemo.link_preview import CARD, CARD_SIZE, DESCRIPTION, main, rewrite_page
+
+TITLE = "segdemo: FCN vs SegNet"  # the page's title (segdemo/ui.py)
+
+
+class HeadTags(HTMLParser):
+    """The preview tags (``<meta property|name=...>``) and the title of a page's head, in order."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, str]] = []
+        self.title: str | None = None
+        self._in_title = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        found = dict(attrs)
+        if tag == "meta" and (found.get("property") or found.get("name")):
+            self.tags.append((found.get("property") or found.get("name"), found.get("content") or ""))
+        self._in_title = tag == "title"
+
+    def handle_data(self, data: str) -> None:
+        if self._in_title:
+            self.title = data
+
+    def handle_endtag(self, tag: str) -> None:
+        self._in_title = False
+
+    def values(self, name: str) -> list[str]:
+        return [value for key, value in self.tags if key == name]
+
+
+def page(url: str, headers: dict[str, str] | None = None) -> tuple[bytes, Message]:
+    """The body and the headers (any case) of a GET of ``url``."""
+    with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=30) as response:
+        return response.read(), response.headers
+
+
+def head_tags(html: str) -> HeadTags:
+    parser = HeadTags()
+    parser.feed(html.split("<script", 1)[0])  # the head's tags; the page's scripts hold its configuration
+    return parser
+
+
+def test_the_page_previews_as_the_app_with_its_own_address_and_picture(app_url):
+    body, headers = page(app_url)
+    html = body.decode("utf-8")
+    tags = head_tags(html)
+    assert tags.title == TITLE
+    for name, value in [("og:title", TITLE), ("twitter:title", TITLE), ("og:description", DESCRIPTION),
+                        ("twitter:description", DESCRIPTION), ("og:url", app_url),
+                        ("og:image", app_url + "link-preview.jpg"), ("twitter:image", app_url + "link-preview.jpg"),
+                        ("twitter:card", "summary_large_image"), ("og:image:width", "1200"),
+                        ("og:image:height", "630")]:
+        assert tags.values(name) == [value], (name, tags.values(name))
+    # nothing of Gradio's own preview is left: its title, its invitation, its picture, its address
+    shown = " ".join(value for _, value in tags.tags)
+    for gradio_s in ("Click to try out the app!", "gradio.app", "{url}", "header-image", "@Gradio", "@teamGradio"):
+        assert gradio_s not in shown, gradio_s
+    assert all(value != "Gradio" for _, value in tags.tags)
+    assert b'<meta charset="utf-8"' in body[:1024]  # the browser reads the character set from the first 1024 bytes
+    assert int(headers["Content-Length"]) == len(body)
+
+    picture, headers = page(app_url + "link-preview.jpg")
+    assert headers["Content-Type"] == "image/jpeg"
+    with Image.open(BytesIO(picture)) as card:
+        assert card.format == "JPEG" and card.size == CARD_SIZE
+
+
+def test_behind_a_proxy_the_preview_names_the_public_address(app_url):
+    """What the Space's own address (owner-name.hf.space) gives: its proxy's headers, as Gradio reads them."""
+    body, _ = page(app_url, {"X-Forwarded-Host": "someone-segdemo.hf.space", "X-Forwarded-Proto": "https"})
+    tags = head_tags(body.decode("utf-8"))
+    assert tags.values("og:url") == ["https://someone-segdemo.hf.space/"]
+    assert tags.values("og:image") == ["https://someone-segdemo.hf.space/link-preview.jpg"]
+
+
+def test_the_gzipped_page_carries_the_same_preview(app_url):
+    """The preview is written before the page is compressed (the middleware sits inside the gzip)."""
+    plain, _ = page(app_url)
+    zipped, headers = page(app_url, {"Accept-Encoding": "gzip"})
+    assert headers.get("Content-Encoding") == "gzip"
+    assert head_tags(gzip.decompress(zipped).decode("utf-8")).tags == head_tags(plain.decode("utf-8")).tags
+
+
+def test_a_page_not_laid_out_as_gradios_is_left_as_it_is():
+    for html in ("<html><body>no head</body></html>", "<html><head><title>Own</title></head></html>"):
+        assert rewrite_page(html, TITLE) == html
+    # without Gradio's address in the page, the tags that need it are left out rather than guessed
+    tags = head_tags(rewrite_page('<html>\n<head>\n<meta property="og:title" content="Gradio" />\n</head>', TITLE))
+    assert tags.values("og:title") == [TITLE] and tags.values("og:url") == [] and tags.values("og:image") == []
+    # and without the picture (a checkout that lacks docs/link-preview.jpg), no tag names it
+    gradio_s = '<html>\n<head>\n<script>window.gradio_config = {"root":"https://a.example"};</script>'
+    tags = head_tags(rewrite_page(gradio_s, TITLE, picture=False).replace("<script", "<br"))
+    assert tags.values("og:url") == ["https://a.example/"] and not any("image" in name for name, _ in tags.tags)
+
+
+def test_the_card_shows_both_networks_on_the_bundled_frame(tmp_path, capsys):
+    out = tmp_path / "card.jpg"
+    assert main(["--out", str(out)]) == 0
+    assert "1200x630" in capsys.readouterr().out
+    with Image.open(out) as made, Image.open(CARD) as shipped:
+        assert made.size == shipped.size == CARD_SIZE
+        made_pixels = np.asarray(made.convert("RGB"), dtype=np.int16)
+        shipped_pixels = np.asarray(shipped.convert("RGB"), dtype=np.int16)
+    # the shipped card is what the command makes from the shipped weights (JPEG's own noise aside)
+    assert np.abs(made_pixels - shipped_pixels).mean() < 2.0
+    # its two panels are two different networks' overlays of the same frame
+    width = CARD_SIZE[0]
+    left, right = made_pixels[170:560, 40:560], made_pixels[170:560, width // 2 + 20:width // 2 + 540]
+    assert np.abs(left - right).mean() > 3.0
+    assert CARD.stat().st_size < 300_000 and CARD.is_relative_to(ROOT / "docs")
