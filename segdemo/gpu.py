@@ -24,6 +24,8 @@ import os
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from .internals import lost
+
 log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -55,7 +57,12 @@ def import_spaces_first() -> None:
     if not on_zerogpu():
         return
     spaces = importlib.import_module("spaces")
-    spaces.disable_gradio_auto_wrap()
+    disable = getattr(spaces, "disable_gradio_auto_wrap", None)  # in spaces.__all__, but not in its documentation
+    if disable is None:
+        lost("spaces", "spaces.disable_gradio_auto_wrap", "ZeroGPU may wrap every event handler, each asking for a "
+             "GPU, not only the two that run a network")
+        return
+    disable()
 
 
 def duration_for(passes: int) -> int:

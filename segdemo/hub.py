@@ -31,8 +31,14 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from huggingface_hub import get_hf_file_metadata, hf_hub_download, hf_hub_url, is_offline_mode, set_client_factory
-from huggingface_hub.utils._http import default_client_factory  # its own client, request hooks included
+from huggingface_hub import (
+    get_hf_file_metadata,
+    get_session,
+    hf_hub_download,
+    hf_hub_url,
+    is_offline_mode,
+    set_client_factory,
+)
 from huggingface_hub.errors import (
     EntryNotFoundError,
     GatedRepoError,
@@ -44,6 +50,12 @@ from huggingface_hub.errors import (
 )
 
 from .checkpoints import CONFIG_NAME, MAX_CONFIG_BYTES, WEIGHTS_NAME
+from .internals import lost
+
+try:  # the library's own client, its request hooks included (a private module: looked up, not relied on)
+    from huggingface_hub.utils._http import default_client_factory
+except ImportError:  # pragma: no cover - a huggingface_hub that moved it; bound_hub_timeouts says so
+    default_client_factory = None
 
 try:  # huggingface_hub 2.x talks HTTP through httpx2; its errors are what we classify
     import httpx2 as httpx
@@ -252,7 +264,14 @@ UPLOAD_TIMEOUT = 300.0  # seconds without a byte read or written
 
 def bound_hub_timeouts(timeout: float = UPLOAD_TIMEOUT, connect: float = CONNECT_TIMEOUT) -> None:
     """Give huggingface_hub's shared client finite timeouts, so that a Hub that never answers ends publish and
-    deploy with "the Hub did not answer in time" instead of hanging; ``connect`` is capped at ``timeout``."""
+    deploy with "the Hub did not answer in time" instead of hanging; ``connect`` is capped at ``timeout``. Where
+    huggingface_hub's own client factory moved, the timeouts are set on its shared session (``get_session``) instead,
+    which the library's next ``set_client_factory`` or ``close_session`` undoes."""
+    if default_client_factory is None:
+        lost("huggingface-hub", "huggingface_hub.utils._http.default_client_factory", "publish and deploy set their "
+             "timeouts on the library's current session alone")
+        get_session().timeout = httpx.Timeout(timeout, connect=min(connect, timeout))
+        return
 
     def bounded_client() -> httpx.Client:
         client = default_client_factory()  # the library's own, with its request hooks

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import inspect
 import json
 import logging
 import math
@@ -23,17 +24,39 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import gradio as gr
-from gradio.data_classes import ImageData
-from gradio.exceptions import InvalidPathError
-from gradio.utils import get_function_params
 from pydantic import ConfigDict, ValidationError
 
 from . import images
+from .internals import lost, moved, optional
 from .picture_urls import PictureURLError, fetch_picture, picture_url, shown_url
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=gr.components.Component)
 T = TypeVar("T")
+ImageData = gr.Image.data_model  # the component's data model (custom components' API), not gradio.data_classes'
+
+
+class _NeverRaised(Exception):
+    """Stands in for an exception class this Gradio does not have: no ``except`` catches it."""
+
+
+def _parameter_names(fn: Any) -> list[tuple[str, ...]]:
+    """``fn``'s parameters as Gradio's ``get_function_params`` lists them (the names first), near enough for a
+    message: those a caller sends, without the request and event data Gradio fills in."""
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return []
+    filled = ("Request", "EventData", "Progress", "OAuth")
+    return [(p.name,) for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            and not any(word in str(p.annotation) for word in filled) and p.name != "request"]
+
+
+# Gradio's internals whose loss costs a message's wording alone: looked up, and logged once where they moved
+InvalidPathError = optional("gradio.exceptions", "InvalidPathError", _NeverRaised,
+                            "a picture that names a file on the server is refused in Gradio's words, not segdemo's")
+get_function_params = optional("gradio.utils", "get_function_params", _parameter_names,
+                               "a call with the wrong number of inputs names them from segdemo's own reading")
 
 
 # A refusal's or failure's message stays until the visitor closes it: Gradio's 10 s toast went, and left only the
@@ -64,16 +87,26 @@ class RefusingBlocks(gr.Blocks):
         (test_load). Here each arrival is checked and added before the next is looked at; a refused one is told at
         once, and the validator is the only wait (a few milliseconds)."""
         super().queue(*args, **kwargs)
-        self._queue.push = _one_arrival_at_a_time(self._queue.push)
+        check_gradio_hooks(self)  # before any visitor: an override Gradio no longer calls would serve wrongly
+        queue = getattr(self, "_queue", None)
+        if not callable(getattr(queue, "push", None)):  # the size is still checked, only not for arrivals together
+            lost("gradio", "Blocks._queue.push", "visitors who press at once may all pass a full queue's check of "
+                 "max_size")
+            return self
+        queue.push = _one_arrival_at_a_time(queue.push)  # type: ignore[union-attr]
         return self
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
         """Too few inputs, and too many for an endpoint of the API: Gradio dropped the extra ones, so /segment's
         five sent to /compare answered "Overlay opacity must be a number, not 'fcn8s_lite'." The page sends every
         event as many as it takes, its gr.State's included (counted in chromium); its private events, the page's
-        own, are left to Gradio's rule."""
+        own, are left to Gradio's rule (too few refused), which is kept here where Gradio has none."""
+        gradios = getattr(super(), "validate_inputs", None)
         try:
-            super().validate_inputs(block_fn, inputs)
+            if gradios is not None:
+                gradios(block_fn, inputs)
+            elif len(inputs) < len(block_fn.inputs):
+                raise ValueError("too few inputs")
         except ValueError:
             raise _wrong_count(block_fn, inputs) from None
         if len(inputs) > len(block_fn.inputs) and block_fn.api_visibility != "private":
@@ -93,6 +126,44 @@ class RefusingBlocks(gr.Blocks):
             return await super().preprocess_data(block_fn, inputs, state, explicit_call)
         except InvalidPathError:
             raise refused(SERVER_FILE) from None
+
+
+# What RefusingBlocks and UploadImage override, and the parameters their overrides take: Gradio 6.31's.
+PREPROCESS_PARAMETERS = ("self", "block_fn", "inputs", "state", "explicit_call")
+MOVE_PARAMETERS = ("self", "url_or_file_path")
+
+
+def check_gradio_hooks(demo: gr.Blocks) -> None:
+    """Refuse to serve, in one line, where this Gradio no longer calls what segdemo overrides, as 6.31 did.
+
+    Loud, not degraded: without ``preprocess_data`` a run's validator gets
+    pictures already fetched from their URLs, and a changed signature fails
+    every request with a traceback; without ``async_move_resource_to_block_cache``
+    Gradio fetches a picture's URL itself, the whole answer into memory
+    (``segdemo.picture_urls``), and a folder of its cache named as a picture
+    stops its sweeps. ``validate_inputs`` is not among them: segdemo calls it
+    itself, and keeps Gradio's rule where it went.
+    """
+    _check_parameters(gr.Blocks, "preprocess_data", PREPROCESS_PARAMETERS,
+                      "it reads each call's inputs before Gradio does (segdemo/inputs.py, RefusingBlocks)")
+    _check_parameters(gr.Image, "async_move_resource_to_block_cache", MOVE_PARAMETERS,
+                      "it fetches a picture's URL within the upload's limits (segdemo/inputs.py, UploadImage)")
+    fns = list(getattr(demo, "fns", {}).values())
+    if any(not hasattr(fn, "is_validator_function") for fn in fns):
+        raise moved("gradio", "BlockFunction.is_validator_function",
+                    "a run's validator must get the inputs as sent (RefusingBlocks.preprocess_data)")
+    for block in getattr(demo, "blocks", {}).values():
+        if isinstance(block, UploadImage) and not all(hasattr(block, name) for name in ("GRADIO_CACHE", "temp_files")):
+            raise moved("gradio", "Component.GRADIO_CACHE and Component.temp_files",
+                        "a picture fetched from its URL is saved in Gradio's cache and swept with it")
+
+
+def _check_parameters(owner: type, name: str, parameters: tuple[str, ...], why: str) -> None:
+    """``owner.name`` is there and takes ``parameters``, or ``InternalMoved`` says which."""
+    method = getattr(owner, name, None)
+    taken = tuple(inspect.signature(method).parameters) if callable(method) else ()
+    if taken[:len(parameters)] != parameters:
+        raise moved("gradio", f"{owner.__name__}.{name}{'(' + ', '.join(parameters[1:]) + ')'}", why)
 
 
 def _one_arrival_at_a_time(push: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:

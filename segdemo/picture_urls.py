@@ -16,9 +16,11 @@ hosts Gradio trusts.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import os
 import re
+import secrets
 import socket
 import uuid
 import zlib
@@ -29,8 +31,30 @@ from urllib.parse import ParseResult, urljoin, urlparse
 import anyio
 import httpx
 import safehttpx
-from gradio.processing_utils import PUBLIC_HOSTNAME_WHITELIST, hash_url
-from gradio_client.utils import strip_invalid_filename_characters
+
+from .internals import optional
+
+
+def _own_hash_url(url: str) -> str:
+    """A cache folder's name for ``url``, unguessable as Gradio's is (a seed of this process's own)."""
+    return hashlib.sha256(_SEED + url.encode("utf-8")).hexdigest()
+
+
+def _own_safe_name(name: str) -> str:
+    """``name`` without the characters a file's name may not hold, at most 200 bytes of it (Gradio's rule, simpler)."""
+    return re.sub(r'[<>:"/\\|?*\x00-\x1f\x7f`$!{}]', "", name).rstrip(" .").encode("utf-8")[:200].decode(
+        "utf-8", "ignore")
+
+
+_SEED = secrets.token_bytes(16)
+# Gradio's own (not documented), looked up and logged once where they moved: what is lost is said beside each.
+# No whitelist is the stricter rule: a Hugging Face host is then fetched only where it resolves to a public address.
+PUBLIC_HOSTNAME_WHITELIST = optional("gradio.processing_utils", "PUBLIC_HOSTNAME_WHITELIST", [],
+                                     "Hugging Face hosts are fetched only where they resolve to a public address")
+hash_url = optional("gradio.processing_utils", "hash_url", _own_hash_url,
+                    "a fetched picture's folder is named by segdemo's own seeded hash")
+strip_invalid_filename_characters = optional("gradio_client.utils", "strip_invalid_filename_characters",
+                                             _own_safe_name, "a fetched picture's name is cleaned by segdemo's rule")
 
 FETCH_SECONDS = 30.0  # the whole fetch, redirects included: a visitor waits for it before the network runs
 MAX_REDIRECTS = 10

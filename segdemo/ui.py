@@ -45,6 +45,7 @@ from .inputs import (
     described,
     picture_given,
 )
+from .internals import lost
 from .link_preview import link_preview_middleware
 from .memory import HEADROOM_MB
 from .page_widths import WINDOW_WIDTH_JS
@@ -276,10 +277,14 @@ def _run_examples(examples: gr.Examples | None, inputs: list, outputs: list, fn:
     """
     if examples is None:
         return None
+    loaded = getattr(examples, "load_input_event", None)  # Gradio's own attribute, not documented
+    if loaded is None:  # the example still fills the picture; the visitor presses the tab's button
+        lost("gradio", "gr.Examples.load_input_event", "a click on an example fills the picture but no longer runs "
+             "the tab")
+        return None
     # run as the buttons run: in the one inference queue ("model"), not beside it, the last click winning
-    return examples.load_input_event.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"),
-                                          api_visibility="private", concurrency_id="model",
-                                          trigger_mode=LAST_REQUEST_WINS, js=js)
+    return loaded.then(fn, inputs, outputs, api_name=elem_id.replace("-", "_"), api_visibility="private",
+                       concurrency_id="model", trigger_mode=LAST_REQUEST_WINS, js=js)
 
 
 def colour_choice(tab: str) -> gr.Checkbox:
@@ -779,9 +784,23 @@ def _models_tab(service: SegmentationService) -> list[str]:
     return plot_rules
 
 
-def gradio_forget(demo: gr.Blocks) -> Callable[[set[str]], None]:
+def _lists_served_files(demo: gr.Blocks) -> bool:
+    """Whether ``demo`` lists the files it served where Gradio 6.31 did (``Blocks.temp_file_sets``, not documented);
+    logged once where it does not."""
+    if isinstance(getattr(demo, "temp_file_sets", None), list):
+        return True
+    lost("gradio", "Blocks.temp_file_sets", "segdemo cannot sweep Gradio's uploads for room, nor take the files it "
+         "deleted itself off Gradio's lists; Gradio's own hourly sweep by age goes on")
+    return False
+
+
+def gradio_forget(demo: gr.Blocks) -> Callable[[set[str]], None] | None:
     """What takes files off the lists of those ``demo`` served, which Gradio sweeps: for files segdemo deleted itself
-    (a re-blend the page no longer shows), whose names Gradio's sweep would keep for good."""
+    (a re-blend the page no longer shows), whose names Gradio's sweep would keep for good. None where this Gradio
+    keeps no ``temp_file_sets``."""
+    if not _lists_served_files(demo):
+        return None
+
     def forget(paths: set[str]) -> None:
         for files in list(demo.temp_file_sets):
             files.difference_update(paths)
@@ -797,8 +816,10 @@ def gradio_sweep(demo: gr.Blocks) -> Callable[[float | None], None] | None:
     try:
         from gradio.route_utils import delete_files_created_by_app
     except ImportError:  # said, as no visitor's upload would be deleted before the hourly sweep by age
-        log.warning("this Gradio has no gradio.route_utils.delete_files_created_by_app: segdemo cannot sweep Gradio's "
-                    "uploads for room, nor delete them when the server stops")
+        lost("gradio", "gradio.route_utils.delete_files_created_by_app", "segdemo cannot sweep Gradio's uploads for "
+             "room, nor delete them when the server stops")
+        return None
+    if not _lists_served_files(demo):
         return None
 
     def sweep(age: float | None) -> None:
