@@ -38,6 +38,10 @@ KEPT_ON_THE_HUB = {".gitattributes"}
 # an upload: checked before anything is sent, so that a deploy is refused here, in a sentence, not by the Hub.
 SHORT_DESCRIPTION_LIMIT = 60
 SPACE_COLOURS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
+# suggested_hardware "must be a valid hardware flavor": the reference's list. A duplicate's dialog offers it; the
+# README names cpu-basic, the free CPU the Space is measured on. A flavour the Hub adds later belongs here too.
+SPACE_HARDWARE = ("cpu-basic", "cpu-upgrade", "t4-small", "t4-medium", "l4x1", "l4x4", "l40sx1", "l40sx4", "l40sx8",
+                  "a10g-small", "a10g-large", "a10g-largex2", "a10g-largex4", "a100-large", "a100x4", "a100x8")
 
 
 def configuration_problems(root: Path = ROOT) -> list[str]:
@@ -58,6 +62,10 @@ def configuration_problems(root: Path = ROOT) -> list[str]:
     for key in ("colorFrom", "colorTo"):
         if key in metadata and metadata[key] not in SPACE_COLOURS:
             problems.append(f"{key} is {metadata[key]!r}; the Hub takes one of {', '.join(SPACE_COLOURS)}")
+    hardware = metadata.get("suggested_hardware")
+    if hardware is not None and hardware not in SPACE_HARDWARE:
+        problems.append(f"suggested_hardware is {hardware!r}, not one of the Hub's hardware flavours "
+                        f"({', '.join(SPACE_HARDWARE)})")
     # The Space installs Gradio at sdk_version, then requirements.txt: two versions would not install together.
     pinned = re.search(r"^gradio==(\S+)", (root / "requirements.txt").read_text(), flags=re.MULTILINE)
     if pinned and str(metadata.get("sdk_version")) != pinned.group(1):

@@ -160,6 +160,16 @@ def test_the_readme_configuration_keeps_the_hubs_rules():
     assert deploy.configuration_problems() == []
 
 
+def test_the_readme_block_names_the_task_and_the_free_hardware_the_space_runs_on():
+    """The Hub lists and searches Spaces by their tags, and a duplicate's dialog offers suggested_hardware: the
+    Space is a segmentation demo, measured and served on a free 2-vCPU Space."""
+    from huggingface_hub.repocard import metadata_load
+
+    metadata = metadata_load(ROOT / "README.md")
+    assert {"semantic-segmentation", "image-segmentation", "camvid"} <= set(metadata.get("tags", []))
+    assert metadata.get("suggested_hardware") == "cpu-basic"
+
+
 @pytest.mark.parametrize("edit, refused", [
     (("short_description: FCN and SegNet on road scenes, with their uncertainty",
       "short_description: FCN and SegNet on road scenes, with confidence and boundary uncertainty"),
@@ -167,6 +177,8 @@ def test_the_readme_configuration_keeps_the_hubs_rules():
     (("short_description: FCN and SegNet on road scenes, with their uncertainty",
       "short_description: FCN vs SegNet: road scenes"), "not valid YAML"),
     (("colorTo: gray", "colorTo: grey"), "colorTo is 'grey'"),
+    (("suggested_hardware: cpu-basic", "suggested_hardware: cpu-free"),
+     "suggested_hardware is 'cpu-free', not one of the Hub's hardware flavours"),
     (("sdk_version: 6.31.0", "sdk_version: 6.30.0"),
      "sdk_version is '6.30.0' where requirements.txt pins gradio 6.31.0"),
 ])
