@@ -67,6 +67,17 @@ def test_what_the_space_shows_links_to_nothing_left_behind(space_folder):
             assert linked.exists(), f"{page.name} links to {target}, which the Space does not get"
 
 
+def test_the_readme_opens_with_what_the_demo_is_and_a_picture(space_folder):
+    """A curator reads the Space's README from the top: its first paragraph says what the demo is, and a picture
+    the Space holds follows it, before the long list of what each map shows."""
+    body = (space_folder / "README.md").read_text().split("\n---\n", 1)[1]
+    blocks = [block.strip() for block in body.split("\n\n") if block.strip()]
+    assert blocks[0].startswith("# ") and "semantic-segmentation" in blocks[1]
+    picture = re.fullmatch(r"!\[[^\]]+\]\(([^)\s]+)\)", blocks[2])
+    assert picture, f"the paragraph after the README's first is not a picture: {blocks[2][:80]!r}"
+    assert (space_folder / picture.group(1)).is_file()
+
+
 def test_the_readme_says_how_much_the_space_gets(space_folder):
     """The README's "N files, X MB today" stays within 10% of what a deploy sends (it is typed by hand)."""
     said = re.search(r"(\d+) files, ([\d.]+) MB today", (ROOT / "README.md").read_text().replace("\n", " "))
