@@ -12,8 +12,8 @@ once memory has grown ``HEADROOM_MB`` past its level after the first request,
 which bounds it without paying the page faults on every request. Both are set
 from inside the process, so that ``python app.py`` needs no environment.
 Since every request's torch work runs on one thread (``segdemo.worker``), the
-climb those figures show is mostly gone without them too (945 MB after 600
-requests without, 898 with: docs/serving.md, "Memory").
+climb those figures show is mostly gone without them too (923-953 MB over 600
+requests without, 895-914 with: docs/serving.md, "Memory").
 """
 
 from __future__ import annotations
