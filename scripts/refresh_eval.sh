@@ -3,7 +3,8 @@
 # for each model in weights/, fit its softmax temperature on frames it was NOT trained on
 # (segdemo.calibrate -> config.json), measure it (segdemo.evaluate -> weights/NAME/eval.json:
 # mIoU etc., calibration, uncertainty as an error detector), then rewrite the README's tables
-# and draw docs/reliability.png and docs/uncertainty_errors.png, with their stacked and dark versions (segdemo.report).
+# and draw docs/reliability.png and docs/uncertainty_errors.png, with their stacked and dark versions (segdemo.report),
+# and the link preview's picture, docs/link-preview.jpg (segdemo.link_preview).
 #
 # Usage: bash scripts/refresh_eval.sh [--fit-split S] [--fit-sequence SEQ...]
 #                                     [--fit-exclude-frames STEM...] [--fit-share SEQ=WEIGHT...]
@@ -90,3 +91,6 @@ done
 
 echo "== README tables and docs/ plots"
 "$PY" -m segdemo.report --readme README.md --plots docs
+
+echo "== the link preview's picture (docs/link-preview.jpg), from the weights now shipped"
+"$PY" -m segdemo.link_preview
