@@ -129,8 +129,11 @@ class _PageRewriter:
             self.chunks.append(message.get("body", b""))
             if message.get("more_body", False):
                 return
-            page = b"".join(self.chunks).decode("utf-8")
-            body = rewrite_page(page, self.title, self.description, self.picture).encode("utf-8")
+            body = b"".join(self.chunks)
+            try:
+                body = rewrite_page(body.decode("utf-8"), self.title, self.description, self.picture).encode("utf-8")
+            except UnicodeDecodeError:  # not Gradio's page (which is UTF-8): sent as it came
+                pass
             headers = MutableHeaders(raw=list(self.start["headers"]))
             headers["content-length"] = str(len(body))
             await self.downstream({**self.start, "headers": headers.raw})
