@@ -4,6 +4,11 @@ from segdemo.logs import configure_logging
 
 configure_logging()  # first: the modules below log at import (a setting typed wrong); starts no thread
 
+from segdemo.stopping import stop_at_once_while_starting  # noqa: E402
+
+if __name__ == "__main__":
+    stop_at_once_while_starting()  # a Ctrl-C or SIGTERM before launch ends the start in one line
+
 from segdemo.gpu import import_spaces_first  # noqa: E402
 from segdemo.memory import limit_malloc_arenas  # noqa: E402
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -52,6 +51,7 @@ from .page_widths import WINDOW_WIDTH_JS
 from .service import CLASS_TABLE_HEADERS, COMPARE_HEADERS, MAX_SEED, SegmentationService, compare_legend, decimals_shown
 from .sessions import SESSIONS_REMEMBERED
 from .settings import number_setting
+from .stopping import serve_until_stopped
 from .trustplots import page_size
 from .visualize import DEFAULT_OPACITY
 from .zoo import DEFAULT_MODEL
@@ -844,10 +844,6 @@ THEME = gr.themes.Soft(primary_hue="indigo").set(
 )
 
 
-def _stop_as_on_ctrl_c(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt
-
-
 def serving_settings() -> str:
     """One line for the operator's log at start: the settings a Space's variables change (README, "Settings") and
     the disk they guard, as this server took them (a variable typed wrong has its own line, and its default here)."""
@@ -872,26 +868,32 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
     log.info(serving_settings())
     stop_sweeping = threading.Event()
     sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
-    if threading.current_thread() is threading.main_thread():
-        signal.signal(signal.SIGTERM, _stop_as_on_ctrl_c)
+    serve_until_stopped()  # Ctrl-C and SIGTERM, from here KeyboardInterrupt (segdemo.stopping)
     kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
     # the sessions whose page state Gradio keeps (about 0.2 MB each): as many as segdemo notes of (segdemo.sessions)
     kwargs.setdefault("state_session_capacity", SESSIONS_REMEMBERED)
-    demo.launch(
-        theme=THEME,
-        css=CSS + "\n" + getattr(demo, "segdemo_css", ""),
-        js=page_script(),
-        footer_links=["api", "gradio"],
-        max_file_size=MAX_UPLOAD,
-        # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)
-        # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
-        # exception". The handlers' own failures are sentences already (segdemo.failures).
-        show_error=True,
-        # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the page's link preview made the app's own
-        app_kwargs={"middleware": compression_middleware() + [link_preview_middleware(demo.title)]},
-        **kwargs,
-    )
-    if not kwargs.get("prevent_thread_lock"):  # the server has stopped
+    stopped_starting = False
+    try:
+        demo.launch(
+            theme=THEME,
+            css=CSS + "\n" + getattr(demo, "segdemo_css", ""),
+            js=page_script(),
+            footer_links=["api", "gradio"],
+            max_file_size=MAX_UPLOAD,
+            # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)
+            # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
+            # exception". The handlers' own failures are sentences already (segdemo.failures).
+            show_error=True,
+            # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the page's link preview made the
+            # app's own
+            app_kwargs={"middleware": compression_middleware() + [link_preview_middleware(demo.title)]},
+            **kwargs,
+        )
+    except KeyboardInterrupt:  # a stop while Gradio started the server, before its own catch: no traceback
+        log.info("stopped while the server was starting")
+        demo.close(verbose=False)
+        stopped_starting = True
+    if stopped_starting or not kwargs.get("prevent_thread_lock"):  # the server has stopped
         stop_sweeping.set()
         # Gradio's own shutdown deletes its uploads too, but in its server's thread, which it waits for 5 s at most
         # (a client's open stream holds it longer): the process then ended first, the uploads left behind
@@ -900,3 +902,4 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
                 sweep(None)
         finally:  # whatever Gradio's sweep met, segdemo's results go too
             delete_results_written_here()
+
