@@ -18,14 +18,20 @@ import pytest
 from conftest import ROOT, free_port
 
 
+def _ctrl_c_as_in_a_terminal() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_and_stop(tmp_path: Path, when: str, number: int) -> tuple[int, str]:
     """Start ``app.py`` and send it signal ``number`` as soon as its log shows ``when``; its exit status and log."""
     log = tmp_path / "app.log"
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(free_port()),
            "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(tmp_path / "cache")}
     with log.open("w") as output:
+        # as from a terminal: a suite run in the background (``nohup ... &``, some CI runners) passes Ctrl-C on
+        # ignored, and an ignored Ctrl-C the app leaves ignored
         process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT)
+                                   stderr=subprocess.STDOUT, preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while when not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
