@@ -191,6 +191,13 @@ PAGE_ALTS = {
 }
 
 
+# The webcam's picture as the camera saw it, not mirrored: Gradio mirrors the preview and the photo taken by default,
+# and a road scene (a phone's back camera, a laptop's pointed at the street) came to the networks and to the results
+# flipped left to right, its signs' text backwards and its traffic on the wrong side. The preview is not mirrored
+# either, so what the visitor sees before taking it is what is segmented.
+WEBCAM = gr.WebcamOptions(mirror=False)
+
+
 def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
     (segdemo/pixel_readout.js), the alt texts Gradio leaves empty and no Tab stop that does nothing
@@ -547,6 +554,7 @@ def _segment_tab(service: SegmentationService, segment: Callable[..., Any],
                     type="filepath",
                     image_mode=None,
                     sources=["upload", "clipboard", "webcam"],
+                    webcam_options=WEBCAM,
                     height=300,
                     placeholder=UPLOAD_PLACEHOLDER,
                 )
@@ -648,7 +656,8 @@ def _compare_tab(service: SegmentationService, compare: Callable[..., Any],
             with gr.Column(scale=2):
                 c_image = UploadImage(
                     elem_id="compare-picture",
-                    label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=220,
+                    label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
+                    webcam_options=WEBCAM, height=220,
                     placeholder=UPLOAD_PLACEHOLDER,
                 )
                 compare_examples = _examples(examples, c_image, f"Or click one: CamVid frames of sequence "
