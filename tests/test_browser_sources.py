@@ -126,10 +126,13 @@ def test_a_webcam_photo_is_segmented_as_the_camera_saw_it(camera_browser, app_ur
     page.context.close()
 
 
-@pytest.mark.parametrize(("tab", "width", "height", "how"), [("Segment", 390, 844, "button")])
+@pytest.mark.parametrize(("tab", "width", "height", "how"), [("Segment", 390, 844, "button"),
+                                                            ("Compare", 1366, 768, "keys"),
+                                                            ("Segment", 1366, 768, "keys")])
 def test_a_pasted_copy_of_a_bundled_frame_is_segmented_and_recognised(camera_browser, app_url, tab, width, height, how):
-    """A picture copied on another site is pasted with the box's "Paste from clipboard" button; a copy of a bundled
-    frame is recognised as it, and shows its error map, as an upload of it does."""
+    """A picture copied on another site is pasted with the box's "Paste from clipboard" button or with Ctrl-V on the
+    page (Gradio's box took only the button: Ctrl-V did nothing); a copy of a bundled frame is recognised as it, and
+    shows its error map, as an upload of it does."""
     page = open_tab_with_a_result(camera_browser, app_url, tab, width, height,
                                   permissions=["clipboard-read", "clipboard-write"])
     page.evaluate(COPY_IMAGE, "data:image/jpeg;base64," + base64.b64encode(EXAMPLE.read_bytes()).decode())
