@@ -194,8 +194,11 @@ PAGE_ALTS = {
 # The webcam's picture as the camera saw it, not mirrored: Gradio mirrors the preview and the photo taken by default,
 # and a road scene (a phone's back camera, a laptop's pointed at the street) came to the networks and to the results
 # flipped left to right, its signs' text backwards and its traffic on the wrong side. The preview is not mirrored
-# either, so what the visitor sees before taking it is what is segmented.
-WEBCAM = gr.WebcamOptions(mirror=False)
+# either, so what the visitor sees before taking it is what is segmented. On a phone the back camera, which sees the
+# street, is asked for ("ideal": a laptop's only camera is used all the same); Gradio's default left the browser to
+# pick, and a phone opened its front camera on the visitor's face. The size asked for is Gradio's default.
+WEBCAM = gr.WebcamOptions(mirror=False, constraints={
+    "video": {"facingMode": {"ideal": "environment"}, "width": {"ideal": 1920}, "height": {"ideal": 1440}}})
 
 
 def page_script() -> str:

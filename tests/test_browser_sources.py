@@ -20,6 +20,15 @@ from test_browser import CHROMIUM, CHROMIUM_ARGS, EXAMPLE, IMAGES_SHOWN, open_ap
 SHOWN = {"Segment": ["Picture | overlay (drag)", "Confidence", "Boundary uncertainty"],
          "Compare": ["FCN overlay", "SegNet overlay", "FCN confidence", "Where they disagree (magenta)"]}
 BUTTON = {"Segment": "Segment", "Compare": "Compare"}
+# the camera the page asks the browser for (getUserMedia's constraints), noted as it asks
+ASKED_FOR = """() => {
+  window.cameraAskedFor = [];
+  const ask = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (constraints) => {
+    window.cameraAskedFor.push(constraints);
+    return ask(constraints);
+  };
+}"""
 # what "Copy image" on another site puts on the clipboard: the picture decoded, as a PNG
 COPY_IMAGE = """async (source) => {
   const picture = new Image(); picture.src = source; await picture.decode();
@@ -108,8 +117,9 @@ def run_and_check(page, tab: str, known_frame: bool) -> None:
 @pytest.mark.parametrize(("tab", "width", "height"), [("Segment", 1366, 768), ("Compare", 390, 844)])
 def test_a_webcam_photo_is_segmented_as_the_camera_saw_it(camera_browser, app_url, tab, width, height):
     """A photo taken with the webcam is the tab's new picture, as the camera saw it: Gradio mirrored it by default,
-    and the networks segmented the street flipped left to right."""
+    and the networks segmented the street flipped left to right. A phone is asked for its back camera."""
     page = open_tab_with_a_result(camera_browser, app_url, tab, width, height)
+    page.evaluate(ASKED_FOR)
     box = page.locator(f"#{tab.lower()}-picture")
     box.get_by_role("button", name="Capture from camera").click()
     box.get_by_text("Click to Access Webcam").click()
@@ -122,6 +132,8 @@ def test_a_webcam_photo_is_segmented_as_the_camera_saw_it(camera_browser, app_ur
     assert taken.shape == seen.shape
     assert correlation(taken, seen) > 0.95, f"mirrored: {correlation(taken, seen[:, ::-1]):.3f} with the mirror image"
     assert not preview_mirrored  # the preview shows what will be taken
+    # on a phone, the camera that sees the street rather than the visitor
+    assert page.evaluate("window.cameraAskedFor")[0]["video"]["facingMode"] == {"ideal": "environment"}
     run_and_check(page, tab, known_frame=False)
     page.context.close()
 
