@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from test_browser import CHROMIUM, CHROMIUM_ARGS, EXAMPLE, IMAGES_SHOWN, open_app
+from test_browser import CHROMIUM, CHROMIUM_ARGS, EXAMPLE, IMAGES_SHOWN, click_pixel, near, open_app, wait_for_reading
 
 SHOWN = {"Segment": ["Picture | overlay (drag)", "Confidence", "Boundary uncertainty"],
          "Compare": ["FCN overlay", "SegNet overlay", "FCN confidence", "Where they disagree (magenta)"]}
@@ -96,8 +96,8 @@ def picture_in(page, tab: str) -> str:
 
 
 def run_and_check(page, tab: str, known_frame: bool) -> None:
-    """The new picture greys out the example's results; the button gives its own, every one, and the other tab,
-    opened without a picture, takes it."""
+    """The new picture greys out the example's results; the button gives its own, every one, whose pixels a click
+    reads; and the other tab, opened without a picture, takes it."""
     page.wait_for_function(f"() => window.segdemoResults.why('{tab.lower()}') === 'picture'", timeout=20_000)
     source = picture_in(page, tab)
     page.get_by_role("button", name=BUTTON[tab], exact=True).click()
@@ -109,6 +109,9 @@ def run_and_check(page, tab: str, known_frame: bool) -> None:
         assert page.locator("#segment-errors").is_visible() == known_frame  # a bundled frame's ground truth
     else:
         assert page.get_by_text("FCN errors (red: wrong, grey: void)").first.is_visible() == known_frame
+    # a click on a map reads the pixel clicked, of this picture
+    click_pixel(page, "#segment-band" if tab == "Segment" else "#compare-differ", 363, 186)
+    assert near(wait_for_reading(page, f"#{tab.lower()}-pixel"), 363, 186)
     other = "Compare" if tab == "Segment" else "Segment"
     page.get_by_role("tab", name=other).click()
     assert picture_in(page, other).split("file=")[1] == source.split("file=")[1]
