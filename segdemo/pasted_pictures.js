@@ -18,13 +18,18 @@
 
   document.addEventListener("paste", (event) => {
     const picture = [...(event.clipboardData?.files ?? [])].find((file) => file.type.startsWith("image/"));
-    if (!picture) return;
-    const input = target(event)?.querySelector("input[type=file]");
-    if (!input) return;
+    const box = picture && target(event);
+    if (!box) return;
     event.preventDefault();
     const files = new DataTransfer();
     files.items.add(new File([picture], picture.name || `pasted.${picture.type.slice(6)}`, { type: picture.type }));
-    input.files = files.files;
-    input.dispatchEvent(new Event("change", { bubbles: true }));
+    const input = box.querySelector("input[type=file]");
+    if (input) {
+      input.files = files.files;
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    } else {  // the box shows its clipboard button's area, which has no file input: dropped, as a file dragged in
+      box.querySelector("div.upload-container")?.dispatchEvent(
+        new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+    }
   });
 }

@@ -39,6 +39,14 @@ COPY_IMAGE = """async (source) => {
   await navigator.clipboard.write([new ClipboardItem({'image/png': png})]);
 }"""
 
+# a Ctrl-V of that picture on the page, as the browser tells the page of it
+PASTE = """async (source) => {
+  const png = await (await fetch(source)).blob();
+  const pasted = new DataTransfer();
+  pasted.items.add(new File([png], 'image.jpeg', {type: png.type}));
+  document.body.dispatchEvent(new ClipboardEvent('paste', {clipboardData: pasted, bubbles: true, cancelable: true}));
+}"""
+
 
 def write_y4m(picture: Path, path: Path) -> Path:
     """``picture`` as a one-frame Y4M video (4:2:0), which chromium's fake camera plays in a loop."""
@@ -52,20 +60,25 @@ def write_y4m(picture: Path, path: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def camera_browser(tmp_path_factory):
-    """Chromium whose camera films the bundled example frame, allowed without asking (one browser for every test
-    here: Playwright runs one at a time in a process)."""
+def playwright():
+    """Playwright, for every browser here: it runs one at a time in a process."""
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
 
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def camera_browser(playwright, tmp_path_factory):
+    """Chromium whose camera films the bundled example frame, allowed without asking."""
     video = write_y4m(EXAMPLE, tmp_path_factory.mktemp("camera") / "street.y4m")
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={video}"])
-        yield browser
-        browser.close()
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+        *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}"])
+    yield browser
+    browser.close()
 
 
 def grey(data: bytes) -> np.ndarray:
@@ -158,3 +171,36 @@ def test_a_pasted_copy_of_a_bundled_frame_is_segmented_and_recognised(camera_bro
         page.keyboard.press("Control+V")
     run_and_check(page, tab, known_frame=True)
     page.context.close()
+
+
+@pytest.mark.parametrize(("source", "camera", "clipboard", "said"), [
+    ("Capture from camera", "refused", None, "The browser did not allow the camera"),
+    ("Capture from camera", "none", None, "No camera was found"),
+    ("Paste from clipboard", None, "refused", "The browser did not allow reading the clipboard"),
+    ("Paste from clipboard", None, "text", "The clipboard holds no picture"),
+], ids=["camera-refused", "no-camera", "clipboard-refused", "no-picture-copied"])
+def test_a_camera_or_clipboard_that_gives_no_picture_says_why(playwright, app_url, source, camera, clipboard, said):
+    """The camera refused or missing, the clipboard refused or holding no picture, is said under the picture box:
+    Gradio's box showed nothing (an error in the console only), and the visitor's click seemed to do nothing. The
+    line goes when a picture is chosen another way."""
+    args = ["--use-fake-device-for-media-stream"] if camera == "refused" else []  # a camera, which is refused
+    browser = playwright.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, *args])
+    permissions = {"none": ["camera"], "text": ["clipboard-read", "clipboard-write"]}.get(camera or clipboard, [])
+    page = browser.new_context(viewport={"width": 390, "height": 844}, permissions=permissions).new_page()
+    open_app(page, app_url)
+    if clipboard == "text":
+        page.evaluate("() => navigator.clipboard.writeText('a street')")
+    box = page.locator("#segment-picture")
+    box.get_by_role("button", name=source).click()
+    if camera:
+        box.get_by_text("Click to Access Webcam").click()
+    note = page.get_by_role("alert").filter(has_text=said)
+    note.wait_for(timeout=10_000)
+    assert note.evaluate("note => note.previousElementSibling.id") == "segment-picture"
+    if camera:  # the visitor uploads a picture instead
+        page.locator("#segment-picture input[type=file]").set_input_files(str(EXAMPLE))
+    else:  # or pastes it with Ctrl-V, as the line says (the paste event a key press gives: no permission needed)
+        page.evaluate(PASTE, "data:image/jpeg;base64," + base64.b64encode(EXAMPLE.read_bytes()).decode())
+    note.wait_for(state="detached", timeout=10_000)
+    picture_in(page, "Segment")
+    browser.close()
