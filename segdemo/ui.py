@@ -191,23 +191,35 @@ PAGE_ALTS = {
 }
 
 
+# The webcam's picture as the camera saw it, not mirrored: Gradio mirrors the preview and the photo taken by default,
+# and a road scene (a phone's back camera, a laptop's pointed at the street) came to the networks and to the results
+# flipped left to right, its signs' text backwards and its traffic on the wrong side. The preview is not mirrored
+# either, so what the visitor sees before taking it is what is segmented. On a phone the back camera, which sees the
+# street, is asked for ("ideal": a laptop's only camera is used all the same); Gradio's default left the browser to
+# pick, and a phone opened its front camera on the visitor's face. The size asked for is Gradio's default.
+WEBCAM = gr.WebcamOptions(mirror=False, constraints={
+    "video": {"facingMode": {"ideal": "environment"}, "width": {"ideal": 1920}, "height": {"ideal": 1440}}})
+
+
 def page_script() -> str:
     """What the page runs once loaded (``launch(js=...)``, one function): the pixel readout's rings and overlay clicks
     (segdemo/pixel_readout.js), the alt texts Gradio leaves empty and no Tab stop that does nothing
     (segdemo/alt_texts.js), result maps loaded as soon as they arrive rather than lazily (segdemo/eager_pictures.js),
     a reading docked at the window's foot where its readout is out of sight (segdemo/readout_dock.js), results
     greyed out while the picture shown is another, and what a screen reader is told of them and of Gradio's messages
-    (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js) and the overlay's
-    divider moved from the keyboard (segdemo/divider_keys.js); before them, the layout's rules that follow the
-    app's own width (segdemo/app_width.css)."""
+    (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js), the overlay's
+    divider moved from the keyboard (segdemo/divider_keys.js), a picture pasted with Ctrl-V taken as the tab's
+    picture (segdemo/pasted_pictures.js) and why the webcam or the clipboard gave none (segdemo/source_errors.js);
+    before them, the layout's rules that follow the app's own width (segdemo/app_width.css)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager, dock, stale, small, divider = (
+    readout, alts, eager, dock, stale, small, divider, pasted, refused = (
         (here / name).read_text(encoding="utf-8").strip() for name in
         ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js",
-         "small_maps.js", "divider_keys.js"))
+         "small_maps.js", "divider_keys.js", "pasted_pictures.js", "source_errors.js"))
     by_width = json.dumps((here / "app_width.css").read_text(encoding="utf-8"))
     return (f"() => {{\n({ADD_STYLE})({by_width});\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n"
-            f"({eager})();\n({dock})();\n({stale})();\n({small})();\n({divider})();\n}}")
+            f"({eager})();\n({dock})();\n({stale})();\n({small})();\n({divider})();\n({pasted})();\n"
+            f"({refused})();\n}}")
 
 
 # The rules that follow the app's width (segdemo/app_width.css), added to the page as a style of its own: Gradio
@@ -547,6 +559,7 @@ def _segment_tab(service: SegmentationService, segment: Callable[..., Any],
                     type="filepath",
                     image_mode=None,
                     sources=["upload", "clipboard", "webcam"],
+                    webcam_options=WEBCAM,
                     height=300,
                     placeholder=UPLOAD_PLACEHOLDER,
                 )
@@ -648,7 +661,8 @@ def _compare_tab(service: SegmentationService, compare: Callable[..., Any],
             with gr.Column(scale=2):
                 c_image = UploadImage(
                     elem_id="compare-picture",
-                    label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"], height=220,
+                    label="Picture", type="filepath", image_mode=None, sources=["upload", "clipboard", "webcam"],
+                    webcam_options=WEBCAM, height=220,
                     placeholder=UPLOAD_PLACEHOLDER,
                 )
                 compare_examples = _examples(examples, c_image, f"Or click one: CamVid frames of sequence "
