@@ -28,6 +28,8 @@ FRONTEND_FEATURES = [
     (r"clip-path: inset\(", "divider_keys.js and pixel_readout.js read the ImageSlider's divider from it"),
     (r"loading[:=]\s*[`\"']lazy", "eager_pictures.js turns the maps' lazy loading off"),
     (r"role=\\?[\"']tabpanel", "pixel_readout.js finds a map's tab by it"),
+    (r"navigator\.mediaDevices\.getUserMedia\(", "source_errors.js hears a refused camera from Gradio's call"),
+    (r"navigator\.clipboard\.read\(\)", "source_errors.js hears a refused or empty clipboard from Gradio's call"),
 ]
 
 
