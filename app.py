@@ -16,10 +16,10 @@ limit_malloc_arenas()  # before torch and Gradio start their threads: keeps memo
 import_spaces_first()  # on a ZeroGPU Space, before torch touches CUDA; elsewhere nothing
 
 from segdemo.service import SegmentationService  # noqa: E402
-from segdemo.ui import build_demo, launch  # noqa: E402
+from segdemo.ui import build_demo  # noqa: E402
 from segdemo.zoo import load_zoo  # noqa: E402
 
 demo = build_demo(SegmentationService(load_zoo()))
 
 if __name__ == "__main__":
-    launch(demo)
+    demo.launch()  # segdemo's page and server settings: SegdemoBlocks.launch

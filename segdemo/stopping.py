@@ -7,6 +7,10 @@ safetensors file": the bundled SegNet was logged as unusable and the app served 
 Nothing a visitor sent exists yet, so the start ends there, in one line. ``serve_until_stopped`` hands the
 signals over just before Gradio's server starts, when uploads may come: from then on both are Ctrl-C's
 KeyboardInterrupt, which Gradio's launch and segdemo's shutdown clean up after.
+
+At an interactive prompt (a Jupyter or Colab notebook's ``%run app.py``, ``python -i app.py``) the signals are
+Python's: there a notebook's interrupt had ended its kernel, the notebook's variables with it, and a SIGTERM
+became a KeyboardInterrupt at the ``>>>`` prompt, which the process outlived.
 """
 
 from __future__ import annotations
@@ -22,12 +26,19 @@ log = logging.getLogger(__name__)
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
+def interactive() -> bool:
+    """Whether Python answers a prompt here (a notebook's kernel, ``python -i``): Gradio's own test, under which its
+    launch returns at once and the server serves on in a thread."""
+    return bool(getattr(sys, "ps1", sys.flags.interactive))
+
+
 def stop_at_once_while_starting() -> None:
     """From here until ``serve_until_stopped``, Ctrl-C or SIGTERM ends the process in one line (exit 128 + signal).
 
-    Only from the main thread, where Python allows handlers; a signal that is ignored (a run started with
-    ``nohup ... &`` ignores Ctrl-C) stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
+    Only from the main thread, where Python allows handlers, and not at an interactive prompt, whose interrupt
+    stops the command, not Python; a signal that is ignored (a run started with ``nohup ... &`` ignores Ctrl-C)
+    stays ignored."""
+    if threading.current_thread() is not threading.main_thread() or interactive():
         return
     for number in SIGNALS:
         if signal.getsignal(number) is not signal.SIG_IGN:
@@ -35,8 +46,9 @@ def stop_at_once_while_starting() -> None:
 
 
 def serve_until_stopped() -> None:
-    """From here on, Ctrl-C and SIGTERM raise KeyboardInterrupt, which stops Gradio's server its own way."""
-    if threading.current_thread() is not threading.main_thread():
+    """From here on, Ctrl-C and SIGTERM raise KeyboardInterrupt, which stops Gradio's server its own way (not at an
+    interactive prompt: there the server serves in the background, and the signals stay Python's)."""
+    if threading.current_thread() is not threading.main_thread() or interactive():
         return
     for number, handler in zip(SIGNALS, (signal.default_int_handler, _stop_as_on_ctrl_c)):
         if signal.getsignal(number) is not signal.SIG_IGN:

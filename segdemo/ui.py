@@ -9,6 +9,7 @@ through the same code.
 
 from __future__ import annotations
 
+import atexit
 import json
 import logging
 import os
@@ -51,7 +52,7 @@ from .page_widths import WINDOW_WIDTH_JS
 from .service import CLASS_TABLE_HEADERS, COMPARE_HEADERS, MAX_SEED, SegmentationService, compare_legend, decimals_shown
 from .sessions import SESSIONS_REMEMBERED
 from .settings import number_setting
-from .stopping import serve_until_stopped
+from .stopping import interactive, serve_until_stopped
 from .trustplots import page_size
 from .visualize import DEFAULT_OPACITY
 from .zoo import DEFAULT_MODEL
@@ -71,6 +72,7 @@ log = logging.getLogger(__name__)
 QUEUE_SIZE = int(number_setting("SEGDEMO_QUEUE_SIZE", 16, low=1, high=10_000, whole=True))
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
+NOTEBOOK_HEIGHT = 1300  # px: a notebook output frame down to the Segment button (Gradio's 500: the picture box alone)
 # The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")
 UPLOAD_PLACEHOLDER = (
     "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
@@ -495,7 +497,7 @@ def stale_note(tab: str, button: str) -> gr.HTML:
 
 
 def build_demo(service: SegmentationService) -> gr.Blocks:
-    """The whole UI; launch it with ``launch(demo)``."""
+    """The whole UI; serve it with ``demo.launch()`` (``SegdemoBlocks``)."""
     examples = [str(p) for p in example_images()]
     # The two handlers that run a network for a visitor ask ZeroGPU for a GPU (segdemo.gpu); nothing else does.
     segment_on_gpu = gpu_task(service.segment_gpu_seconds)(service.segment)
@@ -519,7 +521,7 @@ def build_demo(service: SegmentationService) -> gr.Blocks:
 
     # Gradio sweeps the uploads and the files it served once they are as old as segdemo's result folders
     sweep = (SWEEP_EVERY_SECONDS, RESULTS_KEPT_SECONDS)
-    with RefusingBlocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=sweep) as demo:
+    with SegdemoBlocks(title="segdemo: FCN vs SegNet", fill_width=True, delete_cache=sweep) as demo:
         gr.Markdown(
             "# FCN and SegNet, side by side\n"
             "Road scenes segmented into CamVid's 11 classes by networks this project trained from scratch. Upload a "
@@ -867,47 +869,91 @@ def serving_settings() -> str:
             f"sessions kept {SESSIONS_REMEMBERED:,}")
 
 
-def launch(demo: gr.Blocks, **kwargs: Any) -> None:
-    """Queue with a bounded size and one inference at a time, then serve; on SIGTERM or Ctrl-C, stop and delete what
-    visitors left.
+class SegdemoBlocks(RefusingBlocks):
+    """The app's page, which serves itself as segdemo does however it is launched: ``python app.py``, a notebook's
+    ``%run app.py`` or ``demo.launch(share=True)``, ``from app import demo``.
 
-    A SIGTERM (a container stopped, ``kill``) ended Python at once: Gradio's
-    shutdown, which deletes every upload and file it served, never ran, and the
-    next process knew nothing of them, so visitors' photos, their metadata and
-    names with them, stayed on the disk for good (helper-34's audit). Raised as
-    Ctrl-C's KeyboardInterrupt, it takes Gradio's own way out; the results it
-    never served (a run cancelled after it started) go with segdemo's folder.
+    Gradio 6 takes a page's theme, style and script, its upload limit and its server's middleware at launch, not
+    when the page is built: Gradio's usual line, ``demo.launch()``, served a bare page (Gradio's default theme, none
+    of segdemo's script: no pixel read-out, no paste), with no upload limit and an unbounded queue.
     """
-    demo.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
-    log.info(serving_settings())
-    stop_sweeping = threading.Event()
-    sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
-    serve_until_stopped()  # Ctrl-C and SIGTERM, from here KeyboardInterrupt (segdemo.stopping)
-    kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
-    # the sessions whose page state Gradio keeps (about 0.2 MB each): as many as segdemo notes of (segdemo.sessions)
-    kwargs.setdefault("state_session_capacity", SESSIONS_REMEMBERED)
-    stopped_starting = False
-    try:
-        demo.launch(
-            theme=THEME,
-            css=CSS + "\n" + getattr(demo, "segdemo_css", ""),
-            js=page_script(),
-            footer_links=["api", "gradio"],
-            max_file_size=MAX_UPLOAD,
-            # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)
-            # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
-            # exception". The handlers' own failures are sentences already (segdemo.failures).
-            show_error=True,
-            # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the page's link preview made the
-            # app's own
-            app_kwargs={"middleware": compression_middleware() + [link_preview_middleware(demo.title)]},
-            **kwargs,
-        )
-    except KeyboardInterrupt:  # a stop while Gradio started the server, before its own catch: no traceback
-        log.info("stopped while the server was starting")
-        demo.close(verbose=False)
-        stopped_starting = True
-    if stopped_starting or not kwargs.get("prevent_thread_lock"):  # the server has stopped
+
+    _after_serving: Callable[[], None] | None = None
+
+    def launch(self, **kwargs: Any) -> Any:
+        """Queue with a bounded size and one inference at a time, then serve; when the server stops, delete what
+        visitors left.
+
+        A SIGTERM (a container stopped, ``kill``) ended Python at once: Gradio's shutdown, which deletes every upload
+        and file it served, never ran, and the next process knew nothing of them, so visitors' photos, their metadata
+        and names with them, stayed on the disk for good (helper-34's audit). Raised as Ctrl-C's KeyboardInterrupt,
+        it takes Gradio's own way out; the results it never served (a run cancelled after it started) go with
+        segdemo's folder. Where Gradio's launch returns at once (a notebook, ``prevent_thread_lock``), the server
+        serves on in a thread, and the same clean-up comes with ``demo.close()`` or when Python ends (a notebook's
+        kernel shut down): it had come at once, the sweep by age stopped while the server went on.
+        """
+        blocks = _launch_blocks(kwargs)
+        self.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+        log.info(serving_settings())
+        stop_sweeping = threading.Event()
+        sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
+        self._after_serving = _clean_up_after_serving(self, stop_sweeping)
+        if blocks:
+            serve_until_stopped()  # Ctrl-C and SIGTERM, from here KeyboardInterrupt (segdemo.stopping)
+        else:
+            atexit.register(self._after_serving)  # a kernel shut down, a script ended: what visitors left goes
+        kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
+        # the sessions whose page state Gradio keeps (about 0.2 MB each): as many as segdemo notes of (segdemo.sessions)
+        kwargs.setdefault("state_session_capacity", SESSIONS_REMEMBERED)
+        kwargs.setdefault("height", NOTEBOOK_HEIGHT)  # the page's frame in a notebook's output
+        served = None
+        try:
+            served = super().launch(
+                theme=THEME,
+                css=CSS + "\n" + getattr(self, "segdemo_css", ""),
+                js=page_script(),
+                footer_links=["api", "gradio"],
+                max_file_size=MAX_UPLOAD,
+                # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor
+                # uploaded) answer in words, never with a trace; without it they all read "the upstream Gradio app has
+                # raised an exception". The handlers' own failures are sentences already (segdemo.failures).
+                show_error=True,
+                # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the page's link preview made the
+                # app's own
+                app_kwargs={"middleware": compression_middleware() + [link_preview_middleware(self.title)]},
+                **kwargs,
+            )
+        except KeyboardInterrupt:  # a stop while Gradio started the server, before its own catch: no traceback
+            log.info("stopped while the server was starting")
+            self.close(verbose=False)
+            blocks = True
+        if blocks:  # the server has stopped
+            self._after_serving()
+        return served
+
+    def close(self, verbose: bool = True) -> None:
+        """Gradio's close, then segdemo's clean-up: what visitors left goes (a notebook's ``demo.close()``)."""
+        super().close(verbose)
+        if self._after_serving is not None:
+            self._after_serving()
+            atexit.unregister(self._after_serving)
+
+
+def _launch_blocks(kwargs: dict[str, Any]) -> bool:
+    """Whether Gradio's launch with ``kwargs`` keeps the thread until the server stops (Gradio 6.31's rule): not at
+    an interactive prompt, nor with ``prevent_thread_lock``, unless in debug mode."""
+    debug = kwargs.get("debug") or os.environ.get("GRADIO_DEBUG", "0") == "1"
+    return bool(debug or (not kwargs.get("prevent_thread_lock") and not interactive()))
+
+
+def _clean_up_after_serving(demo: gr.Blocks, stop_sweeping: threading.Event) -> Callable[[], None]:
+    """Once, whichever asks first (the end of a launch, ``close``, Python's exit): stop the sweep by age, and
+    delete the uploads Gradio served and segdemo's results."""
+    done = threading.Lock()
+
+    def clean_up() -> None:
+        if not done.acquire(blocking=False):
+            return
         stop_sweeping.set()
         # Gradio's own shutdown deletes its uploads too, but in its server's thread, which it waits for 5 s at most
         # (a client's open stream holds it longer): the process then ended first, the uploads left behind
@@ -916,4 +962,7 @@ def launch(demo: gr.Blocks, **kwargs: Any) -> None:
                 sweep(None)
         finally:  # whatever Gradio's sweep met, segdemo's results go too
             delete_results_written_here()
+
+    return clean_up
+
 

@@ -22,16 +22,18 @@ def _ctrl_c_as_in_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def start_and_stop(tmp_path: Path, when: str, number: int) -> tuple[int, str]:
-    """Start ``app.py`` and send it signal ``number`` as soon as its log shows ``when``; its exit status and log."""
+def start_and_stop(tmp_path: Path, when: str, number: int, python: tuple[str, ...] = ()) -> tuple[int, str]:
+    """Start ``app.py`` (with Python's options ``python``) and send it signal ``number`` as soon as its log shows
+    ``when``; its exit status and log."""
     log = tmp_path / "app.log"
     env = {**os.environ, "GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(free_port()),
            "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1", "GRADIO_TEMP_DIR": str(tmp_path / "cache")}
     with log.open("w") as output:
         # as from a terminal: a suite run in the background (``nohup ... &``, some CI runners) passes Ctrl-C on
         # ignored, and an ignored Ctrl-C the app leaves ignored
-        process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=output,
-                                   stderr=subprocess.STDOUT, preexec_fn=_ctrl_c_as_in_a_terminal)
+        process = subprocess.Popen([sys.executable, *python, "app.py"], cwd=ROOT, env=env, stdout=output,
+                                   stdin=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                   preexec_fn=_ctrl_c_as_in_a_terminal)
     try:
         deadline = time.monotonic() + 120
         while when not in log.read_text() and process.poll() is None and time.monotonic() < deadline:
@@ -66,3 +68,11 @@ def test_a_stop_while_gradio_starts_its_server_is_one_line(tmp_path, number):
     said = ["segdemo.ui: stopped while the server was starting", "Keyboard interruption in main thread"]
     assert any(line in log for line in said), log[-3000:]
     assert status == 0, log[-3000:]
+
+
+def test_sigterm_ends_the_app_at_an_interactive_prompt(tmp_path):
+    """``python -i app.py``: Gradio's launch returns to the ``>>>`` prompt and the server serves on in a thread. A
+    SIGTERM there had become a KeyboardInterrupt at the prompt, which the process outlived; it is Python's again."""
+    status, log = start_and_stop(tmp_path, "Running on local URL", signal.SIGTERM, python=("-i",))
+    assert status == -signal.SIGTERM, log[-3000:]
+    assert "KeyboardInterrupt" not in log, log[-3000:]
