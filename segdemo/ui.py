@@ -893,15 +893,16 @@ class SegdemoBlocks(RefusingBlocks):
         kernel shut down): it had come at once, the sweep by age stopped while the server went on.
         """
         blocks = _launch_blocks(kwargs)
-        self.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
-        log.info(serving_settings())
-        stop_sweeping = threading.Event()
-        sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
-        self._after_serving = _clean_up_after_serving(self, stop_sweeping)
+        if not self.is_running:  # launched again while it serves (a notebook's cell run twice): its queue and sweep
+            self.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+            log.info(serving_settings())
+            stop_sweeping = threading.Event()
+            sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
+            self._after_serving = _clean_up_after_serving(self, stop_sweeping)
+            if not blocks:
+                atexit.register(self._after_serving)  # a kernel shut down, a script ended: what visitors left goes
         if blocks:
             serve_until_stopped()  # Ctrl-C and SIGTERM, from here KeyboardInterrupt (segdemo.stopping)
-        else:
-            atexit.register(self._after_serving)  # a kernel shut down, a script ended: what visitors left goes
         kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
         # the sessions whose page state Gradio keeps (about 0.2 MB each): as many as segdemo notes of (segdemo.sessions)
         kwargs.setdefault("state_session_capacity", SESSIONS_REMEMBERED)

@@ -12,6 +12,7 @@ import os
 import queue
 import shutil
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -145,6 +146,10 @@ def test_gradios_usual_demo_launch_serves_the_app_as_app_py_does_and_close_clean
         assert demo.theme is THEME and demo.js == page_script() and CSS in demo.css
         assert demo.max_file_size == 50 * 1024 * 1024 and demo._queue.max_size == QUEUE_SIZE
         assert sweeps, "the sweep by age runs while the server serves"
+        queue, sweeping = demo._queue, [t for t in threading.enumerate() if t.name == "segdemo-sweep"]
+        demo.launch(prevent_thread_lock=True, quiet=True)  # a notebook's cell run again: the server it runs
+        assert demo._queue is queue, "a new queue beside the one the server runs"
+        assert [t for t in threading.enumerate() if t.name == "segdemo-sweep"] == sweeping
         visitor = tmp_path / "visitor.jpg"
         shutil.copy(EXAMPLE, visitor)
         client = Client(demo.local_url, verbose=False, download_files=str(tmp_path / "downloads"))
