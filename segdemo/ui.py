@@ -73,9 +73,11 @@ QUEUE_SIZE = int(number_setting("SEGDEMO_QUEUE_SIZE", 16, low=1, high=10_000, wh
 CONCURRENCY = 1  # one inference at a time: torch already uses every core
 MAX_UPLOAD = "50mb"  # the server refuses larger uploads (segdemo.images.MAX_FILE_BYTES matches)
 NOTEBOOK_HEIGHT = 1300  # px: a notebook output frame down to the Segment button (Gradio's 500: the picture box alone)
-# The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here")
+# The upload area says what to drop and what is read, before a visitor tries (Gradio's own: "Drop Image Here"), and
+# that a copied picture may be pasted (Ctrl-V or Cmd-V, segdemo/pasted_pictures.js): only the clipboard's icon said so
 UPLOAD_PLACEHOLDER = (
-    "# Drop a street picture here\n- or -\nClick to upload\nPNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
+    "# Drop a street picture here\n- or -\nClick to upload, or paste one\n"
+    "PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB"
 )
 
 RESULT = "segdemo-result"  # a tab's result that is not a map (a table, a text): greyed out with the maps when stale

@@ -1822,7 +1822,8 @@ def test_the_app_uses_the_width_of_the_window_or_frame_it_is_given(browser, app_
 @pytest.mark.parametrize("width", [320, 1400])
 def test_the_upload_area_says_what_to_drop_and_which_files_are_read(browser, app_url, width):
     """Gradio's own "Drop Image Here" named no format: HEIC, what iPhones save, is read, and a visitor could not know.
-    The whole text shows, on the narrowest phone too, in both tabs, with the size limit whole on one line."""
+    The whole text shows, on the narrowest phone too, in both tabs, with the size limit whole on one line; it says a
+    copied picture may be pasted, which only the clipboard's icon had said."""
     page = browser.new_page(viewport={"width": width, "height": 900})
     open_app(page, app_url)
     for tab, area in (("Segment", "#segment-picture"), ("Compare", "#compare-picture")):
@@ -1831,6 +1832,7 @@ def test_the_upload_area_says_what_to_drop_and_which_files_are_read(browser, app
         heading.wait_for(timeout=10_000)
         formats = page.locator(area).get_by_text("PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50\u00a0MB")
         assert formats.is_visible() and "50\u00a0MB" in formats.inner_text()
+        assert page.locator(area).get_by_text("Click to upload, or paste one").is_visible()  # Ctrl-V's picture too
         box, upload = formats.bounding_box(), page.locator(area).bounding_box()
         assert upload["x"] <= box["x"] and box["x"] + box["width"] <= upload["x"] + upload["width"] + 1
     page.close()
