@@ -81,19 +81,26 @@ class RefusingBlocks(gr.Blocks):
     """
 
     def queue(self, *args: Any, **kwargs: Any) -> RefusingBlocks:
-        """Gradio's queue with its ``max_size`` held when visitors arrive together. Gradio checks the queue's size,
-        then awaits the run's validator (``picture_given``, in a worker thread) before it adds the run: six visitors
-        who pressed at once on a busy machine all passed the check of a queue of one, and all waited their turn
-        (test_load). Here each arrival is checked and added before the next is looked at; a refused one is told at
-        once, and the validator is the only wait (a few milliseconds)."""
+        """Gradio's queue with its ``max_size`` held when visitors arrive together, and held for each line of events
+        that share a ``concurrency_id`` (the networks' runs; the re-blends; the browser copies), not for them all.
+
+        Gradio checks the queue's size, then awaits the run's validator (``picture_given``, in a worker thread)
+        before it adds the run: six visitors who pressed at once on a busy machine all passed the check of a queue
+        of one, and all waited their turn (test_load). Here each arrival is checked and added before the next is
+        looked at; a refused one is told at once, and the validator is the only wait (a few milliseconds).
+
+        Gradio's check counts every event waiting: with the networks' line full, a visitor's opacity slider and
+        colour box were refused too, with no word on the page (the overlay stayed as it was), and so was the browser
+        copy of a HEIC or TIFF upload. Each line now waits up to ``max_size`` of its own: a re-blend takes
+        milliseconds, and never waits behind the networks."""
         super().queue(*args, **kwargs)
         check_gradio_hooks(self)  # before any visitor: an override Gradio no longer calls would serve wrongly
         queue = getattr(self, "_queue", None)
         if not callable(getattr(queue, "push", None)):  # the size is still checked, only not for arrivals together
             lost("gradio", "Blocks._queue.push", "visitors who press at once may all pass a full queue's check of "
-                 "max_size")
+                 "max_size, and a full queue refuses the re-blends too")
             return self
-        queue.push = _one_arrival_at_a_time(queue.push)  # type: ignore[union-attr]
+        queue.push = _one_arrival_at_a_time(queue, queue.push)  # type: ignore[union-attr]
         return self
 
     def validate_inputs(self, block_fn: Any, inputs: list[Any]) -> None:
@@ -166,16 +173,39 @@ def _check_parameters(owner: type, name: str, parameters: tuple[str, ...], why: 
         raise moved("gradio", f"{owner.__name__}.{name}{'(' + ', '.join(parameters[1:]) + ')'}", why)
 
 
-def _one_arrival_at_a_time(push: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+def _one_arrival_at_a_time(queue: Any, push: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
     """``Queue.push`` that runs for one arrival at a time, so that its size check and the run's addition are one
-    step (see ``RefusingBlocks.queue``)."""
+    step, and that checks the size of the arrival's own line (see ``RefusingBlocks.queue``)."""
     arriving = asyncio.Lock()
 
-    async def push_alone(*args: Any, **kwargs: Any) -> T:
+    async def push_alone(body: Any, *args: Any, **kwargs: Any) -> T:
         async with arriving:
-            return await push(*args, **kwargs)
+            limit, waiting = queue.max_size, _waiting_in_line(queue, body)
+            if limit is None or waiting is None:  # no bound, or a line Gradio's own check is left to
+                return await push(body, *args, **kwargs)
+            if waiting >= limit:  # Gradio's own refusal, which its clients and page show as "the queue is full"
+                return False, f"Queue is full. Max size is {limit} and size is {waiting}.", "queue_full"  # type: ignore
+            queue.max_size = None  # Gradio's check of every line, while this arrival alone is looked at
+            try:
+                return await push(body, *args, **kwargs)
+            finally:
+                queue.max_size = limit
 
     return push_alone
+
+
+def _waiting_in_line(queue: Any, body: Any) -> int | None:
+    """How many events wait in the line ``body``'s event joins (its ``concurrency_id``); None where this Gradio
+    does not say (Gradio 6.31's ``route_utils.get_fn`` and ``Queue.event_queue_per_concurrency_id``)."""
+    get_fn = optional("gradio.route_utils", "get_fn", None, "a full queue refuses the re-blends too")
+    lines = getattr(queue, "event_queue_per_concurrency_id", None)
+    if get_fn is None or not isinstance(lines, dict):
+        return None
+    try:
+        line = lines.get(get_fn(queue.blocks, None, body).concurrency_id)
+    except Exception:  # noqa: BLE001 - an event Gradio cannot name: its own check, and its own answer, follow
+        return None
+    return 0 if line is None else len(getattr(line, "queue", ()))
 
 
 NO_PICTURE = "Please upload a picture first (or pick one of the examples)."

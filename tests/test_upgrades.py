@@ -76,6 +76,20 @@ def test_the_queue_takes_one_arrival_at_a_time(demo):
         "at once may all pass a full queue's check of max_size")
 
 
+def test_each_line_of_events_is_bounded_on_its_own(demo):
+    from gradio import route_utils
+
+    queue = demo._queue
+    assert callable(getattr(route_utils, "get_fn", None)) and isinstance(
+        getattr(queue, "event_queue_per_concurrency_id", None), dict), (
+        f"Gradio {gr.__version__} lacks gradio.route_utils.get_fn or Queue.event_queue_per_concurrency_id: a full "
+        "networks' queue refuses the re-blends too (segdemo/inputs.py, _waiting_in_line)")
+    refusal = inspect.getsource(type(queue).push)
+    assert '"queue_full"' in refusal and "self.max_size" in refusal, (
+        f"Gradio {gr.__version__}'s Queue.push no longer refuses with (False, message, \"queue_full\") by max_size, "
+        "which segdemo/inputs.py answers with for a full line of its own")
+
+
 def test_a_click_on_an_example_runs_the_tab(demo):
     names = {fn.api_name for fn in demo.fns.values()}
     assert {"segment_examples", "compare_examples"} <= names, (
