@@ -7,8 +7,14 @@ logger's handler every Hub warning came out twice; the library's line alone is k
 from __future__ import annotations
 
 import logging
+import warnings
 
-from huggingface_hub.utils import logging as hub_logging
+# In a notebook without ipywidgets, tqdm.auto (huggingface_hub imports it) warned "IProgress not found. Please update
+# jupyter and ipywidgets", in red above the app's first line: advice for a widget progress bar, where tqdm draws its
+# text one instead; nothing for a notebook running the app to do (tests/test_notebook.py)
+warnings.filterwarnings("ignore", message="IProgress not found")
+
+from huggingface_hub.utils import logging as hub_logging  # noqa: E402
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

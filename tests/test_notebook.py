@@ -91,6 +91,7 @@ def test_run_app_py_in_a_notebook_serves_segdemos_page_and_cleans_up_when_the_ke
     try:
         said = kernel.run("%run app.py")
         assert not said["error"], said
+        assert "Warning" not in "".join(said["stderr"]), said["stderr"]  # tqdm's "IProgress not found", in red
         frames = [shown["text/html"] for shown in said["display"] if "text/html" in shown]
         assert frames and 'height="1300"' in frames[0], said  # the page down to its Segment button, not 500 px
         url = f"http://127.0.0.1:{kernel_env['GRADIO_SERVER_PORT']}/"

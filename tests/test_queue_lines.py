@@ -51,7 +51,7 @@ def test_with_the_networks_queue_full_the_opacity_slider_still_reblends_at_once(
         deadline = time.monotonic() + 20  # a re-blend takes milliseconds; a network run 32 samples, several seconds
         while not only_class_colours(shown := page.evaluate(PICTURE_SOURCES, overlay)[-1], keyed=False) \
                 or shown == first:
-            assert time.monotonic() < deadline, "the overlay stayed at the old opacity while the networks' queue was full"
+            assert time.monotonic() < deadline, "the overlay stayed at the old opacity, the networks' queue full"
             time.sleep(0.2)
         page.close()
     finally:
