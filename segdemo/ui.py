@@ -873,11 +873,13 @@ def serving_settings() -> str:
 
 class SegdemoBlocks(RefusingBlocks):
     """The app's page, which serves itself as segdemo does however it is launched: ``python app.py``, a notebook's
-    ``%run app.py`` or ``demo.launch(share=True)``, ``from app import demo``.
+    ``%run app.py`` or ``demo.launch(share=True)``, ``from app import demo``; or mounted in a FastAPI app of one's
+    own with ``demo.mount(app, "/segdemo")``.
 
-    Gradio 6 takes a page's theme, style and script, its upload limit and its server's middleware at launch, not
-    when the page is built: Gradio's usual line, ``demo.launch()``, served a bare page (Gradio's default theme, none
-    of segdemo's script: no pixel read-out, no paste), with no upload limit and an unbounded queue.
+    Gradio 6 takes a page's theme, style and script, its upload limit and its server's middleware at launch (or at
+    ``gr.mount_gradio_app``), not when the page is built: Gradio's usual line, ``demo.launch()``, served a bare page
+    (Gradio's default theme, none of segdemo's script: no pixel read-out, no paste), with no upload limit and an
+    unbounded queue.
     """
 
     _after_serving: Callable[[], None] | None = None
@@ -896,36 +898,15 @@ class SegdemoBlocks(RefusingBlocks):
         """
         blocks = _launch_blocks(kwargs)
         if not self.is_running:  # launched again while it serves (a notebook's cell run twice): its queue and sweep
-            self.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
-            log.info(serving_settings())
-            stop_sweeping = threading.Event()
-            sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
-            self._after_serving = _clean_up_after_serving(self, stop_sweeping)
-            if not blocks:
-                atexit.register(self._after_serving)  # a kernel shut down, a script ended: what visitors left goes
+            self._start_serving(clean_up_at_exit=not blocks)
         if blocks:
             serve_until_stopped()  # Ctrl-C and SIGTERM, from here KeyboardInterrupt (segdemo.stopping)
-        kwargs.setdefault("enable_monitoring", False)  # its key, printed to the log by anyone's GET /monitoring
         # the sessions whose page state Gradio keeps (about 0.2 MB each): as many as segdemo notes of (segdemo.sessions)
         kwargs.setdefault("state_session_capacity", SESSIONS_REMEMBERED)
         kwargs.setdefault("height", NOTEBOOK_HEIGHT)  # the page's frame in a notebook's output
         served = None
         try:
-            served = super().launch(
-                theme=THEME,
-                css=CSS + "\n" + getattr(self, "segdemo_css", ""),
-                js=page_script(),
-                footer_links=["api", "gradio"],
-                max_file_size=MAX_UPLOAD,
-                # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor
-                # uploaded) answer in words, never with a trace; without it they all read "the upstream Gradio app has
-                # raised an exception". The handlers' own failures are sentences already (segdemo.failures).
-                show_error=True,
-                # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the page's link preview made the
-                # app's own
-                app_kwargs={"middleware": compression_middleware() + [link_preview_middleware(self.title)]},
-                **kwargs,
-            )
+            served = super().launch(**self._page_settings(kwargs))
         except KeyboardInterrupt:  # a stop while Gradio started the server, before its own catch: no traceback
             log.info("stopped while the server was starting")
             self.close(verbose=False)
@@ -934,12 +915,50 @@ class SegdemoBlocks(RefusingBlocks):
             self._after_serving()
         return served
 
+    def mount(self, app: Any, path: str, **kwargs: Any) -> Any:
+        """Serve the page at ``path`` of ``app``, a FastAPI app of one's own (``gr.mount_gradio_app``, whose keyword
+        arguments ``kwargs`` are), with the page, limits and queue of ``python app.py``; ``app``, with it mounted.
+
+        The host's server runs it, and stops it: what visitors left goes when Python ends (uvicorn ends its own way
+        on Ctrl-C and SIGTERM). ``gr.mount_gradio_app(app, demo, path)`` alone served the bare page."""
+        self._start_serving(clean_up_at_exit=True)
+        self.state_session_capacity = SESSIONS_REMEMBERED
+        return gr.mount_gradio_app(app, self, path, **self._page_settings(kwargs))
+
     def close(self, verbose: bool = True) -> None:
         """Gradio's close, then segdemo's clean-up: what visitors left goes (a notebook's ``demo.close()``)."""
         super().close(verbose)
         if self._after_serving is not None:
             self._after_serving()
             atexit.unregister(self._after_serving)
+
+    def _start_serving(self, clean_up_at_exit: bool) -> None:
+        """The queue's bounds, the sweep by age, and the clean-up once the server stops (at Python's exit too)."""
+        self.queue(max_size=QUEUE_SIZE, default_concurrency_limit=CONCURRENCY)
+        log.info(serving_settings())
+        stop_sweeping = threading.Event()
+        sweep_while_serving(stop_sweeping)  # results older than a day go, visitors or not
+        self._after_serving = _clean_up_after_serving(self, stop_sweeping)
+        if clean_up_at_exit:
+            atexit.register(self._after_serving)  # a kernel shut down, a script ended: what visitors left goes
+
+    def _page_settings(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """``kwargs`` with segdemo's page and server settings where they name none: what launch and mount share."""
+        settings = {
+            "theme": THEME,
+            "css": CSS + "\n" + getattr(self, "segdemo_css", ""),
+            "js": page_script(),
+            "footer_links": ["api", "gradio"],
+            "max_file_size": MAX_UPLOAD,
+            # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)
+            # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an
+            # exception". The handlers' own failures are sentences already (segdemo.failures).
+            "show_error": True,
+            # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the link preview made the app's own
+            "app_kwargs": {"middleware": compression_middleware() + [link_preview_middleware(self.title)]},
+            "enable_monitoring": False,  # its key, printed to the log by anyone's GET /monitoring
+        }
+        return {**settings, **kwargs}
 
 
 def _launch_blocks(kwargs: dict[str, Any]) -> bool:
