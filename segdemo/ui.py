@@ -9,12 +9,14 @@ through the same code.
 
 from __future__ import annotations
 
+import asyncio
 import atexit
+import contextlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
 
@@ -919,11 +921,23 @@ class SegdemoBlocks(RefusingBlocks):
         """Serve the page at ``path`` of ``app``, a FastAPI app of one's own (``gr.mount_gradio_app``, whose keyword
         arguments ``kwargs`` are), with the page, limits and queue of ``python app.py``; ``app``, with it mounted.
 
-        The host's server runs it, and stops it: what visitors left goes when Python ends (uvicorn ends its own way
-        on Ctrl-C and SIGTERM). ``gr.mount_gradio_app(app, demo, path)`` alone served the bare page."""
-        self._start_serving(clean_up_at_exit=True)
+        The host's server runs it, and stops it: what visitors left goes when the server shuts the app down (its
+        lifespan's end, where Gradio's own shutdown runs too). Not at Python's exit: uvicorn, once it has shut down
+        on SIGTERM or Ctrl-C, raises the signal again, and Python ends without its exit handlers.
+        ``gr.mount_gradio_app(app, demo, path)`` alone served the bare page."""
+        self._start_serving(clean_up_at_exit=False)
         self.state_session_capacity = SESSIONS_REMEMBERED
-        return gr.mount_gradio_app(app, self, path, **self._page_settings(kwargs))
+        app = gr.mount_gradio_app(app, self, path, **self._page_settings(kwargs))
+        serving = app.router.lifespan_context  # the host's, with Gradio's inside it
+
+        @contextlib.asynccontextmanager
+        async def lifespan(host: Any) -> AsyncIterator[Any]:
+            async with serving(host) as state:
+                yield state
+            await asyncio.to_thread(self._after_serving)  # the files' deletion, off the event loop
+
+        app.router.lifespan_context = lifespan
+        return app
 
     def close(self, verbose: bool = True) -> None:
         """Gradio's close, then segdemo's clean-up: what visitors left goes (a notebook's ``demo.close()``)."""

@@ -20,7 +20,8 @@ EXAMPLE = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
 
 @pytest.fixture
 def site(tmp_path, monkeypatch):
-    """A FastAPI site with a route of its own and segdemo mounted at /segdemo/, on a free loopback port."""
+    """A FastAPI site with a route of its own and segdemo mounted at /segdemo/, on a free loopback port: its URL,
+    the page, and uvicorn's server and thread."""
     import uvicorn
     from fastapi import FastAPI
     from fastapi.responses import PlainTextResponse
@@ -37,7 +38,9 @@ def site(tmp_path, monkeypatch):
     demo = build_demo(SegmentationService(load_zoo()))
     app = demo.mount(app, "/segdemo")
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    # as the README runs it: a page open (here gradio_client's) holds a stream open, which uvicorn would wait for
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning",
+                                          timeout_graceful_shutdown=5))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 60
@@ -45,7 +48,7 @@ def site(tmp_path, monkeypatch):
         assert time.monotonic() < deadline and thread.is_alive(), "uvicorn did not start"
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}", demo
+        yield f"http://127.0.0.1:{port}", demo, server, thread
     finally:
         server.should_exit = True
         thread.join(timeout=30)
@@ -56,7 +59,7 @@ def test_mounted_in_a_site_of_ones_own_the_app_serves_its_page_at_the_path(site,
     from segdemo.imagefiles import results_folder
     from segdemo.ui import CSS, QUEUE_SIZE, page_script
 
-    url, demo = site
+    url, demo, server, thread = site
     assert urllib.request.urlopen(url + "/", timeout=10).read() == b"the site's own page"
     config = json.load(urllib.request.urlopen(url + "/segdemo/config", timeout=30))
     assert config["theme"] == "soft" and config["js"] == page_script() and CSS in config["css"], "a bare page"
@@ -72,6 +75,8 @@ def test_mounted_in_a_site_of_ones_own_the_app_serves_its_page_at_the_path(site,
     page = urllib.request.urlopen(url + "/segdemo/", timeout=30).read().decode()
     assert f'<meta property="og:url" content="{url}/segdemo/"' in page, "the link preview, at the mounted path"
     assert list(results_folder().iterdir())
-    demo.close(verbose=False)  # as at Python's exit: what visitors left goes
+    server.should_exit = True  # as on SIGTERM or Ctrl-C: uvicorn shuts the site down, what visitors left goes
+    thread.join(timeout=30)
+    assert not thread.is_alive(), "uvicorn did not shut down"
     assert not list(results_folder().iterdir())
     assert not any(path.name == visitor.name for path in (tmp_path / "cache").rglob("*"))
