@@ -50,8 +50,7 @@ class Kernel:
         """Run a cell; what it printed, displayed and raised, as a notebook shows them."""
         cell = self.client.execute(code)
         said: dict[str, list] = {"stdout": [], "stderr": [], "display": [], "error": []}
-        deadline = time.monotonic() + timeout
-        interrupt_at = None if interrupt_after is None else time.monotonic() + interrupt_after
+        deadline, interrupt_at = time.monotonic() + timeout, None
         while time.monotonic() < deadline:
             if interrupt_at is not None and time.monotonic() >= interrupt_at:
                 self.manager.interrupt_kernel()  # the notebook's ■ button: SIGINT to the kernel
@@ -70,6 +69,8 @@ class Kernel:
                 said["display"].append(content["data"])
             elif kind == "error":
                 said["error"].append(content["ename"])
+            elif kind == "status" and content["execution_state"] == "busy" and interrupt_after is not None:
+                interrupt_at = time.monotonic() + interrupt_after  # counted from when the cell starts
             elif kind == "status" and content["execution_state"] == "idle":
                 return said
         raise AssertionError(f"the cell did not finish within {timeout}s: {said}")
