@@ -28,7 +28,7 @@ from pydantic import ConfigDict, ValidationError
 
 from . import images
 from .internals import lost, moved, optional
-from .picture_urls import PictureURLError, fetch_picture, picture_url, shown_url
+from .picture_urls import PictureURLError, fetch_picture, picture_url, served_here, shown_url
 
 log = logging.getLogger(__name__)
 C = TypeVar("C", bound=gr.components.Component)
@@ -323,12 +323,14 @@ class UploadImage(gr.Image):
         """A picture given as a URL is fetched by ``segdemo.picture_urls``, within the upload's limits, instead of
         by Gradio, which reads any answer whole into memory and explains no failure."""
         if isinstance(url_or_file_path, str) and url_or_file_path.lower().startswith(("http://", "https://")):
-            try:
-                path = await fetch_picture(url_or_file_path, self.GRADIO_CACHE, images.MAX_FILE_BYTES)
-            except PictureURLError as error:
-                raise refused(str(error)) from None
-            self.temp_files.add(path)
-            return path
+            if (here := served_here(url_or_file_path, self.GRADIO_CACHE)) is None:
+                try:
+                    path = await fetch_picture(url_or_file_path, self.GRADIO_CACHE, images.MAX_FILE_BYTES)
+                except PictureURLError as error:
+                    raise refused(str(error)) from None
+                self.temp_files.add(path)
+                return path
+            url_or_file_path = here  # an upload's URL on this server (an agent's picture): the file itself
         if url_or_file_path is not None and not _regular_file(url_or_file_path):
             # Gradio noted a folder of its cache named as the picture among the files it deletes, and its sweeps,
             # at shutdown and by age, then stopped at it (os.remove of a folder): one call kept every upload

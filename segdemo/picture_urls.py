@@ -26,7 +26,7 @@ import uuid
 import zlib
 from collections.abc import AsyncIterator
 from pathlib import Path
-from urllib.parse import ParseResult, urljoin, urlparse
+from urllib.parse import ParseResult, unquote, urljoin, urlparse
 
 import anyio
 import httpx
@@ -96,6 +96,24 @@ def picture_url(text: str) -> str | None:
     if name not in FETCHED_SCHEMES:
         raise PictureURLError(_other_scheme(name))
     return name + stripped[len(name):]
+
+
+def served_here(url: str, cache: str | Path) -> str | None:
+    """The file in ``cache`` that ``url`` names through a Gradio server's file route (``.../gradio_api/file=PATH``),
+    where it is there; None for any other URL.
+
+    An agent with a picture on its own disk uploads it (Gradio's ``gradio upload-mcp``) and sends the app the URL
+    the upload answers, which, for an app on one's own machine, is on 127.0.0.1: refused, as pictures are fetched
+    from public addresses only. Such a file is used where it is; it is no more than a client may send by its path
+    (an upload's, in the cache), whatever the URL's host: Gradio names an upload's folder by its bytes' hash.
+    """
+    parsed = urlparse(url)
+    _, found, path = parsed.path.partition("/gradio_api/file=")
+    if not found or not path:
+        return None
+    local = Path(os.path.realpath(unquote(path)))
+    root = Path(os.path.realpath(cache))
+    return str(local) if root in local.parents and local.is_file() else None
 
 
 def _other_scheme(name: str) -> str:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from segdemo.picture_urls import PictureURLError, fetch_picture, picture_url
+from segdemo.picture_urls import PictureURLError, fetch_picture, picture_url, served_here
 
 PICTURE = (ROOT / "examples" / "camvid_0006R0_f01290.jpg").read_bytes()
 LIMIT = 200_000  # bytes: more than the picture, far less than the endless answer sends
@@ -242,3 +242,25 @@ def test_the_servers_log_never_holds_a_urls_password_or_query(server, tmp_path, 
         fetch(f"http://user:secret@127.0.0.1:{port}/street.jpg?token=abc", tmp_path)
         refusal(f"http://user:secret@127.0.0.1:{port}/nothing.jpg?token=abc", tmp_path)
     assert "secret" not in caplog.text and "token=abc" not in caplog.text
+
+
+def test_an_upload_named_by_this_servers_file_route_is_the_file_itself(tmp_path):
+    """``gradio upload-mcp`` answers an app on 127.0.0.1 with a URL on 127.0.0.1, which is never fetched: the file
+    it names is used where it is, if it is one in the cache; nothing outside the cache, whatever the URL says."""
+    cache = tmp_path / "cache"
+    upload = cache / "2c6dea74" / "street photo.jpg"
+    upload.parent.mkdir(parents=True)
+    upload.write_bytes(PICTURE)
+    (tmp_path / "secret.jpg").write_bytes(PICTURE)
+    route = "http://127.0.0.1:7860/gradio_api/file="
+    assert served_here(route + str(upload), cache) == str(upload)
+    assert served_here(route + str(upload).replace(" ", "%20"), cache) == str(upload)  # as encode_file_path sends
+    assert served_here("https://someone-segdemo.hf.space/site/gradio_api/file=" + str(upload), cache) == str(upload)
+    assert served_here(route + str(tmp_path / "secret.jpg"), cache) is None
+    assert served_here(route + str(cache / "2c6dea74" / ".." / ".." / "secret.jpg"), cache) is None
+    assert served_here(route + str(upload.parent), cache) is None  # a folder of the cache
+    assert served_here(route + str(cache / "nothing.jpg"), cache) is None
+    assert served_here(route + "/etc/passwd", cache) is None
+    assert served_here("http://127.0.0.1:7860/gradio_api/upload", cache) is None
+    (cache / "link.jpg").symlink_to(tmp_path / "secret.jpg")
+    assert served_here(route + str(cache / "link.jpg"), cache) is None
