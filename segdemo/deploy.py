@@ -67,7 +67,7 @@ def configuration_problems(root: Path = ROOT) -> list[str]:
         problems.append(f"suggested_hardware is {hardware!r}, not one of the Hub's hardware flavours "
                         f"({', '.join(SPACE_HARDWARE)})")
     # The Space installs Gradio at sdk_version, then requirements.txt: two versions would not install together.
-    pinned = re.search(r"^gradio==(\S+)", (root / "requirements.txt").read_text(), flags=re.MULTILINE)
+    pinned = re.search(r"^gradio(?:\[[^]]*\])?==(\S+)", (root / "requirements.txt").read_text(), flags=re.MULTILINE)
     if pinned and str(metadata.get("sdk_version")) != pinned.group(1):
         problems.append(f"sdk_version is {metadata.get('sdk_version')!r} where requirements.txt pins gradio "
                         f"{pinned.group(1)}")

@@ -23,6 +23,7 @@ from typing import Any
 import gradio as gr
 
 from . import captions
+from .agents import serve_mcp
 from .classes import CAMVID_CLASSES
 from .compression import compression_middleware
 from .gpu import gpu_task
@@ -971,6 +972,7 @@ class SegdemoBlocks(RefusingBlocks):
             # the page gzipped: 360 kB to 48 kB (first-visit.json); inside it, the link preview made the app's own
             "app_kwargs": {"middleware": compression_middleware() + [link_preview_middleware(self.title)]},
             "enable_monitoring": False,  # its key, printed to the log by anyone's GET /monitoring
+            "mcp_server": serve_mcp(),  # segment and compare as tools for AI agents, at /gradio_api/mcp/
         }
         return {**settings, **kwargs}
 

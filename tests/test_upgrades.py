@@ -102,6 +102,23 @@ def test_gradios_served_files_can_be_swept_and_forgotten(demo):
     assert gradio_forget(demo) is not None, f"Gradio {gr.__version__} lacks Blocks.temp_file_sets"
 
 
+def test_gradios_mcp_server_still_has_and_calls_what_segdemo_mends():
+    """segdemo/agents.py overrides these methods of Gradio's MCP server; each mends a way it failed the app's tools."""
+    import gradio.mcp
+
+    from segdemo.agents import _MENDED, _GradioMCPServer
+
+    assert _GradioMCPServer.__name__ == "GradioMCPServer"
+    missing = [name for name in _MENDED if not hasattr(_GradioMCPServer, name)]
+    assert not missing, f"Gradio {gr.__version__}'s GradioMCPServer has no {missing}: port segdemo/agents.py"
+    source = inspect.getsource(gradio.mcp)
+    for call in ["self._prepare_tool_call_args(", "self._execute_tool_without_progress(",
+                 "self._execute_tool_with_progress(", "self.pop_returned_state(", "self.get_input_schema(",
+                 "gradio.mcp.GradioMCPServer(blocks)"]:
+        where = source if "gradio.mcp." not in call else inspect.getsource(importlib.import_module("gradio.routes"))
+        assert call in where, f"Gradio {gr.__version__} no longer calls {call[:-1]}: port segdemo/agents.py"
+
+
 @pytest.mark.parametrize("module, name, ours", [
     ("gradio.exceptions", "InvalidPathError", inputs.InvalidPathError),
     ("gradio.utils", "get_function_params", inputs.get_function_params),
