@@ -36,6 +36,9 @@ import gradio.mcp
 from .internals import lost, warn_once
 
 log = logging.getLogger(__name__)
+# the mcp package logs each request at INFO ("Processing request of type CallToolRequest", "Terminating session:
+# None"): two to four lines a call in the Space's log, which says nothing of them for the page or the API
+logging.getLogger("mcp").setLevel(logging.WARNING)
 
 MCP_SWITCH = "GRADIO_MCP_SERVER"  # Gradio's own variable; "false" serves no MCP, as in any Gradio app
 PICTURE_FOR_AGENTS = ("A street picture (PNG, JPEG, WebP, HEIC, AVIF, BMP, GIF or TIFF, up to 50 MB): its public "

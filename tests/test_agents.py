@@ -149,6 +149,7 @@ def test_an_agent_segments_and_compares_a_picture_and_leaves_nothing_behind(tmp_
     assert refused.isError
     assert "not an image we can read" in refused.content[0].text
     assert "Traceback" not in refused.content[0].text and "Traceback" not in server_log
+    assert "Processing request of type" not in server_log and "Terminating session" not in server_log
 
     # the picture, sent as a data: URI, is nowhere in the cache once the server has stopped
     left = [path for path in cache.rglob("*") if path.is_file() and path.read_bytes() == street_bytes]
