@@ -55,6 +55,21 @@ def site(tmp_path, monkeypatch):
         demo.close(verbose=False)
 
 
+def agents_call(url: str):
+    """An agent's call of ``segment`` at ``url``'s MCP server (tests/test_agents.py); None without the mcp package."""
+    import asyncio
+    import base64
+    import importlib.util
+
+    if importlib.util.find_spec("mcp") is None:
+        return None
+    from test_agents import as_an_agent
+
+    picture = "data:image/jpeg;base64," + base64.b64encode(EXAMPLE.read_bytes()).decode()
+    _, (answer,) = asyncio.run(as_an_agent(url, [("segment", {"image": picture, "model_name": "fcn8s_lite"}, False)]))
+    return answer
+
+
 def test_mounted_in_a_site_of_ones_own_the_app_serves_its_page_at_the_path(site, tmp_path):
     from segdemo.imagefiles import results_folder
     from segdemo.ui import CSS, QUEUE_SIZE, page_script
@@ -75,6 +90,8 @@ def test_mounted_in_a_site_of_ones_own_the_app_serves_its_page_at_the_path(site,
     page = urllib.request.urlopen(url + "/segdemo/", timeout=30).read().decode()
     assert f'<meta property="og:url" content="{url}/segdemo/"' in page, "the link preview, at the mounted path"
     assert list(results_folder().iterdir())
+    agent = agents_call(url + "/segdemo/")  # MCP at the path, its session manager started by the host's lifespan
+    assert agent is None or not agent.isError, agent.content
     server.should_exit = True  # as on SIGTERM or Ctrl-C: uvicorn shuts the site down, what visitors left goes
     thread.join(timeout=30)
     assert not thread.is_alive(), "uvicorn did not shut down"
