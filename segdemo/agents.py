@@ -66,7 +66,7 @@ def serve_mcp() -> bool:
         warn_once('No MCP server for agents: the mcp package is not installed (pip install "gradio[mcp]", as '
                   "requirements.txt has it).")
         return False
-    missing = [name for name in _MENDED if not hasattr(gradio.mcp.GradioMCPServer, name)]
+    missing = [name for name in _MENDED if not hasattr(_GradioMCPServer, name)]
     if missing:
         lost("gradio", "gradio.mcp.GradioMCPServer." + missing[0],
              "its MCP server answers agents as Gradio does, without segdemo's mending (segdemo/agents.py)")

@@ -154,3 +154,25 @@ def test_an_agent_segments_and_compares_a_picture_and_leaves_nothing_behind(tmp_
     # the picture, sent as a data: URI, is nowhere in the cache once the server has stopped
     left = [path for path in cache.rglob("*") if path.is_file() and path.read_bytes() == street_bytes]
     assert left == []
+
+
+def test_a_gradio_whose_server_moved_a_mended_method_serves_it_unmended_and_says_so(monkeypatch, caplog):
+    import gradio.mcp
+
+    from segdemo import agents, internals
+
+    monkeypatch.setattr(internals, "_said", set())
+    monkeypatch.delattr(agents._GradioMCPServer, "pop_returned_state")
+    monkeypatch.setattr(gradio.mcp, "GradioMCPServer", agents._GradioMCPServer)
+    monkeypatch.delenv("GRADIO_MCP_SERVER", raising=False)
+    with caplog.at_level("WARNING"):
+        assert agents.serve_mcp()
+    assert gradio.mcp.GradioMCPServer is agents._GradioMCPServer  # Gradio's own, not segdemo's
+    assert "has no gradio.mcp.GradioMCPServer.pop_returned_state" in caplog.text
+
+
+def test_gradio_mcp_server_false_serves_no_mcp(monkeypatch):
+    from segdemo import agents
+
+    monkeypatch.setenv("GRADIO_MCP_SERVER", "false")
+    assert not agents.serve_mcp()
