@@ -61,7 +61,7 @@ from .zoo import DEFAULT_MODEL
 
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 TRUST_PLOTS_INTRO = (
-    "### Can you trust the confidence map?\n\n"
+    "## Can you trust the confidence map?\n\n"
     "**Reliability, before and after temperature scaling** (first plot): of the pixels shown at a given confidence, "
     "the share that is right; bars on the diagonal are perfectly calibrated, before (grey) and after (blue) "
     "temperature scaling. **Accuracy of the most certain pixels** (second): keep only the most certain pixels (by "
@@ -770,11 +770,13 @@ def _models_tab(service: SegmentationService) -> list[str]:
         gr.Markdown(service.models_summary())
         with gr.Accordion("What the figures mean", open=False):
             gr.Markdown(captions.FIGURES_EXPLAINED.removeprefix("**What the figures mean.** "))
-        gr.Markdown(service.models_markdown())
+        # the tab's sections under the page's title (h1) are h2: as h3, a screen reader's list of headings skipped
+        # a level (axe-core's heading-order); drawn at h3's size, as before (app.css)
+        gr.Markdown(service.models_markdown(), elem_classes=["segdemo-sections"])
         plots = service.trust_plots()
         plot_rules: list[str] = []
         if plots:
-            gr.Markdown(TRUST_PLOTS_INTRO)
+            gr.Markdown(TRUST_PLOTS_INTRO, elem_classes=["segdemo-sections"])
             # One plot a row, wide enough to read, and no block label: it would sit on the plots' own titles.
             # Each comes four times, its panels side by side and stacked, on a light and on a dark ground; CSS
             # shows the one that fits the screen and the page's theme. Each is as wide as its figure at 110 CSS
