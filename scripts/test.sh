@@ -26,7 +26,7 @@ if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m p
   exit 1
 fi
 
-echo "installing tests/js's pinned @gradio/client (log: .venv/npm.log)"
+echo "installing tests/js's pinned @gradio/client and axe-core (log: .venv/npm.log)"
 if ! npm ci --prefix tests/js --no-audit --no-fund >.venv/npm.log 2>&1; then
   tail -n 40 .venv/npm.log
   exit 1

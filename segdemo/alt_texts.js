@@ -21,7 +21,8 @@
   // And names for the downloads. A map's download is a link around a button, both reached with Tab: the link, which
   // has no name, is taken out of the Tab order, and the button ("Download", on every map alike) is named after the
   // file it downloads ("Download confidence_fcn8s_lite.webp"). A class map's link was read as its size ("3.7 KB
-  // ⇣"); it says its file and size.
+  // ⇣"); it says its file and size, after a comma: words in brackets do not count as a name's words for the
+  // words shown (WCAG 2.5.3, label in name; axe-core drops them), so "(3.7 KB)" left the link's shown words out.
   function nameDownloads() {
     for (const link of document.querySelectorAll("a.download-link[download]")) {
       const file = link.getAttribute("download");
@@ -30,9 +31,19 @@
         if (link.getAttribute("tabindex") !== "-1") link.setAttribute("tabindex", "-1");
         if (file && button.getAttribute("aria-label") !== `Download ${file}`) button.setAttribute("aria-label", `Download ${file}`);
       } else if (file) {
-        const name = `Download ${file} (${link.textContent.replace(/[\s\u00a0]*\u21e3/, "").replace(/\u00a0/g, " ").trim()})`;
+        const name = `Download ${file}, ${link.textContent.replace(/[\s\u00a0]*\u21e3/, "").replace(/\u00a0/g, " ").trim()}`;
         if (link.getAttribute("aria-label") !== name) link.setAttribute("aria-label", name);
       }
+    }
+  }
+
+  // And the picture box's upload area named by the words it shows (segdemo.ui's placeholder: "Drop a street picture
+  // here ... up to 50 MB"), not Gradio's "Drop an image file here to upload", words it no longer shows: a visitor who
+  // speaks the words seen (WCAG 2.5.3, label in name) was not understood, and a screen reader missed the formats read.
+  function nameUploads() {
+    const areas = ":is(#segment-picture, #compare-picture) .upload-container[aria-label]";
+    for (const area of document.querySelectorAll(areas)) {
+      if (area.textContent.trim()) area.removeAttribute("aria-label");
     }
   }
 
@@ -47,11 +58,12 @@
   }
 
   // each sets only what differs, so a change it makes calls it once more, to find nothing left to set
-  new MutationObserver(() => { describe(); nameDownloads(); skipDeadStops(); }).observe(document.body, {
+  new MutationObserver(() => { describe(); nameDownloads(); nameUploads(); skipDeadStops(); }).observe(document.body, {
     subtree: true, childList: true, attributes: true,
     attributeFilter: ["src", "href", "download", "aria-label", "tabindex"],
   });
   describe();
   nameDownloads();
+  nameUploads();
   skipDeadStops();
 }

@@ -338,7 +338,7 @@ def models_markdown(models: dict[str, LoadedModel]) -> str:
     for name, model in models.items():
         spec = MODELS[name]
         if not model.ready:
-            parts.append(f"### {model.entry.label}\n\nNot available: {model.error}")
+            parts.append(f"## {model.entry.label}\n\nNot available: {model.error}")
             continue
         config = model.checkpoint.config
         params = model.checkpoint.parameters
@@ -362,12 +362,12 @@ def models_markdown(models: dict[str, LoadedModel]) -> str:
         training = config.get("training", {})
         size = config["input_size"]
         parts.append(
-            f"### {model.entry.label}\n\n{spec.description}. **{params:,} parameters**, {macs / 1e9:.2f} GMAC per "
+            f"## {model.entry.label}\n\n{spec.description}. **{params:,} parameters**, {macs / 1e9:.2f} GMAC per "
             f"pass at its working resolution {size[1]}x{size[0]}; {training_line(training)}"
             + f".\n\n{figures}\n\n{calibration_line(config, evaluation)}\n\nWeights: {model.describe()}."
         )
     parts.append(
-        "### The papers' figures beside ours\n\n"
+        "## The papers' figures beside ours\n\n"
         "The SegNet paper trained its compact Basic variants from scratch to about **47 mIoU** on CamVid; "
         "ENet reached **51 mIoU** with 0.37M parameters. Those are test-set figures at 360x480; ours are measured "
         "by `python -m segdemo.evaluate` on the frames named above (CamVid's test split is withheld from this project)."

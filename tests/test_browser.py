@@ -280,7 +280,7 @@ def test_the_tab_shown_and_the_class_maps_download_read_in_either_theme(browser,
     link = page.locator("#segment-class-map a[data-testid=download-link]")
     link.wait_for(timeout=60_000)
     assert contrast_against_page(link) >= 4.5
-    named = r"/^Download f01290_class_map_fcn8s_lite\.png \(\d+(\.\d)? KB\)$/"
+    named = r"/^Download f01290_class_map_fcn8s_lite\.png, \d+(\.\d)? KB$/"
     page.wait_for_function(f"link => {named}.test(link.ariaLabel)", arg=link.element_handle(), timeout=5_000)
     page.close()
 
