@@ -132,8 +132,8 @@ def _markdown_table(headers: list[Any], rows: list[list[Any]]) -> str:
 
 
 def _local_files(value: Any) -> list[str]:
-    """The paths of the server's own files among a call's arguments: the copies of pictures sent as data: URIs
-    (a URL is fetched by the app; the schema lets an agent send nothing else)."""
+    """The paths of the server's own files in ``value``: among a call's arguments, the copies of pictures sent as
+    data: URIs (a URL is fetched by the app; the schema lets an agent send nothing else); among its outputs, maps."""
     if _is_file(value) and not value["path"].startswith(("http://", "https://")):
         return [value["path"]]
     if isinstance(value, dict):
