@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import io
 import json
 import sys
@@ -115,8 +116,9 @@ async def uploaded_then_segmented(url: str, picture: Path) -> tuple[str, object]
     from mcp import ClientSession, StdioServerParameters
     from mcp.client.stdio import stdio_client
 
-    uploader = StdioServerParameters(command=str(Path(sys.executable).parent / "gradio"),
-                                     args=["upload-mcp", url, str(picture.parent)])
+    # the `gradio` command, run by this Python (a moved virtual environment's scripts name the Python it had)
+    uploader = StdioServerParameters(command=sys.executable, args=["-c", "from gradio.cli import cli; cli()",
+                                                                   "upload-mcp", url, str(picture.parent)])
     async with stdio_client(uploader) as (read, write):
         async with ClientSession(read, write) as session:
             await session.initialize()
@@ -124,6 +126,13 @@ async def uploaded_then_segmented(url: str, picture: Path) -> tuple[str, object]
     picture_url = answer.content[0].text
     _, (result,) = await as_an_agent(url, [("segment", {"image": picture_url, "model_name": "fcn8s_lite"}, False)])
     return picture_url, result
+
+
+def in_a_thread_of_its_own(coroutine):
+    """``asyncio.run(coroutine)`` where an event loop already runs in this thread (Playwright's sync API, in a
+    module that drives a browser too)."""
+    with concurrent.futures.ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, coroutine).result()
 
 
 def test_an_agent_segments_and_compares_a_picture_and_leaves_nothing_behind(tmp_path):

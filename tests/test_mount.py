@@ -57,16 +57,16 @@ def site(tmp_path, monkeypatch):
 
 def agents_call(url: str):
     """An agent's call of ``segment`` at ``url``'s MCP server (tests/test_agents.py); None without the mcp package."""
-    import asyncio
     import base64
     import importlib.util
 
     if importlib.util.find_spec("mcp") is None:
         return None
-    from test_agents import as_an_agent
+    from test_agents import as_an_agent, in_a_thread_of_its_own
 
     picture = "data:image/jpeg;base64," + base64.b64encode(EXAMPLE.read_bytes()).decode()
-    _, (answer,) = asyncio.run(as_an_agent(url, [("segment", {"image": picture, "model_name": "fcn8s_lite"}, False)]))
+    call = ("segment", {"image": picture, "model_name": "fcn8s_lite"}, False)
+    _, (answer,) = in_a_thread_of_its_own(as_an_agent(url, [call]))
     return answer
 
 

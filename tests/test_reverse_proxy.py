@@ -145,16 +145,15 @@ def test_a_link_to_the_site_s_path_previews_with_a_picture_served_there(proxied)
 
 def test_an_agent_calls_the_tools_through_the_proxy_and_their_links_are_the_sites(proxied):
     """MCP at the site's path: the tool's answer links each map at the path, where nginx serves it."""
-    import asyncio
     import base64
 
-    from test_agents import as_an_agent
+    from test_agents import as_an_agent, in_a_thread_of_its_own
 
     site, log = proxied
     frame = next((ROOT / "examples").glob("*.jpg"))
     picture = "data:image/jpeg;base64," + base64.b64encode(frame.read_bytes()).decode()
-    tools, (answer,) = asyncio.run(as_an_agent(site, [("segment", {"image": picture, "model_name": "fcn8s_lite"},
-                                                       False)]))
+    call = ("segment", {"image": picture, "model_name": "fcn8s_lite"}, False)
+    tools, (answer,) = in_a_thread_of_its_own(as_an_agent(site, [call]))
     assert {tool.name for tool in tools} == {"segment", "compare"}
     assert not answer.isError, answer.content
     links = [item.text.removeprefix("Image URL: ") for item in answer.content
