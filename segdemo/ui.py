@@ -216,17 +216,18 @@ def page_script() -> str:
     greyed out while the picture shown is another, and what a screen reader is told of them and of Gradio's messages
     (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js), the overlay's
     divider moved from the keyboard (segdemo/divider_keys.js), a picture pasted with Ctrl-V taken as the tab's
-    picture (segdemo/pasted_pictures.js) and why the webcam or the clipboard gave none (segdemo/source_errors.js);
-    before them, the layout's rules that follow the app's own width (segdemo/app_width.css)."""
+    picture (segdemo/pasted_pictures.js), why the webcam or the clipboard gave none (segdemo/source_errors.js) and
+    the page declared in English, the language of its every word (segdemo/page_language.js); before them, the
+    layout's rules that follow the app's own width (segdemo/app_width.css)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager, dock, stale, small, divider, pasted, refused = (
+    readout, alts, eager, dock, stale, small, divider, pasted, refused, language = (
         (here / name).read_text(encoding="utf-8").strip() for name in
         ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js",
-         "small_maps.js", "divider_keys.js", "pasted_pictures.js", "source_errors.js"))
+         "small_maps.js", "divider_keys.js", "pasted_pictures.js", "source_errors.js", "page_language.js"))
     by_width = json.dumps((here / "app_width.css").read_text(encoding="utf-8"))
     return (f"() => {{\n({ADD_STYLE})({by_width});\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n"
             f"({eager})();\n({dock})();\n({stale})();\n({small})();\n({divider})();\n({pasted})();\n"
-            f"({refused})();\n}}")
+            f"({refused})();\n({language})();\n}}")
 
 
 # The rules that follow the app's width (segdemo/app_width.css), added to the page as a style of its own: Gradio

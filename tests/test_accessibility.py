@@ -6,7 +6,8 @@ light and the dark theme and at a phone's width. Any finding fails the test but 
 one Gradio's own markup or an exception WCAG makes, with the reason. axe-core's version is pinned in
 tests/js/package.json (npm ci --prefix tests/js installs it); a well-kept rule engine finds what checks of our own
 would not think of (it found the names of the maps in 3.6:1, a link's name without its words shown, a skipped
-heading level, none of which the hand-written checks of tests/test_browser.py asked about)."""
+heading level, none of which the hand-written checks of tests/test_browser.py asked about). And what axe cannot
+check, the page's declared language against its words', to a browser set to another language."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import ROOT
-from test_browser import COMPARE_IMAGES, IMAGES_SHOWN, browser, open_app  # noqa: F401
+from test_browser import COMPARE_IMAGES, IMAGES_SHOWN, blog_post, browser, open_app  # noqa: F401
 
 AXE = ROOT / "tests" / "js" / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.0, 2.1 and 2.2, levels A and AA, and axe's best practices
@@ -105,3 +106,40 @@ def test_axe_finds_nothing_on_the_page_before_and_after_a_run(axe_script, browse
         findings += axe_findings(page, axe_script, f"{look}, Compare tab after a run")
     page.close()
     assert not findings, "axe-core found:\n" + "\n".join(findings)
+
+
+# The words of Gradio's own in the app: its footer, and its buttons' names (a map's Download, the picture's Undo)
+GRADIOS_WORDS = """() => [document.querySelector('footer')?.innerText ?? '',
+    ...[...document.querySelectorAll('gradio-app button[title]')].map(button => button.title)]"""
+
+
+def test_to_a_browser_set_to_german_the_page_says_it_is_in_english(browser, app_url):  # noqa: F811
+    """WCAG 3.1.1, the language of the page, which axe cannot check: it reads the declared language, not the
+    words. Gradio 6.31 declared the page in the browser's language (<html lang="de">) and put its own few words in
+    German ("Mit Gradio erstellt", "Herunterladen"): a screen reader read every English word of segdemo's with a
+    German voice. The page, and the app's root, now say English, and Gradio's words are English too."""
+    page = browser.new_page(locale="de-DE", viewport={"width": 1400, "height": 900})
+    open_app(page, app_url)
+    page.wait_for_function("() => document.documentElement.lang === 'en'", timeout=10_000)
+    assert page.evaluate("() => document.querySelector('gradio-app').lang") == "en"
+    run_example(page, "Segment", SEGMENT_SHOWN)
+    footer, *titles = page.evaluate(GRADIOS_WORDS)
+    assert "Built with Gradio" in footer, footer
+    assert "Download" in titles and "Herunterladen" not in titles, titles
+    assert page.evaluate("() => document.documentElement.lang") == "en"   # as it stayed through the run
+    page.close()
+
+
+@pytest.mark.parametrize("blog_post", ["web-component"], indirect=True)
+def test_in_another_sites_page_the_app_says_it_is_in_english_and_leaves_the_page_its_language(browser,  # noqa: F811
+                                                                                              blog_post):  # noqa: F811
+    """As a web component in a blog's page, the page's <html> is the blog's: only the app's root is declared
+    English, and Gradio's words stay in the visitor's language (the page's is the blog's to say)."""
+    _, url = blog_post
+    page = browser.new_page(locale="de-DE", viewport={"width": 1000, "height": 900})
+    page.goto(url)
+    page.wait_for_function("() => document.getElementById('segdemo-app-width')", timeout=30_000)   # the script ran
+    page.wait_for_function("() => document.querySelector('gradio-app').lang === 'en'", timeout=10_000)
+    page.wait_for_timeout(500)
+    assert page.evaluate("() => document.documentElement.lang") != "en"
+    page.close()

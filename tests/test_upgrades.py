@@ -30,6 +30,9 @@ FRONTEND_FEATURES = [
     (r"role=\\?[\"']tabpanel", "pixel_readout.js finds a map's tab by it"),
     (r"navigator\.mediaDevices\.getUserMedia\(", "source_errors.js hears a refused camera from Gradio's call"),
     (r"navigator\.clipboard\.read\(\)", "source_errors.js hears a refused or empty clipboard from Gradio's call"),
+    (r"\./core-[\w-]+\.js", "page_language.js finds Gradio's core module by its file's name"),
+    (r"\bas changeLocale\b", "page_language.js puts Gradio's words in English with its settings panel's function"),
+    (r"__gradio_mode__ = \"app\"", "page_language.js tells the app's own page from a web component in another's"),
 ]
 
 
