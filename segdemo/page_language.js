@@ -4,8 +4,8 @@
   // browser speaks German the page declared itself German, and a screen reader read its English with a German
   // voice (WCAG 3.1.1, the language of the page). The app's root is marked English, which holds in a blog's page
   // too, whose <html> is the blog's to declare. On the app's own page Gradio's words are made English as well, by
-  // the function its settings panel calls when a visitor picks a language, so that the page is in one language and
-  // declares it: a visitor may still pick another there. Run once by Gradio when the page loads (launch(js=...)).
+  // the function its settings panel calls when a visitor picks a language (a panel the page's footer leaves out),
+  // so that the page is in one language and declares it. Run once by Gradio when the page loads (launch(js=...)).
   const root = document.getElementById("segment-picture")?.closest("gradio-app")
     ?? document.querySelector("gradio-app");
   root?.setAttribute("lang", "en");
