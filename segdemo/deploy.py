@@ -8,7 +8,10 @@ none of the history. What is sent: every file git tracks, less what the
 Space never runs nor links to (``NOT_SENT``: the tests, the benchmarks, the
 held-out twins with their 88 MB of weights, the maintainers' scripts and CI,
 the development requirements); a redeploy deletes the Space's files that the
-tree no longer has, these included. ``--dry-run
+tree no longer has, these included. The Space's README names its link
+preview, ``docs/link-preview.jpg`` as the Space holds it, as the picture of
+a link to the Space's page on the Hub (``thumbnail:``, which needs the
+Space's address). ``--dry-run
 DIR`` writes exactly that folder and uploads nothing; the tests start the
 app from it.
 """
@@ -24,16 +27,18 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import HfApi, constants, hf_hub_url
 from huggingface_hub.repocard import metadata_load
 
 from .hub import UPLOAD_ERRORS, add_timeout_option, bound_hub_timeouts, describe_upload_failure
+from .link_preview import CARD
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the Space never runs: app.py and segdemo/ read only weights/, examples/ and docs/, and neither the README
 # nor docs/ links into these (the Space shows the README). fnmatch's * crosses folders: "tests/*" is all of tests/.
 NOT_SENT = ("tests/*", "benchmarks/*", "twins/*", "scripts/*", ".ci/*", "requirements-dev.txt")
 KEPT_ON_THE_HUB = {".gitattributes"}
+LINK_PREVIEW = CARD.relative_to(ROOT).as_posix()  # segdemo/link_preview.py's picture, 1200x630 as social sites show
 # The Hub's rules for a Space's configuration block (huggingface.co/docs/hub/spaces-config-reference) that refuse
 # an upload: checked before anything is sent, so that a deploy is refused here, in a sentence, not by the Hub.
 SHORT_DESCRIPTION_LIMIT = 60
@@ -92,21 +97,41 @@ def space_files(root: Path = ROOT) -> list[str]:
                   if (root / name).is_file() and not any(fnmatch.fnmatch(name, pattern) for pattern in NOT_SENT))
 
 
-def prepare_folder(out: Path, root: Path = ROOT) -> Path:
-    """Copy the Space's files into ``out`` (an empty or new folder); returns it."""
+def link_preview_url(space: str, endpoint: str | None = None) -> str:
+    """Where the Hub serves the Space's link preview: what a social site fetches for a link to the Space's page."""
+    return hf_hub_url(space, LINK_PREVIEW, repo_type="space", endpoint=endpoint or constants.ENDPOINT)
+
+
+def with_thumbnail(readme: str, url: str) -> str:
+    """The README with ``thumbnail: url`` as the last line of its configuration block, unless it names one already.
+    A link to the Space's page on the Hub (huggingface.co/spaces/OWNER/NAME), the link most often shared, showed
+    the Hub's card of title and emoji: it now shows both networks on a bundled frame, as a link to the app does."""
+    block, rest = readme.split("\n---\n", 1)
+    if re.search(r"^thumbnail:", block, flags=re.MULTILINE):
+        return readme
+    return f"{block}\nthumbnail: {url}\n---\n{rest}"
+
+
+def prepare_folder(out: Path, root: Path = ROOT, space: str | None = None, endpoint: str | None = None) -> Path:
+    """Copy the Space's files into ``out`` (an empty or new folder), its README with the link preview of ``space``
+    as the thumbnail; returns it."""
     if out.exists() and any(out.iterdir()):
         raise SystemExit(f"{out} is not empty: give a new folder")
     for name in space_files(root):
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(root / name, target)
+    if space and (out / LINK_PREVIEW).is_file():
+        readme = out / "README.md"
+        readme.write_text(with_thumbnail(readme.read_text(encoding="utf-8"), link_preview_url(space, endpoint)),
+                          encoding="utf-8")
     return out
 
 
 def deploy(api: HfApi, space: str, private: bool = False) -> tuple[str, str]:
     """Create the Gradio Space if missing and make its files this tree's, in one commit; its URL and commit."""
     with tempfile.TemporaryDirectory() as tmp:
-        folder = prepare_folder(Path(tmp) / "space")
+        folder = prepare_folder(Path(tmp) / "space", space=space, endpoint=api.endpoint)
         url = api.create_repo(space, repo_type="space", space_sdk="gradio", private=private or None, exist_ok=True)
         # a redeploy also removes what this tree no longer has (a module moved, a picture renamed); the Hub's
         # own .gitattributes stays. Names are escaped: the Hub client reads them as fnmatch patterns.
@@ -129,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     check_configuration()
 
     if args.dry_run:
-        folder = prepare_folder(args.dry_run)
+        folder = prepare_folder(args.dry_run, space=args.space, endpoint=args.endpoint)
         files = space_files()
         size = sum((folder / name).stat().st_size for name in files)
         print(f"wrote {len(files)} files, {size / 1e6:.1f} MB, to {folder}")

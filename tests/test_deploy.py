@@ -43,6 +43,21 @@ def test_the_space_gets_every_tracked_file_but_what_it_never_runs(space_folder):
     assert (space_folder / "README.md").read_text().startswith("---\ntitle:")  # the Space's configuration block
 
 
+def test_the_spaces_readme_is_the_repositorys_with_its_link_preview_as_thumbnail(space_folder):
+    """The one line a Space's README has beyond the repository's: the link preview at the Space's address on the
+    Hub (the dry run's Space, someone/segdemo), a picture the Space gets, as large as social sites show one."""
+    from huggingface_hub.repocard import metadata_load
+    from PIL import Image
+
+    sent, ours = (space_folder / "README.md").read_text(), (ROOT / "README.md").read_text()
+    added = sorted(set(sent.splitlines()) - set(ours.splitlines()))
+    url = f"{constants.ENDPOINT}/spaces/someone/segdemo/resolve/main/docs/link-preview.jpg"
+    assert added == [f"thumbnail: {url}"] and len(sent.splitlines()) == len(ours.splitlines()) + 1
+    assert metadata_load(space_folder / "README.md")["thumbnail"] == url
+    with Image.open(space_folder / "docs" / "link-preview.jpg") as picture:
+        assert picture.format == "JPEG" and picture.size == (1200, 630)
+
+
 def test_the_space_gets_the_licence_its_readme_names(space_folder):
     """The README's block says `license: mit` and the repository had no LICENSE: the Space gets the MIT text, and
     the model cards publish writes name the same licence."""
@@ -120,7 +135,9 @@ def deployed(hub):
 def test_the_space_holds_the_tree_with_its_binaries_in_lfs(deployed):
     held = deployed.files(SPACE, repo_type="space")
     assert set(held) == {*deploy.space_files(), ".gitattributes"}
-    assert all(held[name] == (ROOT / name).read_bytes() for name in deploy.space_files())
+    assert all(held[name] == (ROOT / name).read_bytes() for name in deploy.space_files() if name != "README.md")
+    assert held["README.md"].decode() == deploy.with_thumbnail((ROOT / "README.md").read_text(),
+                                                                deploy.link_preview_url(SPACE, deployed.url))
     binaries = {name for name in deploy.space_files() if name.endswith((".safetensors", ".png", ".jpg", ".webp"))}
     assert len(binaries) > 20 and binaries <= deployed.lfs_files(SPACE, repo_type="space")
     assert deployed.commits(SPACE, repo_type="space") == ["Deploy segdemo", "initial commit"]
@@ -139,6 +156,28 @@ def test_the_app_runs_from_what_the_hub_holds(deployed, tmp_path):
         assert figures["output_size"] == [480, 360] and figures["weights"].startswith("bundled copy in weights/")
     finally:
         stop_app(process)
+
+
+def test_a_link_to_the_spaces_page_on_the_hub_previews_as_the_app(deployed, tmp_path):
+    """The Space's README names its link preview as the thumbnail that a link to its page on the Hub shows (the
+    Hub's configuration key ``thumbnail``): the URL, fetched as a social site would, is the picture the Space
+    holds, served by the Hub's resolve route."""
+    import requests
+    from huggingface_hub.repocard import metadata_load
+
+    card = tmp_path / "README.md"
+    card.write_bytes(deployed.files(SPACE, repo_type="space")["README.md"])
+    thumbnail = metadata_load(card)["thumbnail"]
+    assert thumbnail == f"{deployed.url}/spaces/{SPACE}/resolve/main/docs/link-preview.jpg"
+    fetched = requests.get(thumbnail, timeout=10)
+    assert fetched.status_code == 200 and fetched.content == (ROOT / "docs" / "link-preview.jpg").read_bytes()
+
+
+def test_a_readme_that_names_a_thumbnail_keeps_it():
+    readme = "---\ntitle: A\nthumbnail: https://example.org/mine.png\n---\n\n# A\n"
+    assert deploy.with_thumbnail(readme, "https://elsewhere/x.jpg") == readme
+    assert deploy.with_thumbnail(readme.replace("thumbnail: https://example.org/mine.png\n", ""), "U") == (
+        "---\ntitle: A\nthumbnail: U\n---\n\n# A\n")
 
 
 def test_a_redeploy_removes_what_the_tree_no_longer_has_and_keeps_the_hubs_gitattributes(deployed):
