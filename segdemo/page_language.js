@@ -6,7 +6,8 @@
   // too, whose <html> is the blog's to declare. On the app's own page Gradio's words are made English as well, by
   // the function its settings panel calls when a visitor picks a language (a panel the page's footer leaves out),
   // so that the page is in one language and declares it. Run once by Gradio when the page loads (launch(js=...)).
-  const root = document.getElementById("segment-picture")?.closest("gradio-app")
+  const ours = document.getElementById("segment-picture");
+  const root = ours?.closest("gradio-app") ?? ours?.closest(".gradio-container")
     ?? document.querySelector("gradio-app");
   root?.setAttribute("lang", "en");
   if (window.__gradio_mode__ !== "app") return;   // a web component in another site's page: its <html> is the site's

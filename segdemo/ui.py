@@ -982,6 +982,11 @@ class SegdemoBlocks(RefusingBlocks):
             "app_kwargs": {"middleware": compression_middleware() + [link_preview_middleware(self.title)]},
             "enable_monitoring": False,  # its key, printed to the log by anyone's GET /monitoring
             "mcp_server": serve_mcp(),  # segment and compare as tools for AI agents, at /gradio_api/mcp/
+            # The page rendered in the browser, as every test and figure has it. A Space sets GRADIO_SSR_MODE=true,
+            # which put Gradio's Node server in front of Python's: the page it rendered kept Gradio's link preview
+            # ("Gradio", "Click to try out the app!", its banner), answered /link-preview.jpg with the page itself
+            # and came without gzip (segdemo's middleware is Python's). launch(ssr_mode=True) still asks for it.
+            "ssr_mode": False,
         }
         return {**settings, **kwargs}
 

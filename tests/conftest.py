@@ -153,7 +153,7 @@ def start_app(env_extra: dict[str, str] | None = None, timeout: float = 120.0, c
             raise RuntimeError(f"app.py exited with {process.returncode}:\n{tail}")
         # Gradio moves to the next port when this one was taken after free_port() released it,
         # so the URL to poll is the one the server says it runs on.
-        announced = re.search(r"Running on local URL:\s+(http://\S+?)/?\s", log.read_text())
+        announced = re.search(r"Running on local URL:\s+(http://[^\s,]+?)/?[\s,]", log.read_text())
         if announced is None:
             time.sleep(0.5)
             continue

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import gzip
+import os
+import shutil
 from email.message import Message
 import urllib.request
 from html.parser import HTMLParser
 from io import BytesIO
 
 import numpy as np
+import pytest
 from PIL import Image
 
-from conftest import ROOT
+from conftest import ROOT, start_app, stop_app
 from segdemo.link_preview import CARD, CARD_SIZE, DESCRIPTION, main, rewrite_page
 
 TITLE = "segdemo: FCN vs SegNet"  # the page's title (segdemo/ui.py)
@@ -94,6 +97,29 @@ def test_the_gzipped_page_carries_the_same_preview(app_url):
     zipped, headers = page(app_url, {"Accept-Encoding": "gzip"})
     assert headers.get("Content-Encoding") == "gzip"
     assert head_tags(gzip.decompress(zipped).decode("utf-8")).tags == head_tags(plain.decode("utf-8")).tags
+
+
+def test_on_a_space_whose_environment_asks_for_ssr_the_page_is_still_the_apps(tmp_path):
+    """A Space sets GRADIO_SSR_MODE=true (and has Node): Gradio 6.31 then put its Node server in front of Python's,
+    and the page it rendered kept Gradio's preview ("Gradio", "{url}", "Click to try out the app!"), answered
+    /link-preview.jpg with the page and came uncompressed, as this test found before segdemo asked for the page
+    rendered in the browser (ssr_mode=False, the page every other test reads)."""
+    if shutil.which("node") is None:
+        if os.environ.get("CI"):
+            pytest.fail("node is not installed: .ci/run installs it for tests/js")
+        pytest.skip("Gradio's SSR needs Node on the PATH, as a Space has it")
+    process, url, log = start_app({"GRADIO_SSR_MODE": "true", "GRADIO_TEMP_DIR": str(tmp_path / "cache")})
+    try:
+        announced = log.read_text()
+        body, headers = page(url, {"Accept-Encoding": "gzip"})
+        picture, picture_headers = page(url + "link-preview.jpg")
+    finally:
+        stop_app(process)
+    assert "with SSR" not in announced, announced[-500:]
+    assert headers.get("Content-Encoding") == "gzip"
+    tags = head_tags(gzip.decompress(body).decode("utf-8"))
+    assert tags.title == TITLE and tags.values("og:title") == [TITLE] and tags.values("og:url") == [url]
+    assert picture_headers["Content-Type"] == "image/jpeg" and picture == CARD.read_bytes()
 
 
 def test_a_page_not_laid_out_as_gradios_is_left_as_it_is():
