@@ -200,6 +200,25 @@ def test_an_agent_segments_and_compares_a_picture_and_leaves_nothing_behind(tmp_
     assert left == []
 
 
+def test_on_a_space_the_tools_are_named_after_it_and_answer_alike(tmp_path):
+    """A Space's environment (SYSTEM=spaces, its SPACE_ID, and GRADIO_SSR_MODE=true): Gradio names each tool after
+    the Space's repository, ``segdemo_segment`` for someone/segdemo, so that an agent given several Spaces tells
+    their tools apart (the README says so); segdemo's mends hold under those names."""
+    street, _ = data_uri(Image.open(EXAMPLE).convert("RGB").crop((0, 0, 160, 120)))
+    process, url, _ = start_app({"GRADIO_TEMP_DIR": str(tmp_path / "cache"), "SYSTEM": "spaces",
+                                 "SPACE_ID": "someone/segdemo", "GRADIO_SSR_MODE": "true"})
+    try:
+        tools, (segment,) = asyncio.run(as_an_agent(url, [
+            ("segdemo_segment", {"image": street, "model_name": "fcn8s_lite"}, False)]))
+    finally:
+        stop_app(process)
+    assert {tool.name for tool in tools} == {"segdemo_segment", "segdemo_compare"}
+    for tool in tools:
+        assert tool.inputSchema["properties"]["image"]["description"] == PICTURE_FOR_AGENTS, tool.name
+    assert not segment.isError, segment.content
+    assert len([item for item in segment.content if item.type == "image"]) == 5   # FCN: no mutual information
+
+
 def test_a_gradio_whose_server_moved_a_mended_method_serves_it_unmended_and_says_so(monkeypatch, caplog):
     import gradio.mcp
 
