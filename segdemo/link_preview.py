@@ -5,9 +5,11 @@ Gradio's page template opens with its own Open Graph and Twitter tags, so a link
 the app!", Gradio's header picture, and ``og:url`` set to the unfilled "{url}" and then to "https://gradio.app/",
 which a site that follows ``og:url`` takes as the page's real address. The app's title came only in a second set of
 tags, after them, with an empty description and an empty picture. ``LinkPreviews`` replaces both sets with one of
-the app's own, and serves the picture they name (``CARD``, made by ``python -m segdemo.link_preview``).
+the app's own, and serves the picture they name (``CARD``, made by ``python -m segdemo.link_preview``), and the
+page's icon (``ICON``, made with it; Gradio's logo was the tab's).
 
-Usage, to make the picture again (after new weights): ``python -m segdemo.link_preview [--out docs/link-preview.jpg]``
+Usage, to make the picture and the icon again (after new weights):
+``python -m segdemo.link_preview [--out docs/link-preview.jpg] [--icon docs/favicon.png]``
 """
 
 from __future__ import annotations
@@ -28,6 +30,11 @@ CARD = ROOT / "docs" / "link-preview.jpg"
 CARD_ROUTE = "/link-preview.jpg"  # under the app's root, as its page is
 CARD_SIZE = (1200, 630)  # what Open Graph and Twitter's large card show whole (1.91:1)
 CARD_EXAMPLE = ROOT / "examples" / "camvid_0006R0_f03570.jpg"  # the README's frame: a sign FCN calls a pedestrian
+# The page's icon (the browser's tab, a bookmark, the Space installed as an app): FCN's class map of a bundled frame,
+# the road ahead and a car on it, which still reads as a street in CamVid's colours at a tab's 16 pixels
+ICON = ROOT / "docs" / "favicon.png"
+ICON_EXAMPLE = ROOT / "examples" / "camvid_0006R0_f01290.jpg"
+ICON_SIZE = 256  # Gradio scales it for an installed app's 192 and 512 px icons
 DESCRIPTION = ("Road scenes segmented into CamVid's 11 classes by FCN-8s and a Bayesian SegNet, trained from scratch: "
                "upload a street picture to see each network's colour overlay, its calibrated confidence and where it "
                "is unsure about boundaries.")
@@ -178,6 +185,26 @@ def make_card(out: Path = CARD, example: Path = CARD_EXAMPLE) -> Image.Image:
     return card
 
 
+def make_icon(out: Path = ICON, example: Path = ICON_EXAMPLE) -> Image.Image:
+    """The page's icon: the shipped FCN's class map of ``example``, its middle square, each pixel a class colour
+    (a palette PNG of a few kB)."""
+    from .checkpoints import load_checkpoint
+    from .classes import CAMVID_PALETTE
+    from .inference import predict
+
+    with Image.open(example) as picture:
+        picture = picture.convert("RGB")
+    classes = predict(picture, load_checkpoint(ROOT / "weights" / "fcn8s_lite")).labels
+    labels = Image.fromarray(classes.cpu().numpy().astype("uint8"), mode="P")
+    labels.putpalette([channel for colour in CAMVID_PALETTE for channel in colour])
+    side = min(labels.size)
+    left, top = (labels.width - side) // 2, (labels.height - side) // 2
+    icon = labels.crop((left, top, left + side, top + side)).resize((ICON_SIZE, ICON_SIZE), Image.Resampling.NEAREST)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    icon.save(out, optimize=True)
+    return icon
+
+
 def _font(size: int, bold: bool = True) -> ImageFont.ImageFont:
     try:  # the DejaVu Sans that matplotlib ships, the plots' own
         from matplotlib import font_manager
@@ -197,9 +224,13 @@ def _fitted(draw: ImageDraw.ImageDraw, text: str, width: int, size: int, bold: b
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m segdemo.link_preview", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=CARD, help=f"where to write it (default {CARD.relative_to(ROOT)})")
+    parser.add_argument("--icon", type=Path, default=ICON,
+                        help=f"where to write the page's icon (default {ICON.relative_to(ROOT)})")
     args = parser.parse_args(argv)
     make_card(args.out)
     print(f"wrote {args.out} ({args.out.stat().st_size / 1e3:.0f} kB, {CARD_SIZE[0]}x{CARD_SIZE[1]})")
+    make_icon(args.icon)
+    print(f"wrote {args.icon} ({args.icon.stat().st_size / 1e3:.0f} kB, {ICON_SIZE}x{ICON_SIZE})")
     return 0
 
 

@@ -49,7 +49,7 @@ from .inputs import (
     picture_given,
 )
 from .internals import lost
-from .link_preview import link_preview_middleware
+from .link_preview import ICON, link_preview_middleware
 from .memory import HEADROOM_MB
 from .page_widths import WINDOW_WIDTH_JS
 from .service import CLASS_TABLE_HEADERS, COMPARE_HEADERS, MAX_SEED, SegmentationService, compare_legend, decimals_shown
@@ -973,6 +973,9 @@ class SegdemoBlocks(RefusingBlocks):
             "css": CSS + "\n" + getattr(self, "segdemo_css", ""),
             "js": page_script(),
             "footer_links": ["api", "gradio"],
+            # the tab's icon, a bookmark's, the Space installed as an app's: FCN's class map of a bundled frame
+            # (segdemo/link_preview.py makes it), where Gradio's logo was; none where docs/ is not (a wheel)
+            "favicon_path": ICON if ICON.is_file() else None,
             "max_file_size": MAX_UPLOAD,
             # Gradio's own checks before a handler runs (too few inputs over plain HTTP, a path no visitor uploaded)
             # answer in words, never with a trace; without it they all read "the upstream Gradio app has raised an

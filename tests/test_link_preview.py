@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 
 from conftest import ROOT, start_app, stop_app
-from segdemo.link_preview import CARD, CARD_SIZE, DESCRIPTION, main, rewrite_page
+from segdemo.link_preview import CARD, CARD_SIZE, DESCRIPTION, ICON, ICON_SIZE, main, rewrite_page
 
 TITLE = "segdemo: FCN vs SegNet"  # the page's title (segdemo/ui.py)
 
@@ -149,3 +149,22 @@ def test_the_card_shows_both_networks_on_the_bundled_frame(tmp_path, capsys):
     left, right = made_pixels[170:560, 40:560], made_pixels[170:560, width // 2 + 20:width // 2 + 540]
     assert np.abs(left - right).mean() > 3.0
     assert CARD.stat().st_size < 300_000 and CARD.is_relative_to(ROOT / "docs")
+
+
+def test_the_pages_icon_is_a_class_map_the_command_makes_from_the_shipped_weights(app_url, tmp_path, capsys):
+    """The tab's icon (and a bookmark's, and the Space installed as an app's) was Gradio's logo. It is the shipped
+    FCN's class map of a bundled frame, each pixel a CamVid class colour, made again exactly by the command."""
+    from segdemo.classes import CAMVID_PALETTE
+
+    served, headers = page(app_url + "favicon.ico")
+    assert served == ICON.read_bytes() and headers["Content-Type"] == "image/png"
+    assert main(["--out", str(tmp_path / "card.jpg"), "--icon", str(tmp_path / "icon.png")]) == 0
+    assert f"{ICON_SIZE}x{ICON_SIZE}" in capsys.readouterr().out
+    with Image.open(tmp_path / "icon.png") as made, Image.open(ICON) as shipped:
+        assert made.mode == shipped.mode == "P" and made.size == shipped.size == (ICON_SIZE, ICON_SIZE)
+        made_classes, shipped_classes = np.asarray(made), np.asarray(shipped)
+        colours = {tuple(colour) for colour in np.asarray(shipped.convert("RGB")).reshape(-1, 3)}
+    assert (made_classes != shipped_classes).mean() < 0.005   # the shipped weights' map (a tie may fall either way)
+    assert colours <= {tuple(colour) for colour in CAMVID_PALETTE} and len(colours) >= 4   # a street's classes
+    assert np.bincount(shipped_classes.ravel(), minlength=11)[3] > 0.25 * shipped_classes.size   # the road ahead
+    assert ICON.stat().st_size < 8_000
