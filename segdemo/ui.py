@@ -216,18 +216,20 @@ def page_script() -> str:
     greyed out while the picture shown is another, and what a screen reader is told of them and of Gradio's messages
     (segdemo/stale_results.js), a small picture's maps drawn enlarged (segdemo/small_maps.js), the overlay's
     divider moved from the keyboard (segdemo/divider_keys.js), a picture pasted with Ctrl-V taken as the tab's
-    picture (segdemo/pasted_pictures.js), why the webcam or the clipboard gave none (segdemo/source_errors.js) and
-    the page declared in English, the language of its every word (segdemo/page_language.js); before them, the
-    layout's rules that follow the app's own width (segdemo/app_width.css)."""
+    picture (segdemo/pasted_pictures.js), why the webcam or the clipboard gave none (segdemo/source_errors.js),
+    the page declared in English, the language of its every word (segdemo/page_language.js) and the tab its
+    address names shown (``?tab=compare``, segdemo/tab_from_address.js); before them, the layout's rules that
+    follow the app's own width (segdemo/app_width.css)."""
     here = Path(__file__).resolve().parent
-    readout, alts, eager, dock, stale, small, divider, pasted, refused, language = (
+    readout, alts, eager, dock, stale, small, divider, pasted, refused, language, tab = (
         (here / name).read_text(encoding="utf-8").strip() for name in
         ("pixel_readout.js", "alt_texts.js", "eager_pictures.js", "readout_dock.js", "stale_results.js",
-         "small_maps.js", "divider_keys.js", "pasted_pictures.js", "source_errors.js", "page_language.js"))
+         "small_maps.js", "divider_keys.js", "pasted_pictures.js", "source_errors.js", "page_language.js",
+         "tab_from_address.js"))
     by_width = json.dumps((here / "app_width.css").read_text(encoding="utf-8"))
     return (f"() => {{\n({ADD_STYLE})({by_width});\n({readout})();\n({alts})({json.dumps(PAGE_ALTS)});\n"
             f"({eager})();\n({dock})();\n({stale})();\n({small})();\n({divider})();\n({pasted})();\n"
-            f"({refused})();\n({language})();\n}}")
+            f"({refused})();\n({language})();\n({tab})();\n}}")
 
 
 # The rules that follow the app's width (segdemo/app_width.css), added to the page as a style of its own: Gradio
@@ -558,7 +560,7 @@ def _segment_tab(service: SegmentationService, segment: Callable[..., Any],
     picture and colour box, which the Compare tab's follow."""
     choices = service.labels()
     default_model = DEFAULT_MODEL if DEFAULT_MODEL in service.models else (choices[0][1] if choices else None)
-    with gr.Tab("Segment") as segment_tab:
+    with gr.Tab("Segment", elem_id="segment-tab") as segment_tab:
         with gr.Row():
             with gr.Column(scale=2):
                 image = UploadImage(
@@ -663,7 +665,7 @@ def _compare_tab(service: SegmentationService, compare: Callable[..., Any],
                  examples: list[str]) -> tuple[gr.Tab, UploadImage, gr.Checkbox]:
     """The Compare tab: FCN's and SegNet's maps of one picture side by side, the claims judged on it, and its
     events; its tab, picture and colour box, which the Segment tab's follow."""
-    with gr.Tab("Compare") as compare_tab:
+    with gr.Tab("Compare", elem_id="compare-tab") as compare_tab:
         gr.Markdown(COMPARE_INTRO)
         with gr.Row():
             with gr.Column(scale=2):
@@ -768,7 +770,7 @@ def _compare_tab(service: SegmentationService, compare: Callable[..., Any],
 def _models_tab(service: SegmentationService) -> list[str]:
     """The Models tab: what each network is, its figures and plots; the CSS rules that give each plot's box its
     shape before it loads."""
-    with gr.Tab("Models"):
+    with gr.Tab("Models", elem_id="models-tab"):
         gr.Markdown(service.models_summary())
         with gr.Accordion("What the figures mean", open=False):
             gr.Markdown(captions.FIGURES_EXPLAINED.removeprefix("**What the figures mean.** "))

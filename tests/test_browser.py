@@ -940,6 +940,24 @@ def test_a_laptops_first_screen_shows_the_examples(browser, app_url, tab):
     page.close()
 
 
+@pytest.mark.parametrize("address, shown", [("?tab=compare", "Compare"), ("?tab=Models", "Models"),
+                                             ("?tab=nothing", "Segment"), ("", "Segment")])
+def test_the_tab_named_in_the_address_is_the_one_shown(browser, app_url, address, shown):
+    """A blog post about the two networks frames the comparison (an iframe's src ending ?tab=compare), a link leads
+    to the Models tab: the page always opened on Segment. A name it has no tab for leaves Segment."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    open_app(page, app_url + address)
+    page.wait_for_function("name => document.querySelector('[role=tab][aria-selected=true]')?.textContent.trim()"
+                           " === name", arg=shown, timeout=10_000)
+    selected = page.evaluate("() => [...document.querySelectorAll('[role=tab]')].map(tab => [tab.textContent.trim(),"
+                             " tab.getAttribute('aria-selected'), tab.getAttribute('aria-controls')])")
+    assert [name for name, chosen, _ in selected if chosen == "true"] == [shown]
+    assert [panel for *_, panel in selected] == ["segment-tab", "compare-tab", "models-tab"]   # each names its panel
+    if shown == "Compare":
+        page.locator("#compare-examples button.gallery-item").first.wait_for(timeout=10_000)
+    page.close()
+
+
 NATURAL_SIZES = """selector => [...document.querySelectorAll(selector)].filter(img => img.naturalWidth)
     .map(img => [img.naturalWidth, img.naturalHeight])"""
 
