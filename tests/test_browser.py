@@ -958,6 +958,26 @@ def test_the_tab_named_in_the_address_is_the_one_shown(browser, app_url, address
     page.close()
 
 
+def test_the_address_follows_the_tab_shown_and_a_reload_shows_it_again(browser, app_url):
+    """A visitor on Compare who copies the address, or reloads, lands on Compare; the address's other settings (the
+    theme) stay, and Segment's address has no ?tab. Not a step of the history: Back leaves the page, as before."""
+    page = browser.new_page(viewport={"width": 1366, "height": 900})
+    open_app(page, app_url + "?__theme=dark")
+    steps = page.evaluate("() => history.length")
+    page.get_by_role("tab", name="Compare").click()
+    page.wait_for_function("() => new URLSearchParams(location.search).get('tab') === 'compare'", timeout=5_000)
+    assert page.evaluate("() => [new URLSearchParams(location.search).get('__theme'), history.length]") == [
+        "dark", steps]
+    page.reload()
+    page.get_by_role("tab", name="Compare").wait_for(timeout=30_000)
+    page.wait_for_function("() => document.getElementById('compare-tab-button')?.getAttribute('aria-selected')"
+                           " === 'true'", timeout=10_000)
+    page.get_by_role("tab", name="Segment").click()
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('tab')", timeout=5_000)
+    assert page.evaluate("() => new URLSearchParams(location.search).get('__theme')") == "dark"
+    page.close()
+
+
 NATURAL_SIZES = """selector => [...document.querySelectorAll(selector)].filter(img => img.naturalWidth)
     .map(img => [img.naturalWidth, img.naturalHeight])"""
 
