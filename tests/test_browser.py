@@ -1499,6 +1499,15 @@ EMBEDS = {
                    'style="border:0" allow="camera; clipboard-read; clipboard-write; fullscreen"></iframe>'),
     "web-component": ('<script type="module" src="{app_url}{bundle}"></script>', '<gradio-app src="{app_url}"></gradio-app>'),
 }
+# The README's snippets that open the app on its Compare tab: the iframe's address names it, the web component's
+# element (the blog's own address, ?tab included, is the blog's)
+EMBEDS_ON_COMPARE = {
+    "iframe-on-compare": ("", '<iframe src="{app_url}/?tab=compare" title="FCN and SegNet, side by side" '
+                              'width="100%" height="1100" style="border:0" '
+                              'allow="camera; clipboard-read; clipboard-write; fullscreen"></iframe>'),
+    "web-component-on-compare": ('<script type="module" src="{app_url}{bundle}"></script>',
+                                 '<gradio-app src="{app_url}" data-tab="compare"></gradio-app>'),
+}
 
 
 def test_the_snippets_tested_are_the_readmes():
@@ -1508,7 +1517,8 @@ def test_the_snippets_tested_are_the_readmes():
     readme = (ROOT / "README.md").read_text().replace("\n        ", " ")   # a snippet's lines as one
     script = f"https://gradio.s3-us-west-2.amazonaws.com/{gradio.__version__}/gradio.js"
     space = "https://OWNER-SPACE-NAME.hf.space"
-    for snippet in (snippet for pair in EMBEDS.values() for snippet in pair if snippet):
+    for snippet in (snippet for pair in [*EMBEDS.values(), *EMBEDS_ON_COMPARE.values()] for snippet in pair
+                    if snippet):
         as_in_readme = snippet.replace("{app_url}{bundle}", script).replace("{app_url}", space)
         assert as_in_readme in readme, as_in_readme
 
@@ -1521,8 +1531,8 @@ def blog_post(request, app_url):
     import gradio
 
     bundle = (Path(gradio.__file__).parent / "templates" / "frontend" / "gradio.js").read_text().split('"./')[1]
-    head, embed = EMBEDS[request.param]
-    values = {"app_url": app_url.rstrip("/") if request.param == "web-component" else app_url,
+    head, embed = {**EMBEDS, **EMBEDS_ON_COMPARE}[request.param]
+    values = {"app_url": app_url if request.param == "iframe" else app_url.rstrip("/"),
               "bundle": "/" + bundle.split('"')[0]}
     body = BLOG_POST.format(head=head.format(**values), embed=embed.format(**values)).encode()
 
@@ -1539,7 +1549,7 @@ def blog_post(request, app_url):
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Post)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield request.param, f"http://localhost:{server.server_port}/fcn-vs-segnet.html"
+    yield request.param, f"http://localhost:{server.server_port}/fcn-vs-segnet.html?tab=models"
     server.shutdown()
     server.server_close()
 
@@ -1583,6 +1593,27 @@ def test_as_a_web_component_in_a_blog_column_the_app_is_laid_out_for_the_column(
     dock.wait_for(state="visible", timeout=10_000)
     box = dock.bounding_box()
     assert column[0] <= box["x"] and box["x"] + box["width"] <= column[1], (box, column)   # under the app
+    page.close()
+
+
+@pytest.mark.parametrize("blog_post", list(EMBEDS_ON_COMPARE), indirect=True)
+def test_a_blog_post_can_open_the_app_on_its_compare_tab(browser, app_url, blog_post):
+    """The README's snippets that open the app on the comparison: an iframe whose src ends ?tab=compare, a web
+    component with data-tab="compare". The blog's own address says ?tab=models, which the app leaves to the blog:
+    it neither opens Models nor changes the blog's address."""
+    kind, url = blog_post
+    page = browser.new_page(viewport={"width": 1000, "height": 1200})
+    page.goto(url)
+    if kind.startswith("iframe"):
+        page.frame_locator("iframe").get_by_role("tab", name="Models").wait_for(timeout=30_000)
+        app = next(frame for frame in page.frames if frame.url.startswith(app_url))
+    else:
+        app = page
+        app.get_by_role("tab", name="Models").wait_for(timeout=30_000)
+    app.wait_for_function("() => document.getElementById('compare-tab-button')?.getAttribute('aria-selected')"
+                          " === 'true'", timeout=15_000)
+    app.locator("#compare-examples button.gallery-item").first.wait_for(timeout=10_000)
+    assert page.url == url   # the blog's address, as it was
     page.close()
 
 
